@@ -1,0 +1,6 @@
+//! fleche: persistent memoization with queryable call records.
+
+pub mod codec;
+pub mod digest;
+
+pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};
