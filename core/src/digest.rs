@@ -110,7 +110,10 @@ fn serde_bytes_array<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 32],
         fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
             v.try_into().map_err(|_| E::invalid_length(v.len(), &self))
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = [0u8; 32];
             for (i, b) in out.iter_mut().enumerate() {
                 *b = seq
@@ -155,10 +158,15 @@ pub fn try_digest<T: Serialize + ?Sized>(value: &T) -> Result<Digest, DigestErro
     digest_in(Domain::Value, value)
 }
 
-pub(crate) fn digest_in<T: Serialize + ?Sized>(domain: Domain, value: &T) -> Result<Digest, DigestError> {
+pub(crate) fn digest_in<T: Serialize + ?Sized>(
+    domain: Domain,
+    value: &T,
+) -> Result<Digest, DigestError> {
     // PLACEHOLDER: replaced by the structural hashing serializer.
     let mut bytes = Vec::new();
-    ciborium::into_writer(value, &mut bytes).map_err(|e| DigestError { message: e.to_string() })?;
+    ciborium::into_writer(value, &mut bytes).map_err(|e| DigestError {
+        message: e.to_string(),
+    })?;
     let context = match domain {
         Domain::Value => "fleche 2026-11-27 value digest v1",
         Domain::CallKey => "fleche 2026-11-27 call key v1",

@@ -1,6 +1,58 @@
 //! fleche: persistent memoization with queryable call records.
+//!
+//! Put `#[fleche]` on a function and a call with the same arguments returns the stored
+//! result, across runs and processes. Every call is recorded (arguments, result, times,
+//! tags) and can be loaded back lazily.
+//!
+//! ```
+//! use fleche::fleche;
+//!
+//! #[fleche]
+//! fn square(x: i64) -> i64 {
+//!     x * x
+//! }
+//!
+//! let cache = fleche::Cache::memory();
+//! let _active = cache.activate();
+//! assert_eq!(square(12), 144); // computed
+//! assert_eq!(square(12), 144); // from the cache
+//! assert!(square::contains(12));
+//! let call = cache.load(square::digest(12))?;
+//! assert_eq!(call.argument::<i64>("x")?, 12);
+//! assert_eq!(call.result::<i64>()?, 144);
+//! # Ok::<(), fleche::Error>(())
+//! ```
 
+pub mod arg;
+pub mod cache;
+pub mod call;
 pub mod codec;
+mod collect;
+pub mod config;
 pub mod digest;
+pub mod error;
+pub mod record;
+#[doc(hidden)]
+pub mod runtime;
+mod store;
+pub mod tags;
 
+pub use arg::Arg;
+pub use cache::{Cache, CallKey, cache, try_cache};
+pub use call::{Call, FetchedCall};
 pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};
+pub use error::{Error, Result};
+pub use fleche_macros::fleche;
+pub use record::{CallRecord, Metadata};
+pub use runtime::{CacheKey, rerun};
+pub use store::Location;
+
+/// Items the `#[fleche]` macro expands to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::runtime::{
+        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select, begin,
+        helper_call, helper_contains, helper_key, helper_load, parent_module, resolve_arg,
+    };
+    pub use serde;
+}

@@ -1,8 +1,606 @@
-//! The `#[fleche]` attribute. Use it through the `fleche` crate.
-use proc_macro::TokenStream;
+//! The `#[fleche]` attribute. Use it through the `fleche` crate, which documents it.
+//!
+//! The macro does as little as it can: it reads the signature and options, digests the
+//! function's tokens, and emits calls into `fleche::__private`, where the decisions live.
 
-/// Memoizes a function persistently; see the `fleche` crate.
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens, TokenTree};
+use quote::{ToTokens, format_ident, quote};
+use syn::spanned::Spanned;
+use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type, Visibility};
+
+/// Memoizes a function persistently; see the `fleche` crate documentation.
 #[proc_macro_attribute]
-pub fn fleche(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn fleche(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(attr.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+#[derive(Default)]
+struct Options {
+    version: Option<String>,
+    ignore: Vec<Ident>,
+    hash_code: Option<bool>,
+    name: Option<String>,
+    module: Option<String>,
+    cache_errors: bool,
+}
+
+fn parse_options(attr: Tokens) -> syn::Result<Options> {
+    let mut o = Options::default();
+    let parser = syn::meta::parser(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        match key.as_str() {
+            "version" => {
+                let lit: syn::Lit = meta.value()?.parse()?;
+                o.version = Some(match lit {
+                    syn::Lit::Str(s) => s.value(),
+                    syn::Lit::Int(i) => i.base10_digits().to_owned(),
+                    other => {
+                        return Err(Error::new(
+                            other.span(),
+                            "`version` takes a string or an integer, like `version = \"2\"`",
+                        ));
+                    }
+                });
+            }
+            "ignore" => {
+                let value = meta.value()?;
+                let content;
+                syn::bracketed!(content in value);
+                let names = content.parse_terminated(Ident::parse_any_ident, syn::Token![,])?;
+                o.ignore.extend(names);
+            }
+            "hash_code" => o.hash_code = Some(meta.value()?.parse::<syn::LitBool>()?.value),
+            "cache_errors" => o.cache_errors = meta.value()?.parse::<syn::LitBool>()?.value,
+            "name" => o.name = Some(meta.value()?.parse::<LitStr>()?.value()),
+            "module" => o.module = Some(meta.value()?.parse::<LitStr>()?.value()),
+            _ => {
+                return Err(meta.error(
+                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors",
+                ));
+            }
+        }
+        Ok(())
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(o)
+}
+
+trait ParseAnyIdent: Sized {
+    fn parse_any_ident(input: syn::parse::ParseStream<'_>) -> syn::Result<Self>;
+}
+impl ParseAnyIdent for Ident {
+    fn parse_any_ident(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        input.parse()
+    }
+}
+
+/// A parameter as the generated code needs it.
+struct Param {
+    ident: Ident,
+    ty: Type,
+    /// Owned parameters also accept `D("prefix")`.
+    owned: bool,
+    ignored: bool,
+    is_self: bool,
+}
+
+fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
+    let options = parse_options(attr)?;
+    let func: ItemFn = syn::parse2(item.clone()).map_err(|e| {
+        Error::new(
+            e.span(),
+            "#[fleche] goes on a function (free or in an `impl` block)",
+        )
+    })?;
+    check_signature(&func)?;
+    let code = canonical_token_digest(&item);
+    let params = collect_params(&func, &options)?;
+    for ignored in &options.ignore {
+        if !params.iter().any(|p| p.ident == *ignored) {
+            return Err(Error::new(
+                ignored.span(),
+                format!("`ignore` names `{ignored}`, which is not a parameter of this function"),
+            ));
+        }
+    }
+    let in_impl = params.iter().any(|p| p.is_self);
+    Ok(if in_impl {
+        expand_method(&func, &options, &params, &code)
+    } else {
+        expand_free(&func, &options, &params, &code)
+    })
+}
+
+fn check_signature(func: &ItemFn) -> syn::Result<()> {
+    let sig = &func.sig;
+    if let Some(a) = &sig.asyncness {
+        return Err(Error::new(
+            a.span(),
+            "#[fleche] does not support `async fn` yet: cache a synchronous function and call it from async code",
+        ));
+    }
+    if let Some(c) = &sig.constness {
+        return Err(Error::new(c.span(), "#[fleche] cannot cache a `const fn`"));
+    }
+    if let Some(u) = &sig.unsafety {
+        return Err(Error::new(u.span(), "#[fleche] does not cache `unsafe fn`"));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        return Err(Error::new(
+            sig.generics.span(),
+            "#[fleche] cannot cache a generic function: the cache key and stored types must be concrete. Write a non-generic wrapper for each type you cache",
+        ));
+    }
+    if let Some(v) = &sig.variadic {
+        return Err(Error::new(
+            v.span(),
+            "#[fleche] cannot cache a variadic function",
+        ));
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if contains_impl_trait(ty) {
+            return Err(Error::new(
+                ty.span(),
+                "#[fleche] needs a concrete return type to store and decode; `impl Trait` cannot be stored",
+            ));
+        }
+        if matches!(**ty, Type::Reference(_)) {
+            return Err(Error::new(
+                ty.span(),
+                "#[fleche] cannot return a reference from the cache: return an owned value",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    ty.to_token_stream()
+        .into_iter()
+        .any(|t| matches!(t, TokenTree::Ident(i) if i == "impl"))
+}
+
+fn collect_params(func: &ItemFn, options: &Options) -> syn::Result<Vec<Param>> {
+    let mut params = Vec::new();
+    for input in &func.sig.inputs {
+        match input {
+            FnArg::Receiver(r) => {
+                if r.mutability.is_some() && r.reference.is_some() {
+                    return Err(Error::new(
+                        r.span(),
+                        "#[fleche] cannot cache a method taking `&mut self`: a cached call would skip the body and its changes to `self`",
+                    ));
+                }
+                if r.colon_token.is_some() {
+                    return Err(Error::new(
+                        r.span(),
+                        "#[fleche] supports `&self` and `self` receivers only",
+                    ));
+                }
+                params.push(Param {
+                    ident: Ident::new("self", r.self_token.span),
+                    ty: syn::parse_quote!(Self),
+                    owned: false,
+                    ignored: false,
+                    is_self: true,
+                });
+            }
+            FnArg::Typed(pt) => {
+                let ident = match &*pt.pat {
+                    Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                        pi.ident.clone()
+                    }
+                    other => {
+                        return Err(Error::new(
+                            other.span(),
+                            "#[fleche] needs a plain parameter name here (its name is the argument's name in the cache); destructure inside the body",
+                        ));
+                    }
+                };
+                if contains_impl_trait(&pt.ty) {
+                    return Err(Error::new(
+                        pt.ty.span(),
+                        "#[fleche] cannot cache a function with an `impl Trait` parameter: the stored argument needs a concrete type",
+                    ));
+                }
+                let ty = (*pt.ty).clone();
+                if let Type::Reference(r) = &ty {
+                    if r.mutability.is_some() {
+                        return Err(Error::new(
+                            ty.span(),
+                            "#[fleche] cannot cache a function taking `&mut`: a cached call would skip the body and its changes",
+                        ));
+                    }
+                }
+                let owned = !matches!(ty, Type::Reference(_)) && !mentions_lifetime(&ty);
+                let ignored = options.ignore.iter().any(|i| *i == ident);
+                params.push(Param {
+                    ident,
+                    ty,
+                    owned,
+                    ignored,
+                    is_self: false,
+                });
+            }
+        }
+    }
+    Ok(params)
+}
+
+fn mentions_lifetime(ty: &Type) -> bool {
+    ty.to_token_stream()
+        .into_iter()
+        .any(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == '\''))
+}
+
+/// BLAKE3 of the function's tokens, ignoring spacing and layout, so reformatting does not
+/// change it but any edit to the signature or body does.
+fn canonical_token_digest(item: &Tokens) -> String {
+    fn walk(tokens: Tokens, h: &mut blake3::Hasher) {
+        for t in tokens {
+            match t {
+                TokenTree::Group(g) => {
+                    let (open, close) = match g.delimiter() {
+                        proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                        proc_macro2::Delimiter::Brace => ("{", "}"),
+                        proc_macro2::Delimiter::Bracket => ("[", "]"),
+                        proc_macro2::Delimiter::None => ("\u{1}", "\u{2}"),
+                    };
+                    h.update(open.as_bytes());
+                    walk(g.stream(), h);
+                    h.update(close.as_bytes());
+                }
+                TokenTree::Ident(i) => {
+                    h.update(b"\x03");
+                    h.update(i.to_string().as_bytes());
+                }
+                TokenTree::Punct(p) => {
+                    h.update(b"\x04");
+                    h.update(p.as_char().to_string().as_bytes());
+                }
+                TokenTree::Literal(l) => {
+                    h.update(b"\x05");
+                    h.update(l.to_string().as_bytes());
+                    h.update(b"\x06");
+                }
+            }
+        }
+    }
+    let mut h = blake3::Hasher::new_derive_key("fleche 2026-11-27 function tokens v1");
+    walk(item.clone(), &mut h);
+    h.finalize().to_hex().to_string()
+}
+
+/// The `Function` static's value. In the helper module `module_path!()` names the module
+/// itself, so there the parent is taken.
+fn function_literal(func: &ItemFn, o: &Options, code: &str, in_helper_module: bool) -> Tokens {
+    let name = o.name.clone().unwrap_or_else(|| func.sig.ident.to_string());
+    let module = match &o.module {
+        Some(m) => quote!(#m),
+        None if in_helper_module => {
+            quote!(::fleche::__private::parent_module(::core::module_path!()))
+        }
+        None => quote!(::core::module_path!()),
+    };
+    let version = match &o.version {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    };
+    let code = if o.hash_code.unwrap_or(true) {
+        quote!(::core::option::Option::Some(#code))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let cache_errors = o.cache_errors;
+    quote! {
+        ::fleche::__private::Function {
+            name: #name,
+            module: #module,
+            version: #version,
+            code: #code,
+            cache_errors: #cache_errors,
+        }
+    }
+}
+
+fn return_type(func: &ItemFn) -> Tokens {
+    match &func.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    }
+}
+
+/// Whether the result should be stored: `Err` results are not, unless `cache_errors`.
+fn store_condition(func: &ItemFn, o: &Options, result: &Ident) -> Tokens {
+    let is_result = match &func.sig.output {
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+            _ => false,
+        },
+        ReturnType::Default => false,
+    };
+    if is_result && !o.cache_errors {
+        quote!(#result.is_ok())
+    } else {
+        quote!(true)
+    }
+}
+
+/// `let x: T = resolve_arg(x.into(), ..)` for owned parameters, and the outer signature.
+fn outer_inputs(func: &ItemFn, params: &[Param]) -> (Vec<Tokens>, Vec<Tokens>) {
+    let fname = func.sig.ident.to_string();
+    let mut inputs = Vec::new();
+    let mut conversions = Vec::new();
+    for (input, p) in func.sig.inputs.iter().zip(params) {
+        let ident = &p.ident;
+        let ty = &p.ty;
+        if p.is_self {
+            let FnArg::Receiver(r) = input else {
+                unreachable!()
+            };
+            let (amp, lifetime) = (
+                r.reference.as_ref().map(|(a, _)| a),
+                r.reference.as_ref().and_then(|(_, l)| l.as_ref()),
+            );
+            inputs.push(quote!(#amp #lifetime self));
+        } else if p.owned {
+            let pname = ident.to_string();
+            inputs.push(quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>));
+            conversions.push(quote! {
+                let #ident: #ty = ::fleche::__private::resolve_arg(::core::convert::Into::into(#ident), #fname, #pname);
+            });
+        } else {
+            inputs.push(quote!(#ident: #ty));
+        }
+    }
+    (inputs, conversions)
+}
+
+/// The statements that look the call up and run the body on a miss.
+fn invoke(
+    func: &ItemFn,
+    o: &Options,
+    params: &[Param],
+    function: &Tokens,
+    body_call: Tokens,
+) -> Tokens {
+    let ret = return_type(func);
+    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored).collect();
+    let vars: Vec<Ident> = (0..keyed.len())
+        .map(|i| format_ident!("__fleche_arg{}", i))
+        .collect();
+    let idents: Vec<&Ident> = keyed.iter().map(|p| &p.ident).collect();
+    let names: Vec<String> = keyed.iter().map(|p| p.ident.to_string()).collect();
+    let result = Ident::new("__fleche_result", Span::call_site());
+    let store = store_condition(func, o, &result);
+    quote! {
+        #[allow(unused_imports)]
+        use ::fleche::__private::{PickKey as _, PickSerde as _};
+        static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+        let __fleche_begin = {
+            #(let #vars = (&::fleche::__private::Select(&#idents)).pick();)*
+            ::fleche::__private::begin::<#ret>(
+                &__FLECHE_FUNCTION,
+                &[#((#names, &#vars as &dyn ::fleche::__private::Argument)),*],
+            )
+        };
+        match __fleche_begin {
+            ::fleche::__private::Begin::Hit(__fleche_value) => __fleche_value,
+            ::fleche::__private::Begin::Uncached => #body_call,
+            ::fleche::__private::Begin::Miss(__fleche_pending) => {
+                let #result: #ret = #body_call;
+                let __fleche_store = #store;
+                __fleche_pending.finish(#result, __fleche_store)
+            }
+        }
+    }
+}
+
+/// The argument list of a helper (`digest`, `contains`, ...): keyed parameters, plain types.
+fn helper_key_args(params: &[Param]) -> (Vec<Tokens>, Tokens) {
+    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored && !p.is_self).collect();
+    let inputs = keyed.iter().map(|p| {
+        let (i, t) = (&p.ident, &p.ty);
+        quote!(#i: #t)
+    });
+    let has_self = params.iter().any(|p| p.is_self);
+    let mut pairs: Vec<Tokens> = Vec::new();
+    let mut lets: Vec<Tokens> = Vec::new();
+    for (n, p) in params.iter().filter(|p| !p.ignored).enumerate() {
+        let var = format_ident!("__fleche_arg{}", n);
+        let ident = &p.ident;
+        let name = ident.to_string();
+        lets.push(quote!(let #var = (&::fleche::__private::Select(&#ident)).pick();));
+        pairs.push(quote!((#name, &#var as &dyn ::fleche::__private::Argument)));
+    }
+    let _ = has_self;
+    (
+        inputs.collect(),
+        quote! {
+            #[allow(unused_imports)]
+            use ::fleche::__private::{PickKey as _, PickSerde as _};
+            #(#lets)*
+            let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
+        },
+    )
+}
+
+fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Tokens {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let ident = &sig.ident;
+    let ret = return_type(func);
+    let output = &sig.output;
+    let (inputs, conversions) = outer_inputs(func, params);
+    let inner_inputs = &sig.inputs;
+    let all_idents: Vec<&Ident> = params.iter().map(|p| &p.ident).collect();
+    let function = function_literal(func, o, code, false);
+    let helper_function = function_literal(func, o, code, true);
+    let body_call = quote!(__fleche_body(#(#all_idents),*));
+    let invoke = invoke(func, o, params, &function, body_call);
+
+    let helper_vis = match vis {
+        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Restricted(r) if r.path.is_ident("self") => quote!(pub(super)),
+        Visibility::Restricted(_) => quote!(pub(crate)),
+        Visibility::Public(_) => quote!(pub),
+    };
+    let (key_inputs, key_args) = helper_key_args(params);
+    let rerun_inputs = params.iter().map(|p| {
+        let (i, t) = (&p.ident, &p.ty);
+        quote!(#i: #t)
+    });
+    let doc = format!(
+        "Cache helpers of [`{ident}()`](fn@{ident}): its call key, stored result and query, without running it."
+    );
+    let fn_doc = format!("The call key of `{ident}(..)` with these arguments; nothing runs.");
+    quote! {
+        #(#attrs)*
+        #vis fn #ident(#(#inputs),*) #output {
+            #(#conversions)*
+            #[inline(always)]
+            #[allow(clippy::needless_return)]
+            fn __fleche_body(#inner_inputs) #output #block
+            #invoke
+        }
+
+        #[doc = #doc]
+        #[allow(unused_imports, dead_code, clippy::all)]
+        #vis mod #ident {
+            use super::*;
+
+            #[doc(hidden)]
+            static __FLECHE_FUNCTION: ::fleche::__private::Function = #helper_function;
+
+            #[doc = #fn_doc]
+            #helper_vis fn digest(#(#key_inputs),*) -> ::fleche::Digest {
+                #key_args
+                ::fleche::__private::helper_key(&__FLECHE_FUNCTION, __fleche_args)
+            }
+
+            /// Whether the active cache holds a result for these arguments.
+            #helper_vis fn contains(#(#key_inputs),*) -> bool {
+                #key_args
+                ::fleche::__private::helper_contains(&__FLECHE_FUNCTION, __fleche_args)
+            }
+
+            /// The stored result for these arguments, if any; nothing runs.
+            #helper_vis fn load(#(#key_inputs),*) -> ::core::option::Option<#ret> {
+                #key_args
+                ::fleche::__private::helper_load(&__FLECHE_FUNCTION, __fleche_args)
+            }
+
+            /// The parts of the call key for these arguments (name, module, version, code
+            /// digest, argument digests).
+            #helper_vis fn call(#(#key_inputs),*) -> ::fleche::runtime::CallParts {
+                #key_args
+                ::fleche::__private::helper_call(&__FLECHE_FUNCTION, __fleche_args)
+            }
+
+            /// Runs the function again and overwrites its stored result; cached calls made
+            /// inside it are recomputed too.
+            #helper_vis fn rerun(#(#rerun_inputs),*) #output {
+                ::fleche::rerun(|| super::#ident(#(#all_idents),*))
+            }
+        }
+    }
+}
+
+fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Tokens {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let ident = &sig.ident;
+    let ret = return_type(func);
+    let output = &sig.output;
+    let (inputs, conversions) = outer_inputs(func, params);
+    let inner_inputs = &sig.inputs;
+    let body_ident = format_ident!("__fleche_body_{}", ident);
+    let other_idents: Vec<&Ident> = params
+        .iter()
+        .filter(|p| !p.is_self)
+        .map(|p| &p.ident)
+        .collect();
+    let function = function_literal(func, o, code, false);
+    let body_call = quote!(self.#body_ident(#(#other_idents),*));
+    let invoke = invoke(func, o, params, &function, body_call);
+    let (key_inputs, key_args) = helper_key_args(params);
+    let helper = |suffix: &str| format_ident!("{}_{}", ident, suffix);
+    let (digest, contains, load, call, rerun) = (
+        helper("digest"),
+        helper("contains"),
+        helper("load"),
+        helper("call"),
+        helper("rerun"),
+    );
+    let receiver = match sig.inputs.first() {
+        Some(FnArg::Receiver(r)) if r.reference.is_some() => quote!(&self),
+        _ => quote!(self),
+    };
+    let rerun_inputs = params.iter().filter(|p| !p.is_self).map(|p| {
+        let (i, t) = (&p.ident, &p.ty);
+        quote!(#i: #t)
+    });
+    let by_ref = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if r.reference.is_some());
+    let helpers = by_ref.then(|| {
+        quote! {
+            /// The call key of this method call; nothing runs.
+            #vis fn #digest(&self, #(#key_inputs),*) -> ::fleche::Digest {
+                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+                #key_args
+                ::fleche::__private::helper_key(&__FLECHE_FUNCTION, __fleche_args)
+            }
+            /// Whether the active cache holds a result for this method call.
+            #vis fn #contains(&self, #(#key_inputs),*) -> bool {
+                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+                #key_args
+                ::fleche::__private::helper_contains(&__FLECHE_FUNCTION, __fleche_args)
+            }
+            /// The stored result of this method call, if any; nothing runs.
+            #vis fn #load(&self, #(#key_inputs),*) -> ::core::option::Option<#ret> {
+                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+                #key_args
+                ::fleche::__private::helper_load(&__FLECHE_FUNCTION, __fleche_args)
+            }
+            /// The parts of the call key of this method call.
+            #vis fn #call(&self, #(#key_inputs),*) -> ::fleche::runtime::CallParts {
+                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+                #key_args
+                ::fleche::__private::helper_call(&__FLECHE_FUNCTION, __fleche_args)
+            }
+            /// Runs the method again and overwrites its stored result.
+            #vis fn #rerun(#receiver, #(#rerun_inputs),*) #output {
+                ::fleche::rerun(|| self.#ident(#(#other_idents),*))
+            }
+        }
+    });
+    quote! {
+        #(#attrs)*
+        #vis fn #ident(#(#inputs),*) #output {
+            #(#conversions)*
+            #invoke
+        }
+
+        #[doc(hidden)]
+        #[inline(always)]
+        #[allow(clippy::needless_return)]
+        fn #body_ident(#inner_inputs) #output #block
+
+        #helpers
+    }
 }

@@ -1,0 +1,229 @@
+//! `Call`: one stored call, read lazily.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use crate::cache::Cache;
+use crate::codec;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::record::{CallRecord, Metadata};
+
+/// A stored call. Its record (name, module, version, digests, metadata) is read when the
+/// call is loaded; argument and result values are read from the cache only when asked for.
+#[derive(Clone)]
+pub struct Call {
+    cache: Cache,
+    key: Digest,
+    record: CallRecord,
+}
+
+impl Call {
+    pub(crate) fn new(cache: Cache, key: Digest, record: CallRecord) -> Call {
+        Call { cache, key, record }
+    }
+
+    /// The call key.
+    pub fn key(&self) -> Digest {
+        self.key
+    }
+
+    /// Function name.
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// Module of the function.
+    pub fn module(&self) -> &str {
+        &self.record.module
+    }
+
+    /// The function's `version`, if it has one.
+    pub fn version(&self) -> Option<&str> {
+        self.record.version.as_deref()
+    }
+
+    /// Digest of the function's code, when it is part of the key.
+    pub fn code(&self) -> Option<Digest> {
+        self.record.code
+    }
+
+    /// Times, tags and the optional environment and git facts.
+    pub fn metadata(&self) -> &Metadata {
+        &self.record.metadata
+    }
+
+    /// The whole stored record.
+    pub fn record(&self) -> &CallRecord {
+        &self.record
+    }
+
+    /// The cache this call was loaded from.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Argument names and value digests, in parameter order.
+    pub fn argument_digests(&self) -> &[(String, Digest)] {
+        &self.record.arguments
+    }
+
+    /// The digest of the argument `name`.
+    pub fn argument_digest(&self, name: &str) -> Result<Digest> {
+        self.record
+            .arguments
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| *d)
+            .ok_or_else(|| Error::NoSuchArgument {
+                call: self.label(),
+                name: name.to_owned(),
+                known: self
+                    .record
+                    .arguments
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The result digest.
+    pub fn result_digest(&self) -> Digest {
+        self.record.result
+    }
+
+    /// Reads and decodes the argument `name` as `T`.
+    pub fn argument<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let digest = self.argument_digest(name)?;
+        self.decode(digest, &format!("argument `{name}`"), "")
+    }
+
+    /// Reads and decodes the result as `T`.
+    pub fn result<T: DeserializeOwned>(&self) -> Result<T> {
+        self.decode(self.record.result, "result", &self.record.result_type)
+    }
+
+    /// Reads the encoded bytes of the argument `name`.
+    pub fn argument_bytes(&self, name: &str) -> Result<Vec<u8>> {
+        let digest = self.argument_digest(name)?;
+        self.bytes(digest, &format!("argument `{name}`"))
+    }
+
+    /// Reads the encoded bytes of the result.
+    pub fn result_bytes(&self) -> Result<Vec<u8>> {
+        self.bytes(self.record.result, "result")
+    }
+
+    /// Reads every argument and the result now.
+    pub fn fetch(&self) -> Result<FetchedCall> {
+        let arguments = self
+            .record
+            .arguments
+            .iter()
+            .map(|(name, d)| Ok((name.clone(), self.bytes(*d, &format!("argument `{name}`"))?)))
+            .collect::<Result<Vec<_>>>()?;
+        let result = self.result_bytes()?;
+        Ok(FetchedCall {
+            call: self.clone(),
+            arguments,
+            result,
+        })
+    }
+
+    fn bytes(&self, digest: Digest, field: &str) -> Result<Vec<u8>> {
+        self.cache
+            .value_bytes(&digest)?
+            .ok_or_else(|| Error::MissingValue {
+                call: self.label(),
+                field: field.to_owned(),
+                digest,
+            })
+    }
+
+    fn decode<T: DeserializeOwned>(&self, digest: Digest, field: &str, stored: &str) -> Result<T> {
+        let bytes = self.bytes(digest, field)?;
+        codec::decode(&bytes).map_err(|e| Error::WrongType {
+            call: self.label(),
+            field: field.to_owned(),
+            requested: std::any::type_name::<T>(),
+            stored: if stored.is_empty() {
+                "a type not recorded".to_owned()
+            } else {
+                stored.to_owned()
+            },
+            detail: e.to_string(),
+        })
+    }
+
+    fn label(&self) -> String {
+        format!("{}({})", self.record.name, &self.key.to_string()[..8])
+    }
+}
+
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("key", &self.key)
+            .field("name", &self.record.name)
+            .field("module", &self.record.module)
+            .field("arguments", &self.record.arguments)
+            .field("result", &self.record.result)
+            .finish()
+    }
+}
+
+/// A call with all of its values read; values stay encoded until decoded as a type.
+#[derive(Clone)]
+pub struct FetchedCall {
+    call: Call,
+    arguments: Vec<(String, Vec<u8>)>,
+    result: Vec<u8>,
+}
+
+impl FetchedCall {
+    /// The lazy call this was fetched from.
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// Decodes the argument `name` as `T`.
+    pub fn argument<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let (_, bytes) = self
+            .arguments
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| {
+                self.call
+                    .argument_digest(name)
+                    .err()
+                    .unwrap_or(Error::UnknownDigest {
+                        prefix: name.to_owned(),
+                    })
+            })?;
+        Ok(codec::decode(bytes)?)
+    }
+
+    /// Decodes the result as `T`.
+    pub fn result<T: DeserializeOwned>(&self) -> Result<T> {
+        Ok(codec::decode(&self.result)?)
+    }
+}
+
+impl fmt::Debug for FetchedCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchedCall")
+            .field("name", &self.call.name())
+            .field(
+                "arguments",
+                &self
+                    .arguments
+                    .iter()
+                    .map(|(n, b)| (n, b.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("result_bytes", &self.result.len())
+            .finish()
+    }
+}

@@ -1,0 +1,139 @@
+//! The errors fleche reports: one variant per thing a caller can act on.
+
+use std::path::PathBuf;
+
+use crate::codec::CodecError;
+
+/// What went wrong in a cache operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file exists but is not a redb database.
+    #[error(
+        "{path} is not a fleche cache (not a redb database): {detail}. Point fleche at a cache file, or move this file away."
+    )]
+    NotACache {
+        /// The file.
+        path: PathBuf,
+        /// What redb reported.
+        detail: String,
+    },
+    /// Another process holds the cache in a mode that excludes this one.
+    #[error(
+        "cache {path} is locked by another process that opened it in a different mode (an older fleche or redb, or a program that opened it exclusively). Close that process, or use a fleche built with the same redb version."
+    )]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The cache was left mid-commit by a crashed writer and a read-only open cannot repair it.
+    #[error(
+        "cache {path} needs repair after a crash; open it once for writing (any fleche program or `fleche-tui --write`) to repair it"
+    )]
+    NeedsRepair {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The cache file is damaged.
+    #[error(
+        "cache {path} is damaged: {detail}. Move it away and let fleche create a new one; the damaged file is left untouched."
+    )]
+    Corrupted {
+        /// The file, or `<memory>`.
+        path: PathBuf,
+        /// What was found.
+        detail: String,
+    },
+    /// Reading or writing the cache file failed.
+    #[error("cannot use cache {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other storage failure.
+    #[error("cache {path}: storage error: {detail}")]
+    Storage {
+        /// The file, or `<memory>`.
+        path: PathBuf,
+        /// What redb reported.
+        detail: String,
+    },
+    /// A digest prefix shorter than 4 characters.
+    #[error("digest prefix `{prefix}` is too short: give at least 4 hex characters")]
+    PrefixTooShort {
+        /// The prefix given.
+        prefix: String,
+    },
+    /// Text that is not hex.
+    #[error("`{text}` is not a digest or digest prefix: use hex characters 0-9 and a-f")]
+    NotHex {
+        /// The text given.
+        text: String,
+    },
+    /// No stored call or value has a digest with this prefix.
+    #[error("no call or value in the cache has a digest starting with `{prefix}`")]
+    UnknownDigest {
+        /// The prefix given.
+        prefix: String,
+    },
+    /// Several stored digests start with this prefix.
+    #[error(
+        "digest prefix `{prefix}` is ambiguous: it matches {matches} or more stored digests; give at least {needed} characters"
+    )]
+    AmbiguousDigest {
+        /// The prefix given.
+        prefix: String,
+        /// How many matches were seen (at least 2).
+        matches: usize,
+        /// How many characters make the smallest matches distinct.
+        needed: usize,
+    },
+    /// A value could not be encoded or decoded.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// A stored value does not decode into the requested type.
+    #[error(
+        "{call}: stored {field} does not decode as `{requested}` (it was stored from `{stored}`): {detail}"
+    )]
+    WrongType {
+        /// The call, as `name(key)`.
+        call: String,
+        /// `result` or `argument x`.
+        field: String,
+        /// The type asked for.
+        requested: &'static str,
+        /// The type it was stored from, when known.
+        stored: String,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// A call record refers to a value that is not in the cache.
+    #[error("{call}: {field} was not stored (digest {digest})")]
+    MissingValue {
+        /// The call, as `name(key)`.
+        call: String,
+        /// `result` or `argument x`.
+        field: String,
+        /// The digest it refers to.
+        digest: crate::Digest,
+    },
+    /// The call has no argument with this name.
+    #[error("{call} has no argument `{name}`; its arguments are: {known}")]
+    NoSuchArgument {
+        /// The call, as `name(key)`.
+        call: String,
+        /// The name asked for.
+        name: String,
+        /// The names it has.
+        known: String,
+    },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// `Result` with fleche's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

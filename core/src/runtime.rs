@@ -1,0 +1,516 @@
+//! What a `#[fleche]` function does on each call: key, lookup, compute once, record.
+//!
+//! The macro keeps itself small and calls [`begin`] and [`Pending::finish`]; everything with
+//! a decision in it lives here, as ordinary code.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, LazyLock, Mutex, OnceLock};
+use std::thread::ThreadId;
+use std::time::Instant;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cache::{Cache, try_cache};
+use crate::codec;
+use crate::digest::{self, Digest, DigestError, Domain};
+use crate::record::{CallRecord, Metadata};
+
+/// The identity of a cached function, written by the macro as a `static`.
+#[derive(Debug)]
+pub struct Function {
+    /// Function name.
+    pub name: &'static str,
+    /// `module_path!()` where it is defined.
+    pub module: &'static str,
+    /// `version = ...`, part of the key.
+    pub version: Option<&'static str>,
+    /// Hex digest of the function's tokens, when `hash_code` is on.
+    pub code: Option<&'static str>,
+    /// Whether `Err` results are stored too (`cache_errors = true`).
+    pub cache_errors: bool,
+}
+
+impl Function {
+    /// The module shown in records: evcxr compiles every cell into a crate named `ctx`, which
+    /// we present as `__main__`, as Python does for notebooks.
+    pub fn module(&self) -> &'static str {
+        static IN_EVCXR: OnceLock<bool> = OnceLock::new();
+        let in_evcxr = *IN_EVCXR.get_or_init(|| std::env::var_os("EVCXR_IS_RUNTIME").is_some());
+        if in_evcxr && (self.module == "ctx" || self.module.starts_with("ctx::")) {
+            "__main__"
+        } else {
+            self.module
+        }
+    }
+
+    fn code_digest(&self) -> Option<Digest> {
+        self.code.and_then(|c| c.parse().ok())
+    }
+
+    /// The call key for these arguments.
+    pub fn key(
+        &self,
+        args: &[(&'static str, &dyn Argument)],
+    ) -> Result<(Digest, Vec<Digest>), DigestError> {
+        let digests = args
+            .iter()
+            .map(|(_, a)| a.digest())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            self.key_of(args.iter().map(|(n, _)| *n).zip(digests.iter().copied())),
+            digests,
+        ))
+    }
+
+    pub(crate) fn key_of(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> Digest {
+        #[derive(Serialize)]
+        struct KeyParts<'a> {
+            name: &'a str,
+            module: &'a str,
+            version: Option<&'a str>,
+            code: Option<&'a str>,
+            arguments: Vec<(&'a str, Digest)>,
+        }
+        let parts = KeyParts {
+            name: self.name,
+            module: self.module(),
+            version: self.version,
+            code: self.code,
+            arguments: args.collect(),
+        };
+        // Strings and digests always serialize.
+        digest::digest_in(Domain::CallKey, &parts).unwrap_or_else(|_| Digest::from_bytes([0; 32]))
+    }
+}
+
+/// An argument as the runtime sees it: something with a digest that can be stored.
+pub trait Argument {
+    /// The digest that goes into the call key.
+    fn digest(&self) -> Result<Digest, DigestError>;
+    /// The encoded value to store.
+    fn encode(&self) -> Result<Vec<u8>, codec::CodecError>;
+}
+
+/// A type with its own cache identity, the counterpart of Python fleche's `__digest__`.
+///
+/// By default an argument (and a `&self` receiver) is identified by the digest of its serde
+/// structure. Implement this to choose the identity yourself, for example to leave out a
+/// field that does not change the result:
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct Model { val: i64, #[serde(skip)] scratch: Vec<u8> }
+/// impl fleche::CacheKey for Model {
+///     fn cache_key(&self) -> fleche::Digest { fleche::digest(&self.val) }
+/// }
+/// ```
+pub trait CacheKey: Serialize {
+    /// The digest that identifies this value in call keys.
+    fn cache_key(&self) -> Digest;
+}
+
+/// Wraps an argument for autoref-based dispatch between [`CacheKey`] and plain serde.
+#[doc(hidden)]
+pub struct Select<'a, T: ?Sized>(pub &'a T);
+#[doc(hidden)]
+pub struct ByKey<'a, T: ?Sized>(&'a T);
+#[doc(hidden)]
+pub struct BySerde<'a, T: ?Sized>(&'a T);
+
+#[doc(hidden)]
+pub trait PickKey<'a, T: ?Sized> {
+    fn pick(&self) -> ByKey<'a, T>;
+}
+impl<'a, T: CacheKey + ?Sized> PickKey<'a, T> for Select<'a, T> {
+    fn pick(&self) -> ByKey<'a, T> {
+        ByKey(self.0)
+    }
+}
+#[doc(hidden)]
+pub trait PickSerde<'a, T: ?Sized> {
+    fn pick(&self) -> BySerde<'a, T>;
+}
+impl<'a, T: Serialize + ?Sized> PickSerde<'a, T> for &Select<'a, T> {
+    fn pick(&self) -> BySerde<'a, T> {
+        BySerde(self.0)
+    }
+}
+
+impl<T: CacheKey + ?Sized> Argument for ByKey<'_, T> {
+    fn digest(&self) -> Result<Digest, DigestError> {
+        Ok(self.0.cache_key())
+    }
+    fn encode(&self) -> Result<Vec<u8>, codec::CodecError> {
+        codec::encode(self.0)
+    }
+}
+
+impl<T: Serialize + ?Sized> Argument for BySerde<'_, T> {
+    fn digest(&self) -> Result<Digest, DigestError> {
+        digest::try_digest(self.0)
+    }
+    fn encode(&self) -> Result<Vec<u8>, codec::CodecError> {
+        codec::encode(self.0)
+    }
+}
+
+thread_local! {
+    static RERUN: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `f` with every cached call inside it recomputed and overwritten (nested ones too).
+pub fn rerun<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            RERUN.with(|r| r.set(r.get() - 1));
+        }
+    }
+    RERUN.with(|r| r.set(r.get() + 1));
+    let _reset = Reset;
+    f()
+}
+
+/// What [`begin`] found.
+pub enum Begin<R> {
+    /// The stored result.
+    Hit(R),
+    /// Not stored: run the body, then [`Pending::finish`].
+    Miss(Pending),
+    /// Cannot be cached (see the logged warning): run the body and return its result.
+    Uncached,
+}
+
+/// Looks a call up; on a miss, records the start and stores the arguments' encodings.
+pub fn begin<R: DeserializeOwned>(
+    function: &'static Function,
+    args: &[(&'static str, &dyn Argument)],
+) -> Begin<R> {
+    let cache = match try_cache() {
+        Ok(cache) => cache,
+        Err(e) => {
+            warn_once(&format!("fleche: running {} uncached: {e}", function.name));
+            return Begin::Uncached;
+        }
+    };
+    let (key, digests) = match function.key(args) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(function = function.name, "running uncached: {e}");
+            return Begin::Uncached;
+        }
+    };
+    let rerunning = RERUN.with(Cell::get) > 0;
+    let flight = loop {
+        if !rerunning {
+            if let Some(value) = lookup::<R>(&cache, function, &key) {
+                return Begin::Hit(value);
+            }
+        }
+        match InFlight::claim(&cache, key) {
+            Claim::Owner(guard) => break Some(guard),
+            Claim::Reentrant => break None,
+            // Another thread computed it meanwhile: look again.
+            Claim::Waited if !rerunning => continue,
+            Claim::Waited => break None,
+        }
+    };
+    let mut values = Vec::with_capacity(args.len());
+    for ((_, arg), digest) in args.iter().zip(&digests) {
+        match arg.encode() {
+            Ok(bytes) => values.push((*digest, bytes)),
+            Err(e) => tracing::warn!(
+                function = function.name,
+                "argument not stored, only its digest: {e}"
+            ),
+        }
+    }
+    Begin::Miss(Pending {
+        cache,
+        function,
+        key,
+        arguments: args
+            .iter()
+            .map(|(n, _)| (*n).to_owned())
+            .zip(digests)
+            .collect(),
+        values,
+        timestart: Utc::now(),
+        started: Instant::now(),
+        _flight: flight,
+    })
+}
+
+fn lookup<R: DeserializeOwned>(cache: &Cache, function: &Function, key: &Digest) -> Option<R> {
+    match cache.store.result_of(key) {
+        Ok(Some((_, bytes))) => match codec::decode::<R>(&bytes) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                tracing::warn!(
+                    function = function.name,
+                    "stored result no longer decodes as {} (the type changed?); recomputing: {e}",
+                    std::any::type_name::<R>()
+                );
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            warn_once(&format!(
+                "fleche: {}: cache read failed, computing instead: {e}",
+                function.name
+            ));
+            None
+        }
+    }
+}
+
+/// A call being computed: finishing it stores the result and the call record.
+pub struct Pending {
+    cache: Cache,
+    function: &'static Function,
+    key: Digest,
+    arguments: Vec<(String, Digest)>,
+    values: Vec<(Digest, Vec<u8>)>,
+    timestart: chrono::DateTime<Utc>,
+    started: Instant,
+    _flight: Option<FlightGuard>,
+}
+
+impl Pending {
+    /// Records the result (unless `store` is false, as for an `Err`) and returns it.
+    /// A failure to store is logged; the result is returned regardless.
+    pub fn finish<R: Serialize>(self, result: R, store: bool) -> R {
+        let walltime = self.started.elapsed().as_secs_f64();
+        let timestop = Utc::now();
+        if !store {
+            tracing::debug!(function = self.function.name, "result not cached (an Err)");
+            return result;
+        }
+        if let Err(e) = self.store(&result, timestop, walltime) {
+            tracing::warn!(
+                function = self.function.name,
+                "result returned but not cached: {e}"
+            );
+        }
+        result
+    }
+
+    fn store<R: Serialize>(
+        &self,
+        result: &R,
+        timestop: chrono::DateTime<Utc>,
+        walltime: f64,
+    ) -> crate::Result<()> {
+        let result_digest =
+            digest::try_digest(result).map_err(|e| codec::CodecError::Encode(e.to_string()))?;
+        let result_bytes = codec::encode(result)?;
+        let record = CallRecord {
+            name: self.function.name.to_owned(),
+            module: self.function.module().to_owned(),
+            version: self.function.version.map(str::to_owned),
+            code: self.function.code_digest(),
+            arguments: self.arguments.clone(),
+            result: result_digest,
+            result_type: std::any::type_name::<R>().to_owned(),
+            result_size: result_bytes.len() as u64,
+            metadata: Metadata {
+                timestart: self.timestart,
+                timestop,
+                walltime,
+                tags: crate::tags::current(),
+                environment: crate::collect::environment(),
+                git: crate::collect::git(),
+            },
+        };
+        let encoded = record.encode()?;
+        let mut values: Vec<(Digest, &[u8])> = self
+            .values
+            .iter()
+            .map(|(d, b)| (*d, b.as_slice()))
+            .collect();
+        values.push((result_digest, &result_bytes));
+        self.cache
+            .store
+            .put_call(&self.key, &record, &encoded, &values)
+    }
+}
+
+/// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so
+/// a notebook user without a tracing subscriber still learns that caching is off.
+fn warn_once(message: &str) {
+    static SEEN: LazyLock<Mutex<std::collections::HashSet<String>>> =
+        LazyLock::new(Default::default);
+    tracing::warn!("{message}");
+    if SEEN
+        .lock()
+        .map(|mut s| s.insert(message.to_owned()))
+        .unwrap_or(false)
+    {
+        eprintln!("{message}");
+    }
+}
+
+/// Keys being computed in this process, so that two threads missing on one key compute once.
+struct InFlight {
+    owner: ThreadId,
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+type FlightKey = (usize, Digest);
+static FLIGHTS: LazyLock<Mutex<HashMap<FlightKey, Arc<InFlight>>>> =
+    LazyLock::new(Default::default);
+
+enum Claim {
+    Owner(FlightGuard),
+    Reentrant,
+    Waited,
+}
+
+/// Releases a claimed key when the computation ends, by return or by panic.
+pub struct FlightGuard {
+    key: FlightKey,
+    flight: Arc<InFlight>,
+}
+
+impl InFlight {
+    fn claim(cache: &Cache, key: Digest) -> Claim {
+        let flight_key = (Arc::as_ptr(&cache.store.db) as usize, key);
+        let me = std::thread::current().id();
+        let mut flights = FLIGHTS.lock().unwrap_or_else(|e| e.into_inner());
+        match flights.get(&flight_key).cloned() {
+            Some(f) if f.owner == me => Claim::Reentrant,
+            Some(f) => {
+                drop(flights);
+                let mut done = f.done.lock().unwrap_or_else(|e| e.into_inner());
+                while !*done {
+                    done = f.cv.wait(done).unwrap_or_else(|e| e.into_inner());
+                }
+                Claim::Waited
+            }
+            None => {
+                let flight = Arc::new(InFlight {
+                    owner: me,
+                    done: Mutex::new(false),
+                    cv: Condvar::new(),
+                });
+                flights.insert(flight_key, flight.clone());
+                Claim::Owner(FlightGuard {
+                    key: flight_key,
+                    flight,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        FLIGHTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+        *self.flight.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.flight.cv.notify_all();
+    }
+}
+
+/// Resolves an argument passed as a value or as a [`D`](crate::D) digest prefix.
+///
+/// # Panics
+///
+/// If the prefix names no stored value, or several, or the value has another type: passing
+/// `D(...)` asks for a specific stored value, and a cached function has no error channel.
+pub fn resolve_arg<T: DeserializeOwned>(arg: crate::Arg<T>, function: &str, param: &str) -> T {
+    match arg.resolve() {
+        Ok(v) => v,
+        Err(e) => panic!("{function}: cannot use the digest passed for `{param}`: {e}"),
+    }
+}
+
+/// The module path of the parent of `path` (the helper module's `module_path!()`).
+pub const fn parent_module(path: &'static str) -> &'static str {
+    let bytes = path.as_bytes();
+    let mut i = bytes.len();
+    while i >= 2 {
+        if bytes[i - 1] == b':' && bytes[i - 2] == b':' {
+            return path.split_at(i - 2).0;
+        }
+        i -= 1;
+    }
+    path
+}
+
+/// The parts of a call key: what identifies a call, without running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallParts {
+    /// The call key.
+    pub key: Digest,
+    /// Function name.
+    pub name: &'static str,
+    /// Module (as recorded).
+    pub module: &'static str,
+    /// `version`, if given.
+    pub version: Option<&'static str>,
+    /// Digest of the function's tokens, when `hash_code` is on.
+    pub code: Option<Digest>,
+    /// Argument names and digests, in parameter order.
+    pub arguments: Vec<(&'static str, Digest)>,
+}
+
+/// The call key for `args`, for the `digest` helper.
+///
+/// # Panics
+///
+/// If an argument's `Serialize` implementation fails.
+pub fn helper_key(function: &'static Function, args: &[(&'static str, &dyn Argument)]) -> Digest {
+    helper_call(function, args).key
+}
+
+/// The key parts for `args`, for the `call` helper.
+///
+/// # Panics
+///
+/// If an argument's `Serialize` implementation fails.
+pub fn helper_call(
+    function: &'static Function,
+    args: &[(&'static str, &dyn Argument)],
+) -> CallParts {
+    let (key, digests) = function
+        .key(args)
+        .unwrap_or_else(|e| panic!("{}: cannot compute the call key: {e}", function.name));
+    CallParts {
+        key,
+        name: function.name,
+        module: function.module(),
+        version: function.version,
+        code: function.code_digest(),
+        arguments: args.iter().map(|(n, _)| *n).zip(digests).collect(),
+    }
+}
+
+/// Whether the active cache holds a result for `args`, for the `contains` helper.
+pub fn helper_contains(
+    function: &'static Function,
+    args: &[(&'static str, &dyn Argument)],
+) -> bool {
+    let Ok(cache) = try_cache() else { return false };
+    let Ok((key, _)) = function.key(args) else {
+        return false;
+    };
+    cache.contains(&key).unwrap_or(false)
+}
+
+/// The stored result for `args`, for the `load` helper.
+pub fn helper_load<R: DeserializeOwned>(
+    function: &'static Function,
+    args: &[(&'static str, &dyn Argument)],
+) -> Option<R> {
+    let cache = try_cache().ok()?;
+    let (key, _) = function.key(args).ok()?;
+    lookup(&cache, function, &key)
+}

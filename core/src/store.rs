@@ -1,0 +1,483 @@
+//! The redb file behind a cache: tables, indexes and the process-wide registry of open files.
+//!
+//! Values are content-addressed (digest -> encoded bytes, stored once). Call records are keyed
+//! by call key and carry their result digest beside the encoded record, so a hit reads one
+//! small fixed field. Secondary indexes (by function, module, tag, argument, result, time) make
+//! queries cheap; they are kept in the same write transaction as the record they point to.
+
+use std::collections::HashMap;
+use std::ops::Bound::{Excluded, Unbounded};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+use redb::{
+    ConcurrencyMode, Database, MultimapTableDefinition, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableDefinition,
+};
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::record::CallRecord;
+
+type Key = [u8; 32];
+
+pub(crate) const VALUES: TableDefinition<'_, Key, &[u8]> = TableDefinition::new("values");
+/// call key -> (result digest, encoded [`CallRecord`])
+pub(crate) const CALLS: TableDefinition<'_, Key, (Key, &[u8])> = TableDefinition::new("calls");
+pub(crate) const BY_NAME: MultimapTableDefinition<'_, &str, Key> =
+    MultimapTableDefinition::new("calls_by_name");
+pub(crate) const BY_MODULE: MultimapTableDefinition<'_, &str, Key> =
+    MultimapTableDefinition::new("calls_by_module");
+/// `"key\0value"` -> call keys; a range over `"key\0"` finds every call with that tag key.
+pub(crate) const BY_TAG: MultimapTableDefinition<'_, &str, Key> =
+    MultimapTableDefinition::new("calls_by_tag");
+/// (argument name, value digest) -> call keys
+pub(crate) const BY_ARGUMENT: MultimapTableDefinition<'_, (&str, Key), Key> =
+    MultimapTableDefinition::new("calls_by_argument");
+pub(crate) const BY_RESULT: MultimapTableDefinition<'_, Key, Key> =
+    MultimapTableDefinition::new("calls_by_result");
+/// (start time in ns since the Unix epoch, call key) -> ()
+pub(crate) const BY_TIME: TableDefinition<'_, (i64, Key), ()> =
+    TableDefinition::new("calls_by_time");
+
+/// Separator between a tag's key and value in [`BY_TAG`].
+pub(crate) const TAG_SEPARATOR: char = '\0';
+
+/// Where a store lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// A redb file (canonical path).
+    File(PathBuf),
+    /// Process memory; gone when the last handle drops.
+    Memory,
+}
+
+impl Location {
+    pub(crate) fn display_path(&self) -> PathBuf {
+        match self {
+            Location::File(p) => p.clone(),
+            Location::Memory => PathBuf::from("<memory>"),
+        }
+    }
+}
+
+/// One open redb database.
+pub(crate) struct Store {
+    pub(crate) db: Arc<Database>,
+    pub(crate) location: Location,
+}
+
+static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Database>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+impl Store {
+    /// A fresh in-memory store.
+    pub(crate) fn memory() -> Result<Store> {
+        let db = guard(&Location::Memory, || {
+            redb::Builder::new()
+                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .map_err(|e| database_error(&Location::Memory, e))
+        })?;
+        let store = Store {
+            db: Arc::new(db),
+            location: Location::Memory,
+        };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    /// Opens (creating if needed) the redb file at `path` in multi-process mode. A file already
+    /// open in this process is shared, as redb allows one handle per file per process.
+    pub(crate) fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        // Create the file first so the path can be canonicalised into a registry key.
+        let exists = path.exists();
+        let canonical = if exists {
+            path.canonicalize().map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?
+        } else {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let parent = parent.canonicalize().map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            parent.join(path.file_name().unwrap_or_default())
+        };
+        let location = Location::File(canonical.clone());
+        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(db) = open.get(&canonical).and_then(Weak::upgrade) {
+            return Ok(Store { db, location });
+        }
+        let db = guard(&location, || {
+            redb::Builder::new()
+                .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+                .create(&canonical)
+                .map_err(|e| database_error(&location, e))
+        })?;
+        let db = Arc::new(db);
+        open.insert(canonical, Arc::downgrade(&db));
+        drop(open);
+        let store = Store { db, location };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    fn create_tables(&self) -> Result<()> {
+        self.write(|txn| {
+            txn.open_table(VALUES)?;
+            txn.open_table(CALLS)?;
+            txn.open_multimap_table(BY_NAME)?;
+            txn.open_multimap_table(BY_MODULE)?;
+            txn.open_multimap_table(BY_TAG)?;
+            txn.open_multimap_table(BY_ARGUMENT)?;
+            txn.open_multimap_table(BY_RESULT)?;
+            txn.open_table(BY_TIME)?;
+            Ok(())
+        })
+    }
+
+    /// Runs `f` in a read transaction.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T> {
+        guard(&self.location, || {
+            let txn = self.db.begin_read().map_err(|e| self.error(e))?;
+            f(&txn).map_err(|e| self.error(e))
+        })
+    }
+
+    /// Runs `f` in a write transaction and commits it durably.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T> {
+        guard(&self.location, || {
+            let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+            let out = f(&txn).map_err(|e| self.error(e))?;
+            txn.commit().map_err(|e| self.error(e))?;
+            Ok(out)
+        })
+    }
+
+    pub(crate) fn error(&self, e: impl Into<redb::Error>) -> Error {
+        storage_error(&self.location, e.into())
+    }
+
+    /// The result digest stored for a call key: the whole read of a hit, before the value.
+    pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let Some(entry) = calls.get(key.as_bytes())? else {
+                return Ok(None);
+            };
+            let result = Digest::from_bytes(entry.value().0);
+            drop(entry);
+            let values = txn.open_table(VALUES)?;
+            Ok(values
+                .get(result.as_bytes())?
+                .map(|v| (result, v.value().to_vec())))
+        })
+    }
+
+    pub(crate) fn contains_call(&self, key: &Digest) -> Result<bool> {
+        self.read(|txn| Ok(txn.open_table(CALLS)?.get(key.as_bytes())?.is_some()))
+    }
+
+    pub(crate) fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
+        self.read(|txn| {
+            Ok(txn
+                .open_table(VALUES)?
+                .get(digest.as_bytes())?
+                .map(|v| v.value().to_vec()))
+        })
+    }
+
+    pub(crate) fn record(&self, key: &Digest) -> Result<Option<Vec<u8>>> {
+        self.read(|txn| {
+            Ok(txn
+                .open_table(CALLS)?
+                .get(key.as_bytes())?
+                .map(|v| v.value().1.to_vec()))
+        })
+    }
+
+    /// Stores values (skipping those already present) and a call record with its index
+    /// entries, replacing any earlier record under the same key, in one durable commit.
+    pub(crate) fn put_call(
+        &self,
+        key: &Digest,
+        record: &CallRecord,
+        encoded_record: &[u8],
+        values: &[(Digest, &[u8])],
+    ) -> Result<()> {
+        self.write(|txn| {
+            {
+                let mut table = txn.open_table(VALUES)?;
+                for (digest, bytes) in values {
+                    if table.get(digest.as_bytes())?.is_none() {
+                        table.insert(digest.as_bytes(), *bytes)?;
+                    }
+                }
+            }
+            let old = txn
+                .open_table(CALLS)?
+                .get(key.as_bytes())?
+                .map(|v| v.value().1.to_vec());
+            if let Some(old) = old {
+                if let Ok(old) = CallRecord::decode(&old) {
+                    unindex(txn, key, &old)?;
+                }
+            }
+            txn.open_table(CALLS)?
+                .insert(key.as_bytes(), (*record.result.as_bytes(), encoded_record))?;
+            index(txn, key, record)?;
+            Ok(())
+        })
+    }
+
+    /// Removes a call record and its index entries; values stay (they may be shared).
+    pub(crate) fn remove_call(&self, key: &Digest) -> Result<bool> {
+        self.write(|txn| {
+            let old = txn
+                .open_table(CALLS)?
+                .remove(key.as_bytes())?
+                .map(|v| v.value().1.to_vec());
+            match old {
+                Some(old) => {
+                    if let Ok(old) = CallRecord::decode(&old) {
+                        unindex(txn, key, &old)?;
+                    }
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+    }
+
+    /// Up to `limit` distinct digests starting with the hex `prefix`, from calls and values.
+    pub(crate) fn digests_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Digest>> {
+        let (low, high) = prefix_range(prefix);
+        self.read(|txn| {
+            let mut found: Vec<Digest> = Vec::new();
+            let calls = txn.open_table(CALLS)?;
+            for entry in calls.range(low..=high)? {
+                found.push(Digest::from_bytes(entry?.0.value()));
+                if found.len() >= limit {
+                    break;
+                }
+            }
+            let values = txn.open_table(VALUES)?;
+            for entry in values.range(low..=high)? {
+                let d = Digest::from_bytes(entry?.0.value());
+                if !found.contains(&d) {
+                    found.push(d);
+                }
+                if found.len() >= 2 * limit {
+                    break;
+                }
+            }
+            found.sort();
+            found.dedup();
+            found.truncate(limit);
+            Ok(found)
+        })
+    }
+
+    /// The stored digests next to `digest` (below and above) in calls and values.
+    pub(crate) fn neighbours(&self, digest: &Digest) -> Result<(bool, Vec<Digest>)> {
+        let k = *digest.as_bytes();
+        self.read(|txn| {
+            let mut out = Vec::new();
+            let calls = txn.open_table(CALLS)?;
+            let values = txn.open_table(VALUES)?;
+            let present = calls.get(&k)?.is_some() || values.get(&k)?.is_some();
+            let above = (Excluded(k), Unbounded::<Key>);
+            let key_of =
+                |e: Option<Result<(redb::AccessGuard<'_, Key>, _), redb::StorageError>>| {
+                    e.map(|r| r.map(|(k, _)| Digest::from_bytes(k.value())))
+                };
+            let nearest = [
+                key_of(calls.range(..k)?.next_back()),
+                key_of(calls.range::<Key>(above)?.next()),
+            ];
+            let value_key_of =
+                |e: Option<Result<(redb::AccessGuard<'_, Key>, _), redb::StorageError>>| {
+                    e.map(|r| r.map(|(k, _)| Digest::from_bytes(k.value())))
+                };
+            let nearest_values = [
+                value_key_of(values.range(..k)?.next_back()),
+                value_key_of(values.range::<Key>(above)?.next()),
+            ];
+            for entry in nearest.into_iter().chain(nearest_values).flatten() {
+                out.push(entry?);
+            }
+            Ok((present, out))
+        })
+    }
+
+    /// Every call key, newest start time first.
+    pub(crate) fn keys_newest_first(&self) -> Result<Vec<Digest>> {
+        self.read(|txn| {
+            let by_time = txn.open_table(BY_TIME)?;
+            let mut keys = Vec::with_capacity(by_time.len()? as usize);
+            for entry in by_time.iter()?.rev() {
+                keys.push(Digest::from_bytes(entry?.0.value().1));
+            }
+            Ok(keys)
+        })
+    }
+
+    /// The encoded records of these keys, in one read transaction; missing keys are skipped.
+    pub(crate) fn records(&self, keys: &[Digest]) -> Result<Vec<(Digest, Vec<u8>)>> {
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                if let Some(v) = calls.get(key.as_bytes())? {
+                    out.push((*key, v.value().1.to_vec()));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of call records.
+    pub(crate) fn call_count(&self) -> Result<u64> {
+        self.read(|txn| Ok(txn.open_table(CALLS)?.len()?))
+    }
+}
+
+fn index(
+    txn: &redb::WriteTransaction,
+    key: &Digest,
+    record: &CallRecord,
+) -> Result<(), redb::Error> {
+    let k = key.as_bytes();
+    txn.open_multimap_table(BY_NAME)?
+        .insert(record.name.as_str(), k)?;
+    txn.open_multimap_table(BY_MODULE)?
+        .insert(record.module.as_str(), k)?;
+    let mut tags = txn.open_multimap_table(BY_TAG)?;
+    for (tag, value) in &record.metadata.tags {
+        tags.insert(format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k)?;
+    }
+    let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
+    for (name, digest) in &record.arguments {
+        args.insert((name.as_str(), *digest.as_bytes()), k)?;
+    }
+    txn.open_multimap_table(BY_RESULT)?
+        .insert(record.result.as_bytes(), k)?;
+    txn.open_table(BY_TIME)?
+        .insert((record.metadata.start_nanos(), *k), ())?;
+    Ok(())
+}
+
+fn unindex(
+    txn: &redb::WriteTransaction,
+    key: &Digest,
+    record: &CallRecord,
+) -> Result<(), redb::Error> {
+    let k = key.as_bytes();
+    txn.open_multimap_table(BY_NAME)?
+        .remove(record.name.as_str(), k)?;
+    txn.open_multimap_table(BY_MODULE)?
+        .remove(record.module.as_str(), k)?;
+    let mut tags = txn.open_multimap_table(BY_TAG)?;
+    for (tag, value) in &record.metadata.tags {
+        tags.remove(format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k)?;
+    }
+    let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
+    for (name, digest) in &record.arguments {
+        args.remove((name.as_str(), *digest.as_bytes()), k)?;
+    }
+    txn.open_multimap_table(BY_RESULT)?
+        .remove(record.result.as_bytes(), k)?;
+    txn.open_table(BY_TIME)?
+        .remove((record.metadata.start_nanos(), *k))?;
+    Ok(())
+}
+
+/// The smallest and largest 32-byte keys that start with the hex `prefix` (already validated).
+pub(crate) fn prefix_range(prefix: &str) -> (Key, Key) {
+    let mut low = [0u8; 32];
+    let mut high = [0xffu8; 32];
+    for (i, c) in prefix.bytes().take(64).enumerate() {
+        let v = crate::digest::hex_value(c).unwrap_or(0);
+        let byte = i / 2;
+        if i % 2 == 0 {
+            low[byte] = v << 4;
+            high[byte] = (v << 4) | 0x0f;
+        } else {
+            low[byte] |= v;
+            high[byte] = (high[byte] & 0xf0) | v;
+        }
+    }
+    (low, high)
+}
+
+/// Runs a storage operation, turning a panic inside redb (which a damaged file can cause)
+/// into an error instead of unwinding through the user's program.
+fn guard<T>(location: &Location, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "internal failure while reading it".to_owned());
+            Err(Error::Corrupted {
+                path: location.display_path(),
+                detail,
+            })
+        }
+    }
+}
+
+fn database_error(location: &Location, e: redb::DatabaseError) -> Error {
+    let path = location.display_path();
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen | redb::DatabaseError::LockProtocolMismatch => {
+            Error::Locked { path }
+        }
+        redb::DatabaseError::RepairAborted => Error::NeedsRepair { path },
+        other => storage_error(location, other.into()),
+    }
+}
+
+fn storage_error(location: &Location, e: redb::Error) -> Error {
+    let path = location.display_path();
+    match e {
+        redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch => {
+            Error::Locked { path }
+        }
+        redb::Error::RepairAborted => Error::NeedsRepair { path },
+        redb::Error::Corrupted(detail) => Error::Corrupted { path, detail },
+        redb::Error::Io(source) if source.kind() == std::io::ErrorKind::InvalidData => {
+            Error::NotACache {
+                path,
+                detail: source.to_string(),
+            }
+        }
+        redb::Error::Io(source) => Error::Io { path, source },
+        redb::Error::UpgradeRequired(v) => Error::NotACache {
+            path,
+            detail: format!("file format version {v} needs an upgrade"),
+        },
+        other => Error::Storage {
+            path,
+            detail: other.to_string(),
+        },
+    }
+}
