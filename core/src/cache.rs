@@ -14,7 +14,7 @@ use crate::config::{CacheSpec, Config, Origin};
 use crate::digest::{D, Digest};
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
-use crate::store::{Location, Store};
+use crate::store::{Location, Mode, Store};
 
 /// Digest prefixes shorter than this are refused: too likely to be ambiguous.
 pub const MIN_PREFIX: usize = 4;
@@ -40,7 +40,24 @@ impl Cache {
     /// other processes, such as `fleche-tui` or a second notebook, can use it at the same time).
     pub fn open(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
-            store: Arc::new(Store::open(path.as_ref())?),
+            store: Arc::new(Store::open(path.as_ref(), Mode::Create)?),
+        })
+    }
+
+    /// Opens an existing cache file without ever writing to it (not even to repair it after a
+    /// crash: that gives [`Error::NeedsRepair`]). Writes through this handle give
+    /// [`Error::ReadOnly`]. Other processes may write to the file meanwhile; every new read
+    /// sees their latest commit.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Cache> {
+        Ok(Cache {
+            store: Arc::new(Store::open(path.as_ref(), Mode::ReadOnly)?),
+        })
+    }
+
+    /// Opens an existing cache file for reading and writing; a missing file is an error.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Cache> {
+        Ok(Cache {
+            store: Arc::new(Store::open(path.as_ref(), Mode::ReadWriteExisting)?),
         })
     }
 
@@ -99,7 +116,7 @@ impl Cache {
 
     /// Whether two handles share one store.
     pub fn same_as(&self, other: &Cache) -> bool {
-        Arc::ptr_eq(&self.store.db, &other.store.db)
+        self.store.db.id() == other.store.db.id()
     }
 
     /// Resolves a full digest, or a prefix of at least 4 hex characters, to the one stored

@@ -61,6 +61,12 @@ pub enum Error {
         /// What redb reported.
         detail: String,
     },
+    /// The cache was opened read-only.
+    #[error("cache {path} is open read-only; open it for writing to change it")]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
     /// A digest prefix shorter than 4 characters.
     #[error("digest prefix `{prefix}` is too short: give at least 4 hex characters")]
     PrefixTooShort {

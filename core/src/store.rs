@@ -63,8 +63,36 @@ impl Location {
 
 /// One open redb database.
 pub(crate) struct Store {
-    pub(crate) db: Arc<Database>,
+    pub(crate) db: Handle,
     pub(crate) location: Location,
+}
+
+/// A read-write handle, or a read-only one that never changes the file (not even to repair it).
+#[derive(Clone)]
+pub(crate) enum Handle {
+    ReadWrite(Arc<Database>),
+    ReadOnly(Arc<redb::ReadOnlyDatabase>),
+}
+
+impl Handle {
+    /// Identity of the underlying database, for telling handles apart.
+    pub(crate) fn id(&self) -> usize {
+        match self {
+            Handle::ReadWrite(db) => Arc::as_ptr(db) as usize,
+            Handle::ReadOnly(db) => Arc::as_ptr(db) as usize,
+        }
+    }
+}
+
+/// How to open a cache file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Create the file if missing; read and write.
+    Create,
+    /// The file must exist and hold a fleche cache; never write to it.
+    ReadOnly,
+    /// The file must exist and hold a fleche cache; read and write.
+    ReadWriteExisting,
 }
 
 static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Database>>>> =
@@ -79,57 +107,110 @@ impl Store {
                 .map_err(|e| database_error(&Location::Memory, e))
         })?;
         let store = Store {
-            db: Arc::new(db),
+            db: Handle::ReadWrite(Arc::new(db)),
             location: Location::Memory,
         };
         store.create_tables()?;
         Ok(store)
     }
 
-    /// Opens (creating if needed) the redb file at `path` in multi-process mode. A file already
-    /// open in this process is shared, as redb allows one handle per file per process.
-    pub(crate) fn open(path: &Path) -> Result<Store> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-        }
-        // Create the file first so the path can be canonicalised into a registry key.
+    /// Opens the redb file at `path` in multi-process mode. A file already open read-write in
+    /// this process is shared, as redb allows one handle per file per process.
+    pub(crate) fn open(path: &Path, mode: Mode) -> Result<Store> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
         let exists = path.exists();
-        let canonical = if exists {
-            path.canonicalize().map_err(|source| Error::Io {
+        if !exists && mode != Mode::Create {
+            return Err(Error::Io {
                 path: path.to_owned(),
-                source,
-            })?
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such cache file"),
+            });
+        }
+        if !exists {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+        }
+        let canonical = if exists {
+            path.canonicalize().map_err(io)?
         } else {
             let parent = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            let parent = parent.canonicalize().map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-            parent.join(path.file_name().unwrap_or_default())
+            parent
+                .canonicalize()
+                .map_err(io)?
+                .join(path.file_name().unwrap_or_default())
         };
-        let location = Location::File(canonical.clone());
-        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(db) = open.get(&canonical).and_then(Weak::upgrade) {
-            return Ok(Store { db, location });
+        if exists && std::fs::metadata(&canonical).map_err(io)?.is_dir() {
+            return Err(Error::NotACache {
+                path: canonical,
+                detail: "it is a directory".into(),
+            });
         }
-        let db = guard(&location, || {
-            redb::Builder::new()
-                .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-                .create(&canonical)
-                .map_err(|e| database_error(&location, e))
-        })?;
-        let db = Arc::new(db);
-        open.insert(canonical, Arc::downgrade(&db));
+        let location = Location::File(canonical.clone());
+        let mut builder = redb::Builder::new();
+        builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
+        if mode == Mode::ReadOnly {
+            let db = guard(&location, || {
+                builder
+                    .open_read_only(&canonical)
+                    .map_err(|e| database_error(&location, e))
+            })?;
+            let store = Store {
+                db: Handle::ReadOnly(Arc::new(db)),
+                location,
+            };
+            store.check_tables()?;
+            return Ok(store);
+        }
+        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        let db = match open.get(&canonical).and_then(Weak::upgrade) {
+            Some(db) => db,
+            None => {
+                let db = guard(&location, || {
+                    let db = if exists {
+                        builder.open(&canonical)
+                    } else {
+                        builder.create(&canonical)
+                    };
+                    db.map_err(|e| database_error(&location, e))
+                })?;
+                let db = Arc::new(db);
+                open.insert(canonical, Arc::downgrade(&db));
+                db
+            }
+        };
         drop(open);
-        let store = Store { db, location };
-        store.create_tables()?;
+        let store = Store {
+            db: Handle::ReadWrite(db),
+            location,
+        };
+        if mode == Mode::Create {
+            store.create_tables()?;
+        } else {
+            store.check_tables()?;
+        }
         Ok(store)
+    }
+
+    /// Fails unless the file holds fleche's tables (an empty redb file is not a cache).
+    fn check_tables(&self) -> Result<()> {
+        let missing = self.read(|txn| match txn.open_table(CALLS) {
+            Ok(_) => Ok(false),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(true),
+            Err(e) => Err(e.into()),
+        })?;
+        if missing {
+            return Err(Error::NotACache {
+                path: self.location.display_path(),
+                detail: "it is a redb database without fleche's tables".into(),
+            });
+        }
+        Ok(())
     }
 
     fn create_tables(&self) -> Result<()> {
@@ -152,7 +233,11 @@ impl Store {
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
     ) -> Result<T> {
         guard(&self.location, || {
-            let txn = self.db.begin_read().map_err(|e| self.error(e))?;
+            let txn = match &self.db {
+                Handle::ReadWrite(db) => db.begin_read(),
+                Handle::ReadOnly(db) => db.begin_read(),
+            }
+            .map_err(|e| self.error(e))?;
             f(&txn).map_err(|e| self.error(e))
         })
     }
@@ -163,7 +248,12 @@ impl Store {
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
     ) -> Result<T> {
         guard(&self.location, || {
-            let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+            let Handle::ReadWrite(db) = &self.db else {
+                return Err(Error::ReadOnly {
+                    path: self.location.display_path(),
+                });
+            };
+            let txn = db.begin_write().map_err(|e| self.error(e))?;
             let out = f(&txn).map_err(|e| self.error(e))?;
             txn.commit().map_err(|e| self.error(e))?;
             Ok(out)
