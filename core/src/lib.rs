@@ -26,6 +26,7 @@
 pub mod arg;
 pub mod cache;
 pub mod call;
+mod cell;
 pub mod codec;
 mod collect;
 pub mod config;
@@ -43,6 +44,36 @@ pub use call::{Call, FetchedCall};
 pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};
 pub use error::{Error, Result};
 pub use fleche_macros::fleche;
+/// Caches a block: `let t: u64 = fleche::cell!(n, &rows => { ... });`.
+///
+/// The key is the digest of the block's tokens and of the values listed before `=>`, so
+/// editing the block or changing a listed value recomputes; anything else is a hit, in this
+/// process or a later one. The block is recorded as a call named `cell` (or
+/// `name = "..."`) with the listed values as its arguments, so tags, queries and tables see it.
+///
+/// - `n` moves (or copies) the value into the block; `&rows` lends it, and inside the block
+///   `rows` is a reference.
+/// - The block may read only what it lists: reading another variable is a compile error
+///   (the block becomes a `fn`, which cannot capture), because its value would not be in the
+///   key. Functions, constants and statics are not listed (and not in the key: give
+///   `version = 2` to invalidate after changing one).
+/// - The result type needs `Serialize` and `Deserialize`; a `Result::Err` is returned, not
+///   stored. `return` inside the block returns its value.
+///
+/// ```
+/// let cache = fleche::Cache::memory();
+/// let _active = cache.activate();
+/// let rows: Vec<u64> = (1..=4).collect();
+/// let scale = 10u64;
+/// let total: u64 = fleche::cell!(scale, &rows => { rows.iter().map(|r| r * scale).sum() });
+/// assert_eq!(total, 100);
+/// // Same tokens, same values: from the cache.
+/// let again: u64 = fleche::cell!(scale, &rows => { rows.iter().map(|r| r * scale).sum() });
+/// assert_eq!(again, 100);
+/// assert_eq!(cache.len()?, 1);
+/// # Ok::<(), fleche::Error>(())
+/// ```
+pub use fleche_macros::cell;
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, rerun};
 pub use store::Location;
@@ -54,5 +85,6 @@ pub mod __private {
         Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select, begin,
         helper_call, helper_contains, helper_key, helper_load, parent_module, resolve_arg,
     };
+    pub use crate::cell::run_cell;
     pub use serde;
 }

@@ -9,10 +9,21 @@ use quote::{ToTokens, format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type, Visibility};
 
+mod cell;
+
 /// Memoizes a function persistently; see the `fleche` crate documentation.
 #[proc_macro_attribute]
 pub fn fleche(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand(attr.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// Caches a block keyed by its tokens and the values it lists; see the `fleche` crate.
+#[proc_macro]
+pub fn cell(input: TokenStream) -> TokenStream {
+    match cell::expand(input.into()) {
         Ok(tokens) => tokens.into(),
         Err(e) => e.to_compile_error().into(),
     }

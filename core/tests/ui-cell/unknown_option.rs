@@ -1,0 +1,3 @@
+fn main() {
+    let _x: u64 = fleche::cell!(tag = "a" => { 1 });
+}
