@@ -342,7 +342,15 @@ impl Drop for ActiveCache {
     }
 }
 
-static DEFAULT: OnceLock<std::result::Result<Cache, String>> = OnceLock::new();
+/// The default cache of this copy of fleche (under evcxr, of this cell).
+enum DefaultHandle {
+    /// Opened once, kept open.
+    Held(Cache),
+    /// Under evcxr: open only while in use, see `notebook::Reopen`.
+    Reopened(crate::notebook::Reopen),
+}
+
+static DEFAULT: OnceLock<std::result::Result<DefaultHandle, String>> = OnceLock::new();
 
 /// The configuration read from `fleche.toml` files, once per process.
 pub(crate) fn config() -> &'static std::result::Result<Config, String> {
@@ -366,17 +374,29 @@ pub fn try_cache() -> Result<Cache> {
     if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
         return Ok(active);
     }
-    let default = DEFAULT.get_or_init(open_default);
-    default.clone().map_err(|detail| Error::Storage {
-        path: "<default cache>".into(),
-        detail,
-    })
+    match DEFAULT.get_or_init(open_default) {
+        Ok(DefaultHandle::Held(cache)) => Ok(cache.clone()),
+        Ok(DefaultHandle::Reopened(reopen)) => reopen.cache(),
+        Err(detail) => Err(Error::Storage {
+            path: "<default cache>".into(),
+            detail: detail.clone(),
+        }),
+    }
 }
 
-fn open_default() -> std::result::Result<Cache, String> {
+fn open_default() -> std::result::Result<DefaultHandle, String> {
     let config = config().as_ref().map_err(Clone::clone)?;
     let resolved = config.resolve_default().map_err(|e| e.to_string())?;
     let cache = Cache::from_spec(&resolved.spec).map_err(|e| e.to_string())?;
+    if let (true, CacheSpec::File(path)) = (crate::notebook::in_evcxr(), &resolved.spec) {
+        crate::notebook::announce_once(&format!(
+            "fleche: caching to {} ({})",
+            path.display(),
+            resolved.origin
+        ));
+        let path = cache.path().map_or_else(|| path.clone(), Path::to_path_buf);
+        return Ok(DefaultHandle::Reopened(crate::notebook::Reopen::new(path)));
+    }
     match (&resolved.origin, &resolved.spec) {
         (Origin::NoConfig, _) => {
             eprintln!(
@@ -388,5 +408,5 @@ fn open_default() -> std::result::Result<Cache, String> {
         }
         (origin, CacheSpec::Memory) => eprintln!("fleche: using an in-memory cache ({origin})"),
     }
-    Ok(cache)
+    Ok(DefaultHandle::Held(cache))
 }

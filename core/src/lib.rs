@@ -32,6 +32,7 @@ mod collect;
 pub mod config;
 pub mod digest;
 pub mod error;
+mod notebook;
 pub mod record;
 #[doc(hidden)]
 pub mod runtime;
@@ -43,7 +44,6 @@ pub use cache::{Cache, CallKey, cache, try_cache};
 pub use call::{Call, FetchedCall};
 pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};
 pub use error::{Error, Result};
-pub use fleche_macros::fleche;
 /// Caches a block: `let t: u64 = fleche::cell!(n, &rows => { ... });`.
 ///
 /// The key is the digest of the block's tokens and of the values listed before `=>`, so
@@ -74,6 +74,7 @@ pub use fleche_macros::fleche;
 /// # Ok::<(), fleche::Error>(())
 /// ```
 pub use fleche_macros::cell;
+pub use fleche_macros::fleche;
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, rerun};
 pub use store::Location;
@@ -81,10 +82,10 @@ pub use store::Location;
 /// Items the `#[fleche]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cell::run_cell;
     pub use crate::runtime::{
         Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select, begin,
         helper_call, helper_contains, helper_key, helper_load, parent_module, resolve_arg,
     };
-    pub use crate::cell::run_cell;
     pub use serde;
 }

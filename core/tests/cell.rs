@@ -103,7 +103,10 @@ fn unnamed_blocks_are_called_cell_and_version_changes_the_key() {
     let cache = Cache::memory();
     let _active = cache.activate();
     let a: u32 = fleche::cell!(=> { count(); 7 });
-    let b: u32 = fleche::cell!({ count(); 7 });
+    let b: u32 = fleche::cell!({
+        count();
+        7
+    });
     let c: u32 = fleche::cell!(version = 2 => { count(); 7 });
     assert_eq!((a, b, c), (7, 7, 7));
     assert_eq!(ran(), 2, "the two unversioned blocks share a key");
@@ -150,8 +153,14 @@ fn a_cache_key_type_is_keyed_by_its_own_digest_even_when_lent() {
     }
     let cache = Cache::memory();
     let _active = cache.activate();
-    let m1 = Model { val: 1, scratch: vec![1] };
-    let m2 = Model { val: 1, scratch: vec![2, 3] };
+    let m1 = Model {
+        val: 1,
+        scratch: vec![1],
+    };
+    let m2 = Model {
+        val: 1,
+        scratch: vec![2, 3],
+    };
     let a: i64 = fleche::cell!(&m1 => { count(); m1.val + m1.scratch.len() as i64 });
     let b: i64 = fleche::cell!(&m1 => { count(); m1.val + m1.scratch.len() as i64 });
     let m1 = m2;

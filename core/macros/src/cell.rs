@@ -132,7 +132,11 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
     // The key covers how values enter the block too: `n` and `&n` are different code.
     let listed = items.iter().map(|i| {
         let ident = &i.ident;
-        if i.by_ref { quote!(& #ident ,) } else { quote!(#ident ,) }
+        if i.by_ref {
+            quote!(& #ident ,)
+        } else {
+            quote!(#ident ,)
+        }
     });
     let code = crate::canonical_token_digest(&quote!(cell ( #(#listed)* ) => #block));
     let name = name.map_or_else(|| "cell".to_owned(), |n| n.value());
@@ -143,7 +147,11 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
     let values = Ident::new("__fleche_values", Span::call_site());
     let tuple_items = items.iter().map(|i| {
         let ident = &i.ident;
-        if i.by_ref { quote!(&#ident) } else { quote!(#ident) }
+        if i.by_ref {
+            quote!(&#ident)
+        } else {
+            quote!(#ident)
+        }
     });
     let vars: Vec<Ident> = (0..items.len())
         .map(|n| format_ident!("__fleche_arg{}", n))

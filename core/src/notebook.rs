@@ -1,0 +1,296 @@
+//! Living inside the evcxr kernel: every cell is a new shared library with its own copy of
+//! fleche's statics, so nothing a static holds may outlive the cell that made it, and nothing
+//! "once per process" can rely on a static. Also the rich (HTML) display of digests and calls.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::cache::Cache;
+use crate::call::Call;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Whether this process is the evcxr kernel's runtime (evcxr sets `EVCXR_IS_RUNTIME` in it).
+pub(crate) fn in_evcxr() -> bool {
+    static IN_EVCXR: OnceLock<bool> = OnceLock::new();
+    *IN_EVCXR
+        .get_or_init(|| std::env::var_os(crate::config::ENV_EVCXR).is_some_and(|v| !v.is_empty()))
+}
+
+/// A default cache file that is open only while someone uses it.
+///
+/// evcxr never unloads a cell's library, so a cache held in a cell's static would stay open
+/// for the life of the kernel: one file handle (and one page cache) more for every cell that
+/// calls a cached function. Opening and closing around every call is no better: each pair
+/// costs about 1 ms (up to tens of ms: closing flushes the header twice), against 7 µs for
+/// a hit (`benches/notebook_reopen.rs`), which a loop of hits would pay every time. So the
+/// file is kept open while calls keep coming and closed by a small thread once no call has
+/// asked for it for [`LINGER`]; a [`Cache`] clone still alive (a running call, a variable)
+/// keeps it open longer.
+pub(crate) struct Reopen {
+    path: PathBuf,
+    state: Mutex<Lingering>,
+}
+
+struct Lingering {
+    held: Option<Cache>,
+    last_used: Instant,
+    closer_running: bool,
+}
+
+/// How long an unused default cache stays open under evcxr.
+pub(crate) const LINGER: Duration = Duration::from_millis(500);
+
+impl Reopen {
+    pub(crate) fn new(path: PathBuf) -> Reopen {
+        Reopen {
+            path,
+            state: Mutex::new(Lingering {
+                held: None,
+                last_used: Instant::now(),
+                closer_running: false,
+            }),
+        }
+    }
+
+    /// The open cache, opening the file (again) if it was closed. A file deleted meanwhile
+    /// (`rm -r .fleche` in a cell) is created afresh.
+    pub(crate) fn cache(&'static self) -> Result<Cache> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.last_used = Instant::now();
+        if let Some(cache) = &state.held {
+            return Ok(cache.clone());
+        }
+        let cache = match Cache::open_existing(&self.path) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Cache::open(&self.path)?
+            }
+            other => other?,
+        };
+        if !state.closer_running {
+            state.closer_running = std::thread::Builder::new()
+                .name("fleche-close-idle-cache".into())
+                .spawn(move || self.close_when_idle())
+                .is_ok();
+        }
+        // Without a closer thread, hold nothing: the file closes with the last clone.
+        if state.closer_running {
+            state.held = Some(cache.clone());
+        }
+        Ok(cache)
+    }
+
+    fn close_when_idle(&self) {
+        loop {
+            std::thread::sleep(LINGER);
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.last_used.elapsed() >= LINGER {
+                let held = state.held.take();
+                state.closer_running = false;
+                drop(state);
+                // Closing flushes the file: done outside the lock so callers are not held up.
+                drop(held);
+                return;
+            }
+        }
+    }
+}
+
+/// Prints `line` on stdout once per kernel process, however many cells (copies of this
+/// static-less code) ask. The marker is a file named after the process, created atomically.
+pub(crate) fn announce_once(line: &str) {
+    let marker = std::env::temp_dir().join(format!("fleche-evcxr-{}.announced", process_tag()));
+    let first = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+        .is_ok();
+    if first {
+        println!("{line}");
+    }
+}
+
+/// This process's id plus its start time, so a reused pid does not count as the same kernel.
+fn process_tag() -> String {
+    let pid = std::process::id();
+    let start = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Field 22 (start time) counts from after the `)` that closes the command name.
+            let rest = &stat[stat.rfind(')')? + 1..];
+            rest.split_whitespace().nth(19).map(str::to_owned)
+        });
+    match start {
+        Some(start) => format!("{pid}-{start}"),
+        None => pid.to_string(),
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Prints an HTML rendering with a plain-text fallback the way evcxr reads rich output:
+/// marked blocks on stdout, written under one lock so other output cannot split them.
+pub(crate) fn print_rich(html: &str, plain: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = write!(
+        out,
+        "EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{plain}\nEVCXR_END_CONTENT\n"
+    );
+    let _ = out.flush();
+}
+
+impl Digest {
+    /// The HTML shown for a digest in a notebook: the short form, the whole digest on hover.
+    pub fn to_html(&self) -> String {
+        let full = self.to_string();
+        format!(
+            "<code title=\"{full}\" class=\"fleche-digest\">{}</code>",
+            &full[..12]
+        )
+    }
+
+    /// Shows the digest in a Jupyter notebook (the evcxr kernel calls this for the value of
+    /// a cell); the REPL shows the 64 hex characters.
+    pub fn evcxr_display(&self) {
+        print_rich(
+            &format!("<code class=\"fleche-digest\">{self}</code>"),
+            &self.to_string(),
+        );
+    }
+}
+
+impl Call {
+    /// The HTML shown for a call in a notebook: its record, without reading any value.
+    pub fn to_html(&self) -> String {
+        let r = self.record();
+        let m = &r.metadata;
+        let mut rows: Vec<(String, String)> = vec![
+            ("call".into(), self.key().to_html()),
+            ("name".into(), escape_html(&r.name)),
+            ("module".into(), escape_html(&r.module)),
+        ];
+        if let Some(v) = &r.version {
+            rows.push(("version".into(), escape_html(v)));
+        }
+        for (name, digest) in &r.arguments {
+            rows.push((
+                format!("argument <b>{}</b>", escape_html(name)),
+                digest.to_html(),
+            ));
+        }
+        rows.push((
+            "result".into(),
+            format!(
+                "{} <small>{}, {} bytes, not loaded</small>",
+                r.result.to_html(),
+                escape_html(&r.result_type),
+                r.result_size
+            ),
+        ));
+        rows.push(("started".into(), m.timestart.to_rfc3339()));
+        rows.push(("walltime".into(), format!("{:.6} s", m.walltime)));
+        if !m.tags.is_empty() {
+            let tags: Vec<String> = m
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{}={}", escape_html(k), escape_html(v)))
+                .collect();
+            rows.push(("tags".into(), tags.join(", ")));
+        }
+        let mut html = String::from("<table class=\"fleche-call\">");
+        for (k, v) in rows {
+            let _ = write!(
+                html,
+                "<tr><th style=\"text-align:left\">{k}</th><td style=\"text-align:left\">{v}</td></tr>"
+            );
+        }
+        html.push_str("</table>");
+        html
+    }
+
+    /// The plain-text form shown by the evcxr REPL.
+    pub fn to_plain(&self) -> String {
+        let r = self.record();
+        let args: Vec<String> = r
+            .arguments
+            .iter()
+            .map(|(n, d)| format!("{n}={}", &d.to_string()[..12]))
+            .collect();
+        format!(
+            "{}::{}({}) -> {} [{}] call {} in {:.6} s",
+            r.module,
+            r.name,
+            args.join(", "),
+            &r.result.to_string()[..12],
+            r.result_type,
+            &self.key().to_string()[..12],
+            r.metadata.walltime
+        )
+    }
+
+    /// Shows the call in a Jupyter notebook (the evcxr kernel calls this for the value of a
+    /// cell). Values stay unread: this is a lazy call.
+    pub fn evcxr_display(&self) {
+        print_rich(&self.to_html(), &self.to_plain());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn reopen_keeps_the_file_open_while_used_and_closes_it_when_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        let reopen: &'static Reopen = Box::leak(Box::new(Reopen::new(path.clone())));
+        let a = reopen.cache().unwrap();
+        let b = reopen.cache().unwrap();
+        assert!(a.same_as(&b), "one handle while in use");
+        let store = std::sync::Arc::downgrade(&a.store);
+        drop((a, b));
+        assert!(store.upgrade().is_some(), "kept open for the next call");
+        let c = reopen.cache().unwrap();
+        assert!(std::sync::Arc::ptr_eq(&c.store, &store.upgrade().unwrap()));
+        drop(c);
+        std::thread::sleep(LINGER * 3);
+        assert!(store.upgrade().is_none(), "closed once idle");
+        // Deleting the file between uses starts a new cache instead of failing.
+        std::fs::remove_file(&path).unwrap();
+        let d = reopen.cache().unwrap();
+        assert!(path.exists());
+        assert!(d.is_empty().unwrap());
+    }
+
+    #[test]
+    fn process_tag_is_stable_within_a_process() {
+        assert_eq!(process_tag(), process_tag());
+        assert!(process_tag().starts_with(&std::process::id().to_string()));
+    }
+}
