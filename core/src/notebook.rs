@@ -12,7 +12,6 @@ use crate::cache::Cache;
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::store::Store;
 
 /// Whether this process is the evcxr kernel's runtime (evcxr sets `EVCXR_IS_RUNTIME` in it).
 pub(crate) fn in_evcxr() -> bool {

@@ -6,7 +6,10 @@
 //! - [`repl`]: drive the evcxr REPL as a subprocess, cell by cell, for tests that need a real
 //!   kernel: redefinitions, restarts, many cells in one process.
 //!
-//! The command-line tool `fleche-evcxr` wraps [`setup`].
+//! - [`check`]: after a kernel exits, verify its cache file with redb's integrity check.
+//!
+//! The command-line tool `fleche-evcxr` wraps [`setup`] and [`check`].
 
+pub mod check;
 pub mod repl;
 pub mod setup;

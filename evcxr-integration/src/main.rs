@@ -12,6 +12,7 @@ USAGE:
     fleche-evcxr install [--path DIR | --version REQ] [--kernel] [--config-dir DIR] [--jupyter-dir DIR]
     fleche-evcxr uninstall [--kernel] [--config-dir DIR] [--jupyter-dir DIR]
     fleche-evcxr status [--config-dir DIR] [--jupyter-dir DIR]
+    fleche-evcxr check CACHE_FILE
 
 install (default: start-up file)
     Adds a marked block to init.evcxr in evcxr's configuration directory
@@ -31,6 +32,10 @@ install --kernel
 
     --path DIR       use a local fleche checkout (the directory of fleche's Cargo.toml)
     --version REQ    use fleche from crates.io (default: the version of this tool)
+
+check CACHE_FILE
+    Runs redb's integrity check on a cache file (for example .fleche/cache.redb next
+    to a notebook) and counts its calls; exits 1 if the file is damaged.
 
 uninstall
     Removes exactly what install added: the marked block (and init.evcxr if nothing
@@ -127,6 +132,29 @@ fn run(args: Args) -> Result<Vec<Change>, Box<dyn std::error::Error>> {
 
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1).peekable();
+    if argv.peek().map(String::as_str) == Some("check") {
+        let Some(path) = argv.nth(1) else {
+            eprintln!("check needs the cache file: fleche-evcxr check .fleche/cache.redb");
+            return ExitCode::from(2);
+        };
+        return match fleche_evcxr::check::check_cache(Path::new(&path)) {
+            Ok(report) if report.intact => {
+                println!("{path}: integrity check passed, {} calls", report.calls);
+                ExitCode::SUCCESS
+            }
+            Ok(report) => {
+                eprintln!(
+                    "{path}: integrity check FAILED (redb repaired it), {} calls now",
+                    report.calls
+                );
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("fleche-evcxr: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if matches!(
         argv.peek().map(String::as_str),
         None | Some("help" | "--help" | "-h")
