@@ -112,6 +112,12 @@ pub trait CacheKey: Serialize {
     fn cache_key(&self) -> Digest;
 }
 
+impl<T: CacheKey + ?Sized> CacheKey for &T {
+    fn cache_key(&self) -> Digest {
+        (**self).cache_key()
+    }
+}
+
 /// Wraps an argument for autoref-based dispatch between [`CacheKey`] and plain serde.
 #[doc(hidden)]
 pub struct Select<'a, T: ?Sized>(pub &'a T);
@@ -211,7 +217,15 @@ pub fn begin<R: DeserializeOwned>(
             }
         }
         match InFlight::claim(&cache, key) {
-            Claim::Owner(guard) => break Some(guard),
+            Claim::Owner(guard) => {
+                // Another thread may have stored it between our lookup and our claim.
+                if !rerunning {
+                    if let Some(value) = lookup::<R>(&cache, function, &key) {
+                        return Begin::Hit(value);
+                    }
+                }
+                break Some(guard);
+            }
             Claim::Reentrant => break None,
             // Another thread computed it meanwhile: look again.
             Claim::Waited if !rerunning => continue,
