@@ -118,6 +118,21 @@ impl<T: CacheKey + ?Sized> CacheKey for &T {
     }
 }
 
+/// Holds for types that can be arguments of a cached function; its only job is the error
+/// message when a type cannot.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a cached function: it does not implement `serde::Serialize`",
+    label = "the cache digests and stores every argument",
+    note = "derive it: `#[derive(serde::Serialize)]`, or leave the argument out of the key with `#[fleche(ignore = [name])]`"
+)]
+pub trait StorableArgument {}
+impl<T: Serialize + ?Sized> StorableArgument for T {}
+
+/// Compile-time check that `T` can be an argument; see [`StorableArgument`].
+#[doc(hidden)]
+pub const fn assert_argument<T: StorableArgument + ?Sized>() {}
+
 /// Wraps an argument for autoref-based dispatch between [`CacheKey`] and plain serde.
 #[doc(hidden)]
 pub struct Select<'a, T: ?Sized>(pub &'a T);

@@ -401,6 +401,7 @@ fn invoke(
         .map(|i| format_ident!("__fleche_arg{}", i))
         .collect();
     let borrowed: Vec<Tokens> = keyed.iter().map(|p| p.borrowed()).collect();
+    let types: Vec<&Type> = keyed.iter().map(|p| &p.ty).collect();
     let names: Vec<String> = keyed.iter().map(|p| p.ident.to_string()).collect();
     let result = Ident::new("__fleche_result", Span::call_site());
     let store = store_condition(func, o, &result);
@@ -408,6 +409,7 @@ fn invoke(
         #[allow(unused_imports)]
         use ::fleche::__private::{PickKey as _, PickSerde as _};
         static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+        #(::fleche::__private::assert_argument::<#types>();)*
         let __fleche_begin = {
             #(let #vars = (&::fleche::__private::Select(#borrowed)).pick();)*
             ::fleche::__private::begin::<#ret>(
