@@ -324,13 +324,7 @@ fn function_literal(func: &ItemFn, o: &Options, code: &str, in_helper_module: bo
     };
     let cache_errors = o.cache_errors;
     quote! {
-        ::fleche::__private::Function {
-            name: #name,
-            module: #module,
-            version: #version,
-            code: #code,
-            cache_errors: #cache_errors,
-        }
+        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)
     }
 }
 
