@@ -38,6 +38,7 @@ mod collect;
 pub mod config;
 pub mod digest;
 pub mod error;
+mod exit;
 pub mod record;
 #[doc(hidden)]
 pub mod runtime;

@@ -1,9 +1,11 @@
 //! A separate program the end-to-end tests run against a cache file.
 //!
-//! `cache-worker PATH COMMAND [N]`, where COMMAND is:
+//! `cache-worker PATH COMMAND [N]`, where PATH `-` means the default cache (from
+//! `fleche.toml` / `FLECHE_CACHE`), and COMMAND is:
 //! - `square N`: calls a cached `square(N)` and prints `computed` or `hit`, then the result;
 //! - `square-v2 N`: the same function name with `version = 2`;
-//! - `many N`: makes N distinct cached calls (for concurrency tests).
+//! - `many N`: makes N distinct cached calls (for concurrency tests);
+//! - `hold N`: makes one cached call, prints `ready`, then sleeps N seconds (to be killed).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -36,18 +38,17 @@ fn main() {
     };
     let n: i64 = n.parse().expect("N is an integer");
     // A cache that cannot be opened is reported, and the functions still compute.
-    let cache = match fleche::Cache::open(path) {
-        Ok(cache) => Some(cache),
-        Err(e) => {
-            eprintln!("cache error: {e}");
-            None
-        }
+    let cache = match path.as_str() {
+        "-" => None,
+        path => match fleche::Cache::open(path) {
+            Ok(cache) => Some(cache),
+            Err(e) => {
+                eprintln!("cache error: {e}");
+                None
+            }
+        },
     };
     let _active = cache.as_ref().map(|c| c.activate());
-    if cache.is_none() {
-        // Make the default cache unusable too, so the uncached path is what runs.
-        // SAFETY-free: set before any thread starts.
-    }
     match command.as_str() {
         "square" | "square-v2" => {
             let result = if command == "square" {
@@ -68,6 +69,13 @@ fn main() {
                 labelled(me.clone(), i);
             }
             println!("done");
+        }
+        "hold" => {
+            square(n);
+            println!("ready");
+            use std::io::Write;
+            std::io::stdout().flush().ok();
+            std::thread::sleep(std::time::Duration::from_secs(n as u64));
         }
         other => {
             eprintln!("unknown command {other}");
