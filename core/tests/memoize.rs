@@ -516,3 +516,35 @@ fn evict_removes_the_call() {
     assert!(!double::contains(9));
     assert!(!cache.evict(double::digest(9)).unwrap());
 }
+
+#[fleche]
+fn labelled(thread: u64, i: u64) -> String {
+    format!("{thread}-{i}")
+}
+
+#[test]
+fn many_threads_share_one_file_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("threads.redb");
+    let cache = Cache::open(&path).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..6u64 {
+            let cache = cache.clone();
+            s.spawn(move || {
+                let _a = cache.activate();
+                for i in 0..40 {
+                    assert_eq!(labelled(t, i), format!("{t}-{i}"));
+                    // Every third call repeats an earlier one: a hit.
+                    assert_eq!(labelled(t, i / 3), format!("{t}-{}", i / 3));
+                }
+            });
+        }
+    });
+    assert_eq!(cache.len().unwrap(), 240);
+    drop(cache);
+    let mut db = redb::Database::builder()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .open(&path)
+        .unwrap();
+    assert!(db.check_integrity().unwrap());
+}
