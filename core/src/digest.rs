@@ -258,6 +258,7 @@ const BUF: usize = 64 * 1024;
 /// Room past `BUF` so a small write never needs a capacity check first; no small write is
 /// longer than this.
 const SLACK: usize = 32;
+const _: () = assert!(BUF.is_power_of_two());
 
 /// The reusable memory of a digest computation, kept per thread so that digesting a scalar
 /// allocates nothing once the thread has digested anything.
@@ -423,7 +424,9 @@ impl Sink {
     /// Writes the first `n` bytes of `bytes` (`N <= SLACK`).
     #[inline(always)]
     fn put<const N: usize>(&mut self, bytes: [u8; N], n: usize) {
-        let len = self.len;
+        // `len < BUF` between writes, so the mask changes nothing; it shows the compiler that
+        // the slice is in bounds (`N <= SLACK`).
+        let len = self.len & (BUF - 1);
         self.buf[len..len + N].copy_from_slice(&bytes);
         self.len = len + n;
         if self.len >= BUF {
