@@ -616,6 +616,8 @@ impl serde::ser::Error for Error {
 struct MapSer<'a> {
     sink: &'a mut Sink,
     mark: usize,
+    /// A key was serialized and its value not yet.
+    key_open: bool,
 }
 
 /// An open tuple variant: `{variant: [..]}`.
@@ -834,13 +836,21 @@ impl<'a> serde::Serializer for &'a mut Sink {
     #[inline]
     fn serialize_map(self, _len: Option<usize>) -> Result<MapSer<'a>, Error> {
         let mark = self.begin_map();
-        Ok(MapSer { sink: self, mark })
+        Ok(MapSer {
+            sink: self,
+            mark,
+            key_open: false,
+        })
     }
 
     #[inline]
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<MapSer<'a>, Error> {
         let mark = self.begin_map();
-        Ok(MapSer { sink: self, mark })
+        Ok(MapSer {
+            sink: self,
+            mark,
+            key_open: false,
+        })
     }
 
     fn serialize_struct_variant(
@@ -937,13 +947,23 @@ impl serde::ser::SerializeMap for MapSer<'_> {
     type Error = Error;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        if self.key_open {
+            return Err(Error(
+                "serialize_key called twice without serialize_value".into(),
+            ));
+        }
+        self.key_open = true;
         self.sink.begin_entry();
         key.serialize(&mut *self.sink)
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if !self.key_open {
+            return Err(Error("serialize_value called before serialize_key".into()));
+        }
         value.serialize(&mut *self.sink)?;
         self.sink.end_entry();
+        self.key_open = false;
         Ok(())
     }
 
@@ -960,6 +980,9 @@ impl serde::ser::SerializeMap for MapSer<'_> {
     }
 
     fn end(self) -> Result<(), Error> {
+        if self.key_open {
+            return Err(Error("a map ended after a key without its value".into()));
+        }
         self.sink.end_map(self.mark);
         Ok(())
     }
@@ -1461,6 +1484,41 @@ mod tests {
         assert!(try_digest(&BTreeMap::from([("k", (&big, Fails))])).is_err());
         assert!(try_digest(&E::B(1)).is_ok());
         assert_eq!(d(&BTreeMap::from([("k", vec![1, 2])])), before);
+    }
+
+    /// A map whose `Serialize` implementation breaks the key-then-value protocol.
+    struct BadMap(u8);
+
+    impl Serialize for BadMap {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(None)?;
+            match self.0 {
+                0 => m.serialize_value(&1)?,
+                1 => {
+                    m.serialize_key(&1)?;
+                    m.serialize_key(&2)?;
+                }
+                _ => m.serialize_key(&1)?,
+            }
+            m.end()
+        }
+    }
+
+    #[test]
+    fn map_protocol_misuse_is_an_error() {
+        for (kind, text) in [
+            (0, "before serialize_key"),
+            (1, "called twice"),
+            (2, "without its value"),
+        ] {
+            let err = try_digest(&BadMap(kind)).unwrap_err();
+            assert!(err.to_string().contains(text), "{err}");
+        }
+        assert_eq!(
+            d(&BTreeMap::from([(1, 2)])),
+            of_encoding(&e_map(&[(e_int(1), e_int(2))]))
+        );
     }
 
     #[test]
