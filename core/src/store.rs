@@ -113,7 +113,12 @@ static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Database>>>> =
 
 impl Store {
     fn new(db: Handle, location: Location) -> Store {
-        Store { db, location, generation: AtomicU64::new(0), hot: Mutex::new(None) }
+        Store {
+            db,
+            location,
+            generation: AtomicU64::new(0),
+            hot: Mutex::new(None),
+        }
     }
 
     /// A fresh in-memory store.
@@ -142,10 +147,8 @@ impl Store {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such cache file"),
             });
         }
-        if !exists {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
+        if !exists && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io)?;
         }
         let canonical = if exists {
             path.canonicalize().map_err(io)?
@@ -300,14 +303,25 @@ impl Store {
         if hot.as_ref().is_none_or(|h| h.generation != generation) {
             *hot = None;
             let tables = self.read(|txn| Ok((txn.open_table(CALLS)?, txn.open_table(VALUES)?)))?;
-            *hot = Some(HotTables { generation, calls: tables.0, values: tables.1 });
+            *hot = Some(HotTables {
+                generation,
+                calls: tables.0,
+                values: tables.1,
+            });
         }
-        let Some(tables) = hot.as_ref() else { return Ok(None) };
+        let Some(tables) = hot.as_ref() else {
+            return Ok(None);
+        };
         guard(&self.location, || {
             let lookup = || -> Result<_, redb::Error> {
-                let Some(entry) = tables.calls.get(key.as_bytes())? else { return Ok(None) };
+                let Some(entry) = tables.calls.get(key.as_bytes())? else {
+                    return Ok(None);
+                };
                 let result = Digest::from_bytes(entry.value().0);
-                Ok(tables.values.get(result.as_bytes())?.map(|v| (result, v.value().to_vec())))
+                Ok(tables
+                    .values
+                    .get(result.as_bytes())?
+                    .map(|v| (result, v.value().to_vec())))
             };
             lookup().map_err(|e| self.error(e))
         })
@@ -357,10 +371,10 @@ impl Store {
                 .open_table(CALLS)?
                 .get(key.as_bytes())?
                 .map(|v| v.value().1.to_vec());
-            if let Some(old) = old {
-                if let Ok(old) = CallRecord::decode(&old) {
-                    unindex(txn, key, &old)?;
-                }
+            if let Some(old) = old
+                && let Ok(old) = CallRecord::decode(&old)
+            {
+                unindex(txn, key, &old)?;
             }
             txn.open_table(CALLS)?
                 .insert(key.as_bytes(), (*record.result.as_bytes(), encoded_record))?;
