@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use redb::ReadableTable;
 use serde::Serialize;
@@ -347,10 +347,13 @@ enum DefaultHandle {
     /// Opened once, kept open.
     Held(Cache),
     /// Under evcxr: open only while in use, see `notebook::Reopen`.
-    Reopened(crate::notebook::Reopen),
+    Reopened(Arc<crate::notebook::Reopen>),
 }
 
-static DEFAULT: OnceLock<std::result::Result<DefaultHandle, String>> = OnceLock::new();
+/// The default cache, opened on first use. Not a `OnceLock`, so that it can be dropped when
+/// the process exits: redb marks a file that was never closed as needing repair, which a
+/// read-only opener (such as `fleche-tui`) cannot do.
+static DEFAULT: RwLock<Option<std::result::Result<DefaultHandle, String>>> = RwLock::new(None);
 
 /// The configuration read from `fleche.toml` files, once per process.
 pub(crate) fn config() -> &'static std::result::Result<Config, String> {
@@ -374,14 +377,46 @@ pub fn try_cache() -> Result<Cache> {
     if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
         return Ok(active);
     }
-    match DEFAULT.get_or_init(open_default) {
+    let to_error = |detail: &String| Error::Storage {
+        path: "<default cache>".into(),
+        detail: detail.clone(),
+    };
+    let get = |default: &std::result::Result<DefaultHandle, String>| match default {
         Ok(DefaultHandle::Held(cache)) => Ok(cache.clone()),
         Ok(DefaultHandle::Reopened(reopen)) => reopen.cache(),
-        Err(detail) => Err(Error::Storage {
-            path: "<default cache>".into(),
-            detail: detail.clone(),
-        }),
+        Err(detail) => Err(to_error(detail)),
+    };
+    if let Some(default) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        return get(default);
     }
+    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
+    let default = slot.get_or_insert_with(|| {
+        let opened = open_default();
+        let file_backed = match &opened {
+            Ok(DefaultHandle::Held(cache)) => cache.path().is_some(),
+            Ok(DefaultHandle::Reopened(_)) => true,
+            Err(_) => false,
+        };
+        if file_backed {
+            crate::exit::close_default_cache_at_exit();
+        }
+        opened
+    });
+    get(default)
+}
+
+/// Drops the default cache so its file is closed cleanly; called when the process exits.
+pub(crate) fn close_default_cache() {
+    let closing = DEFAULT
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(Err(
+            "the process is exiting; the default cache is closed".to_owned()
+        ));
+    if let Some(Ok(DefaultHandle::Reopened(reopen))) = &closing {
+        reopen.close();
+    }
+    drop(closing);
 }
 
 fn open_default() -> std::result::Result<DefaultHandle, String> {
@@ -395,7 +430,9 @@ fn open_default() -> std::result::Result<DefaultHandle, String> {
             resolved.origin
         ));
         let path = cache.path().map_or_else(|| path.clone(), Path::to_path_buf);
-        return Ok(DefaultHandle::Reopened(crate::notebook::Reopen::new(path)));
+        return Ok(DefaultHandle::Reopened(Arc::new(
+            crate::notebook::Reopen::new(path),
+        )));
     }
     match (&resolved.origin, &resolved.spec) {
         (Origin::NoConfig, _) => {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
@@ -58,7 +58,7 @@ impl Reopen {
 
     /// The open cache, opening the file (again) if it was closed. A file deleted meanwhile
     /// (`rm -r .fleche` in a cell) is created afresh.
-    pub(crate) fn cache(&'static self) -> Result<Cache> {
+    pub(crate) fn cache(self: &Arc<Self>) -> Result<Cache> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.last_used = Instant::now();
         if let Some(cache) = &state.held {
@@ -71,9 +71,10 @@ impl Reopen {
             other => other?,
         };
         if !state.closer_running {
+            let this = Arc::clone(self);
             state.closer_running = std::thread::Builder::new()
                 .name("fleche-close-idle-cache".into())
-                .spawn(move || self.close_when_idle())
+                .spawn(move || this.close_when_idle())
                 .is_ok();
         }
         // Without a closer thread, hold nothing: the file closes with the last clone.
@@ -81,6 +82,17 @@ impl Reopen {
             state.held = Some(cache.clone());
         }
         Ok(cache)
+    }
+
+    /// Closes the file now unless a [`Cache`] clone is still alive (at process exit).
+    pub(crate) fn close(&self) {
+        let held = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .held
+            .take();
+        drop(held);
     }
 
     fn close_when_idle(&self) {
@@ -268,15 +280,15 @@ mod tests {
     fn reopen_keeps_the_file_open_while_used_and_closes_it_when_idle() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.redb");
-        let reopen: &'static Reopen = Box::leak(Box::new(Reopen::new(path.clone())));
+        let reopen = Arc::new(Reopen::new(path.clone()));
         let a = reopen.cache().unwrap();
         let b = reopen.cache().unwrap();
         assert!(a.same_as(&b), "one handle while in use");
-        let store = std::sync::Arc::downgrade(&a.store);
+        let store = Arc::downgrade(&a.store);
         drop((a, b));
         assert!(store.upgrade().is_some(), "kept open for the next call");
         let c = reopen.cache().unwrap();
-        assert!(std::sync::Arc::ptr_eq(&c.store, &store.upgrade().unwrap()));
+        assert!(Arc::ptr_eq(&c.store, &store.upgrade().unwrap()));
         drop(c);
         std::thread::sleep(LINGER * 3);
         assert!(store.upgrade().is_none(), "closed once idle");

@@ -171,13 +171,13 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
     let params = items.iter().map(|i| &i.ident);
     Ok(quote! {
         {
-            static __FLECHE_CELL: ::fleche::__private::Function = ::fleche::__private::Function {
-                name: #name,
-                module: ::core::module_path!(),
-                version: #version,
-                code: ::core::option::Option::Some(#code),
-                cache_errors: false,
-            };
+            static __FLECHE_CELL: ::fleche::__private::Function = ::fleche::__private::Function::new(
+                #name,
+                ::core::module_path!(),
+                #version,
+                ::core::option::Option::Some(#code),
+                false,
+            );
             let #values = (#(#tuple_items,)*);
             let __fleche_begin = {
                 #[allow(unused_imports)]
