@@ -1,16 +1,12 @@
 //! Living inside the evcxr kernel: every cell is a new shared library with its own copy of
 //! fleche's statics, so nothing a static holds may outlive the cell that made it, and nothing
-//! "once per process" can rely on a static. Also the rich (HTML) display of digests and calls.
+//! "once per process" can rely on a static.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
-use crate::call::Call;
-use crate::digest::Digest;
 use crate::error::{Error, Result};
 
 /// Whether this process is the evcxr kernel's runtime (evcxr sets `EVCXR_IS_RUNTIME` in it).
@@ -141,140 +137,9 @@ fn process_tag() -> String {
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Prints an HTML rendering with a plain-text fallback the way evcxr reads rich output:
-/// marked blocks on stdout, written under one lock so other output cannot split them.
-pub(crate) fn print_rich(html: &str, plain: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = write!(
-        out,
-        "EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{plain}\nEVCXR_END_CONTENT\n"
-    );
-    let _ = out.flush();
-}
-
-impl Digest {
-    /// The HTML shown for a digest in a notebook: the short form, the whole digest on hover.
-    pub fn to_html(&self) -> String {
-        let full = self.to_string();
-        format!(
-            "<code title=\"{full}\" class=\"fleche-digest\">{}</code>",
-            &full[..12]
-        )
-    }
-
-    /// Shows the digest in a Jupyter notebook (the evcxr kernel calls this for the value of
-    /// a cell); the REPL shows the 64 hex characters.
-    pub fn evcxr_display(&self) {
-        print_rich(
-            &format!("<code class=\"fleche-digest\">{self}</code>"),
-            &self.to_string(),
-        );
-    }
-}
-
-impl Call {
-    /// The HTML shown for a call in a notebook: its record, without reading any value.
-    pub fn to_html(&self) -> String {
-        let r = self.record();
-        let m = &r.metadata;
-        let mut rows: Vec<(String, String)> = vec![
-            ("call".into(), self.key().to_html()),
-            ("name".into(), escape_html(&r.name)),
-            ("module".into(), escape_html(&r.module)),
-        ];
-        if let Some(v) = &r.version {
-            rows.push(("version".into(), escape_html(v)));
-        }
-        for (name, digest) in &r.arguments {
-            rows.push((
-                format!("argument <b>{}</b>", escape_html(name)),
-                digest.to_html(),
-            ));
-        }
-        rows.push((
-            "result".into(),
-            format!(
-                "{} <small>{}, {} bytes, not loaded</small>",
-                r.result.to_html(),
-                escape_html(&r.result_type),
-                r.result_size
-            ),
-        ));
-        rows.push(("started".into(), m.timestart.to_rfc3339()));
-        rows.push(("walltime".into(), format!("{:.6} s", m.walltime)));
-        if !m.tags.is_empty() {
-            let tags: Vec<String> = m
-                .tags
-                .iter()
-                .map(|(k, v)| format!("{}={}", escape_html(k), escape_html(v)))
-                .collect();
-            rows.push(("tags".into(), tags.join(", ")));
-        }
-        let mut html = String::from("<table class=\"fleche-call\">");
-        for (k, v) in rows {
-            let _ = write!(
-                html,
-                "<tr><th style=\"text-align:left\">{k}</th><td style=\"text-align:left\">{v}</td></tr>"
-            );
-        }
-        html.push_str("</table>");
-        html
-    }
-
-    /// The plain-text form shown by the evcxr REPL.
-    pub fn to_plain(&self) -> String {
-        let r = self.record();
-        let args: Vec<String> = r
-            .arguments
-            .iter()
-            .map(|(n, d)| format!("{n}={}", &d.to_string()[..12]))
-            .collect();
-        format!(
-            "{}::{}({}) -> {} [{}] call {} in {:.6} s",
-            r.module,
-            r.name,
-            args.join(", "),
-            &r.result.to_string()[..12],
-            r.result_type,
-            &self.key().to_string()[..12],
-            r.metadata.walltime
-        )
-    }
-
-    /// Shows the call in a Jupyter notebook (the evcxr kernel calls this for the value of a
-    /// cell). Values stay unread: this is a lazy call.
-    pub fn evcxr_display(&self) {
-        print_rich(&self.to_html(), &self.to_plain());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape_html("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 
     #[test]
     fn reopen_keeps_the_file_open_while_used_and_closes_it_when_idle() {
