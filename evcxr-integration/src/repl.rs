@@ -78,6 +78,7 @@ pub struct Session {
     binary: PathBuf,
     dir: PathBuf,
     config_dir: PathBuf,
+    build_dir: Option<PathBuf>,
     limit: Duration,
 }
 
@@ -92,8 +93,16 @@ impl Session {
             binary: binary.to_owned(),
             dir: dir.to_owned(),
             config_dir: config_dir.to_owned(),
+            build_dir: None,
             limit: Duration::from_secs(600),
         }
+    }
+
+    /// Builds cells in `dir` (`EVCXR_TMPDIR`) instead of a new temporary directory, so a
+    /// later session reuses the compiled dependencies. Only one session may use it at a time.
+    pub fn build_dir(mut self, dir: &Path) -> Session {
+        self.build_dir = Some(dir.to_owned());
+        self
     }
 
     /// Kills the session if it runs longer than `limit` (default 10 minutes).
@@ -105,7 +114,11 @@ impl Session {
     /// Starts the REPL, runs `cells` in order, quits, and returns what each cell printed.
     pub fn run(&self, cells: &[&str]) -> Result<Transcript, SessionError> {
         let started = Instant::now();
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(dir) = &self.build_dir {
+            command.env("EVCXR_TMPDIR", dir);
+        }
+        let mut child = command
             .arg("--disable-readline")
             .current_dir(&self.dir)
             .env("EVCXR_CONFIG_DIR", &self.config_dir)
