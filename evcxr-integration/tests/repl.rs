@@ -3,9 +3,12 @@
 //! old results again, and twenty cells in one kernel keep at most a couple of handles on the
 //! cache file, which passes redb's integrity check afterwards.
 //!
-//! Needs the `evcxr` binary (`cargo install --locked evcxr_repl@0.22.0`, or
-//! `FLECHE_EVCXR_REPL=/path/to/evcxr`). Without it the test says so and passes, unless
-//! `FLECHE_REQUIRE_EVCXR=1` (as in `ci/notebooks.sh`), where a missing binary fails.
+//! Takes about two minutes (two kernels, one cold build of fleche inside evcxr), so it is
+//! ignored by a plain `cargo test`; `ci/notebooks.sh` runs it with
+//! `cargo test -p fleche-evcxr --test repl -- --ignored`. Needs the `evcxr` binary
+//! (`cargo install --locked evcxr_repl@0.22.0`, or `FLECHE_EVCXR_REPL=/path/to/evcxr`);
+//! without it the test says so and passes, unless `FLECHE_REQUIRE_EVCXR=1` (as in
+//! `ci/notebooks.sh`), where a missing binary fails.
 
 use std::path::Path;
 
@@ -51,6 +54,7 @@ fn check(t: &Transcript, cell: usize, expect: &str, computed: Option<&str>) {
 }
 
 #[test]
+#[ignore = "drives two evcxr kernels (about two minutes); run by ci/notebooks.sh"]
 fn redefinition_restart_and_twenty_cells() {
     let Some(binary) = find_binary() else {
         assert!(
