@@ -51,7 +51,7 @@ fn edited_block_misses() {
     let _active = cache.activate();
     let n = 4u64;
     let a: u64 = fleche::cell!(n => { count(); n * n });
-    let b: u64 = fleche::cell!(n => { count(); n * n + 0 });
+    let b: u64 = fleche::cell!(n => { count(); n.pow(2) });
     assert_eq!((a, b), (16, 16));
     assert_eq!(ran(), 2, "different tokens, different keys");
     // Layout does not matter, only tokens.
