@@ -23,7 +23,7 @@ pairs = [
     ("hit, memory cache", "hit_memory_cache", "memory_hit"),
     ("hit, file cache (Python: pickle files)", "hit_file_cache", "pickle_hit"),
     ("miss, memory cache", "miss_memory_cache", "memory_miss"),
-    ("miss, file cache, durable (Python: pickle, no fsync)", "miss_file_cache_durable", "pickle_miss"),
+    ("miss, file cache (Python: pickle files, no fsync)", "miss_file_cache", "pickle_miss"),
 ]
 print(f"{'workload':55} {'fleche-rs':>12} {'fleche-py':>12} {'ratio':>8}")
 for label, r, p in pairs:

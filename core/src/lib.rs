@@ -44,6 +44,7 @@ pub mod record;
 pub mod runtime;
 mod store;
 pub mod tags;
+mod writer;
 
 pub use arg::Arg;
 pub use cache::{Cache, CallKey, cache, try_cache};
