@@ -24,6 +24,7 @@
 //! ```
 
 pub mod arg;
+pub mod browse;
 pub mod cache;
 pub mod call;
 pub mod codec;
