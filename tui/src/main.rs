@@ -105,8 +105,18 @@ fn run(cache: fleche::Cache, options: Options) -> anyhow::Result<()> {
         .spawn(move || loader::run(reader_cache, tx, req_rx))
         .context("cannot start the background reader")?;
 
-    // ratatui::init installs a panic hook that restores the terminal before the message.
-    let mut terminal = ratatui::init();
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!("fleche-tui needs a terminal (stdin and stdout must not be redirected)");
+    }
+    // The terminal is restored on a panic too: this hook turns the mouse off, and the one
+    // ratatui installs around it leaves raw mode and the alternate screen first.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        default_hook(info);
+    }));
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     execute!(std::io::stdout(), EnableMouseCapture).context("cannot enable the mouse")?;
     let mut state = State::new(options);
