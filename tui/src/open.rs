@@ -81,6 +81,12 @@ pub fn error_message(path: &Path, e: &fleche::Error) -> String {
                 path.display()
             )
         }
+        fleche::Error::NotACache { path, detail } => format!(
+            "fleche-tui: {} is not a fleche cache: {detail}.\n\
+             Give the path of a cache file that fleche wrote (FLECHE_CACHE or fleche.toml say \
+             where a program caches).",
+            path.display()
+        ),
         other => format!("fleche-tui: {other}"),
     }
 }
