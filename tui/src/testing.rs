@@ -293,3 +293,69 @@ pub fn synthetic(n: usize) -> Calls {
     }
     calls
 }
+
+/// Drives the value tree and its drawing over arbitrary bytes taken as a stored result:
+/// open it, open everything below, page through "more" rows, copy values and paths, collapse
+/// to each level, and draw every page. Used by the property test and the fuzz target; any
+/// panic is a bug.
+pub fn exercise_value(bytes: &[u8]) {
+    use crate::app::{Action, Options, State};
+    use ratatui::{Terminal, backend::TestBackend};
+
+    let digest = Digest::from_bytes([7; 32]);
+    let mut values = MemoryValues::default();
+    values.0.insert(digest, bytes.to_vec());
+    let mut record = notebook().0.remove(0).1;
+    record.result = digest;
+    record.result_size = bytes.len() as u64;
+    let mut state = State::new(Options {
+        source: "fuzz".into(),
+        writable: false,
+        color: true,
+        local_time: false,
+    });
+    state.update(Action::Resize(80, 24), &values);
+    state.update(Action::Loaded(Loaded::Rows(vec![(digest, record)])), &values);
+    state.update(Action::Loaded(Loaded::Done), &values);
+    state.update(Action::Open, &values);
+    state.update(Action::Bottom, &values);
+    state.update(Action::ExpandDeep, &values);
+    let Ok(mut terminal) = Terminal::new(TestBackend::new(80, 24)) else {
+        return;
+    };
+    let draw = |state: &State, terminal: &mut Terminal<TestBackend>| {
+        terminal
+            .draw(|f| crate::ui::render(state, f))
+            .expect("drawing on a test backend cannot fail");
+    };
+    for step in 0..40 {
+        draw(&state, &mut terminal);
+        if let Some(view) = &state.call {
+            let tree = &view.tree;
+            if let Some(&node) = tree.rows().get(view.selected) {
+                let _ = tree.path(node);
+                let _ = tree.digest(node);
+                let text = tree.value_text(node);
+                assert!(text.len() <= 8 << 20, "yanked text is bounded");
+            }
+        }
+        let action = match step % 8 {
+            0 => Action::Move(1),
+            1 => Action::Right,
+            2 => Action::Page(1),
+            3 => Action::Toggle,
+            4 => Action::ExpandSiblings,
+            5 => Action::Left,
+            6 => Action::Level(1 + step % 5),
+            _ => Action::Bottom,
+        };
+        state.update(action, &values);
+    }
+    for at in 0..bytes.len().min(64) {
+        let s = crate::cbor::summary(bytes, at, 50);
+        assert!(s.chars().count() <= 50, "summary too long: {s}");
+        let _ = crate::cbor::skip(bytes, at);
+        let _ = crate::cbor::kind_name(bytes, at);
+    }
+    let _ = crate::loader::argument_summary(bytes);
+}

@@ -450,6 +450,18 @@ impl Tree {
                     } else {
                         format!("[{i}]")
                     };
+                    // The last child of a definite container needs no skip (nothing follows
+                    // it), which keeps deeply nested values linear to open.
+                    let last = count.is_some_and(|n| i + 1 == n);
+                    if last {
+                        let body = Body::Item {
+                            value: Arc::clone(&value),
+                            at: pos,
+                            end: None,
+                        };
+                        self.add(Some(id), label, body);
+                        return;
+                    }
                     match cbor::skip(bytes, pos) {
                         Ok(end) => {
                             let body = Body::Item {
