@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use redb::ReadableTable;
 use serde::Serialize;
@@ -342,7 +342,10 @@ impl Drop for ActiveCache {
     }
 }
 
-static DEFAULT: OnceLock<std::result::Result<Cache, String>> = OnceLock::new();
+/// The default cache, opened on first use. Not a `OnceLock`, so that it can be dropped when
+/// the process exits: redb marks a file that was never closed as needing repair, which a
+/// read-only opener (such as `fleche-tui`) cannot do.
+static DEFAULT: RwLock<Option<std::result::Result<Cache, String>>> = RwLock::new(None);
 
 /// The configuration read from `fleche.toml` files, once per process.
 pub(crate) fn config() -> &'static std::result::Result<Config, String> {
@@ -366,11 +369,33 @@ pub fn try_cache() -> Result<Cache> {
     if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
         return Ok(active);
     }
-    let default = DEFAULT.get_or_init(open_default);
-    default.clone().map_err(|detail| Error::Storage {
+    let to_error = |detail| Error::Storage {
         path: "<default cache>".into(),
         detail,
-    })
+    };
+    if let Some(default) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        return default.clone().map_err(to_error);
+    }
+    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
+    let default = slot.get_or_insert_with(|| {
+        let opened = open_default();
+        if matches!(&opened, Ok(cache) if cache.path().is_some()) {
+            crate::exit::close_default_cache_at_exit();
+        }
+        opened
+    });
+    default.clone().map_err(to_error)
+}
+
+/// Drops the default cache so its file is closed cleanly; called when the process exits.
+pub(crate) fn close_default_cache() {
+    let closing = DEFAULT
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(Err(
+            "the process is exiting; the default cache is closed".to_owned()
+        ));
+    drop(closing);
 }
 
 fn open_default() -> std::result::Result<Cache, String> {

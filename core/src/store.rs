@@ -172,7 +172,9 @@ impl Store {
             Some(db) => db,
             None => {
                 let db = guard(&location, || {
-                    let db = if exists {
+                    // An empty file (from `touch` or a temp-file API) is a new cache.
+                    let empty = std::fs::metadata(&canonical).is_ok_and(|m| m.len() == 0);
+                    let db = if exists && !empty {
                         builder.open(&canonical)
                     } else {
                         builder.create(&canonical)

@@ -1,0 +1,55 @@
+//! Cost of a cached call: hits on memory and file caches, and the overhead of a miss that
+//! stores its result durably. Run with `cargo bench -p fleche --bench memoize`.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use divan::black_box;
+use fleche::{Cache, fleche};
+
+fn main() {
+    divan::main();
+}
+
+#[fleche]
+fn small(x: i64) -> i64 {
+    x.wrapping_mul(3)
+}
+
+#[divan::bench]
+fn hit_memory_cache(bencher: divan::Bencher<'_, '_>) {
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    small(7);
+    bencher.bench_local(|| small(black_box(7)));
+}
+
+#[divan::bench]
+fn hit_file_cache(bencher: divan::Bencher<'_, '_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
+    let _active = cache.activate();
+    small(7);
+    bencher.bench_local(|| small(black_box(7)));
+}
+
+#[divan::bench]
+fn miss_file_cache_durable(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
+    let _active = cache.activate();
+    bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
+}
+
+#[divan::bench]
+fn miss_memory_cache(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
+}
+
+#[divan::bench]
+fn uncached_body(bencher: divan::Bencher<'_, '_>) {
+    bencher.bench_local(|| black_box(7i64).wrapping_mul(3));
+}
