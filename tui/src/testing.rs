@@ -320,9 +320,7 @@ pub fn exercise_value(bytes: &[u8]) {
     state.update(Action::Open, &values);
     state.update(Action::Bottom, &values);
     state.update(Action::ExpandDeep, &values);
-    let Ok(mut terminal) = Terminal::new(TestBackend::new(80, 24)) else {
-        return;
-    };
+    let Ok(mut terminal) = Terminal::new(TestBackend::new(80, 24));
     let draw = |state: &State, terminal: &mut Terminal<TestBackend>| {
         terminal
             .draw(|f| crate::ui::render(state, f))
