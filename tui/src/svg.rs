@@ -56,7 +56,9 @@ pub fn to_svg(buffer: &Buffer) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" viewBox="0 0 {w:.1} {h:.1}">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" viewBox="-12 -12 {:.1} {:.1}">"#,
+        w + 24.0,
+        h + 24.0,
         w + 24.0,
         h + 24.0
     );

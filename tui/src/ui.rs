@@ -188,6 +188,7 @@ fn table(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
                 };
                 let text = fit(&text, w as usize, matches!(c, Column::Wall | Column::Size));
                 let style = match c {
+                    _ if state.offset + i == state.selected => Style::new(),
                     Column::Key => theme.dim(),
                     Column::Function => theme.name(),
                     Column::Tags => theme.tag(),
@@ -276,8 +277,15 @@ fn call(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
             spans.push(Span::raw(": "));
         }
         spans.push(Span::styled(text, value_style));
+        let selected = view.offset + i == view.selected;
+        if selected {
+            // One style across the row, so it reads on the highlight.
+            for span in &mut spans {
+                span.style = Style::new();
+            }
+        }
         let mut line = Line::from(spans);
-        if view.offset + i == view.selected {
+        if selected {
             line = line.style(theme.selected());
         }
         lines.push(line);
@@ -445,16 +453,15 @@ fn tag_picker(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
             let w = list.width as usize;
             let text = fit(text, w.saturating_sub(count.len() + 2), false);
             let pad = w.saturating_sub(text.chars().count() + count.len() + 1);
-            let line = Line::from(vec![
+            if i == picker.selected {
+                return Line::from(format!("{text}{}{count}", " ".repeat(pad)))
+                    .style(theme.selected());
+            }
+            Line::from(vec![
                 Span::styled(text, theme.tag()),
                 Span::raw(" ".repeat(pad)),
                 Span::styled(count, theme.dim()),
-            ]);
-            if i == picker.selected {
-                line.style(theme.selected())
-            } else {
-                line
-            }
+            ])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), list);
