@@ -79,16 +79,13 @@ impl Cache {
     /// or `None` when no such value is stored.
     pub fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>> {
         self.store.read(|txn| {
-            Ok(txn
-                .open_table(VALUES)?
-                .get(digest.as_bytes())?
-                .map(|v| {
-                    let all = v.value();
-                    ValueHead {
-                        size: all.len() as u64,
-                        bytes: all[..all.len().min(max_bytes)].to_vec(),
-                    }
-                }))
+            Ok(txn.open_table(VALUES)?.get(digest.as_bytes())?.map(|v| {
+                let all = v.value();
+                ValueHead {
+                    size: all.len() as u64,
+                    bytes: all[..all.len().min(max_bytes)].to_vec(),
+                }
+            }))
         })
     }
 }
@@ -107,7 +104,12 @@ mod tests {
         let head = cache.value_head(&d, 10).unwrap().unwrap();
         assert_eq!(head.bytes.len(), 10);
         assert!(head.size > 1000);
-        assert!(cache.value_head(&Digest::from_bytes([1; 32]), 10).unwrap().is_none());
+        assert!(
+            cache
+                .value_head(&Digest::from_bytes([1; 32]), 10)
+                .unwrap()
+                .is_none()
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -11,10 +11,18 @@ fn added(i: u64) -> u64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: add_calls PATH COUNT [DELAY_MS] [HOLD_MS]");
-    let count: u64 = args.next().map_or(3, |c| c.parse().expect("COUNT is a number"));
-    let delay: u64 = args.next().map_or(0, |c| c.parse().expect("DELAY_MS is a number"));
-    let hold: u64 = args.next().map_or(0, |c| c.parse().expect("HOLD_MS is a number"));
+    let path = args
+        .next()
+        .expect("usage: add_calls PATH COUNT [DELAY_MS] [HOLD_MS]");
+    let count: u64 = args
+        .next()
+        .map_or(3, |c| c.parse().expect("COUNT is a number"));
+    let delay: u64 = args
+        .next()
+        .map_or(0, |c| c.parse().expect("DELAY_MS is a number"));
+    let hold: u64 = args
+        .next()
+        .map_or(0, |c| c.parse().expect("HOLD_MS is a number"));
     let cache = fleche::Cache::open(&path).expect("cannot open the cache");
     {
         let _active = cache.activate();

@@ -315,7 +315,10 @@ impl State {
 
     /// Applies an action; returns what the caller must do.
     pub fn update(&mut self, action: Action, store: &dyn ValueStore) -> Option<Effect> {
-        if !matches!(action, Action::Loaded(_) | Action::Tick | Action::Resize(..)) {
+        if !matches!(
+            action,
+            Action::Loaded(_) | Action::Tick | Action::Resize(..)
+        ) {
             self.message = None;
         }
         match action {
@@ -333,7 +336,8 @@ impl State {
                 self.size = (w, h);
                 self.scroll();
                 if let Some(c) = &mut self.call {
-                    c.offset = keep_visible(c.selected, c.offset, tree_height(h), c.tree.rows().len());
+                    c.offset =
+                        keep_visible(c.selected, c.offset, tree_height(h), c.tree.rows().len());
                 }
                 return None;
             }
@@ -394,10 +398,10 @@ impl State {
             }
             Loaded::Removed(keys) => {
                 self.calls.remove(&keys);
-                if let Some(c) = &self.call {
-                    if keys.contains(&c.key) {
-                        self.message = Some("this call was deleted from the cache".into());
-                    }
+                if let Some(c) = &self.call
+                    && keys.contains(&c.key)
+                {
+                    self.message = Some("this call was deleted from the cache".into());
                 }
                 self.dirty = true;
             }
@@ -474,7 +478,10 @@ impl State {
                 self.flush();
             }
             Action::NextSort => {
-                let i = Column::ALL.iter().position(|&c| c == self.sort).unwrap_or(0);
+                let i = Column::ALL
+                    .iter()
+                    .position(|&c| c == self.sort)
+                    .unwrap_or(0);
                 return self.table(Action::SortBy(Column::ALL[(i + 1) % Column::ALL.len()]));
             }
             Action::ReverseSort => {
@@ -651,9 +658,18 @@ impl State {
         line(&mut t, call, "stopped", self.time(row.stop));
         line(&mut t, call, "wall time", wall(row.wall));
         if !row.tags.is_empty() {
-            let tags = t.add(Some(call), "tags", Body::Text(plural(row.tags.len(), "tag")));
+            let tags = t.add(
+                Some(call),
+                "tags",
+                Body::Text(plural(row.tags.len(), "tag")),
+            );
             for tag in row.tags.iter() {
-                line(&mut t, tags, calls.text(tag.key), calls.text(tag.value).to_owned());
+                line(
+                    &mut t,
+                    tags,
+                    calls.text(tag.key),
+                    calls.text(tag.value).to_owned(),
+                );
             }
         }
         if let Some(env) = &row.environment {
@@ -666,8 +682,18 @@ impl State {
         if let Some(git) = &row.git {
             let g = t.add(Some(call), "git", Body::Text(String::new()));
             let unknown = || "?".to_owned();
-            line(&mut t, g, "commit", git.commit.clone().unwrap_or_else(unknown));
-            line(&mut t, g, "branch", git.branch.clone().unwrap_or_else(unknown));
+            line(
+                &mut t,
+                g,
+                "commit",
+                git.commit.clone().unwrap_or_else(unknown),
+            );
+            line(
+                &mut t,
+                g,
+                "branch",
+                git.branch.clone().unwrap_or_else(unknown),
+            );
             line(
                 &mut t,
                 g,
@@ -737,9 +763,7 @@ impl State {
             return None;
         };
         let rows = view.tree.rows().len();
-        let Some(&node) = view.tree.rows().get(view.selected) else {
-            return None;
-        };
+        let &node = view.tree.rows().get(view.selected)?;
         let tree = &mut view.tree;
         if yank {
             let (what, text) = match action {
@@ -788,7 +812,12 @@ impl State {
             Action::Sibling(d) => {
                 let sibs: Vec<NodeId> = match tree.node(node).parent {
                     Some(p) => tree.children(p).to_vec(),
-                    None => tree.rows().iter().copied().filter(|&n| tree.node(n).parent.is_none()).collect(),
+                    None => tree
+                        .rows()
+                        .iter()
+                        .copied()
+                        .filter(|&n| tree.node(n).parent.is_none())
+                        .collect(),
                 };
                 if let Some(i) = sibs.iter().position(|&n| n == node) {
                     let j = step(i, d, sibs.len());
@@ -811,15 +840,13 @@ impl State {
                 return Some(Effect::Yank(d.to_string(), "digest".into()));
             }
             Action::YankKey => return Some(Effect::Yank(view.key.to_string(), "call key".into())),
-            Action::Click(_, y) => {
-                if y >= 1 && ((y - 1) as usize) < height {
-                    let i = view.offset + (y - 1) as usize;
-                    if i < rows {
-                        if i == view.selected {
-                            tree.toggle(node, store);
-                        } else {
-                            view.selected = i;
-                        }
+            Action::Click(_, y) if y >= 1 && ((y - 1) as usize) < height => {
+                let i = view.offset + (y - 1) as usize;
+                if i < rows {
+                    if i == view.selected {
+                        tree.toggle(node, store);
+                    } else {
+                        view.selected = i;
                     }
                 }
             }
@@ -828,9 +855,11 @@ impl State {
         tree.refresh();
         // Keep the selected node selected when rows above it appear or vanish.
         let target = select.unwrap_or_else(|| match action {
-            Action::Move(_) | Action::Page(_) | Action::Top | Action::Bottom | Action::Click(..) => {
-                tree.rows().get(view.selected).copied().unwrap_or(node)
-            }
+            Action::Move(_)
+            | Action::Page(_)
+            | Action::Top
+            | Action::Bottom
+            | Action::Click(..) => tree.rows().get(view.selected).copied().unwrap_or(node),
             _ => node,
         });
         let mut t = Some(target);
@@ -853,7 +882,11 @@ impl State {
         let mut s = if self.query.is_empty() {
             format!("{} calls", group(total))
         } else {
-            format!("{} of {} calls", group(self.view.len() as u64), group(total))
+            format!(
+                "{} of {} calls",
+                group(self.view.len() as u64),
+                group(total)
+            )
         };
         if !self.loading.done {
             match self.loading.total {

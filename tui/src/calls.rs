@@ -272,7 +272,12 @@ impl Calls {
     pub fn add_summary(&mut self, digest: Digest, summary: &str) {
         let sym = self.strings.intern(summary, used::ARG_VALUE);
         self.summaries.insert(digest, sym);
-        for id in self.args_by_digest.get(&digest).cloned().unwrap_or_default() {
+        for id in self
+            .args_by_digest
+            .get(&digest)
+            .cloned()
+            .unwrap_or_default()
+        {
             self.fill_arg(id, sym);
         }
     }

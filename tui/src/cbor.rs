@@ -207,10 +207,14 @@ pub fn head(bytes: &[u8], at: usize) -> Result<Item> {
 
 /// Checks that `len` bytes fit after `at`.
 fn fits(bytes: &[u8], at: usize, len: u64) -> Result<usize> {
-    let end = (at as u64).checked_add(len).filter(|&e| e <= bytes.len() as u64);
+    let end = (at as u64)
+        .checked_add(len)
+        .filter(|&e| e <= bytes.len() as u64);
     match end {
         Some(e) => Ok(e as usize),
-        None => err(format!("a {len}-byte string at byte {at} runs past the end")),
+        None => err(format!(
+            "a {len}-byte string at byte {at} runs past the end"
+        )),
     }
 }
 
@@ -345,7 +349,9 @@ impl TypedArray {
             return None;
         }
         let at = self.data + (i as usize) * self.elem.size();
-        bytes.get(at..at + self.elem.size()).map(|b| self.elem.render(b))
+        bytes
+            .get(at..at + self.elem.size())
+            .map(|b| self.elem.render(b))
     }
 }
 

@@ -263,15 +263,16 @@ fn parse_term(raw: &str) -> Option<Term> {
         Some(rest) if FIELDS.iter().any(|f| rest.starts_with(f)) => (true, rest),
         _ => (false, raw),
     };
-    let keyed = |rest: &str, only_key: fn(String) -> Test, with: fn(String, Atom) -> Test| {
-        match rest.split_once('=') {
+    let keyed =
+        |rest: &str, only_key: fn(String) -> Test, with: fn(String, Atom) -> Test| match rest
+            .split_once('=')
+        {
             Some((k, v)) if !k.is_empty() => {
                 value_atom(v).map(|(a, neg)| (with(k.to_owned(), a), neg))
             }
             None if !rest.is_empty() => Some((only_key(rest.to_owned()), false)),
             _ => None,
-        }
-    };
+        };
     let (test, neg) = if let Some(rest) = body.strip_prefix("fn:") {
         fzf(rest).map(|(a, n)| (Test::Function(a), n))?
     } else if let Some(rest) = body.strip_prefix("mod:") {
@@ -315,11 +316,17 @@ mod tests {
     fn fuzzy_and_fzf_markers() {
         assert_eq!(
             names("lrc", Scope::All),
-            ["long_running_calculation(2)", "long_running_calculation(100)"]
+            [
+                "long_running_calculation(2)",
+                "long_running_calculation(100)"
+            ]
         );
         assert_eq!(names("^fib", Scope::All), ["fib(20)"]);
         assert_eq!(names("tion$", Scope::Functions).len(), 3);
-        assert_eq!(names("'calc !long", Scope::All), ["another_calculation(1,2)"]);
+        assert_eq!(
+            names("'calc !long", Scope::All),
+            ["another_calculation(1,2)"]
+        );
         assert!(names("zzzz", Scope::All).is_empty());
         assert_eq!(names("", Scope::All).len(), 5);
     }
@@ -327,14 +334,20 @@ mod tests {
     #[test]
     fn field_forms() {
         assert_eq!(names("fn:fib", Scope::All), ["fib(20)"]);
-        assert_eq!(names("tag:project", Scope::All), ["another_calculation(1,2)"]);
+        assert_eq!(
+            names("tag:project", Scope::All),
+            ["another_calculation(1,2)"]
+        );
         assert_eq!(
             names("tag:project=my_project", Scope::All),
             ["another_calculation(1,2)"]
         );
         assert!(names("tag:project=my", Scope::All).is_empty());
         assert_eq!(names("tag:project=^my", Scope::All).len(), 1);
-        assert_eq!(names("arg:x=100", Scope::All), ["long_running_calculation(100)"]);
+        assert_eq!(
+            names("arg:x=100", Scope::All),
+            ["long_running_calculation(100)"]
+        );
         assert_eq!(names("arg:x=~10", Scope::All).len(), 1);
         assert_eq!(names("arg:x=!100", Scope::All).len(), 4);
         assert_eq!(names("!tag:project fn:calc", Scope::All).len(), 2);

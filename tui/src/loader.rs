@@ -192,10 +192,10 @@ impl Reader {
             Ok(k) => k,
             Err(e) => return self.fail(e),
         };
-        if self.newest.is_none() {
-            if let Ok(page) = self.cache.calls_before(None, 1) {
-                self.newest = page.first().copied();
-            }
+        if self.newest.is_none()
+            && let Ok(page) = self.cache.calls_before(None, 1)
+        {
+            self.newest = page.first().copied();
         }
         let now: HashSet<Digest> = keys.iter().copied().collect();
         let removed: Vec<Digest> = self.known.difference(&now).copied().collect();

@@ -25,14 +25,10 @@ fn cli() -> Command {
              program keeps writing to it; new calls appear within about a second. Press ? \
              inside for every key.",
         )
-        .arg(
-            Arg::new("path")
-                .value_name("PATH")
-                .help(
-                    "Cache file (or a cache name from fleche.toml); default: the cache the \
+        .arg(Arg::new("path").value_name("PATH").help(
+            "Cache file (or a cache name from fleche.toml); default: the cache the \
                      library would use (FLECHE_CACHE, fleche.toml)",
-                ),
-        )
+        ))
         .arg(
             Arg::new("write")
                 .long("write")
@@ -66,11 +62,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let source = cache
-        .path()
-        .unwrap_or(&chosen.path)
-        .display()
-        .to_string();
+    let source = cache.path().unwrap_or(&chosen.path).display().to_string();
     let options = Options {
         source,
         writable,

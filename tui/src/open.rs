@@ -23,15 +23,14 @@ pub fn choose(arg: Option<&str>) -> Result<Chosen, String> {
         let path = PathBuf::from(arg);
         if !path.exists() {
             // Perhaps a cache name from fleche.toml.
-            if let Ok(config) = Config::discover() {
-                if let Ok(resolved) = config.resolve(arg) {
-                    if let (Some(name), CacheSpec::File(file)) = (&resolved.name, resolved.spec) {
-                        return Ok(Chosen {
-                            path: file,
-                            why: Some(format!("cache `{name}` ({})", resolved.origin)),
-                        });
-                    }
-                }
+            if let Ok(config) = Config::discover()
+                && let Ok(resolved) = config.resolve(arg)
+                && let (Some(name), CacheSpec::File(file)) = (&resolved.name, resolved.spec)
+            {
+                return Ok(Chosen {
+                    path: file,
+                    why: Some(format!("cache `{name}` ({})", resolved.origin)),
+                });
             }
         }
         return Ok(Chosen { path, why: None });

@@ -52,7 +52,10 @@ fn escape(s: &str, out: &mut String) {
 /// The buffer as a standalone SVG document.
 pub fn to_svg(buffer: &Buffer) -> String {
     let area = buffer.area;
-    let (w, h) = (f32::from(area.width) * CELL_W, f32::from(area.height) * CELL_H);
+    let (w, h) = (
+        f32::from(area.width) * CELL_W,
+        f32::from(area.height) * CELL_H,
+    );
     let mut out = String::new();
     let _ = writeln!(
         out,

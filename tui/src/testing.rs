@@ -315,7 +315,10 @@ pub fn exercise_value(bytes: &[u8]) {
         local_time: false,
     });
     state.update(Action::Resize(80, 24), &values);
-    state.update(Action::Loaded(Loaded::Rows(vec![(digest, record)])), &values);
+    state.update(
+        Action::Loaded(Loaded::Rows(vec![(digest, record)])),
+        &values,
+    );
     state.update(Action::Loaded(Loaded::Done), &values);
     state.update(Action::Open, &values);
     state.update(Action::Bottom, &values);

@@ -533,12 +533,11 @@ impl Tree {
             Body::Unread(u) => u.summary.clone().unwrap_or_else(|| u.digest.to_string()),
             Body::Item { value, at, .. } => {
                 let bytes = &value.bytes;
-                if let Ok(item) = cbor::head(bytes, *at) {
-                    if let Head::Text(_) = item.head {
-                        if let Ok((b, _, _)) = cbor::string_bytes(bytes, &item, 1 << 20) {
-                            return String::from_utf8_lossy(&b).into_owned();
-                        }
-                    }
+                if let Ok(item) = cbor::head(bytes, *at)
+                    && let Head::Text(_) = item.head
+                    && let Ok((b, _, _)) = cbor::string_bytes(bytes, &item, 1 << 20)
+                {
+                    return String::from_utf8_lossy(&b).into_owned();
                 }
                 cbor::summary(bytes, *at, 1 << 20)
             }
@@ -656,9 +655,7 @@ fn map_key(bytes: &[u8], pos: usize) -> Result<(String, usize), cbor::CborError>
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
@@ -667,7 +664,7 @@ pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

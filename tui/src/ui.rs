@@ -204,9 +204,7 @@ fn table(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
             }
         });
     let widths: Vec<Constraint> = cols.iter().map(|&(_, w)| Constraint::Length(w)).collect();
-    let table = Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1);
+    let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, area);
     if state.view.is_empty() {
         let text = if state.calls.is_empty() && !state.loading.done {
@@ -268,10 +266,7 @@ fn call(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
             Body::Unread(u) if u.summary.is_none() => theme.dim(),
             _ => Style::new(),
         };
-        let mut spans = vec![
-            Span::raw(indent),
-            Span::styled(marker, theme.dim()),
-        ];
+        let mut spans = vec![Span::raw(indent), Span::styled(marker, theme.dim())];
         if !node.label.is_empty() {
             spans.push(Span::styled(node.label.clone(), theme.label()));
             spans.push(Span::raw(": "));
@@ -349,7 +344,10 @@ fn hint_line(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
         return;
     }
     if let Some(msg) = &state.message {
-        frame.render_widget(Paragraph::new(format!(" {msg}")).style(theme.prompt()), area);
+        frame.render_widget(
+            Paragraph::new(format!(" {msg}")).style(theme.prompt()),
+            area,
+        );
         return;
     }
     let pairs: &[(&str, &str)] = match state.screen {
@@ -426,8 +424,7 @@ fn tag_picker(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
     let block = popup("tags: type to search, Enter filters, Esc closes", theme);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [input, list] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let [input, list] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     let prompt = Line::from(vec![
         Span::styled("tag> ", theme.key()),
         Span::styled(picker.query.clone(), theme.prompt()),
@@ -467,7 +464,13 @@ fn tag_picker(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(lines), list);
 }
 
-fn confirm(state: &State, keys: &[fleche::Digest], theme: Theme, frame: &mut Frame<'_>, area: Rect) {
+fn confirm(
+    state: &State,
+    keys: &[fleche::Digest],
+    theme: Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
     let what = match keys {
         [one] => match state.calls.position(one) {
             Some(r) => {

@@ -49,7 +49,12 @@ fn state() -> State {
 }
 
 /// Feeds the reader's messages to the state until `until` holds or time runs out.
-fn pump(state: &mut State, rx: &mpsc::Receiver<Loaded>, cache: &fleche::Cache, until: impl Fn(&State) -> bool) {
+fn pump(
+    state: &mut State,
+    rx: &mpsc::Receiver<Loaded>,
+    cache: &fleche::Cache,
+    until: impl Fn(&State) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !until(state) && Instant::now() < deadline {
         if let Ok(msg) = rx.recv_timeout(Duration::from_millis(100)) {
@@ -85,7 +90,11 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     st.update(Action::Right, &cache);
     let view = st.call.as_ref().unwrap();
     let result = view.tree.rows()[view.selected];
-    assert!(view.tree.describe(result, 80).contains("2 fields"), "{}", view.tree.describe(result, 80));
+    assert!(
+        view.tree.describe(result, 80).contains("2 fields"),
+        "{}",
+        view.tree.describe(result, 80)
+    );
     st.update(Action::Back, &cache);
     st.set_filter("");
     // Browsing never changed the file.
@@ -182,7 +191,11 @@ fn needs_repair_after_a_crashed_writer() {
     drop(cache);
     let before = std::fs::read(&crashed).unwrap();
     insta::assert_snapshot!("error_needs_repair", message(&crashed, false));
-    assert_eq!(std::fs::read(&crashed).unwrap(), before, "read-only open changed the file");
+    assert_eq!(
+        std::fs::read(&crashed).unwrap(),
+        before,
+        "read-only open changed the file"
+    );
     // --write repairs it.
     assert!(open::open(&crashed, true).is_ok());
 }

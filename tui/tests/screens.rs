@@ -103,7 +103,11 @@ fn tag_picker_searches_and_filters() {
     // The best match for "proj" among equals is the most used: project=alloys (1 call) ties
     // with project=my_project; choose the second one.
     ui.key(KeyCode::Down).key(KeyCode::Enter);
-    assert!(ui.state.filter.starts_with("tag:project="), "{}", ui.state.filter);
+    assert!(
+        ui.state.filter.starts_with("tag:project="),
+        "{}",
+        ui.state.filter
+    );
     assert_eq!(ui.state.view.len(), 1);
 }
 
@@ -125,7 +129,9 @@ fn expanded_result_shows_field_names() {
 #[test]
 fn call_arguments_and_paths() {
     let mut ui = Ui::new(100, 24, false, true);
-    ui.key(KeyCode::Char('/')).keys("fn:compute").key(KeyCode::Enter);
+    ui.key(KeyCode::Char('/'))
+        .keys("fn:compute")
+        .key(KeyCode::Enter);
     ui.key(KeyCode::Enter);
     // Select the `self` argument and open it.
     let rows = ui.state.call.as_ref().unwrap().tree.rows().len();
@@ -165,10 +171,20 @@ fn sort_by_any_column_and_reverse() {
     insta::assert_snapshot!("sorted_by_function", ui.screen());
     ui.key(KeyCode::Char('2'));
     let first = ui.state.view[0];
-    assert_eq!(ui.state.calls.text(ui.state.calls.rows[first as usize].name), "relax");
+    assert_eq!(
+        ui.state
+            .calls
+            .text(ui.state.calls.rows[first as usize].name),
+        "relax"
+    );
     ui.key(KeyCode::Char('5'));
     let first = ui.state.view[0];
-    assert_eq!(ui.state.calls.text(ui.state.calls.rows[first as usize].name), "relax");
+    assert_eq!(
+        ui.state
+            .calls
+            .text(ui.state.calls.rows[first as usize].name),
+        "relax"
+    );
 }
 
 #[test]
@@ -196,7 +212,9 @@ fn no_color_uses_no_colours() {
 #[test]
 fn yank_copies_value_path_and_digest() {
     let mut ui = main_view();
-    ui.key(KeyCode::Enter).key(KeyCode::Char('l')).key(KeyCode::Char('j'));
+    ui.key(KeyCode::Enter)
+        .key(KeyCode::Char('l'))
+        .key(KeyCode::Char('j'));
     let mut yank = |second: char| {
         ui.key(KeyCode::Char('y'));
         let event = Event::Key(KeyEvent::new(KeyCode::Char(second), KeyModifiers::NONE));

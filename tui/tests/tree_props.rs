@@ -52,6 +52,8 @@ proptest! {
 fn deep_nesting_and_huge_claims() {
     // 100,000 nested one-element arrays, and an array claiming 2^64 - 1 items.
     fleche_tui::testing::exercise_value(&vec![0x81; 100_000]);
-    fleche_tui::testing::exercise_value(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    fleche_tui::testing::exercise_value(&[
+        0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+    ]);
     fleche_tui::testing::exercise_value(&[0xbf, 0x61, b'a', 0x9f, 0x01, 0xff]);
 }
