@@ -12,7 +12,9 @@ use fleche::{Cache, Digest};
 
 use crate::cbor;
 
-/// Records per chunk.
+/// Records in the first chunk: enough for a screen, quick to read.
+pub const FIRST_CHUNK: usize = 100;
+/// Records per later chunk.
 pub const CHUNK: usize = 2_000;
 /// How often the cache is polled for changes.
 pub const POLL: Duration = Duration::from_millis(1_000);
@@ -115,8 +117,10 @@ impl Reader {
             Err(e) => return self.fail(e),
         }
         let mut before = None;
+        // A small first chunk fills the first screen at once; then bigger ones.
+        let mut size = FIRST_CHUNK;
         loop {
-            let page = match self.cache.calls_before(before, CHUNK) {
+            let page = match self.cache.calls_before(before, size) {
                 Ok(p) => p,
                 Err(e) => return self.fail(e),
             };
@@ -127,6 +131,7 @@ impl Reader {
             before = Some(last);
             let keys: Vec<Digest> = page.iter().map(|t| t.key).collect();
             self.load(&keys)?;
+            size = CHUNK;
         }
         self.send(Loaded::Done)
     }

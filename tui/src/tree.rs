@@ -771,6 +771,34 @@ mod tests {
     }
 
     #[test]
+    fn a_100_mb_result_opens_at_the_cost_of_its_first_page() {
+        // A typed f64 array (RFC 8746 tag 86) of 100,000,000 bytes.
+        let n: u32 = 100_000_000;
+        let mut bytes = vec![0xd8, 86, 0x5a];
+        bytes.extend_from_slice(&n.to_be_bytes());
+        bytes.resize(bytes.len() + n as usize, 0);
+        let (mut t, store, r) = tree_of(bytes);
+        let started = std::time::Instant::now();
+        t.expand(r, &store);
+        t.refresh();
+        assert_eq!(t.rows().len(), 1 + PAGE as usize + 1);
+        assert_eq!(t.describe(r, 80), "f64[] (12,500,000 items) · 100.0 MB");
+        assert_eq!(t.describe(t.rows()[1], 80), "0.0");
+        assert!(
+            t.describe(*t.rows().last().unwrap(), 80)
+                .contains("12,499,800 more")
+        );
+        // An array of two million CBOR items: only the first page is walked.
+        let v: Vec<u32> = (0..2_000_000).collect();
+        let (mut t, store, r) = tree_of(enc(&v));
+        t.expand(r, &store);
+        t.refresh();
+        assert_eq!(t.rows().len(), 1 + PAGE as usize + 1);
+        assert!(t.describe(r, 80).starts_with("array (2,000,000 items)"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
     fn sizes_and_counts_read_nicely() {
         assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(human_size(999), "999 B");
