@@ -431,21 +431,35 @@ pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
     let rows = &calls.rows;
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();
     let s = &calls.strings;
+    // Text columns compare by each string's rank among all strings: one sort of the distinct
+    // strings, then integer comparisons for the rows.
+    let mut by_text: Vec<Sym> = (0..s.len() as Sym).collect();
+    if matches!(
+        column,
+        Column::Function | Column::Module | Column::Tags | Column::Result
+    ) {
+        by_text.sort_unstable_by(|&a, &b| s.text(a).cmp(s.text(b)));
+    }
+    let mut rank = vec![0u32; s.len()];
+    for (i, &id) in by_text.iter().enumerate() {
+        rank[id as usize] = i as u32;
+    }
+    let r = |id: Sym| rank[id as usize];
     let newest_first = |a: &CallRow, b: &CallRow| b.start.cmp(&a.start).then(a.key.cmp(&b.key));
     order.sort_by(|&x, &y| {
         let (a, b) = (&rows[x as usize], &rows[y as usize]);
         let primary = match column {
             Column::Key => a.key.cmp(&b.key),
-            Column::Function => s.text(a.name).cmp(s.text(b.name)),
-            Column::Module => s.text(a.module).cmp(s.text(b.module)),
+            Column::Function => r(a.name).cmp(&r(b.name)),
+            Column::Module => r(a.module).cmp(&r(b.module)),
             Column::Started => a.start.cmp(&b.start),
             Column::Wall => a.wall.total_cmp(&b.wall),
             Column::Tags => {
-                let ta = a.tags.iter().map(|t| s.text(t.pair));
-                let tb = b.tags.iter().map(|t| s.text(t.pair));
+                let ta = a.tags.iter().map(|t| r(t.pair));
+                let tb = b.tags.iter().map(|t| r(t.pair));
                 ta.cmp(tb)
             }
-            Column::Result => s.text(a.result_type).cmp(s.text(b.result_type)),
+            Column::Result => r(a.result_type).cmp(&r(b.result_type)),
             Column::Size => a.result_size.cmp(&b.result_size),
         };
         let primary = if descending {
