@@ -53,3 +53,25 @@ fn miss_memory_cache(bencher: divan::Bencher<'_, '_>) {
 fn uncached_body(bencher: divan::Bencher<'_, '_>) {
     bencher.bench_local(|| black_box(7i64).wrapping_mul(3));
 }
+
+/// The floor under a miss on a file: one durable redb commit of one small row, in the same
+/// multi-process mode. A miss costs this plus fleche's own work.
+#[divan::bench]
+fn raw_redb_durable_commit(bencher: divan::Bencher<'_, '_>) {
+    const TABLE: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("t");
+    let dir = tempfile::tempdir().unwrap();
+    let db = redb::Database::builder()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .create(dir.path().join("raw.redb"))
+        .unwrap();
+    let mut next = 0u64;
+    bencher.bench_local(|| {
+        next += 1;
+        let txn = db.begin_write().unwrap();
+        txn.open_table(TABLE)
+            .unwrap()
+            .insert(next, &[1u8; 64][..])
+            .unwrap();
+        txn.commit().unwrap();
+    });
+}

@@ -271,18 +271,14 @@ pub fn begin<R: DeserializeOwned>(
     };
     let rerunning = RERUN.with(Cell::get) > 0;
     let flight = loop {
-        if !rerunning {
-            if let Some(value) = lookup::<R>(&cache, function, &key) {
-                return Begin::Hit(value);
-            }
+        if !rerunning && let Some(value) = lookup::<R>(&cache, function, &key) {
+            return Begin::Hit(value);
         }
         match InFlight::claim(&cache, key) {
             Claim::Owner(guard) => {
                 // Another thread may have stored it between our lookup and our claim.
-                if !rerunning {
-                    if let Some(value) = lookup::<R>(&cache, function, &key) {
-                        return Begin::Hit(value);
-                    }
+                if !rerunning && let Some(value) = lookup::<R>(&cache, function, &key) {
+                    return Begin::Hit(value);
                 }
                 break Some(guard);
             }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::ops::Bound::{Excluded, Unbounded};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use redb::{
@@ -65,6 +66,18 @@ impl Location {
 pub(crate) struct Store {
     pub(crate) db: Handle,
     pub(crate) location: Location,
+    /// Commits made through this handle; see [`HotTables`].
+    generation: AtomicU64,
+    hot: Mutex<Option<HotTables>>,
+}
+
+/// The tables of a read transaction kept for the hit path of a memory store. A memory store
+/// has no writer but this process, so its snapshot stays current until our next commit, and
+/// reusing it saves beginning a transaction and opening two tables on every hit.
+struct HotTables {
+    generation: u64,
+    calls: redb::ReadOnlyTable<Key, (Key, &'static [u8])>,
+    values: redb::ReadOnlyTable<Key, &'static [u8]>,
 }
 
 /// A read-write handle, or a read-only one that never changes the file (not even to repair it).
@@ -99,6 +112,15 @@ static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Database>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 impl Store {
+    fn new(db: Handle, location: Location) -> Store {
+        Store {
+            db,
+            location,
+            generation: AtomicU64::new(0),
+            hot: Mutex::new(None),
+        }
+    }
+
     /// A fresh in-memory store.
     pub(crate) fn memory() -> Result<Store> {
         let db = guard(&Location::Memory, || {
@@ -106,10 +128,7 @@ impl Store {
                 .create_with_backend(redb::backends::InMemoryBackend::new())
                 .map_err(|e| database_error(&Location::Memory, e))
         })?;
-        let store = Store {
-            db: Handle::ReadWrite(Arc::new(db)),
-            location: Location::Memory,
-        };
+        let store = Store::new(Handle::ReadWrite(Arc::new(db)), Location::Memory);
         store.create_tables()?;
         Ok(store)
     }
@@ -128,10 +147,8 @@ impl Store {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such cache file"),
             });
         }
-        if !exists {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
+        if !exists && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io)?;
         }
         let canonical = if exists {
             path.canonicalize().map_err(io)?
@@ -160,10 +177,7 @@ impl Store {
                     .open_read_only(&canonical)
                     .map_err(|e| database_error(&location, e))
             })?;
-            let store = Store {
-                db: Handle::ReadOnly(Arc::new(db)),
-                location,
-            };
+            let store = Store::new(Handle::ReadOnly(Arc::new(db)), location);
             store.check_tables()?;
             return Ok(store);
         }
@@ -187,10 +201,7 @@ impl Store {
             }
         };
         drop(open);
-        let store = Store {
-            db: Handle::ReadWrite(db),
-            location,
-        };
+        let store = Store::new(Handle::ReadWrite(db), location);
         if mode == Mode::Create {
             store.create_tables()?;
         } else {
@@ -258,6 +269,7 @@ impl Store {
             let txn = db.begin_write().map_err(|e| self.error(e))?;
             let out = f(&txn).map_err(|e| self.error(e))?;
             txn.commit().map_err(|e| self.error(e))?;
+            self.generation.fetch_add(1, Ordering::Release);
             Ok(out)
         })
     }
@@ -268,6 +280,9 @@ impl Store {
 
     /// The result digest stored for a call key: the whole read of a hit, before the value.
     pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+        if self.location == Location::Memory {
+            return self.result_of_in_memory(key);
+        }
         self.read(|txn| {
             let calls = txn.open_table(CALLS)?;
             let Some(entry) = calls.get(key.as_bytes())? else {
@@ -279,6 +294,36 @@ impl Store {
             Ok(values
                 .get(result.as_bytes())?
                 .map(|v| (result, v.value().to_vec())))
+        })
+    }
+
+    fn result_of_in_memory(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut hot = self.hot.lock().unwrap_or_else(|e| e.into_inner());
+        if hot.as_ref().is_none_or(|h| h.generation != generation) {
+            *hot = None;
+            let tables = self.read(|txn| Ok((txn.open_table(CALLS)?, txn.open_table(VALUES)?)))?;
+            *hot = Some(HotTables {
+                generation,
+                calls: tables.0,
+                values: tables.1,
+            });
+        }
+        let Some(tables) = hot.as_ref() else {
+            return Ok(None);
+        };
+        guard(&self.location, || {
+            let lookup = || -> Result<_, redb::Error> {
+                let Some(entry) = tables.calls.get(key.as_bytes())? else {
+                    return Ok(None);
+                };
+                let result = Digest::from_bytes(entry.value().0);
+                Ok(tables
+                    .values
+                    .get(result.as_bytes())?
+                    .map(|v| (result, v.value().to_vec())))
+            };
+            lookup().map_err(|e| self.error(e))
         })
     }
 
@@ -326,10 +371,10 @@ impl Store {
                 .open_table(CALLS)?
                 .get(key.as_bytes())?
                 .map(|v| v.value().1.to_vec());
-            if let Some(old) = old {
-                if let Ok(old) = CallRecord::decode(&old) {
-                    unindex(txn, key, &old)?;
-                }
+            if let Some(old) = old
+                && let Ok(old) = CallRecord::decode(&old)
+            {
+                unindex(txn, key, &old)?;
             }
             txn.open_table(CALLS)?
                 .insert(key.as_bytes(), (*record.result.as_bytes(), encoded_record))?;
