@@ -610,9 +610,7 @@ mod tests {
     use super::*;
 
     fn enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
-        let mut out = Vec::new();
-        ciborium::into_writer(v, &mut out).unwrap();
-        out
+        fleche::codec::encode(v).unwrap()
     }
 
     #[derive(serde::Serialize)]
@@ -631,7 +629,7 @@ mod tests {
         };
         assert_eq!(
             summary(&enc(&p), 0, 80),
-            r#"{x: -3, label: "a\nb", tags: [1, 2]}"#
+            r#"{x: -3, label: "a\nb", tags: <2 bytes: 01 02>}"#
         );
         assert_eq!(summary(&enc(&1.5f64), 0, 80), "1.5");
         assert_eq!(summary(&enc(&2.0f64), 0, 80), "2.0");
