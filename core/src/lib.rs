@@ -31,6 +31,7 @@
 //! `square::call`, `square::rerun`), and a module cannot see items inside a function body.
 
 pub mod arg;
+pub mod browse;
 pub mod cache;
 pub mod call;
 pub mod codec;
