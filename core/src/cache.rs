@@ -40,7 +40,7 @@ impl Cache {
     /// other processes, such as `fleche-tui` or a second notebook, can use it at the same time).
     pub fn open(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
-            store: Arc::new(Store::open(path.as_ref(), Mode::Create)?),
+            store: Store::open(path.as_ref(), Mode::Create)?,
         })
     }
 
@@ -50,14 +50,14 @@ impl Cache {
     /// sees their latest commit.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
-            store: Arc::new(Store::open(path.as_ref(), Mode::ReadOnly)?),
+            store: Store::open(path.as_ref(), Mode::ReadOnly)?,
         })
     }
 
     /// Opens an existing cache file for reading and writing; a missing file is an error.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
-            store: Arc::new(Store::open(path.as_ref(), Mode::ReadWriteExisting)?),
+            store: Store::open(path.as_ref(), Mode::ReadWriteExisting)?,
         })
     }
 
@@ -198,6 +198,12 @@ impl Cache {
             .into_iter()
             .map(|(key, bytes)| Ok(Call::new(self.clone(), key, CallRecord::decode(&bytes)?)))
             .collect()
+    }
+
+    /// Waits until every call record this process queued for the file is committed, so other
+    /// processes see it. Reads through this process never need it: they wait by themselves.
+    pub fn flush(&self) {
+        self.store.flush();
     }
 
     /// Whether a call is stored under `key` (reads no values).
@@ -391,16 +397,8 @@ pub fn try_cache() -> Result<Cache> {
     }
     let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
     let default = slot.get_or_insert_with(|| {
-        let opened = open_default();
-        let file_backed = match &opened {
-            Ok(DefaultHandle::Held(cache)) => cache.path().is_some(),
-            Ok(DefaultHandle::Reopened(_)) => true,
-            Err(_) => false,
-        };
-        if file_backed {
-            crate::exit::close_default_cache_at_exit();
-        }
-        opened
+        // Opening a file registers the exit hook that closes it.
+        open_default()
     });
     get(default)
 }

@@ -31,6 +31,7 @@
 //! `square::call`, `square::rerun`), and a module cannot see items inside a function body.
 
 pub mod arg;
+pub mod browse;
 pub mod cache;
 pub mod call;
 mod cell;
@@ -46,6 +47,7 @@ pub mod record;
 pub mod runtime;
 mod store;
 pub mod tags;
+mod writer;
 
 pub use arg::Arg;
 pub use cache::{Cache, CallKey, cache, try_cache};

@@ -360,17 +360,15 @@ impl Pending {
             tracing::debug!(function = self.function.name, "result not cached (an Err)");
             return result;
         }
+        let name = self.function.name;
         if let Err(e) = self.store(&result, timestop, walltime) {
-            tracing::warn!(
-                function = self.function.name,
-                "result returned but not cached: {e}"
-            );
+            tracing::warn!(function = name, "result returned but not cached: {e}");
         }
         result
     }
 
     fn store<R: Serialize>(
-        &self,
+        self,
         result: &R,
         timestop: chrono::DateTime<Utc>,
         walltime: f64,
@@ -383,7 +381,7 @@ impl Pending {
             module: self.function.module().to_owned(),
             version: self.function.version.map(str::to_owned),
             code: self.function.code_digest(),
-            arguments: self.arguments.clone(),
+            arguments: self.arguments,
             result: result_digest,
             result_type: std::any::type_name::<R>().to_owned(),
             result_size: result_bytes.len() as u64,
@@ -396,22 +394,22 @@ impl Pending {
                 git: crate::collect::git(),
             },
         };
-        let encoded = record.encode()?;
-        let mut values: Vec<(Digest, &[u8])> = self
-            .values
-            .iter()
-            .map(|(d, b)| (*d, b.as_slice()))
-            .collect();
-        values.push((result_digest, &result_bytes));
-        self.cache
-            .store
-            .put_call(&self.key, &record, &encoded, &values)
+        let encoded_record = record.encode()?;
+        let mut values = Vec::with_capacity(self.values.len() + 1);
+        values.push((result_digest, result_bytes));
+        values.extend(self.values);
+        self.cache.store.put_call(crate::writer::QueuedCall {
+            key: self.key,
+            record,
+            encoded_record,
+            values,
+        })
     }
 }
 
 /// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so
 /// a notebook user without a tracing subscriber still learns that caching is off.
-fn warn_once(message: &str) {
+pub(crate) fn warn_once(message: &str) {
     static SEEN: LazyLock<Mutex<std::collections::HashSet<String>>> =
         LazyLock::new(Default::default);
     tracing::warn!("{message}");

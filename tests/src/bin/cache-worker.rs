@@ -72,6 +72,8 @@ fn main() {
         }
         "hold" => {
             square(n);
+            // Queued writes commit in the background; make sure this one is in the file.
+            fleche::cache().flush();
             println!("ready");
             use std::io::Write;
             std::io::stdout().flush().ok();
