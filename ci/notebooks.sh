@@ -64,7 +64,7 @@ evcxr_jupyter --install >/dev/null
 }
 
 say "evcxr REPL test (redefinition, restart, twenty cells)"
-FLECHE_REQUIRE_EVCXR=1 cargo test -p fleche-evcxr --test repl -- --ignored
+FLECHE_REQUIRE_EVCXR=1 cargo test -p fleche-evcxr --test repl -- --ignored --nocapture
 
 # The notebook says `:dep fleche = { path = "../core" }`: keep that layout in the copy.
 mkdir -p "$work/nb/examples"
