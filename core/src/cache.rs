@@ -13,8 +13,10 @@ use crate::codec;
 use crate::config::{CacheSpec, Config, Origin};
 use crate::digest::{D, Digest};
 use crate::error::{Error, Result};
+use crate::query::Query;
 use crate::record::CallRecord;
 use crate::store::{Location, Mode, Store};
+use crate::table::Table;
 
 /// Digest prefixes shorter than this are refused: too likely to be ambiguous.
 pub const MIN_PREFIX: usize = 4;
@@ -174,7 +176,7 @@ impl Cache {
     /// The call stored under a key (a [`Digest`], a hex prefix, or a [`D`]), read lazily:
     /// its record now, its argument and result values only when asked for.
     pub fn load(&self, key: impl CallKey) -> Result<Call> {
-        let key = key.resolve(self)?;
+        let key = key.resolve_call(self)?;
         let bytes = self
             .store
             .record(&key)?
@@ -208,7 +210,7 @@ impl Cache {
     /// Removes the call record under `key`; its values stay, as other calls may share them.
     /// Returns whether there was such a call.
     pub fn evict(&self, key: impl CallKey) -> Result<bool> {
-        let key = key.resolve(self)?;
+        let key = key.resolve_call(self)?;
         self.store.remove_call(&key)
     }
 
@@ -261,6 +263,88 @@ impl Cache {
     }
 }
 
+// -------------------------------------------------------------------------------------------
+// Queries and tables over the whole cache.
+// -------------------------------------------------------------------------------------------
+
+impl Cache {
+    /// A query over every call in this cache; add filters to narrow it. See [`Query`].
+    ///
+    /// ```
+    /// # use fleche::fleche;
+    /// #[fleche]
+    /// fn double(x: i64) -> i64 { x * 2 }
+    /// let cache = fleche::Cache::memory();
+    /// let _active = cache.activate();
+    /// double(100);
+    /// assert_eq!(cache.query().argument("x", 100).count()?, 1);
+    /// # Ok::<(), fleche::Error>(())
+    /// ```
+    pub fn query(&self) -> Query {
+        Query::new(Some(self.clone()))
+    }
+
+    /// A table of every call in this cache (see [`Table`]); no argument or result is read.
+    pub fn table(&self) -> Table {
+        self.query().table()
+    }
+
+    /// Resolves a full call key, or a prefix of at least 4 hex characters, to the one stored
+    /// call key it starts; value digests are not considered (unlike [`Cache::expand`]).
+    pub fn expand_call(&self, prefix: &str) -> Result<Digest> {
+        let prefix = prefix.trim();
+        if !prefix.bytes().all(|c| c.is_ascii_hexdigit()) || prefix.len() > Digest::HEX_LEN {
+            return Err(Error::NotHex {
+                text: prefix.to_owned(),
+            });
+        }
+        if prefix.len() == Digest::HEX_LEN {
+            return prefix.parse().map_err(|_| Error::NotHex {
+                text: prefix.to_owned(),
+            });
+        }
+        if prefix.len() < MIN_PREFIX {
+            return Err(Error::PrefixTooShort {
+                prefix: prefix.to_owned(),
+            });
+        }
+        let found = self
+            .store
+            .call_keys_with_prefix(&prefix.to_ascii_lowercase(), 2)?;
+        match found.as_slice() {
+            [] => Err(Error::UnknownDigest {
+                prefix: prefix.to_owned(),
+            }),
+            [one] => Ok(*one),
+            [a, b, ..] => Err(Error::AmbiguousDigest {
+                prefix: prefix.to_owned(),
+                matches: found.len(),
+                needed: common_hex_prefix(a, b) + 1,
+            }),
+        }
+    }
+
+    /// How many values this handle has read from the store (arguments, results, hits).
+    /// For tests that check that reads are lazy; not a stable API.
+    #[doc(hidden)]
+    pub fn value_reads(&self) -> u64 {
+        self.store
+            .value_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stores many call records and values in one commit, bypassing the runtime. For test
+    /// and benchmark setup; the records' index entries are written too. Not a stable API.
+    #[doc(hidden)]
+    pub fn insert_records(
+        &self,
+        calls: &[(Digest, CallRecord)],
+        values: &[(Digest, Vec<u8>)],
+    ) -> Result<()> {
+        self.store.put_many(calls, values)
+    }
+}
+
 impl Digest {
     /// The shortest unambiguous prefix of this digest in the active cache (at least 4 chars).
     pub fn shrink(&self) -> Result<String> {
@@ -269,7 +353,7 @@ impl Digest {
 }
 
 /// Number of leading hex characters two digests share.
-fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
+pub(crate) fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
     let mut n = 0;
     for (x, y) in a.as_bytes().iter().zip(b.as_bytes()) {
         if x == y {
@@ -288,6 +372,16 @@ fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
 pub trait CallKey {
     /// The full digest it names in `cache`.
     fn resolve(self, cache: &Cache) -> Result<Digest>;
+
+    /// The full call key it names in `cache`, among call keys only: a value digest that
+    /// shares the prefix does not make it ambiguous. [`Cache::load`] and [`Cache::evict`]
+    /// resolve keys this way, so the prefixes shown in tables always load.
+    fn resolve_call(self, cache: &Cache) -> Result<Digest>
+    where
+        Self: Sized,
+    {
+        self.resolve(cache)
+    }
 }
 
 impl CallKey for Digest {
@@ -306,11 +400,17 @@ impl CallKey for &str {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(self)
     }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(self)
+    }
 }
 
 impl CallKey for &String {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(self)
+    }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(self)
     }
 }
 
@@ -318,11 +418,17 @@ impl CallKey for String {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(&self)
     }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(&self)
+    }
 }
 
 impl<S: AsRef<str>> CallKey for D<S> {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(self.0.as_ref())
+    }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(self.0.as_ref())
     }
 }
 

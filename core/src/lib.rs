@@ -27,14 +27,19 @@ pub mod arg;
 pub mod cache;
 pub mod call;
 pub mod codec;
+mod codec_summary;
 mod collect;
 pub mod config;
 pub mod digest;
 pub mod error;
+pub mod query;
 pub mod record;
 #[doc(hidden)]
 pub mod runtime;
 mod store;
+pub mod table;
+#[cfg(feature = "polars")]
+mod table_polars;
 pub mod tags;
 
 pub use arg::Arg;
@@ -43,16 +48,20 @@ pub use call::{Call, FetchedCall};
 pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};
 pub use error::{Error, Result};
 pub use fleche_macros::fleche;
+pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, rerun};
 pub use store::Location;
+pub use table::{Row, Table};
 
 /// Items the `#[fleche]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::query::typed_argument;
     pub use crate::runtime::{
         Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select, begin,
         helper_call, helper_contains, helper_key, helper_load, parent_module, resolve_arg,
     };
+    pub use chrono::{DateTime, Utc};
     pub use serde;
 }

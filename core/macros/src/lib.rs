@@ -466,6 +466,7 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
         "Cache helpers of [`{ident}()`](fn@{ident}): its call key, stored result and query, without running it."
     );
     let fn_doc = format!("The call key of `{ident}(..)` with these arguments; nothing runs.");
+    let query_items = typed_query(func, params, &helper_vis);
     quote! {
         #(#attrs)*
         #vis fn #ident(#(#inputs),*) #output {
@@ -514,6 +515,8 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
             #helper_vis fn rerun(#(#rerun_inputs),*) #output {
                 ::fleche::rerun(|| super::#ident(#(#all_idents),*))
             }
+
+            #query_items
         }
     }
 }
@@ -557,6 +560,7 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
         quote!(#i: #t)
     });
     let by_ref = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if r.reference.is_some());
+    let method_queries = method_query(func, params, vis, &function, by_ref);
     let helpers = by_ref.then(|| {
         quote! {
             /// The call key of this method call; nothing runs.
@@ -602,5 +606,151 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
         fn #body_ident(#inner_inputs) #output #block
 
         #helpers
+
+        #method_queries
+    }
+}
+
+/// The setter of one argument of a typed query: `value` becomes a digest exactly as the call
+/// key computes it; an owned parameter also accepts `D("prefix")`.
+fn argument_setter(p: &Param, query: &Tokens) -> (Tokens, Tokens) {
+    let ident = &p.ident;
+    let ty = &p.ty;
+    let name = ident.to_string();
+    let digest = quote! {
+        {
+            #[allow(unused_imports)]
+            use ::fleche::__private::{PickKey as _, PickSerde as _};
+            let __fleche_picked = (&::fleche::__private::Select(&#ident)).pick();
+            ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+        }
+    };
+    if p.owned {
+        (
+            quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>),
+            quote! {
+                match ::core::convert::Into::<::fleche::Arg<#ty>>::into(#ident) {
+                    ::fleche::Arg::Value(#ident) => #digest,
+                    ::fleche::Arg::Digest(__fleche_prefix) => #query.argument_prefix(#name, __fleche_prefix),
+                }
+            },
+        )
+    } else {
+        (quote!(#ident: #ty), digest)
+    }
+}
+
+/// `query()` and its typed `Query` for the helper module of a free function.
+fn typed_query(func: &ItemFn, params: &[Param], helper_vis: &Tokens) -> Tokens {
+    let fname = func.sig.ident.to_string();
+    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored && !p.is_self).collect();
+    let query = quote!(self.0);
+    let mut setters = Vec::new();
+    let mut with_inputs = Vec::new();
+    let mut with_chain = Vec::new();
+    for p in &keyed {
+        let (input, body) = argument_setter(p, &query);
+        let setter = format_ident!("arg_{}", syn::ext::IdentExt::unraw(&p.ident));
+        let ident = &p.ident;
+        let doc = format!(
+            "Only calls whose argument `{ident}` equals this value (compared by digest; `D(\"prefix\")` names a stored value). A wrong type does not compile."
+        );
+        setters.push(quote! {
+            #[doc = #doc]
+            pub fn #setter(self, #input) -> Self {
+                Self(#body)
+            }
+        });
+        with_inputs.push(input);
+        with_chain.push(quote!(.#setter(#ident)));
+    }
+    let query_doc = format!(
+        "A query over the stored calls of [`{fname}()`](fn@super::{fname}) on the active cache, every argument a wildcard. Fix arguments with the typed setters `with(..)` (all of them) and `arg_<name>(..)` (one); these names never clash with [`fleche::Query`]'s own methods, which are all available too. Calls of every version and every edit of the function are included; `.current_only()` keeps those of the current definition."
+    );
+    let type_doc = format!(
+        "The typed query of [`{fname}()`](fn@super::{fname}), made by [`query()`]: [`fleche::Query`] plus setters typed by the function's parameters."
+    );
+    quote! {
+        #[doc = #query_doc]
+        #helper_vis fn query() -> Query {
+            Query(::fleche::Query::of_function(&__FLECHE_FUNCTION))
+        }
+
+        #[doc = #type_doc]
+        #[derive(Clone)]
+        #helper_vis struct Query(::fleche::Query);
+
+        #[allow(clippy::all)]
+        impl Query {
+            /// Only calls with exactly these arguments (each compared by digest); the
+            /// parameters and their types are the function's own.
+            pub fn with(self, #(#with_inputs),*) -> Self {
+                self #(#with_chain)*
+            }
+
+            #(#setters)*
+        }
+
+        ::fleche::__typed_query!(Query);
+    }
+}
+
+/// `NAME_query()` and `NAME_query_with(receiver, args..)` for a method.
+fn method_query(
+    func: &ItemFn,
+    params: &[Param],
+    vis: &Visibility,
+    function: &Tokens,
+    by_ref: bool,
+) -> Tokens {
+    let ident = &func.sig.ident;
+    let query_fn = format_ident!("{}_query", ident);
+    let query_with = format_ident!("{}_query_with", ident);
+    let query = quote!(__fleche_query);
+    let mut inputs = Vec::new();
+    let mut steps = Vec::new();
+    for p in params.iter().filter(|p| !p.ignored) {
+        if p.is_self {
+            let receiver = if by_ref {
+                quote!(&__fleche_receiver)
+            } else {
+                quote!(__fleche_receiver)
+            };
+            inputs.push(quote!(__fleche_receiver: &Self));
+            steps.push(quote! {
+                let #query = {
+                    #[allow(unused_imports)]
+                    use ::fleche::__private::{PickKey as _, PickSerde as _};
+                    let __fleche_picked = (&::fleche::__private::Select(#receiver)).pick();
+                    ::fleche::__private::typed_argument(#query, "self", ::fleche::__private::Argument::digest(&__fleche_picked))
+                };
+            });
+        } else {
+            let (input, body) = argument_setter(p, &query);
+            inputs.push(input);
+            steps.push(quote!(let #query = #body;));
+        }
+    }
+    let doc_all = format!(
+        "A query over every stored call of the cached method `{ident}` (any receiver, any arguments, every version), on the active cache. Narrow it with [`fleche::Query`]'s methods, or use `{ident}_query_with` to fix every argument with checked types."
+    );
+    let doc_with = format!(
+        "A query over the stored calls of the cached method `{ident}` with exactly this receiver and these arguments (compared by digest, as the call key does; types checked by the compiler)."
+    );
+    quote! {
+        #[doc = #doc_all]
+        #vis fn #query_fn() -> ::fleche::Query {
+            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+            ::fleche::Query::of_function(&__FLECHE_FUNCTION)
+        }
+
+        #[doc = #doc_with]
+        #[allow(clippy::all)]
+        #vis fn #query_with(#(#inputs),*) -> ::fleche::Query {
+            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+            let #query = ::fleche::Query::of_function(&__FLECHE_FUNCTION);
+            #(#steps)*
+            #query
+        }
     }
 }
