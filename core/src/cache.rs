@@ -333,6 +333,15 @@ impl Cache {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many call records queries on this handle have read. For tests that check that
+    /// queries use the indexes; not a stable API.
+    #[doc(hidden)]
+    pub fn record_reads(&self) -> u64 {
+        self.store
+            .record_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Stores many call records and values in one commit, bypassing the runtime. For test
     /// and benchmark setup; the records' index entries are written too. Not a stable API.
     #[doc(hidden)]

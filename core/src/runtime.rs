@@ -112,6 +112,14 @@ pub trait CacheKey: Serialize {
     fn cache_key(&self) -> Digest;
 }
 
+/// A reference has its referent's identity, so a `&self` receiver (and a `&T` parameter)
+/// is keyed by `T`'s [`CacheKey`] too.
+impl<T: CacheKey + ?Sized> CacheKey for &T {
+    fn cache_key(&self) -> Digest {
+        (**self).cache_key()
+    }
+}
+
 /// Wraps an argument for autoref-based dispatch between [`CacheKey`] and plain serde.
 #[doc(hidden)]
 pub struct Select<'a, T: ?Sized>(pub &'a T);

@@ -68,6 +68,8 @@ pub(crate) struct Store {
     pub(crate) location: Location,
     /// Value reads through this handle, so tests can prove that lazy reads are lazy.
     pub(crate) value_reads: AtomicU64,
+    /// Call records read by queries through this handle, so tests can prove indexes are used.
+    pub(crate) record_reads: AtomicU64,
 }
 
 /// A read-write handle, or a read-only one that never changes the file (not even to repair it).
@@ -113,6 +115,7 @@ impl Store {
             db: Handle::ReadWrite(Arc::new(db)),
             location: Location::Memory,
             value_reads: AtomicU64::new(0),
+            record_reads: AtomicU64::new(0),
         };
         store.create_tables()?;
         Ok(store)
@@ -168,6 +171,7 @@ impl Store {
                 db: Handle::ReadOnly(Arc::new(db)),
                 location,
                 value_reads: AtomicU64::new(0),
+                record_reads: AtomicU64::new(0),
             };
             store.check_tables()?;
             return Ok(store);
@@ -194,6 +198,7 @@ impl Store {
             db: Handle::ReadWrite(db),
             location,
             value_reads: AtomicU64::new(0),
+            record_reads: AtomicU64::new(0),
         };
         if mode == Mode::Create {
             store.create_tables()?;
@@ -629,7 +634,7 @@ impl Store {
     /// The records a query must check: those named by the most selective index probes
     /// (intersected), or every record when there is no probe. One read transaction.
     pub(crate) fn candidates(&self, probes: &[Probe]) -> Result<Candidates> {
-        self.read(|txn| {
+        let found = self.read(|txn| {
             let calls = txn.open_table(CALLS)?;
             if probes.is_empty() {
                 let mut records = Vec::with_capacity(calls.len()? as usize);
@@ -666,7 +671,10 @@ impl Store {
                 records,
                 all_keys: None,
             })
-        })
+        })?;
+        self.record_reads
+            .fetch_add(found.records.len() as u64, Ordering::Relaxed);
+        Ok(found)
     }
 
     /// Every call key, sorted.
