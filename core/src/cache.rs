@@ -274,11 +274,13 @@ impl Cache {
     /// # use fleche::fleche;
     /// #[fleche]
     /// fn double(x: i64) -> i64 { x * 2 }
+    /// # fn main() -> fleche::Result<()> {
     /// let cache = fleche::Cache::memory();
     /// let _active = cache.activate();
     /// double(100);
     /// assert_eq!(cache.query().argument("x", 100).count()?, 1);
-    /// # Ok::<(), fleche::Error>(())
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn query(&self) -> Query {
         Query::new(Some(self.clone()))

@@ -16,12 +16,18 @@ use crate::record::{CallRecord, Metadata};
 pub struct Call {
     cache: Cache,
     key: Digest,
-    record: CallRecord,
+    /// Shared, so that a call is small to move and cheap to clone (queries sort and group
+    /// many of them).
+    record: std::sync::Arc<CallRecord>,
 }
 
 impl Call {
     pub(crate) fn new(cache: Cache, key: Digest, record: CallRecord) -> Call {
-        Call { cache, key, record }
+        Call {
+            cache,
+            key,
+            record: std::sync::Arc::new(record),
+        }
     }
 
     /// The call key.

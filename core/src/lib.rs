@@ -12,6 +12,7 @@
 //!     x * x
 //! }
 //!
+//! # fn main() -> fleche::Result<()> {
 //! let cache = fleche::Cache::memory();
 //! let _active = cache.activate();
 //! assert_eq!(square(12), 144); // computed
@@ -20,7 +21,49 @@
 //! let call = cache.load(square::digest(12))?;
 //! assert_eq!(call.argument::<i64>("x")?, 12);
 //! assert_eq!(call.result::<i64>()?, 144);
-//! # Ok::<(), fleche::Error>(())
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Finding past calls
+//!
+//! [`Cache::query`] asks across the whole cache (by function name, module, argument value,
+//! tag, result, start time, metadata); every `#[fleche]` function also gets a typed query,
+//! `square::query()` for a free function and `Type::method_query()` /
+//! `Type::method_query_with(&receiver, args..)` for a method. A free function's query has
+//! setters typed by its parameters: `with(..)` fixes every argument and `arg_<name>(..)` one
+//! of them (a wrong type does not compile; these names never clash with [`Query`]'s own
+//! methods, so a parameter may be called `metadata` or `take`). Queries yield lazy [`Call`]s,
+//! read only their records, and use the store's indexes for names, modules, tags, arguments,
+//! results and time ranges (see [`Query`]). [`Query::table`] and [`Cache::table`] show calls as
+//! a [`Table`]: text, Markdown, CSV, HTML, a notebook display, or (feature `polars`) a polars
+//! `DataFrame`.
+//!
+//! ```
+//! use fleche::{fleche, tags};
+//!
+//! #[fleche]
+//! fn relax(temperature: i64, steps: u32) -> f64 {
+//!     temperature as f64 / steps as f64
+//! }
+//!
+//! # fn main() -> fleche::Result<()> {
+//! let cache = fleche::Cache::memory();
+//! let _active = cache.activate();
+//! {
+//!     let _t = tags!(project = "alloys");
+//!     relax(300, 10);
+//!     relax(300, 20);
+//! }
+//! relax(400, 10);
+//!
+//! assert_eq!(relax::query().arg_temperature(300).count()?, 2);
+//! assert_eq!(cache.query().tag("project", "alloys").count()?, 2);
+//! assert_eq!(relax::query().with(400, 10).only()?.result::<f64>()?, 40.0);
+//! let table = relax::query().table().arguments(["temperature"]).results();
+//! println!("{table}");
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod arg;

@@ -52,6 +52,7 @@ pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
 ///     a + b
 /// }
 ///
+/// # fn main() -> fleche::Result<()> {
 /// let cache = fleche::Cache::memory();
 /// let _active = cache.activate();
 /// {
@@ -66,7 +67,8 @@ pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
 /// let call = another_calculation::query().with(3, 4).only()?;
 /// assert_eq!(call.result::<i64>()?, 7);
 /// assert_eq!(cache.query().argument("b", 4).count()?, 1);
-/// # Ok::<(), fleche::Error>(())
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Query {
@@ -608,26 +610,20 @@ impl Query {
                 all_keys: None,
             });
         };
-        let candidates = cache.store.candidates(&probes)?;
-        let mut calls = Vec::with_capacity(candidates.records.len());
-        for (key, bytes) in candidates.records {
-            let record = match CallRecord::decode(&bytes) {
+        let candidates = cache.store.candidates(&probes, |key, bytes| {
+            let record = match CallRecord::decode(bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(key = %key, "skipping a call record that does not decode (a damaged cache?): {e}");
-                    continue;
+                    return None;
                 }
             };
-            if filters.iter().all(|f| matches(f, &key, &record)) {
-                calls.push(Call::new(cache.clone(), key, record));
-            }
-        }
-        calls.sort_by(|a, b| {
-            a.metadata()
-                .timestart
-                .cmp(&b.metadata().timestart)
-                .then_with(|| a.key().cmp(&b.key()))
-        });
+            filters
+                .iter()
+                .all(|f| matches(f, &key, &record))
+                .then(|| Call::new(cache.clone(), key, record))
+        })?;
+        let mut calls = oldest_first(candidates.kept);
         for op in &self.ops {
             calls = (op.run)(calls)?;
         }
@@ -681,6 +677,22 @@ impl Query {
             })
             .collect()
     }
+}
+
+/// Sorts calls by start time, then key. Calls are large, so a small index is sorted and the
+/// calls are moved once, instead of being moved at every step of the sort.
+fn oldest_first(calls: Vec<Call>) -> Vec<Call> {
+    let mut order: Vec<(DateTime<Utc>, Digest, usize)> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.metadata().timestart, c.key(), i))
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<Call>> = calls.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, _, i)| slots[i].take())
+        .collect()
 }
 
 /// The index probes for these (resolved) filters; `None` when they cannot match anything.

@@ -615,10 +615,10 @@ pub(crate) enum Probe {
     Keys(Arc<Vec<Digest>>),
 }
 
-/// The records a query has to look at.
-pub(crate) struct Candidates {
-    /// Encoded records, in key order.
-    pub(crate) records: Vec<(Digest, Vec<u8>)>,
+/// What a query's pass over its candidate records kept.
+pub(crate) struct Candidates<T> {
+    /// What `visit` returned for the records it kept, in key order.
+    pub(crate) kept: Vec<T>,
     /// Every call key of the snapshot, sorted, when all records were scanned anyway.
     pub(crate) all_keys: Option<Vec<Digest>>,
 }
@@ -631,20 +631,31 @@ const UNKNOWN_SIZE: u64 = u64::MAX / 2;
 const INTERSECT_RATIO: u64 = 32;
 
 impl Store {
-    /// The records a query must check: those named by the most selective index probes
-    /// (intersected), or every record when there is no probe. One read transaction.
-    pub(crate) fn candidates(&self, probes: &[Probe]) -> Result<Candidates> {
+    /// Passes the records a query must check to `visit`, in one read transaction and without
+    /// copying them: those named by the most selective index probes (intersected), or every
+    /// record when there is no probe.
+    pub(crate) fn candidates<T>(
+        &self,
+        probes: &[Probe],
+        mut visit: impl FnMut(Digest, &[u8]) -> Option<T>,
+    ) -> Result<Candidates<T>> {
+        let mut visited = 0u64;
         let found = self.read(|txn| {
             let calls = txn.open_table(CALLS)?;
+            let mut kept = Vec::new();
             if probes.is_empty() {
-                let mut records = Vec::with_capacity(calls.len()? as usize);
+                let total = calls.len()? as usize;
+                kept.reserve(total);
+                let mut all_keys = Vec::with_capacity(total);
                 for entry in calls.iter()? {
                     let (k, v) = entry?;
-                    records.push((Digest::from_bytes(k.value()), v.value().1.to_vec()));
+                    let key = Digest::from_bytes(k.value());
+                    all_keys.push(key);
+                    kept.extend(visit(key, v.value().1));
                 }
-                let all_keys = records.iter().map(|(k, _)| *k).collect();
+                visited = all_keys.len() as u64;
                 return Ok(Candidates {
-                    records,
+                    kept,
                     all_keys: Some(all_keys),
                 });
             }
@@ -661,19 +672,19 @@ impl Store {
                 let other = probe_keys(txn, probe)?;
                 keys.retain(|k| other.binary_search(k).is_ok());
             }
-            let mut records = Vec::with_capacity(keys.len());
+            kept.reserve(keys.len());
             for k in keys {
                 if let Some(v) = calls.get(&k)? {
-                    records.push((Digest::from_bytes(k), v.value().1.to_vec()));
+                    visited += 1;
+                    kept.extend(visit(Digest::from_bytes(k), v.value().1));
                 }
             }
             Ok(Candidates {
-                records,
+                kept,
                 all_keys: None,
             })
         })?;
-        self.record_reads
-            .fetch_add(found.records.len() as u64, Ordering::Relaxed);
+        self.record_reads.fetch_add(visited, Ordering::Relaxed);
         Ok(found)
     }
 

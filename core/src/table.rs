@@ -46,6 +46,7 @@ const MAX_VALUE_CHARS: usize = 60;
 /// # use fleche::fleche;
 /// #[fleche]
 /// fn square(x: i64) -> i64 { x * x }
+/// # fn main() {
 /// let cache = fleche::Cache::memory();
 /// let _active = cache.activate();
 /// square(2);
@@ -54,6 +55,7 @@ const MAX_VALUE_CHARS: usize = 60;
 /// assert_eq!(table.len(), 2);
 /// assert_eq!(table.rows().next().unwrap().get("result"), Some("4"));
 /// println!("{table}");
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Table {
@@ -114,16 +116,12 @@ impl Table {
         }
         let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
         let rows = calls
-            .iter()
+            .into_iter()
             .zip(length_of)
-            .map(|(c, len)| {
-                let mut index = c.key().to_string();
-                index.truncate(len);
-                Line {
-                    index,
-                    call: c.clone(),
-                    extra: Vec::new(),
-                }
+            .map(|(call, len)| Line {
+                index: hex_prefix(&call.key(), len),
+                call,
+                extra: Vec::new(),
             })
             .collect();
         Ok(Table {
@@ -574,6 +572,18 @@ impl Row {
     pub fn cells(&self) -> &[String] {
         &self.cells
     }
+}
+
+/// The first `len` hex characters of a digest, without going through `Display`.
+fn hex_prefix(d: &Digest, len: usize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(len);
+    for i in 0..len.min(Digest::HEX_LEN) {
+        let b = d.as_bytes()[i / 2];
+        let nibble = if i % 2 == 0 { b >> 4 } else { b & 0x0f };
+        out.push(HEX[nibble as usize] as char);
+    }
+    out
 }
 
 fn local_time(t: DateTime<Utc>) -> String {

@@ -212,16 +212,16 @@ fn collect_params(func: &ItemFn, options: &Options) -> syn::Result<Vec<Param>> {
                     ));
                 }
                 let ty = (*pt.ty).clone();
-                if let Type::Reference(r) = &ty {
-                    if r.mutability.is_some() {
-                        return Err(Error::new(
-                            ty.span(),
-                            "#[fleche] cannot cache a function taking `&mut`: a cached call would skip the body and its changes",
-                        ));
-                    }
+                if let Type::Reference(r) = &ty
+                    && r.mutability.is_some()
+                {
+                    return Err(Error::new(
+                        ty.span(),
+                        "#[fleche] cannot cache a function taking `&mut`: a cached call would skip the body and its changes",
+                    ));
                 }
                 let owned = !matches!(ty, Type::Reference(_)) && !mentions_lifetime(&ty);
-                let ignored = options.ignore.iter().any(|i| *i == ident);
+                let ignored = options.ignore.contains(&ident);
                 params.push(Param {
                     ident,
                     ty,
