@@ -482,7 +482,7 @@ impl Query {
     pub fn latest(&self) -> Result<Call> {
         self.calls()?
             .into_iter()
-            .max_by(|a, b| by_stop(a, b))
+            .max_by(by_stop)
             .ok_or_else(|| Error::NoMatch {
                 query: self.to_description(),
             })
@@ -492,7 +492,7 @@ impl Query {
     pub fn oldest(&self) -> Result<Call> {
         self.calls()?
             .into_iter()
-            .min_by(|a, b| by_stop(a, b))
+            .min_by(by_stop)
             .ok_or_else(|| Error::NoMatch {
                 query: self.to_description(),
             })

@@ -213,10 +213,8 @@ pub fn begin<R: DeserializeOwned>(
     };
     let rerunning = RERUN.with(Cell::get) > 0;
     let flight = loop {
-        if !rerunning {
-            if let Some(value) = lookup::<R>(&cache, function, &key) {
-                return Begin::Hit(value);
-            }
+        if !rerunning && let Some(value) = lookup::<R>(&cache, function, &key) {
+            return Begin::Hit(value);
         }
         match InFlight::claim(&cache, key) {
             Claim::Owner(guard) => break Some(guard),

@@ -135,10 +135,8 @@ impl Store {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such cache file"),
             });
         }
-        if !exists {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
+        if !exists && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io)?;
         }
         let canonical = if exists {
             path.canonicalize().map_err(io)?
@@ -337,10 +335,10 @@ impl Store {
                 .open_table(CALLS)?
                 .get(key.as_bytes())?
                 .map(|v| v.value().1.to_vec());
-            if let Some(old) = old {
-                if let Ok(old) = CallRecord::decode(&old) {
-                    unindex(txn, key, &old)?;
-                }
+            if let Some(old) = old
+                && let Ok(old) = CallRecord::decode(&old)
+            {
+                unindex(txn, key, &old)?;
             }
             txn.open_table(CALLS)?
                 .insert(key.as_bytes(), (*record.result.as_bytes(), encoded_record))?;
