@@ -611,12 +611,17 @@ pub(crate) fn escape_html(s: &str) -> String {
 /// Writes an evcxr rich display (HTML and plain text) in one locked write, so output from
 /// other threads cannot land between the markers.
 pub(crate) fn evcxr_emit(html: &str, text: &str) {
-    let out = format!(
-        "EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
-    );
+    let out = evcxr_content(html, text);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
+}
+
+/// The evcxr rich-display protocol: each MIME type between begin and end markers.
+fn evcxr_content(html: &str, text: &str) -> String {
+    format!(
+        "EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
+    )
 }
 
 /// A stored value rendered for a cell: numbers, strings, short vectors, struct summaries.
@@ -627,6 +632,16 @@ pub(crate) fn value_summary(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evcxr_output_has_html_then_text_between_markers() {
+        let out = evcxr_content("<table></table>", "key  name");
+        assert_eq!(
+            out,
+            "EVCXR_BEGIN_CONTENT text/html\n<table></table>\nEVCXR_END_CONTENT\n\
+             EVCXR_BEGIN_CONTENT text/plain\nkey  name\nEVCXR_END_CONTENT\n"
+        );
+    }
 
     #[test]
     fn html_escapes_everything_that_could_open_markup() {

@@ -16,10 +16,16 @@ use crate::cache::{Cache, try_cache};
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::record::{CallRecord, Metadata};
+use crate::record::CallRecord;
 use crate::runtime::Function;
-use crate::store::Probe;
 use crate::table::Table;
+
+mod filter;
+mod typed;
+
+pub(crate) use filter::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
+use filter::{Filter, ValueMatch, describe, matches, probes};
+pub use typed::typed_argument;
 
 /// The metadata namespaces a call can carry, as the query and table flatten them.
 pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
@@ -100,33 +106,6 @@ pub enum Field {
     Tag(String),
     /// A metadata entry by namespace and key (`Field::Metadata("git".into(), "branch".into())`).
     Metadata(String, String),
-}
-
-#[derive(Clone, Debug)]
-enum ValueMatch {
-    Digest(Digest),
-    /// A digest prefix of a stored value, resolved when the query runs.
-    Prefix(String),
-}
-
-#[derive(Clone, Debug)]
-enum Filter {
-    Name(String),
-    NameLike(String),
-    Module(String),
-    ModuleLike(String),
-    Version(Option<String>),
-    Code(Option<Digest>),
-    Argument(String, ValueMatch),
-    HasArgument(String),
-    Tag(String, Option<String>),
-    Namespace(String),
-    MetaKey(String, String),
-    MetaEq(String, String, String),
-    Result(ValueMatch),
-    StartedAfter(DateTime<Utc>),
-    StartedBefore(DateTime<Utc>),
-    Keys(Arc<Vec<Digest>>),
 }
 
 type Step = dyn Fn(Vec<Call>) -> Result<Vec<Call>>;
@@ -582,6 +561,10 @@ impl Query {
         }
     }
 
+    pub(crate) fn push_problem(&mut self, problem: String) {
+        self.problems.push(problem);
+    }
+
     fn restricted(&self, keys: Vec<Digest>) -> Query {
         let mut q = self.clone();
         q.ops.clear();
@@ -695,161 +678,6 @@ fn oldest_first(calls: Vec<Call>) -> Vec<Call> {
         .collect()
 }
 
-/// The index probes for these (resolved) filters; `None` when they cannot match anything.
-fn probes(filters: &[Filter]) -> Option<Vec<Probe>> {
-    let mut out = Vec::new();
-    let (mut from, mut to): (Option<i64>, Option<i64>) = (None, None);
-    for f in filters {
-        match f {
-            Filter::Name(n) => out.push(Probe::Name(n.clone())),
-            Filter::Module(m) => out.push(Probe::Module(m.clone())),
-            Filter::NameLike(p) => {
-                let lit = literal_start(p);
-                if !lit.is_empty() {
-                    out.push(Probe::NamePrefix(lit.to_owned()));
-                }
-            }
-            Filter::ModuleLike(p) => {
-                let lit = literal_start(p);
-                if !lit.is_empty() {
-                    out.push(Probe::ModulePrefix(lit.to_owned()));
-                }
-            }
-            Filter::Tag(k, None) => out.push(Probe::TagKey(k.clone())),
-            Filter::Tag(k, Some(v)) => out.push(Probe::Tag(k.clone(), v.clone())),
-            Filter::Argument(n, ValueMatch::Digest(d)) => out.push(Probe::Argument(n.clone(), *d)),
-            Filter::HasArgument(n) => out.push(Probe::ArgumentName(n.clone())),
-            Filter::Result(ValueMatch::Digest(d)) => out.push(Probe::Result(*d)),
-            Filter::StartedAfter(t) => {
-                let ns = nanos(t);
-                from = Some(from.map_or(ns, |f| f.max(ns)));
-            }
-            Filter::StartedBefore(t) => {
-                let ns = nanos(t);
-                to = Some(to.map_or(ns, |f| f.min(ns)));
-            }
-            Filter::Keys(keys) => out.push(Probe::Keys(keys.clone())),
-            _ => {}
-        }
-    }
-    if from.is_some() || to.is_some() {
-        let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
-        if from >= to {
-            return None;
-        }
-        out.push(Probe::Time { from, to });
-    }
-    Some(out)
-}
-
-fn nanos(t: &DateTime<Utc>) -> i64 {
-    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
-}
-
-/// The text before the first wildcard of a `*`/`?` pattern.
-fn literal_start(pattern: &str) -> &str {
-    let end = pattern.find(['*', '?']).unwrap_or(pattern.len());
-    &pattern[..end]
-}
-
-/// Whether `text` matches a pattern where `*` is any text and `?` one character.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-fn matches(filter: &Filter, key: &Digest, r: &CallRecord) -> bool {
-    let md = &r.metadata;
-    match filter {
-        Filter::Name(n) => r.name == *n,
-        Filter::NameLike(p) => glob_match(p, &r.name),
-        Filter::Module(m) => r.module == *m,
-        Filter::ModuleLike(p) => glob_match(p, &r.module),
-        Filter::Version(v) => r.version == *v,
-        Filter::Code(c) => r.code == *c,
-        Filter::Argument(n, ValueMatch::Digest(d)) => {
-            r.arguments.iter().any(|(an, ad)| an == n && ad == d)
-        }
-        Filter::Argument(_, ValueMatch::Prefix(_)) | Filter::Result(ValueMatch::Prefix(_)) => false,
-        Filter::HasArgument(n) => r.arguments.iter().any(|(an, _)| an == n),
-        Filter::Tag(k, None) => md.tags.contains_key(k),
-        Filter::Tag(k, Some(v)) => md.tags.get(k) == Some(v),
-        Filter::Namespace(ns) => namespace_present(md, ns),
-        Filter::MetaKey(ns, k) => metadata_entry(md, ns, k).is_some(),
-        Filter::MetaEq(ns, k, v) => metadata_entry(md, ns, k).as_deref() == Some(v.as_str()),
-        Filter::Result(ValueMatch::Digest(d)) => r.result == *d,
-        Filter::StartedAfter(t) => md.timestart >= *t,
-        Filter::StartedBefore(t) => md.timestart < *t,
-        Filter::Keys(keys) => keys.binary_search(key).is_ok(),
-    }
-}
-
-/// Whether a call carries a metadata namespace.
-pub(crate) fn namespace_present(md: &Metadata, namespace: &str) -> bool {
-    match namespace {
-        "runtime" => true,
-        "tags" => !md.tags.is_empty(),
-        "environment" => md.environment.is_some(),
-        "git" => md.git.is_some(),
-        _ => false,
-    }
-}
-
-/// The keys of the fixed metadata namespaces, in table order.
-pub(crate) const ENVIRONMENT_KEYS: [&str; 4] = ["hostname", "user", "cwd", "fleche_version"];
-/// The keys of the git namespace, in table order.
-pub(crate) const GIT_KEYS: [&str; 3] = ["commit", "branch", "dirty"];
-
-/// One metadata entry as text, if the call has it.
-pub(crate) fn metadata_entry(md: &Metadata, namespace: &str, key: &str) -> Option<String> {
-    match namespace {
-        "runtime" => match key {
-            "timestart" => Some(md.timestart.to_rfc3339()),
-            "timestop" => Some(md.timestop.to_rfc3339()),
-            "walltime" => Some(md.walltime.to_string()),
-            _ => None,
-        },
-        "tags" => md.tags.get(key).cloned(),
-        "environment" => md.environment.as_ref().and_then(|e| match key {
-            "hostname" => Some(e.hostname.clone()),
-            "user" => Some(e.user.clone()),
-            "cwd" => Some(e.cwd.clone()),
-            "fleche_version" => Some(e.fleche_version.clone()),
-            _ => None,
-        }),
-        "git" => md.git.as_ref().and_then(|g| match key {
-            "commit" => g.commit.clone(),
-            "branch" => g.branch.clone(),
-            "dirty" => g.dirty.map(|d| d.to_string()),
-            _ => None,
-        }),
-        _ => None,
-    }
-}
-
 /// A field's value, typed for ordering.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
 enum FieldValue {
@@ -900,35 +728,6 @@ fn by_stop(a: &Call, b: &Call) -> Ordering {
         .then(a.key().cmp(&b.key()))
 }
 
-fn describe(f: &Filter) -> String {
-    let short = |d: &Digest| d.to_string()[..8].to_owned();
-    let value = |m: &ValueMatch| match m {
-        ValueMatch::Digest(d) => format!("value {}", short(d)),
-        ValueMatch::Prefix(p) => format!("value {p}.."),
-    };
-    match f {
-        Filter::Name(n) => format!("name = {n}"),
-        Filter::NameLike(p) => format!("name like {p}"),
-        Filter::Module(m) => format!("module = {m}"),
-        Filter::ModuleLike(p) => format!("module like {p}"),
-        Filter::Version(Some(v)) => format!("version = {v}"),
-        Filter::Version(None) => "no version".into(),
-        Filter::Code(Some(c)) => format!("code = {}", short(c)),
-        Filter::Code(None) => "no code digest".into(),
-        Filter::Argument(n, m) => format!("argument {n} = {}", value(m)),
-        Filter::HasArgument(n) => format!("has argument {n}"),
-        Filter::Tag(k, Some(v)) => format!("tag {k} = {v}"),
-        Filter::Tag(k, None) => format!("has tag {k}"),
-        Filter::Namespace(ns) => format!("has metadata {ns}"),
-        Filter::MetaKey(ns, k) => format!("has metadata {ns}.{k}"),
-        Filter::MetaEq(ns, k, v) => format!("metadata {ns}.{k} = {v}"),
-        Filter::Result(m) => format!("result = {}", value(m)),
-        Filter::StartedAfter(t) => format!("started at or after {}", t.to_rfc3339()),
-        Filter::StartedBefore(t) => format!("started before {}", t.to_rfc3339()),
-        Filter::Keys(k) => format!("among {} keys", k.len()),
-    }
-}
-
 impl fmt::Debug for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_description())
@@ -968,250 +767,5 @@ impl IntoIterator for Query {
 
     fn into_iter(self) -> Self::IntoIter {
         (&self).into_iter()
-    }
-}
-
-/// Puts `Query`'s builder methods on a typed query generated by `#[fleche]` (a newtype
-/// around [`Query`] with argument setters of its own). Not a public API.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __typed_query {
-    ($typed:ident) => {
-        #[allow(dead_code, clippy::all)]
-        impl $typed {
-            /// See [`fleche::Query::on`].
-            pub fn on(self, cache: &::fleche::Cache) -> Self {
-                Self(self.0.on(cache))
-            }
-            /// See [`fleche::Query::name`].
-            pub fn name(self, name: impl ::core::convert::Into<::std::string::String>) -> Self {
-                Self(self.0.name(name))
-            }
-            /// See [`fleche::Query::name_like`].
-            pub fn name_like(
-                self,
-                pattern: impl ::core::convert::Into<::std::string::String>,
-            ) -> Self {
-                Self(self.0.name_like(pattern))
-            }
-            /// See [`fleche::Query::module`].
-            pub fn module(self, module: impl ::core::convert::Into<::std::string::String>) -> Self {
-                Self(self.0.module(module))
-            }
-            /// See [`fleche::Query::module_like`].
-            pub fn module_like(
-                self,
-                pattern: impl ::core::convert::Into<::std::string::String>,
-            ) -> Self {
-                Self(self.0.module_like(pattern))
-            }
-            /// See [`fleche::Query::version`].
-            pub fn version(
-                self,
-                version: impl ::core::convert::Into<::std::string::String>,
-            ) -> Self {
-                Self(self.0.version(version))
-            }
-            /// See [`fleche::Query::unversioned`].
-            pub fn unversioned(self) -> Self {
-                Self(self.0.unversioned())
-            }
-            /// See [`fleche::Query::code`].
-            pub fn code(self, code: ::fleche::Digest) -> Self {
-                Self(self.0.code(code))
-            }
-            /// See [`fleche::Query::current_only`].
-            pub fn current_only(self) -> Self {
-                Self(self.0.current_only())
-            }
-            /// See [`fleche::Query::argument`] (untyped; prefer the typed `arg_*` setters).
-            pub fn argument<V: ::fleche::__private::serde::Serialize>(
-                self,
-                name: &str,
-                value: V,
-            ) -> Self {
-                Self(self.0.argument(name, value))
-            }
-            /// See [`fleche::Query::argument_digest`].
-            pub fn argument_digest(self, name: &str, digest: ::fleche::Digest) -> Self {
-                Self(self.0.argument_digest(name, digest))
-            }
-            /// See [`fleche::Query::argument_prefix`].
-            pub fn argument_prefix(
-                self,
-                name: &str,
-                prefix: impl ::core::convert::Into<::std::string::String>,
-            ) -> Self {
-                Self(self.0.argument_prefix(name, prefix))
-            }
-            /// See [`fleche::Query::has_argument`].
-            pub fn has_argument(self, name: &str) -> Self {
-                Self(self.0.has_argument(name))
-            }
-            /// See [`fleche::Query::tag`].
-            pub fn tag(self, key: &str, value: impl ::std::string::ToString) -> Self {
-                Self(self.0.tag(key, value))
-            }
-            /// See [`fleche::Query::has_tag`].
-            pub fn has_tag(self, key: &str) -> Self {
-                Self(self.0.has_tag(key))
-            }
-            /// See [`fleche::Query::metadata`].
-            pub fn metadata(self, namespace: &str) -> Self {
-                Self(self.0.metadata(namespace))
-            }
-            /// See [`fleche::Query::metadata_key`].
-            pub fn metadata_key(self, namespace: &str, key: &str) -> Self {
-                Self(self.0.metadata_key(namespace, key))
-            }
-            /// See [`fleche::Query::metadata_eq`].
-            pub fn metadata_eq(
-                self,
-                namespace: &str,
-                key: &str,
-                value: impl ::std::string::ToString,
-            ) -> Self {
-                Self(self.0.metadata_eq(namespace, key, value))
-            }
-            /// See [`fleche::Query::result`].
-            pub fn result<V: ::fleche::__private::serde::Serialize>(self, value: V) -> Self {
-                Self(self.0.result(value))
-            }
-            /// See [`fleche::Query::result_digest`].
-            pub fn result_digest(self, digest: ::fleche::Digest) -> Self {
-                Self(self.0.result_digest(digest))
-            }
-            /// See [`fleche::Query::started_after`].
-            pub fn started_after(
-                self,
-                time: impl ::core::convert::Into<
-                    ::fleche::__private::DateTime<::fleche::__private::Utc>,
-                >,
-            ) -> Self {
-                Self(self.0.started_after(time))
-            }
-            /// See [`fleche::Query::started_before`].
-            pub fn started_before(
-                self,
-                time: impl ::core::convert::Into<
-                    ::fleche::__private::DateTime<::fleche::__private::Utc>,
-                >,
-            ) -> Self {
-                Self(self.0.started_before(time))
-            }
-            /// See [`fleche::Query::among`].
-            pub fn among(
-                self,
-                keys: impl ::core::iter::IntoIterator<Item = ::fleche::Digest>,
-            ) -> Self {
-                Self(self.0.among(keys))
-            }
-            /// See [`fleche::Query::take`].
-            pub fn take(self, n: usize) -> Self {
-                Self(self.0.take(n))
-            }
-            /// See [`fleche::Query::skip`].
-            pub fn skip(self, n: usize) -> Self {
-                Self(self.0.skip(n))
-            }
-            /// See [`fleche::Query::filter`].
-            pub fn filter(self, keep: impl Fn(&::fleche::Call) -> bool + 'static) -> Self {
-                Self(self.0.filter(keep))
-            }
-            /// See [`fleche::Query::sort_by`].
-            pub fn sort_by(self, field: ::fleche::Field) -> Self {
-                Self(self.0.sort_by(field))
-            }
-            /// See [`fleche::Query::sort_by_argument`].
-            pub fn sort_by_argument<
-                T: ::fleche::__private::serde::de::DeserializeOwned
-                    + ::core::cmp::PartialOrd
-                    + 'static,
-            >(
-                self,
-                name: &str,
-            ) -> Self {
-                Self(self.0.sort_by_argument::<T>(name))
-            }
-            /// See [`fleche::Query::sort_by_key`].
-            pub fn sort_by_key<K: ::core::cmp::Ord>(
-                self,
-                key: impl Fn(&::fleche::Call) -> K + 'static,
-            ) -> Self {
-                Self(self.0.sort_by_key(key))
-            }
-            /// See [`fleche::Query::reverse`].
-            pub fn reverse(self) -> Self {
-                Self(self.0.reverse())
-            }
-            /// The untyped query.
-            pub fn into_query(self) -> ::fleche::Query {
-                self.0
-            }
-            /// Shows the query's table in a Jupyter notebook.
-            pub fn evcxr_display(&self) {
-                self.0.evcxr_display()
-            }
-        }
-
-        impl ::core::ops::Deref for $typed {
-            type Target = ::fleche::Query;
-            fn deref(&self) -> &::fleche::Query {
-                &self.0
-            }
-        }
-
-        impl ::core::convert::From<$typed> for ::fleche::Query {
-            fn from(q: $typed) -> ::fleche::Query {
-                q.0
-            }
-        }
-
-        impl ::core::fmt::Display for $typed {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::fmt::Display::fmt(&self.0, f)
-            }
-        }
-
-        impl ::core::fmt::Debug for $typed {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::fmt::Debug::fmt(&self.0, f)
-            }
-        }
-
-        impl ::core::iter::IntoIterator for $typed {
-            type Item = ::fleche::Call;
-            type IntoIter = ::std::vec::IntoIter<::fleche::Call>;
-            fn into_iter(self) -> Self::IntoIter {
-                ::core::iter::IntoIterator::into_iter(self.0)
-            }
-        }
-
-        impl<'a> ::core::iter::IntoIterator for &'a $typed {
-            type Item = ::fleche::Call;
-            type IntoIter = ::std::vec::IntoIter<::fleche::Call>;
-            fn into_iter(self) -> Self::IntoIter {
-                ::core::iter::IntoIterator::into_iter(&self.0)
-            }
-        }
-    };
-}
-
-/// Sets argument `name` of a typed query to a value digest computed by the caller exactly as
-/// the call key computes it (so a [`CacheKey`](crate::CacheKey) type matches).
-#[doc(hidden)]
-pub fn typed_argument(
-    mut query: Query,
-    name: &str,
-    digest: std::result::Result<Digest, crate::digest::DigestError>,
-) -> Query {
-    match digest {
-        Ok(d) => query.argument_digest(name, d),
-        Err(e) => {
-            query.problems.push(format!(
-                "the value given for argument `{name}` has no digest: {e}"
-            ));
-            query
-        }
     }
 }
