@@ -8,6 +8,11 @@ use crate::error::Result;
 /// An argument of a cached function: the value itself, or [`D`]`("prefix")` naming a value
 /// stored in the active cache. Cached functions take `impl Into<Arg<T>>` for owned
 /// parameters, so both `double(100)` and `double(D("60079f79"))` work.
+///
+/// The price is type inference at the call site: `f(x.into())` or `f(iter.collect())` cannot
+/// infer the target type through `impl Into<Arg<T>>`. Write the type (`String::from(..)`,
+/// `collect::<Vec<f64>>()`), or opt out with `#[fleche(accept_digests = false)]`, which keeps
+/// the parameters' plain types.
 #[derive(Debug, Clone)]
 pub enum Arg<T> {
     /// The value.
@@ -19,6 +24,13 @@ pub enum Arg<T> {
 impl<T: DeserializeOwned> From<T> for Arg<T> {
     fn from(value: T) -> Self {
         Arg::Value(value)
+    }
+}
+
+/// A `&str` literal for a `String` parameter: `greet("world")`.
+impl From<&str> for Arg<String> {
+    fn from(value: &str) -> Self {
+        Arg::Value(value.to_owned())
     }
 }
 

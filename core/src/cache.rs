@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use redb::ReadableTable;
 use serde::Serialize;
@@ -42,7 +42,7 @@ impl Cache {
     /// other processes, such as `fleche-tui` or a second notebook, can use it at the same time).
     pub fn open(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
-            store: Arc::new(Store::open(path.as_ref(), Mode::Create)?),
+            store: Store::open(path.as_ref(), Mode::Create)?,
         })
     }
 
@@ -52,14 +52,14 @@ impl Cache {
     /// sees their latest commit.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
-            store: Arc::new(Store::open(path.as_ref(), Mode::ReadOnly)?),
+            store: Store::open(path.as_ref(), Mode::ReadOnly)?,
         })
     }
 
     /// Opens an existing cache file for reading and writing; a missing file is an error.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
-            store: Arc::new(Store::open(path.as_ref(), Mode::ReadWriteExisting)?),
+            store: Store::open(path.as_ref(), Mode::ReadWriteExisting)?,
         })
     }
 
@@ -200,6 +200,12 @@ impl Cache {
             .into_iter()
             .map(|(key, bytes)| Ok(Call::new(self.clone(), key, CallRecord::decode(&bytes)?)))
             .collect()
+    }
+
+    /// Waits until every call record this process queued for the file is committed, so other
+    /// processes see it. Reads through this process never need it: they wait by themselves.
+    pub fn flush(&self) {
+        self.store.flush();
     }
 
     /// Whether a call is stored under `key` (reads no values).
@@ -459,7 +465,10 @@ impl Drop for ActiveCache {
     }
 }
 
-static DEFAULT: OnceLock<std::result::Result<Cache, String>> = OnceLock::new();
+/// The default cache, opened on first use. Not a `OnceLock`, so that it can be dropped when
+/// the process exits: redb marks a file that was never closed as needing repair, which a
+/// read-only opener (such as `fleche-tui`) cannot do.
+static DEFAULT: RwLock<Option<std::result::Result<Cache, String>>> = RwLock::new(None);
 
 /// The configuration read from `fleche.toml` files, once per process.
 pub(crate) fn config() -> &'static std::result::Result<Config, String> {
@@ -483,11 +492,30 @@ pub fn try_cache() -> Result<Cache> {
     if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
         return Ok(active);
     }
-    let default = DEFAULT.get_or_init(open_default);
-    default.clone().map_err(|detail| Error::Storage {
+    let to_error = |detail| Error::Storage {
         path: "<default cache>".into(),
         detail,
-    })
+    };
+    if let Some(default) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        return default.clone().map_err(to_error);
+    }
+    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
+    let default = slot.get_or_insert_with(|| {
+        // Opening a file registers the exit hook that closes it.
+        open_default()
+    });
+    default.clone().map_err(to_error)
+}
+
+/// Drops the default cache so its file is closed cleanly; called when the process exits.
+pub(crate) fn close_default_cache() {
+    let closing = DEFAULT
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(Err(
+            "the process is exiting; the default cache is closed".to_owned()
+        ));
+    drop(closing);
 }
 
 fn open_default() -> std::result::Result<Cache, String> {

@@ -12,17 +12,17 @@
 //!     x * x
 //! }
 //!
-//! # fn main() -> fleche::Result<()> {
-//! let cache = fleche::Cache::memory();
-//! let _active = cache.activate();
-//! assert_eq!(square(12), 144); // computed
-//! assert_eq!(square(12), 144); // from the cache
-//! assert!(square::contains(12));
-//! let call = cache.load(square::digest(12))?;
-//! assert_eq!(call.argument::<i64>("x")?, 12);
-//! assert_eq!(call.result::<i64>()?, 144);
-//! # Ok(())
-//! # }
+//! fn main() -> fleche::Result<()> {
+//!     let cache = fleche::Cache::memory();
+//!     let _active = cache.activate();
+//!     assert_eq!(square(12), 144); // computed
+//!     assert_eq!(square(12), 144); // from the cache
+//!     assert!(square::contains(12));
+//!     let call = cache.load(square::digest(12))?;
+//!     assert_eq!(call.argument::<i64>("x")?, 12);
+//!     assert_eq!(call.result::<i64>()?, 144);
+//!     Ok(())
+//! }
 //! ```
 //!
 //! # Finding past calls
@@ -65,16 +65,22 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Cached functions must be items of a module (at the top of a file, a notebook cell, or in
+//! an `impl` block), not functions nested in another function's body: their helpers live in
+//! a module of the same name (`square::digest`, `square::contains`, `square::load`,
+//! `square::call`, `square::rerun`), and a module cannot see items inside a function body.
 
 pub mod arg;
+pub mod browse;
 pub mod cache;
 pub mod call;
 pub mod codec;
-mod codec_summary;
 mod collect;
 pub mod config;
 pub mod digest;
 pub mod error;
+mod exit;
 pub mod query;
 pub mod record;
 #[doc(hidden)]
@@ -84,6 +90,7 @@ pub mod table;
 #[cfg(feature = "polars")]
 mod table_polars;
 pub mod tags;
+mod writer;
 
 pub use arg::Arg;
 pub use cache::{Cache, CallKey, cache, try_cache};
@@ -102,8 +109,9 @@ pub use table::{Row, Table};
 pub mod __private {
     pub use crate::query::typed_argument;
     pub use crate::runtime::{
-        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select, begin,
-        helper_call, helper_contains, helper_key, helper_load, parent_module, resolve_arg,
+        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select,
+        assert_argument, begin, helper_call, helper_contains, helper_key, helper_load,
+        parent_module, resolve_arg,
     };
     pub use chrono::{DateTime, Utc};
     pub use serde;

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cache::{Cache, try_cache};
 use crate::codec;
-use crate::digest::{self, Digest, DigestError, Domain};
+use crate::digest::{self, Digest, DigestError};
 use crate::record::{CallRecord, Metadata};
 
 /// The identity of a cached function, written by the macro as a `static`.
@@ -31,9 +31,33 @@ pub struct Function {
     pub code: Option<&'static str>,
     /// Whether `Err` results are stored too (`cache_errors = true`).
     pub cache_errors: bool,
+    /// The call-key hasher after the function's own fields, computed once: a hit then hashes
+    /// only the argument digests.
+    key_prefix: OnceLock<blake3::Hasher>,
 }
 
+/// Key derivation context of call keys; part of the frozen format.
+const CALL_KEY_CONTEXT: &str = "fleche 2026-11-27 call key v1";
+
 impl Function {
+    /// A cached function's identity; the macro writes this in a `static`.
+    pub const fn new(
+        name: &'static str,
+        module: &'static str,
+        version: Option<&'static str>,
+        code: Option<&'static str>,
+        cache_errors: bool,
+    ) -> Function {
+        Function {
+            name,
+            module,
+            version,
+            code,
+            cache_errors,
+            key_prefix: OnceLock::new(),
+        }
+    }
+
     /// The module shown in records: evcxr compiles every cell into a crate named `ctx`, which
     /// we present as `__main__`, as Python does for notebooks.
     pub fn module(&self) -> &'static str {
@@ -65,24 +89,45 @@ impl Function {
         ))
     }
 
+    /// The call key: BLAKE3 in key-derivation mode ([`CALL_KEY_CONTEXT`]) over the name,
+    /// module, version and code digest, then each argument's name and value digest in
+    /// parameter order. Strings are written as a little-endian `u64` length and their bytes,
+    /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
+    /// invalidates every stored call.
     pub(crate) fn key_of(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> Digest {
-        #[derive(Serialize)]
-        struct KeyParts<'a> {
-            name: &'a str,
-            module: &'a str,
-            version: Option<&'a str>,
-            code: Option<&'a str>,
-            arguments: Vec<(&'a str, Digest)>,
+        let mut h = self
+            .key_prefix
+            .get_or_init(|| {
+                let mut h = blake3::Hasher::new_derive_key(CALL_KEY_CONTEXT);
+                put_str(&mut h, self.name);
+                put_str(&mut h, self.module());
+                put_option(&mut h, self.version);
+                put_option(&mut h, self.code);
+                h
+            })
+            .clone();
+        for (name, digest) in args {
+            put_str(&mut h, name);
+            h.update(digest.as_bytes());
         }
-        let parts = KeyParts {
-            name: self.name,
-            module: self.module(),
-            version: self.version,
-            code: self.code,
-            arguments: args.collect(),
-        };
-        // Strings and digests always serialize.
-        digest::digest_in(Domain::CallKey, &parts).unwrap_or_else(|_| Digest::from_bytes([0; 32]))
+        Digest::from_bytes(*h.finalize().as_bytes())
+    }
+}
+
+fn put_str(h: &mut blake3::Hasher, s: &str) {
+    h.update(&(s.len() as u64).to_le_bytes());
+    h.update(s.as_bytes());
+}
+
+fn put_option(h: &mut blake3::Hasher, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            h.update(&[1]);
+            put_str(h, s);
+        }
+        None => {
+            h.update(&[0]);
+        }
     }
 }
 
@@ -112,13 +157,26 @@ pub trait CacheKey: Serialize {
     fn cache_key(&self) -> Digest;
 }
 
-/// A reference has its referent's identity, so a `&self` receiver (and a `&T` parameter)
-/// is keyed by `T`'s [`CacheKey`] too.
 impl<T: CacheKey + ?Sized> CacheKey for &T {
     fn cache_key(&self) -> Digest {
         (**self).cache_key()
     }
 }
+
+/// Holds for types that can be arguments of a cached function; its only job is the error
+/// message when a type cannot.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a cached function: it does not implement `serde::Serialize`",
+    label = "the cache digests and stores every argument",
+    note = "derive it: `#[derive(serde::Serialize)]`, or leave the argument out of the key with `#[fleche(ignore = [name])]`"
+)]
+pub trait StorableArgument {}
+impl<T: Serialize + ?Sized> StorableArgument for T {}
+
+/// Compile-time check that `T` can be an argument; see [`StorableArgument`].
+#[doc(hidden)]
+pub const fn assert_argument<T: StorableArgument + ?Sized>() {}
 
 /// Wraps an argument for autoref-based dispatch between [`CacheKey`] and plain serde.
 #[doc(hidden)]
@@ -217,7 +275,13 @@ pub fn begin<R: DeserializeOwned>(
             return Begin::Hit(value);
         }
         match InFlight::claim(&cache, key) {
-            Claim::Owner(guard) => break Some(guard),
+            Claim::Owner(guard) => {
+                // Another thread may have stored it between our lookup and our claim.
+                if !rerunning && let Some(value) = lookup::<R>(&cache, function, &key) {
+                    return Begin::Hit(value);
+                }
+                break Some(guard);
+            }
             Claim::Reentrant => break None,
             // Another thread computed it meanwhile: look again.
             Claim::Waited if !rerunning => continue,
@@ -296,17 +360,15 @@ impl Pending {
             tracing::debug!(function = self.function.name, "result not cached (an Err)");
             return result;
         }
+        let name = self.function.name;
         if let Err(e) = self.store(&result, timestop, walltime) {
-            tracing::warn!(
-                function = self.function.name,
-                "result returned but not cached: {e}"
-            );
+            tracing::warn!(function = name, "result returned but not cached: {e}");
         }
         result
     }
 
     fn store<R: Serialize>(
-        &self,
+        self,
         result: &R,
         timestop: chrono::DateTime<Utc>,
         walltime: f64,
@@ -319,7 +381,7 @@ impl Pending {
             module: self.function.module().to_owned(),
             version: self.function.version.map(str::to_owned),
             code: self.function.code_digest(),
-            arguments: self.arguments.clone(),
+            arguments: self.arguments,
             result: result_digest,
             result_type: std::any::type_name::<R>().to_owned(),
             result_size: result_bytes.len() as u64,
@@ -332,22 +394,22 @@ impl Pending {
                 git: crate::collect::git(),
             },
         };
-        let encoded = record.encode()?;
-        let mut values: Vec<(Digest, &[u8])> = self
-            .values
-            .iter()
-            .map(|(d, b)| (*d, b.as_slice()))
-            .collect();
-        values.push((result_digest, &result_bytes));
-        self.cache
-            .store
-            .put_call(&self.key, &record, &encoded, &values)
+        let encoded_record = record.encode()?;
+        let mut values = Vec::with_capacity(self.values.len() + 1);
+        values.push((result_digest, result_bytes));
+        values.extend(self.values);
+        self.cache.store.put_call(crate::writer::QueuedCall {
+            key: self.key,
+            record,
+            encoded_record,
+            values,
+        })
     }
 }
 
 /// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so
 /// a notebook user without a tracing subscriber still learns that caching is off.
-fn warn_once(message: &str) {
+pub(crate) fn warn_once(message: &str) {
     static SEEN: LazyLock<Mutex<std::collections::HashSet<String>>> =
         LazyLock::new(Default::default);
     tracing::warn!("{message}");
@@ -519,4 +581,38 @@ pub fn helper_load<R: DeserializeOwned>(
     let cache = try_cache().ok()?;
     let (key, _) = function.key(args).ok()?;
     lookup(&cache, function, &key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The call-key format is frozen: a change here invalidates every stored call.
+    #[test]
+    fn call_key_format_is_frozen() {
+        let f = Function::new("relax", "alloys::md", Some("2"), Some("ab12"), false);
+        let key = f.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter());
+        assert_eq!(key.to_string(), GOLDEN);
+        // Each part matters.
+        let other = Function::new("relax", "alloys::md", Some("3"), Some("ab12"), false);
+        assert_ne!(
+            other.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter()),
+            key
+        );
+        let renamed = f.key_of([("temp", Digest::from_bytes([7; 32]))].into_iter());
+        assert_ne!(renamed, key);
+        let no_version = Function::new("relax", "alloys::md", None, Some("ab12"), false);
+        assert_ne!(
+            no_version.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter()),
+            key
+        );
+    }
+
+    const GOLDEN: &str = "b0b4d15211b0f001108dd3f0deef434c0ef24e37bb333d86da94f1e095234fff";
+
+    #[test]
+    fn parent_module_drops_the_last_segment() {
+        assert_eq!(parent_module("a::b::c"), "a::b");
+        assert_eq!(parent_module("crate_root"), "crate_root");
+    }
 }

@@ -19,6 +19,7 @@ use redb::{
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
+use crate::writer::{QueuedCall, Writer};
 
 type Key = [u8; 32];
 
@@ -64,12 +65,26 @@ impl Location {
 
 /// One open redb database.
 pub(crate) struct Store {
+    /// Declared before `db` so it drops first: the queue is committed before the file closes.
+    writer: Option<Writer>,
     pub(crate) db: Handle,
     pub(crate) location: Location,
+    /// Commits made through this handle; see [`HotTables`].
+    generation: AtomicU64,
+    hot: Mutex<Option<HotTables>>,
     /// Value reads through this handle, so tests can prove that lazy reads are lazy.
     pub(crate) value_reads: AtomicU64,
     /// Call records read by queries through this handle, so tests can prove indexes are used.
     pub(crate) record_reads: AtomicU64,
+}
+
+/// The tables of a read transaction kept for the hit path of a memory store. A memory store
+/// has no writer but this process, so its snapshot stays current until our next commit, and
+/// reusing it saves beginning a transaction and opening two tables on every hit.
+struct HotTables {
+    generation: u64,
+    calls: redb::ReadOnlyTable<Key, (Key, &'static [u8])>,
+    values: redb::ReadOnlyTable<Key, &'static [u8]>,
 }
 
 /// A read-write handle, or a read-only one that never changes the file (not even to repair it).
@@ -100,10 +115,51 @@ pub(crate) enum Mode {
     ReadWriteExisting,
 }
 
-static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Database>>>> =
+/// Read-write file stores open in this process, by canonical path: redb allows one handle per
+/// file per process, and sharing the store also shares its write queue.
+static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Store>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 impl Store {
+    fn new(db: Handle, location: Location) -> Store {
+        let writer = match (&db, &location) {
+            (Handle::ReadWrite(db), Location::File(_)) => {
+                Some(Writer::start(db.clone(), location.clone()))
+            }
+            _ => None,
+        }
+        .filter(Writer::is_running);
+        Store {
+            writer,
+            db,
+            location,
+            generation: AtomicU64::new(0),
+            hot: Mutex::new(None),
+            value_reads: AtomicU64::new(0),
+            record_reads: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits until every queued call record is committed.
+    pub(crate) fn flush(&self) {
+        if let Some(writer) = &self.writer {
+            writer.flush();
+        }
+    }
+
+    /// Flushes every read-write file store open in this process (at exit).
+    pub(crate) fn flush_all() {
+        let stores: Vec<Arc<Store>> = OPEN_FILES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for store in stores {
+            store.flush();
+        }
+    }
+
     /// A fresh in-memory store.
     pub(crate) fn memory() -> Result<Store> {
         let db = guard(&Location::Memory, || {
@@ -111,19 +167,14 @@ impl Store {
                 .create_with_backend(redb::backends::InMemoryBackend::new())
                 .map_err(|e| database_error(&Location::Memory, e))
         })?;
-        let store = Store {
-            db: Handle::ReadWrite(Arc::new(db)),
-            location: Location::Memory,
-            value_reads: AtomicU64::new(0),
-            record_reads: AtomicU64::new(0),
-        };
+        let store = Store::new(Handle::ReadWrite(Arc::new(db)), Location::Memory);
         store.create_tables()?;
         Ok(store)
     }
 
     /// Opens the redb file at `path` in multi-process mode. A file already open read-write in
     /// this process is shared, as redb allows one handle per file per process.
-    pub(crate) fn open(path: &Path, mode: Mode) -> Result<Store> {
+    pub(crate) fn open(path: &Path, mode: Mode) -> Result<Arc<Store>> {
         let io = |source| Error::Io {
             path: path.to_owned(),
             source,
@@ -165,44 +216,33 @@ impl Store {
                     .open_read_only(&canonical)
                     .map_err(|e| database_error(&location, e))
             })?;
-            let store = Store {
-                db: Handle::ReadOnly(Arc::new(db)),
-                location,
-                value_reads: AtomicU64::new(0),
-                record_reads: AtomicU64::new(0),
-            };
+            let store = Store::new(Handle::ReadOnly(Arc::new(db)), location);
             store.check_tables()?;
-            return Ok(store);
+            return Ok(Arc::new(store));
         }
         let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
-        let db = match open.get(&canonical).and_then(Weak::upgrade) {
-            Some(db) => db,
-            None => {
-                let db = guard(&location, || {
-                    let db = if exists {
-                        builder.open(&canonical)
-                    } else {
-                        builder.create(&canonical)
-                    };
-                    db.map_err(|e| database_error(&location, e))
-                })?;
-                let db = Arc::new(db);
-                open.insert(canonical, Arc::downgrade(&db));
-                db
-            }
-        };
-        drop(open);
-        let store = Store {
-            db: Handle::ReadWrite(db),
-            location,
-            value_reads: AtomicU64::new(0),
-            record_reads: AtomicU64::new(0),
-        };
+        if let Some(store) = open.get(&canonical).and_then(Weak::upgrade) {
+            return Ok(store);
+        }
+        let db = guard(&location, || {
+            // An empty file (from `touch` or a temp-file API) is a new cache.
+            let empty = std::fs::metadata(&canonical).is_ok_and(|m| m.len() == 0);
+            let db = if exists && !empty {
+                builder.open(&canonical)
+            } else {
+                builder.create(&canonical)
+            };
+            db.map_err(|e| database_error(&location, e))
+        })?;
+        let store = Arc::new(Store::new(Handle::ReadWrite(Arc::new(db)), location));
         if mode == Mode::Create {
             store.create_tables()?;
         } else {
             store.check_tables()?;
         }
+        open.insert(canonical, Arc::downgrade(&store));
+        drop(open);
+        crate::exit::flush_at_exit();
         Ok(store)
     }
 
@@ -237,7 +277,18 @@ impl Store {
     }
 
     /// Runs `f` in a read transaction.
+    /// Runs `f` in a read transaction, after every queued write is committed, so a read never
+    /// misses what this process stored before it.
     pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T> {
+        self.flush();
+        self.read_now(f)
+    }
+
+    /// Runs `f` in a read transaction without waiting for queued writes.
+    fn read_now<T>(
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
     ) -> Result<T> {
@@ -265,6 +316,7 @@ impl Store {
             let txn = db.begin_write().map_err(|e| self.error(e))?;
             let out = f(&txn).map_err(|e| self.error(e))?;
             txn.commit().map_err(|e| self.error(e))?;
+            self.generation.fetch_add(1, Ordering::Release);
             Ok(out)
         })
     }
@@ -276,7 +328,13 @@ impl Store {
     /// The result digest stored for a call key: the whole read of a hit, before the value.
     pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
         self.value_reads.fetch_add(1, Ordering::Relaxed);
-        self.read(|txn| {
+        if self.location == Location::Memory {
+            return self.result_of_in_memory(key);
+        }
+        if let Some(queued) = self.writer.as_ref().and_then(|w| w.pending_result(key)) {
+            return Ok(Some(queued));
+        }
+        self.read_now(|txn| {
             let calls = txn.open_table(CALLS)?;
             let Some(entry) = calls.get(key.as_bytes())? else {
                 return Ok(None);
@@ -287,6 +345,37 @@ impl Store {
             Ok(values
                 .get(result.as_bytes())?
                 .map(|v| (result, v.value().to_vec())))
+        })
+    }
+
+    fn result_of_in_memory(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut hot = self.hot.lock().unwrap_or_else(|e| e.into_inner());
+        if hot.as_ref().is_none_or(|h| h.generation != generation) {
+            *hot = None;
+            let tables =
+                self.read_now(|txn| Ok((txn.open_table(CALLS)?, txn.open_table(VALUES)?)))?;
+            *hot = Some(HotTables {
+                generation,
+                calls: tables.0,
+                values: tables.1,
+            });
+        }
+        let Some(tables) = hot.as_ref() else {
+            return Ok(None);
+        };
+        guard(&self.location, || {
+            let lookup = || -> Result<_, redb::Error> {
+                let Some(entry) = tables.calls.get(key.as_bytes())? else {
+                    return Ok(None);
+                };
+                let result = Digest::from_bytes(entry.value().0);
+                Ok(tables
+                    .values
+                    .get(result.as_bytes())?
+                    .map(|v| (result, v.value().to_vec())))
+            };
+            lookup().map_err(|e| self.error(e))
         })
     }
 
@@ -313,38 +402,20 @@ impl Store {
         })
     }
 
-    /// Stores values (skipping those already present) and a call record with its index
-    /// entries, replacing any earlier record under the same key, in one durable commit.
-    pub(crate) fn put_call(
-        &self,
-        key: &Digest,
-        record: &CallRecord,
-        encoded_record: &[u8],
-        values: &[(Digest, &[u8])],
-    ) -> Result<()> {
-        self.write(|txn| {
-            {
-                let mut table = txn.open_table(VALUES)?;
-                for (digest, bytes) in values {
-                    if table.get(digest.as_bytes())?.is_none() {
-                        table.insert(digest.as_bytes(), *bytes)?;
-                    }
-                }
-            }
-            let old = txn
-                .open_table(CALLS)?
-                .get(key.as_bytes())?
-                .map(|v| v.value().1.to_vec());
-            if let Some(old) = old
-                && let Ok(old) = CallRecord::decode(&old)
-            {
-                unindex(txn, key, &old)?;
-            }
-            txn.open_table(CALLS)?
-                .insert(key.as_bytes(), (*record.result.as_bytes(), encoded_record))?;
-            index(txn, key, record)?;
-            Ok(())
-        })
+    /// Stores a call record and its values (the result first, then the arguments; values
+    /// already present are skipped), replacing any earlier record under the same key. File
+    /// caches queue it for the background writer; memory caches commit at once.
+    pub(crate) fn put_call(&self, call: QueuedCall) -> Result<()> {
+        if let Some(writer) = &self.writer {
+            writer.enqueue(call);
+            return Ok(());
+        }
+        let values: Vec<(Digest, &[u8])> = call
+            .values
+            .iter()
+            .map(|(d, b)| (*d, b.as_slice()))
+            .collect();
+        self.write(|txn| put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values))
     }
 
     /// Removes a call record and its index entries; values stay (they may be shared).
@@ -457,6 +528,37 @@ impl Store {
     pub(crate) fn call_count(&self) -> Result<u64> {
         self.read(|txn| Ok(txn.open_table(CALLS)?.len()?))
     }
+}
+
+/// Writes values, a call record and its index entries in `txn`, replacing an earlier record
+/// under the same key (and its index entries).
+pub(crate) fn put_call_in(
+    txn: &redb::WriteTransaction,
+    key: &Digest,
+    record: &CallRecord,
+    encoded_record: &[u8],
+    values: &[(Digest, &[u8])],
+) -> Result<(), redb::Error> {
+    {
+        let mut table = txn.open_table(VALUES)?;
+        for (digest, bytes) in values {
+            if table.get(digest.as_bytes())?.is_none() {
+                table.insert(digest.as_bytes(), *bytes)?;
+            }
+        }
+    }
+    let old = txn
+        .open_table(CALLS)?
+        .get(key.as_bytes())?
+        .map(|v| v.value().1.to_vec());
+    if let Some(old) = old
+        && let Ok(old) = CallRecord::decode(&old)
+    {
+        unindex(txn, key, &old)?;
+    }
+    txn.open_table(CALLS)?
+        .insert(key.as_bytes(), (*record.result.as_bytes(), encoded_record))?;
+    index(txn, key, record)
 }
 
 fn index(

@@ -624,9 +624,19 @@ fn evcxr_content(html: &str, text: &str) -> String {
     )
 }
 
-/// A stored value rendered for a cell: numbers, strings, short vectors, struct summaries.
+/// A stored value rendered for a cell: numbers, short vectors, struct summaries, and text
+/// as it is (unquoted, as a table shows text), never raw bytes.
 pub(crate) fn value_summary(bytes: &[u8]) -> String {
-    crate::codec_summary::summary(bytes, MAX_VALUE_CHARS)
+    let item = crate::codec::inspect::Item::parse(bytes);
+    match item.as_ref().ok().and_then(|i| i.as_str()) {
+        Some(text) if text.chars().count() <= MAX_VALUE_CHARS => text.to_owned(),
+        Some(text) => {
+            let mut cut: String = text.chars().take(MAX_VALUE_CHARS - 1).collect();
+            cut.push('…');
+            cut
+        }
+        None => crate::codec::inspect::summary(bytes, MAX_VALUE_CHARS),
+    }
 }
 
 #[cfg(test)]

@@ -51,9 +51,8 @@ fn the_notebook_walk_runs_and_then_hits() {
     assert!(!second.contains("Running calculation"), "{second}");
     assert!(!second.contains("Computing"), "{second}");
     assert!(second.contains("Result: 6765"), "{second}");
-    // Read-write: a process exits without closing its default cache, and only a writer may
-    // repair the file after that (a read-only open reports `NeedsRepair`).
-    let reopened = fleche::Cache::open_existing(&cache).unwrap();
+    // The example closed the file cleanly, so a reader (like fleche-tui) can open it.
+    let reopened = fleche::Cache::open_read_only(&cache).unwrap();
     assert_eq!(reopened.query().name("fib").count().unwrap(), 21);
     assert_eq!(
         reopened.query().module("getting_started").count().unwrap(),

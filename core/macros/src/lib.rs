@@ -26,10 +26,14 @@ struct Options {
     name: Option<String>,
     module: Option<String>,
     cache_errors: bool,
+    accept_digests: bool,
 }
 
 fn parse_options(attr: Tokens) -> syn::Result<Options> {
-    let mut o = Options::default();
+    let mut o = Options {
+        accept_digests: true,
+        ..Options::default()
+    };
     let parser = syn::meta::parser(|meta| {
         let key = meta
             .path
@@ -59,11 +63,12 @@ fn parse_options(attr: Tokens) -> syn::Result<Options> {
             }
             "hash_code" => o.hash_code = Some(meta.value()?.parse::<syn::LitBool>()?.value),
             "cache_errors" => o.cache_errors = meta.value()?.parse::<syn::LitBool>()?.value,
+            "accept_digests" => o.accept_digests = meta.value()?.parse::<syn::LitBool>()?.value,
             "name" => o.name = Some(meta.value()?.parse::<LitStr>()?.value()),
             "module" => o.module = Some(meta.value()?.parse::<LitStr>()?.value()),
             _ => {
                 return Err(meta.error(
-                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors",
+                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors, accept_digests",
                 ));
             }
         }
@@ -90,6 +95,20 @@ struct Param {
     owned: bool,
     ignored: bool,
     is_self: bool,
+    /// A `&self` receiver, already a reference.
+    by_ref: bool,
+}
+
+impl Param {
+    /// `&x`, or `self` for a `&self` receiver, which is already a reference.
+    fn borrowed(&self) -> Tokens {
+        let ident = &self.ident;
+        if self.by_ref {
+            quote!(#ident)
+        } else {
+            quote!(&#ident)
+        }
+    }
 }
 
 fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
@@ -187,6 +206,7 @@ fn collect_params(func: &ItemFn, options: &Options) -> syn::Result<Vec<Param>> {
                 }
                 params.push(Param {
                     ident: Ident::new("self", r.self_token.span),
+                    by_ref: r.reference.is_some(),
                     ty: syn::parse_quote!(Self),
                     owned: false,
                     ignored: false,
@@ -220,7 +240,9 @@ fn collect_params(func: &ItemFn, options: &Options) -> syn::Result<Vec<Param>> {
                         "#[fleche] cannot cache a function taking `&mut`: a cached call would skip the body and its changes",
                     ));
                 }
-                let owned = !matches!(ty, Type::Reference(_)) && !mentions_lifetime(&ty);
+                let owned = options.accept_digests
+                    && !matches!(ty, Type::Reference(_))
+                    && !mentions_lifetime(&ty);
                 let ignored = options.ignore.contains(&ident);
                 params.push(Param {
                     ident,
@@ -228,6 +250,7 @@ fn collect_params(func: &ItemFn, options: &Options) -> syn::Result<Vec<Param>> {
                     owned,
                     ignored,
                     is_self: false,
+                    by_ref: false,
                 });
             }
         }
@@ -301,13 +324,7 @@ fn function_literal(func: &ItemFn, o: &Options, code: &str, in_helper_module: bo
     };
     let cache_errors = o.cache_errors;
     quote! {
-        ::fleche::__private::Function {
-            name: #name,
-            module: #module,
-            version: #version,
-            code: #code,
-            cache_errors: #cache_errors,
-        }
+        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)
     }
 }
 
@@ -377,7 +394,8 @@ fn invoke(
     let vars: Vec<Ident> = (0..keyed.len())
         .map(|i| format_ident!("__fleche_arg{}", i))
         .collect();
-    let idents: Vec<&Ident> = keyed.iter().map(|p| &p.ident).collect();
+    let borrowed: Vec<Tokens> = keyed.iter().map(|p| p.borrowed()).collect();
+    let types: Vec<&Type> = keyed.iter().map(|p| &p.ty).collect();
     let names: Vec<String> = keyed.iter().map(|p| p.ident.to_string()).collect();
     let result = Ident::new("__fleche_result", Span::call_site());
     let store = store_condition(func, o, &result);
@@ -385,8 +403,9 @@ fn invoke(
         #[allow(unused_imports)]
         use ::fleche::__private::{PickKey as _, PickSerde as _};
         static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+        #(::fleche::__private::assert_argument::<#types>();)*
         let __fleche_begin = {
-            #(let #vars = (&::fleche::__private::Select(&#idents)).pick();)*
+            #(let #vars = (&::fleche::__private::Select(#borrowed)).pick();)*
             ::fleche::__private::begin::<#ret>(
                 &__FLECHE_FUNCTION,
                 &[#((#names, &#vars as &dyn ::fleche::__private::Argument)),*],
@@ -418,7 +437,8 @@ fn helper_key_args(params: &[Param]) -> (Vec<Tokens>, Tokens) {
         let var = format_ident!("__fleche_arg{}", n);
         let ident = &p.ident;
         let name = ident.to_string();
-        lets.push(quote!(let #var = (&::fleche::__private::Select(&#ident)).pick();));
+        let borrowed = p.borrowed();
+        lets.push(quote!(let #var = (&::fleche::__private::Select(#borrowed)).pick();));
         pairs.push(quote!((#name, &#var as &dyn ::fleche::__private::Argument)));
     }
     let _ = has_self;

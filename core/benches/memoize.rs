@@ -1,0 +1,95 @@
+//! Cost of a cached call: hits on memory and file caches, and the overhead of a miss that
+//! stores its result durably. Run with `cargo bench -p fleche --bench memoize`.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use divan::black_box;
+use fleche::{Cache, fleche};
+
+fn main() {
+    divan::main();
+}
+
+#[fleche]
+fn small(x: i64) -> i64 {
+    x.wrapping_mul(3)
+}
+
+#[divan::bench]
+fn hit_memory_cache(bencher: divan::Bencher<'_, '_>) {
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    small(7);
+    bencher.bench_local(|| small(black_box(7)));
+}
+
+#[divan::bench]
+fn hit_file_cache(bencher: divan::Bencher<'_, '_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
+    let _active = cache.activate();
+    small(7);
+    bencher.bench_local(|| small(black_box(7)));
+}
+
+/// What the caller waits for on a miss: encoding, digests and queueing the record; the
+/// durable commit happens on the writer thread.
+#[divan::bench]
+fn miss_file_cache(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
+    let _active = cache.activate();
+    bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
+}
+
+/// Misses including their durable commits: 100 misses, then waiting for the queue to be
+/// committed. Batching makes the commits cheaper than one per call.
+#[divan::bench]
+fn miss_file_cache_100_then_flush(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
+    let _active = cache.activate();
+    bencher.bench_local(|| {
+        for _ in 0..100 {
+            small(black_box(NEXT.fetch_add(1, Ordering::Relaxed)));
+        }
+        cache.flush();
+    });
+}
+
+#[divan::bench]
+fn miss_memory_cache(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
+}
+
+#[divan::bench]
+fn uncached_body(bencher: divan::Bencher<'_, '_>) {
+    bencher.bench_local(|| black_box(7i64).wrapping_mul(3));
+}
+
+/// The floor under a miss on a file: one durable redb commit of one small row, in the same
+/// multi-process mode. A miss costs this plus fleche's own work.
+#[divan::bench]
+fn raw_redb_durable_commit(bencher: divan::Bencher<'_, '_>) {
+    const TABLE: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("t");
+    let dir = tempfile::tempdir().unwrap();
+    let db = redb::Database::builder()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .create(dir.path().join("raw.redb"))
+        .unwrap();
+    let mut next = 0u64;
+    bencher.bench_local(|| {
+        next += 1;
+        let txn = db.begin_write().unwrap();
+        txn.open_table(TABLE)
+            .unwrap()
+            .insert(next, &[1u8; 64][..])
+            .unwrap();
+        txn.commit().unwrap();
+    });
+}

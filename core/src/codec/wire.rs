@@ -1,0 +1,453 @@
+//! Low-level CBOR pieces shared by the encoder, the decoder and the inspector: item heads,
+//! the typed-array tag table, half-precision floats, and a validating walk that finds where an
+//! item ends without decoding it.
+
+use super::CodecError;
+use super::MAX_DEPTH;
+use super::inspect::Elem;
+
+pub(crate) const UINT: u8 = 0;
+pub(crate) const NINT: u8 = 1;
+pub(crate) const BYTES: u8 = 2;
+pub(crate) const TEXT: u8 = 3;
+pub(crate) const ARRAY: u8 = 4;
+pub(crate) const MAP: u8 = 5;
+pub(crate) const TAG: u8 = 6;
+pub(crate) const SIMPLE: u8 = 7;
+
+/// Tag 2: unsigned bignum over a big-endian byte string.
+pub(crate) const TAG_POS_BIGNUM: u64 = 2;
+/// Tag 3: negative bignum, -1 - n, over a big-endian byte string.
+pub(crate) const TAG_NEG_BIGNUM: u64 = 3;
+
+/// The simple values and float markers of major type 7 (the `info` field of a head).
+pub(crate) const FALSE: u8 = 20;
+pub(crate) const TRUE: u8 = 21;
+pub(crate) const NULL: u8 = 22;
+pub(crate) const UNDEFINED: u8 = 23;
+pub(crate) const SIMPLE_U8: u8 = 24;
+pub(crate) const F16: u8 = 25;
+pub(crate) const F32: u8 = 26;
+pub(crate) const F64: u8 = 27;
+
+/// The decoded head of one item: its major type, the 5-bit additional information, the
+/// argument (value, length, tag number, simple value or float bits) and how many bytes the
+/// head itself takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Head {
+    pub major: u8,
+    pub info: u8,
+    pub arg: u64,
+    pub len: usize,
+}
+
+/// A decoding error at a byte offset.
+pub(crate) fn error_at(pos: usize, msg: impl std::fmt::Display) -> CodecError {
+    CodecError::Decode(format!("{msg} at byte {pos}"))
+}
+
+/// The name of what a head starts, for "expected X, found Y" messages.
+pub(crate) fn describe(head: &Head) -> String {
+    match head.major {
+        UINT => format!("integer {}", head.arg),
+        NINT => format!("integer {}", -1 - i128::from(head.arg)),
+        BYTES => format!("bytes ({} bytes)", head.arg),
+        TEXT => "text".to_owned(),
+        ARRAY => format!("array ({} items)", head.arg),
+        MAP => format!("map ({} entries)", head.arg),
+        TAG => match typed_array(head.arg) {
+            Some((elem, _)) => format!("{elem} array"),
+            None if head.arg == TAG_POS_BIGNUM || head.arg == TAG_NEG_BIGNUM => "bignum".to_owned(),
+            None => format!("tag {}", head.arg),
+        },
+        _ => match head.info {
+            FALSE => "false".to_owned(),
+            TRUE => "true".to_owned(),
+            NULL => "null".to_owned(),
+            UNDEFINED => "undefined".to_owned(),
+            F16 | F32 | F64 => "float".to_owned(),
+            _ => format!("simple value {}", head.arg),
+        },
+    }
+}
+
+/// Reads the head of the item at `pos`.
+///
+/// Rejects what fleche never writes and cannot represent lazily: reserved additional
+/// information (28..=30), indefinite lengths and stray breaks (31), and two-byte simple values
+/// below 32 (not well-formed per RFC 8949 §3.3).
+pub(crate) fn read_head(input: &[u8], pos: usize) -> Result<Head, CodecError> {
+    let Some(&first) = input.get(pos) else {
+        return Err(error_at(pos, "unexpected end of input: expected an item"));
+    };
+    let major = first >> 5;
+    let info = first & 0x1f;
+    let extra = match info {
+        0..=23 => 0,
+        24 => 1,
+        25 => 2,
+        26 => 4,
+        27 => 8,
+        28..=30 => {
+            return Err(error_at(
+                pos,
+                format_args!("reserved additional information {info}"),
+            ));
+        }
+        _ => {
+            return Err(if major == SIMPLE {
+                error_at(pos, "unexpected break")
+            } else {
+                error_at(pos, "indefinite-length items are not supported")
+            });
+        }
+    };
+    let arg = if extra == 0 {
+        u64::from(info)
+    } else {
+        let Some(bytes) = input.get(pos + 1..pos + 1 + extra) else {
+            return Err(error_at(pos, "unexpected end of input inside an item head"));
+        };
+        bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+    };
+    if major == SIMPLE && info == SIMPLE_U8 && arg < 32 {
+        return Err(error_at(
+            pos,
+            format_args!("badly encoded simple value {arg}"),
+        ));
+    }
+    Ok(Head {
+        major,
+        info,
+        arg,
+        len: 1 + extra,
+    })
+}
+
+/// Checks that `len` payload bytes follow `start` and returns the payload range end.
+pub(crate) fn payload_end(input: &[u8], start: usize, len: u64) -> Result<usize, CodecError> {
+    let remaining = input.len().saturating_sub(start);
+    match usize::try_from(len) {
+        Ok(n) if n <= remaining => Ok(start + n),
+        _ => Err(error_at(
+            start,
+            format_args!("unexpected end of input: {len} bytes announced, {remaining} left"),
+        )),
+    }
+}
+
+/// The element type and byte order (`true` for big-endian) of an RFC 8746 typed-array tag.
+/// Binary128 (tags 83 and 87) is not supported and is treated as an ordinary tag.
+pub(crate) fn typed_array(tag: u64) -> Option<(Elem, bool)> {
+    Some(match tag {
+        64 => (Elem::U8, false),
+        65 => (Elem::U16, true),
+        66 => (Elem::U32, true),
+        67 => (Elem::U64, true),
+        68 => (Elem::U8Clamped, false),
+        69 => (Elem::U16, false),
+        70 => (Elem::U32, false),
+        71 => (Elem::U64, false),
+        72 => (Elem::I8, false),
+        73 => (Elem::I16, true),
+        74 => (Elem::I32, true),
+        75 => (Elem::I64, true),
+        77 => (Elem::I16, false),
+        78 => (Elem::I32, false),
+        79 => (Elem::I64, false),
+        80 => (Elem::F16, true),
+        81 => (Elem::F32, true),
+        82 => (Elem::F64, true),
+        84 => (Elem::F16, false),
+        85 => (Elem::F32, false),
+        86 => (Elem::F64, false),
+        _ => return None,
+    })
+}
+
+/// The RFC 8746 little-endian typed-array tag fleche writes for an element type.
+pub(crate) fn typed_array_tag(elem: Elem) -> u64 {
+    match elem {
+        Elem::U8 => 64,
+        Elem::U8Clamped => 68,
+        Elem::U16 => 69,
+        Elem::U32 => 70,
+        Elem::U64 => 71,
+        Elem::I8 => 72,
+        Elem::I16 => 77,
+        Elem::I32 => 78,
+        Elem::I64 => 79,
+        Elem::F16 => 84,
+        Elem::F32 => 85,
+        Elem::F64 => 86,
+    }
+}
+
+/// Whether a tag's content must be a byte string of a particular shape.
+pub(crate) fn is_special_tag(tag: u64) -> bool {
+    tag == TAG_POS_BIGNUM || tag == TAG_NEG_BIGNUM || typed_array(tag).is_some()
+}
+
+/// For a bignum or typed-array tag whose head ended at `pos`: checks that a well-shaped byte
+/// string follows and returns the range of its payload.
+pub(crate) fn special_content(
+    input: &[u8],
+    pos: usize,
+    tag: u64,
+) -> Result<(usize, usize), CodecError> {
+    let head = read_head(input, pos)?;
+    if head.major != BYTES {
+        return Err(error_at(
+            pos,
+            format_args!(
+                "tag {tag} must wrap a byte string, found {}",
+                describe(&head)
+            ),
+        ));
+    }
+    let start = pos + head.len;
+    let end = payload_end(input, start, head.arg)?;
+    if let Some((elem, _)) = typed_array(tag)
+        && !(end - start).is_multiple_of(elem.size())
+    {
+        {
+            return Err(error_at(
+                pos,
+                format_args!(
+                    "{elem} typed array of {} bytes is not a whole number of {}-byte elements",
+                    end - start,
+                    elem.size()
+                ),
+            ));
+        }
+    }
+    Ok((start, end))
+}
+
+/// Walks the item at `pos` head by head, without recursion or allocation, and returns the
+/// offset just past it.
+///
+/// Arrays, maps and tags are containers: at most `depth_budget` of them may enclose one
+/// another. With `check_text`, text strings must be valid UTF-8 (an item that was already
+/// checked can be walked faster without).
+pub(crate) fn skip(
+    input: &[u8],
+    pos: usize,
+    depth_budget: usize,
+    check_text: bool,
+) -> Result<usize, CodecError> {
+    // Items still to read in each open container, innermost last.
+    let mut open = [0u64; MAX_DEPTH];
+    let budget = depth_budget.min(MAX_DEPTH);
+    let mut depth = 0usize;
+    let mut pos = pos;
+    loop {
+        let at = pos;
+        let head = read_head(input, at)?;
+        pos += head.len;
+        let mut children = 0u64;
+        match head.major {
+            BYTES => pos = payload_end(input, pos, head.arg)?,
+            TEXT => {
+                let end = payload_end(input, pos, head.arg)?;
+                if check_text && std::str::from_utf8(&input[pos..end]).is_err() {
+                    return Err(error_at(at, "text is not valid UTF-8"));
+                }
+                pos = end;
+            }
+            ARRAY | MAP | TAG => {
+                if depth >= budget {
+                    return Err(error_at(
+                        at,
+                        format_args!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                let per = if head.major == MAP { 2 } else { 1 };
+                let left = (input.len() - pos) as u64;
+                if head.major == TAG {
+                    if is_special_tag(head.arg) {
+                        pos = special_content(input, pos, head.arg)?.1;
+                    } else {
+                        children = 1;
+                    }
+                } else if head.arg > left / per {
+                    return Err(error_at(
+                        at,
+                        format_args!(
+                            "{} runs past the end of the input ({left} bytes left)",
+                            describe(&head)
+                        ),
+                    ));
+                } else {
+                    children = head.arg * per;
+                }
+            }
+            _ => {}
+        }
+        if children > 0 {
+            open[depth] = children;
+            depth += 1;
+            continue;
+        }
+        // The item is complete: close every container it completes.
+        loop {
+            if depth == 0 {
+                return Ok(pos);
+            }
+            open[depth - 1] -= 1;
+            if open[depth - 1] > 0 {
+                break;
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// Converts IEEE 754 binary16 bits to an `f64`, exactly (NaN payloads included).
+pub(crate) fn f16_to_f64(h: u16) -> f64 {
+    let sign = u64::from(h >> 15) << 63;
+    let exp = (h >> 10) & 0x1f;
+    let mant = u64::from(h & 0x3ff);
+    let magnitude = match exp {
+        0 => (mant as f64) * (-24f64).exp2(),
+        31 => return f64::from_bits(sign | (0x7ff << 52) | (mant << 42)),
+        _ => return f64::from_bits(sign | ((u64::from(exp) + 1023 - 15) << 52) | (mant << 42)),
+    };
+    f64::from_bits(sign | magnitude.to_bits())
+}
+
+/// The binary16 bits of `v` if it is exactly representable (NaN payloads included).
+pub(crate) fn f64_to_f16_exact(v: f64) -> Option<u16> {
+    let bits = v.to_bits();
+    let sign = ((bits >> 48) & 0x8000) as u16;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let mant = bits & ((1 << 52) - 1);
+    if exp == 0x7ff {
+        // Infinity or NaN: the payload's low 42 bits must be zero.
+        return (mant & ((1 << 42) - 1) == 0).then_some(sign | 0x7c00 | (mant >> 42) as u16);
+    }
+    if exp == 0 {
+        // Zero, or an f64 subnormal (far too small for f16).
+        return (mant == 0).then_some(sign);
+    }
+    let e = exp - 1023;
+    if (-14..=15).contains(&e) {
+        return (mant & ((1 << 42) - 1) == 0)
+            .then_some(sign | (((e + 15) as u16) << 10) | (mant >> 42) as u16);
+    }
+    if (-24..-14).contains(&e) {
+        // An f16 subnormal: m * 2^-24.
+        let full = mant | (1 << 52);
+        let shift = (28 - e) as u32;
+        return (full & ((1u64 << shift) - 1) == 0).then_some(sign | (full >> shift) as u16);
+    }
+    None
+}
+
+/// Widens an `f32` to `f64`, exactly (NaN payloads included).
+pub(crate) fn f32_to_f64(f: f32) -> f64 {
+    if f.is_nan() {
+        let bits = u64::from(f.to_bits());
+        f64::from_bits(((bits & 0x8000_0000) << 32) | (0x7ff << 52) | ((bits & 0x7f_ffff) << 29))
+    } else {
+        f64::from(f)
+    }
+}
+
+/// The `f32` equal to `v` if there is one (for NaN: the same payload).
+pub(crate) fn f64_to_f32_exact(v: f64) -> Option<f32> {
+    if v.is_nan() {
+        let bits = v.to_bits();
+        let mant = bits & ((1 << 52) - 1);
+        return (mant & ((1 << 29) - 1) == 0).then(|| {
+            f32::from_bits((((bits >> 63) as u32) << 31) | 0x7f80_0000 | (mant >> 29) as u32)
+        });
+    }
+    let f = v as f32;
+    (f64::from(f).to_bits() == v.to_bits()).then_some(f)
+}
+
+/// Narrows an `f64` that came from an `f16` or `f32` back to `f32` (exact for such values).
+pub(crate) fn f64_to_f32(v: f64) -> f32 {
+    f64_to_f32_exact(v).unwrap_or(v as f32)
+}
+
+/// One element of a typed array (or byte of a byte string), with its own width.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Num {
+    U8(u8),
+    U16(u16),
+    U32(u32),
+    U64(u64),
+    I8(i8),
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+}
+
+/// Reads one typed-array element from `raw`, which holds at least `elem.size()` bytes.
+pub(crate) fn read_elem(elem: Elem, big_endian: bool, raw: &[u8]) -> Num {
+    fn arr<const N: usize>(raw: &[u8], big_endian: bool) -> [u8; N] {
+        let mut a = [0; N];
+        a.copy_from_slice(&raw[..N]);
+        if big_endian {
+            a.reverse();
+        }
+        a
+    }
+    let be = big_endian;
+    match elem {
+        Elem::U8 | Elem::U8Clamped => Num::U8(raw[0]),
+        Elem::I8 => Num::I8(raw[0] as i8),
+        Elem::U16 => Num::U16(u16::from_le_bytes(arr(raw, be))),
+        Elem::I16 => Num::I16(i16::from_le_bytes(arr(raw, be))),
+        Elem::U32 => Num::U32(u32::from_le_bytes(arr(raw, be))),
+        Elem::I32 => Num::I32(i32::from_le_bytes(arr(raw, be))),
+        Elem::U64 => Num::U64(u64::from_le_bytes(arr(raw, be))),
+        Elem::I64 => Num::I64(i64::from_le_bytes(arr(raw, be))),
+        Elem::F16 => Num::F32(f64_to_f32(f16_to_f64(u16::from_le_bytes(arr(raw, be))))),
+        Elem::F32 => Num::F32(f32::from_le_bytes(arr(raw, be))),
+        Elem::F64 => Num::F64(f64::from_le_bytes(arr(raw, be))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_precision_round_trips_every_bit_pattern() {
+        for h in 0..=u16::MAX {
+            let v = f16_to_f64(h);
+            assert_eq!(f64_to_f16_exact(v), Some(h), "{h:#06x} -> {v}");
+        }
+    }
+
+    #[test]
+    fn half_precision_rejects_inexact_values() {
+        for v in [
+            0.1,
+            1e-8,
+            65520.0,
+            1.0 + f64::EPSILON,
+            f64::MIN_POSITIVE,
+            3.0e-8,
+        ] {
+            assert_eq!(f64_to_f16_exact(v), None, "{v}");
+        }
+        assert_eq!(f64_to_f16_exact(65504.0), Some(0x7bff));
+        assert_eq!(f64_to_f16_exact(5.960464477539063e-8), Some(1));
+        assert_eq!(f64_to_f16_exact(-0.0), Some(0x8000));
+    }
+
+    #[test]
+    fn single_precision_nan_payloads_are_exact() {
+        for bits in [0x7fc0_0000u32, 0xffc0_0001, 0x7f80_0001, 0x7fbf_ffff] {
+            let f = f32::from_bits(bits);
+            let wide = f32_to_f64(f);
+            assert_eq!(f64_to_f32_exact(wide).map(f32::to_bits), Some(bits));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The stored format is frozen: these tests pin the encoded bytes of a known value and of a
+//! known call record. If one fails, the change breaks every existing cache file: make it a
+//! decision (a new format version and a migration), not an accident. See docs/format.md.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use fleche::{CallRecord, Digest, Metadata, codec};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(serde::Serialize)]
+struct Point {
+    x: f64,
+    label: String,
+    samples: Vec<f64>,
+    raw: Vec<u8>,
+}
+
+#[test]
+fn a_value_encodes_to_known_bytes() {
+    let p = Point {
+        x: 1.5,
+        label: "a".into(),
+        samples: vec![0.5, -2.0],
+        raw: vec![1, 2, 3],
+    };
+    assert_eq!(hex(&codec::encode(&p).unwrap()), VALUE);
+}
+
+#[test]
+fn a_call_record_encodes_to_known_bytes() {
+    let record = CallRecord {
+        name: "relax".into(),
+        module: "alloys".into(),
+        version: Some("2".into()),
+        code: Some(Digest::from_bytes([0xab; 32])),
+        arguments: vec![("temperature".into(), Digest::from_bytes([7; 32]))],
+        result: Digest::from_bytes([9; 32]),
+        result_type: "f64".into(),
+        result_size: 9,
+        metadata: Metadata {
+            timestart: Utc.timestamp_opt(1_800_000_000, 5).unwrap(),
+            timestop: Utc.timestamp_opt(1_800_000_002, 0).unwrap(),
+            walltime: 2.0,
+            tags: BTreeMap::from([("project".to_owned(), "alloys".to_owned())]),
+            environment: None,
+            git: None,
+        },
+    };
+    let bytes = codec::encode(&record).unwrap();
+    assert_eq!(hex(&bytes), RECORD);
+    let back: CallRecord = codec::decode(&bytes).unwrap();
+    assert_eq!(back, record);
+}
+
+const VALUE: &str = "a46178f93e00656c6162656c61616773616d706c6573d85650000000000000e03f00000000000000c06372617743010203";
+const RECORD: &str = "a9646e616d656572656c6178666d6f64756c6566616c6c6f79736776657273696f6e613264636f64655820abababababababababababababababababababababababababababababababab69617267756d656e747381826b74656d70657261747572655820070707070707070707070707070707070707070707070707070707070707070766726573756c74582009090909090909090909090909090909090909090909090909090909090909096b726573756c745f74797065636636346b726573756c745f73697a6509686d65746164617461a46974696d6573746172741b18fae27693b400056874696d6573746f701b18fae2770ae994006877616c6c74696d65f940006474616773a16770726f6a65637466616c6c6f7973";

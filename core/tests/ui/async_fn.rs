@@ -1,0 +1,5 @@
+#[fleche::fleche]
+async fn fetch(x: i64) -> i64 {
+    x
+}
+fn main() {}

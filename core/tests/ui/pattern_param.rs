@@ -1,0 +1,5 @@
+#[fleche::fleche]
+fn add((a, b): (i64, i64)) -> i64 {
+    a + b
+}
+fn main() {}

@@ -1,0 +1,372 @@
+//! The `/` filter: fzf-style terms (`fuzzy`, `'exact`, `^prefix`, `suffix$`, `!not`) over
+//! function names, tags and argument values, and field forms `fn:`, `mod:`, `tag:KEY[=VALUE]`,
+//! `arg:NAME[=VALUE]`. All terms must hold. Each distinct string is matched once per query,
+//! then calls are checked by table look-ups, which keeps a keystroke inside one frame.
+
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
+use nucleo_matcher::{Config, Matcher};
+
+use crate::calls::{CallRow, Calls, Sym, used};
+
+/// Which fields a term without a `field:` prefix searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Function names, tags and argument values.
+    #[default]
+    All,
+    /// Function names only.
+    Functions,
+    /// Tags only.
+    Tags,
+    /// Argument values only.
+    Arguments,
+}
+
+impl Scope {
+    /// The next scope in the cycle.
+    pub fn next(self) -> Scope {
+        match self {
+            Scope::All => Scope::Functions,
+            Scope::Functions => Scope::Tags,
+            Scope::Tags => Scope::Arguments,
+            Scope::Arguments => Scope::All,
+        }
+    }
+
+    /// For the status line.
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::All => "names, tags, arguments",
+            Scope::Functions => "function names",
+            Scope::Tags => "tags",
+            Scope::Arguments => "argument values",
+        }
+    }
+
+    fn bits(self) -> u16 {
+        match self {
+            Scope::All => used::NAME | used::TAG | used::ARG,
+            Scope::Functions => used::NAME,
+            Scope::Tags => used::TAG,
+            Scope::Arguments => used::ARG,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    /// A plain term over the scope's fields.
+    Plain(Atom),
+    /// `fn:NAME`.
+    Function(Atom),
+    /// `mod:NAME`.
+    Module(Atom),
+    /// `tag:KEY`.
+    TagKey(String),
+    /// `tag:KEY=VALUE`.
+    Tag(String, Atom),
+    /// `arg:NAME`.
+    ArgName(String),
+    /// `arg:NAME=VALUE`.
+    Arg(String, Atom),
+}
+
+#[derive(Debug, Clone)]
+struct Term {
+    negate: bool,
+    test: Test,
+}
+
+/// A parsed filter.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    terms: Vec<Term>,
+}
+
+impl Query {
+    /// Parses filter text. Never fails: incomplete terms (`fn:` while typing) are ignored.
+    pub fn parse(text: &str) -> Query {
+        let terms = split(text).iter().filter_map(|t| parse_term(t)).collect();
+        Query { terms }
+    }
+
+    /// Whether the query lets every call through.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether a term needs argument summaries (so results may grow as they are read).
+    pub fn uses_arguments(&self, scope: Scope) -> bool {
+        self.terms.iter().any(|t| match t.test {
+            Test::Arg(..) => true,
+            Test::Plain(_) => scope.bits() & used::ARG != 0,
+            _ => false,
+        })
+    }
+
+    /// The rows of `order` (indices into `calls.rows`) that pass, in the same order.
+    pub fn apply(&self, calls: &Calls, scope: Scope, order: &[u32]) -> Vec<u32> {
+        if self.terms.is_empty() {
+            return order.to_vec();
+        }
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let compiled: Vec<Compiled<'_>> = self
+            .terms
+            .iter()
+            .map(|t| Compiled::new(t, calls, scope, &mut matcher))
+            .collect();
+        order
+            .iter()
+            .copied()
+            .filter(|&r| {
+                let row = &calls.rows[r as usize];
+                compiled.iter().all(|c| c.test(row, calls))
+            })
+            .collect()
+    }
+}
+
+/// A term made concrete for one set of strings: which strings it hits.
+struct Compiled<'a> {
+    term: &'a Term,
+    hits: Vec<bool>,
+    key: Option<Sym>,
+    scope: u16,
+}
+
+impl<'a> Compiled<'a> {
+    fn new(term: &'a Term, calls: &Calls, scope: Scope, matcher: &mut Matcher) -> Self {
+        let strings = &calls.strings;
+        let (atom, bits, key) = match &term.test {
+            Test::Plain(a) => (Some(a), scope.bits(), None),
+            Test::Function(a) => (Some(a), used::NAME, None),
+            Test::Module(a) => (Some(a), used::MODULE, None),
+            Test::Tag(k, a) => (Some(a), used::TAG_VALUE, Some(k)),
+            Test::Arg(k, a) => (Some(a), used::ARG_VALUE, Some(k)),
+            Test::TagKey(k) | Test::ArgName(k) => (None, 0, Some(k)),
+        };
+        let mut hits = Vec::new();
+        if let Some(atom) = atom {
+            hits = vec![false; strings.len()];
+            for (id, hit) in hits.iter_mut().enumerate() {
+                let id = id as Sym;
+                if strings.used(id) & bits != 0 {
+                    *hit = atom.score(strings.utf32(id).slice(..), matcher).is_some();
+                }
+            }
+        }
+        Compiled {
+            term,
+            hits,
+            key: key.and_then(|k| strings.get(k)),
+            scope: scope.bits(),
+        }
+    }
+
+    fn hit(&self, s: Sym) -> bool {
+        self.hits.get(s as usize).copied().unwrap_or(false)
+    }
+
+    fn test(&self, row: &CallRow, calls: &Calls) -> bool {
+        let args = || row.args.iter().map(|&a| &calls.args[a as usize]);
+        let found = match &self.term.test {
+            Test::Plain(_) => {
+                (self.scope & used::NAME != 0 && self.hit(row.name))
+                    || (self.scope & used::TAG != 0 && row.tags.iter().any(|t| self.hit(t.pair)))
+                    || (self.scope & used::ARG != 0
+                        && args().any(|a| a.pair.is_some_and(|p| self.hit(p))))
+            }
+            Test::Function(_) => self.hit(row.name),
+            Test::Module(_) => self.hit(row.module),
+            Test::TagKey(_) => row.tags.iter().any(|t| Some(t.key) == self.key),
+            Test::Tag(..) => row
+                .tags
+                .iter()
+                .any(|t| Some(t.key) == self.key && self.hit(t.value)),
+            Test::ArgName(_) => args().any(|a| Some(a.name) == self.key),
+            Test::Arg(..) => {
+                args().any(|a| Some(a.name) == self.key && a.value.is_some_and(|v| self.hit(v)))
+            }
+        };
+        found != self.term.negate
+    }
+}
+
+/// Splits on whitespace not escaped as `\ `.
+fn split(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&' ') {
+            cur.push(' ');
+            chars.next();
+        } else if c.is_whitespace() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Escapes spaces so that `text` stays one term.
+pub fn escape(text: &str) -> String {
+    text.replace(' ', "\\ ")
+}
+
+fn fzf(text: &str) -> Option<(Atom, bool)> {
+    let mut atom = Atom::parse(text, CaseMatching::Smart, Normalization::Smart);
+    let negative = atom.negative;
+    atom.negative = false;
+    if atom.needle_text().is_empty() {
+        return None;
+    }
+    Some((atom, negative))
+}
+
+/// A value in `tag:K=V` or `arg:N=V`: equality unless it carries an fzf marker (`'`, `^`,
+/// `$`, `!`) or `~` for fuzzy.
+fn value_atom(text: &str) -> Option<(Atom, bool)> {
+    if let Some(rest) = text.strip_prefix('~') {
+        let atom = Atom::new(
+            rest,
+            CaseMatching::Smart,
+            Normalization::Smart,
+            AtomKind::Fuzzy,
+            false,
+        );
+        return (!rest.is_empty()).then_some((atom, false));
+    }
+    let marked = text.starts_with(['\'', '^', '!']) || (text.ends_with('$') && text.len() > 1);
+    if marked {
+        return fzf(text);
+    }
+    let atom = Atom::new(
+        text,
+        CaseMatching::Smart,
+        Normalization::Smart,
+        AtomKind::Exact,
+        false,
+    );
+    Some((atom, false))
+}
+
+fn parse_term(raw: &str) -> Option<Term> {
+    const FIELDS: [&str; 4] = ["fn:", "mod:", "tag:", "arg:"];
+    let (mut negate, body) = match raw.strip_prefix('!') {
+        Some(rest) if FIELDS.iter().any(|f| rest.starts_with(f)) => (true, rest),
+        _ => (false, raw),
+    };
+    let keyed =
+        |rest: &str, only_key: fn(String) -> Test, with: fn(String, Atom) -> Test| match rest
+            .split_once('=')
+        {
+            Some((k, v)) if !k.is_empty() => {
+                value_atom(v).map(|(a, neg)| (with(k.to_owned(), a), neg))
+            }
+            None if !rest.is_empty() => Some((only_key(rest.to_owned()), false)),
+            _ => None,
+        };
+    let (test, neg) = if let Some(rest) = body.strip_prefix("fn:") {
+        fzf(rest).map(|(a, n)| (Test::Function(a), n))?
+    } else if let Some(rest) = body.strip_prefix("mod:") {
+        fzf(rest).map(|(a, n)| (Test::Module(a), n))?
+    } else if let Some(rest) = body.strip_prefix("tag:") {
+        keyed(rest, Test::TagKey, Test::Tag)?
+    } else if let Some(rest) = body.strip_prefix("arg:") {
+        keyed(rest, Test::ArgName, Test::Arg)?
+    } else {
+        fzf(body).map(|(a, n)| (Test::Plain(a), n))?
+    };
+    negate ^= neg;
+    Some(Term { negate, test })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::rows;
+
+    fn names(q: &str, scope: Scope) -> Vec<String> {
+        let calls = rows();
+        let order: Vec<u32> = (0..calls.len() as u32).collect();
+        Query::parse(q)
+            .apply(&calls, scope, &order)
+            .iter()
+            .map(|&r| {
+                let row = &calls.rows[r as usize];
+                let args: Vec<String> = row
+                    .args
+                    .iter()
+                    .filter_map(|&a| calls.args[a as usize].value)
+                    .map(|v| calls.text(v).to_owned())
+                    .collect();
+                format!("{}({})", calls.text(row.name), args.join(","))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fuzzy_and_fzf_markers() {
+        assert_eq!(
+            names("lrc", Scope::All),
+            [
+                "long_running_calculation(2)",
+                "long_running_calculation(100)"
+            ]
+        );
+        assert_eq!(names("^fib", Scope::All), ["fib(20)"]);
+        assert_eq!(names("tion$", Scope::Functions).len(), 3);
+        assert_eq!(
+            names("'calc !long", Scope::All),
+            ["another_calculation(1,2)"]
+        );
+        assert!(names("zzzz", Scope::All).is_empty());
+        assert_eq!(names("", Scope::All).len(), 5);
+    }
+
+    #[test]
+    fn field_forms() {
+        assert_eq!(names("fn:fib", Scope::All), ["fib(20)"]);
+        assert_eq!(
+            names("tag:project", Scope::All),
+            ["another_calculation(1,2)"]
+        );
+        assert_eq!(
+            names("tag:project=my_project", Scope::All),
+            ["another_calculation(1,2)"]
+        );
+        assert!(names("tag:project=my", Scope::All).is_empty());
+        assert_eq!(names("tag:project=^my", Scope::All).len(), 1);
+        assert_eq!(
+            names("arg:x=100", Scope::All),
+            ["long_running_calculation(100)"]
+        );
+        assert_eq!(names("arg:x=~10", Scope::All).len(), 1);
+        assert_eq!(names("arg:x=!100", Scope::All).len(), 4);
+        assert_eq!(names("!tag:project fn:calc", Scope::All).len(), 2);
+        assert_eq!(names("fn:!long", Scope::All).len(), 3);
+        assert_eq!(names("mod:__main__ arg:n", Scope::All), ["fib(20)"]);
+        assert_eq!(names("fn:", Scope::All).len(), 5);
+    }
+
+    #[test]
+    fn scope_limits_plain_terms() {
+        assert_eq!(names("100", Scope::All), ["long_running_calculation(100)"]);
+        assert!(names("100", Scope::Functions).is_empty());
+        assert_eq!(names("testing", Scope::Tags).len(), 1);
+        assert!(names("testing", Scope::Arguments).is_empty());
+    }
+
+    #[test]
+    fn escaped_spaces_stay_in_one_term() {
+        assert_eq!(split(r"tag:a=b\ c fn:x"), ["tag:a=b c", "fn:x"]);
+        assert_eq!(escape("b c"), r"b\ c");
+    }
+}

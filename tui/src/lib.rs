@@ -1,0 +1,22 @@
+//! fleche-tui: browse a fleche cache in the terminal.
+//!
+//! A table of every stored call (sortable, filterable with fzf-style terms and `fn:`, `mod:`,
+//! `tag:`, `arg:` fields, live while other processes write), and each call as a tree of its
+//! metadata, arguments and result whose values are read only when opened. The binary is a
+//! thin loop around this library: [`app::State`] holds everything, [`keys::action`] turns
+//! input into [`app::Action`]s, [`app::State::update`] applies them, and [`ui::render`] draws
+//! the state, so whole screens are tested on ratatui's `TestBackend`.
+
+pub mod app;
+pub mod calls;
+pub mod cbor;
+pub mod clipboard;
+pub mod filter;
+pub mod keys;
+pub mod loader;
+pub mod open;
+pub mod svg;
+#[doc(hidden)]
+pub mod testing;
+pub mod tree;
+pub mod ui;

@@ -1,0 +1,224 @@
+//! The background reader: loads call records newest first in chunks (so the first screen of
+//! a million calls shows at once), reads a short summary of each distinct argument value for
+//! the filter, then polls the cache for calls other processes add or remove.
+
+use std::collections::HashSet;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use fleche::browse::TimeKey;
+use fleche::record::CallRecord;
+use fleche::{Cache, Digest};
+
+use crate::cbor;
+
+/// Records in the first chunk: enough for a screen, quick to read.
+pub const FIRST_CHUNK: usize = 100;
+/// Records per later chunk.
+pub const CHUNK: usize = 2_000;
+/// How often the cache is polled for changes.
+pub const POLL: Duration = Duration::from_millis(1_000);
+/// Argument summaries are computed from at most this many leading bytes of a value.
+pub const SUMMARY_BYTES: usize = 4_096;
+/// Argument summaries are cut to this many characters.
+pub const SUMMARY_CHARS: usize = 60;
+
+/// What the reader sends to the UI.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    /// How many calls the cache holds.
+    Total(u64),
+    /// Records of calls (new or first loaded).
+    Rows(Vec<(Digest, CallRecord)>),
+    /// One-line summaries of argument values, by value digest.
+    Summaries(Vec<(Digest, String)>),
+    /// Calls that are gone (deleted by this or another process).
+    Removed(Vec<Digest>),
+    /// The first full load finished.
+    Done,
+    /// Reading failed; the reader keeps polling.
+    Failed(String),
+}
+
+/// Requests from the UI to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Re-read the whole key list now (after a delete, or `r`).
+    Rescan,
+}
+
+/// The one-line summary of an argument value, as the filter matches it: a text value without
+/// its quotes, anything else as rendered.
+pub fn argument_summary(head: &[u8]) -> String {
+    let mut s = cbor::summary(head, 0, SUMMARY_CHARS);
+    // A value cut by SUMMARY_BYTES ends in an error about running out of input: show the cut.
+    if let Some(i) = s.find("<invalid: ") {
+        s.truncate(i);
+        s.push('…');
+    }
+    if let Some(inner) = s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        return inner.to_owned();
+    }
+    s
+}
+
+/// Runs the reader until the UI hangs up.
+pub fn run(cache: Cache, tx: Sender<Loaded>, rx: Receiver<Request>) {
+    let mut reader = Reader {
+        cache,
+        tx,
+        known: HashSet::new(),
+        summarised: HashSet::new(),
+        newest: None,
+    };
+    if reader.first_load().is_err() {
+        return;
+    }
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok(Request::Rescan) => {
+                if reader.rescan().is_err() {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if reader.poll().is_err() {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// The UI went away.
+struct Gone;
+
+struct Reader {
+    cache: Cache,
+    tx: Sender<Loaded>,
+    known: HashSet<Digest>,
+    summarised: HashSet<Digest>,
+    newest: Option<TimeKey>,
+}
+
+impl Reader {
+    fn send(&self, msg: Loaded) -> Result<(), Gone> {
+        self.tx.send(msg).map_err(|_| Gone)
+    }
+
+    fn fail(&self, e: fleche::Error) -> Result<(), Gone> {
+        self.send(Loaded::Failed(e.to_string()))
+    }
+
+    fn first_load(&mut self) -> Result<(), Gone> {
+        match self.cache.len() {
+            Ok(n) => self.send(Loaded::Total(n))?,
+            Err(e) => return self.fail(e),
+        }
+        let mut before = None;
+        // A small first chunk fills the first screen at once; then bigger ones.
+        let mut size = FIRST_CHUNK;
+        loop {
+            let page = match self.cache.calls_before(before, size) {
+                Ok(p) => p,
+                Err(e) => return self.fail(e),
+            };
+            let Some(&last) = page.last() else { break };
+            if self.newest.is_none() {
+                self.newest = page.first().copied();
+            }
+            before = Some(last);
+            let keys: Vec<Digest> = page.iter().map(|t| t.key).collect();
+            self.load(&keys)?;
+            size = CHUNK;
+        }
+        self.send(Loaded::Done)
+    }
+
+    /// Loads records and argument summaries of these calls and sends them.
+    fn load(&mut self, keys: &[Digest]) -> Result<(), Gone> {
+        let calls = match self.cache.load_many(keys) {
+            Ok(c) => c,
+            Err(e) => return self.fail(e),
+        };
+        let mut digests = Vec::new();
+        let rows: Vec<(Digest, CallRecord)> = calls
+            .into_iter()
+            .map(|c| {
+                self.known.insert(c.key());
+                for (_, d) in c.argument_digests() {
+                    if self.summarised.insert(*d) {
+                        digests.push(*d);
+                    }
+                }
+                (c.key(), c.record().clone())
+            })
+            .collect();
+        self.send(Loaded::Rows(rows))?;
+        let mut summaries = Vec::with_capacity(digests.len());
+        for d in digests {
+            match self.cache.value_head(&d, SUMMARY_BYTES) {
+                Ok(Some(head)) => summaries.push((d, argument_summary(&head.bytes))),
+                Ok(None) => summaries.push((d, "<missing>".to_owned())),
+                Err(e) => return self.fail(e),
+            }
+        }
+        self.send(Loaded::Summaries(summaries))
+    }
+
+    /// Picks up calls newer than the newest seen, then checks the count: a call that started
+    /// earlier but finished later, or a deletion, shows as a count mismatch and a rescan.
+    fn poll(&mut self) -> Result<(), Gone> {
+        if let Some(newest) = self.newest {
+            match self.cache.calls_after(newest) {
+                Ok(new) if !new.is_empty() => {
+                    self.newest = new.last().copied();
+                    let keys: Vec<Digest> = new
+                        .iter()
+                        .map(|t| t.key)
+                        .filter(|k| !self.known.contains(k))
+                        .collect();
+                    self.load(&keys)?;
+                }
+                Ok(_) => {}
+                Err(e) => return self.fail(e),
+            }
+        }
+        match self.cache.len() {
+            Ok(n) if n as usize != self.known.len() => self.rescan(),
+            Ok(_) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn rescan(&mut self) -> Result<(), Gone> {
+        let keys = match self.cache.keys_newest_first() {
+            Ok(k) => k,
+            Err(e) => return self.fail(e),
+        };
+        if self.newest.is_none()
+            && let Ok(page) = self.cache.calls_before(None, 1)
+        {
+            self.newest = page.first().copied();
+        }
+        let now: HashSet<Digest> = keys.iter().copied().collect();
+        let removed: Vec<Digest> = self.known.difference(&now).copied().collect();
+        let added: Vec<Digest> = keys
+            .iter()
+            .filter(|k| !self.known.contains(k))
+            .copied()
+            .collect();
+        self.send(Loaded::Total(keys.len() as u64))?;
+        if !removed.is_empty() {
+            for k in &removed {
+                self.known.remove(k);
+            }
+            self.send(Loaded::Removed(removed))?;
+        }
+        for chunk in added.chunks(CHUNK) {
+            self.load(chunk)?;
+        }
+        Ok(())
+    }
+}
