@@ -635,3 +635,24 @@ fn query_shows_as_its_table() {
         "{debug}"
     );
 }
+
+#[test]
+fn a_file_cache_query_sees_calls_made_just_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("c.redb")).unwrap();
+    let _a = cache.activate();
+    for x in 0..20 {
+        square(x);
+    }
+    assert_eq!(square::query().count().unwrap(), 20);
+    assert_eq!(
+        square::query()
+            .arg_x(7)
+            .only()
+            .unwrap()
+            .result::<i64>()
+            .unwrap(),
+        49
+    );
+    assert_eq!(cache.table().len(), 20);
+}

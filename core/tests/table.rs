@@ -306,3 +306,24 @@ fn converts_to_polars() {
         polars::prelude::DataType::Datetime(_, _)
     ));
 }
+
+#[test]
+fn shown_prefixes_load_calls_even_when_a_value_digest_shares_them() {
+    let cache = bulk(1);
+    let key = cache.query().keys().unwrap()[0];
+    // A value stored under a digest that agrees with the call key on its first 31 bytes.
+    let mut near = *key.as_bytes();
+    near[31] ^= 1;
+    let value = fleche::codec::encode(&5i64).unwrap();
+    cache
+        .insert_records(&[], &[(Digest::from_bytes(near), value)])
+        .unwrap();
+    let table = cache.table();
+    let index = table.index().next().unwrap().to_owned();
+    assert_eq!(index.len(), 4, "prefixes are unambiguous among call keys");
+    assert_eq!(cache.load(index.as_str()).unwrap().key(), key);
+    assert!(matches!(
+        cache.expand(&index),
+        Err(fleche::Error::AmbiguousDigest { .. })
+    ));
+}
