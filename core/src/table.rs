@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
+use std::sync::Arc;
 
 use chrono::{DateTime, Local, Utc};
 
@@ -226,7 +227,7 @@ impl Table {
     /// let no_fib = table.filter(|row| row.get("name") != Some("fib"));
     /// ```
     pub fn filter(mut self, keep: impl Fn(&Row) -> bool) -> Table {
-        let columns = self.column_names();
+        let columns: Arc<[String]> = self.column_names().into();
         let rows = std::mem::take(&mut self.rows);
         self.rows = rows
             .into_iter()
@@ -300,7 +301,7 @@ impl Table {
 
     /// The rows, rendered.
     pub fn rows(&self) -> impl Iterator<Item = Row> + '_ {
-        let columns = self.column_names();
+        let columns: Arc<[String]> = self.column_names().into();
         self.rows.iter().map(move |line| Row {
             index: line.index.clone(),
             key: line.call.key(),
@@ -547,7 +548,7 @@ impl fmt::Debug for Table {
 pub struct Row {
     index: String,
     key: Digest,
-    columns: Vec<String>,
+    columns: Arc<[String]>,
     cells: Vec<String>,
 }
 
