@@ -656,3 +656,19 @@ fn a_file_cache_query_sees_calls_made_just_before() {
     );
     assert_eq!(cache.table().len(), 20);
 }
+
+#[test]
+fn queries_calls_and_tables_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<fleche::Query>();
+    send_sync::<square::Query>();
+    send_sync::<fleche::Call>();
+    send_sync::<fleche::Table>();
+    let (cache, _a) = fresh();
+    square(4);
+    let q = square::query().filter(|c| c.name() == "square");
+    let n = std::thread::spawn(move || q.on(&cache).count().unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(n, 1);
+}

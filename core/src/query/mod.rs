@@ -108,7 +108,7 @@ pub enum Field {
     Metadata(String, String),
 }
 
-type Step = dyn Fn(Vec<Call>) -> Result<Vec<Call>>;
+type Step = dyn Fn(Vec<Call>) -> Result<Vec<Call>> + Send + Sync;
 
 /// One pipeline step, applied to the matched calls in order.
 #[derive(Clone)]
@@ -155,7 +155,7 @@ impl Query {
     fn with_op(
         mut self,
         label: String,
-        run: impl Fn(Vec<Call>) -> Result<Vec<Call>> + 'static,
+        run: impl Fn(Vec<Call>) -> Result<Vec<Call>> + Send + Sync + 'static,
     ) -> Query {
         self.ops.push(Op {
             label,
@@ -357,7 +357,7 @@ impl Query {
 
     /// Only the calls for which `keep` returns true. `keep` runs on every matched call at
     /// every run; capture what it needs with `move`.
-    pub fn filter(self, keep: impl Fn(&Call) -> bool + 'static) -> Query {
+    pub fn filter(self, keep: impl Fn(&Call) -> bool + Send + Sync + 'static) -> Query {
         self.with_op("filter(..)".into(), move |mut calls| {
             calls.retain(|c| keep(c));
             Ok(calls)
@@ -400,7 +400,7 @@ impl Query {
     }
 
     /// Sorts by a key computed from each call, ascending.
-    pub fn sort_by_key<K: Ord>(self, key: impl Fn(&Call) -> K + 'static) -> Query {
+    pub fn sort_by_key<K: Ord>(self, key: impl Fn(&Call) -> K + Send + Sync + 'static) -> Query {
         self.with_op("sort_by_key(..)".into(), move |mut calls| {
             calls.sort_by_cached_key(|c| key(c));
             Ok(calls)

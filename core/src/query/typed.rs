@@ -148,7 +148,13 @@ macro_rules! __typed_query {
                 Self(self.0.skip(n))
             }
             /// See [`fleche::Query::filter`].
-            pub fn filter(self, keep: impl Fn(&::fleche::Call) -> bool + 'static) -> Self {
+            pub fn filter(
+                self,
+                keep: impl Fn(&::fleche::Call) -> bool
+                + ::core::marker::Send
+                + ::core::marker::Sync
+                + 'static,
+            ) -> Self {
                 Self(self.0.filter(keep))
             }
             /// See [`fleche::Query::sort_by`].
@@ -169,7 +175,10 @@ macro_rules! __typed_query {
             /// See [`fleche::Query::sort_by_key`].
             pub fn sort_by_key<K: ::core::cmp::Ord>(
                 self,
-                key: impl Fn(&::fleche::Call) -> K + 'static,
+                key: impl Fn(&::fleche::Call) -> K
+                + ::core::marker::Send
+                + ::core::marker::Sync
+                + 'static,
             ) -> Self {
                 Self(self.0.sort_by_key(key))
             }
