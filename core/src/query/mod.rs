@@ -45,10 +45,22 @@ pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
 /// `has_tag`, `metadata_key`/`metadata_eq` on `"tags"`, `argument`, `argument_digest`,
 /// `argument_prefix`, `has_argument`, `result`, `result_digest`, `started_after`,
 /// `started_before` and `among` are answered from the store's indexes; when several are
-/// given their hits are intersected, smallest first. `version`, `unversioned`, `code`,
-/// `current_only` and the other metadata filters are checked on the records those indexes
-/// return (or on every record, when no indexed filter is given). Pipeline steps (`filter`,
-/// `sort_by`, `take`, ...) run on the matched calls, in the order they were added.
+/// given their hits are intersected, smallest first (an index more than 32 times larger than
+/// the candidates left is checked on their records instead, which is cheaper). `version`,
+/// `unversioned`, `code`, `current_only` and the other metadata filters are checked on the
+/// records those indexes return (or on every record, when no indexed filter is given).
+/// Pipeline steps (`filter`, `sort_by`, `take`, ...) run on the matched calls, in the order
+/// they were added.
+///
+/// # Typed queries of cached functions
+///
+/// `f::query()` returns `f::Query`: this type's methods plus setters typed by `f`'s
+/// parameters, `with(a, b, ..)` (every argument) and `arg_<name>(value)` (one), which also
+/// accept `D("prefix")` for owned parameters. The `arg_` prefix keeps them apart from the
+/// methods here, so parameters named `metadata`, `name` or `take` work. A call's query
+/// includes the calls of every `version` and every edit of the function's body;
+/// `.current_only()` keeps those of the current definition. Methods get
+/// `Type::method_query()` (every call) and `Type::method_query_with(&receiver, args..)`.
 ///
 /// ```
 /// use fleche::{fleche, tags};
