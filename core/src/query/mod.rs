@@ -20,9 +20,12 @@ use crate::record::CallRecord;
 use crate::runtime::Function;
 use crate::table::Table;
 
+mod field;
 mod filter;
 mod typed;
 
+pub use field::Field;
+use field::{by_stop, compare_options, field_value};
 pub(crate) use filter::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
 use filter::{Filter, ValueMatch, describe, matches, probes};
 pub use typed::typed_argument;
@@ -96,28 +99,6 @@ pub struct Query {
     ops: Vec<Op>,
     /// Problems found while building (a value without a digest), reported when it runs.
     problems: Vec<String>,
-}
-
-/// A field of a call's record to sort or group by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Field {
-    /// Function name.
-    Name,
-    /// Module path.
-    Module,
-    /// The function's `version`.
-    Version,
-    /// Start time.
-    TimeStart,
-    /// Stop time.
-    TimeStop,
-    /// Wall time in seconds.
-    Walltime,
-    /// The value of a tag.
-    Tag(String),
-    /// A metadata entry by namespace and key (`Field::Metadata("git".into(), "branch".into())`).
-    Metadata(String, String),
 }
 
 type Step = dyn Fn(Vec<Call>) -> Result<Vec<Call>> + Send + Sync;
@@ -688,56 +669,6 @@ fn oldest_first(calls: Vec<Call>) -> Vec<Call> {
         .into_iter()
         .filter_map(|(_, _, i)| slots[i].take())
         .collect()
-}
-
-/// A field's value, typed for ordering.
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
-enum FieldValue {
-    Text(String),
-    Time(DateTime<Utc>),
-    Number(f64),
-}
-
-impl fmt::Display for FieldValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldValue::Text(s) => f.write_str(s),
-            FieldValue::Time(t) => write!(f, "{}", t.to_rfc3339()),
-            FieldValue::Number(n) => write!(f, "{n}"),
-        }
-    }
-}
-
-fn field_value(call: &Call, field: &Field) -> Option<FieldValue> {
-    let md = call.metadata();
-    Some(match field {
-        Field::Name => FieldValue::Text(call.name().to_owned()),
-        Field::Module => FieldValue::Text(call.module().to_owned()),
-        Field::Version => FieldValue::Text(call.version()?.to_owned()),
-        Field::TimeStart => FieldValue::Time(md.timestart),
-        Field::TimeStop => FieldValue::Time(md.timestop),
-        Field::Walltime => FieldValue::Number(md.walltime),
-        Field::Tag(k) => FieldValue::Text(md.tags.get(k)?.clone()),
-        Field::Metadata(ns, k) => FieldValue::Text(metadata_entry(md, ns, k)?),
-    })
-}
-
-fn compare_options(a: Option<FieldValue>, b: Option<FieldValue>) -> Ordering {
-    match (a, b) {
-        (Some(FieldValue::Number(x)), Some(FieldValue::Number(y))) => x.total_cmp(&y),
-        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
-}
-
-fn by_stop(a: &Call, b: &Call) -> Ordering {
-    let (x, y) = (a.metadata(), b.metadata());
-    x.timestop
-        .cmp(&y.timestop)
-        .then(x.timestart.cmp(&y.timestart))
-        .then(a.key().cmp(&b.key()))
 }
 
 impl fmt::Debug for Query {
