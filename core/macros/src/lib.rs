@@ -390,26 +390,16 @@ fn invoke(
     body_call: Tokens,
 ) -> Tokens {
     let ret = return_type(func);
-    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored).collect();
-    let vars: Vec<Ident> = (0..keyed.len())
-        .map(|i| format_ident!("__fleche_arg{}", i))
-        .collect();
-    let borrowed: Vec<Tokens> = keyed.iter().map(|p| p.borrowed()).collect();
-    let types: Vec<&Type> = keyed.iter().map(|p| &p.ty).collect();
-    let names: Vec<String> = keyed.iter().map(|p| p.ident.to_string()).collect();
+    let types = params.iter().filter(|p| !p.ignored).map(|p| &p.ty);
+    let args = argument_list(params);
     let result = Ident::new("__fleche_result", Span::call_site());
     let store = store_condition(func, o, &result);
     quote! {
-        #[allow(unused_imports)]
-        use ::fleche::__private::{PickKey as _, PickSerde as _};
         static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
         #(::fleche::__private::assert_argument::<#types>();)*
         let __fleche_begin = {
-            #(let #vars = (&::fleche::__private::Select(#borrowed)).pick();)*
-            ::fleche::__private::begin::<#ret>(
-                &__FLECHE_FUNCTION,
-                &[#((#names, &#vars as &dyn ::fleche::__private::Argument)),*],
-            )
+            #args
+            ::fleche::__private::begin::<#ret>(&__FLECHE_FUNCTION, __fleche_args)
         };
         match __fleche_begin {
             ::fleche::__private::Begin::Hit(__fleche_value) => __fleche_value,
@@ -425,32 +415,32 @@ fn invoke(
 
 /// The argument list of a helper (`digest`, `contains`, ...): keyed parameters, plain types.
 fn helper_key_args(params: &[Param]) -> (Vec<Tokens>, Tokens) {
-    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored && !p.is_self).collect();
-    let inputs = keyed.iter().map(|p| {
+    let keyed = params.iter().filter(|p| !p.ignored && !p.is_self);
+    let inputs = keyed.map(|p| {
         let (i, t) = (&p.ident, &p.ty);
         quote!(#i: #t)
     });
-    let has_self = params.iter().any(|p| p.is_self);
+    (inputs.collect(), argument_list(params))
+}
+
+/// Declares `__fleche_args`: the keyed arguments (receiver included) as `(name, &dyn Argument)`,
+/// each routed through [`CacheKey`](fleche::CacheKey) when its type has it, else serde.
+fn argument_list(params: &[Param]) -> Tokens {
     let mut pairs: Vec<Tokens> = Vec::new();
     let mut lets: Vec<Tokens> = Vec::new();
     for (n, p) in params.iter().filter(|p| !p.ignored).enumerate() {
         let var = format_ident!("__fleche_arg{}", n);
-        let ident = &p.ident;
-        let name = ident.to_string();
+        let name = p.ident.to_string();
         let borrowed = p.borrowed();
         lets.push(quote!(let #var = (&::fleche::__private::Select(#borrowed)).pick();));
         pairs.push(quote!((#name, &#var as &dyn ::fleche::__private::Argument)));
     }
-    let _ = has_self;
-    (
-        inputs.collect(),
-        quote! {
-            #[allow(unused_imports)]
-            use ::fleche::__private::{PickKey as _, PickSerde as _};
-            #(#lets)*
-            let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
-        },
-    )
+    quote! {
+        #[allow(unused_imports)]
+        use ::fleche::__private::{PickKey as _, PickSerde as _};
+        #(#lets)*
+        let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
+    }
 }
 
 fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Tokens {
