@@ -124,35 +124,7 @@ impl Cache {
     /// Resolves a full digest, or a prefix of at least 4 hex characters, to the one stored
     /// call key or value digest it names.
     pub fn expand(&self, prefix: &str) -> Result<Digest> {
-        let prefix = prefix.trim();
-        if !prefix.bytes().all(|c| c.is_ascii_hexdigit()) || prefix.len() > Digest::HEX_LEN {
-            return Err(Error::NotHex {
-                text: prefix.to_owned(),
-            });
-        }
-        if prefix.len() == Digest::HEX_LEN {
-            return prefix.parse().map_err(|_| Error::NotHex {
-                text: prefix.to_owned(),
-            });
-        }
-        if prefix.len() < MIN_PREFIX {
-            return Err(Error::PrefixTooShort {
-                prefix: prefix.to_owned(),
-            });
-        }
-        let lower = prefix.to_ascii_lowercase();
-        let found = self.store.digests_with_prefix(&lower, 2)?;
-        match found.as_slice() {
-            [] => Err(Error::UnknownDigest {
-                prefix: prefix.to_owned(),
-            }),
-            [one] => Ok(*one),
-            [a, b, ..] => Err(Error::AmbiguousDigest {
-                prefix: prefix.to_owned(),
-                matches: found.len(),
-                needed: common_hex_prefix(a, b) + 1,
-            }),
-        }
+        self.resolve_prefix(prefix, |lower| self.store.digests_with_prefix(lower, 2))
     }
 
     /// The shortest prefix (at least 4 characters) that names `digest` unambiguously in this
@@ -300,32 +272,33 @@ impl Cache {
     /// Resolves a full call key, or a prefix of at least 4 hex characters, to the one stored
     /// call key it starts; value digests are not considered (unlike [`Cache::expand`]).
     pub fn expand_call(&self, prefix: &str) -> Result<Digest> {
+        self.resolve_prefix(prefix, |lower| self.store.call_keys_with_prefix(lower, 2))
+    }
+
+    /// Checks a digest or prefix and resolves it with `candidates`, which returns up to two
+    /// stored digests starting with the lowercase prefix.
+    fn resolve_prefix(
+        &self,
+        prefix: &str,
+        candidates: impl FnOnce(&str) -> Result<Vec<Digest>>,
+    ) -> Result<Digest> {
         let prefix = prefix.trim();
+        let owned = || prefix.to_owned();
         if !prefix.bytes().all(|c| c.is_ascii_hexdigit()) || prefix.len() > Digest::HEX_LEN {
-            return Err(Error::NotHex {
-                text: prefix.to_owned(),
-            });
+            return Err(Error::NotHex { text: owned() });
         }
         if prefix.len() == Digest::HEX_LEN {
-            return prefix.parse().map_err(|_| Error::NotHex {
-                text: prefix.to_owned(),
-            });
+            return prefix.parse().map_err(|_| Error::NotHex { text: owned() });
         }
         if prefix.len() < MIN_PREFIX {
-            return Err(Error::PrefixTooShort {
-                prefix: prefix.to_owned(),
-            });
+            return Err(Error::PrefixTooShort { prefix: owned() });
         }
-        let found = self
-            .store
-            .call_keys_with_prefix(&prefix.to_ascii_lowercase(), 2)?;
+        let found = candidates(&prefix.to_ascii_lowercase())?;
         match found.as_slice() {
-            [] => Err(Error::UnknownDigest {
-                prefix: prefix.to_owned(),
-            }),
+            [] => Err(Error::UnknownDigest { prefix: owned() }),
             [one] => Ok(*one),
             [a, b, ..] => Err(Error::AmbiguousDigest {
-                prefix: prefix.to_owned(),
+                prefix: owned(),
                 matches: found.len(),
                 needed: common_hex_prefix(a, b) + 1,
             }),

@@ -566,24 +566,7 @@ fn index(
     key: &Digest,
     record: &CallRecord,
 ) -> Result<(), redb::Error> {
-    let k = key.as_bytes();
-    txn.open_multimap_table(BY_NAME)?
-        .insert(record.name.as_str(), k)?;
-    txn.open_multimap_table(BY_MODULE)?
-        .insert(record.module.as_str(), k)?;
-    let mut tags = txn.open_multimap_table(BY_TAG)?;
-    for (tag, value) in &record.metadata.tags {
-        tags.insert(format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k)?;
-    }
-    let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
-    for (name, digest) in &record.arguments {
-        args.insert((name.as_str(), *digest.as_bytes()), k)?;
-    }
-    txn.open_multimap_table(BY_RESULT)?
-        .insert(record.result.as_bytes(), k)?;
-    txn.open_table(BY_TIME)?
-        .insert((record.metadata.start_nanos(), *k), ())?;
-    Ok(())
+    update_index(txn, key, record, IndexChange::Add)
 }
 
 fn unindex(
@@ -591,23 +574,60 @@ fn unindex(
     key: &Digest,
     record: &CallRecord,
 ) -> Result<(), redb::Error> {
+    update_index(txn, key, record, IndexChange::Remove)
+}
+
+#[derive(Clone, Copy)]
+enum IndexChange {
+    Add,
+    Remove,
+}
+
+/// Adds or removes the index entries of one record; both directions list the same entries.
+fn update_index(
+    txn: &redb::WriteTransaction,
+    key: &Digest,
+    record: &CallRecord,
+    change: IndexChange,
+) -> Result<(), redb::Error> {
+    macro_rules! apply {
+        ($table:expr, $key:expr, $value:expr) => {
+            match change {
+                IndexChange::Add => {
+                    $table.insert($key, $value)?;
+                }
+                IndexChange::Remove => {
+                    $table.remove($key, $value)?;
+                }
+            }
+        };
+    }
     let k = key.as_bytes();
-    txn.open_multimap_table(BY_NAME)?
-        .remove(record.name.as_str(), k)?;
-    txn.open_multimap_table(BY_MODULE)?
-        .remove(record.module.as_str(), k)?;
+    apply!(txn.open_multimap_table(BY_NAME)?, record.name.as_str(), k);
+    apply!(
+        txn.open_multimap_table(BY_MODULE)?,
+        record.module.as_str(),
+        k
+    );
     let mut tags = txn.open_multimap_table(BY_TAG)?;
     for (tag, value) in &record.metadata.tags {
-        tags.remove(format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k)?;
+        apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k);
     }
     let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
     for (name, digest) in &record.arguments {
-        args.remove((name.as_str(), *digest.as_bytes()), k)?;
+        apply!(args, (name.as_str(), *digest.as_bytes()), k);
     }
-    txn.open_multimap_table(BY_RESULT)?
-        .remove(record.result.as_bytes(), k)?;
-    txn.open_table(BY_TIME)?
-        .remove((record.metadata.start_nanos(), *k))?;
+    apply!(
+        txn.open_multimap_table(BY_RESULT)?,
+        record.result.as_bytes(),
+        k
+    );
+    let mut by_time = txn.open_table(BY_TIME)?;
+    let time_key = (record.metadata.start_nanos(), *k);
+    match change {
+        IndexChange::Add => by_time.insert(time_key, ())?,
+        IndexChange::Remove => by_time.remove(time_key)?,
+    };
     Ok(())
 }
 
