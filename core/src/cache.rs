@@ -13,8 +13,10 @@ use crate::codec;
 use crate::config::{CacheSpec, Config, Origin};
 use crate::digest::{D, Digest};
 use crate::error::{Error, Result};
+use crate::query::Query;
 use crate::record::CallRecord;
 use crate::store::{Location, Mode, Store};
+use crate::table::Table;
 
 /// Digest prefixes shorter than this are refused: too likely to be ambiguous.
 pub const MIN_PREFIX: usize = 4;
@@ -122,35 +124,7 @@ impl Cache {
     /// Resolves a full digest, or a prefix of at least 4 hex characters, to the one stored
     /// call key or value digest it names.
     pub fn expand(&self, prefix: &str) -> Result<Digest> {
-        let prefix = prefix.trim();
-        if !prefix.bytes().all(|c| c.is_ascii_hexdigit()) || prefix.len() > Digest::HEX_LEN {
-            return Err(Error::NotHex {
-                text: prefix.to_owned(),
-            });
-        }
-        if prefix.len() == Digest::HEX_LEN {
-            return prefix.parse().map_err(|_| Error::NotHex {
-                text: prefix.to_owned(),
-            });
-        }
-        if prefix.len() < MIN_PREFIX {
-            return Err(Error::PrefixTooShort {
-                prefix: prefix.to_owned(),
-            });
-        }
-        let lower = prefix.to_ascii_lowercase();
-        let found = self.store.digests_with_prefix(&lower, 2)?;
-        match found.as_slice() {
-            [] => Err(Error::UnknownDigest {
-                prefix: prefix.to_owned(),
-            }),
-            [one] => Ok(*one),
-            [a, b, ..] => Err(Error::AmbiguousDigest {
-                prefix: prefix.to_owned(),
-                matches: found.len(),
-                needed: common_hex_prefix(a, b) + 1,
-            }),
-        }
+        self.resolve_prefix(prefix, |lower| self.store.digests_with_prefix(lower, 2))
     }
 
     /// The shortest prefix (at least 4 characters) that names `digest` unambiguously in this
@@ -174,7 +148,7 @@ impl Cache {
     /// The call stored under a key (a [`Digest`], a hex prefix, or a [`D`]), read lazily:
     /// its record now, its argument and result values only when asked for.
     pub fn load(&self, key: impl CallKey) -> Result<Call> {
-        let key = key.resolve(self)?;
+        let key = key.resolve_call(self)?;
         let bytes = self
             .store
             .record(&key)?
@@ -214,7 +188,7 @@ impl Cache {
     /// Removes the call record under `key`; its values stay, as other calls may share them.
     /// Returns whether there was such a call.
     pub fn evict(&self, key: impl CallKey) -> Result<bool> {
-        let key = key.resolve(self)?;
+        let key = key.resolve_call(self)?;
         self.store.remove_call(&key)
     }
 
@@ -267,6 +241,100 @@ impl Cache {
     }
 }
 
+// -------------------------------------------------------------------------------------------
+// Queries and tables over the whole cache.
+// -------------------------------------------------------------------------------------------
+
+impl Cache {
+    /// A query over every call in this cache; add filters to narrow it. See [`Query`].
+    ///
+    /// ```
+    /// # use fleche::fleche;
+    /// #[fleche]
+    /// fn double(x: i64) -> i64 { x * 2 }
+    /// # fn main() -> fleche::Result<()> {
+    /// let cache = fleche::Cache::memory();
+    /// let _active = cache.activate();
+    /// double(100);
+    /// assert_eq!(cache.query().argument("x", 100).count()?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn query(&self) -> Query {
+        Query::new(Some(self.clone()))
+    }
+
+    /// A table of every call in this cache (see [`Table`]); no argument or result is read.
+    pub fn table(&self) -> Table {
+        self.query().table()
+    }
+
+    /// Resolves a full call key, or a prefix of at least 4 hex characters, to the one stored
+    /// call key it starts; value digests are not considered (unlike [`Cache::expand`]).
+    pub fn expand_call(&self, prefix: &str) -> Result<Digest> {
+        self.resolve_prefix(prefix, |lower| self.store.call_keys_with_prefix(lower, 2))
+    }
+
+    /// Checks a digest or prefix and resolves it with `candidates`, which returns up to two
+    /// stored digests starting with the lowercase prefix.
+    fn resolve_prefix(
+        &self,
+        prefix: &str,
+        candidates: impl FnOnce(&str) -> Result<Vec<Digest>>,
+    ) -> Result<Digest> {
+        let prefix = prefix.trim();
+        let owned = || prefix.to_owned();
+        if !prefix.bytes().all(|c| c.is_ascii_hexdigit()) || prefix.len() > Digest::HEX_LEN {
+            return Err(Error::NotHex { text: owned() });
+        }
+        if prefix.len() == Digest::HEX_LEN {
+            return prefix.parse().map_err(|_| Error::NotHex { text: owned() });
+        }
+        if prefix.len() < MIN_PREFIX {
+            return Err(Error::PrefixTooShort { prefix: owned() });
+        }
+        let found = candidates(&prefix.to_ascii_lowercase())?;
+        match found.as_slice() {
+            [] => Err(Error::UnknownDigest { prefix: owned() }),
+            [one] => Ok(*one),
+            [a, b, ..] => Err(Error::AmbiguousDigest {
+                prefix: owned(),
+                matches: found.len(),
+                needed: common_hex_prefix(a, b) + 1,
+            }),
+        }
+    }
+
+    /// How many values this handle has read from the store (arguments, results, hits).
+    /// For tests that check that reads are lazy; not a stable API.
+    #[doc(hidden)]
+    pub fn value_reads(&self) -> u64 {
+        self.store
+            .value_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many call records queries on this handle have read. For tests that check that
+    /// queries use the indexes; not a stable API.
+    #[doc(hidden)]
+    pub fn record_reads(&self) -> u64 {
+        self.store
+            .record_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stores many call records and values in one commit, bypassing the runtime. For test
+    /// and benchmark setup; the records' index entries are written too. Not a stable API.
+    #[doc(hidden)]
+    pub fn insert_records(
+        &self,
+        calls: &[(Digest, CallRecord)],
+        values: &[(Digest, Vec<u8>)],
+    ) -> Result<()> {
+        self.store.put_many(calls, values)
+    }
+}
+
 impl Digest {
     /// The shortest unambiguous prefix of this digest in the active cache (at least 4 chars).
     pub fn shrink(&self) -> Result<String> {
@@ -275,7 +343,7 @@ impl Digest {
 }
 
 /// Number of leading hex characters two digests share.
-fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
+pub(crate) fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
     let mut n = 0;
     for (x, y) in a.as_bytes().iter().zip(b.as_bytes()) {
         if x == y {
@@ -294,6 +362,16 @@ fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
 pub trait CallKey {
     /// The full digest it names in `cache`.
     fn resolve(self, cache: &Cache) -> Result<Digest>;
+
+    /// The full call key it names in `cache`, among call keys only: a value digest that
+    /// shares the prefix does not make it ambiguous. [`Cache::load`] and [`Cache::evict`]
+    /// resolve keys this way, so the prefixes shown in tables always load.
+    fn resolve_call(self, cache: &Cache) -> Result<Digest>
+    where
+        Self: Sized,
+    {
+        self.resolve(cache)
+    }
 }
 
 impl CallKey for Digest {
@@ -312,11 +390,17 @@ impl CallKey for &str {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(self)
     }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(self)
+    }
 }
 
 impl CallKey for &String {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(self)
+    }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(self)
     }
 }
 
@@ -324,11 +408,17 @@ impl CallKey for String {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(&self)
     }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(&self)
+    }
 }
 
 impl<S: AsRef<str>> CallKey for D<S> {
     fn resolve(self, cache: &Cache) -> Result<Digest> {
         cache.expand(self.0.as_ref())
+    }
+    fn resolve_call(self, cache: &Cache) -> Result<Digest> {
+        cache.expand_call(self.0.as_ref())
     }
 }
 

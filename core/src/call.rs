@@ -16,12 +16,18 @@ use crate::record::{CallRecord, Metadata};
 pub struct Call {
     cache: Cache,
     key: Digest,
-    record: CallRecord,
+    /// Shared, so that a call is small to move and cheap to clone (queries sort and group
+    /// many of them).
+    record: std::sync::Arc<CallRecord>,
 }
 
 impl Call {
     pub(crate) fn new(cache: Cache, key: Digest, record: CallRecord) -> Call {
-        Call { cache, key, record }
+        Call {
+            cache,
+            key,
+            record: std::sync::Arc::new(record),
+        }
     }
 
     /// The call key.
@@ -144,17 +150,32 @@ impl Call {
 
     fn decode<T: DeserializeOwned>(&self, digest: Digest, field: &str, stored: &str) -> Result<T> {
         let bytes = self.bytes(digest, field)?;
-        codec::decode(&bytes).map_err(|e| Error::WrongType {
+        codec::decode(&bytes).map_err(|e| self.wrong_type::<T>(field, stored, &bytes, e))
+    }
+
+    /// The error for a stored value that does not decode as `T`. When the stored type was not
+    /// recorded (arguments), the value itself is described instead.
+    fn wrong_type<T>(
+        &self,
+        field: &str,
+        stored: &str,
+        bytes: &[u8],
+        e: codec::CodecError,
+    ) -> Error {
+        Error::WrongType {
             call: self.label(),
             field: field.to_owned(),
             requested: std::any::type_name::<T>(),
             stored: if stored.is_empty() {
-                "a type not recorded".to_owned()
+                format!(
+                    "a type not recorded; the value is `{}`",
+                    crate::table::value_summary(bytes)
+                )
             } else {
                 stored.to_owned()
             },
             detail: e.to_string(),
-        })
+        }
     }
 
     fn label(&self) -> String {
@@ -188,7 +209,8 @@ impl FetchedCall {
         &self.call
     }
 
-    /// Decodes the argument `name` as `T`.
+    /// Decodes the argument `name` as `T`; a value that does not decode is an error naming
+    /// the call, the argument and the type asked for.
     pub fn argument<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         let (_, bytes) = self
             .arguments
@@ -202,12 +224,19 @@ impl FetchedCall {
                         prefix: name.to_owned(),
                     })
             })?;
-        Ok(codec::decode(bytes)?)
+        codec::decode(bytes).map_err(|e| {
+            self.call
+                .wrong_type::<T>(&format!("argument `{name}`"), "", bytes, e)
+        })
     }
 
-    /// Decodes the result as `T`.
+    /// Decodes the result as `T`; a value that does not decode is an error naming the call,
+    /// the stored type and the type asked for.
     pub fn result<T: DeserializeOwned>(&self) -> Result<T> {
-        Ok(codec::decode(&self.result)?)
+        codec::decode(&self.result).map_err(|e| {
+            self.call
+                .wrong_type::<T>("result", &self.call.record.result_type, &self.result, e)
+        })
     }
 }
 
@@ -225,5 +254,76 @@ impl fmt::Debug for FetchedCall {
             )
             .field("result_bytes", &self.result.len())
             .finish()
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Display: one call as a small two-column table, in text and in notebooks.
+// -------------------------------------------------------------------------------------------
+
+impl Call {
+    /// The fields shown for this call: key, name, module, version, code, argument and result
+    /// digests, times and tags (no value is read).
+    fn summary_lines(&self) -> Vec<(String, String)> {
+        let r = &self.record;
+        let md = &r.metadata;
+        let mut out = vec![
+            ("key".to_owned(), self.key.to_string()),
+            ("name".to_owned(), r.name.clone()),
+            ("module".to_owned(), r.module.clone()),
+        ];
+        if let Some(v) = &r.version {
+            out.push(("version".into(), v.clone()));
+        }
+        if let Some(c) = &r.code {
+            out.push(("code".into(), c.to_string()));
+        }
+        for (name, d) in &r.arguments {
+            out.push((format!("argument {name}"), d.to_string()));
+        }
+        out.push(("result".into(), format!("{} ({})", r.result, r.result_type)));
+        out.push(("timestart".into(), md.timestart.to_rfc3339()));
+        out.push(("timestop".into(), md.timestop.to_rfc3339()));
+        out.push(("walltime".into(), format!("{:.6}", md.walltime)));
+        for (k, v) in &md.tags {
+            out.push((format!("tag {k}"), v.clone()));
+        }
+        out
+    }
+
+    /// Shows the call in a Jupyter notebook (evcxr calls this for a cell's value): its
+    /// record as a two-column table; values are not read.
+    pub fn evcxr_display(&self) {
+        let lines = self.summary_lines();
+        let mut html = String::from("<table class=\"fleche-call\">\n");
+        for (k, v) in &lines {
+            html.push_str(&format!(
+                "<tr><th>{}</th><td>{}</td></tr>\n",
+                crate::table::escape_html(k),
+                crate::table::escape_html(v)
+            ));
+        }
+        html.push_str("</table>");
+        crate::table::evcxr_emit(&html, &self.to_string());
+    }
+}
+
+/// The record as aligned `field  value` lines; values are not read.
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines = self.summary_lines();
+        let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in lines {
+            writeln!(f, "{k:<width$}  {v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Digest {
+    /// Shows the digest in a Jupyter notebook as its 64 hex characters.
+    pub fn evcxr_display(&self) {
+        let hex = self.to_string();
+        crate::table::evcxr_emit(&format!("<code>{hex}</code>"), &hex);
     }
 }

@@ -139,6 +139,34 @@ pub enum Error {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// A query asked for one call (`only`, `latest`, `oldest`) and matched none.
+    #[error("no stored call matches {query}")]
+    NoMatch {
+        /// The query, described.
+        query: String,
+    },
+    /// A query asked for exactly one call (`only`) and matched several.
+    #[error(
+        "{found} stored calls match {query}, expected exactly one: add filters, or use `first()` or `latest()`"
+    )]
+    NotUnique {
+        /// The query, described.
+        query: String,
+        /// How many calls matched.
+        found: usize,
+    },
+    /// A query cannot run as written (an unknown metadata namespace, a value without a digest).
+    #[error("invalid query: {detail}")]
+    InvalidQuery {
+        /// What is wrong and how to fix it.
+        detail: String,
+    },
+    /// A table could not be converted (see the message).
+    #[error("cannot convert the table: {detail}")]
+    Table {
+        /// What went wrong.
+        detail: String,
+    },
 }
 
 /// `Result` with fleche's [`Error`].

@@ -25,6 +25,47 @@
 //! }
 //! ```
 //!
+//! # Finding past calls
+//!
+//! [`Cache::query`] asks across the whole cache (by function name, module, argument value,
+//! tag, result, start time, metadata); every `#[fleche]` function also gets a typed query,
+//! `square::query()` for a free function and `Type::method_query()` /
+//! `Type::method_query_with(&receiver, args..)` for a method. A free function's query has
+//! setters typed by its parameters: `with(..)` fixes every argument and `arg_<name>(..)` one
+//! of them (a wrong type does not compile; these names never clash with [`Query`]'s own
+//! methods, so a parameter may be called `metadata` or `take`). Queries yield lazy [`Call`]s,
+//! read only their records, and use the store's indexes for names, modules, tags, arguments,
+//! results and time ranges (see [`Query`]). [`Query::table`] and [`Cache::table`] show calls as
+//! a [`Table`]: text, Markdown, CSV, HTML, a notebook display, or (feature `polars`) a polars
+//! `DataFrame`.
+//!
+//! ```
+//! use fleche::{fleche, tags};
+//!
+//! #[fleche]
+//! fn relax(temperature: i64, steps: u32) -> f64 {
+//!     temperature as f64 / steps as f64
+//! }
+//!
+//! # fn main() -> fleche::Result<()> {
+//! let cache = fleche::Cache::memory();
+//! let _active = cache.activate();
+//! {
+//!     let _t = tags!(project = "alloys");
+//!     relax(300, 10);
+//!     relax(300, 20);
+//! }
+//! relax(400, 10);
+//!
+//! assert_eq!(relax::query().arg_temperature(300).count()?, 2);
+//! assert_eq!(cache.query().tag("project", "alloys").count()?, 2);
+//! assert_eq!(relax::query().with(400, 10).only()?.result::<f64>()?, 40.0);
+//! let table = relax::query().table().arguments(["temperature"]).results();
+//! println!("{table}");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Cached functions must be items of a module (at the top of a file, a notebook cell, or in
 //! an `impl` block), not functions nested in another function's body: their helpers live in
 //! a module of the same name (`square::digest`, `square::contains`, `square::load`,
@@ -42,10 +83,14 @@ pub mod digest;
 pub mod error;
 mod exit;
 mod notebook;
+pub mod query;
 pub mod record;
 #[doc(hidden)]
 pub mod runtime;
 mod store;
+pub mod table;
+#[cfg(feature = "polars")]
+mod table_polars;
 pub mod tags;
 mod writer;
 
@@ -85,18 +130,22 @@ pub use error::{Error, Result};
 /// ```
 pub use fleche_macros::cell;
 pub use fleche_macros::fleche;
+pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, rerun};
 pub use store::Location;
+pub use table::{Row, Table};
 
 /// Items the `#[fleche]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cell::run_cell;
+    pub use crate::query::typed_argument;
     pub use crate::runtime::{
         Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select,
         assert_argument, begin, helper_call, helper_contains, helper_key, helper_load,
         parent_module, resolve_arg,
     };
+    pub use chrono::{DateTime, Utc};
     pub use serde;
 }

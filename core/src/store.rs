@@ -72,6 +72,10 @@ pub(crate) struct Store {
     /// Commits made through this handle; see [`HotTables`].
     generation: AtomicU64,
     hot: Mutex<Option<HotTables>>,
+    /// Value reads through this handle, so tests can prove that lazy reads are lazy.
+    pub(crate) value_reads: AtomicU64,
+    /// Call records read by queries through this handle, so tests can prove indexes are used.
+    pub(crate) record_reads: AtomicU64,
 }
 
 /// The tables of a read transaction kept for the hit path of a memory store. A memory store
@@ -131,6 +135,8 @@ impl Store {
             location,
             generation: AtomicU64::new(0),
             hot: Mutex::new(None),
+            value_reads: AtomicU64::new(0),
+            record_reads: AtomicU64::new(0),
         }
     }
 
@@ -321,6 +327,7 @@ impl Store {
 
     /// The result digest stored for a call key: the whole read of a hit, before the value.
     pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+        self.value_reads.fetch_add(1, Ordering::Relaxed);
         if self.location == Location::Memory {
             return self.result_of_in_memory(key);
         }
@@ -377,6 +384,7 @@ impl Store {
     }
 
     pub(crate) fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
+        self.value_reads.fetch_add(1, Ordering::Relaxed);
         self.read(|txn| {
             Ok(txn
                 .open_table(VALUES)?
@@ -558,24 +566,7 @@ fn index(
     key: &Digest,
     record: &CallRecord,
 ) -> Result<(), redb::Error> {
-    let k = key.as_bytes();
-    txn.open_multimap_table(BY_NAME)?
-        .insert(record.name.as_str(), k)?;
-    txn.open_multimap_table(BY_MODULE)?
-        .insert(record.module.as_str(), k)?;
-    let mut tags = txn.open_multimap_table(BY_TAG)?;
-    for (tag, value) in &record.metadata.tags {
-        tags.insert(format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k)?;
-    }
-    let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
-    for (name, digest) in &record.arguments {
-        args.insert((name.as_str(), *digest.as_bytes()), k)?;
-    }
-    txn.open_multimap_table(BY_RESULT)?
-        .insert(record.result.as_bytes(), k)?;
-    txn.open_table(BY_TIME)?
-        .insert((record.metadata.start_nanos(), *k), ())?;
-    Ok(())
+    update_index(txn, key, record, IndexChange::Add)
 }
 
 fn unindex(
@@ -583,23 +574,60 @@ fn unindex(
     key: &Digest,
     record: &CallRecord,
 ) -> Result<(), redb::Error> {
+    update_index(txn, key, record, IndexChange::Remove)
+}
+
+#[derive(Clone, Copy)]
+enum IndexChange {
+    Add,
+    Remove,
+}
+
+/// Adds or removes the index entries of one record; both directions list the same entries.
+fn update_index(
+    txn: &redb::WriteTransaction,
+    key: &Digest,
+    record: &CallRecord,
+    change: IndexChange,
+) -> Result<(), redb::Error> {
+    macro_rules! apply {
+        ($table:expr, $key:expr, $value:expr) => {
+            match change {
+                IndexChange::Add => {
+                    $table.insert($key, $value)?;
+                }
+                IndexChange::Remove => {
+                    $table.remove($key, $value)?;
+                }
+            }
+        };
+    }
     let k = key.as_bytes();
-    txn.open_multimap_table(BY_NAME)?
-        .remove(record.name.as_str(), k)?;
-    txn.open_multimap_table(BY_MODULE)?
-        .remove(record.module.as_str(), k)?;
+    apply!(txn.open_multimap_table(BY_NAME)?, record.name.as_str(), k);
+    apply!(
+        txn.open_multimap_table(BY_MODULE)?,
+        record.module.as_str(),
+        k
+    );
     let mut tags = txn.open_multimap_table(BY_TAG)?;
     for (tag, value) in &record.metadata.tags {
-        tags.remove(format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k)?;
+        apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k);
     }
     let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
     for (name, digest) in &record.arguments {
-        args.remove((name.as_str(), *digest.as_bytes()), k)?;
+        apply!(args, (name.as_str(), *digest.as_bytes()), k);
     }
-    txn.open_multimap_table(BY_RESULT)?
-        .remove(record.result.as_bytes(), k)?;
-    txn.open_table(BY_TIME)?
-        .remove((record.metadata.start_nanos(), *k))?;
+    apply!(
+        txn.open_multimap_table(BY_RESULT)?,
+        record.result.as_bytes(),
+        k
+    );
+    let mut by_time = txn.open_table(BY_TIME)?;
+    let time_key = (record.metadata.start_nanos(), *k);
+    match change {
+        IndexChange::Add => by_time.insert(time_key, ())?,
+        IndexChange::Remove => by_time.remove(time_key)?,
+    };
     Ok(())
 }
 
@@ -675,4 +703,334 @@ fn storage_error(location: &Location, e: redb::Error) -> Error {
             detail: other.to_string(),
         },
     }
+}
+
+// -------------------------------------------------------------------------------------------
+// Query support: index probes, candidate records, shortest key prefixes and bulk changes.
+// -------------------------------------------------------------------------------------------
+
+/// One index lookup that narrows a query's candidates. Every probe is also checked again on
+/// the decoded record, so a probe only has to return a superset of the matching calls.
+#[derive(Debug, Clone)]
+pub(crate) enum Probe {
+    Name(String),
+    NamePrefix(String),
+    Module(String),
+    ModulePrefix(String),
+    /// Calls carrying this tag key, whatever its value.
+    TagKey(String),
+    /// Calls carrying this tag key with this value.
+    Tag(String, String),
+    /// Calls with this argument name and value digest.
+    Argument(String, Digest),
+    /// Calls with an argument of this name.
+    ArgumentName(String),
+    Result(Digest),
+    /// Start time in `[from, to)` (ns since the Unix epoch).
+    Time {
+        from: i64,
+        to: i64,
+    },
+    /// These keys (sorted, deduplicated).
+    Keys(Arc<Vec<Digest>>),
+}
+
+/// What a query's pass over its candidate records kept.
+pub(crate) struct Candidates<T> {
+    /// What `visit` returned for the records it kept, in key order.
+    pub(crate) kept: Vec<T>,
+    /// Every call key of the snapshot, sorted, when all records were scanned anyway.
+    pub(crate) all_keys: Option<Vec<Digest>>,
+}
+
+/// An index whose size is not known without walking it is probed after those whose is.
+const UNKNOWN_SIZE: u64 = u64::MAX / 2;
+
+/// A further index is intersected only while it is at most this many times larger than the
+/// candidates so far: past that, checking the remaining filters on the records is cheaper.
+const INTERSECT_RATIO: u64 = 32;
+
+impl Store {
+    /// Passes the records a query must check to `visit`, in one read transaction and without
+    /// copying them: those named by the most selective index probes (intersected), or every
+    /// record when there is no probe.
+    pub(crate) fn candidates<T>(
+        &self,
+        probes: &[Probe],
+        mut visit: impl FnMut(Digest, &[u8]) -> Option<T>,
+    ) -> Result<Candidates<T>> {
+        let mut visited = 0u64;
+        let found = self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let mut kept = Vec::new();
+            if probes.is_empty() {
+                let total = calls.len()? as usize;
+                kept.reserve(total);
+                let mut all_keys = Vec::with_capacity(total);
+                for entry in calls.iter()? {
+                    let (k, v) = entry?;
+                    let key = Digest::from_bytes(k.value());
+                    all_keys.push(key);
+                    kept.extend(visit(key, v.value().1));
+                }
+                visited = all_keys.len() as u64;
+                return Ok(Candidates {
+                    kept,
+                    all_keys: Some(all_keys),
+                });
+            }
+            let mut sized = Vec::with_capacity(probes.len());
+            for probe in probes {
+                sized.push((probe_size(txn, probe)?, probe));
+            }
+            sized.sort_by_key(|(size, _)| *size);
+            let mut keys = probe_keys(txn, sized[0].1)?;
+            for (size, probe) in &sized[1..] {
+                if keys.is_empty() || *size > INTERSECT_RATIO.saturating_mul(keys.len() as u64) {
+                    break;
+                }
+                let other = probe_keys(txn, probe)?;
+                keys.retain(|k| other.binary_search(k).is_ok());
+            }
+            kept.reserve(keys.len());
+            for k in keys {
+                if let Some(v) = calls.get(&k)? {
+                    visited += 1;
+                    kept.extend(visit(Digest::from_bytes(k), v.value().1));
+                }
+            }
+            Ok(Candidates {
+                kept,
+                all_keys: None,
+            })
+        })?;
+        self.record_reads.fetch_add(visited, Ordering::Relaxed);
+        Ok(found)
+    }
+
+    /// Every call key, sorted.
+    pub(crate) fn all_call_keys(&self) -> Result<Vec<Digest>> {
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let mut keys = Vec::with_capacity(calls.len()? as usize);
+            for entry in calls.iter()? {
+                keys.push(Digest::from_bytes(entry?.0.value()));
+            }
+            Ok(keys)
+        })
+    }
+
+    /// For each of `keys` (sorted), the length of its shortest hex prefix, at least
+    /// `min`, that no other call key shares. Few keys: two neighbour lookups each; many: one
+    /// pass over every call key.
+    pub(crate) fn call_prefix_lengths(&self, keys: &[Digest], min: usize) -> Result<Vec<usize>> {
+        let total = self.call_count()?;
+        if (keys.len() as u64).saturating_mul(16) >= total {
+            let all = self.all_call_keys()?;
+            return Ok(shortest_prefixes(&all, keys, min));
+        }
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let k = *key.as_bytes();
+                let mut needed = 0;
+                let below = calls.range(..k)?.next_back();
+                let above = calls.range::<Key>((Excluded(k), Unbounded))?.next();
+                for n in [below, above].into_iter().flatten() {
+                    let n = Digest::from_bytes(n?.0.value());
+                    needed = needed.max(crate::cache::common_hex_prefix(key, &n) + 1);
+                }
+                out.push(needed.clamp(min, Digest::HEX_LEN));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Up to `limit` call keys starting with the hex `prefix` (values are not considered).
+    pub(crate) fn call_keys_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Digest>> {
+        let (low, high) = prefix_range(prefix);
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let mut found = Vec::new();
+            for entry in calls.range(low..=high)? {
+                found.push(Digest::from_bytes(entry?.0.value()));
+                if found.len() >= limit {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Removes these call records and their index entries in one commit; returns how many
+    /// were there.
+    pub(crate) fn remove_calls(&self, keys: &[Digest]) -> Result<usize> {
+        self.write(|txn| {
+            let mut removed = 0;
+            for key in keys {
+                let old = txn
+                    .open_table(CALLS)?
+                    .remove(key.as_bytes())?
+                    .map(|v| v.value().1.to_vec());
+                if let Some(old) = old {
+                    removed += 1;
+                    if let Ok(old) = CallRecord::decode(&old) {
+                        unindex(txn, key, &old)?;
+                    }
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    /// Stores many records and values in one commit (test and benchmark setup).
+    pub(crate) fn put_many(
+        &self,
+        calls: &[(Digest, CallRecord)],
+        values: &[(Digest, Vec<u8>)],
+    ) -> Result<()> {
+        let encoded = calls
+            .iter()
+            .map(|(_, r)| r.encode())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(|txn| {
+            {
+                let mut table = txn.open_table(VALUES)?;
+                for (digest, bytes) in values {
+                    table.insert(digest.as_bytes(), bytes.as_slice())?;
+                }
+            }
+            {
+                let mut table = txn.open_table(CALLS)?;
+                for ((key, record), bytes) in calls.iter().zip(&encoded) {
+                    table.insert(
+                        key.as_bytes(),
+                        (*record.result.as_bytes(), bytes.as_slice()),
+                    )?;
+                }
+            }
+            for (key, record) in calls {
+                index(txn, key, record)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Shortest unambiguous prefix lengths of `targets` among `all` (both sorted), in one pass.
+pub(crate) fn shortest_prefixes(all: &[Digest], targets: &[Digest], min: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(targets.len());
+    let mut j = 0;
+    for t in targets {
+        while j < all.len() && all[j] < *t {
+            j += 1;
+        }
+        let below = j.checked_sub(1).map(|i| &all[i]);
+        let above_at = if all.get(j) == Some(t) { j + 1 } else { j };
+        let above = all.get(above_at);
+        let needed = [below, above]
+            .into_iter()
+            .flatten()
+            .map(|n| crate::cache::common_hex_prefix(t, n) + 1)
+            .max()
+            .unwrap_or(0);
+        out.push(needed.clamp(min, Digest::HEX_LEN));
+    }
+    out
+}
+
+fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::Error> {
+    Ok(match probe {
+        Probe::Name(n) => txn.open_multimap_table(BY_NAME)?.get(n.as_str())?.len(),
+        Probe::Module(m) => txn.open_multimap_table(BY_MODULE)?.get(m.as_str())?.len(),
+        Probe::Tag(k, v) => txn
+            .open_multimap_table(BY_TAG)?
+            .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?
+            .len(),
+        Probe::Argument(n, d) => txn
+            .open_multimap_table(BY_ARGUMENT)?
+            .get((n.as_str(), *d.as_bytes()))?
+            .len(),
+        Probe::Result(d) => txn.open_multimap_table(BY_RESULT)?.get(d.as_bytes())?.len(),
+        Probe::Keys(keys) => keys.len() as u64,
+        Probe::NamePrefix(_)
+        | Probe::ModulePrefix(_)
+        | Probe::TagKey(_)
+        | Probe::ArgumentName(_)
+        | Probe::Time { .. } => UNKNOWN_SIZE,
+    })
+}
+
+/// The call keys a probe names, sorted and deduplicated.
+fn probe_keys(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Key>, redb::Error> {
+    fn collect(
+        out: &mut Vec<Key>,
+        values: redb::MultimapValue<'_, Key>,
+    ) -> Result<(), redb::Error> {
+        for v in values {
+            out.push(v?.value());
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    match probe {
+        Probe::Name(n) => collect(&mut out, txn.open_multimap_table(BY_NAME)?.get(n.as_str())?)?,
+        Probe::Module(m) => collect(
+            &mut out,
+            txn.open_multimap_table(BY_MODULE)?.get(m.as_str())?,
+        )?,
+        Probe::NamePrefix(p) | Probe::ModulePrefix(p) => {
+            let table = txn.open_multimap_table(if matches!(probe, Probe::NamePrefix(_)) {
+                BY_NAME
+            } else {
+                BY_MODULE
+            })?;
+            for entry in table.range(p.as_str()..)? {
+                let (k, values) = entry?;
+                if !k.value().starts_with(p.as_str()) {
+                    break;
+                }
+                collect(&mut out, values)?;
+            }
+        }
+        Probe::TagKey(k) => {
+            let table = txn.open_multimap_table(BY_TAG)?;
+            let low = format!("{k}{TAG_SEPARATOR}");
+            let high = format!("{k}\u{1}");
+            for entry in table.range(low.as_str()..high.as_str())? {
+                collect(&mut out, entry?.1)?;
+            }
+        }
+        Probe::Tag(k, v) => collect(
+            &mut out,
+            txn.open_multimap_table(BY_TAG)?
+                .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?,
+        )?,
+        Probe::Argument(n, d) => collect(
+            &mut out,
+            txn.open_multimap_table(BY_ARGUMENT)?
+                .get((n.as_str(), *d.as_bytes()))?,
+        )?,
+        Probe::ArgumentName(n) => {
+            let table = txn.open_multimap_table(BY_ARGUMENT)?;
+            for entry in table.range((n.as_str(), [0u8; 32])..=(n.as_str(), [0xffu8; 32]))? {
+                collect(&mut out, entry?.1)?;
+            }
+        }
+        Probe::Result(d) => collect(
+            &mut out,
+            txn.open_multimap_table(BY_RESULT)?.get(d.as_bytes())?,
+        )?,
+        Probe::Time { from, to } => {
+            let table = txn.open_table(BY_TIME)?;
+            for entry in table.range((*from, [0u8; 32])..(*to, [0u8; 32]))? {
+                out.push(entry?.0.value().1);
+            }
+        }
+        Probe::Keys(keys) => out.extend(keys.iter().map(|k| *k.as_bytes())),
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }

@@ -401,26 +401,16 @@ fn invoke(
     body_call: Tokens,
 ) -> Tokens {
     let ret = return_type(func);
-    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored).collect();
-    let vars: Vec<Ident> = (0..keyed.len())
-        .map(|i| format_ident!("__fleche_arg{}", i))
-        .collect();
-    let borrowed: Vec<Tokens> = keyed.iter().map(|p| p.borrowed()).collect();
-    let types: Vec<&Type> = keyed.iter().map(|p| &p.ty).collect();
-    let names: Vec<String> = keyed.iter().map(|p| p.ident.to_string()).collect();
+    let types = params.iter().filter(|p| !p.ignored).map(|p| &p.ty);
+    let args = argument_list(params);
     let result = Ident::new("__fleche_result", Span::call_site());
     let store = store_condition(func, o, &result);
     quote! {
-        #[allow(unused_imports)]
-        use ::fleche::__private::{PickKey as _, PickSerde as _};
         static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
         #(::fleche::__private::assert_argument::<#types>();)*
         let __fleche_begin = {
-            #(let #vars = (&::fleche::__private::Select(#borrowed)).pick();)*
-            ::fleche::__private::begin::<#ret>(
-                &__FLECHE_FUNCTION,
-                &[#((#names, &#vars as &dyn ::fleche::__private::Argument)),*],
-            )
+            #args
+            ::fleche::__private::begin::<#ret>(&__FLECHE_FUNCTION, __fleche_args)
         };
         match __fleche_begin {
             ::fleche::__private::Begin::Hit(__fleche_value) => __fleche_value,
@@ -436,32 +426,32 @@ fn invoke(
 
 /// The argument list of a helper (`digest`, `contains`, ...): keyed parameters, plain types.
 fn helper_key_args(params: &[Param]) -> (Vec<Tokens>, Tokens) {
-    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored && !p.is_self).collect();
-    let inputs = keyed.iter().map(|p| {
+    let keyed = params.iter().filter(|p| !p.ignored && !p.is_self);
+    let inputs = keyed.map(|p| {
         let (i, t) = (&p.ident, &p.ty);
         quote!(#i: #t)
     });
-    let has_self = params.iter().any(|p| p.is_self);
+    (inputs.collect(), argument_list(params))
+}
+
+/// Declares `__fleche_args`: the keyed arguments (receiver included) as `(name, &dyn Argument)`,
+/// each routed through [`CacheKey`](fleche::CacheKey) when its type has it, else serde.
+fn argument_list(params: &[Param]) -> Tokens {
     let mut pairs: Vec<Tokens> = Vec::new();
     let mut lets: Vec<Tokens> = Vec::new();
     for (n, p) in params.iter().filter(|p| !p.ignored).enumerate() {
         let var = format_ident!("__fleche_arg{}", n);
-        let ident = &p.ident;
-        let name = ident.to_string();
+        let name = p.ident.to_string();
         let borrowed = p.borrowed();
         lets.push(quote!(let #var = (&::fleche::__private::Select(#borrowed)).pick();));
         pairs.push(quote!((#name, &#var as &dyn ::fleche::__private::Argument)));
     }
-    let _ = has_self;
-    (
-        inputs.collect(),
-        quote! {
-            #[allow(unused_imports)]
-            use ::fleche::__private::{PickKey as _, PickSerde as _};
-            #(#lets)*
-            let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
-        },
-    )
+    quote! {
+        #[allow(unused_imports)]
+        use ::fleche::__private::{PickKey as _, PickSerde as _};
+        #(#lets)*
+        let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
+    }
 }
 
 fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Tokens {
@@ -497,6 +487,7 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
         "Cache helpers of [`{ident}()`](fn@{ident}): its call key, stored result and query, without running it."
     );
     let fn_doc = format!("The call key of `{ident}(..)` with these arguments; nothing runs.");
+    let query_items = typed_query(func, params, &helper_vis);
     quote! {
         #(#attrs)*
         #vis fn #ident(#(#inputs),*) #output {
@@ -545,6 +536,8 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
             #helper_vis fn rerun(#(#rerun_inputs),*) #output {
                 ::fleche::rerun(|| super::#ident(#(#all_idents),*))
             }
+
+            #query_items
         }
     }
 }
@@ -588,6 +581,7 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
         quote!(#i: #t)
     });
     let by_ref = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if r.reference.is_some());
+    let method_queries = method_query(func, params, vis, &function, by_ref);
     let helpers = by_ref.then(|| {
         quote! {
             /// The call key of this method call; nothing runs.
@@ -633,5 +627,151 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
         fn #body_ident(#inner_inputs) #output #block
 
         #helpers
+
+        #method_queries
+    }
+}
+
+/// The setter of one argument of a typed query: `value` becomes a digest exactly as the call
+/// key computes it; an owned parameter also accepts `D("prefix")`.
+fn argument_setter(p: &Param, query: &Tokens) -> (Tokens, Tokens) {
+    let ident = &p.ident;
+    let ty = &p.ty;
+    let name = ident.to_string();
+    let digest = quote! {
+        {
+            #[allow(unused_imports)]
+            use ::fleche::__private::{PickKey as _, PickSerde as _};
+            let __fleche_picked = (&::fleche::__private::Select(&#ident)).pick();
+            ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+        }
+    };
+    if p.owned {
+        (
+            quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>),
+            quote! {
+                match ::core::convert::Into::<::fleche::Arg<#ty>>::into(#ident) {
+                    ::fleche::Arg::Value(#ident) => #digest,
+                    ::fleche::Arg::Digest(__fleche_prefix) => #query.argument_prefix(#name, __fleche_prefix),
+                }
+            },
+        )
+    } else {
+        (quote!(#ident: #ty), digest)
+    }
+}
+
+/// `query()` and its typed `Query` for the helper module of a free function.
+fn typed_query(func: &ItemFn, params: &[Param], helper_vis: &Tokens) -> Tokens {
+    let fname = func.sig.ident.to_string();
+    let keyed: Vec<&Param> = params.iter().filter(|p| !p.ignored && !p.is_self).collect();
+    let query = quote!(self.0);
+    let mut setters = Vec::new();
+    let mut with_inputs = Vec::new();
+    let mut with_chain = Vec::new();
+    for p in &keyed {
+        let (input, body) = argument_setter(p, &query);
+        let setter = format_ident!("arg_{}", syn::ext::IdentExt::unraw(&p.ident));
+        let ident = &p.ident;
+        let doc = format!(
+            "Only calls whose argument `{ident}` equals this value (compared by digest; `D(\"prefix\")` names a stored value). A wrong type does not compile."
+        );
+        setters.push(quote! {
+            #[doc = #doc]
+            pub fn #setter(self, #input) -> Self {
+                Self(#body)
+            }
+        });
+        with_inputs.push(input);
+        with_chain.push(quote!(.#setter(#ident)));
+    }
+    let query_doc = format!(
+        "A query over the stored calls of [`{fname}()`](fn@super::{fname}) on the active cache, every argument a wildcard. Fix arguments with the typed setters `with(..)` (all of them) and `arg_<name>(..)` (one); these names never clash with [`fleche::Query`]'s own methods, which are all available too. Calls of every version and every edit of the function are included; `.current_only()` keeps those of the current definition."
+    );
+    let type_doc = format!(
+        "The typed query of [`{fname}()`](fn@super::{fname}), made by [`query()`]: [`fleche::Query`] plus setters typed by the function's parameters."
+    );
+    quote! {
+        #[doc = #query_doc]
+        #helper_vis fn query() -> Query {
+            Query(::fleche::Query::of_function(&__FLECHE_FUNCTION))
+        }
+
+        #[doc = #type_doc]
+        #[derive(Clone)]
+        #helper_vis struct Query(::fleche::Query);
+
+        #[allow(clippy::all)]
+        impl Query {
+            /// Only calls with exactly these arguments (each compared by digest); the
+            /// parameters and their types are the function's own.
+            pub fn with(self, #(#with_inputs),*) -> Self {
+                self #(#with_chain)*
+            }
+
+            #(#setters)*
+        }
+
+        ::fleche::__typed_query!(Query);
+    }
+}
+
+/// `NAME_query()` and `NAME_query_with(receiver, args..)` for a method.
+fn method_query(
+    func: &ItemFn,
+    params: &[Param],
+    vis: &Visibility,
+    function: &Tokens,
+    by_ref: bool,
+) -> Tokens {
+    let ident = &func.sig.ident;
+    let query_fn = format_ident!("{}_query", ident);
+    let query_with = format_ident!("{}_query_with", ident);
+    let query = quote!(__fleche_query);
+    let mut inputs = Vec::new();
+    let mut steps = Vec::new();
+    for p in params.iter().filter(|p| !p.ignored) {
+        if p.is_self {
+            let receiver = if by_ref {
+                quote!(&__fleche_receiver)
+            } else {
+                quote!(__fleche_receiver)
+            };
+            inputs.push(quote!(__fleche_receiver: &Self));
+            steps.push(quote! {
+                let #query = {
+                    #[allow(unused_imports)]
+                    use ::fleche::__private::{PickKey as _, PickSerde as _};
+                    let __fleche_picked = (&::fleche::__private::Select(#receiver)).pick();
+                    ::fleche::__private::typed_argument(#query, "self", ::fleche::__private::Argument::digest(&__fleche_picked))
+                };
+            });
+        } else {
+            let (input, body) = argument_setter(p, &query);
+            inputs.push(input);
+            steps.push(quote!(let #query = #body;));
+        }
+    }
+    let doc_all = format!(
+        "A query over every stored call of the cached method `{ident}` (any receiver, any arguments, every version), on the active cache. Narrow it with [`fleche::Query`]'s methods, or use `{ident}_query_with` to fix every argument with checked types."
+    );
+    let doc_with = format!(
+        "A query over the stored calls of the cached method `{ident}` with exactly this receiver and these arguments (compared by digest, as the call key does; types checked by the compiler)."
+    );
+    quote! {
+        #[doc = #doc_all]
+        #vis fn #query_fn() -> ::fleche::Query {
+            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+            ::fleche::Query::of_function(&__FLECHE_FUNCTION)
+        }
+
+        #[doc = #doc_with]
+        #[allow(clippy::all)]
+        #vis fn #query_with(#(#inputs),*) -> ::fleche::Query {
+            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
+            let #query = ::fleche::Query::of_function(&__FLECHE_FUNCTION);
+            #(#steps)*
+            #query
+        }
     }
 }

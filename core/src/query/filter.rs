@@ -1,0 +1,220 @@
+//! The filters of a query: how each is checked on a record and which index answers it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::digest::Digest;
+use crate::record::{CallRecord, Metadata};
+use crate::store::Probe;
+
+#[derive(Clone, Debug)]
+pub(super) enum ValueMatch {
+    Digest(Digest),
+    /// A digest prefix of a stored value, resolved when the query runs.
+    Prefix(String),
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Filter {
+    Name(String),
+    NameLike(String),
+    Module(String),
+    ModuleLike(String),
+    Version(Option<String>),
+    Code(Option<Digest>),
+    Argument(String, ValueMatch),
+    HasArgument(String),
+    Tag(String, Option<String>),
+    Namespace(String),
+    MetaKey(String, String),
+    MetaEq(String, String, String),
+    Result(ValueMatch),
+    StartedAfter(DateTime<Utc>),
+    StartedBefore(DateTime<Utc>),
+    Keys(Arc<Vec<Digest>>),
+}
+
+/// The index probes for these (resolved) filters; `None` when they cannot match anything.
+pub(super) fn probes(filters: &[Filter]) -> Option<Vec<Probe>> {
+    let mut out = Vec::new();
+    let (mut from, mut to): (Option<i64>, Option<i64>) = (None, None);
+    for f in filters {
+        match f {
+            Filter::Name(n) => out.push(Probe::Name(n.clone())),
+            Filter::Module(m) => out.push(Probe::Module(m.clone())),
+            Filter::NameLike(p) => {
+                let lit = literal_start(p);
+                if !lit.is_empty() {
+                    out.push(Probe::NamePrefix(lit.to_owned()));
+                }
+            }
+            Filter::ModuleLike(p) => {
+                let lit = literal_start(p);
+                if !lit.is_empty() {
+                    out.push(Probe::ModulePrefix(lit.to_owned()));
+                }
+            }
+            Filter::Tag(k, None) => out.push(Probe::TagKey(k.clone())),
+            Filter::Tag(k, Some(v)) => out.push(Probe::Tag(k.clone(), v.clone())),
+            Filter::Argument(n, ValueMatch::Digest(d)) => out.push(Probe::Argument(n.clone(), *d)),
+            Filter::HasArgument(n) => out.push(Probe::ArgumentName(n.clone())),
+            Filter::Result(ValueMatch::Digest(d)) => out.push(Probe::Result(*d)),
+            Filter::StartedAfter(t) => {
+                let ns = nanos(t);
+                from = Some(from.map_or(ns, |f| f.max(ns)));
+            }
+            Filter::StartedBefore(t) => {
+                let ns = nanos(t);
+                to = Some(to.map_or(ns, |f| f.min(ns)));
+            }
+            Filter::Keys(keys) => out.push(Probe::Keys(keys.clone())),
+            _ => {}
+        }
+    }
+    if from.is_some() || to.is_some() {
+        let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+        if from >= to {
+            return None;
+        }
+        out.push(Probe::Time { from, to });
+    }
+    Some(out)
+}
+
+fn nanos(t: &DateTime<Utc>) -> i64 {
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+/// The text before the first wildcard of a `*`/`?` pattern.
+fn literal_start(pattern: &str) -> &str {
+    let end = pattern.find(['*', '?']).unwrap_or(pattern.len());
+    &pattern[..end]
+}
+
+/// Whether `text` matches a pattern where `*` is any text and `?` one character.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+pub(super) fn matches(filter: &Filter, key: &Digest, r: &CallRecord) -> bool {
+    let md = &r.metadata;
+    match filter {
+        Filter::Name(n) => r.name == *n,
+        Filter::NameLike(p) => glob_match(p, &r.name),
+        Filter::Module(m) => r.module == *m,
+        Filter::ModuleLike(p) => glob_match(p, &r.module),
+        Filter::Version(v) => r.version == *v,
+        Filter::Code(c) => r.code == *c,
+        Filter::Argument(n, ValueMatch::Digest(d)) => {
+            r.arguments.iter().any(|(an, ad)| an == n && ad == d)
+        }
+        Filter::Argument(_, ValueMatch::Prefix(_)) | Filter::Result(ValueMatch::Prefix(_)) => false,
+        Filter::HasArgument(n) => r.arguments.iter().any(|(an, _)| an == n),
+        Filter::Tag(k, None) => md.tags.contains_key(k),
+        Filter::Tag(k, Some(v)) => md.tags.get(k) == Some(v),
+        Filter::Namespace(ns) => namespace_present(md, ns),
+        Filter::MetaKey(ns, k) => metadata_entry(md, ns, k).is_some(),
+        Filter::MetaEq(ns, k, v) => metadata_entry(md, ns, k).as_deref() == Some(v.as_str()),
+        Filter::Result(ValueMatch::Digest(d)) => r.result == *d,
+        Filter::StartedAfter(t) => md.timestart >= *t,
+        Filter::StartedBefore(t) => md.timestart < *t,
+        Filter::Keys(keys) => keys.binary_search(key).is_ok(),
+    }
+}
+
+/// Whether a call carries a metadata namespace.
+pub(crate) fn namespace_present(md: &Metadata, namespace: &str) -> bool {
+    match namespace {
+        "runtime" => true,
+        "tags" => !md.tags.is_empty(),
+        "environment" => md.environment.is_some(),
+        "git" => md.git.is_some(),
+        _ => false,
+    }
+}
+
+/// The keys of the fixed metadata namespaces, in table order.
+pub(crate) const ENVIRONMENT_KEYS: [&str; 4] = ["hostname", "user", "cwd", "fleche_version"];
+/// The keys of the git namespace, in table order.
+pub(crate) const GIT_KEYS: [&str; 3] = ["commit", "branch", "dirty"];
+
+/// One metadata entry as text, if the call has it.
+pub(crate) fn metadata_entry(md: &Metadata, namespace: &str, key: &str) -> Option<String> {
+    match namespace {
+        "runtime" => match key {
+            "timestart" => Some(md.timestart.to_rfc3339()),
+            "timestop" => Some(md.timestop.to_rfc3339()),
+            "walltime" => Some(md.walltime.to_string()),
+            _ => None,
+        },
+        "tags" => md.tags.get(key).cloned(),
+        "environment" => md.environment.as_ref().and_then(|e| match key {
+            "hostname" => Some(e.hostname.clone()),
+            "user" => Some(e.user.clone()),
+            "cwd" => Some(e.cwd.clone()),
+            "fleche_version" => Some(e.fleche_version.clone()),
+            _ => None,
+        }),
+        "git" => md.git.as_ref().and_then(|g| match key {
+            "commit" => g.commit.clone(),
+            "branch" => g.branch.clone(),
+            "dirty" => g.dirty.map(|d| d.to_string()),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+pub(super) fn describe(f: &Filter) -> String {
+    let short = |d: &Digest| d.to_string()[..8].to_owned();
+    let value = |m: &ValueMatch| match m {
+        ValueMatch::Digest(d) => format!("value {}", short(d)),
+        ValueMatch::Prefix(p) => format!("value {p}.."),
+    };
+    match f {
+        Filter::Name(n) => format!("name = {n}"),
+        Filter::NameLike(p) => format!("name like {p}"),
+        Filter::Module(m) => format!("module = {m}"),
+        Filter::ModuleLike(p) => format!("module like {p}"),
+        Filter::Version(Some(v)) => format!("version = {v}"),
+        Filter::Version(None) => "no version".into(),
+        Filter::Code(Some(c)) => format!("code = {}", short(c)),
+        Filter::Code(None) => "no code digest".into(),
+        Filter::Argument(n, m) => format!("argument {n} = {}", value(m)),
+        Filter::HasArgument(n) => format!("has argument {n}"),
+        Filter::Tag(k, Some(v)) => format!("tag {k} = {v}"),
+        Filter::Tag(k, None) => format!("has tag {k}"),
+        Filter::Namespace(ns) => format!("has metadata {ns}"),
+        Filter::MetaKey(ns, k) => format!("has metadata {ns}.{k}"),
+        Filter::MetaEq(ns, k, v) => format!("metadata {ns}.{k} = {v}"),
+        Filter::Result(m) => format!("result = {}", value(m)),
+        Filter::StartedAfter(t) => format!("started at or after {}", t.to_rfc3339()),
+        Filter::StartedBefore(t) => format!("started before {}", t.to_rfc3339()),
+        Filter::Keys(k) => format!("among {} keys", k.len()),
+    }
+}

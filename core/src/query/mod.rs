@@ -1,0 +1,714 @@
+//! Queries: find stored calls by function, module, argument, tag, result, time or metadata.
+//!
+//! A [`Query`] describes calls; it holds no results. Every traversal reads the cache as it is
+//! then, so one query can be run again after more calls were stored.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cache::{Cache, try_cache};
+use crate::call::Call;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::record::CallRecord;
+use crate::runtime::Function;
+use crate::table::Table;
+
+mod field;
+mod filter;
+mod typed;
+
+pub use field::Field;
+use field::{by_stop, compare_options, field_value};
+pub(crate) use filter::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
+use filter::{Filter, ValueMatch, describe, matches, probes};
+pub use typed::typed_argument;
+
+/// The metadata namespaces a call can carry, as the query and table flatten them.
+pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
+
+/// A query over stored calls: filters, then conveniences (`take`, `sort_by`, `only`, ...).
+///
+/// Build one with [`Cache::query`] (every call in a cache) or with the `query()` helper that
+/// `#[fleche]` generates for a function (`double::query()`, `MyType::compute_query()`), then
+/// narrow it. Builder methods take and return the query; nothing is read until a terminal
+/// method (`calls`, `count`, `only`, `table`, iterating, ...) runs it, and every run reads
+/// the cache afresh. Calls come out oldest first (by start time), as lazy [`Call`]s: their
+/// argument and result values are read only when asked for.
+///
+/// # Which filters use an index
+///
+/// `name`, `name_like` (with a literal start), `module`, `module_like` (likewise), `tag`,
+/// `has_tag`, `metadata_key`/`metadata_eq` on `"tags"`, `argument`, `argument_digest`,
+/// `argument_prefix`, `has_argument`, `result`, `result_digest`, `started_after`,
+/// `started_before` and `among` are answered from the store's indexes; when several are
+/// given their hits are intersected, smallest first (an index more than 32 times larger than
+/// the candidates left is checked on their records instead, which is cheaper). `version`,
+/// `unversioned`, `code`, `current_only` and the other metadata filters are checked on the
+/// records those indexes return (or on every record, when no indexed filter is given).
+/// Pipeline steps (`filter`, `sort_by`, `take`, ...) run on the matched calls, in the order
+/// they were added.
+///
+/// # Typed queries of cached functions
+///
+/// `f::query()` returns `f::Query`: this type's methods plus setters typed by `f`'s
+/// parameters, `with(a, b, ..)` (every argument) and `arg_<name>(value)` (one), which also
+/// accept `D("prefix")` for owned parameters. The `arg_` prefix keeps them apart from the
+/// methods here, so parameters named `metadata`, `name` or `take` work. A call's query
+/// includes the calls of every `version` and every edit of the function's body;
+/// `.current_only()` keeps those of the current definition. Methods get
+/// `Type::method_query()` (every call) and `Type::method_query_with(&receiver, args..)`.
+///
+/// ```
+/// use fleche::{fleche, tags};
+///
+/// #[fleche]
+/// fn another_calculation(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// # fn main() -> fleche::Result<()> {
+/// let cache = fleche::Cache::memory();
+/// let _active = cache.activate();
+/// {
+///     let _t = tags!(project = "my_project");
+///     another_calculation(1, 2);
+/// }
+/// another_calculation(3, 4);
+///
+/// let tagged = cache.query().has_tag("project");
+/// assert_eq!(tagged.only()?.argument::<i64>("a")?, 1);
+/// // Typed: a wrong argument type does not compile.
+/// let call = another_calculation::query().with(3, 4).only()?;
+/// assert_eq!(call.result::<i64>()?, 7);
+/// assert_eq!(cache.query().argument("b", 4).count()?, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Query {
+    cache: Option<Cache>,
+    function: Option<&'static Function>,
+    filters: Vec<Filter>,
+    ops: Vec<Op>,
+    /// Problems found while building (a value without a digest), reported when it runs.
+    problems: Vec<String>,
+}
+
+type Step = dyn Fn(Vec<Call>) -> Result<Vec<Call>> + Send + Sync;
+
+/// One pipeline step, applied to the matched calls in order.
+#[derive(Clone)]
+struct Op {
+    label: String,
+    run: Arc<Step>,
+}
+
+/// What one run of a query found.
+pub(crate) struct Found {
+    pub(crate) cache: Cache,
+    pub(crate) calls: Vec<Call>,
+    /// Every call key of the snapshot, sorted, when the run scanned all records.
+    pub(crate) all_keys: Option<Vec<Digest>>,
+}
+
+impl Query {
+    pub(crate) fn new(cache: Option<Cache>) -> Query {
+        Query {
+            cache,
+            function: None,
+            filters: Vec::new(),
+            ops: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// The calls of one cached function, on the cache active when the query runs. Used by
+    /// the helpers `#[fleche]` generates.
+    #[doc(hidden)]
+    pub fn of_function(function: &'static Function) -> Query {
+        let mut q = Query::new(None);
+        q.function = Some(function);
+        q.filters.push(Filter::Name(function.name.to_owned()));
+        q.filters.push(Filter::Module(function.module().to_owned()));
+        q
+    }
+
+    fn with_filter(mut self, filter: Filter) -> Query {
+        self.filters.push(filter);
+        self
+    }
+
+    fn with_op(
+        mut self,
+        label: String,
+        run: impl Fn(Vec<Call>) -> Result<Vec<Call>> + Send + Sync + 'static,
+    ) -> Query {
+        self.ops.push(Op {
+            label,
+            run: Arc::new(run),
+        });
+        self
+    }
+
+    // ---- which cache -------------------------------------------------------------------
+
+    /// Runs this query on `cache` instead of the active one.
+    pub fn on(mut self, cache: &Cache) -> Query {
+        self.cache = Some(cache.clone());
+        self
+    }
+
+    // ---- filters -----------------------------------------------------------------------
+
+    /// Calls of functions with this name (indexed).
+    pub fn name(self, name: impl Into<String>) -> Query {
+        self.with_filter(Filter::Name(name.into()))
+    }
+
+    /// Calls of functions whose name matches a pattern with `*` (any text) and `?` (one
+    /// character), like `"long_*"`. Indexed when the pattern starts with literal text.
+    pub fn name_like(self, pattern: impl Into<String>) -> Query {
+        self.with_filter(Filter::NameLike(pattern.into()))
+    }
+
+    /// Calls of functions defined in this module, as recorded: the `module_path!()` of the
+    /// function (`"my_crate::physics"`), or `"__main__"` in a notebook (indexed).
+    pub fn module(self, module: impl Into<String>) -> Query {
+        self.with_filter(Filter::Module(module.into()))
+    }
+
+    /// Calls of functions whose module matches a `*`/`?` pattern, like `"my_crate::*"`.
+    pub fn module_like(self, pattern: impl Into<String>) -> Query {
+        self.with_filter(Filter::ModuleLike(pattern.into()))
+    }
+
+    /// Calls of functions declared with `#[fleche(version = ...)]` equal to this.
+    pub fn version(self, version: impl Into<String>) -> Query {
+        self.with_filter(Filter::Version(Some(version.into())))
+    }
+
+    /// Calls of functions declared without a `version`.
+    pub fn unversioned(self) -> Query {
+        self.with_filter(Filter::Version(None))
+    }
+
+    /// Calls made by the code with this token digest (see [`Call::code`]).
+    pub fn code(self, code: Digest) -> Query {
+        self.with_filter(Filter::Code(Some(code)))
+    }
+
+    /// Only calls of the function's current definition: same `version` and, when the code is
+    /// part of the key (the default), the same code digest. Without it, a function's query
+    /// returns the calls of every version and every edit of its body.
+    ///
+    /// Only a function's own query (`f::query()`, `T::m_query()`) knows its current code;
+    /// on another query this is reported as an error when the query runs.
+    pub fn current_only(mut self) -> Query {
+        match self.function {
+            Some(f) => {
+                self.filters
+                    .push(Filter::Version(f.version.map(str::to_owned)));
+                if let Some(code) = f.code.and_then(|c| c.parse().ok()) {
+                    self.filters.push(Filter::Code(Some(code)));
+                }
+            }
+            None => self.problems.push(
+                "current_only() needs a function's own query, like `f::query().current_only()`; use `.version(..)` and `.code(..)` on other queries".into(),
+            ),
+        }
+        self
+    }
+
+    /// Calls with an argument `name` equal to `value`, compared by value digest across
+    /// functions: `argument("x", 100)` finds `f(100)` and `g(x = 100i64)` alike, as integer
+    /// digests do not depend on width. `None` and `()` are values like any other (indexed).
+    pub fn argument<V: Serialize>(mut self, name: &str, value: V) -> Query {
+        match crate::digest::try_digest(&value) {
+            Ok(d) => self.argument_digest(name, d),
+            Err(e) => {
+                self.problems.push(format!(
+                    "the value given for argument `{name}` has no digest: {e}"
+                ));
+                self
+            }
+        }
+    }
+
+    /// Calls whose argument `name` has this value digest (indexed).
+    pub fn argument_digest(self, name: &str, digest: Digest) -> Query {
+        self.with_filter(Filter::Argument(
+            name.to_owned(),
+            ValueMatch::Digest(digest),
+        ))
+    }
+
+    /// Calls whose argument `name` is the stored value with this digest prefix (at least 4
+    /// hex characters, resolved when the query runs; indexed).
+    pub fn argument_prefix(self, name: &str, prefix: impl Into<String>) -> Query {
+        self.with_filter(Filter::Argument(
+            name.to_owned(),
+            ValueMatch::Prefix(prefix.into()),
+        ))
+    }
+
+    /// Calls that have an argument called `name`, whatever its value (indexed).
+    pub fn has_argument(self, name: &str) -> Query {
+        self.with_filter(Filter::HasArgument(name.to_owned()))
+    }
+
+    /// Calls tagged `key = value` (see [`tags!`](crate::tags!); indexed).
+    pub fn tag(self, key: &str, value: impl ToString) -> Query {
+        self.with_filter(Filter::Tag(key.to_owned(), Some(value.to_string())))
+    }
+
+    /// Calls carrying the tag `key`, whatever its value (indexed).
+    pub fn has_tag(self, key: &str) -> Query {
+        self.with_filter(Filter::Tag(key.to_owned(), None))
+    }
+
+    /// Calls that carry the metadata namespace `namespace` at all: `"tags"` (at least one
+    /// tag), `"environment"`, `"git"` (when those collectors were on) or `"runtime"` (always).
+    /// The counterpart of Python's `metadata={"tags": {}}`.
+    pub fn metadata(self, namespace: &str) -> Query {
+        self.with_filter(Filter::Namespace(namespace.to_owned()))
+    }
+
+    /// Calls whose metadata namespace has the entry `key` (like `("git", "branch")`).
+    pub fn metadata_key(self, namespace: &str, key: &str) -> Query {
+        self.with_filter(Filter::MetaKey(namespace.to_owned(), key.to_owned()))
+    }
+
+    /// Calls whose metadata entry `namespace.key` equals `value` as text (like
+    /// `("tags", "project", "my_project")` or `("git", "dirty", false)`).
+    pub fn metadata_eq(self, namespace: &str, key: &str, value: impl ToString) -> Query {
+        self.with_filter(Filter::MetaEq(
+            namespace.to_owned(),
+            key.to_owned(),
+            value.to_string(),
+        ))
+    }
+
+    /// Calls whose result equals `value` (by value digest; indexed).
+    pub fn result<V: Serialize>(mut self, value: V) -> Query {
+        match crate::digest::try_digest(&value) {
+            Ok(d) => self.result_digest(d),
+            Err(e) => {
+                self.problems
+                    .push(format!("the value given for the result has no digest: {e}"));
+                self
+            }
+        }
+    }
+
+    /// Calls whose result has this value digest (indexed).
+    pub fn result_digest(self, digest: Digest) -> Query {
+        self.with_filter(Filter::Result(ValueMatch::Digest(digest)))
+    }
+
+    /// Calls that started at or after `time` (indexed). Accepts `DateTime<Utc>`,
+    /// `DateTime<Local>` and `SystemTime`.
+    pub fn started_after(self, time: impl Into<DateTime<Utc>>) -> Query {
+        self.with_filter(Filter::StartedAfter(time.into()))
+    }
+
+    /// Calls that started before `time` (exclusive; indexed).
+    pub fn started_before(self, time: impl Into<DateTime<Utc>>) -> Query {
+        self.with_filter(Filter::StartedBefore(time.into()))
+    }
+
+    /// Only calls with one of these keys (indexed).
+    pub fn among(self, keys: impl IntoIterator<Item = Digest>) -> Query {
+        let mut keys: Vec<Digest> = keys.into_iter().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        self.with_filter(Filter::Keys(Arc::new(keys)))
+    }
+
+    // ---- pipeline ----------------------------------------------------------------------
+
+    /// At most the first `n` calls.
+    pub fn take(self, n: usize) -> Query {
+        self.with_op(format!("take({n})"), move |mut calls| {
+            calls.truncate(n);
+            Ok(calls)
+        })
+    }
+
+    /// All but the first `n` calls.
+    pub fn skip(self, n: usize) -> Query {
+        self.with_op(format!("skip({n})"), move |calls| {
+            Ok(calls.into_iter().skip(n).collect())
+        })
+    }
+
+    /// Only the calls for which `keep` returns true. `keep` runs on every matched call at
+    /// every run; capture what it needs with `move`.
+    pub fn filter(self, keep: impl Fn(&Call) -> bool + Send + Sync + 'static) -> Query {
+        self.with_op("filter(..)".into(), move |mut calls| {
+            calls.retain(|c| keep(c));
+            Ok(calls)
+        })
+    }
+
+    /// Sorts by a field of the record, ascending; calls without the field go last. Stable,
+    /// so earlier orders break ties.
+    pub fn sort_by(self, field: Field) -> Query {
+        let label = format!("sort_by({field:?})");
+        self.with_op(label, move |mut calls| {
+            calls.sort_by(|a, b| compare_options(field_value(a, &field), field_value(b, &field)));
+            Ok(calls)
+        })
+    }
+
+    /// Sorts by the value of argument `name` decoded as `T`, ascending (reads that
+    /// argument of every call). Calls without it go last; a value that does not decode as
+    /// `T` is an error when the query runs.
+    pub fn sort_by_argument<T: DeserializeOwned + PartialOrd + 'static>(self, name: &str) -> Query {
+        let name = name.to_owned();
+        self.with_op(format!("sort_by_argument({name})"), move |calls| {
+            let mut keyed = Vec::with_capacity(calls.len());
+            for call in calls {
+                let value = if call.argument_digests().iter().any(|(n, _)| *n == name) {
+                    Some(call.argument::<T>(&name)?)
+                } else {
+                    None
+                };
+                keyed.push((value, call));
+            }
+            keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+                (Some(a), Some(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            });
+            Ok(keyed.into_iter().map(|(_, c)| c).collect())
+        })
+    }
+
+    /// Sorts by a key computed from each call, ascending.
+    pub fn sort_by_key<K: Ord>(self, key: impl Fn(&Call) -> K + Send + Sync + 'static) -> Query {
+        self.with_op("sort_by_key(..)".into(), move |mut calls| {
+            calls.sort_by_cached_key(|c| key(c));
+            Ok(calls)
+        })
+    }
+
+    /// Reverses the order (newest first, after the default order).
+    pub fn reverse(self) -> Query {
+        self.with_op("reverse()".into(), |mut calls| {
+            calls.reverse();
+            Ok(calls)
+        })
+    }
+
+    // ---- running -----------------------------------------------------------------------
+
+    /// Runs the query: the matching calls, oldest first, after the pipeline steps.
+    pub fn calls(&self) -> Result<Vec<Call>> {
+        Ok(self.run()?.calls)
+    }
+
+    /// The keys of the matching calls.
+    pub fn keys(&self) -> Result<Vec<Digest>> {
+        Ok(self.calls()?.iter().map(Call::key).collect())
+    }
+
+    /// How many calls match (reads records, never values).
+    pub fn count(&self) -> Result<usize> {
+        Ok(self.calls()?.len())
+    }
+
+    /// Whether no call matches.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.count()? == 0)
+    }
+
+    /// The one matching call: [`Error::NoMatch`] if none, [`Error::NotUnique`] if several.
+    pub fn only(&self) -> Result<Call> {
+        let mut calls = self.calls()?;
+        match calls.len() {
+            1 => Ok(calls.remove(0)),
+            0 => Err(Error::NoMatch {
+                query: self.to_description(),
+            }),
+            found => Err(Error::NotUnique {
+                query: self.to_description(),
+                found,
+            }),
+        }
+    }
+
+    /// The first matching call, if any.
+    pub fn first(&self) -> Result<Option<Call>> {
+        Ok(self.calls()?.into_iter().next())
+    }
+
+    /// The call that finished last ([`Error::NoMatch`] if none matches).
+    pub fn latest(&self) -> Result<Call> {
+        self.calls()?
+            .into_iter()
+            .max_by(by_stop)
+            .ok_or_else(|| Error::NoMatch {
+                query: self.to_description(),
+            })
+    }
+
+    /// The call that finished first ([`Error::NoMatch`] if none matches).
+    pub fn oldest(&self) -> Result<Call> {
+        self.calls()?
+            .into_iter()
+            .min_by(by_stop)
+            .ok_or_else(|| Error::NoMatch {
+                query: self.to_description(),
+            })
+    }
+
+    /// The matching calls grouped by a field; each group is a query of its own (restricted
+    /// to the group's keys), so it can be counted, tabled or queried further. Calls without
+    /// the field (an absent tag) are grouped under `None`.
+    pub fn group_by(&self, field: Field) -> Result<BTreeMap<Option<String>, Query>> {
+        let mut groups: BTreeMap<Option<String>, Vec<Digest>> = BTreeMap::new();
+        for call in self.calls()? {
+            groups
+                .entry(field_value(&call, &field).map(|v| v.to_string()))
+                .or_default()
+                .push(call.key());
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(k, keys)| (k, self.restricted(keys)))
+            .collect())
+    }
+
+    /// The matching calls grouped by the value of argument `name` decoded as `T` (reads that
+    /// argument of every call). A call without that argument, or whose value does not decode
+    /// as `T`, is an error naming the call.
+    pub fn group_by_argument<T: DeserializeOwned + Ord>(
+        &self,
+        name: &str,
+    ) -> Result<BTreeMap<T, Query>> {
+        let mut groups: BTreeMap<T, Vec<Digest>> = BTreeMap::new();
+        for call in self.calls()? {
+            groups
+                .entry(call.argument::<T>(name)?)
+                .or_default()
+                .push(call.key());
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(k, keys)| (k, self.restricted(keys)))
+            .collect())
+    }
+
+    /// The results of the matching calls decoded as `T`, in order.
+    pub fn results<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        self.calls()?.iter().map(Call::result::<T>).collect()
+    }
+
+    /// Removes every matching call record in one commit (values stay: other calls may share
+    /// them). Returns how many were removed.
+    pub fn evict(&self) -> Result<usize> {
+        let found = self.run()?;
+        let keys: Vec<Digest> = found.calls.iter().map(Call::key).collect();
+        found.cache.store.remove_calls(&keys)
+    }
+
+    /// A table of the matching calls (see [`Table`]). A failure to run the query is shown
+    /// in the table; use [`Query::try_table`] to get it as an error.
+    pub fn table(&self) -> Table {
+        self.try_table()
+            .unwrap_or_else(|e| Table::failed(e.to_string()))
+    }
+
+    /// A table of the matching calls, or why the query could not run.
+    pub fn try_table(&self) -> Result<Table> {
+        let found = self.run()?;
+        Table::build(found.cache, found.calls, found.all_keys)
+    }
+
+    /// Shows the query's table in a Jupyter notebook (evcxr calls this for a cell's value).
+    pub fn evcxr_display(&self) {
+        self.table().evcxr_display();
+    }
+
+    /// The calls, or an error; the fallible counterpart of iterating over the query.
+    pub fn try_iter(&self) -> Result<std::vec::IntoIter<Call>> {
+        Ok(self.calls()?.into_iter())
+    }
+
+    /// What the query asks for, in words (used in error messages).
+    pub fn to_description(&self) -> String {
+        let mut parts: Vec<String> = self.filters.iter().map(describe).collect();
+        parts.extend(self.ops.iter().map(|o| o.label.clone()));
+        if parts.is_empty() {
+            "the query for all calls".to_owned()
+        } else {
+            format!("the query {}", parts.join(", "))
+        }
+    }
+
+    pub(crate) fn push_problem(&mut self, problem: String) {
+        self.problems.push(problem);
+    }
+
+    fn restricted(&self, keys: Vec<Digest>) -> Query {
+        let mut q = self.clone();
+        q.ops.clear();
+        q.among(keys)
+    }
+
+    fn resolve_cache(&self) -> Result<Cache> {
+        match &self.cache {
+            Some(c) => Ok(c.clone()),
+            None => try_cache(),
+        }
+    }
+
+    pub(crate) fn run(&self) -> Result<Found> {
+        if let Some(problem) = self.problems.first() {
+            return Err(Error::InvalidQuery {
+                detail: problem.clone(),
+            });
+        }
+        let cache = self.resolve_cache()?;
+        let filters = self.resolved_filters(&cache)?;
+        let Some(probes) = probes(&filters) else {
+            return Ok(Found {
+                cache,
+                calls: Vec::new(),
+                all_keys: None,
+            });
+        };
+        let candidates = cache.store.candidates(&probes, |key, bytes| {
+            let record = match CallRecord::decode(bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(key = %key, "skipping a call record that does not decode (a damaged cache?): {e}");
+                    return None;
+                }
+            };
+            filters
+                .iter()
+                .all(|f| matches(f, &key, &record))
+                .then(|| Call::new(cache.clone(), key, record))
+        })?;
+        let mut calls = oldest_first(candidates.kept);
+        for op in &self.ops {
+            calls = (op.run)(calls)?;
+        }
+        Ok(Found {
+            cache,
+            calls,
+            all_keys: candidates.all_keys,
+        })
+    }
+
+    /// The filters with digest prefixes resolved and metadata namespaces checked.
+    fn resolved_filters(&self, cache: &Cache) -> Result<Vec<Filter>> {
+        let resolve = |m: &ValueMatch| -> Result<ValueMatch> {
+            Ok(match m {
+                ValueMatch::Digest(d) => ValueMatch::Digest(*d),
+                ValueMatch::Prefix(p) => ValueMatch::Digest(cache.expand(p)?),
+            })
+        };
+        let check_namespace = |ns: &str| -> Result<()> {
+            if NAMESPACES.contains(&ns) {
+                Ok(())
+            } else {
+                Err(Error::InvalidQuery {
+                    detail: format!(
+                        "unknown metadata namespace `{ns}`; the namespaces are: {}",
+                        NAMESPACES.join(", ")
+                    ),
+                })
+            }
+        };
+        self.filters
+            .iter()
+            .map(|f| {
+                Ok(match f {
+                    Filter::Argument(n, m) => Filter::Argument(n.clone(), resolve(m)?),
+                    Filter::Result(m) => Filter::Result(resolve(m)?),
+                    Filter::Namespace(ns) => {
+                        check_namespace(ns)?;
+                        f.clone()
+                    }
+                    Filter::MetaKey(ns, k) if ns == "tags" => Filter::Tag(k.clone(), None),
+                    Filter::MetaEq(ns, k, v) if ns == "tags" => {
+                        Filter::Tag(k.clone(), Some(v.clone()))
+                    }
+                    Filter::MetaKey(ns, _) | Filter::MetaEq(ns, _, _) => {
+                        check_namespace(ns)?;
+                        f.clone()
+                    }
+                    other => other.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Sorts calls by start time, then key. Calls are large, so a small index is sorted and the
+/// calls are moved once, instead of being moved at every step of the sort.
+fn oldest_first(calls: Vec<Call>) -> Vec<Call> {
+    let mut order: Vec<(DateTime<Utc>, Digest, usize)> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.metadata().timestart, c.key(), i))
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<Call>> = calls.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, _, i)| slots[i].take())
+        .collect()
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_description())
+    }
+}
+
+/// Shows the query's table (see [`Table`]).
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.table(), f)
+    }
+}
+
+/// Iterating runs the query. A query that cannot run (storage error, bad prefix) prints the
+/// error on stderr and yields nothing; use [`Query::calls`] or [`Query::try_iter`] to handle
+/// the error yourself.
+impl IntoIterator for &Query {
+    type Item = Call;
+    type IntoIter = std::vec::IntoIter<Call>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        match self.calls() {
+            Ok(calls) => calls.into_iter(),
+            Err(e) => {
+                tracing::error!("query failed: {e}");
+                eprintln!("fleche: query failed: {e}");
+                Vec::new().into_iter()
+            }
+        }
+    }
+}
+
+/// See the `&Query` implementation.
+impl IntoIterator for Query {
+    type Item = Call;
+    type IntoIter = std::vec::IntoIter<Call>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        (&self).into_iter()
+    }
+}

@@ -1,0 +1,664 @@
+//! Tables of calls: one row per call, indexed by the shortest unambiguous key prefix.
+//!
+//! Building a table reads call records only; argument and result columns read exactly the
+//! values they show. Cells are rendered when shown, so a table of 100,000 calls is cheap.
+
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
+use std::sync::Arc;
+
+use chrono::{DateTime, Local, Utc};
+
+use crate::cache::{Cache, MIN_PREFIX};
+use crate::call::Call;
+use crate::digest::Digest;
+use crate::error::Result;
+use crate::query::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
+
+/// Rows shown by `Display`, Markdown, HTML and notebooks unless changed with
+/// [`Table::max_rows`]; CSV always has every row.
+pub const DEFAULT_MAX_ROWS: usize = 40;
+
+/// Widest cell in plain text before it is cut with `…`.
+const MAX_CELL_CHARS: usize = 48;
+
+/// Longest rendering of one argument or result value in a cell.
+const MAX_VALUE_CHARS: usize = 60;
+
+/// A table of calls, as [`Query::table`](crate::Query::table) and
+/// [`Cache::table`](crate::Cache::table) make it.
+///
+/// The index (column `key`) is each call key cut to its shortest prefix, at least 4 hex
+/// characters, that no other call in the cache shares, so it can be passed to
+/// [`Cache::load`](crate::Cache::load). Columns: `name`, `module`, then `result` and the
+/// argument columns when asked for ([`Table::results`], [`Table::arguments`]), then the
+/// metadata flattened: `timestart` and `timestop` (local time), `walltime` (seconds), one
+/// column per tag key, and the environment and git entries when any call has them. A cell
+/// is empty where a call has no such entry. An argument whose name is already a column is
+/// shown as `a_<name>`; a tag whose key is a fixed column as `t_<key>`.
+///
+/// Show it with `Display` (aligned text), [`Table::to_markdown`], [`Table::to_csv`],
+/// [`Table::to_html`], or as the value of a notebook cell ([`Table::evcxr_display`]). Keep
+/// some rows with [`Table::filter`], [`Table::without`] and [`Table::where_eq`]; with the
+/// `polars` feature, convert it with `Table::to_polars`.
+///
+/// ```
+/// # use fleche::fleche;
+/// #[fleche]
+/// fn square(x: i64) -> i64 { x * x }
+/// # fn main() {
+/// let cache = fleche::Cache::memory();
+/// let _active = cache.activate();
+/// square(2);
+/// square(3);
+/// let table = square::query().table().arguments(["x"]).results();
+/// assert_eq!(table.len(), 2);
+/// assert_eq!(table.rows().next().unwrap().get("result"), Some("4"));
+/// println!("{table}");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Table {
+    rows: Vec<Line>,
+    /// Extra columns (result, arguments), in order.
+    extras: Vec<Extra>,
+    tags: Vec<String>,
+    environment: bool,
+    git: bool,
+    /// Errors and notices shown under the table.
+    notes: Vec<String>,
+    max_rows: usize,
+}
+
+#[derive(Clone)]
+struct Line {
+    index: String,
+    call: Call,
+    /// One cell per extra column.
+    extra: Vec<String>,
+}
+
+#[derive(Clone)]
+struct Extra {
+    header: String,
+}
+
+const FIXED: [&str; 6] = ["key", "name", "module", "timestart", "timestop", "walltime"];
+
+impl Table {
+    pub(crate) fn build(
+        cache: Cache,
+        calls: Vec<Call>,
+        all_keys: Option<Vec<Digest>>,
+    ) -> Result<Table> {
+        let mut sorted: Vec<(Digest, usize)> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.key(), i))
+            .collect();
+        sorted.sort_unstable();
+        let keys: Vec<Digest> = sorted.iter().map(|(k, _)| *k).collect();
+        let lengths = match &all_keys {
+            Some(all) => crate::store::shortest_prefixes(all, &keys, MIN_PREFIX),
+            None => cache.store.call_prefix_lengths(&keys, MIN_PREFIX)?,
+        };
+        let mut length_of = vec![MIN_PREFIX; calls.len()];
+        for ((_, i), len) in sorted.iter().zip(lengths) {
+            length_of[*i] = len;
+        }
+        let mut tags: BTreeSet<&str> = BTreeSet::new();
+        let (mut environment, mut git) = (false, false);
+        for c in &calls {
+            let md = c.metadata();
+            tags.extend(md.tags.keys().map(String::as_str));
+            environment |= md.environment.is_some();
+            git |= md.git.is_some();
+        }
+        let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
+        let rows = calls
+            .into_iter()
+            .zip(length_of)
+            .map(|(call, len)| Line {
+                index: hex_prefix(&call.key(), len),
+                call,
+                extra: Vec::new(),
+            })
+            .collect();
+        Ok(Table {
+            rows,
+            extras: Vec::new(),
+            tags,
+            environment,
+            git,
+            notes: Vec::new(),
+            max_rows: DEFAULT_MAX_ROWS,
+        })
+    }
+
+    /// An empty table that shows why it could not be made.
+    pub(crate) fn failed(error: String) -> Table {
+        Table {
+            rows: Vec::new(),
+            extras: Vec::new(),
+            tags: Vec::new(),
+            environment: false,
+            git: false,
+            notes: vec![format!("error: {error}")],
+            max_rows: DEFAULT_MAX_ROWS,
+        }
+    }
+
+    /// Adds a column per named argument, reading only those values. A call without that
+    /// argument has an empty cell; a value that cannot be read shows the error in its cell.
+    pub fn arguments<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> Table {
+        for name in names {
+            let name = name.as_ref();
+            let header = if self.column_names().iter().any(|c| c == name) || name == "result" {
+                format!("a_{name}")
+            } else {
+                name.to_owned()
+            };
+            for line in &mut self.rows {
+                let has = line.call.argument_digests().iter().any(|(n, _)| n == name);
+                let cell = if has {
+                    match line.call.argument_bytes(name) {
+                        Ok(bytes) => value_summary(&bytes),
+                        Err(e) => format!("<error: {e}>"),
+                    }
+                } else {
+                    String::new()
+                };
+                line.extra.push(cell);
+            }
+            self.extras.push(Extra { header });
+        }
+        self
+    }
+
+    /// Adds a column for every argument any call has, in order of first appearance.
+    pub fn all_arguments(self) -> Table {
+        let mut names: Vec<String> = Vec::new();
+        for line in &self.rows {
+            for (n, _) in line.call.argument_digests() {
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+        }
+        self.arguments(names)
+    }
+
+    /// Adds the `result` column, reading every shown call's result.
+    pub fn results(mut self) -> Table {
+        let header = if self.extras.iter().any(|e| e.header == "result") {
+            "r_result".to_owned()
+        } else {
+            "result".to_owned()
+        };
+        for line in &mut self.rows {
+            let cell = match line.call.result_bytes() {
+                Ok(bytes) => value_summary(&bytes),
+                Err(e) => format!("<error: {e}>"),
+            };
+            line.extra.insert(0, cell);
+        }
+        self.extras.insert(0, Extra { header });
+        self
+    }
+
+    /// How many rows `Display`, Markdown, HTML and notebooks show before a
+    /// "N more rows" line (default [`DEFAULT_MAX_ROWS`]); `usize::MAX` shows all.
+    pub fn max_rows(mut self, n: usize) -> Table {
+        self.max_rows = n;
+        self
+    }
+
+    /// The first `n` rows.
+    pub fn head(mut self, n: usize) -> Table {
+        self.rows.truncate(n);
+        self
+    }
+
+    /// Keeps the rows for which `keep` returns true; see [`Row::get`].
+    ///
+    /// ```
+    /// # let table = fleche::Cache::memory().table();
+    /// let no_fib = table.filter(|row| row.get("name") != Some("fib"));
+    /// ```
+    pub fn filter(mut self, keep: impl Fn(&Row) -> bool) -> Table {
+        let columns: Arc<[String]> = self.column_names().into();
+        let rows = std::mem::take(&mut self.rows);
+        self.rows = rows
+            .into_iter()
+            .filter(|line| {
+                keep(&Row {
+                    index: line.index.clone(),
+                    key: line.call.key(),
+                    columns: columns.clone(),
+                    cells: self.cells(line),
+                })
+            })
+            .collect();
+        self
+    }
+
+    /// Drops the rows whose `column` shows `value` (the seed's
+    /// `table().query('name != "fib"')`). An unknown column keeps every row and adds a note
+    /// under the table.
+    pub fn without(self, column: &str, value: &str) -> Table {
+        let table = self.note_unknown(column);
+        table.filter(|row| row.get(column) != Some(value))
+    }
+
+    /// Keeps only the rows whose `column` shows `value`. An unknown column keeps no row and
+    /// adds a note under the table.
+    pub fn where_eq(self, column: &str, value: &str) -> Table {
+        let table = self.note_unknown(column);
+        table.filter(|row| row.get(column) == Some(value))
+    }
+
+    fn note_unknown(mut self, column: &str) -> Table {
+        let columns = self.column_names();
+        if !columns.iter().any(|c| c == column) {
+            self.notes.push(format!(
+                "no column `{column}`; the columns are: {}",
+                columns.join(", ")
+            ));
+        }
+        self
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The column names, starting with the index column `key`.
+    pub fn column_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec!["key".into(), "name".into(), "module".into()];
+        out.extend(self.extras.iter().map(|e| e.header.clone()));
+        out.extend(["timestart", "timestop", "walltime"].map(String::from));
+        for t in &self.tags {
+            let clash = FIXED.contains(&t.as_str())
+                || t == "result"
+                || self.extras.iter().any(|e| e.header == *t);
+            out.push(if clash { format!("t_{t}") } else { t.clone() });
+        }
+        if self.environment {
+            out.extend(ENVIRONMENT_KEYS.map(String::from));
+        }
+        if self.git {
+            out.extend(GIT_KEYS.map(String::from));
+        }
+        out
+    }
+
+    /// The rows, rendered.
+    pub fn rows(&self) -> impl Iterator<Item = Row> + '_ {
+        let columns: Arc<[String]> = self.column_names().into();
+        self.rows.iter().map(move |line| Row {
+            index: line.index.clone(),
+            key: line.call.key(),
+            columns: columns.clone(),
+            cells: self.cells(line),
+        })
+    }
+
+    /// The lazy calls behind the rows, in row order.
+    pub fn calls(&self) -> impl Iterator<Item = &Call> + '_ {
+        self.rows.iter().map(|l| &l.call)
+    }
+
+    /// The shortened keys (the index column), in row order.
+    pub fn index(&self) -> impl Iterator<Item = &str> + '_ {
+        self.rows.iter().map(|l| l.index.as_str())
+    }
+
+    /// Errors and notices shown under the table (a query that failed, an unknown column).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The cells of one row, in column order, `key` first.
+    fn cells(&self, line: &Line) -> Vec<String> {
+        let c = &line.call;
+        let md = c.metadata();
+        let mut out = Vec::with_capacity(6 + line.extra.len() + self.tags.len());
+        out.push(line.index.clone());
+        out.push(c.name().to_owned());
+        out.push(c.module().to_owned());
+        out.extend(line.extra.iter().cloned());
+        out.push(local_time(md.timestart));
+        out.push(local_time(md.timestop));
+        out.push(format!("{:.6}", md.walltime));
+        for t in &self.tags {
+            out.push(md.tags.get(t).cloned().unwrap_or_default());
+        }
+        if self.environment {
+            for k in ENVIRONMENT_KEYS {
+                out.push(metadata_entry(md, "environment", k).unwrap_or_default());
+            }
+        }
+        if self.git {
+            for k in GIT_KEYS {
+                out.push(metadata_entry(md, "git", k).unwrap_or_default());
+            }
+        }
+        out
+    }
+
+    /// The rows to show and how many are left out.
+    fn shown(&self) -> (Vec<Vec<String>>, usize) {
+        let n = self.rows.len().min(self.max_rows);
+        let rows = self.rows[..n].iter().map(|l| self.cells(l)).collect();
+        (rows, self.rows.len() - n)
+    }
+
+    fn footer(&self, hidden: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.rows.is_empty() && self.notes.is_empty() {
+            out.push("no calls".to_owned());
+        }
+        if hidden > 0 {
+            out.push(format!(
+                "{hidden} more row{} ({} in all; `.max_rows(n)` shows more)",
+                if hidden == 1 { "" } else { "s" },
+                self.rows.len()
+            ));
+        }
+        out.extend(self.notes.iter().cloned());
+        out
+    }
+
+    /// The table as GitHub-flavoured Markdown (cut after `max_rows` rows).
+    pub fn to_markdown(&self) -> String {
+        let (rows, hidden) = self.shown();
+        let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let mut out = String::new();
+        let header = self.column_names();
+        let _ = writeln!(
+            out,
+            "| {} |",
+            header
+                .iter()
+                .map(|h| esc(h))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
+        for row in rows {
+            let _ = writeln!(
+                out,
+                "| {} |",
+                row.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")
+            );
+        }
+        for line in self.footer(hidden) {
+            let _ = writeln!(out, "\n{line}");
+        }
+        out
+    }
+
+    /// The table as CSV (RFC 4180), with every row and a header line.
+    pub fn to_csv(&self) -> String {
+        fn field(s: &str) -> String {
+            if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        }
+        let mut out = String::new();
+        let header = self.column_names();
+        let _ = writeln!(
+            out,
+            "{}",
+            header
+                .iter()
+                .map(|h| field(h))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        for line in &self.rows {
+            let cells = self.cells(line);
+            let _ = writeln!(
+                out,
+                "{}",
+                cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(",")
+            );
+        }
+        out
+    }
+
+    /// The table as an HTML `<table>` (cut after `max_rows` rows), every cell escaped.
+    pub fn to_html(&self) -> String {
+        let (rows, hidden) = self.shown();
+        let mut out = String::from("<table class=\"fleche-table\">\n<thead><tr>");
+        for h in self.column_names() {
+            let _ = write!(out, "<th>{}</th>", escape_html(&h));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for row in rows {
+            out.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                let tag = if i == 0 { "th" } else { "td" };
+                let _ = write!(out, "<{tag}>{}</{tag}>", escape_html(cell));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+        for line in self.footer(hidden) {
+            let _ = writeln!(out, "<p>{}</p>", escape_html(&line));
+        }
+        out
+    }
+
+    /// Shows the table as the value of a Jupyter cell (evcxr calls this): HTML for the
+    /// notebook and aligned text for plain viewers, in one write to stdout.
+    pub fn evcxr_display(&self) {
+        evcxr_emit(&self.to_html(), &self.to_string());
+    }
+
+    /// Converts the table to a polars `DataFrame`: one string column per table column, except
+    /// `walltime` (seconds, `f64`) and `timestart`/`timestop` (UTC datetimes, ns); empty cells
+    /// are nulls. The counterpart of Python's "the metadata table is just pandas".
+    #[cfg(feature = "polars")]
+    pub fn to_polars(&self) -> Result<polars::prelude::DataFrame> {
+        crate::table_polars::to_polars(self)
+    }
+
+    #[cfg(feature = "polars")]
+    pub(crate) fn all_cells(&self) -> Vec<Vec<String>> {
+        self.rows.iter().map(|l| self.cells(l)).collect()
+    }
+
+    #[cfg(feature = "polars")]
+    pub(crate) fn times(&self) -> impl Iterator<Item = (i64, i64, f64)> + '_ {
+        self.rows.iter().map(|l| {
+            let md = l.call.metadata();
+            (
+                md.timestart.timestamp_nanos_opt().unwrap_or_default(),
+                md.timestop.timestamp_nanos_opt().unwrap_or_default(),
+                md.walltime,
+            )
+        })
+    }
+}
+
+/// Aligned plain text, cut after `max_rows` rows with an "N more rows" line.
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (rows, hidden) = self.shown();
+        let header = self.column_names();
+        let cut = |s: &str| -> String {
+            let one_line = s.replace('\n', " ");
+            if one_line.chars().count() > MAX_CELL_CHARS {
+                let mut t: String = one_line.chars().take(MAX_CELL_CHARS - 1).collect();
+                t.push('…');
+                t
+            } else {
+                one_line
+            }
+        };
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| cut(c)).collect())
+            .collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for row in &rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| -> String {
+            let mut s = String::new();
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                if i > 0 {
+                    s.push_str("  ");
+                }
+                let _ = write!(s, "{c:<w$}");
+            }
+            s.trim_end().to_owned()
+        };
+        writeln!(f, "{}", line(&header))?;
+        for row in &rows {
+            writeln!(f, "{}", line(row))?;
+        }
+        for note in self.footer(hidden) {
+            writeln!(f, "{note}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// One rendered row of a [`Table`], as [`Table::filter`] and [`Table::rows`] give it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    index: String,
+    key: Digest,
+    columns: Arc<[String]>,
+    cells: Vec<String>,
+}
+
+impl Row {
+    /// The cell of `column` as shown, or `None` if it is empty or there is no such column.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        let i = self.columns.iter().position(|c| c == column)?;
+        Some(self.cells[i].as_str()).filter(|s| !s.is_empty())
+    }
+
+    /// The full call key.
+    pub fn key(&self) -> Digest {
+        self.key
+    }
+
+    /// The shortened key shown in the index column.
+    pub fn index(&self) -> &str {
+        &self.index
+    }
+
+    /// Every cell, in column order (`key` first).
+    pub fn cells(&self) -> &[String] {
+        &self.cells
+    }
+}
+
+/// The first `len` hex characters of a digest, without going through `Display`.
+fn hex_prefix(d: &Digest, len: usize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(len);
+    for i in 0..len.min(Digest::HEX_LEN) {
+        let b = d.as_bytes()[i / 2];
+        let nibble = if i % 2 == 0 { b >> 4 } else { b & 0x0f };
+        out.push(HEX[nibble as usize] as char);
+    }
+    out
+}
+
+fn local_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes an evcxr rich display (HTML and plain text) in one locked write, so output from
+/// other threads cannot land between the markers.
+pub(crate) fn evcxr_emit(html: &str, text: &str) {
+    let out = evcxr_content(html, text);
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// The evcxr rich-display protocol: each MIME type between begin and end markers.
+fn evcxr_content(html: &str, text: &str) -> String {
+    format!(
+        "EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
+    )
+}
+
+/// A stored value rendered for a cell: numbers, short vectors, struct summaries, and text
+/// as it is (unquoted, as a table shows text), never raw bytes.
+pub(crate) fn value_summary(bytes: &[u8]) -> String {
+    let item = crate::codec::inspect::Item::parse(bytes);
+    match item.as_ref().ok().and_then(|i| i.as_str()) {
+        Some(text) if text.chars().count() <= MAX_VALUE_CHARS => text.to_owned(),
+        Some(text) => {
+            let mut cut: String = text.chars().take(MAX_VALUE_CHARS - 1).collect();
+            cut.push('…');
+            cut
+        }
+        None => crate::codec::inspect::summary(bytes, MAX_VALUE_CHARS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evcxr_output_has_html_then_text_between_markers() {
+        let out = evcxr_content("<table></table>", "key  name");
+        assert_eq!(
+            out,
+            "EVCXR_BEGIN_CONTENT text/html\n<table></table>\nEVCXR_END_CONTENT\n\
+             EVCXR_BEGIN_CONTENT text/plain\nkey  name\nEVCXR_END_CONTENT\n"
+        );
+    }
+
+    #[test]
+    fn html_escapes_everything_that_could_open_markup() {
+        assert_eq!(
+            escape_html("<b>\"a\" & 'b'</b>"),
+            "&lt;b&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/b&gt;"
+        );
+    }
+}

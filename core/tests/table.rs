@@ -1,0 +1,329 @@
+//! Tables: shortened keys, columns, lazy value columns, output formats and row filters.
+
+use std::collections::BTreeMap;
+
+use fleche::record::{CallRecord, Metadata};
+use fleche::{Cache, Digest, fleche, tags};
+
+#[fleche]
+fn square(x: i64) -> i64 {
+    x * x
+}
+
+#[fleche]
+fn label(name: &str, walltime: f64) -> String {
+    format!("{name}:{walltime}")
+}
+
+#[fleche]
+fn describe(points: Vec<f64>, title: String) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    out.insert(title, points.iter().sum());
+    out
+}
+
+/// A cache of `n` records written straight through the store (no function runs).
+fn bulk(n: usize) -> Cache {
+    let cache = Cache::memory();
+    let value = fleche::digest(&1i64);
+    let bytes = fleche::codec::encode(&1i64).unwrap();
+    let t0 = chrono::Utc::now();
+    let calls: Vec<(Digest, CallRecord)> = (0..n)
+        .map(|i| {
+            let key = fleche::digest(&("bulk", i));
+            let record = CallRecord {
+                name: format!("f{}", i % 7),
+                module: "bulk".into(),
+                version: None,
+                code: None,
+                arguments: vec![("x".into(), value)],
+                result: value,
+                result_type: "i64".into(),
+                result_size: bytes.len() as u64,
+                metadata: Metadata {
+                    timestart: t0 + chrono::Duration::microseconds(i as i64),
+                    timestop: t0 + chrono::Duration::microseconds(i as i64 + 1),
+                    walltime: 1e-6,
+                    tags: BTreeMap::new(),
+                    environment: None,
+                    git: None,
+                },
+            };
+            (key, record)
+        })
+        .collect();
+    cache.insert_records(&calls, &[(value, bytes)]).unwrap();
+    cache
+}
+
+/// The shortest prefix (>= 4) of `key` that no other key in `all` shares, by brute force.
+fn brute_force_prefix(key: &str, all: &[String]) -> usize {
+    (4..=64)
+        .find(|&n| {
+            all.iter()
+                .filter(|other| other.as_str() != key)
+                .all(|other| other[..n] != key[..n])
+        })
+        .unwrap()
+}
+
+#[test]
+fn index_is_the_shortest_unambiguous_prefix_of_the_stored_key() {
+    let cache = bulk(5000);
+    let all: Vec<String> = cache
+        .query()
+        .keys()
+        .unwrap()
+        .iter()
+        .map(Digest::to_string)
+        .collect();
+    assert_eq!(all.len(), 5000);
+    for table in [cache.table(), cache.query().name("f3").table()] {
+        let mut longer_than_minimum = 0;
+        for (row, call) in table.rows().zip(table.calls()) {
+            let full = call.key().to_string();
+            assert!(full.starts_with(row.index()), "{} / {full}", row.index());
+            assert_eq!(row.key(), call.key());
+            assert_eq!(row.index().len(), brute_force_prefix(&full, &all), "{full}");
+            if row.index().len() > 4 {
+                longer_than_minimum += 1;
+            }
+        }
+        assert!(
+            longer_than_minimum > 0,
+            "5000 keys need more than 4 characters somewhere"
+        );
+    }
+    // Every shown prefix loads its call.
+    for row in cache.query().name("f5").table().rows().take(50) {
+        assert_eq!(cache.load(row.index()).unwrap().key(), row.key());
+    }
+}
+
+#[test]
+fn columns_metadata_and_tags() {
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    square(2);
+    {
+        let _t = tags!(project = "my_project", category = "testing");
+        square(3);
+    }
+    let table = cache.table();
+    assert_eq!(
+        table.column_names(),
+        [
+            "key",
+            "name",
+            "module",
+            "timestart",
+            "timestop",
+            "walltime",
+            "category",
+            "project"
+        ]
+    );
+    let rows: Vec<_> = table.rows().collect();
+    assert_eq!(
+        rows[0].get("project"),
+        None,
+        "empty where a call has no tag"
+    );
+    assert_eq!(rows[1].get("project"), Some("my_project"));
+    assert_eq!(rows[0].get("name"), Some("square"));
+    assert_eq!(rows[0].get("module"), Some(module_path!()));
+    assert_eq!(rows[0].get("nope"), None);
+    // Local time, to the millisecond.
+    let start = rows[0].get("timestart").unwrap();
+    assert_eq!(start.len(), "2026-01-01 00:00:00.000".len(), "{start}");
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(start, "%Y-%m-%d %H:%M:%S%.3f").is_ok(),
+        "{start}"
+    );
+    assert!(rows[0].get("walltime").unwrap().parse::<f64>().is_ok());
+}
+
+#[test]
+fn argument_and_result_columns_read_only_their_values() {
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    for x in 0..4 {
+        square(x);
+    }
+    let reads = cache.value_reads();
+    let table = square::query().table();
+    assert_eq!(cache.value_reads(), reads);
+    let table = table.arguments(["x"]);
+    assert_eq!(cache.value_reads(), reads + 4, "one read per row for x");
+    let table = table.results();
+    assert_eq!(
+        cache.value_reads(),
+        reads + 8,
+        "one read per row for the result"
+    );
+    assert_eq!(
+        &table.column_names()[..5],
+        ["key", "name", "module", "result", "x"]
+    );
+    let rows: Vec<_> = table.rows().collect();
+    assert_eq!(rows[3].get("x"), Some("3"));
+    assert_eq!(rows[3].get("result"), Some("9"));
+    // A call without the argument has an empty cell.
+    label("a", 1.5);
+    let mixed = cache.table().arguments(["x"]);
+    let empty: Vec<_> = mixed
+        .rows()
+        .filter(|r| r.get("name") == Some("label"))
+        .collect();
+    assert_eq!(empty[0].get("x"), None);
+}
+
+#[test]
+fn clashing_argument_names_are_prefixed() {
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    label("hello", 2.5);
+    let table = cache.table().all_arguments().results();
+    let columns = table.column_names();
+    assert!(columns.contains(&"a_name".to_owned()), "{columns:?}");
+    assert!(columns.contains(&"a_walltime".to_owned()), "{columns:?}");
+    let row = table.rows().next().unwrap();
+    assert_eq!(row.get("name"), Some("label"));
+    assert_eq!(row.get("a_name"), Some("hello"));
+    assert_eq!(row.get("a_walltime"), Some("2.5"));
+    assert_eq!(row.get("result"), Some("hello:2.5"));
+}
+
+#[test]
+fn cells_show_values_readably() {
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    describe(vec![1.0, 2.5, 4.0], String::from("total"));
+    let table = cache.table().all_arguments().results();
+    let row = table.rows().next().unwrap();
+    let points = row.get("points").unwrap();
+    assert!(points.contains("2.5"), "{points}");
+    assert!(points.starts_with('['), "{points}");
+    let result = row.get("result").unwrap();
+    assert!(
+        result.contains("total") && result.contains("7.5"),
+        "{result}"
+    );
+}
+
+#[test]
+fn empty_cache_tables() {
+    let cache = Cache::memory();
+    let table = cache.table();
+    assert!(table.is_empty());
+    assert_eq!(table.len(), 0);
+    let text = table.to_string();
+    assert!(text.starts_with("key"), "{text}");
+    assert!(text.contains("no calls"), "{text}");
+    assert_eq!(
+        table.to_csv(),
+        "key,name,module,timestart,timestop,walltime\n"
+    );
+    assert!(table.to_markdown().contains("| key | name |"));
+    assert!(table.to_html().contains("<th>key</th>"));
+    let table = table.arguments(["x"]).results();
+    assert_eq!(table.len(), 0);
+    assert!(cache.query().name("x").table().is_empty());
+}
+
+#[test]
+fn outputs_escape_and_cut() {
+    let cache = bulk(60);
+    let table = cache.table();
+    let text = table.to_string();
+    assert!(text.contains("20 more rows"), "{text}");
+    assert_eq!(text.lines().count(), 1 + 40 + 1);
+    let all = table.clone().max_rows(usize::MAX).to_string();
+    assert!(!all.contains("more rows"));
+    assert_eq!(table.to_csv().lines().count(), 61, "CSV has every row");
+    let md = table.clone().max_rows(2).to_markdown();
+    assert!(md.contains("58 more rows"), "{md}");
+    assert_eq!(md.lines().filter(|l| l.starts_with('|')).count(), 4);
+
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    label("<b>\"x\", y|z", 1.0);
+    let table = cache.table().arguments(["name"]);
+    let html = table.to_html();
+    assert!(html.contains("&lt;b&gt;&quot;x&quot;, y|z"), "{html}");
+    assert!(!html.contains("<b>"), "{html}");
+    let csv = table.to_csv();
+    assert!(csv.contains("\"<b>\"\"x\"\", y|z\""), "{csv}");
+    let md = table.to_markdown();
+    assert!(md.contains("y\\|z"), "{md}");
+}
+
+#[test]
+fn row_filters() {
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    square(1);
+    square(2);
+    label("a", 1.0);
+    let no_square = cache
+        .table()
+        .filter(|row| row.get("name") != Some("square"));
+    assert_eq!(no_square.len(), 1);
+    assert_eq!(cache.table().without("name", "square").len(), 1);
+    assert_eq!(cache.table().where_eq("name", "square").len(), 2);
+    let unknown = cache.table().without("nme", "square");
+    assert_eq!(unknown.len(), 3);
+    assert!(unknown.notes()[0].contains("no column `nme`"));
+    assert!(unknown.to_string().contains("no column `nme`"));
+    assert_eq!(cache.table().head(1).len(), 1);
+}
+
+#[test]
+fn a_failed_query_shows_its_error() {
+    let cache = Cache::memory();
+    let table = cache.query().metadata("nope").table();
+    assert!(table.is_empty());
+    assert!(table.to_string().contains("unknown metadata namespace"));
+    assert!(cache.query().metadata("nope").try_table().is_err());
+}
+
+#[cfg(feature = "polars")]
+#[test]
+fn converts_to_polars() {
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    square(2);
+    {
+        let _t = tags!(project = "p");
+        square(3);
+    }
+    let df = cache.table().arguments(["x"]).to_polars().unwrap();
+    assert_eq!(df.height(), 2);
+    assert_eq!(df.width(), 8);
+    assert!(df.column("project").unwrap().null_count() == 1);
+    assert!(matches!(
+        df.column("timestart").unwrap().dtype(),
+        polars::prelude::DataType::Datetime(_, _)
+    ));
+}
+
+#[test]
+fn shown_prefixes_load_calls_even_when_a_value_digest_shares_them() {
+    let cache = bulk(1);
+    let key = cache.query().keys().unwrap()[0];
+    // A value stored under a digest that agrees with the call key on its first 31 bytes.
+    let mut near = *key.as_bytes();
+    near[31] ^= 1;
+    let value = fleche::codec::encode(&5i64).unwrap();
+    cache
+        .insert_records(&[], &[(Digest::from_bytes(near), value)])
+        .unwrap();
+    let table = cache.table();
+    let index = table.index().next().unwrap().to_owned();
+    assert_eq!(index.len(), 4, "prefixes are unambiguous among call keys");
+    assert_eq!(cache.load(index.as_str()).unwrap().key(), key);
+    assert!(matches!(
+        cache.expand(&index),
+        Err(fleche::Error::AmbiguousDigest { .. })
+    ));
+}
