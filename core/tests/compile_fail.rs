@@ -5,4 +5,6 @@
 fn misuse_fails_to_compile_with_a_readable_message() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
+    // `cell!`
+    t.compile_fail("tests/ui-cell/*.rs");
 }
