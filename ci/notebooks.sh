@@ -58,7 +58,8 @@ export EVCXR_TMPDIR=$work/evcxr-build
 mkdir -p "$EVCXR_CONFIG_DIR" "$EVCXR_TMPDIR"
 unset FLECHE_CACHE
 evcxr_jupyter --install >/dev/null
-"$venv/bin/jupyter" kernelspec list | grep -q "rust.*$JUPYTER_PATH" || {
+kernels=$("$venv/bin/jupyter" kernelspec list)
+grep -q "rust.*$JUPYTER_PATH" <<<"$kernels" || {
     echo "the rust kernel was not registered in $JUPYTER_PATH" >&2
     exit 1
 }
