@@ -8,7 +8,8 @@ use fleche::Digest;
 use crate::calls::{Calls, Column, Tag, sorted};
 use crate::filter::{Query, Scope, escape};
 use crate::loader::Loaded;
-use crate::tree::{Body, NodeId, Tree, Unread, ValueStore, group, human_size};
+use crate::tree::{Body, NodeId, Tree, Unread, ValueStore};
+use crate::value::{group, human_size};
 
 /// How the browser was started.
 #[derive(Debug, Clone)]
@@ -715,6 +716,7 @@ impl State {
                     digest: info.digest,
                     hint: format!("digest {}", &info.digest.to_string()[..8]),
                     summary: info.value.map(|v| calls.text(v).to_owned()),
+                    type_name: None,
                 }),
             );
             t.set_digest(id, info.digest);
@@ -730,6 +732,7 @@ impl State {
                     human_size(row.result_size)
                 ),
                 summary: None,
+                type_name: Some(calls.text(row.result_type).to_owned()),
             }),
         );
         t.set_digest(result, row.result);

@@ -9,7 +9,6 @@
 
 pub mod app;
 pub mod calls;
-pub mod cbor;
 pub mod clipboard;
 pub mod filter;
 pub mod keys;
@@ -20,3 +19,4 @@ pub mod svg;
 pub mod testing;
 pub mod tree;
 pub mod ui;
+pub mod value;

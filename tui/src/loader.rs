@@ -6,11 +6,12 @@ use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use fleche::browse::TimeKey;
+use fleche::browse::{TimeKey, ValueHead};
+use fleche::codec::inspect;
 use fleche::record::CallRecord;
 use fleche::{Cache, Digest};
 
-use crate::cbor;
+use crate::value;
 
 /// Records in the first chunk: enough for a screen, quick to read.
 pub const FIRST_CHUNK: usize = 100;
@@ -47,19 +48,18 @@ pub enum Request {
     Rescan,
 }
 
-/// The one-line summary of an argument value, as the filter matches it: a text value without
-/// its quotes, anything else as rendered.
-pub fn argument_summary(head: &[u8]) -> String {
-    let mut s = cbor::summary(head, 0, SUMMARY_CHARS);
-    // A value cut by SUMMARY_BYTES ends in an error about running out of input: show the cut.
-    if let Some(i) = s.find("<invalid: ") {
-        s.truncate(i);
-        s.push('…');
+/// The one-line summary of an argument value from its first bytes, as the filter matches
+/// it: a text value without its quotes, anything else as rendered.
+pub fn argument_summary(head: &ValueHead) -> String {
+    let s = match head.item_at(0) {
+        Ok(item) => value::summary(&item, SUMMARY_CHARS),
+        // Shows what is readable, then `<invalid>`.
+        Err(_) => inspect::summary(&head.bytes, SUMMARY_CHARS),
+    };
+    match s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(inner) => inner.to_owned(),
+        None => s,
     }
-    if let Some(inner) = s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
-        return inner.to_owned();
-    }
-    s
 }
 
 /// Runs the reader until the UI hangs up.
@@ -159,7 +159,7 @@ impl Reader {
         let mut summaries = Vec::with_capacity(digests.len());
         for d in digests {
             match self.cache.value_head(&d, SUMMARY_BYTES) {
-                Ok(Some(head)) => summaries.push((d, argument_summary(&head.bytes))),
+                Ok(Some(head)) => summaries.push((d, argument_summary(&head))),
                 Ok(None) => summaries.push((d, "<missing>".to_owned())),
                 Err(e) => return self.fail(e),
             }

@@ -163,23 +163,8 @@ fn perform(
             state.update(Action::Say(format!("copied {what}: {shown}{more}")), cache);
         }
         Some(Effect::Delete(keys)) => {
-            let mut deleted = 0;
-            let mut failed = None;
-            for key in &keys {
-                match cache.evict(key) {
-                    Ok(true) => deleted += 1,
-                    Ok(false) => {}
-                    Err(e) => {
-                        failed = Some(e.to_string());
-                        break;
-                    }
-                }
-            }
+            let msg = open::delete(cache, &keys);
             let _ = rescan.send(Request::Rescan);
-            let msg = match failed {
-                Some(e) => format!("deleted {deleted} calls, then failed: {e}"),
-                None => format!("deleted {deleted} of {} calls", keys.len()),
-            };
             state.update(Action::Loaded(loader::Loaded::Removed(keys)), cache);
             state.update(Action::Say(msg), cache);
         }

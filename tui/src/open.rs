@@ -1,10 +1,11 @@
 //! Choosing and opening the cache file, with a message a user can act on for each way it can
-//! fail. Opening never writes to the file unless `--write` asked for it.
+//! fail; and the one change the browser makes to it, deleting calls. Opening never writes to
+//! the file unless `--write` asked for it.
 
 use std::path::{Path, PathBuf};
 
-use fleche::Cache;
 use fleche::config::{CacheSpec, Config};
+use fleche::{Cache, Digest};
 
 /// The cache to open and why this one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,5 +88,19 @@ pub fn error_message(path: &Path, e: &fleche::Error) -> String {
             path.display()
         ),
         other => format!("fleche-tui: {other}"),
+    }
+}
+
+/// Deletes these calls' records in one write transaction (all or none; their values stay, as
+/// other calls may share them) and says what happened. Calls another process deleted first
+/// are not counted.
+pub fn delete(cache: &Cache, keys: &[Digest]) -> String {
+    match cache.query().among(keys.iter().copied()).evict() {
+        Ok(n) if n == keys.len() => format!("deleted {n} calls"),
+        Ok(n) => format!(
+            "deleted {n} of {} calls (the rest were gone already)",
+            keys.len()
+        ),
+        Err(e) => format!("nothing deleted: {e}"),
     }
 }

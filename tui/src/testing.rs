@@ -8,6 +8,8 @@ use fleche::Digest;
 use fleche::record::{CallRecord, Metadata};
 use serde::Serialize;
 
+use fleche::browse::ValueHead;
+
 use crate::calls::Calls;
 use crate::loader::Loaded;
 use crate::tree::ValueStore;
@@ -17,8 +19,30 @@ use crate::tree::ValueStore;
 pub struct MemoryValues(pub HashMap<Digest, Vec<u8>>);
 
 impl ValueStore for MemoryValues {
-    fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.0.get(digest).cloned())
+    fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String> {
+        Ok(self.0.get(digest).map(|all| head(all, max_bytes)))
+    }
+}
+
+/// The first `max_bytes` of a value, as [`fleche::Cache::value_head`] gives them.
+pub fn head(all: &[u8], max_bytes: usize) -> ValueHead {
+    ValueHead {
+        size: all.len() as u64,
+        bytes: all[..all.len().min(max_bytes)].to_vec(),
+    }
+}
+
+/// Values that come out a few bytes at a time: the first read gives at most `step` bytes,
+/// each later one four times as many as the one before, so small values exercise the paths
+/// of values cut short, and of reading more of them.
+#[derive(Debug)]
+pub struct Dribble(pub MemoryValues, pub std::cell::Cell<usize>);
+
+impl ValueStore for Dribble {
+    fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String> {
+        let step = self.1.get();
+        self.1.set(step.saturating_mul(4));
+        self.0.value_head(digest, max_bytes.min(step))
     }
 }
 
@@ -208,7 +232,8 @@ pub fn summaries(calls: &[(Digest, CallRecord)], values: &MemoryValues) -> Loade
     let mut out = Vec::new();
     for (_, r) in calls {
         for (_, d) in &r.arguments {
-            out.push((*d, crate::loader::argument_summary(&values.0[d])));
+            let first = head(&values.0[d], crate::loader::SUMMARY_BYTES);
+            out.push((*d, crate::loader::argument_summary(&first)));
         }
     }
     Loaded::Summaries(out)
@@ -296,41 +321,61 @@ pub fn synthetic(n: usize) -> Calls {
 
 /// Drives the value tree and its drawing over arbitrary bytes taken as a stored result:
 /// open it, open everything below, page through "more" rows, copy values and paths, collapse
-/// to each level, and draw every page. Used by the property test and the fuzz target; any
-/// panic is a bug.
+/// to each level, and draw every page; once read whole, and once read a few bytes at a time
+/// (as the first bytes of a larger value are). Then summarises every suffix and prefix of the
+/// bytes. Used by the property test and the fuzz target; any panic is a bug.
 pub fn exercise_value(bytes: &[u8]) {
-    use crate::app::{Action, Options, State};
-    use ratatui::{Terminal, backend::TestBackend};
-
     let digest = Digest::from_bytes([7; 32]);
     let mut values = MemoryValues::default();
     values.0.insert(digest, bytes.to_vec());
+    drive_tree(digest, bytes.len(), &values);
+    let step = (bytes.len() / 3).max(1);
+    drive_tree(
+        digest,
+        bytes.len(),
+        &Dribble(values, std::cell::Cell::new(step)),
+    );
+
+    use fleche::browse::Prefix;
+    for at in 0..bytes.len().min(64) {
+        for more in [false, true] {
+            if let Ok(item) = Prefix::read(&bytes[at..], more) {
+                let s = crate::value::summary(&item, 50);
+                assert!(s.chars().count() <= 50, "summary too long: {s}");
+            }
+        }
+    }
+    for cut in [1, 2, 3, 5, 9, 17, 64, 300] {
+        let first = head(bytes, cut);
+        let s = crate::loader::argument_summary(&first);
+        assert!(s.chars().count() <= 60, "argument summary too long: {s}");
+    }
+}
+
+fn drive_tree(digest: Digest, size: usize, store: &dyn ValueStore) {
+    use crate::app::{Action, Options, State};
+    use ratatui::{Terminal, backend::TestBackend};
+
     let mut record = notebook().0.remove(0).1;
     record.result = digest;
-    record.result_size = bytes.len() as u64;
+    record.result_size = size as u64;
     let mut state = State::new(Options {
         source: "fuzz".into(),
         writable: false,
         color: true,
         local_time: false,
     });
-    state.update(Action::Resize(80, 24), &values);
-    state.update(
-        Action::Loaded(Loaded::Rows(vec![(digest, record)])),
-        &values,
-    );
-    state.update(Action::Loaded(Loaded::Done), &values);
-    state.update(Action::Open, &values);
-    state.update(Action::Bottom, &values);
-    state.update(Action::ExpandDeep, &values);
+    state.update(Action::Resize(80, 24), store);
+    state.update(Action::Loaded(Loaded::Rows(vec![(digest, record)])), store);
+    state.update(Action::Loaded(Loaded::Done), store);
+    state.update(Action::Open, store);
+    state.update(Action::Bottom, store);
+    state.update(Action::ExpandDeep, store);
     let Ok(mut terminal) = Terminal::new(TestBackend::new(80, 24));
-    let draw = |state: &State, terminal: &mut Terminal<TestBackend>| {
-        terminal
-            .draw(|f| crate::ui::render(state, f))
-            .expect("drawing on a test backend cannot fail");
-    };
     for step in 0..40 {
-        draw(&state, &mut terminal);
+        terminal
+            .draw(|f| crate::ui::render(&state, f))
+            .expect("drawing on a test backend cannot fail");
         if let Some(view) = &state.call {
             let tree = &view.tree;
             if let Some(&node) = tree.rows().get(view.selected) {
@@ -350,13 +395,6 @@ pub fn exercise_value(bytes: &[u8]) {
             6 => Action::Level(1 + step % 5),
             _ => Action::Bottom,
         };
-        state.update(action, &values);
+        state.update(action, store);
     }
-    for at in 0..bytes.len().min(64) {
-        let s = crate::cbor::summary(bytes, at, 50);
-        assert!(s.chars().count() <= 50, "summary too long: {s}");
-        let _ = crate::cbor::skip(bytes, at);
-        let _ = crate::cbor::kind_name(bytes, at);
-    }
-    let _ = crate::loader::argument_summary(bytes);
 }

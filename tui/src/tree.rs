@@ -1,30 +1,41 @@
 //! The value tree of the call view: call metadata, arguments and result as expandable nodes.
-//! A stored value is read only when its node is first opened, and a container shows its
-//! children a page at a time, so a 100 MB result opens at the cost of its first page.
+//! A stored value is read only when its node is first opened, and then only its first
+//! megabyte ([`HEAD_BYTES`]); a container shows its children a page at a time, and paging past
+//! what was read reads more. So a 100 MB result opens at the cost of its first page.
+//!
+//! Values are inspected with `fleche::codec::inspect`, through [`fleche::browse::Prefix`] for
+//! the items a partial read cuts short.
 
 use std::sync::Arc;
 
 use fleche::Digest;
+use fleche::browse::{Prefix, ValueHead};
+use fleche::codec::inspect::Kind;
 
-use crate::cbor::{self, Head};
+use crate::value::{self, expandable, kind_name};
+pub use crate::value::{group, human_size};
 
 /// Children shown per page of a large container; the rest sit behind a "more" row.
-pub const PAGE: u64 = 200;
+pub const PAGE: usize = 200;
 /// At most this many nodes are opened by one "expand everything below" key press.
 pub const EXPAND_BUDGET: usize = 5_000;
+/// Bytes of a stored value read when its node is first opened; paging past them reads four
+/// times as many, up to the whole value.
+pub const HEAD_BYTES: usize = 1 << 20;
 
 /// Index of a node in its [`Tree`].
 pub type NodeId = usize;
 
 /// Where the tree reads stored values from (the cache, or a map in tests).
 pub trait ValueStore {
-    /// The encoded bytes stored under `digest`, `None` if absent; errors as text.
-    fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>, String>;
+    /// The size of the value stored under `digest` and at most its first `max_bytes` bytes,
+    /// `None` if absent; errors as text.
+    fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String>;
 }
 
 impl ValueStore for fleche::Cache {
-    fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>, String> {
-        self.value_bytes(digest).map_err(|e| e.to_string())
+    fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String> {
+        fleche::Cache::value_head(self, digest, max_bytes).map_err(|e| e.to_string())
     }
 }
 
@@ -33,16 +44,16 @@ impl ValueStore for fleche::Cache {
 pub struct NoValues;
 
 impl ValueStore for NoValues {
-    fn value(&self, _: &Digest) -> Result<Option<Vec<u8>>, String> {
+    fn value_head(&self, _: &Digest, _: usize) -> Result<Option<ValueHead>, String> {
         Ok(None)
     }
 }
 
-/// One stored value that has been read.
+/// The bytes read of one stored value.
 #[derive(Debug)]
 pub struct Value {
-    /// Its encoded bytes.
-    pub bytes: Vec<u8>,
+    /// Its size and first bytes (maybe all of them).
+    pub head: ValueHead,
     /// Its digest.
     pub digest: Digest,
 }
@@ -56,28 +67,66 @@ pub struct Unread {
     pub hint: String,
     /// A summary computed earlier (for filtering), if any.
     pub summary: Option<String>,
+    /// The Rust type of the value, when the call record names it (results).
+    pub type_name: Option<String>,
+}
+
+/// One item of a read value.
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// The bytes read of the value it belongs to.
+    pub value: Arc<Value>,
+    /// Offset of the item in the value.
+    pub at: usize,
+    /// Its encoded length, when the bytes read hold all of it (else it is cut).
+    pub len: Option<usize>,
+    /// Its encoded size as stored, when known.
+    pub size: Option<u64>,
+    /// Its kind, as shown when open: `map`, `f64[]`.
+    pub kind: String,
+    /// How many children or characters, when worth saying: `3 fields`.
+    pub shape: Option<String>,
+    /// The Rust type, for the root of a result.
+    pub type_name: Option<String>,
+}
+
+impl Part {
+    /// The item, read again from the value's bytes (cheap for a cut item: its head only).
+    fn item(&self) -> Option<Prefix<'_>> {
+        let bytes = self.value.head.bytes.get(self.at..)?;
+        match self.len {
+            Some(len) => Prefix::read(bytes.get(..len)?, false).ok(),
+            None => fleche::browse::Cut::read(bytes).map(Prefix::Cut),
+        }
+    }
+
+    /// Its one-line summary. Drawn for every visible row, so it never walks the item: a
+    /// whole one goes straight to the inspector's summary, bounded by the width.
+    fn summary(&self, width: usize) -> String {
+        let bytes = &self.value.head.bytes[self.at.min(self.value.head.bytes.len())..];
+        match self.len {
+            Some(len) => fleche::codec::inspect::summary(&bytes[..len.min(bytes.len())], width),
+            None => self
+                .item()
+                .map(|item| value::summary(&item, width))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// What a node shows.
 #[derive(Debug, Clone)]
 pub enum Body {
-    /// A heading (`call`, `arguments`) or a fixed line of metadata.
+    /// A heading (`call`, `arguments`), a fixed line of metadata, or a typed-array element.
     Text(String),
     /// A stored value, read when the node is opened.
     Unread(Unread),
-    /// A CBOR item inside a read value; `end` is known once a sibling walk skipped it.
-    Item {
-        /// The whole value it belongs to.
-        value: Arc<Value>,
-        /// Offset of the item.
-        at: usize,
-        /// Offset after it, when known.
-        end: Option<usize>,
-    },
+    /// An item inside a read value.
+    Item(Part),
     /// "… N more": opening it shows the next page of its parent's children.
     More {
-        /// How many children are not shown yet, if known.
-        remaining: Option<u64>,
+        /// How many children are not shown yet.
+        remaining: usize,
     },
     /// Something could not be read or decoded; shown in place.
     Error(String),
@@ -91,15 +140,6 @@ enum Children {
     Unlisted,
     /// Listed (maybe only the first pages).
     Listed(Vec<NodeId>),
-}
-
-/// Where the next page of a container's children starts.
-#[derive(Debug, Clone, Copy)]
-enum Cursor {
-    /// CBOR array or map: byte offset and index of the next child.
-    Items { pos: usize, index: u64 },
-    /// Typed array: index of the next element.
-    Elems { index: u64 },
 }
 
 /// A node of the tree.
@@ -118,7 +158,8 @@ pub struct Node {
     /// For the roots of stored values: the digest to yank.
     pub digest: Option<Digest>,
     children: Children,
-    cursor: Option<Cursor>,
+    /// How many children of a read item are listed (the next page starts there).
+    listed: usize,
 }
 
 /// The tree of one call: nodes, roots, and the rows currently visible.
@@ -129,36 +170,46 @@ pub struct Tree {
     rows: Vec<NodeId>,
 }
 
+/// One child found while listing a page, before it becomes a node.
+enum Found {
+    Node(String, Body, bool),
+    Error(String, String),
+}
+
 impl Tree {
     /// An empty tree.
     pub fn new() -> Tree {
         Tree::default()
     }
 
-    /// Adds a root or a child of `parent` and returns it.
+    /// Adds a root or a child of `parent` and returns it. An item node can be opened if it
+    /// has children; a stored value, until it is read and found to have none.
     pub fn add(&mut self, parent: Option<NodeId>, label: impl Into<String>, body: Body) -> NodeId {
+        let children = match &body {
+            Body::Unread(_) => Children::Unlisted,
+            _ => Children::Leaf,
+        };
+        self.push(parent, label.into(), body, children)
+    }
+
+    fn push(
+        &mut self,
+        parent: Option<NodeId>,
+        label: String,
+        body: Body,
+        children: Children,
+    ) -> NodeId {
         let id = self.nodes.len();
         let depth = parent.map_or(0, |p| self.nodes[p].depth + 1);
-        let children = match &body {
-            Body::Text(_) | Body::Error(_) | Body::More { .. } => Children::Leaf,
-            Body::Unread(_) => Children::Unlisted,
-            Body::Item { value, at, .. } => {
-                if expandable(&value.bytes, *at) {
-                    Children::Unlisted
-                } else {
-                    Children::Leaf
-                }
-            }
-        };
         self.nodes.push(Node {
-            label: label.into(),
+            label,
             parent,
             depth,
             expanded: false,
             body,
             digest: None,
             children,
-            cursor: None,
+            listed: 0,
         });
         match parent {
             Some(p) => match &mut self.nodes[p].children {
@@ -233,37 +284,31 @@ impl Tree {
     pub fn expand(&mut self, id: NodeId, store: &dyn ValueStore) {
         if let Body::More { .. } = self.nodes[id].body {
             if let Some(parent) = self.nodes[id].parent {
-                self.next_page(parent, Some(id));
+                if let Children::Listed(c) = &mut self.nodes[parent].children {
+                    c.retain(|&x| x != id);
+                }
+                self.next_page(parent, store);
             }
             return;
         }
         if let Body::Unread(unread) = &self.nodes[id].body {
-            let digest = unread.digest;
-            self.nodes[id].body = match store.value(&digest) {
-                Ok(Some(bytes)) => {
-                    let leaf = !expandable(&bytes, 0);
-                    let body = Body::Item {
-                        end: Some(bytes.len()),
-                        value: Arc::new(Value { bytes, digest }),
-                        at: 0,
-                    };
-                    if leaf {
-                        self.nodes[id].children = Children::Leaf;
+            let unread = unread.clone();
+            match read(&unread, store) {
+                Ok((part, open)) => {
+                    self.nodes[id].body = Body::Item(part);
+                    if open {
+                        self.nodes[id].children = Children::Unlisted;
                     }
-                    body
-                }
-                Ok(None) => {
-                    self.nodes[id].children = Children::Leaf;
-                    Body::Error(format!("value {digest} is not in the cache"))
                 }
                 Err(e) => {
+                    self.nodes[id].body = Body::Error(e);
                     self.nodes[id].children = Children::Leaf;
-                    Body::Error(e)
                 }
-            };
+            }
         }
         if matches!(self.nodes[id].children, Children::Unlisted) {
-            self.list(id);
+            self.nodes[id].children = Children::Listed(Vec::new());
+            self.next_page(id, store);
         }
         if self.has_children(id) {
             self.nodes[id].expanded = true;
@@ -314,7 +359,7 @@ impl Tree {
                 break;
             }
             for c in self.children(n).to_vec() {
-                if matches!(self.nodes[c].body, Body::Item { .. }) && self.has_children(c) {
+                if matches!(self.nodes[c].body, Body::Item(_)) && self.has_children(c) {
                     self.expand(c, store);
                     stack.push(c);
                 }
@@ -341,145 +386,59 @@ impl Tree {
         }
     }
 
-    /// Lists the first page of children of a read node.
-    fn list(&mut self, id: NodeId) {
-        let Body::Item { value, at, .. } = &self.nodes[id].body else {
-            self.nodes[id].children = Children::Leaf;
+    /// Lists the next page of a read item's children, and a "more" row if some are left.
+    /// When the bytes read end before the page does, reads more of the value first.
+    fn next_page(&mut self, id: NodeId, store: &dyn ValueStore) {
+        let Body::Item(part) = &self.nodes[id].body else {
             return;
         };
-        let (value, at) = (Arc::clone(value), *at);
-        let bytes = &value.bytes;
-        let at = untag(bytes, at);
-        let Ok(item) = cbor::head(bytes, at) else {
-            self.nodes[id].children = Children::Leaf;
-            return;
-        };
-        self.nodes[id].children = Children::Listed(Vec::new());
-        self.nodes[id].cursor = Some(match cbor::typed_array(bytes, &item) {
-            Some(_) => Cursor::Elems { index: 0 },
-            None => Cursor::Items {
-                pos: item.content,
-                index: 0,
-            },
-        });
-        self.next_page(id, None);
-    }
-
-    /// Lists the next page of `id`'s children, replacing the "more" row `more` if given.
-    fn next_page(&mut self, id: NodeId, more: Option<NodeId>) {
-        if let (Some(m), Children::Listed(c)) = (more, &mut self.nodes[id].children) {
-            c.retain(|&x| x != m);
-        }
-        let Some(cursor) = self.nodes[id].cursor.take() else {
-            return;
-        };
-        let Body::Item { value, at, .. } = &self.nodes[id].body else {
-            return;
-        };
-        let value = Arc::clone(value);
-        let bytes = &value.bytes;
-        let at = untag(bytes, *at);
-        let Ok(item) = cbor::head(bytes, at) else {
-            return;
-        };
-        match cursor {
-            Cursor::Elems { index } => {
-                let Some(ta) = cbor::typed_array(bytes, &item) else {
-                    return;
-                };
-                let stop = ta.len.min(index + PAGE);
-                for i in index..stop {
-                    let text = ta.nth(bytes, i).unwrap_or_default();
-                    self.add(Some(id), format!("[{i}]"), Body::Text(text));
-                }
-                if stop < ta.len {
-                    self.nodes[id].cursor = Some(Cursor::Elems { index: stop });
-                    self.add(
-                        Some(id),
-                        "",
-                        Body::More {
-                            remaining: Some(ta.len - stop),
-                        },
-                    );
-                }
+        let mut part = part.clone();
+        let from = self.nodes[id].listed;
+        let (found, total) = loop {
+            let Some(item) = part.item() else {
+                return;
+            };
+            let (found, total, short) = page(&part.value, untag(item), from);
+            if !short || part.value.head.is_whole() {
+                break (found, total);
             }
-            Cursor::Items { mut pos, index } => {
-                let (count, is_map) = match item.head {
-                    Head::Array(n) => (n, false),
-                    Head::Map(n) => (n, true),
-                    _ => return,
-                };
-                let stop = index + PAGE;
-                let mut i = index;
-                loop {
-                    if count.is_some_and(|n| i >= n) {
-                        return;
-                    }
-                    if count.is_none() {
-                        match cbor::head(bytes, pos) {
-                            Ok(h) if h.head == Head::Break => return,
-                            Ok(_) => {}
-                            Err(e) => {
-                                self.add(Some(id), format!("[{i}]"), Body::Error(e.0));
-                                return;
-                            }
-                        }
-                    }
-                    if i >= stop {
-                        self.nodes[id].cursor = Some(Cursor::Items { pos, index: i });
-                        self.add(
-                            Some(id),
-                            "",
-                            Body::More {
-                                remaining: count.map(|n| n - i),
-                            },
-                        );
-                        return;
-                    }
-                    let label = if is_map {
-                        match map_key(bytes, pos) {
-                            Ok((label, next)) => {
-                                pos = next;
-                                label
-                            }
-                            Err(e) => {
-                                self.add(Some(id), format!("[{i}]"), Body::Error(e.0));
-                                return;
-                            }
-                        }
+            match grow(&part, store) {
+                // A store that gives no more bytes than before has no more to give.
+                Ok((bigger, _)) if read_len(&bigger) > read_len(&part) => part = bigger,
+                Ok(_) => break (found, total),
+                Err(e) => break (vec![Found::Error(String::new(), e)], from),
+            }
+        };
+        self.nodes[id].body = Body::Item(part);
+        let mut listed = from;
+        for f in found {
+            match f {
+                Found::Node(label, body, open) => {
+                    let children = if open {
+                        Children::Unlisted
                     } else {
-                        format!("[{i}]")
+                        Children::Leaf
                     };
-                    // The last child of a definite container needs no skip (nothing follows
-                    // it), which keeps deeply nested values linear to open.
-                    let last = count.is_some_and(|n| i + 1 == n);
-                    if last {
-                        let body = Body::Item {
-                            value: Arc::clone(&value),
-                            at: pos,
-                            end: None,
-                        };
-                        self.add(Some(id), label, body);
-                        return;
-                    }
-                    match cbor::skip(bytes, pos) {
-                        Ok(end) => {
-                            let body = Body::Item {
-                                value: Arc::clone(&value),
-                                at: pos,
-                                end: Some(end),
-                            };
-                            self.add(Some(id), label, body);
-                            pos = end;
-                        }
-                        Err(e) => {
-                            self.add(Some(id), label, Body::Error(e.0));
-                            return;
-                        }
-                    }
-                    i += 1;
+                    self.push(Some(id), label, body, children);
+                    listed += 1;
+                }
+                Found::Error(label, e) => {
+                    self.add(Some(id), label, Body::Error(e));
+                    // Nothing after a child that cannot be read is shown.
+                    self.nodes[id].listed = total;
+                    return;
                 }
             }
+        }
+        self.nodes[id].listed = listed;
+        if listed < total {
+            self.add(
+                Some(id),
+                "",
+                Body::More {
+                    remaining: total - listed,
+                },
+            );
         }
     }
 
@@ -518,8 +477,8 @@ impl Tree {
             if let Some(d) = self.nodes[i].digest {
                 return Some(d);
             }
-            if let Body::Item { value, .. } = &self.nodes[i].body {
-                return Some(value.digest);
+            if let Body::Item(part) = &self.nodes[i].body {
+                return Some(part.value.digest);
             }
             n = self.nodes[i].parent;
         }
@@ -528,129 +487,236 @@ impl Tree {
 
     /// The full text of a node's value, for yanking (bounded to 1 MB of text).
     pub fn value_text(&self, id: NodeId) -> String {
+        const MAX: usize = 1 << 20;
         match &self.nodes[id].body {
             Body::Text(t) | Body::Error(t) => t.clone(),
             Body::Unread(u) => u.summary.clone().unwrap_or_else(|| u.digest.to_string()),
-            Body::Item { value, at, .. } => {
-                let bytes = &value.bytes;
-                if let Ok(item) = cbor::head(bytes, *at)
-                    && let Head::Text(_) = item.head
-                    && let Ok((b, _, _)) = cbor::string_bytes(bytes, &item, 1 << 20)
-                {
-                    return String::from_utf8_lossy(&b).into_owned();
-                }
-                cbor::summary(bytes, *at, 1 << 20)
-            }
+            Body::Item(part) => match part.item() {
+                Some(item) => match item.kind() {
+                    Kind::Text(text) => text.chars().take(MAX).collect(),
+                    _ => value::summary(&item, MAX),
+                },
+                None => String::new(),
+            },
             Body::More { .. } => String::new(),
         }
     }
 
-    /// One line describing a node's value, at most `width` characters: a summary when closed,
-    /// its kind and size when open.
+    /// One line describing a node's value, at most about `width` characters: a summary when
+    /// closed, its kind and size when open (and the Rust type of a result).
     pub fn describe(&self, id: NodeId, width: usize) -> String {
         let node = &self.nodes[id];
         match &node.body {
-            Body::Text(t) => {
-                let mut s = String::new();
-                cbor::escape_text(t, &mut s);
-                s
-            }
+            Body::Text(t) => value::escape(t),
             Body::Error(e) => format!("<{e}>"),
-            Body::More { remaining } => match remaining {
-                Some(n) => format!("… {} more (l to show)", group(*n)),
-                None => "… more (l to show)".to_owned(),
-            },
+            Body::More { remaining } => format!("… {} more (l to show)", group(*remaining as u64)),
             Body::Unread(u) => match &u.summary {
                 Some(s) => format!("{s}  · {}", u.hint),
                 None => format!("{} · not read (l to open)", u.hint),
             },
-            Body::Item { value, at, end } => {
-                let bytes = &value.bytes;
-                let size = end.map(|e| e.saturating_sub(*at));
-                let inner = untag(bytes, *at);
-                let shape = shape(bytes, inner);
-                if node.expanded {
-                    let mut s = cbor::kind_name(bytes, *at);
-                    if let Some(shape) = shape {
-                        s.push_str(&format!(" ({shape})"));
-                    }
-                    if let Some(size) = size {
-                        s.push_str(&format!(" · {}", human_size(size as u64)));
-                    }
-                    s
-                } else {
-                    let mut s = cbor::summary(bytes, *at, width.max(8));
-                    if let Some(shape) = shape {
-                        let extra = format!("  ({shape})");
-                        if s.chars().count() + extra.chars().count() <= width + 16 {
-                            s.push_str(&extra);
-                        }
-                    }
-                    s
+            Body::Item(part) if node.expanded => {
+                let mut s = String::new();
+                if let Some(t) = &part.type_name {
+                    s.push_str(t);
+                    s.push_str(" · ");
                 }
+                s.push_str(&part.kind);
+                if let Some(shape) = &part.shape {
+                    s.push_str(&format!(" ({shape})"));
+                }
+                if let Some(size) = part.size {
+                    s.push_str(" · ");
+                    s.push_str(&human_size(size));
+                }
+                s
+            }
+            Body::Item(part) => {
+                let mut s = part.summary(width.max(8));
+                // A cut container's summary ends with its count already: `… (1000 items)]`.
+                let counted = ["item)]", "items)]", "entry)}", "entries)}"];
+                if let Some(shape) = part
+                    .shape
+                    .as_ref()
+                    .filter(|_| !counted.iter().any(|c| s.ends_with(c)))
+                {
+                    let extra = format!("  ({shape})");
+                    if s.chars().count() + extra.chars().count() <= width + 16 {
+                        s.push_str(&extra);
+                    }
+                }
+                s
             }
         }
     }
 }
 
-/// The item under any non-typed-array tags (bounded, so a chain of tags cannot loop).
-fn untag(bytes: &[u8], mut at: usize) -> usize {
+/// The node for an item of a read value, and whether it can be opened.
+fn part(value: &Arc<Value>, item: &Prefix<'_>) -> (Part, bool) {
+    let raw = item.raw();
+    // The item's bytes lie inside the value's: its offset is the distance between them.
+    let at = raw.as_ptr() as usize - value.head.bytes.as_ptr() as usize;
+    let (len, size) = match item {
+        Prefix::Whole(_) => (Some(raw.len()), Some(raw.len() as u64)),
+        Prefix::Cut(_) if at == 0 => (None, Some(value.head.size)),
+        Prefix::Cut(cut) => (None, cut.stored_len()),
+    };
+    let mut kind = String::new();
+    let mut inner = *item;
+    while let Kind::Tag(tag) = inner.kind() {
+        kind.push_str(&format!("tag {tag} · "));
+        match first_child(&inner) {
+            Some(child) if kind.len() < 256 => inner = child,
+            _ => break,
+        }
+    }
+    kind.push_str(&kind_name(&inner.kind()));
+    let part = Part {
+        value: Arc::clone(value),
+        at,
+        len,
+        size,
+        kind,
+        shape: value::shape(&inner),
+        type_name: None,
+    };
+    (part, expandable(&inner.kind()))
+}
+
+fn first_child<'a>(item: &Prefix<'a>) -> Option<Prefix<'a>> {
+    match item {
+        Prefix::Whole(item) => item.children().next()?.ok().map(|c| Prefix::Whole(c.value)),
+        Prefix::Cut(cut) => cut.children().next().map(|c| c.value),
+    }
+}
+
+/// The item under any tags that are not typed arrays (bounded: tags may nest deeply).
+fn untag(mut item: Prefix<'_>) -> Prefix<'_> {
     for _ in 0..64 {
-        match cbor::head(bytes, at) {
-            Ok(item) if matches!(item.head, Head::Tag(_)) => {
-                if cbor::typed_array(bytes, &item).is_some() {
-                    return at;
-                }
-                at = item.content;
+        match item.kind() {
+            Kind::Tag(_) => match first_child(&item) {
+                Some(child) => item = child,
+                None => return item,
+            },
+            _ => return item,
+        }
+    }
+    item
+}
+
+/// Children `from..from + PAGE` of an item, how many it has in all, and whether the bytes
+/// read ended before the page did.
+fn page(value: &Arc<Value>, item: Prefix<'_>, from: usize) -> (Vec<Found>, usize, bool) {
+    let mut found = Vec::new();
+    let node = |label: String, child: &Prefix<'_>| {
+        let (part, open) = part(value, child);
+        Found::Node(label, Body::Item(part), open)
+    };
+    let element = |i: usize, text: String| Found::Node(format!("[{i}]"), Body::Text(text), false);
+    let label = |i: usize, key: Option<&fleche::codec::inspect::Item<'_>>| match key {
+        Some(key) => value::key_text(key, false),
+        None => format!("[{i}]"),
+    };
+    let total = match item.kind() {
+        Kind::Array { len } | Kind::Map { len } | Kind::TypedArray { len, .. } => len,
+        _ => 0,
+    };
+    let stop = total.min(from.saturating_add(PAGE));
+    match (item, item.kind()) {
+        (Prefix::Whole(item), Kind::TypedArray { elem, .. }) => {
+            for (i, child) in item.children().enumerate().take(stop).skip(from) {
+                let text = match child {
+                    Ok(c) => value::number(&c.value.kind(), elem),
+                    Err(e) => e.to_string(),
+                };
+                found.push(element(i, text));
             }
-            _ => return at,
+        }
+        (Prefix::Cut(cut), Kind::TypedArray { elem, .. }) => {
+            for i in from..stop {
+                match cut.element(i) {
+                    Some(kind) => found.push(element(i, value::number(&kind, elem))),
+                    None => return (found, total, true),
+                }
+            }
+        }
+        (Prefix::Whole(item), _) => {
+            for (i, child) in item.children().enumerate().take(stop).skip(from) {
+                match child {
+                    Ok(c) => found.push(node(label(i, c.key.as_ref()), &Prefix::Whole(c.value))),
+                    Err(e) => {
+                        found.push(Found::Error(format!("[{i}]"), e.to_string()));
+                        break;
+                    }
+                }
+            }
+        }
+        (Prefix::Cut(cut), _) => {
+            let mut i = from;
+            let mut last_short = false;
+            for c in cut.children().skip(from).take(stop - from) {
+                last_short = matches!(c.value, Prefix::Cut(cut) if cut.raw().len() < SHOWN);
+                found.push(node(label(i, c.key.as_ref()), &c.value));
+                i += 1;
+            }
+            return (found, total, i < stop || last_short);
         }
     }
-    at
+    (found, total, false)
 }
 
-/// Whether the item at `at` has children to show.
-fn expandable(bytes: &[u8], at: usize) -> bool {
-    let at = untag(bytes, at);
-    match cbor::head(bytes, at) {
-        Ok(item) => match item.head {
-            Head::Array(n) | Head::Map(n) => n != Some(0),
-            Head::Tag(_) => cbor::typed_array(bytes, &item).is_some_and(|t| t.len > 0),
-            _ => false,
-        },
-        Err(_) => false,
-    }
-}
-
-/// "3 fields", "1,000 items".
-fn shape(bytes: &[u8], at: usize) -> Option<String> {
-    let item = cbor::head(bytes, at).ok()?;
-    match item.head {
-        Head::Array(Some(n)) => Some(plural(n, "item")),
-        Head::Map(Some(n)) => Some(plural(n, "field")),
-        Head::Tag(_) => cbor::typed_array(bytes, &item).map(|t| plural(t.len, "item")),
-        Head::Text(Some(n)) if n > 60 => Some(format!("{} chars", group(n))),
-        _ => None,
-    }
-}
-
-fn plural(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{} {what}s", group(n))
-    }
-}
-
-/// Reads a map key at `pos`: its label and the offset of the value after it.
-fn map_key(bytes: &[u8], pos: usize) -> Result<(String, usize), cbor::CborError> {
-    match cbor::key_label(bytes, pos)? {
-        (label, Some(end)) => Ok((label, end)),
-        (_, None) => {
-            let end = cbor::skip(bytes, pos)?;
-            Ok((cbor::summary(bytes, pos, 40), end))
+/// Reads a stored value's first bytes: the root part, and whether it can be opened.
+fn read(unread: &Unread, store: &dyn ValueStore) -> Result<(Part, bool), String> {
+    let digest = unread.digest;
+    let head = store
+        .value_head(&digest, HEAD_BYTES)?
+        .ok_or_else(|| format!("value {digest} is not in the cache"))?;
+    let value = Arc::new(Value { head, digest });
+    let item = value.head.item_at(0).map_err(|e| e.to_string())?;
+    let (mut part, mut open) = part(&value, &item);
+    part.type_name.clone_from(&unread.type_name);
+    while short(&part) {
+        match grow(&part, store) {
+            Ok((bigger, bigger_open)) if read_len(&bigger) > read_len(&part) => {
+                (part, open) = (bigger, bigger_open);
+            }
+            _ => break,
         }
     }
+    Ok((part, open))
+}
+
+/// A cut item shows at least this many of its bytes: one cut right after its head would
+/// show next to nothing.
+const SHOWN: usize = 4096;
+
+/// Whether a part is cut within its first [`SHOWN`] bytes.
+fn short(part: &Part) -> bool {
+    part.len.is_none() && read_len(part) < SHOWN
+}
+
+/// How many bytes of a part were read.
+fn read_len(part: &Part) -> usize {
+    part.value.head.bytes.len().saturating_sub(part.at)
+}
+
+/// The part read again with four times as many bytes of its value (up to all of them).
+fn grow(part: &Part, store: &dyn ValueStore) -> Result<(Part, bool), String> {
+    let digest = part.value.digest;
+    let more = part
+        .value
+        .head
+        .bytes
+        .len()
+        .saturating_mul(4)
+        .max(HEAD_BYTES);
+    let head = store
+        .value_head(&digest, more)?
+        .ok_or_else(|| format!("value {digest} is no longer in the cache"))?;
+    let value = Arc::new(Value { head, digest });
+    let item = value.head.item_at(part.at).map_err(|e| e.to_string())?;
+    let (mut bigger, open) = self::part(&value, &item);
+    bigger.type_name.clone_from(&part.type_name);
+    Ok((bigger, open))
 }
 
 fn is_ident(s: &str) -> bool {
@@ -659,44 +725,25 @@ fn is_ident(s: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
-/// 1234567 -> "1,234,567".
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A byte count for people: `812 B`, `3.4 kB`, `100.0 MB`.
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1000.0;
-    let mut unit = 0;
-    while v >= 999.95 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
     use std::collections::HashMap;
 
-    struct Map(HashMap<Digest, Vec<u8>>, std::cell::Cell<usize>);
+    /// Values by digest; counts reads and the bytes they copied.
+    struct Map(HashMap<Digest, Vec<u8>>, Cell<usize>, Cell<usize>);
     impl ValueStore for Map {
-        fn value(&self, d: &Digest) -> Result<Option<Vec<u8>>, String> {
+        fn value_head(&self, d: &Digest, max: usize) -> Result<Option<ValueHead>, String> {
             self.1.set(self.1.get() + 1);
-            Ok(self.0.get(d).cloned())
+            Ok(self.0.get(d).map(|all| {
+                let bytes = all[..all.len().min(max)].to_vec();
+                self.2.set(self.2.get() + bytes.len());
+                ValueHead {
+                    size: all.len() as u64,
+                    bytes,
+                }
+            }))
         }
     }
 
@@ -706,7 +753,7 @@ mod tests {
 
     fn tree_of(bytes: Vec<u8>) -> (Tree, Map, NodeId) {
         let d = Digest::from_bytes([9; 32]);
-        let store = Map(HashMap::from([(d, bytes)]), std::cell::Cell::new(0));
+        let store = Map(HashMap::from([(d, bytes)]), Cell::new(0), Cell::new(0));
         let mut t = Tree::new();
         let r = t.add(
             None,
@@ -715,6 +762,7 @@ mod tests {
                 digest: d,
                 hint: "T".into(),
                 summary: None,
+                type_name: None,
             }),
         );
         t.set_digest(r, d);
@@ -731,12 +779,12 @@ mod tests {
         assert_eq!(store.1.get(), 1);
         t.refresh();
         // the root, a page of children and a "more" row
-        assert_eq!(t.rows().len(), 1 + PAGE as usize + 1);
+        assert_eq!(t.rows().len(), 1 + PAGE + 1);
         let more = *t.rows().last().unwrap();
         assert!(t.describe(more, 40).contains("800 more"));
         t.expand(more, &store);
         t.refresh();
-        assert_eq!(t.rows().len(), 1 + 2 * PAGE as usize + 1);
+        assert_eq!(t.rows().len(), 1 + 2 * PAGE + 1);
         assert_eq!(t.path(t.rows()[5]), "result[4]");
         assert_eq!(store.1.get(), 1);
     }
@@ -779,28 +827,97 @@ mod tests {
         let started = std::time::Instant::now();
         t.expand(r, &store);
         t.refresh();
-        assert_eq!(t.rows().len(), 1 + PAGE as usize + 1);
+        assert_eq!(store.2.get(), HEAD_BYTES, "only the head is read");
+        assert_eq!(t.rows().len(), 1 + PAGE + 1);
         assert_eq!(t.describe(r, 80), "f64[] (12,500,000 items) · 100.0 MB");
         assert_eq!(t.describe(t.rows()[1], 80), "0.0");
         assert!(
             t.describe(*t.rows().last().unwrap(), 80)
                 .contains("12,499,800 more")
         );
+        t.collapse(r);
+        assert_eq!(
+            t.describe(r, 44),
+            "[0.0, 0.0, 0.0, 0.0, … (12500000 items)]"
+        );
         // An array of two million CBOR items: only the first page is walked.
         let v: Vec<Option<u32>> = (0..2_000_000).map(|i| (i % 2 == 0).then_some(i)).collect();
         let (mut t, store, r) = tree_of(enc(&v));
         t.expand(r, &store);
         t.refresh();
-        assert_eq!(t.rows().len(), 1 + PAGE as usize + 1);
+        assert_eq!(t.rows().len(), 1 + PAGE + 1);
         let d = t.describe(r, 80);
         assert!(d.starts_with("array (2,000,000 items)"), "{d}");
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]
-    fn sizes_and_counts_read_nicely() {
-        assert_eq!(group(1_234_567), "1,234,567");
-        assert_eq!(human_size(999), "999 B");
-        assert_eq!(human_size(100_000_000), "100.0 MB");
+    fn paging_past_the_bytes_read_reads_more() {
+        #[derive(serde::Serialize)]
+        struct Big {
+            name: String,
+            data: Vec<f64>,
+        }
+        let big = Big {
+            name: "big".into(),
+            data: (0..1_000_000).map(f64::from).collect(),
+        };
+        let (mut t, store, r) = tree_of(enc(&big));
+        t.expand(r, &store);
+        t.refresh();
+        assert_eq!(store.1.get(), 1);
+        let data = t.rows()[2];
+        assert_eq!(t.node(data).label, "data");
+        assert!(
+            t.describe(data, 40).starts_with("[0.0, 1.0, 2.0"),
+            "{}",
+            t.describe(data, 40)
+        );
+        t.expand(data, &store);
+        assert_eq!(t.describe(data, 80), "f64[] (1,000,000 items) · 8.0 MB");
+        assert_eq!(t.describe(t.children(data)[7], 80), "7.0");
+        // Page to the end of the first megabyte, and past it.
+        let mut pages = 1;
+        while store.1.get() == 1 {
+            let more = *t.children(data).last().unwrap();
+            t.expand(more, &store);
+            pages += 1;
+        }
+        assert_eq!(pages, HEAD_BYTES / 8 / PAGE + 1);
+        assert_eq!(store.2.get(), HEAD_BYTES * 5);
+        let last = *t.children(data).iter().rev().nth(1).unwrap();
+        assert_eq!(t.path(last), format!("result.data[{}]", pages * PAGE - 1));
+        assert_eq!(t.describe(last, 80), format!("{}.0", pages * PAGE - 1));
+
+        // A page whose children are not all read reads more before it shows.
+        let pair = (vec!["0123456789"; 200_000], 5u8);
+        let (mut t, store, r) = tree_of(enc(&pair));
+        t.expand(r, &store);
+        t.refresh();
+        assert_eq!(store.1.get(), 2);
+        assert_eq!(t.rows().len(), 3);
+        assert_eq!(t.describe(t.rows()[2], 80), "5");
+    }
+
+    #[test]
+    fn results_show_their_type_and_damage_shows_in_place() {
+        let (mut t, store, r) = tree_of(enc(&vec![(1u8, 'x'); 3]));
+        if let Body::Unread(u) = &mut t.nodes[r].body {
+            u.type_name = Some("Vec<(u8, char)>".into());
+        }
+        t.expand(r, &store);
+        assert_eq!(
+            t.describe(r, 80),
+            "Vec<(u8, char)> · array (3 items) · 13 B"
+        );
+        let (mut t, store, r) = tree_of(vec![0x82, 0x01]);
+        t.expand(r, &store);
+        t.refresh();
+        assert!(
+            t.describe(r, 80).starts_with("<cannot decode value"),
+            "{}",
+            t.describe(r, 80)
+        );
+        assert!(!t.has_children(r));
     }
 }

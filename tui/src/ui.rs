@@ -10,7 +10,8 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Table}
 use crate::app::{Overlay, Screen, State, tree_height, wall};
 use crate::calls::Column;
 use crate::keys::HELP;
-use crate::tree::{Body, human_size};
+use crate::tree::Body;
+use crate::value::human_size;
 
 /// Styles by meaning; without colour (`NO_COLOR`) only bold and reverse video are used.
 #[derive(Debug, Clone, Copy)]

@@ -126,6 +126,35 @@ fn writer_child() {
     }
 }
 
+#[test]
+fn deleting_the_shown_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    let keys: Vec<fleche::Digest> = fleche::Cache::open_read_only(&path)
+        .unwrap()
+        .query()
+        .name("square")
+        .keys()
+        .unwrap();
+    assert_eq!(keys.len(), 2);
+
+    // Read-only: nothing changes.
+    let read_only = open::open(&path, false).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert!(open::delete(&read_only, &keys).starts_with("nothing deleted: "));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    drop(read_only);
+
+    let cache = open::open(&path, true).unwrap();
+    assert_eq!(open::delete(&cache, &keys), "deleted 2 calls");
+    assert_eq!(cache.len().unwrap(), 1);
+    assert_eq!(
+        open::delete(&cache, &keys),
+        "deleted 0 of 2 calls (the rest were gone already)"
+    );
+}
+
 fn message(path: &Path, writable: bool) -> String {
     let err = open::open(path, writable).expect_err("should not open");
     let mut err = err.replace(&path.display().to_string(), "[PATH]");

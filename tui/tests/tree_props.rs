@@ -1,6 +1,11 @@
 //! The value tree and its drawing never panic, whatever bytes a cache holds: arbitrary bytes,
-//! and well-formed CBOR with a few bytes flipped (which reaches deeper than random bytes).
+//! and well-formed CBOR with a few bytes flipped (which reaches deeper than random bytes),
+//! read whole and a few bytes at a time; and a value read in part opens as it does whole.
 
+use std::cell::Cell;
+
+use fleche_tui::testing::{Dribble, MemoryValues};
+use fleche_tui::tree::{Body, Tree, Unread, ValueStore};
 use proptest::prelude::*;
 
 /// A value of any shape, encoded by fleche's own codec (numeric vectors become typed arrays).
@@ -57,6 +62,57 @@ proptest! {
             }
         }
         fleche_tui::testing::exercise_value(&bytes);
+    }
+}
+
+/// Opens the value (and its first children) from `store` and lists each row as its label,
+/// whether it opens, and for leaves their text.
+fn opened(bytes: &[u8], store: &dyn ValueStore) -> Vec<(String, bool, String)> {
+    let digest = fleche::digest(&bytes);
+    let mut tree = Tree::new();
+    let root = tree.add(
+        None,
+        "result",
+        Body::Unread(Unread {
+            digest,
+            hint: String::new(),
+            summary: None,
+            type_name: None,
+        }),
+    );
+    tree.expand(root, store);
+    for child in tree.children(root).to_vec() {
+        tree.expand(child, store);
+    }
+    tree.refresh();
+    tree.rows()
+        .iter()
+        .map(|&id| {
+            let node = tree.node(id);
+            let leaf = !tree.has_children(id);
+            let text = if leaf {
+                tree.describe(id, 60)
+            } else {
+                String::new()
+            };
+            (node.label.clone(), tree.has_children(id), text)
+        })
+        .collect()
+}
+
+fn store(bytes: &[u8]) -> MemoryValues {
+    MemoryValues([(fleche::digest(&bytes), bytes.to_vec())].into())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_value_read_in_part_opens_as_it_does_whole(value in any_value(), step in 1usize..64) {
+        let bytes = fleche::codec::encode(&value).unwrap();
+        let whole = opened(&bytes, &store(&bytes));
+        let dribbled = opened(&bytes, &Dribble(store(&bytes), Cell::new(step)));
+        prop_assert_eq!(whole, dribbled);
     }
 }
 
