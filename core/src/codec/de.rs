@@ -1,6 +1,6 @@
 //! The serde deserializer: reads one CBOR item from a byte slice.
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, Expected, Unexpected, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Expected, Unexpected, Visitor};
 
 use super::inspect::Elem;
 use super::wire::{
@@ -11,7 +11,7 @@ use super::{CodecError, MAX_DEPTH};
 
 type Result<T> = std::result::Result<T, CodecError>;
 
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(crate) fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
     let mut de = Decoder {
         input: bytes,
         pos: 0,
@@ -169,63 +169,9 @@ impl<'de> Decoder<'de> {
                 let bytes = self.payload(head.arg)?;
                 visit_bytes(bytes, Elem::U8, bytes_as, visitor)
             }
-            TEXT => {
-                self.consume(&head);
-                let at = self.pos;
-                let bytes = self.payload(head.arg)?;
-                match std::str::from_utf8(bytes) {
-                    Ok(s) => visitor.visit_borrowed_str(s),
-                    Err(_) => Err(error_at(at, "text is not valid UTF-8")),
-                }
-            }
-            ARRAY => {
-                let left = (self.input.len() - self.pos - head.len()) as u64;
-                if head.arg > left {
-                    return Err(error_at(
-                        self.pos,
-                        format_args!("{} runs past the end of the input", wire::describe(&head)),
-                    ));
-                }
-                self.enter()?;
-                self.consume(&head);
-                let len = head.arg as usize;
-                let mut access = ArrayAccess {
-                    de: self,
-                    remaining: len,
-                };
-                let value = visitor.visit_seq(&mut access)?;
-                if access.remaining > 0 {
-                    return Err(CodecError::Decode(format!(
-                        "expected fewer elements, found an array of {len}"
-                    )));
-                }
-                self.depth -= 1;
-                Ok(value)
-            }
-            MAP => {
-                let left = (self.input.len() - self.pos - head.len()) as u64;
-                if head.arg > left / 2 {
-                    return Err(error_at(
-                        self.pos,
-                        format_args!("{} runs past the end of the input", wire::describe(&head)),
-                    ));
-                }
-                self.enter()?;
-                self.consume(&head);
-                let len = head.arg as usize;
-                let mut access = MapAccess {
-                    de: self,
-                    remaining: len,
-                };
-                let value = visitor.visit_map(&mut access)?;
-                if access.remaining > 0 {
-                    return Err(CodecError::Decode(format!(
-                        "expected fewer entries, found a map of {len}"
-                    )));
-                }
-                self.depth -= 1;
-                Ok(value)
-            }
+            TEXT => visitor.visit_borrowed_str(self.text(&head)?),
+            ARRAY => self.array(&head, visitor),
+            MAP => self.map(&head, visitor),
             TAG => self.special_tag(head, visitor, bytes_as),
             _ => {
                 self.consume(&head);
@@ -240,6 +186,67 @@ impl<'de> Decoder<'de> {
                 }
             }
         }
+    }
+
+    /// The text of a text item whose head was just read.
+    #[inline]
+    fn text(&mut self, head: &Head) -> Result<&'de str> {
+        self.consume(head);
+        let at = self.pos;
+        let bytes = self.payload(head.arg)?;
+        std::str::from_utf8(bytes).map_err(|_| error_at(at, "text is not valid UTF-8"))
+    }
+
+    /// Visits an array whose head was just read.
+    fn array<V: Visitor<'de>>(&mut self, head: &Head, visitor: V) -> Result<V::Value> {
+        let left = (self.input.len() - self.pos - head.len()) as u64;
+        if head.arg > left {
+            return Err(error_at(
+                self.pos,
+                format_args!("{} runs past the end of the input", wire::describe(head)),
+            ));
+        }
+        self.enter()?;
+        self.consume(head);
+        let len = head.arg as usize;
+        let mut access = ArrayAccess {
+            de: self,
+            remaining: len,
+        };
+        let value = visitor.visit_seq(&mut access)?;
+        if access.remaining > 0 {
+            return Err(CodecError::Decode(format!(
+                "expected fewer elements, found an array of {len}"
+            )));
+        }
+        self.depth -= 1;
+        Ok(value)
+    }
+
+    /// Visits a map whose head was just read.
+    fn map<V: Visitor<'de>>(&mut self, head: &Head, visitor: V) -> Result<V::Value> {
+        let left = (self.input.len() - self.pos - head.len()) as u64;
+        if head.arg > left / 2 {
+            return Err(error_at(
+                self.pos,
+                format_args!("{} runs past the end of the input", wire::describe(head)),
+            ));
+        }
+        self.enter()?;
+        self.consume(head);
+        let len = head.arg as usize;
+        let mut access = MapAccess {
+            de: self,
+            remaining: len,
+        };
+        let value = visitor.visit_map(&mut access)?;
+        if access.remaining > 0 {
+            return Err(CodecError::Decode(format!(
+                "expected fewer entries, found a map of {len}"
+            )));
+        }
+        self.depth -= 1;
+        Ok(value)
     }
 
     /// A bignum or typed-array tag (other tags were consumed by [`Decoder::untagged`]).
@@ -351,19 +358,47 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -371,19 +406,47 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -403,19 +466,45 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == TEXT {
+                visitor.visit_borrowed_str(de.text(&head)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == TEXT {
+                visitor.visit_borrowed_str(de.text(&head)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == BYTES {
+                de.consume(&head);
+                visitor.visit_borrowed_bytes(de.payload(head.arg)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == BYTES {
+                de.consume(&head);
+                visitor.visit_borrowed_bytes(de.payload(head.arg)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -457,7 +546,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Seq))
+        self.untagged(|de, head| {
+            if head.major == ARRAY {
+                de.array(&head, visitor)
+            } else {
+                de.any(head, visitor, BytesAs::Seq)
+            }
+        })
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
@@ -474,7 +569,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == MAP {
+                de.map(&head, visitor)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -483,7 +584,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == MAP {
+                de.map(&head, visitor)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -509,7 +616,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == TEXT {
+                visitor.visit_borrowed_str(de.text(&head)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
