@@ -1,9 +1,13 @@
 //! `Call`: one stored call, read lazily.
 
 use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use serde::de::DeserializeOwned;
 
+use crate::batch::Batch;
 use crate::cache::Cache;
 use crate::codec;
 use crate::digest::Digest;
@@ -16,9 +20,17 @@ use crate::record::{CallRecord, Metadata};
 pub struct Call {
     cache: Cache,
     key: Digest,
-    /// Shared, so that a call is small to move and cheap to clone (queries sort and group
-    /// many of them).
-    record: std::sync::Arc<CallRecord>,
+    record: Stored,
+}
+
+/// Where a call's record is. Both are shared, so that a call is small to move and cheap to
+/// clone (queries sort and group many of them).
+#[derive(Clone)]
+enum Stored {
+    /// Decoded when the call was loaded.
+    Decoded(Arc<CallRecord>),
+    /// Kept encoded in the batch a query read, decoded when first looked at.
+    Batch(Arc<Batch>, u32),
 }
 
 impl Call {
@@ -26,7 +38,47 @@ impl Call {
         Call {
             cache,
             key,
-            record: std::sync::Arc::new(record),
+            record: Stored::Decoded(Arc::new(record)),
+        }
+    }
+
+    /// A call whose record stays encoded in `batch` until it is looked at.
+    pub(crate) fn in_batch(cache: Cache, key: Digest, (batch, index): (Arc<Batch>, u32)) -> Call {
+        Call {
+            cache,
+            key,
+            record: Stored::Batch(batch, index),
+        }
+    }
+
+    /// When the call started, without decoding its record.
+    pub(crate) fn timestart(&self) -> DateTime<Utc> {
+        match &self.record {
+            Stored::Decoded(r) => r.metadata.timestart,
+            Stored::Batch(b, i) => b.timestart(*i),
+        }
+    }
+
+    /// The call's tag keys, sorted, without decoding its record.
+    pub(crate) fn tag_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        let (map, list) = match &self.record {
+            Stored::Decoded(r) => (Some(r.metadata.tags.keys()), None),
+            Stored::Batch(b, i) => (None, b.shape(*i).tag_keys.as_deref()),
+        };
+        map.into_iter()
+            .flatten()
+            .chain(list.into_iter().flatten())
+            .map(String::as_str)
+    }
+
+    /// Whether the call has environment and git metadata, without decoding its record.
+    pub(crate) fn has_environment_and_git(&self) -> (bool, bool) {
+        match &self.record {
+            Stored::Decoded(r) => (r.metadata.environment.is_some(), r.metadata.git.is_some()),
+            Stored::Batch(b, i) => {
+                let shape = b.shape(*i);
+                (shape.environment, shape.git)
+            }
         }
     }
 
@@ -37,32 +89,35 @@ impl Call {
 
     /// Function name.
     pub fn name(&self) -> &str {
-        &self.record.name
+        &self.record().name
     }
 
     /// Module of the function.
     pub fn module(&self) -> &str {
-        &self.record.module
+        &self.record().module
     }
 
     /// The function's `version`, if it has one.
     pub fn version(&self) -> Option<&str> {
-        self.record.version.as_deref()
+        self.record().version.as_deref()
     }
 
     /// Digest of the function's code, when it is part of the key.
     pub fn code(&self) -> Option<Digest> {
-        self.record.code
+        self.record().code
     }
 
     /// Times, tags and the optional environment and git facts.
     pub fn metadata(&self) -> &Metadata {
-        &self.record.metadata
+        &self.record().metadata
     }
 
     /// The whole stored record.
     pub fn record(&self) -> &CallRecord {
-        &self.record
+        match &self.record {
+            Stored::Decoded(r) => r,
+            Stored::Batch(b, i) => b.record(*i),
+        }
     }
 
     /// The cache this call was loaded from.
@@ -72,12 +127,12 @@ impl Call {
 
     /// Argument names and value digests, in parameter order.
     pub fn argument_digests(&self) -> &[(String, Digest)] {
-        &self.record.arguments
+        &self.record().arguments
     }
 
     /// The digest of the argument `name`.
     pub fn argument_digest(&self, name: &str) -> Result<Digest> {
-        self.record
+        self.record()
             .arguments
             .iter()
             .find(|(n, _)| n == name)
@@ -86,7 +141,7 @@ impl Call {
                 call: self.label(),
                 name: name.to_owned(),
                 known: self
-                    .record
+                    .record()
                     .arguments
                     .iter()
                     .map(|(n, _)| n.as_str())
@@ -97,7 +152,7 @@ impl Call {
 
     /// The result digest.
     pub fn result_digest(&self) -> Digest {
-        self.record.result
+        self.record().result
     }
 
     /// Reads and decodes the argument `name` as `T`.
@@ -108,7 +163,7 @@ impl Call {
 
     /// Reads and decodes the result as `T`.
     pub fn result<T: DeserializeOwned>(&self) -> Result<T> {
-        self.decode(self.record.result, "result", &self.record.result_type)
+        self.decode(self.record().result, "result", &self.record().result_type)
     }
 
     /// Reads the encoded bytes of the argument `name`.
@@ -119,13 +174,13 @@ impl Call {
 
     /// Reads the encoded bytes of the result.
     pub fn result_bytes(&self) -> Result<Vec<u8>> {
-        self.bytes(self.record.result, "result")
+        self.bytes(self.record().result, "result")
     }
 
     /// Reads every argument and the result now.
     pub fn fetch(&self) -> Result<FetchedCall> {
         let arguments = self
-            .record
+            .record()
             .arguments
             .iter()
             .map(|(name, d)| Ok((name.clone(), self.bytes(*d, &format!("argument `{name}`"))?)))
@@ -179,7 +234,7 @@ impl Call {
     }
 
     fn label(&self) -> String {
-        format!("{}({})", self.record.name, &self.key.to_string()[..8])
+        format!("{}({})", self.record().name, &self.key.to_string()[..8])
     }
 }
 
@@ -187,10 +242,10 @@ impl fmt::Debug for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
             .field("key", &self.key)
-            .field("name", &self.record.name)
-            .field("module", &self.record.module)
-            .field("arguments", &self.record.arguments)
-            .field("result", &self.record.result)
+            .field("name", &self.record().name)
+            .field("module", &self.record().module)
+            .field("arguments", &self.record().arguments)
+            .field("result", &self.record().result)
             .finish()
     }
 }
@@ -235,7 +290,7 @@ impl FetchedCall {
     pub fn result<T: DeserializeOwned>(&self) -> Result<T> {
         codec::decode(&self.result).map_err(|e| {
             self.call
-                .wrong_type::<T>("result", &self.call.record.result_type, &self.result, e)
+                .wrong_type::<T>("result", &self.call.record().result_type, &self.result, e)
         })
     }
 }
@@ -265,7 +320,7 @@ impl Call {
     /// The fields shown for this call: key, name, module, version, code, argument and result
     /// digests, times and tags (no value is read).
     fn summary_lines(&self) -> Vec<(String, String)> {
-        let r = &self.record;
+        let r = self.record();
         let md = &r.metadata;
         let mut out = vec![
             ("key".to_owned(), self.key.to_string()),

@@ -72,6 +72,7 @@
 //! `square::call`, `square::rerun`), and a module cannot see items inside a function body.
 
 pub mod arg;
+mod batch;
 pub mod browse;
 pub mod cache;
 pub mod call;

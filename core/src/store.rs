@@ -42,6 +42,13 @@ pub(crate) const BY_RESULT: MultimapTableDefinition<'_, Key, Key> =
 pub(crate) const BY_TIME: TableDefinition<'_, (i64, Key), ()> =
     TableDefinition::new("calls_by_time");
 
+/// A key read in place. redb gives `[u8; N]` and `&[u8; N]` the same type name and bytes,
+/// so a table opens with either; reading a `[u8; N]` builds it through a `Vec`, reading a
+/// `&[u8; N]` borrows it. Reads that go through many keys use the definitions below.
+type KeyRef = &'static [u8; 32];
+/// [`CALLS`], read in place.
+const CALLS_IN_PLACE: TableDefinition<'_, KeyRef, (KeyRef, &[u8])> = TableDefinition::new("calls");
+
 /// Separator between a tag's key and value in [`BY_TAG`].
 pub(crate) const TAG_SEPARATOR: char = '\0';
 
@@ -335,11 +342,11 @@ impl Store {
             return Ok(Some(queued));
         }
         self.read_now(|txn| {
-            let calls = txn.open_table(CALLS)?;
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
             let Some(entry) = calls.get(key.as_bytes())? else {
                 return Ok(None);
             };
-            let result = Digest::from_bytes(entry.value().0);
+            let result = Digest::from_bytes(*entry.value().0);
             drop(entry);
             let values = txn.open_table(VALUES)?;
             Ok(values
@@ -513,7 +520,7 @@ impl Store {
     /// The encoded records of these keys, in one read transaction; missing keys are skipped.
     pub(crate) fn records(&self, keys: &[Digest]) -> Result<Vec<(Digest, Vec<u8>)>> {
         self.read(|txn| {
-            let calls = txn.open_table(CALLS)?;
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
                 if let Some(v) = calls.get(key.as_bytes())? {
@@ -761,7 +768,7 @@ impl Store {
     ) -> Result<Candidates<T>> {
         let mut visited = 0u64;
         let found = self.read(|txn| {
-            let calls = txn.open_table(CALLS)?;
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut kept = Vec::new();
             if probes.is_empty() {
                 let total = calls.len()? as usize;
@@ -769,7 +776,7 @@ impl Store {
                 let mut all_keys = Vec::with_capacity(total);
                 for entry in calls.iter()? {
                     let (k, v) = entry?;
-                    let key = Digest::from_bytes(k.value());
+                    let key = Digest::from_bytes(*k.value());
                     all_keys.push(key);
                     kept.extend(visit(key, v.value().1));
                 }
@@ -793,10 +800,10 @@ impl Store {
                 keys.retain(|k| other.binary_search(k).is_ok());
             }
             kept.reserve(keys.len());
-            for k in keys {
-                if let Some(v) = calls.get(&k)? {
+            for k in &keys {
+                if let Some(v) = calls.get(k)? {
                     visited += 1;
-                    kept.extend(visit(Digest::from_bytes(k), v.value().1));
+                    kept.extend(visit(Digest::from_bytes(*k), v.value().1));
                 }
             }
             Ok(Candidates {
@@ -811,10 +818,10 @@ impl Store {
     /// Every call key, sorted.
     pub(crate) fn all_call_keys(&self) -> Result<Vec<Digest>> {
         self.read(|txn| {
-            let calls = txn.open_table(CALLS)?;
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut keys = Vec::with_capacity(calls.len()? as usize);
             for entry in calls.iter()? {
-                keys.push(Digest::from_bytes(entry?.0.value()));
+                keys.push(Digest::from_bytes(*entry?.0.value()));
             }
             Ok(keys)
         })
@@ -830,15 +837,15 @@ impl Store {
             return Ok(shortest_prefixes(&all, keys, min));
         }
         self.read(|txn| {
-            let calls = txn.open_table(CALLS)?;
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
-                let k = *key.as_bytes();
+                let k = key.as_bytes();
                 let mut needed = 0;
-                let below = calls.range(..k)?.next_back();
-                let above = calls.range::<Key>((Excluded(k), Unbounded))?.next();
+                let below = calls.range::<&[u8; 32]>(..k)?.next_back();
+                let above = calls.range::<&[u8; 32]>((Excluded(k), Unbounded))?.next();
                 for n in [below, above].into_iter().flatten() {
-                    let n = Digest::from_bytes(n?.0.value());
+                    let n = Digest::from_bytes(*n?.0.value());
                     needed = needed.max(crate::cache::common_hex_prefix(key, &n) + 1);
                 }
                 out.push(needed.clamp(min, Digest::HEX_LEN));

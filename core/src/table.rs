@@ -110,10 +110,10 @@ impl Table {
         let mut tags: BTreeSet<&str> = BTreeSet::new();
         let (mut environment, mut git) = (false, false);
         for c in &calls {
-            let md = c.metadata();
-            tags.extend(md.tags.keys().map(String::as_str));
-            environment |= md.environment.is_some();
-            git |= md.git.is_some();
+            tags.extend(c.tag_keys());
+            let (e, g) = c.has_environment_and_git();
+            environment |= e;
+            git |= g;
         }
         let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
         let rows = calls

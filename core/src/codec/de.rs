@@ -1,6 +1,6 @@
 //! The serde deserializer: reads one CBOR item from a byte slice.
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, Expected, Unexpected, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Expected, Unexpected, Visitor};
 
 use super::inspect::Elem;
 use super::wire::{
@@ -11,7 +11,7 @@ use super::{CodecError, MAX_DEPTH};
 
 type Result<T> = std::result::Result<T, CodecError>;
 
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(crate) fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
     let mut de = Decoder {
         input: bytes,
         pos: 0,
@@ -91,13 +91,15 @@ impl<'de> Decoder<'de> {
         }
     }
 
+    #[inline(always)]
     fn head(&mut self) -> Result<Head> {
         self.last = self.pos;
         wire::read_head(self.input, self.pos)
     }
 
+    #[inline(always)]
     fn consume(&mut self, head: &Head) {
-        self.pos += head.len;
+        self.pos += head.len();
     }
 
     fn enter(&mut self) -> Result<()> {
@@ -119,25 +121,37 @@ impl<'de> Decoder<'de> {
     }
 
     /// Consumes the tags (other than bignum and typed-array tags) in front of the next item,
-    /// runs `f` on the item, and closes the tags.
-    fn untagged<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+    /// runs `f` on the item's head (read, not consumed), and closes the tags.
+    #[inline]
+    fn untagged<R>(&mut self, f: impl FnOnce(&mut Self, Head) -> Result<R>) -> Result<R> {
+        let head = self.head()?;
+        // Almost every item is untagged: keep that path free of the loop below.
+        if head.major != TAG || wire::is_special_tag(head.arg) {
+            return f(self, head);
+        }
         let mut tags = 0;
+        let mut head = head;
         loop {
-            let head = self.head()?;
-            if head.major != TAG || wire::is_special_tag(head.arg) {
-                break;
-            }
             self.enter()?;
             self.consume(&head);
             tags += 1;
+            head = self.head()?;
+            if head.major != TAG || wire::is_special_tag(head.arg) {
+                break;
+            }
         }
-        let value = f(self)?;
+        let value = f(self, head)?;
         self.depth -= tags;
         Ok(value)
     }
 
-    fn any<V: Visitor<'de>>(&mut self, visitor: V, bytes_as: BytesAs) -> Result<V::Value> {
-        let head = self.head()?;
+    /// Visits the item whose head was just read.
+    fn any<V: Visitor<'de>>(
+        &mut self,
+        head: Head,
+        visitor: V,
+        bytes_as: BytesAs,
+    ) -> Result<V::Value> {
         match head.major {
             UINT => {
                 self.consume(&head);
@@ -155,63 +169,9 @@ impl<'de> Decoder<'de> {
                 let bytes = self.payload(head.arg)?;
                 visit_bytes(bytes, Elem::U8, bytes_as, visitor)
             }
-            TEXT => {
-                self.consume(&head);
-                let at = self.pos;
-                let bytes = self.payload(head.arg)?;
-                match std::str::from_utf8(bytes) {
-                    Ok(s) => visitor.visit_borrowed_str(s),
-                    Err(_) => Err(error_at(at, "text is not valid UTF-8")),
-                }
-            }
-            ARRAY => {
-                let left = (self.input.len() - self.pos - head.len) as u64;
-                if head.arg > left {
-                    return Err(error_at(
-                        self.pos,
-                        format_args!("{} runs past the end of the input", wire::describe(&head)),
-                    ));
-                }
-                self.enter()?;
-                self.consume(&head);
-                let len = head.arg as usize;
-                let mut access = ArrayAccess {
-                    de: self,
-                    remaining: len,
-                };
-                let value = visitor.visit_seq(&mut access)?;
-                if access.remaining > 0 {
-                    return Err(CodecError::Decode(format!(
-                        "expected fewer elements, found an array of {len}"
-                    )));
-                }
-                self.depth -= 1;
-                Ok(value)
-            }
-            MAP => {
-                let left = (self.input.len() - self.pos - head.len) as u64;
-                if head.arg > left / 2 {
-                    return Err(error_at(
-                        self.pos,
-                        format_args!("{} runs past the end of the input", wire::describe(&head)),
-                    ));
-                }
-                self.enter()?;
-                self.consume(&head);
-                let len = head.arg as usize;
-                let mut access = MapAccess {
-                    de: self,
-                    remaining: len,
-                };
-                let value = visitor.visit_map(&mut access)?;
-                if access.remaining > 0 {
-                    return Err(CodecError::Decode(format!(
-                        "expected fewer entries, found a map of {len}"
-                    )));
-                }
-                self.depth -= 1;
-                Ok(value)
-            }
+            TEXT => visitor.visit_borrowed_str(self.text(&head)?),
+            ARRAY => self.array(&head, visitor),
+            MAP => self.map(&head, visitor),
             TAG => self.special_tag(head, visitor, bytes_as),
             _ => {
                 self.consume(&head);
@@ -226,6 +186,67 @@ impl<'de> Decoder<'de> {
                 }
             }
         }
+    }
+
+    /// The text of a text item whose head was just read.
+    #[inline]
+    fn text(&mut self, head: &Head) -> Result<&'de str> {
+        self.consume(head);
+        let at = self.pos;
+        let bytes = self.payload(head.arg)?;
+        std::str::from_utf8(bytes).map_err(|_| error_at(at, "text is not valid UTF-8"))
+    }
+
+    /// Visits an array whose head was just read.
+    fn array<V: Visitor<'de>>(&mut self, head: &Head, visitor: V) -> Result<V::Value> {
+        let left = (self.input.len() - self.pos - head.len()) as u64;
+        if head.arg > left {
+            return Err(error_at(
+                self.pos,
+                format_args!("{} runs past the end of the input", wire::describe(head)),
+            ));
+        }
+        self.enter()?;
+        self.consume(head);
+        let len = head.arg as usize;
+        let mut access = ArrayAccess {
+            de: self,
+            remaining: len,
+        };
+        let value = visitor.visit_seq(&mut access)?;
+        if access.remaining > 0 {
+            return Err(CodecError::Decode(format!(
+                "expected fewer elements, found an array of {len}"
+            )));
+        }
+        self.depth -= 1;
+        Ok(value)
+    }
+
+    /// Visits a map whose head was just read.
+    fn map<V: Visitor<'de>>(&mut self, head: &Head, visitor: V) -> Result<V::Value> {
+        let left = (self.input.len() - self.pos - head.len()) as u64;
+        if head.arg > left / 2 {
+            return Err(error_at(
+                self.pos,
+                format_args!("{} runs past the end of the input", wire::describe(head)),
+            ));
+        }
+        self.enter()?;
+        self.consume(head);
+        let len = head.arg as usize;
+        let mut access = MapAccess {
+            de: self,
+            remaining: len,
+        };
+        let value = visitor.visit_map(&mut access)?;
+        if access.remaining > 0 {
+            return Err(CodecError::Decode(format!(
+                "expected fewer entries, found a map of {len}"
+            )));
+        }
+        self.depth -= 1;
+        Ok(value)
     }
 
     /// A bignum or typed-array tag (other tags were consumed by [`Decoder::untagged`]).
@@ -251,15 +272,11 @@ impl<'de> Decoder<'de> {
         self.depth -= 1;
         Ok(value)
     }
+}
 
-    fn is_null(&mut self) -> Result<bool> {
-        let head = self.head()?;
-        let null = head.major == SIMPLE && (head.info == NULL || head.info == UNDEFINED);
-        if null {
-            self.consume(&head);
-        }
-        Ok(null)
-    }
+/// Whether a head is `null` or `undefined` (both read as `None` and `()`).
+fn is_null(head: &Head) -> bool {
+    head.major == SIMPLE && (head.info == NULL || head.info == UNDEFINED)
 }
 
 fn visit_bytes<'de, V: Visitor<'de>>(
@@ -333,84 +350,167 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     type Error = CodecError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Seq))
+        self.untagged(|de, head| de.any(head, visitor, BytesAs::Seq))
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
     }
 
     fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
     }
 
     fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == UINT {
+                de.consume(&head);
+                visitor.visit_u64(head.arg)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
     }
 
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
     }
 
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == TEXT {
+                visitor.visit_borrowed_str(de.text(&head)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == TEXT {
+                visitor.visit_borrowed_str(de.text(&head)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == BYTES {
+                de.consume(&head);
+                visitor.visit_borrowed_bytes(de.payload(head.arg)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == BYTES {
+                de.consume(&head);
+                visitor.visit_borrowed_bytes(de.payload(head.arg)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| {
-            if de.is_null()? {
+        self.untagged(|de, head| {
+            if is_null(&head) {
+                de.consume(&head);
                 visitor.visit_none()
             } else {
                 visitor.visit_some(&mut *de)
@@ -419,11 +519,11 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| {
-            if de.is_null()? {
+        self.untagged(|de, head| {
+            if is_null(&head) {
+                de.consume(&head);
                 visitor.visit_unit()
             } else {
-                let head = de.head()?;
                 Err(mismatch(&head, &visitor))
             }
         })
@@ -446,7 +546,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Seq))
+        self.untagged(|de, head| {
+            if head.major == ARRAY {
+                de.array(&head, visitor)
+            } else {
+                de.any(head, visitor, BytesAs::Seq)
+            }
+        })
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
@@ -463,7 +569,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == MAP {
+                de.map(&head, visitor)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -472,7 +584,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == MAP {
+                de.map(&head, visitor)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -481,27 +599,30 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        self.untagged(|de| {
-            let head = de.head()?;
-            match head.major {
-                TEXT => visitor.visit_enum(EnumAccess { de, in_map: false }),
-                MAP if head.arg == 1 => {
-                    de.enter()?;
-                    de.consume(&head);
-                    let value = visitor.visit_enum(EnumAccess {
-                        de: &mut *de,
-                        in_map: true,
-                    })?;
-                    de.depth -= 1;
-                    Ok(value)
-                }
-                _ => Err(mismatch(&head, &visitor)),
+        self.untagged(|de, head| match head.major {
+            TEXT => visitor.visit_enum(EnumAccess { de, in_map: false }),
+            MAP if head.arg == 1 => {
+                de.enter()?;
+                de.consume(&head);
+                let value = visitor.visit_enum(EnumAccess {
+                    de: &mut *de,
+                    in_map: true,
+                })?;
+                de.depth -= 1;
+                Ok(value)
             }
+            _ => Err(mismatch(&head, &visitor)),
         })
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de| de.any(visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            if head.major == TEXT {
+                visitor.visit_borrowed_str(de.text(&head)?)
+            } else {
+                de.any(head, visitor, BytesAs::Bytes)
+            }
+        })
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {

@@ -214,7 +214,7 @@ impl<'a> Item<'a> {
             major: 7,
             info: UNDEFINED,
             arg: 23,
-            len: 1,
+            size: 1,
         })
     }
 
@@ -242,7 +242,7 @@ impl<'a> Item<'a> {
             }
         };
         let head = Self::head(bytes);
-        let body = &bytes[head.len..];
+        let body = &bytes[head.len()..];
         match head.major {
             UINT => Kind::Int(head.arg.into()),
             NINT => Kind::Int(-1 - i128::from(head.arg)),
@@ -255,7 +255,7 @@ impl<'a> Item<'a> {
                 len: head.arg as usize,
             },
             TAG => {
-                let Ok((start, end)) = wire::special_content(bytes, head.len, head.arg) else {
+                let Ok((start, end)) = wire::special_content(bytes, head.len(), head.arg) else {
                     return Kind::Tag(head.arg);
                 };
                 let data = &bytes[start..end];
@@ -317,7 +317,7 @@ impl<'a> Item<'a> {
         match self.repr {
             Repr::Encoded(bytes) => {
                 let head = Self::head(bytes);
-                (head.major == BYTES).then(|| &bytes[head.len..])
+                (head.major == BYTES).then(|| &bytes[head.len()..])
             }
             Repr::Element { .. } => None,
         }
@@ -338,13 +338,13 @@ impl<'a> Item<'a> {
         let inner = match head.major {
             ARRAY | MAP => Inner::Items {
                 bytes,
-                pos: head.len,
+                pos: head.len(),
                 remaining: head.arg as usize,
                 map: head.major == MAP,
             },
             TAG => match (
                 wire::typed_array(head.arg),
-                wire::special_content(bytes, head.len, head.arg),
+                wire::special_content(bytes, head.len(), head.arg),
             ) {
                 (Some((elem, big_endian)), Ok((start, end))) => Inner::Typed {
                     data: &bytes[start..end],
@@ -355,7 +355,7 @@ impl<'a> Item<'a> {
                 },
                 (None, _) if !wire::is_special_tag(head.arg) => Inner::Items {
                     bytes,
-                    pos: head.len,
+                    pos: head.len(),
                     remaining: 1,
                     map: false,
                 },
@@ -602,7 +602,7 @@ impl Summary<'_> {
 
     fn item(&mut self, pos: usize, depth: usize) -> Result<Flow, CodecError> {
         let head = wire::read_head(self.input, pos)?;
-        let body = pos + head.len;
+        let body = pos + head.len();
         match head.major {
             UINT => self.push(&head.arg.to_string()),
             NINT => self.push(&(-1 - i128::from(head.arg)).to_string()),
@@ -762,7 +762,7 @@ impl Summary<'_> {
     fn key(&mut self, pos: usize, depth: usize) -> Result<Flow, CodecError> {
         let head = wire::read_head(self.input, pos)?;
         if head.major == TEXT && head.arg <= 64 {
-            let body = pos + head.len;
+            let body = pos + head.len();
             let end = wire::payload_end(self.input, body, head.arg)?;
             if let Ok(text) = std::str::from_utf8(&self.input[body..end])
                 && is_identifier(text)

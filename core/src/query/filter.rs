@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::digest::Digest;
-use crate::record::{CallRecord, Metadata};
+use crate::record::{Metadata, MetadataView, RecordView};
 use crate::store::Probe;
 
 #[derive(Clone, Debug)]
@@ -121,25 +121,28 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-pub(super) fn matches(filter: &Filter, key: &Digest, r: &CallRecord) -> bool {
+/// Whether a record, read in place, passes a filter.
+pub(super) fn matches(filter: &Filter, key: &Digest, r: &RecordView<'_>) -> bool {
     let md = &r.metadata;
     match filter {
-        Filter::Name(n) => r.name == *n,
-        Filter::NameLike(p) => glob_match(p, &r.name),
-        Filter::Module(m) => r.module == *m,
-        Filter::ModuleLike(p) => glob_match(p, &r.module),
-        Filter::Version(v) => r.version == *v,
+        Filter::Name(n) => r.name == n,
+        Filter::NameLike(p) => glob_match(p, r.name),
+        Filter::Module(m) => r.module == m,
+        Filter::ModuleLike(p) => glob_match(p, r.module),
+        Filter::Version(v) => r.version == v.as_deref(),
         Filter::Code(c) => r.code == *c,
         Filter::Argument(n, ValueMatch::Digest(d)) => {
             r.arguments.iter().any(|(an, ad)| an == n && ad == d)
         }
         Filter::Argument(_, ValueMatch::Prefix(_)) | Filter::Result(ValueMatch::Prefix(_)) => false,
         Filter::HasArgument(n) => r.arguments.iter().any(|(an, _)| an == n),
-        Filter::Tag(k, None) => md.tags.contains_key(k),
-        Filter::Tag(k, Some(v)) => md.tags.get(k) == Some(v),
-        Filter::Namespace(ns) => namespace_present(md, ns),
-        Filter::MetaKey(ns, k) => metadata_entry(md, ns, k).is_some(),
-        Filter::MetaEq(ns, k, v) => metadata_entry(md, ns, k).as_deref() == Some(v.as_str()),
+        Filter::Tag(k, None) => md.tags.get(k).is_some(),
+        Filter::Tag(k, Some(v)) => md.tags.get(k) == Some(v.as_str()),
+        Filter::Namespace(ns) => MetadataRef::View(md).has_namespace(ns),
+        Filter::MetaKey(ns, k) => MetadataRef::View(md).entry(ns, k).is_some(),
+        Filter::MetaEq(ns, k, v) => {
+            MetadataRef::View(md).entry(ns, k).as_deref() == Some(v.as_str())
+        }
         Filter::Result(ValueMatch::Digest(d)) => r.result == *d,
         Filter::StartedAfter(t) => md.timestart >= *t,
         Filter::StartedBefore(t) => md.timestart < *t,
@@ -147,14 +150,83 @@ pub(super) fn matches(filter: &Filter, key: &Digest, r: &CallRecord) -> bool {
     }
 }
 
-/// Whether a call carries a metadata namespace.
-pub(crate) fn namespace_present(md: &Metadata, namespace: &str) -> bool {
-    match namespace {
-        "runtime" => true,
-        "tags" => !md.tags.is_empty(),
-        "environment" => md.environment.is_some(),
-        "git" => md.git.is_some(),
-        _ => false,
+/// A call's metadata, decoded or read in place.
+#[derive(Clone, Copy)]
+enum MetadataRef<'m, 'a> {
+    Decoded(&'m Metadata),
+    View(&'m MetadataView<'a>),
+}
+
+impl MetadataRef<'_, '_> {
+    fn tag(&self, key: &str) -> Option<&str> {
+        match self {
+            MetadataRef::Decoded(md) => md.tags.get(key).map(String::as_str),
+            MetadataRef::View(md) => md.tags.get(key),
+        }
+    }
+
+    fn has_namespace(&self, namespace: &str) -> bool {
+        let (tags, environment, git) = match self {
+            MetadataRef::Decoded(md) => (
+                !md.tags.is_empty(),
+                md.environment.is_some(),
+                md.git.is_some(),
+            ),
+            MetadataRef::View(md) => (
+                !md.tags.0.is_empty(),
+                md.environment.is_some(),
+                md.git.is_some(),
+            ),
+        };
+        match namespace {
+            "runtime" => true,
+            "tags" => tags,
+            "environment" => environment,
+            "git" => git,
+            _ => false,
+        }
+    }
+
+    fn entry(&self, namespace: &str, key: &str) -> Option<String> {
+        let (timestart, timestop, walltime, environment, git) = match self {
+            MetadataRef::Decoded(md) => (
+                md.timestart,
+                md.timestop,
+                md.walltime,
+                md.environment.as_ref(),
+                md.git.as_ref(),
+            ),
+            MetadataRef::View(md) => (
+                md.timestart,
+                md.timestop,
+                md.walltime,
+                md.environment.as_ref(),
+                md.git.as_ref(),
+            ),
+        };
+        match namespace {
+            "runtime" => match key {
+                "timestart" => Some(timestart.to_rfc3339()),
+                "timestop" => Some(timestop.to_rfc3339()),
+                "walltime" => Some(walltime.to_string()),
+                _ => None,
+            },
+            "tags" => self.tag(key).map(str::to_owned),
+            "environment" => environment.and_then(|e| match key {
+                "hostname" => Some(e.hostname.clone()),
+                "user" => Some(e.user.clone()),
+                "cwd" => Some(e.cwd.clone()),
+                "fleche_version" => Some(e.fleche_version.clone()),
+                _ => None,
+            }),
+            "git" => git.and_then(|g| match key {
+                "commit" => g.commit.clone(),
+                "branch" => g.branch.clone(),
+                "dirty" => g.dirty.map(|d| d.to_string()),
+                _ => None,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -165,29 +237,7 @@ pub(crate) const GIT_KEYS: [&str; 3] = ["commit", "branch", "dirty"];
 
 /// One metadata entry as text, if the call has it.
 pub(crate) fn metadata_entry(md: &Metadata, namespace: &str, key: &str) -> Option<String> {
-    match namespace {
-        "runtime" => match key {
-            "timestart" => Some(md.timestart.to_rfc3339()),
-            "timestop" => Some(md.timestop.to_rfc3339()),
-            "walltime" => Some(md.walltime.to_string()),
-            _ => None,
-        },
-        "tags" => md.tags.get(key).cloned(),
-        "environment" => md.environment.as_ref().and_then(|e| match key {
-            "hostname" => Some(e.hostname.clone()),
-            "user" => Some(e.user.clone()),
-            "cwd" => Some(e.cwd.clone()),
-            "fleche_version" => Some(e.fleche_version.clone()),
-            _ => None,
-        }),
-        "git" => md.git.as_ref().and_then(|g| match key {
-            "commit" => g.commit.clone(),
-            "branch" => g.branch.clone(),
-            "dirty" => g.dirty.map(|d| d.to_string()),
-            _ => None,
-        }),
-        _ => None,
-    }
+    MetadataRef::Decoded(md).entry(namespace, key)
 }
 
 pub(super) fn describe(f: &Filter) -> String {

@@ -12,11 +12,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::batch::BatchBuilder;
 use crate::cache::{Cache, try_cache};
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::record::CallRecord;
+use crate::record::RecordView;
 use crate::runtime::Function;
 use crate::table::Table;
 
@@ -586,8 +587,11 @@ impl Query {
                 all_keys: None,
             });
         };
+        // Records are checked in place and kept encoded: only the calls someone looks at
+        // are decoded in full.
+        let mut batches = BatchBuilder::default();
         let candidates = cache.store.candidates(&probes, |key, bytes| {
-            let record = match CallRecord::decode(bytes) {
+            let record = match RecordView::decode(bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(key = %key, "skipping a call record that does not decode (a damaged cache?): {e}");
@@ -597,9 +601,15 @@ impl Query {
             filters
                 .iter()
                 .all(|f| matches(f, &key, &record))
-                .then(|| Call::new(cache.clone(), key, record))
+                .then(|| (key, batches.push(bytes, &record)))
         })?;
-        let mut calls = oldest_first(candidates.kept);
+        let batches = batches.finish();
+        let calls = candidates
+            .kept
+            .into_iter()
+            .map(|(key, slot)| Call::in_batch(cache.clone(), key, batches.get(slot)))
+            .collect();
+        let mut calls = oldest_first(calls);
         for op in &self.ops {
             calls = (op.run)(calls)?;
         }
@@ -661,7 +671,7 @@ fn oldest_first(calls: Vec<Call>) -> Vec<Call> {
     let mut order: Vec<(DateTime<Utc>, Digest, usize)> = calls
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.metadata().timestart, c.key(), i))
+        .map(|(i, c)| (c.timestart(), c.key(), i))
         .collect();
     order.sort_unstable();
     let mut slots: Vec<Option<Call>> = calls.into_iter().map(Some).collect();
