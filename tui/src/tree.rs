@@ -667,10 +667,23 @@ fn page(value: &Arc<Value>, item: Prefix<'_>, from: usize) -> (Vec<Found>, usize
 /// Reads a stored value's first bytes: the root part, and whether it can be opened.
 fn read(unread: &Unread, store: &dyn ValueStore) -> Result<(Part, bool), String> {
     let digest = unread.digest;
-    let head = store
-        .value_head(&digest, HEAD_BYTES)?
-        .ok_or_else(|| format!("value {digest} is not in the cache"))?;
-    let value = Arc::new(Value { head, digest });
+    // A store may return fewer bytes than asked; read more until at least the root's head is
+    // in them (or the value is whole, when a failure is real damage).
+    let mut want = HEAD_BYTES;
+    let value = loop {
+        let head = store
+            .value_head(&digest, want)?
+            .ok_or_else(|| format!("value {digest} is not in the cache"))?;
+        let got = head.bytes.len();
+        let value = Arc::new(Value { head, digest });
+        match value.head.item_at(0) {
+            Ok(_) => break value,
+            Err(e) if value.head.is_whole() || (got == 0 && want > HEAD_BYTES * 64) => {
+                return Err(e.to_string());
+            }
+            Err(_) => want = want.max(got).saturating_mul(4),
+        }
+    };
     let item = value.head.item_at(0).map_err(|e| e.to_string())?;
     let (mut part, mut open) = part(&value, &item);
     part.type_name.clone_from(&unread.type_name);
