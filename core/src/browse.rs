@@ -7,7 +7,8 @@ use crate::codec::CodecError;
 use crate::codec::inspect::{Elem, Item, Kind};
 use crate::digest::Digest;
 use crate::error::Result;
-use crate::store::{BY_TIME, VALUES};
+use crate::record::CallRecord;
+use crate::store::{BY_TIME, CALLS, VALUES};
 use redb::ReadableTableMetadata;
 
 /// A call's place in the time index: its start time (nanoseconds since the Unix epoch) and
@@ -72,6 +73,41 @@ impl Cache {
         })
     }
 
+    /// Up to `limit` call records with keys strictly after `after` (from the first key when
+    /// `None`), in key order. Reading every record of a large cache this way is several times
+    /// faster than looking keys up one by one ([`Cache::load_many`]), since it walks the
+    /// table in its own order. A record that does not decode is skipped (and logged), as
+    /// queries do.
+    pub fn records_after(
+        &self,
+        after: Option<Digest>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, CallRecord)>> {
+        self.store.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let range = match after {
+                Some(a) => calls.range::<[u8; 32]>((
+                    std::ops::Bound::Excluded(*a.as_bytes()),
+                    std::ops::Bound::Unbounded,
+                ))?,
+                None => calls.range::<[u8; 32]>(..)?,
+            };
+            let mut out = Vec::with_capacity(limit.min(1 << 16));
+            for entry in range.take(limit) {
+                let (key, value) = entry?;
+                let key = Digest::from_bytes(key.value());
+                match CallRecord::decode(value.value().1) {
+                    Ok(record) => out.push((key, record)),
+                    Err(e) => tracing::error!(
+                        key = %key,
+                        "skipping a call record that does not decode (a damaged cache?): {e}"
+                    ),
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Number of entries in the time index (equal to [`Cache::len`] in a sound cache).
     pub fn time_index_len(&self) -> Result<u64> {
         self.store.read(|txn| Ok(txn.open_table(BY_TIME)?.len()?))
@@ -88,6 +124,30 @@ impl Cache {
                     bytes: all[..all.len().min(max_bytes)].to_vec(),
                 }
             }))
+        })
+    }
+
+    /// [`Cache::value_head`] for many values in one read transaction, in the order given
+    /// (`None` for a value that is not stored). Sorted digests read fastest.
+    pub fn value_heads(
+        &self,
+        digests: &[Digest],
+        max_bytes: usize,
+    ) -> Result<Vec<Option<ValueHead>>> {
+        self.store.read(|txn| {
+            let values = txn.open_table(VALUES)?;
+            digests
+                .iter()
+                .map(|d| {
+                    Ok(values.get(d.as_bytes())?.map(|v| {
+                        let all = v.value();
+                        ValueHead {
+                            size: all.len() as u64,
+                            bytes: all[..all.len().min(max_bytes)].to_vec(),
+                        }
+                    }))
+                })
+                .collect()
         })
     }
 }
@@ -411,6 +471,9 @@ mod tests {
         let head = cache.value_head(&d, 10).unwrap().unwrap();
         assert_eq!(head.bytes.len(), 10);
         assert!(head.size > 1000);
+        let missing = Digest::from_bytes([1; 32]);
+        let heads = cache.value_heads(&[missing, d], 10).unwrap();
+        assert_eq!(heads, [None, Some(head)]);
         assert!(
             cache
                 .value_head(&Digest::from_bytes([1; 32]), 10)

@@ -4,8 +4,12 @@
 
 use chrono::{DateTime, Local, Utc};
 use fleche::Digest;
+use fleche::record::CallRecord;
 
-use crate::calls::{Calls, Column, Tag, sorted};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use crate::calls::{Calls, Column, SortKey, Sorter, Tag};
 use crate::filter::{Query, Scope, escape};
 use crate::loader::Loaded;
 use crate::tree::{Body, NodeId, Tree, Unread, ValueStore};
@@ -192,9 +196,14 @@ pub struct State {
     pub options: Options,
     /// Loaded calls.
     pub calls: Calls,
+    /// Every row, sorted, with the sort keys beside them.
     order: Vec<u32>,
+    order_keys: Vec<SortKey>,
     /// Rows shown: indices into `calls.rows`, sorted and filtered.
     pub view: Vec<u32>,
+    view_keys: Vec<SortKey>,
+    /// Strings the sort keys rank (they change when a new name, tag or type arrives).
+    ranked: usize,
     /// Sort column.
     pub sort: Column,
     /// Sort direction.
@@ -222,7 +231,15 @@ pub struct State {
     pub message: Option<String>,
     /// Reader progress.
     pub loading: Loading,
+    /// The table needs a full re-sort (calls were removed or replaced).
     dirty: bool,
+    /// Rows loaded since the table was last brought up to date.
+    pending: Vec<u32>,
+    /// Argument values the filter uses arrived since it last ran.
+    refilter_due: bool,
+    /// Rows and summaries of the reader's last message not added yet.
+    arriving: std::vec::IntoIter<(Digest, CallRecord)>,
+    arriving_summaries: std::vec::IntoIter<(Digest, String)>,
     pending_yank: bool,
     /// Set when the user asked to leave.
     pub quit: bool,
@@ -245,7 +262,10 @@ impl State {
             options,
             calls: Calls::new(),
             order: Vec::new(),
+            order_keys: Vec::new(),
             view: Vec::new(),
+            view_keys: Vec::new(),
+            ranked: 0,
             sort: Column::Started,
             descending: true,
             filter: String::new(),
@@ -261,6 +281,10 @@ impl State {
             message: None,
             loading: Loading::default(),
             dirty: false,
+            pending: Vec::new(),
+            refilter_due: false,
+            arriving: Vec::new().into_iter(),
+            arriving_summaries: Vec::new().into_iter(),
             pending_yank: false,
             quit: false,
         }
@@ -284,28 +308,136 @@ impl State {
             .map(|&r| self.calls.rows[r as usize].key)
     }
 
-    /// Re-sorts and re-filters now, keeping the selected call selected.
+    /// Re-sorts and re-filters everything now, keeping the selected call selected.
     pub fn flush(&mut self) {
-        let keep = self.selected_key();
-        self.order = sorted(&self.calls, self.sort, self.descending);
-        self.view = self.query.apply(&self.calls, self.scope, &self.order);
+        let keep = self.anchor();
+        let sorter = Sorter::new(&self.calls, self.sort, self.descending);
+        (self.order_keys, self.order) = sorter.sort((0..self.calls.len() as u32).collect());
+        self.ranked = self.calls.strings.sorted_len();
         self.dirty = false;
+        self.pending.clear();
+        self.refilter_due = false;
+        self.filter_all();
         self.reselect(keep);
+    }
+
+    /// The view from the whole order and the filter.
+    fn filter_all(&mut self) {
+        if self.query.is_empty() {
+            // The view is the order; its keys are needed only to merge into a filtered one.
+            self.view.clone_from(&self.order);
+            self.view_keys = Vec::new();
+            return;
+        }
+        let test = self.query.test(&self.calls, self.scope);
+        (self.view_keys, self.view) = self
+            .order_keys
+            .iter()
+            .zip(&self.order)
+            .filter(|&(_, &r)| test.passes(r))
+            .map(|(k, r)| (*k, *r))
+            .unzip();
+    }
+
+    /// Brings the table up to date with what the reader sent: new rows are sorted and merged
+    /// into the order (and the view), one pass over keys held side by side; the filter
+    /// re-runs when argument values it uses arrived. Removed or replaced calls, or a text
+    /// column whose strings changed rank, re-sort everything.
+    pub fn catch_up(&mut self) {
+        let reranked = self.sort.is_text() && self.calls.strings.sorted_len() != self.ranked;
+        if self.dirty || (reranked && !self.pending.is_empty()) {
+            return self.flush();
+        }
+        if self.pending.is_empty() && !self.refilter_due {
+            return;
+        }
+        let keep = self.anchor();
+        let new = std::mem::take(&mut self.pending);
+        if !new.is_empty() {
+            let sorter = Sorter::new(&self.calls, self.sort, self.descending);
+            let (new_keys, new) = sorter.sort(new);
+            (self.order_keys, self.order) =
+                sorter.merge((&self.order_keys, &self.order), (&new_keys, &new));
+            if self.query.is_empty() {
+                self.view.clone_from(&self.order);
+            } else if !self.refilter_due {
+                let test = self.query.test(&self.calls, self.scope);
+                let (pass_keys, pass): (Vec<SortKey>, Vec<u32>) = new_keys
+                    .iter()
+                    .zip(&new)
+                    .filter(|&(_, &r)| test.passes(r))
+                    .map(|(k, r)| (*k, *r))
+                    .unzip();
+                (self.view_keys, self.view) =
+                    sorter.merge((&self.view_keys, &self.view), (&pass_keys, &pass));
+            }
+        }
+        if std::mem::take(&mut self.refilter_due) {
+            self.filter_all();
+        }
+        self.reselect(keep);
+    }
+
+    /// Applies what the reader sent for at most `budget`, a few rows at a time, so that a
+    /// burst of records never holds up drawing; returns whether more may be waiting.
+    pub fn receive(&mut self, rx: &Receiver<Loaded>, budget: Duration) -> bool {
+        let started = Instant::now();
+        loop {
+            while self.arriving.len() > 0 {
+                if started.elapsed() >= budget {
+                    return true;
+                }
+                let some: Vec<(Digest, CallRecord)> = self.arriving.by_ref().take(64).collect();
+                for (key, record) in &some {
+                    self.add_row(*key, record);
+                }
+            }
+            while self.arriving_summaries.len() > 0 {
+                if started.elapsed() >= budget {
+                    return true;
+                }
+                let some: Vec<(Digest, String)> =
+                    self.arriving_summaries.by_ref().take(256).collect();
+                self.loaded(Loaded::Summaries(some));
+            }
+            self.settle();
+            if started.elapsed() >= budget {
+                return true;
+            }
+            match rx.try_recv() {
+                Ok(Loaded::Rows(rows)) => self.arriving = rows.into_iter(),
+                Ok(Loaded::Summaries(s)) => self.arriving_summaries = s.into_iter(),
+                Ok(msg) => self.loaded(msg),
+                Err(_) => return false,
+            }
+        }
     }
 
     fn refilter(&mut self) {
-        let keep = self.selected_key();
+        let keep = self.anchor();
         self.query = Query::parse(&self.filter);
-        self.view = self.query.apply(&self.calls, self.scope, &self.order);
+        self.filter_all();
         self.reselect(keep);
     }
 
-    fn reselect(&mut self, keep: Option<Digest>) {
+    /// The selected call and its row on the screen; `None` for the row when the table shows
+    /// its top, which then stays in view (new calls appear there).
+    fn anchor(&self) -> (Option<Digest>, Option<usize>) {
+        let row = (self.offset > 0).then(|| self.selected.saturating_sub(self.offset));
+        (self.selected_key(), row)
+    }
+
+    /// Selects the call `keep` selected again, on the same screen row as before when there
+    /// was one, so rows arriving above it do not move what the user is looking at.
+    fn reselect(&mut self, (keep, row): (Option<Digest>, Option<usize>)) {
         let found = keep.and_then(|k| {
             let row = self.calls.position(&k)?;
             self.view.iter().position(|&r| r == row)
         });
         self.selected = found.unwrap_or(self.selected.min(self.view.len().saturating_sub(1)));
+        if let (Some(_), Some(row)) = (found, row) {
+            self.offset = self.selected.saturating_sub(row);
+        }
         self.scroll();
     }
 
@@ -328,9 +460,7 @@ impl State {
                 return None;
             }
             Action::Tick => {
-                if self.dirty {
-                    self.flush();
-                }
+                self.catch_up();
                 return None;
             }
             Action::Resize(w, h) => {
@@ -382,19 +512,24 @@ impl State {
 
     fn loaded(&mut self, msg: Loaded) {
         match msg {
-            Loaded::Total(n) => self.loading.total = Some(n),
+            Loaded::Total(n) => {
+                self.loading.total = Some(n);
+                let more = usize::try_from(n)
+                    .unwrap_or(0)
+                    .saturating_sub(self.calls.len());
+                self.calls.reserve(more);
+            }
             Loaded::Rows(rows) => {
                 for (k, r) in &rows {
-                    self.calls.add(*k, r);
+                    self.add_row(*k, r);
                 }
-                self.dirty = true;
             }
             Loaded::Summaries(s) => {
                 for (d, text) in &s {
                     self.calls.add_summary(*d, text);
                 }
                 if self.query.uses_arguments(self.scope) {
-                    self.dirty = true;
+                    self.refilter_due = true;
                 }
             }
             Loaded::Removed(keys) => {
@@ -404,18 +539,27 @@ impl State {
                 {
                     self.message = Some("this call was deleted from the cache".into());
                 }
-                self.dirty = true;
+                // Row indices moved: the table must not draw with the old ones.
+                self.flush();
             }
-            Loaded::Done => {
-                self.loading.done = true;
-                self.dirty = true;
-            }
+            Loaded::Done => self.loading.done = true,
             Loaded::Failed(e) => self.loading.error = Some(e),
         }
-        // Small tables re-sort at once; large ones on the next tick, at most a few times
-        // a second while loading.
-        if self.dirty && (self.calls.len() < 50_000 || self.view.is_empty()) {
-            self.flush();
+        self.settle();
+    }
+
+    fn add_row(&mut self, key: Digest, record: &CallRecord) {
+        match self.calls.position(&key) {
+            Some(_) => self.dirty = true,
+            None => self.pending.push(self.calls.len() as u32),
+        }
+        self.calls.add(key, record);
+    }
+
+    /// Small tables catch up at once; large ones on the next tick, a few times a second.
+    fn settle(&mut self) {
+        if self.calls.len() < 50_000 || self.order.is_empty() {
+            self.catch_up();
         }
     }
 
@@ -577,13 +721,14 @@ impl State {
         use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
         let pattern = Pattern::parse(&picker.query, CaseMatching::Smart, Normalization::Smart);
         let mut matcher = nucleo_matcher::Matcher::new(nucleo_matcher::Config::DEFAULT);
+        let mut buf = Vec::new();
         let mut scored: Vec<(u32, usize)> = picker
             .all
             .iter()
             .enumerate()
             .filter_map(|(i, (tag, _))| {
-                let hay = self.calls.strings.utf32(tag.pair);
-                pattern.score(hay.slice(..), &mut matcher).map(|s| (s, i))
+                let hay = self.calls.strings.utf32(tag.pair, &mut buf);
+                pattern.score(hay, &mut matcher).map(|s| (s, i))
             })
             .collect();
         if !picker.query.is_empty() {

@@ -1,14 +1,16 @@
 //! The calls a browser has loaded, in a compact form: every name, tag and argument summary is
-//! interned once, so filtering matches each distinct string once per keystroke rather than
-//! once per call, and a million calls fit in memory.
+//! interned once (one arena of text, no allocation per string), so filtering matches each
+//! distinct string once per keystroke rather than once per call, and a million calls fit in
+//! memory.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleche::Digest;
 use fleche::record::{CallRecord, Environment, Git};
-use nucleo_matcher::Utf32String;
+use foldhash::{HashMap, HashMapExt};
+use nucleo_matcher::Utf32Str;
 
 /// Index of an interned string.
 pub type Sym = u32;
@@ -31,46 +33,87 @@ pub mod used {
     pub const ARG_VALUE: u16 = 32;
     /// Anything else (tag keys, argument names, result types).
     pub const OTHER: u16 = 64;
+    /// Uses a table column sorts on (argument values are not among them, and are most of
+    /// the strings of a large cache).
+    pub const SORTED: u16 = NAME | MODULE | TAG | OTHER;
 }
 
-/// Interned strings with their UTF-32 form for the matcher.
+/// Interned strings, one after another in one arena.
 #[derive(Debug, Default)]
 pub struct Strings {
-    ids: HashMap<Arc<str>, Sym>,
-    text: Vec<Arc<str>>,
-    utf32: Vec<Utf32String>,
+    text: String,
+    /// Where each string ends in `text`.
+    ends: Vec<usize>,
     used: Vec<u16>,
+    /// The ids, found by their text's hash.
+    ids: hashbrown::HashTable<Sym>,
+    hasher: foldhash::fast::RandomState,
+    /// The strings with a [`used::SORTED`] use.
+    sorted_on: Vec<Sym>,
+}
+
+/// String `id` of an arena.
+fn span<'a>(text: &'a str, ends: &[usize], id: Sym) -> &'a str {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &text[start..ends[id]]
 }
 
 impl Strings {
     /// The id of `s`, interning it; `use_bits` records how it is used.
     pub fn intern(&mut self, s: &str, use_bits: u16) -> Sym {
-        if let Some(&id) = self.ids.get(s) {
-            self.used[id as usize] |= use_bits;
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(s);
+        let (text, ends) = (&self.text, &self.ends);
+        if let Some(&id) = self.ids.find(hash, |&id| span(text, ends, id) == s) {
+            let used = &mut self.used[id as usize];
+            if *used & used::SORTED == 0 && use_bits & used::SORTED != 0 {
+                self.sorted_on.push(id);
+            }
+            *used |= use_bits;
             return id;
         }
-        let id = self.text.len() as Sym;
-        let text: Arc<str> = Arc::from(s);
-        self.ids.insert(Arc::clone(&text), id);
-        self.utf32.push(Utf32String::from(s));
-        self.text.push(text);
+        let id = self.ends.len() as Sym;
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
         self.used.push(use_bits);
+        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
+        self.ids
+            .insert_unique(hash, id, |&id| hasher.hash_one(span(text, ends, id)));
+        if use_bits & used::SORTED != 0 {
+            self.sorted_on.push(id);
+        }
         id
+    }
+
+    /// Makes room for `n` more strings.
+    pub fn reserve(&mut self, n: usize) {
+        use std::hash::BuildHasher;
+        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
+        self.ids
+            .reserve(n, |&id| hasher.hash_one(span(text, ends, id)));
+        self.ends.reserve(n);
+        self.used.reserve(n);
     }
 
     /// The id of `s` if interned.
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.ids.get(s).copied()
+        use std::hash::BuildHasher;
+        let (text, ends) = (&self.text, &self.ends);
+        self.ids
+            .find(self.hasher.hash_one(s), |&id| span(text, ends, id) == s)
+            .copied()
     }
 
     /// The text of a string.
     pub fn text(&self, id: Sym) -> &str {
-        &self.text[id as usize]
+        span(&self.text, &self.ends, id)
     }
 
-    /// The matcher form of a string.
-    pub fn utf32(&self, id: Sym) -> &Utf32String {
-        &self.utf32[id as usize]
+    /// The matcher form of a string: its bytes when it is ASCII (almost always), else its
+    /// characters, written into `buf`.
+    pub fn utf32<'a>(&'a self, id: Sym, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
+        Utf32Str::new(self.text(id), buf)
     }
 
     /// How a string is used.
@@ -78,19 +121,24 @@ impl Strings {
         self.used[id as usize]
     }
 
+    /// How many strings a column sorts on.
+    pub fn sorted_len(&self) -> usize {
+        self.sorted_on.len()
+    }
+
     /// Number of strings.
     pub fn len(&self) -> usize {
-        self.text.len()
+        self.ends.len()
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
+        self.ends.is_empty()
     }
 }
 
 /// One tag of a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tag {
     /// `key`.
     pub key: Sym,
@@ -132,8 +180,8 @@ pub struct CallRow {
     pub stop: DateTime<Utc>,
     /// Wall time in seconds.
     pub wall: f64,
-    /// Tags, sorted by key.
-    pub tags: Box<[Tag]>,
+    /// Tags, sorted by key (shared by the calls with the same tags).
+    pub tags: Arc<[Tag]>,
     /// Arguments in parameter order.
     pub args: Box<[ArgId]>,
     /// Result digest.
@@ -148,6 +196,19 @@ pub struct CallRow {
     pub git: Option<Box<Git>>,
 }
 
+/// What is known of one argument value: its summary once read, and the arguments (by
+/// name) that take it, almost always just one.
+#[derive(Debug, Clone, Default)]
+struct ValueInfo {
+    summary: Option<Sym>,
+    /// The first argument with this value (`NO_ARG` while none).
+    first: ArgId,
+    /// Index into `Calls::more_args` of the others, `NO_ARG` while none.
+    more: u32,
+}
+
+const NO_ARG: u32 = u32::MAX;
+
 /// All loaded calls.
 #[derive(Debug, Default)]
 pub struct Calls {
@@ -155,9 +216,18 @@ pub struct Calls {
     pub strings: Strings,
     /// Distinct arguments.
     pub args: Vec<ArgInfo>,
-    arg_ids: HashMap<(Sym, Digest), ArgId>,
-    args_by_digest: HashMap<Digest, Vec<ArgId>>,
-    summaries: HashMap<Digest, Sym>,
+    /// Argument values by digest: one map for summaries and the arguments that take them.
+    values: HashMap<Digest, ValueInfo>,
+    more_args: Vec<Vec<ArgId>>,
+    /// Values that some argument takes, and those of them with a summary.
+    taken: usize,
+    summarised: usize,
+    /// `key=value` of each (key, value) tag pair seen, each distinct set of tags, and the
+    /// short form of each result type: so adding a call formats no string it has seen
+    /// before, and calls with the same tags share them.
+    tag_pairs: HashMap<(Sym, Sym), Sym>,
+    tag_sets: HashMap<Arc<[Tag]>, ()>,
+    result_types: HashMap<Box<str>, Sym>,
     /// The calls, in arrival order.
     pub rows: Vec<CallRow>,
     index: HashMap<Digest, u32>,
@@ -189,22 +259,51 @@ impl Calls {
         self.index.contains_key(key)
     }
 
+    /// Makes room for `n` more calls (and as many distinct argument values).
+    pub fn reserve(&mut self, n: usize) {
+        self.rows.reserve(n);
+        self.index.reserve(n);
+        self.args.reserve(n);
+        self.values.reserve(n);
+        self.strings.reserve(2 * n);
+    }
+
     /// Adds a call (a call already loaded is replaced in place).
     pub fn add(&mut self, key: Digest, record: &CallRecord) {
         let s = &mut self.strings;
         let name = s.intern(&record.name, used::NAME);
         let module = s.intern(&record.module, used::MODULE);
-        let tags = record
+        let pairs = &mut self.tag_pairs;
+        let tags: Vec<Tag> = record
             .metadata
             .tags
             .iter()
-            .map(|(k, v)| Tag {
-                key: s.intern(k, used::OTHER),
-                value: s.intern(v, used::TAG_VALUE),
-                pair: s.intern(&format!("{k}={v}"), used::TAG),
+            .map(|(k, v)| {
+                let key = s.intern(k, used::OTHER);
+                let value = s.intern(v, used::TAG_VALUE);
+                let pair = *pairs
+                    .entry((key, value))
+                    .or_insert_with(|| s.intern(&format!("{k}={v}"), used::TAG));
+                Tag { key, value, pair }
             })
             .collect();
-        let result_type = s.intern(&short_type(&record.result_type), used::OTHER);
+        let tags = match self.tag_sets.get_key_value(tags.as_slice()) {
+            Some((set, ())) => Arc::clone(set),
+            None => {
+                let set: Arc<[Tag]> = tags.into();
+                self.tag_sets.insert(Arc::clone(&set), ());
+                set
+            }
+        };
+        let result_type = match self.result_types.get(record.result_type.as_str()) {
+            Some(&sym) => sym,
+            None => {
+                let sym = s.intern(&short_type(&record.result_type), used::OTHER);
+                self.result_types
+                    .insert(record.result_type.as_str().into(), sym);
+                sym
+            }
+        };
         let args = record
             .arguments
             .iter()
@@ -240,7 +339,19 @@ impl Calls {
     }
 
     fn arg_id(&mut self, name: Sym, digest: Digest) -> ArgId {
-        if let Some(&id) = self.arg_ids.get(&(name, digest)) {
+        let value = self.values.entry(digest).or_insert(ValueInfo {
+            summary: None,
+            first: NO_ARG,
+            more: NO_ARG,
+        });
+        let more = |v: &ValueInfo| match v.more {
+            NO_ARG => &[][..],
+            i => &self.more_args[i as usize][..],
+        };
+        let found = std::iter::once(value.first)
+            .chain(more(value).iter().copied())
+            .find(|&id| id != NO_ARG && self.args[id as usize].name == name);
+        if let Some(id) = found {
             return id;
         }
         let id = self.args.len() as ArgId;
@@ -250,9 +361,18 @@ impl Calls {
             value: None,
             pair: None,
         });
-        self.arg_ids.insert((name, digest), id);
-        self.args_by_digest.entry(digest).or_default().push(id);
-        if let Some(&summary) = self.summaries.get(&digest) {
+        let summary = value.summary;
+        if value.first == NO_ARG {
+            value.first = id;
+            self.taken += 1;
+            self.summarised += usize::from(summary.is_some());
+        } else if value.more == NO_ARG {
+            value.more = self.more_args.len() as u32;
+            self.more_args.push(vec![id]);
+        } else {
+            self.more_args[value.more as usize].push(id);
+        }
+        if let Some(summary) = summary {
             self.fill_arg(id, summary);
         }
         id
@@ -260,9 +380,12 @@ impl Calls {
 
     fn fill_arg(&mut self, id: ArgId, summary: Sym) {
         let info = &self.args[id as usize];
-        let name = self.strings.text(info.name).to_owned();
-        let text = self.strings.text(summary).to_owned();
-        let pair = self.strings.intern(&format!("{name}={text}"), used::ARG);
+        let pair = format!(
+            "{}={}",
+            self.strings.text(info.name),
+            self.strings.text(summary)
+        );
+        let pair = self.strings.intern(&pair, used::ARG);
         let info = &mut self.args[id as usize];
         info.value = Some(summary);
         info.pair = Some(pair);
@@ -271,20 +394,30 @@ impl Calls {
     /// Records the summary of an argument value (for filtering and display).
     pub fn add_summary(&mut self, digest: Digest, summary: &str) {
         let sym = self.strings.intern(summary, used::ARG_VALUE);
-        self.summaries.insert(digest, sym);
-        for id in self
-            .args_by_digest
-            .get(&digest)
-            .cloned()
-            .unwrap_or_default()
-        {
-            self.fill_arg(id, sym);
+        let value = self.values.entry(digest).or_insert(ValueInfo {
+            summary: None,
+            first: NO_ARG,
+            more: NO_ARG,
+        });
+        if value.summary.is_none() && value.first != NO_ARG {
+            self.summarised += 1;
+        }
+        value.summary = Some(sym);
+        let (first, more) = (value.first, value.more);
+        if first != NO_ARG {
+            self.fill_arg(first, sym);
+        }
+        if more != NO_ARG {
+            for i in 0..self.more_args[more as usize].len() {
+                self.fill_arg(self.more_args[more as usize][i], sym);
+            }
         }
     }
 
     /// The summary of a value, when known.
     pub fn summary(&self, digest: &Digest) -> Option<&str> {
-        self.summaries.get(digest).map(|&s| self.strings.text(s))
+        let sym = self.values.get(digest)?.summary?;
+        Some(self.strings.text(sym))
     }
 
     /// Argument digests that have no summary yet, among these calls.
@@ -294,7 +427,7 @@ impl Calls {
             .filter_map(|k| self.position(k))
             .flat_map(|r| self.rows[r as usize].args.iter())
             .map(|&a| self.args[a as usize].digest)
-            .filter(|d| !self.summaries.contains_key(d))
+            .filter(|d| self.summary(d).is_none())
             .collect();
         out.sort();
         out.dedup();
@@ -303,17 +436,12 @@ impl Calls {
 
     /// How many distinct argument values have a summary, of how many.
     pub fn summary_progress(&self) -> (usize, usize) {
-        let done = self
-            .args_by_digest
-            .keys()
-            .filter(|d| self.summaries.contains_key(*d))
-            .count();
-        (done, self.args_by_digest.len())
+        (self.summarised, self.taken)
     }
 
     /// Removes calls; returns how many were present.
     pub fn remove(&mut self, keys: &[Digest]) -> usize {
-        let gone: std::collections::HashSet<&Digest> = keys.iter().collect();
+        let gone: foldhash::HashSet<&Digest> = keys.iter().collect();
         let before = self.rows.len();
         self.rows.retain(|r| !gone.contains(&r.key));
         self.index = self
@@ -410,6 +538,14 @@ impl Column {
         Column::Size,
     ];
 
+    /// Whether the column sorts by text (and so by each string's rank).
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Column::Function | Column::Module | Column::Tags | Column::Result
+        )
+    }
+
     /// Header text.
     pub fn title(self) -> &'static str {
         match self {
@@ -425,30 +561,57 @@ impl Column {
     }
 }
 
-/// Row indices of all calls sorted by `column` (`descending` reverses), ties broken by
-/// start time, newest first.
-pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
-    let rows = &calls.rows;
-    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-    let s = &calls.strings;
-    // Text columns compare by each string's rank among all strings: one sort of the distinct
-    // strings, then integer comparisons for the rows.
-    let mut by_text: Vec<Sym> = (0..s.len() as Sym).collect();
-    if matches!(
-        column,
-        Column::Function | Column::Module | Column::Tags | Column::Result
-    ) {
-        by_text.sort_unstable_by(|&a, &b| s.text(a).cmp(s.text(b)));
+/// The order of one sort: by a column (`descending` reverses it), ties broken by start
+/// time, newest first.
+pub struct Sorter<'a> {
+    calls: &'a Calls,
+    column: Column,
+    descending: bool,
+    /// For text columns: each string's rank among the strings columns sort on. One sort of
+    /// those few distinct strings, then integer comparisons for the rows.
+    rank: Vec<u32>,
+}
+
+/// A row's place in one sort, computed once, so that sorting and merging compare keys that
+/// lie side by side rather than rows scattered over memory. Keys that tie, or that cannot
+/// hold the whole comparison (`exact` off), fall back to comparing the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    primary: u64,
+    /// Start time, newest first.
+    start: u64,
+    /// The call key's first bytes.
+    key: u64,
+    exact: bool,
+}
+
+impl<'a> Sorter<'a> {
+    /// The order of `column` over `calls`.
+    pub fn new(calls: &'a Calls, column: Column, descending: bool) -> Sorter<'a> {
+        let s = &calls.strings;
+        let mut rank = Vec::new();
+        if column.is_text() {
+            let mut by_text = s.sorted_on.clone();
+            by_text.sort_unstable_by(|&a, &b| s.text(a).cmp(s.text(b)));
+            rank = vec![0u32; s.len()];
+            for (i, &id) in by_text.iter().enumerate() {
+                rank[id as usize] = i as u32;
+            }
+        }
+        Sorter {
+            calls,
+            column,
+            descending,
+            rank,
+        }
     }
-    let mut rank = vec![0u32; s.len()];
-    for (i, &id) in by_text.iter().enumerate() {
-        rank[id as usize] = i as u32;
-    }
-    let r = |id: Sym| rank[id as usize];
-    let newest_first = |a: &CallRow, b: &CallRow| b.start.cmp(&a.start).then(a.key.cmp(&b.key));
-    order.sort_by(|&x, &y| {
+
+    /// How rows `x` and `y` (indices into `calls.rows`) compare.
+    pub fn cmp(&self, x: u32, y: u32) -> Ordering {
+        let rows = &self.calls.rows;
         let (a, b) = (&rows[x as usize], &rows[y as usize]);
-        let primary = match column {
+        let r = |id: Sym| self.rank[id as usize];
+        let primary = match self.column {
             Column::Key => a.key.cmp(&b.key),
             Column::Function => r(a.name).cmp(&r(b.name)),
             Column::Module => r(a.module).cmp(&r(b.module)),
@@ -462,14 +625,113 @@ pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
             Column::Result => r(a.result_type).cmp(&r(b.result_type)),
             Column::Size => a.result_size.cmp(&b.result_size),
         };
-        let primary = if descending {
+        let primary = if self.descending {
             primary.reverse()
         } else {
             primary
         };
-        primary.then_with(|| newest_first(a, b))
-    });
-    order
+        primary.then_with(|| b.start.cmp(&a.start).then(a.key.cmp(&b.key)))
+    }
+
+    /// The key of row `x`.
+    pub fn key(&self, x: u32) -> SortKey {
+        let row = &self.calls.rows[x as usize];
+        let r = |id: Sym| u64::from(self.rank[id as usize]);
+        let nanos = row.start.timestamp_nanos_opt();
+        let start = nanos.map_or(0, |n| (n as u64) ^ (1 << 63));
+        let key = u64::from_be_bytes(row.key.as_bytes()[..8].try_into().unwrap_or_default());
+        let mut exact = nanos.is_some();
+        let primary = match self.column {
+            Column::Key => {
+                exact = false;
+                key
+            }
+            Column::Function => r(row.name),
+            Column::Module => r(row.module),
+            Column::Started => start,
+            Column::Wall => {
+                let bits = row.wall.to_bits();
+                if bits >> 63 == 1 {
+                    !bits
+                } else {
+                    bits | 1 << 63
+                }
+            }
+            Column::Tags => {
+                // The first two tags; rows with more compare whole when these tie.
+                exact &= row.tags.len() <= 2;
+                let rank = |i: usize| row.tags.get(i).map_or(0, |t| r(t.pair) + 1);
+                rank(0) << 32 | rank(1)
+            }
+            Column::Result => r(row.result_type),
+            Column::Size => row.result_size,
+        };
+        SortKey {
+            primary: if self.descending { !primary } else { primary },
+            start: !start,
+            key,
+            exact,
+        }
+    }
+
+    fn compare(&self, (ka, a): (&SortKey, u32), (kb, b): (&SortKey, u32)) -> Ordering {
+        let exact = ka.exact && kb.exact;
+        match ka.primary.cmp(&kb.primary) {
+            Ordering::Equal if !exact => self.cmp(a, b),
+            Ordering::Equal => (ka.start, ka.key)
+                .cmp(&(kb.start, kb.key))
+                .then_with(|| self.cmp(a, b)),
+            other => other,
+        }
+    }
+
+    /// These rows in order, with their keys.
+    pub fn sort(&self, rows: Vec<u32>) -> (Vec<SortKey>, Vec<u32>) {
+        let mut pairs: Vec<(SortKey, u32)> = rows.into_iter().map(|x| (self.key(x), x)).collect();
+        pairs.sort_unstable_by(|(ka, a), (kb, b)| self.compare((ka, *a), (kb, *b)));
+        pairs.into_iter().unzip()
+    }
+
+    /// Merges two sorted runs (keys and rows, as [`Sorter::sort`] gives them) into one. Runs
+    /// that follow each other (rows loaded in the sort's own order) are joined.
+    pub fn merge(
+        &self,
+        (ka, a): (&[SortKey], &[u32]),
+        (kb, b): (&[SortKey], &[u32]),
+    ) -> (Vec<SortKey>, Vec<u32>) {
+        let mut keys = Vec::with_capacity(ka.len() + kb.len());
+        let mut rows = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        let joined = match (ka.last().zip(a.last()), kb.first().zip(b.first())) {
+            (Some((kl, &l)), Some((kf, &f))) => self.compare((kl, l), (kf, f)).is_le(),
+            _ => true,
+        };
+        if !joined {
+            while i < a.len() && j < b.len() {
+                if self.compare((&kb[j], b[j]), (&ka[i], a[i])).is_lt() {
+                    keys.push(kb[j]);
+                    rows.push(b[j]);
+                    j += 1;
+                } else {
+                    keys.push(ka[i]);
+                    rows.push(a[i]);
+                    i += 1;
+                }
+            }
+        }
+        keys.extend_from_slice(&ka[i..]);
+        rows.extend_from_slice(&a[i..]);
+        keys.extend_from_slice(&kb[j..]);
+        rows.extend_from_slice(&b[j..]);
+        (keys, rows)
+    }
+}
+
+/// Row indices of all calls sorted by `column` (`descending` reverses), ties broken by
+/// start time, newest first.
+pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
+    let sorter = Sorter::new(calls, column, descending);
+    sorter.sort((0..calls.rows.len() as u32).collect()).1
 }
 
 #[cfg(test)]
@@ -484,5 +746,51 @@ mod tests {
             "Result<String, Error>"
         );
         assert_eq!(short_type("i64"), "i64");
+    }
+
+    #[test]
+    fn keyed_sorts_and_merges_order_as_rows_compare() {
+        let all = crate::testing::synthetic(3_000);
+        for column in Column::ALL {
+            for descending in [false, true] {
+                let sorter = Sorter::new(&all, column, descending);
+                let mut expected: Vec<u32> = (0..3_000).collect();
+                expected.sort_by(|&a, &b| sorter.cmp(a, b));
+                let (old, new): (Vec<u32>, Vec<u32>) =
+                    (0..3_000).partition(|&i| i % 7 != 3 && i < 2_500);
+                let (old, new) = (sorter.sort(old), sorter.sort(new));
+                let merged = sorter.merge((&old.0, &old.1), (&new.0, &new.1));
+                assert_eq!(merged.1, expected, "{column:?}");
+                assert_eq!(sorted(&all, column, descending), expected, "{column:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sort_keys_order_like_the_columns() {
+        let mut calls = Calls::new();
+        let (records, _) = crate::testing::notebook_with_fit();
+        for (k, r) in &records {
+            calls.add(*k, r);
+        }
+        let mut odd = records[0].1.clone();
+        odd.metadata.walltime = -0.0;
+        odd.metadata.tags = [("a", "1"), ("b", "2"), ("c", "3")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        calls.add(Digest::from_bytes([1; 32]), &odd);
+        odd.metadata.tags.insert("d".into(), "0".into());
+        odd.metadata.walltime = f64::NAN;
+        calls.add(Digest::from_bytes([2; 32]), &odd);
+        let n = calls.len() as u32;
+        for column in Column::ALL {
+            for descending in [false, true] {
+                let sorter = Sorter::new(&calls, column, descending);
+                let mut expected: Vec<u32> = (0..n).collect();
+                expected.sort_by(|&a, &b| sorter.cmp(a, b));
+                assert_eq!(sorter.sort((0..n).collect()).1, expected, "{column:?}");
+            }
+        }
     }
 }

@@ -109,20 +109,34 @@ impl Query {
         if self.terms.is_empty() {
             return order.to_vec();
         }
+        let test = self.test(calls, scope);
+        order.iter().copied().filter(|&r| test.passes(r)).collect()
+    }
+
+    /// The query made concrete for these calls: each distinct string matched once, so that
+    /// rows are then tested by table look-ups.
+    pub fn test<'a>(&'a self, calls: &'a Calls, scope: Scope) -> RowTest<'a> {
         let mut matcher = Matcher::new(Config::DEFAULT);
-        let compiled: Vec<Compiled<'_>> = self
+        let compiled = self
             .terms
             .iter()
             .map(|t| Compiled::new(t, calls, scope, &mut matcher))
             .collect();
-        order
-            .iter()
-            .copied()
-            .filter(|&r| {
-                let row = &calls.rows[r as usize];
-                compiled.iter().all(|c| c.test(row, calls))
-            })
-            .collect()
+        RowTest { compiled, calls }
+    }
+}
+
+/// A [`Query`] made concrete for one set of calls (see [`Query::test`]).
+pub struct RowTest<'a> {
+    compiled: Vec<Compiled<'a>>,
+    calls: &'a Calls,
+}
+
+impl RowTest<'_> {
+    /// Whether the row (an index into `calls.rows`) passes.
+    pub fn passes(&self, row: u32) -> bool {
+        let row = &self.calls.rows[row as usize];
+        self.compiled.iter().all(|c| c.test(row, self.calls))
     }
 }
 
@@ -148,10 +162,11 @@ impl<'a> Compiled<'a> {
         let mut hits = Vec::new();
         if let Some(atom) = atom {
             hits = vec![false; strings.len()];
+            let mut buf = Vec::new();
             for (id, hit) in hits.iter_mut().enumerate() {
                 let id = id as Sym;
                 if strings.used(id) & bits != 0 {
-                    *hit = atom.score(strings.utf32(id).slice(..), matcher).is_some();
+                    *hit = atom.score(strings.utf32(id, &mut buf), matcher).is_some();
                 }
             }
         }

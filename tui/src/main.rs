@@ -78,6 +78,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Time per frame for applying what the background reader sent; the rest waits a frame.
+const MESSAGE_BUDGET: Duration = Duration::from_millis(8);
+
 /// Restores the terminal when dropped, on every way out (return, error, panic unwinding).
 struct TerminalGuard;
 
@@ -117,11 +120,17 @@ fn run(cache: fleche::Cache, options: Options) -> anyhow::Result<()> {
 
     let tick = Duration::from_millis(250);
     let mut last_tick = Instant::now();
+    let mut backlog = false;
     while !state.quit {
         terminal
             .draw(|frame| ui::render(&state, frame))
             .context("cannot draw")?;
-        let timeout = tick.saturating_sub(last_tick.elapsed());
+        // While the reader's messages wait, come back for them as soon as input allows.
+        let timeout = if backlog {
+            Duration::ZERO
+        } else {
+            tick.saturating_sub(last_tick.elapsed())
+        };
         if event::poll(timeout).context("cannot read input")? {
             // Handle every queued event before drawing again, so fast typing stays smooth.
             loop {
@@ -135,9 +144,7 @@ fn run(cache: fleche::Cache, options: Options) -> anyhow::Result<()> {
                 }
             }
         }
-        while let Ok(msg) = rx.try_recv() {
-            state.update(Action::Loaded(msg), &cache);
-        }
+        backlog = state.receive(&rx, MESSAGE_BUDGET);
         if last_tick.elapsed() >= tick {
             state.update(Action::Tick, &cache);
             last_tick = Instant::now();

@@ -664,38 +664,32 @@ fn page(value: &Arc<Value>, item: Prefix<'_>, from: usize) -> (Vec<Found>, usize
     (found, total, false)
 }
 
-/// Reads a stored value's first bytes: the root part, and whether it can be opened.
+/// Reads a stored value's first bytes: the root part, and whether it can be opened. Reads
+/// more while the bytes read end before the value's head does, or too soon after it.
 fn read(unread: &Unread, store: &dyn ValueStore) -> Result<(Part, bool), String> {
     let digest = unread.digest;
-    // A store may return fewer bytes than asked; read more until at least the root's head is
-    // in them (or the value is whole, when a failure is real damage).
-    let mut want = HEAD_BYTES;
-    let value = loop {
+    let mut max = HEAD_BYTES;
+    let mut got = 0;
+    loop {
         let head = store
-            .value_head(&digest, want)?
+            .value_head(&digest, max)?
             .ok_or_else(|| format!("value {digest} is not in the cache"))?;
-        let got = head.bytes.len();
         let value = Arc::new(Value { head, digest });
+        let more = !value.head.is_whole() && value.head.bytes.len() > got;
+        got = value.head.bytes.len();
         match value.head.item_at(0) {
-            Ok(_) => break value,
-            Err(e) if value.head.is_whole() || (got == 0 && want > HEAD_BYTES * 64) => {
-                return Err(e.to_string());
+            Ok(item) => {
+                let (mut part, open) = part(&value, &item);
+                part.type_name.clone_from(&unread.type_name);
+                if !(more && short(&part)) {
+                    return Ok((part, open));
+                }
             }
-            Err(_) => want = want.max(got).saturating_mul(4),
+            Err(e) if !more => return Err(e.to_string()),
+            Err(_) => {}
         }
-    };
-    let item = value.head.item_at(0).map_err(|e| e.to_string())?;
-    let (mut part, mut open) = part(&value, &item);
-    part.type_name.clone_from(&unread.type_name);
-    while short(&part) {
-        match grow(&part, store) {
-            Ok((bigger, bigger_open)) if read_len(&bigger) > read_len(&part) => {
-                (part, open) = (bigger, bigger_open);
-            }
-            _ => break,
-        }
+        max = max.saturating_mul(4);
     }
-    Ok((part, open))
 }
 
 /// A cut item shows at least this many of its bytes: one cut right after its head would

@@ -77,7 +77,11 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     let reader = cache.clone();
     std::thread::spawn(move || loader::run(reader, tx, req_rx));
     let mut st = state();
-    pump(&mut st, &rx, &cache, |s| s.loading.done);
+    // Records first, then the argument values' summaries.
+    pump(&mut st, &rx, &cache, |s| {
+        let (done, all) = s.calls.summary_progress();
+        s.loading.done && done == all
+    });
     assert_eq!(st.calls.len(), 3);
     assert_eq!(st.count_text(), "3 calls");
     st.set_filter("arg:x=100");
