@@ -599,6 +599,64 @@ fn unknown_fields_are_skipped() {
     assert_eq!(narrow, Narrow { b: "keep".into() });
 }
 
+/// Keys are matched against the field names of the struct being read, whichever struct
+/// encloses it and in whatever order the keys come.
+#[test]
+fn field_names_are_matched_in_any_order_and_at_any_depth() {
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    enum Kind {
+        #[serde(rename = "outer")]
+        Outer,
+        #[serde(rename = "first")]
+        First(u8),
+    }
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct In {
+        first: Kind,
+        second: Option<Box<In>>,
+    }
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Out {
+        first: In,
+        outer: Kind,
+        last: BTreeMap<String, In>,
+    }
+    let leaf = || In {
+        first: Kind::First(1),
+        second: None,
+    };
+    rt(&Out {
+        first: In {
+            first: Kind::Outer,
+            second: Some(Box::new(leaf())),
+        },
+        outer: Kind::First(2),
+        last: BTreeMap::from([("first".to_owned(), leaf()), ("second".to_owned(), leaf())]),
+    });
+    #[derive(Serialize)]
+    struct Reversed {
+        second: Option<()>,
+        zzz: u8,
+        first: &'static str,
+    }
+    let back: In = decode(
+        &encode(&Reversed {
+            second: None,
+            zzz: 0,
+            first: "outer",
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        back,
+        In {
+            first: Kind::Outer,
+            second: None
+        }
+    );
+}
+
 #[test]
 fn errors_say_what_was_expected_and_found() {
     let msg = decode_err::<u64>(&encode("abc").unwrap());

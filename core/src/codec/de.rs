@@ -17,6 +17,8 @@ pub(crate) fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
         pos: 0,
         last: 0,
         depth: 0,
+        fields: &[],
+        next_field: 0,
     };
     let value = T::deserialize(&mut de).map_err(|e| de.locate(e))?;
     if de.pos != bytes.len() {
@@ -79,6 +81,10 @@ pub(crate) struct Decoder<'de> {
     last: usize,
     /// How many arrays, maps and tags enclose the current item.
     depth: usize,
+    /// The field names of the struct being read, and where the next key likely is among
+    /// them (fields are mostly stored in declaration order).
+    fields: &'static [&'static str],
+    next_field: usize,
 }
 
 impl<'de> Decoder<'de> {
@@ -195,6 +201,31 @@ impl<'de> Decoder<'de> {
         let at = self.pos;
         let bytes = self.payload(head.arg)?;
         std::str::from_utf8(bytes).map_err(|_| error_at(at, "text is not valid UTF-8"))
+    }
+
+    /// The field name, among those of the struct being read, that the text item whose head
+    /// was just read spells; consumes the item if there is one. A key equal to a name known
+    /// to be text needs no UTF-8 check, the largest cost of reading a key.
+    #[inline]
+    fn known_field(&mut self, head: &Head) -> Option<&'static str> {
+        let start = self.pos + head.len();
+        let len = usize::try_from(head.arg).ok()?;
+        let bytes = self.input.get(start..start.checked_add(len)?)?;
+        let fields = self.fields;
+        let guess = fields
+            .get(self.next_field)
+            .filter(|f| f.as_bytes() == bytes);
+        let (i, name) = match guess {
+            Some(name) => (self.next_field, *name),
+            None => fields
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.as_bytes() == bytes)
+                .map(|(i, f)| (i, *f))?,
+        };
+        self.next_field = i + 1;
+        self.pos = start + len;
+        Some(name)
     }
 
     /// Visits an array whose head was just read.
@@ -581,16 +612,22 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        self.untagged(|de, head| {
+        let outer = (
+            std::mem::replace(&mut self.fields, fields),
+            std::mem::replace(&mut self.next_field, 0),
+        );
+        let value = self.untagged(|de, head| {
             if head.major == MAP {
                 de.map(&head, visitor)
             } else {
                 de.any(head, visitor, BytesAs::Bytes)
             }
-        })
+        });
+        (self.fields, self.next_field) = outer;
+        value
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -618,7 +655,11 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.untagged(|de, head| {
             if head.major == TEXT {
-                visitor.visit_borrowed_str(de.text(&head)?)
+                // The same text either way; only a name that is no field is borrowed.
+                match de.known_field(&head) {
+                    Some(name) => visitor.visit_str(name),
+                    None => visitor.visit_borrowed_str(de.text(&head)?),
+                }
             } else {
                 de.any(head, visitor, BytesAs::Bytes)
             }
