@@ -64,7 +64,7 @@ tmux send-keys -t "$SESSION" Enter Enter
 wait_for "$SESSION" "call: $FUNCTION\(" "call view"
 wait_for "$SESSION" "not read \(l to open\)" "result not read before it is opened"
 tmux send-keys -t "$SESSION" l
-wait_for "$SESSION" "^ *result: $RESULT *$" "expanded result"
+wait_for "$SESSION" "^ *(▾ )?result: $RESULT *$" "expanded result"
 tmux send-keys -t "$SESSION" q q
 wait_for "$SESSION" "TUI-EXIT=0" "clean exit"
 tmux capture-pane -p -t "$SESSION" | grep -q "call: $FUNCTION" && fail "the alternate screen was not left"

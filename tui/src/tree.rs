@@ -514,7 +514,8 @@ impl Tree {
                 Some(s) => format!("{s}  · {}", u.hint),
                 None => format!("{} · not read (l to open)", u.hint),
             },
-            Body::Item(part) if node.expanded => {
+            // An open container describes itself; an open scalar still shows its value.
+            Body::Item(part) if node.expanded && part.shape.is_some() => {
                 let mut s = String::new();
                 if let Some(t) = &part.type_name {
                     s.push_str(t);
