@@ -165,11 +165,13 @@ pub struct DigestError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Domain {
     Value,
-    #[allow(
-        dead_code,
-        reason = "named by call keys, which are built outside this module"
-    )]
     CallKey,
+}
+
+/// A BLAKE3 hasher in the call-key domain. Call keys feed it their own frozen layout of
+/// name, module, version, code and argument digests (see `runtime::Function::key_of`).
+pub(crate) fn call_key_hasher() -> blake3::Hasher {
+    blake3::Hasher::new_from_context_key(context_key(Domain::CallKey))
 }
 
 /// The digest of a value, computed from its serde structure.

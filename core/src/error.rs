@@ -8,9 +8,9 @@ use crate::codec::CodecError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The file exists but is not a redb database.
+    /// The file exists but is not a fleche cache (not redb, or redb without fleche's tables).
     #[error(
-        "{path} is not a fleche cache (not a redb database): {detail}. Point fleche at a cache file, or move this file away."
+        "{path} is not a fleche cache: {detail}. Point fleche at a cache file, or move this file away."
     )]
     NotACache {
         /// The file.

@@ -36,9 +36,6 @@ pub struct Function {
     key_prefix: OnceLock<blake3::Hasher>,
 }
 
-/// Key derivation context of call keys; part of the frozen format.
-const CALL_KEY_CONTEXT: &str = "fleche 2026-11-27 call key v1";
-
 impl Function {
     /// A cached function's identity; the macro writes this in a `static`.
     pub const fn new(
@@ -89,7 +86,7 @@ impl Function {
         ))
     }
 
-    /// The call key: BLAKE3 in key-derivation mode ([`CALL_KEY_CONTEXT`]) over the name,
+    /// The call key: BLAKE3 in key-derivation mode (context `fleche 2026-11-27 call key v1`) over the name,
     /// module, version and code digest, then each argument's name and value digest in
     /// parameter order. Strings are written as a little-endian `u64` length and their bytes,
     /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
@@ -98,7 +95,7 @@ impl Function {
         let mut h = self
             .key_prefix
             .get_or_init(|| {
-                let mut h = blake3::Hasher::new_derive_key(CALL_KEY_CONTEXT);
+                let mut h = digest::call_key_hasher();
                 put_str(&mut h, self.name);
                 put_str(&mut h, self.module());
                 put_option(&mut h, self.version);
