@@ -4,11 +4,11 @@
 //! cache file, which passes redb's integrity check afterwards.
 //!
 //! Takes about two minutes (two kernels, one cold build of fleche inside evcxr), so it is
-//! ignored by a plain `cargo test`; `ci/notebooks.sh` runs it with
+//! ignored by a plain `cargo test`; `.ci/notebooks.sh` runs it with
 //! `cargo test -p fleche-evcxr --test repl -- --ignored`. Needs the `evcxr` binary
 //! (`cargo install --locked evcxr_repl@0.22.0`, or `FLECHE_EVCXR_REPL=/path/to/evcxr`);
 //! without it the test says so and passes, unless `FLECHE_REQUIRE_EVCXR=1` (as in
-//! `ci/notebooks.sh`), where a missing binary fails.
+//! `.ci/notebooks.sh`), where a missing binary fails.
 
 use std::path::Path;
 

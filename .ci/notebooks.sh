@@ -8,8 +8,8 @@
 # a Python virtual environment with jupyter and nbconvert. Registers the kernel in a private
 # Jupyter directory: nothing under ~/.local/share/jupyter or ~/.config/evcxr is touched.
 #
-#   ci/notebooks.sh            run the checks
-#   ci/notebooks.sh --update   also copy the first run's executed notebook over
+#   .ci/notebooks.sh            run the checks
+#   .ci/notebooks.sh --update   also copy the first run's executed notebook over
 #                              examples/getting_started.ipynb (to commit fresh outputs)
 #
 # Environment: FLECHE_CI_CACHE (default ~/.cache/fleche-ci) keeps the cargo build directory
