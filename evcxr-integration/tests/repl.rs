@@ -54,7 +54,7 @@ fn check(t: &Transcript, cell: usize, expect: &str, computed: Option<&str>) {
 }
 
 #[test]
-#[ignore = "drives two evcxr kernels (about two minutes); run by ci/notebooks.sh"]
+#[ignore = "drives two evcxr kernels (about two minutes); run by .ci/notebooks.sh"]
 fn redefinition_restart_and_twenty_cells() {
     let Some(binary) = find_binary() else {
         assert!(
