@@ -1,5 +1,9 @@
 //! Verifying a cache file after a notebook kernel has used it: redb's full integrity check
 //! (every page, checksum and allocator state), then fleche's own count of stored calls.
+//!
+//! Checking never writes to the file checked. redb's check needs a writable database and
+//! repairs what it finds, so it runs on a private copy: the cache's bytes stay as they were,
+//! and a damaged file stays damaged for the next writer (which repairs it) to see.
 
 use std::path::Path;
 
@@ -8,7 +12,7 @@ use std::path::Path;
 pub struct CheckReport {
     /// Whether redb's integrity check passed without repairing anything.
     pub intact: bool,
-    /// Number of calls stored.
+    /// Number of calls stored (in the repaired copy, when the file was damaged).
     pub calls: u64,
 }
 
@@ -29,23 +33,46 @@ pub enum CheckError {
     Fleche(#[from] fleche::Error),
 }
 
-/// Runs redb's integrity check on the cache file at `path` (opened in the multi-process mode
-/// fleche uses, so a running kernel is waited for, not refused), then counts its calls.
+/// Runs redb's integrity check on a private copy of the cache file at `path`, then counts its
+/// calls. The file itself is only read.
 ///
-/// A check that had to repair the file reports `intact: false`: the file was damaged.
+/// A check that had to repair the copy reports `intact: false`: the file is damaged.
 pub fn check_cache(path: &Path) -> Result<CheckReport, CheckError> {
     let redb_error = |e: &dyn std::fmt::Display| CheckError::Redb {
         path: path.display().to_string(),
         detail: e.to_string(),
     };
-    let intact = {
+    if !path.is_file() {
+        return Err(redb_error(&"no such cache file"));
+    }
+    let scratch = tempfile::tempdir().map_err(|e| redb_error(&e))?;
+    let copy = scratch.path().join("cache.redb");
+    std::fs::copy(path, &copy).map_err(|e| redb_error(&e))?;
+    // redb can panic on a badly damaged file; that is a finding, not a crash of the checker.
+    let checked = std::panic::catch_unwind(|| {
         let mut db = redb::Database::builder()
             .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .open(path)
+            .open(&copy)
             .map_err(|e| redb_error(&e))?;
-        db.check_integrity().map_err(|e| redb_error(&e))?
+        db.check_integrity().map_err(|e| redb_error(&e))
+    });
+    let intact = match checked {
+        Ok(outcome) => outcome?,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            return Err(redb_error(&format!(
+                "the file is damaged beyond repair ({detail}); it was not changed"
+            )));
+        }
     };
-    let calls = fleche::Cache::open_read_only(path)?.len()?;
+    let calls = fleche::Cache::open_read_only(&copy)
+        .map_err(|e| redb_error(&e))?
+        .len()
+        .map_err(|e| redb_error(&e))?;
     Ok(CheckReport { intact, calls })
 }
 
@@ -68,6 +95,49 @@ mod tests {
                 intact: true,
                 calls: 0
             }
+        );
+    }
+
+    #[test]
+    fn checking_leaves_the_file_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        {
+            let cache = fleche::Cache::open(&path).unwrap();
+            cache.put_value(&"kept").unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        check_cache(&path).unwrap();
+        check_cache(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_damaged_file_is_reported_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        {
+            let cache = fleche::Cache::open(&path).unwrap();
+            for i in 0..200u64 {
+                cache.put_value(&vec![i; 64]).unwrap();
+            }
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Damage a page in the middle of the file, past redb's header.
+        let middle = bytes.len() / 2;
+        for b in &mut bytes[middle..middle + 64] {
+            *b ^= 0xa5;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let outcome = check_cache(&path);
+        assert!(
+            !matches!(outcome, Ok(CheckReport { intact: true, .. })),
+            "damage went unnoticed: {outcome:?}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "the check wrote to the file"
         );
     }
 

@@ -35,7 +35,8 @@ install --kernel
 
 check CACHE_FILE
     Runs redb's integrity check on a cache file (for example .fleche/cache.redb next
-    to a notebook) and counts its calls; exits 1 if the file is damaged.
+    to a notebook) and counts its calls; exits 1 if the file is damaged. The check
+    runs on a private copy: the file itself is never written.
 
 uninstall
     Removes exactly what install added: the marked block (and init.evcxr if nothing
@@ -137,6 +138,8 @@ fn main() -> ExitCode {
             eprintln!("check needs the cache file: fleche-evcxr check .fleche/cache.redb");
             return ExitCode::from(2);
         };
+        // A damaged file can make redb panic inside the check; the error says so in one line.
+        std::panic::set_hook(Box::new(|_| {}));
         return match fleche_evcxr::check::check_cache(Path::new(&path)) {
             Ok(report) if report.intact => {
                 println!("{path}: integrity check passed, {} calls", report.calls);
@@ -144,7 +147,7 @@ fn main() -> ExitCode {
             }
             Ok(report) => {
                 eprintln!(
-                    "{path}: integrity check FAILED (redb repaired it), {} calls now",
+                    "{path}: integrity check FAILED: the file is damaged ({} calls readable in a repaired copy; the file was not changed, and the next program that opens it for writing repairs it)",
                     report.calls
                 );
                 ExitCode::FAILURE
