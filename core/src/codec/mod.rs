@@ -55,7 +55,9 @@
 //! (IP addresses, UUIDs) use it.
 
 mod de;
+mod elem;
 pub mod inspect;
+mod num;
 mod ser;
 mod wire;
 
