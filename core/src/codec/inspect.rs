@@ -163,18 +163,7 @@ impl<'a> Item<'a> {
                 big_endian,
                 raw,
             } => {
-                return match num::read_elem(elem, big_endian, raw) {
-                    Num::U8(v) => Kind::Int(v.into()),
-                    Num::U16(v) => Kind::Int(v.into()),
-                    Num::U32(v) => Kind::Int(v.into()),
-                    Num::U64(v) => Kind::Int(v.into()),
-                    Num::I8(v) => Kind::Int(v.into()),
-                    Num::I16(v) => Kind::Int(v.into()),
-                    Num::I32(v) => Kind::Int(v.into()),
-                    Num::I64(v) => Kind::Int(v.into()),
-                    Num::F32(v) => Kind::Float(wire::f32_to_f64(v)),
-                    Num::F64(v) => Kind::Float(v),
-                };
+                return number_kind(num::read_elem(elem, big_endian, raw));
             }
         };
         let head = Self::head(bytes);
@@ -318,6 +307,22 @@ impl<'a> Item<'a> {
                 raw,
             } => T::deserialize(NumDeserializer(num::read_elem(elem, big_endian, raw))),
         }
+    }
+}
+
+/// What a typed-array element is: [`Kind::Int`] or [`Kind::Float`] (widened exactly).
+pub(crate) fn number_kind(n: Num) -> Kind<'static> {
+    match n {
+        Num::U8(v) => Kind::Int(v.into()),
+        Num::U16(v) => Kind::Int(v.into()),
+        Num::U32(v) => Kind::Int(v.into()),
+        Num::U64(v) => Kind::Int(v.into()),
+        Num::I8(v) => Kind::Int(v.into()),
+        Num::I16(v) => Kind::Int(v.into()),
+        Num::I32(v) => Kind::Int(v.into()),
+        Num::I64(v) => Kind::Int(v.into()),
+        Num::F32(v) => Kind::Float(wire::f32_to_f64(v)),
+        Num::F64(v) => Kind::Float(v),
     }
 }
 
