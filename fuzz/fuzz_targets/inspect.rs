@@ -5,116 +5,14 @@
 
 #![no_main]
 
-use std::collections::BTreeMap;
-use std::fmt;
+#[path = "../../core/tests/support/tree.rs"]
+mod tree;
 
 use fleche::codec::inspect::{Item, summary};
 use fleche::codec::{CodecError, decode};
 use libfuzzer_sys::fuzz_target;
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-/// Any decoded value, built through `deserialize_any`.
-#[derive(Debug)]
-#[allow(dead_code)]
-enum Tree {
-    Null,
-    Bool(bool),
-    Int(i128),
-    Wide(u128),
-    Float(f64),
-    Text(String),
-    Bytes(Vec<u8>),
-    List(Vec<Tree>),
-    Map(Vec<(Tree, Tree)>),
-}
-
-impl<'de> Deserialize<'de> for Tree {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Tree;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Tree, E> {
-                Ok(Tree::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Tree, E> {
-                Ok(Tree::Int(v.into()))
-            }
-            fn visit_i128<E>(self, v: i128) -> Result<Tree, E> {
-                Ok(Tree::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Tree, E> {
-                Ok(Tree::Int(v.into()))
-            }
-            fn visit_u128<E>(self, v: u128) -> Result<Tree, E> {
-                Ok(Tree::Wide(v))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Tree, E> {
-                Ok(Tree::Float(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Tree, E> {
-                Ok(Tree::Text(v.to_owned()))
-            }
-            fn visit_bytes<E>(self, v: &[u8]) -> Result<Tree, E> {
-                Ok(Tree::Bytes(v.to_owned()))
-            }
-            fn visit_unit<E>(self) -> Result<Tree, E> {
-                Ok(Tree::Null)
-            }
-            fn visit_none<E>(self) -> Result<Tree, E> {
-                Ok(Tree::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Tree, D::Error> {
-                Tree::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Tree::List(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Tree::Map(entries))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[allow(dead_code)]
-struct Record {
-    id: u64,
-    name: String,
-    data: Vec<f64>,
-    raw: Vec<u8>,
-    kind: Kind,
-    extra: Option<BTreeMap<i32, String>>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[allow(dead_code)]
-enum Kind {
-    A,
-    B(i8),
-    C { x: u128, y: Vec<u32> },
-    D(String, f32),
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(tag = "t")]
-#[allow(dead_code)]
-enum Tagged {
-    One { v: Vec<u8> },
-    Two(Record),
-}
+use serde::de::IgnoredAny;
+use tree::{Kindred, Sample, Tagged, Tree};
 
 /// Walks every child of every item, depth first (parsed items nest at most MAX_DEPTH deep).
 fn walk(item: &Item<'_>) -> Result<(), CodecError> {
@@ -151,7 +49,8 @@ fuzz_target!(|bytes: &[u8]| {
         "decoded what does not parse"
     );
     assert_eq!(decode::<IgnoredAny>(bytes).is_ok(), parsed.is_ok());
-    let _ = decode::<Record>(bytes);
+    let _ = decode::<Sample>(bytes);
+    let _ = decode::<Kindred>(bytes);
     let _ = decode::<Tagged>(bytes);
     let _ = decode::<Vec<f64>>(bytes);
     let _ = decode::<Vec<u8>>(bytes);

@@ -336,7 +336,7 @@ pub fn exercise_value(bytes: &[u8]) {
         &Dribble(values, std::cell::Cell::new(step)),
     );
 
-    use fleche::browse::Prefix;
+    use fleche::codec::Prefix;
     for at in 0..bytes.len().min(64) {
         for more in [false, true] {
             if let Ok(item) = Prefix::read(&bytes[at..], more) {

@@ -3,13 +3,14 @@
 //! megabyte ([`HEAD_BYTES`]); a container shows its children a page at a time, and paging past
 //! what was read reads more. So a 100 MB result opens at the cost of its first page.
 //!
-//! Values are inspected with `fleche::codec::inspect`, through [`fleche::browse::Prefix`] for
+//! Values are inspected with `fleche::codec::inspect`, through [`fleche::codec::Prefix`] for
 //! the items a partial read cuts short.
 
 use std::sync::Arc;
 
 use fleche::Digest;
-use fleche::browse::{Prefix, ValueHead};
+use fleche::browse::ValueHead;
+use fleche::codec::Prefix;
 use fleche::codec::inspect::Kind;
 
 use crate::value::{self, expandable, kind_name};
@@ -96,7 +97,7 @@ impl Part {
         let bytes = self.value.head.bytes.get(self.at..)?;
         match self.len {
             Some(len) => Prefix::read(bytes.get(..len)?, false).ok(),
-            None => fleche::browse::Cut::read(bytes).map(Prefix::Cut),
+            None => fleche::codec::Cut::read(bytes).map(Prefix::Cut),
         }
     }
 

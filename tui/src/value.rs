@@ -2,8 +2,8 @@
 //! summarised by the codec's own [`inspect::summary`]; an item cut short shows what was read
 //! of it and its stored length, so the first elements of a 100 MB array show from its head.
 
-use fleche::browse::{Cut, Prefix};
 use fleche::codec::inspect::{self, Elem, Item, Kind};
+use fleche::codec::{Cut, Prefix};
 
 /// Nesting shown in the summary of a cut item before `…` (its whole children are bounded
 /// by the inspector itself).

@@ -2,10 +2,11 @@
 
 use serde::de::{self, Deserialize, DeserializeSeed, Expected, Unexpected, Visitor};
 
-use super::inspect::Elem;
+use super::elem::{Elem, typed_array};
+use super::num::{self, NumDeserializer};
 use super::wire::{
-    self, ARRAY, BYTES, F16, F32, F64, FALSE, Head, MAP, NINT, NULL, Num, SIMPLE, TAG, TEXT, TRUE,
-    UINT, UNDEFINED, error_at,
+    self, ARRAY, BYTES, F16, F32, F64, FALSE, Head, MAP, NINT, NULL, SIMPLE, TAG, TEXT, TRUE, UINT,
+    UNDEFINED, error_at,
 };
 use super::{CodecError, MAX_DEPTH};
 
@@ -293,7 +294,7 @@ impl<'de> Decoder<'de> {
         let (start, end) = wire::special_content(self.input, self.pos, head.arg)?;
         self.pos = end;
         let data = &self.input[start..end];
-        let value = match wire::typed_array(head.arg) {
+        let value = match typed_array(head.arg) {
             None => visit_bignum(data, head.arg == wire::TAG_NEG_BIGNUM, at, visitor)?,
             Some((elem, big_endian)) => match elem {
                 Elem::U8 | Elem::U8Clamped => visit_bytes(data, elem, bytes_as, visitor)?,
@@ -377,6 +378,24 @@ fn visit_bignum<'de, V: Visitor<'de>>(
     }
 }
 
+/// The integer hints up to 64 bits, alike: an unsigned integer (the common case) goes to the
+/// visitor as `u64` at once; anything else goes through [`Decoder::any`], where serde's own
+/// range checks and messages apply.
+macro_rules! deserialize_integers {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            self.untagged(|de, head| {
+                if head.major == UINT {
+                    de.consume(&head);
+                    visitor.visit_u64(head.arg)
+                } else {
+                    de.any(head, visitor, BytesAs::Bytes)
+                }
+            })
+        }
+    )*};
+}
+
 impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     type Error = CodecError;
 
@@ -388,96 +407,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
     }
 
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
-    }
-
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
+    deserialize_integers! {
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
     }
 
     fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
-    }
-
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| {
-            if head.major == UINT {
-                de.consume(&head);
-                visitor.visit_u64(head.arg)
-            } else {
-                de.any(head, visitor, BytesAs::Bytes)
-            }
-        })
     }
 
     fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -747,7 +683,7 @@ impl<'de> de::SeqAccess<'de> for TypedAccess<'de> {
         let size = self.elem.size();
         let raw = &self.data[self.next * size..(self.next + 1) * size];
         self.next += 1;
-        seed.deserialize(NumDeserializer(wire::read_elem(
+        seed.deserialize(NumDeserializer(num::read_elem(
             self.elem,
             self.big_endian,
             raw,
@@ -757,50 +693,6 @@ impl<'de> de::SeqAccess<'de> for TypedAccess<'de> {
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.len - self.next)
-    }
-}
-
-/// One typed-array element, visited with its own width.
-pub(crate) struct NumDeserializer(pub(crate) Num);
-
-impl<'de> de::Deserializer<'de> for NumDeserializer {
-    type Error = CodecError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0 {
-            Num::U8(v) => visitor.visit_u8(v),
-            Num::U16(v) => visitor.visit_u16(v),
-            Num::U32(v) => visitor.visit_u32(v),
-            Num::U64(v) => visitor.visit_u64(v),
-            Num::I8(v) => visitor.visit_i8(v),
-            Num::I16(v) => visitor.visit_i16(v),
-            Num::I32(v) => visitor.visit_i32(v),
-            Num::I64(v) => visitor.visit_i64(v),
-            Num::F32(v) => visitor.visit_f32(v),
-            Num::F64(v) => visitor.visit_f64(v),
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct enum
-        identifier ignored_any
     }
 }
 

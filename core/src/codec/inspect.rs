@@ -14,78 +14,14 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-use super::de::NumDeserializer;
+pub use super::elem::Elem;
+use super::elem::typed_array;
+use super::num::{self, Num, NumDeserializer};
 use super::wire::{
-    self, ARRAY, BYTES, F16, F32, F64, FALSE, Head, MAP, NINT, NULL, Num, TAG, TEXT, TRUE, UINT,
+    self, ARRAY, BYTES, F16, F32, F64, FALSE, Head, MAP, NINT, NULL, TAG, TEXT, TRUE, UINT,
     UNDEFINED,
 };
 use super::{CodecError, MAX_DEPTH};
-
-/// The element type of an RFC 8746 typed array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Elem {
-    /// `u8` (tag 64).
-    U8,
-    /// `u8`, clamped arithmetic (tag 68).
-    U8Clamped,
-    /// `u16` (tags 65, 69).
-    U16,
-    /// `u32` (tags 66, 70).
-    U32,
-    /// `u64` (tags 67, 71).
-    U64,
-    /// `i8` (tag 72).
-    I8,
-    /// `i16` (tags 73, 77).
-    I16,
-    /// `i32` (tags 74, 78).
-    I32,
-    /// `i64` (tags 75, 79).
-    I64,
-    /// IEEE 754 binary16 (tags 80, 84).
-    F16,
-    /// `f32` (tags 81, 85).
-    F32,
-    /// `f64` (tags 82, 86).
-    F64,
-}
-
-impl Elem {
-    /// Bytes per element.
-    pub const fn size(self) -> usize {
-        match self {
-            Elem::U8 | Elem::U8Clamped | Elem::I8 => 1,
-            Elem::U16 | Elem::I16 | Elem::F16 => 2,
-            Elem::U32 | Elem::I32 | Elem::F32 => 4,
-            Elem::U64 | Elem::I64 | Elem::F64 => 8,
-        }
-    }
-
-    /// The Rust-style name of the element type: `"f64"`, `"u8"`, … (`"f16"` for binary16).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Elem::U8 => "u8",
-            Elem::U8Clamped => "u8 (clamped)",
-            Elem::U16 => "u16",
-            Elem::U32 => "u32",
-            Elem::U64 => "u64",
-            Elem::I8 => "i8",
-            Elem::I16 => "i16",
-            Elem::I32 => "i32",
-            Elem::I64 => "i64",
-            Elem::F16 => "f16",
-            Elem::F32 => "f32",
-            Elem::F64 => "f64",
-        }
-    }
-}
-
-impl fmt::Display for Elem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What an [`Item`] is, with its scalar value or its size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -227,18 +163,7 @@ impl<'a> Item<'a> {
                 big_endian,
                 raw,
             } => {
-                return match wire::read_elem(elem, big_endian, raw) {
-                    Num::U8(v) => Kind::Int(v.into()),
-                    Num::U16(v) => Kind::Int(v.into()),
-                    Num::U32(v) => Kind::Int(v.into()),
-                    Num::U64(v) => Kind::Int(v.into()),
-                    Num::I8(v) => Kind::Int(v.into()),
-                    Num::I16(v) => Kind::Int(v.into()),
-                    Num::I32(v) => Kind::Int(v.into()),
-                    Num::I64(v) => Kind::Int(v.into()),
-                    Num::F32(v) => Kind::Float(wire::f32_to_f64(v)),
-                    Num::F64(v) => Kind::Float(v),
-                };
+                return number_kind(num::read_elem(elem, big_endian, raw));
             }
         };
         let head = Self::head(bytes);
@@ -259,7 +184,7 @@ impl<'a> Item<'a> {
                     return Kind::Tag(head.arg);
                 };
                 let data = &bytes[start..end];
-                match wire::typed_array(head.arg) {
+                match typed_array(head.arg) {
                     Some((elem, _)) => Kind::TypedArray {
                         elem,
                         len: data.len() / elem.size(),
@@ -343,7 +268,7 @@ impl<'a> Item<'a> {
                 map: head.major == MAP,
             },
             TAG => match (
-                wire::typed_array(head.arg),
+                typed_array(head.arg),
                 wire::special_content(bytes, head.len(), head.arg),
             ) {
                 (Some((elem, big_endian)), Ok((start, end))) => Inner::Typed {
@@ -380,8 +305,24 @@ impl<'a> Item<'a> {
                 elem,
                 big_endian,
                 raw,
-            } => T::deserialize(NumDeserializer(wire::read_elem(elem, big_endian, raw))),
+            } => T::deserialize(NumDeserializer(num::read_elem(elem, big_endian, raw))),
         }
+    }
+}
+
+/// What a typed-array element is: [`Kind::Int`] or [`Kind::Float`] (widened exactly).
+pub(crate) fn number_kind(n: Num) -> Kind<'static> {
+    match n {
+        Num::U8(v) => Kind::Int(v.into()),
+        Num::U16(v) => Kind::Int(v.into()),
+        Num::U32(v) => Kind::Int(v.into()),
+        Num::U64(v) => Kind::Int(v.into()),
+        Num::I8(v) => Kind::Int(v.into()),
+        Num::I16(v) => Kind::Int(v.into()),
+        Num::I32(v) => Kind::Int(v.into()),
+        Num::I64(v) => Kind::Int(v.into()),
+        Num::F32(v) => Kind::Float(wire::f32_to_f64(v)),
+        Num::F64(v) => Kind::Float(v),
     }
 }
 
@@ -789,7 +730,7 @@ impl Summary<'_> {
         }
         let (start, end) = wire::special_content(self.input, body, head.arg)?;
         let data = &self.input[start..end];
-        let Some((elem, big_endian)) = wire::typed_array(head.arg) else {
+        let Some((elem, big_endian)) = typed_array(head.arg) else {
             let negative = head.arg == wire::TAG_NEG_BIGNUM;
             let zeros = data.iter().take_while(|&&b| b == 0).count();
             let magnitude = &data[zeros..];
@@ -808,7 +749,7 @@ impl Summary<'_> {
         };
         let size = elem.size();
         self.container(data.len() / size, '[', ']', ["item", "items"], |s, i| {
-            let text = match wire::read_elem(elem, big_endian, &data[i * size..]) {
+            let text = match num::read_elem(elem, big_endian, &data[i * size..]) {
                 Num::U8(v) => v.to_string(),
                 Num::U16(v) => v.to_string(),
                 Num::U32(v) => v.to_string(),

@@ -1,7 +1,8 @@
 //! The codec of stored values: self-describing CBOR (RFC 8949) with field names, through serde.
 //!
 //! Every stored value is one CBOR item, so a reader that does not know the Rust types (the
-//! terminal browser, [`inspect`]) can still show it as a tree with field names.
+//! terminal browser, [`inspect`]) can still show it as a tree with field names, and a reader
+//! of only its first bytes ([`prefix`]) can show as much as those bytes hold.
 //!
 //! # Mapping
 //!
@@ -55,11 +56,16 @@
 //! (IP addresses, UUIDs) use it.
 
 mod de;
+mod elem;
 pub mod inspect;
+mod num;
+pub mod prefix;
 mod ser;
 mod wire;
 
 use std::fmt;
+
+pub use prefix::{Cut, Prefix};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

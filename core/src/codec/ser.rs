@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde::ser;
 
-use super::inspect::Elem;
+use super::elem::{Elem, typed_array_tag};
 use super::wire::{self, ARRAY, BYTES, MAP, NINT, TAG, TEXT, UINT};
 use super::{CodecError, MAX_DEPTH};
 
@@ -341,7 +341,7 @@ impl Pack {
     fn head(self, count: usize) -> Vec<u8> {
         let mut h = Vec::with_capacity(11);
         if self != Pack::U8 {
-            write_head(&mut h, TAG, wire::typed_array_tag(self.elem()));
+            write_head(&mut h, TAG, typed_array_tag(self.elem()));
         }
         write_head(&mut h, BYTES, (count * self.elem().size()) as u64);
         h

@@ -1,10 +1,10 @@
 //! Low-level CBOR pieces shared by the encoder, the decoder and the inspector: item heads,
-//! the typed-array tag table, half-precision floats, and a validating walk that finds where an
-//! item ends without decoding it.
+//! bignum and typed-array payloads, half-precision floats, and a validating walk that finds
+//! where an item ends without decoding it.
 
 use super::CodecError;
 use super::MAX_DEPTH;
-use super::inspect::Elem;
+use super::elem::typed_array;
 
 pub(crate) const UINT: u8 = 0;
 pub(crate) const NINT: u8 = 1;
@@ -162,53 +162,6 @@ pub(crate) fn payload_end(input: &[u8], start: usize, len: u64) -> Result<usize,
             start,
             format_args!("unexpected end of input: {len} bytes announced, {remaining} left"),
         )),
-    }
-}
-
-/// The element type and byte order (`true` for big-endian) of an RFC 8746 typed-array tag.
-/// Binary128 (tags 83 and 87) is not supported and is treated as an ordinary tag.
-pub(crate) fn typed_array(tag: u64) -> Option<(Elem, bool)> {
-    Some(match tag {
-        64 => (Elem::U8, false),
-        65 => (Elem::U16, true),
-        66 => (Elem::U32, true),
-        67 => (Elem::U64, true),
-        68 => (Elem::U8Clamped, false),
-        69 => (Elem::U16, false),
-        70 => (Elem::U32, false),
-        71 => (Elem::U64, false),
-        72 => (Elem::I8, false),
-        73 => (Elem::I16, true),
-        74 => (Elem::I32, true),
-        75 => (Elem::I64, true),
-        77 => (Elem::I16, false),
-        78 => (Elem::I32, false),
-        79 => (Elem::I64, false),
-        80 => (Elem::F16, true),
-        81 => (Elem::F32, true),
-        82 => (Elem::F64, true),
-        84 => (Elem::F16, false),
-        85 => (Elem::F32, false),
-        86 => (Elem::F64, false),
-        _ => return None,
-    })
-}
-
-/// The RFC 8746 little-endian typed-array tag fleche writes for an element type.
-pub(crate) fn typed_array_tag(elem: Elem) -> u64 {
-    match elem {
-        Elem::U8 => 64,
-        Elem::U8Clamped => 68,
-        Elem::U16 => 69,
-        Elem::U32 => 70,
-        Elem::U64 => 71,
-        Elem::I8 => 72,
-        Elem::I16 => 77,
-        Elem::I32 => 78,
-        Elem::I64 => 79,
-        Elem::F16 => 84,
-        Elem::F32 => 85,
-        Elem::F64 => 86,
     }
 }
 
@@ -399,47 +352,6 @@ pub(crate) fn f64_to_f32_exact(v: f64) -> Option<f32> {
 /// Narrows an `f64` that came from an `f16` or `f32` back to `f32` (exact for such values).
 pub(crate) fn f64_to_f32(v: f64) -> f32 {
     f64_to_f32_exact(v).unwrap_or(v as f32)
-}
-
-/// One element of a typed array (or byte of a byte string), with its own width.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Num {
-    U8(u8),
-    U16(u16),
-    U32(u32),
-    U64(u64),
-    I8(i8),
-    I16(i16),
-    I32(i32),
-    I64(i64),
-    F32(f32),
-    F64(f64),
-}
-
-/// Reads one typed-array element from `raw`, which holds at least `elem.size()` bytes.
-pub(crate) fn read_elem(elem: Elem, big_endian: bool, raw: &[u8]) -> Num {
-    fn arr<const N: usize>(raw: &[u8], big_endian: bool) -> [u8; N] {
-        let mut a = [0; N];
-        a.copy_from_slice(&raw[..N]);
-        if big_endian {
-            a.reverse();
-        }
-        a
-    }
-    let be = big_endian;
-    match elem {
-        Elem::U8 | Elem::U8Clamped => Num::U8(raw[0]),
-        Elem::I8 => Num::I8(raw[0] as i8),
-        Elem::U16 => Num::U16(u16::from_le_bytes(arr(raw, be))),
-        Elem::I16 => Num::I16(i16::from_le_bytes(arr(raw, be))),
-        Elem::U32 => Num::U32(u32::from_le_bytes(arr(raw, be))),
-        Elem::I32 => Num::I32(i32::from_le_bytes(arr(raw, be))),
-        Elem::U64 => Num::U64(u64::from_le_bytes(arr(raw, be))),
-        Elem::I64 => Num::I64(i64::from_le_bytes(arr(raw, be))),
-        Elem::F16 => Num::F32(f64_to_f32(f16_to_f64(u16::from_le_bytes(arr(raw, be))))),
-        Elem::F32 => Num::F32(f32::from_le_bytes(arr(raw, be))),
-        Elem::F64 => Num::F64(f64::from_le_bytes(arr(raw, be))),
-    }
 }
 
 #[cfg(test)]
