@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::call::Call;
 use crate::codec;
 use crate::config::{CacheSpec, Config, Origin};
-use crate::digest::{D, Digest};
+use crate::digest::{D, Digest, common_hex_prefix};
 use crate::error::{Error, Result};
 use crate::query::Query;
 use crate::record::CallRecord;
@@ -340,22 +340,6 @@ impl Digest {
     pub fn shrink(&self) -> Result<String> {
         try_cache()?.shrink(self)
     }
-}
-
-/// Number of leading hex characters two digests share.
-pub(crate) fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
-    let mut n = 0;
-    for (x, y) in a.as_bytes().iter().zip(b.as_bytes()) {
-        if x == y {
-            n += 2;
-        } else {
-            if x >> 4 == y >> 4 {
-                n += 1;
-            }
-            break;
-        }
-    }
-    n
 }
 
 /// Something that names a stored call or value: a [`Digest`], a hex prefix, or a [`D`].
