@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use redb::ReadableTable;
 use serde::Serialize;
@@ -435,12 +435,6 @@ enum DefaultHandle {
 /// read-only opener (such as `fleche-tui`) cannot do.
 static DEFAULT: RwLock<Option<std::result::Result<DefaultHandle, String>>> = RwLock::new(None);
 
-/// The configuration read from `fleche.toml` files, once per process.
-pub(crate) fn config() -> &'static std::result::Result<Config, String> {
-    static CONFIG: OnceLock<std::result::Result<Config, String>> = OnceLock::new();
-    CONFIG.get_or_init(|| Config::discover().map_err(|e| e.to_string()))
-}
-
 /// The active cache: the innermost [`Cache::activate`] on this thread, else the default cache
 /// from `fleche.toml` / `FLECHE_CACHE` (an in-memory cache when nothing is configured).
 ///
@@ -492,7 +486,9 @@ pub(crate) fn close_default_cache() {
 }
 
 fn open_default() -> std::result::Result<DefaultHandle, String> {
-    let config = config().as_ref().map_err(Clone::clone)?;
+    let config = crate::config::current()
+        .as_ref()
+        .map_err(ToString::to_string)?;
     let resolved = config.resolve_default().map_err(|e| e.to_string())?;
     let cache = Cache::from_spec(&resolved.spec).map_err(|e| e.to_string())?;
     if let (true, CacheSpec::File(path)) = (crate::notebook::in_evcxr(), &resolved.spec) {
