@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use redb::ReadableTable;
 use serde::Serialize;
@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::call::Call;
 use crate::codec;
 use crate::config::{CacheSpec, Config, Origin};
-use crate::digest::{D, Digest};
+use crate::digest::{D, Digest, common_hex_prefix};
 use crate::error::{Error, Result};
 use crate::query::Query;
 use crate::record::CallRecord;
@@ -342,22 +342,6 @@ impl Digest {
     }
 }
 
-/// Number of leading hex characters two digests share.
-pub(crate) fn common_hex_prefix(a: &Digest, b: &Digest) -> usize {
-    let mut n = 0;
-    for (x, y) in a.as_bytes().iter().zip(b.as_bytes()) {
-        if x == y {
-            n += 2;
-        } else {
-            if x >> 4 == y >> 4 {
-                n += 1;
-            }
-            break;
-        }
-    }
-    n
-}
-
 /// Something that names a stored call or value: a [`Digest`], a hex prefix, or a [`D`].
 pub trait CallKey {
     /// The full digest it names in `cache`.
@@ -451,12 +435,6 @@ enum DefaultHandle {
 /// read-only opener (such as `fleche-tui`) cannot do.
 static DEFAULT: RwLock<Option<std::result::Result<DefaultHandle, String>>> = RwLock::new(None);
 
-/// The configuration read from `fleche.toml` files, once per process.
-pub(crate) fn config() -> &'static std::result::Result<Config, String> {
-    static CONFIG: OnceLock<std::result::Result<Config, String>> = OnceLock::new();
-    CONFIG.get_or_init(|| Config::discover().map_err(|e| e.to_string()))
-}
-
 /// The active cache: the innermost [`Cache::activate`] on this thread, else the default cache
 /// from `fleche.toml` / `FLECHE_CACHE` (an in-memory cache when nothing is configured).
 ///
@@ -508,7 +486,9 @@ pub(crate) fn close_default_cache() {
 }
 
 fn open_default() -> std::result::Result<DefaultHandle, String> {
-    let config = config().as_ref().map_err(Clone::clone)?;
+    let config = crate::config::current()
+        .as_ref()
+        .map_err(ToString::to_string)?;
     let resolved = config.resolve_default().map_err(|e| e.to_string())?;
     let cache = Cache::from_spec(&resolved.spec).map_err(|e| e.to_string())?;
     if let (true, CacheSpec::File(path)) = (crate::notebook::in_evcxr(), &resolved.spec) {

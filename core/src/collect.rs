@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::record::{Environment, Git};
 
 fn enabled() -> crate::config::MetadataConfig {
-    crate::cache::config()
+    crate::config::current()
         .as_ref()
         .map(|c| *c.metadata())
         .unwrap_or_default()

@@ -16,7 +16,7 @@ use redb::{
     ReadableTableMetadata, TableDefinition,
 };
 
-use crate::digest::Digest;
+use crate::digest::{Digest, common_hex_prefix, shortest_prefixes};
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
 use crate::writer::{QueuedCall, Writer};
@@ -846,7 +846,7 @@ impl Store {
                 let above = calls.range::<&[u8; 32]>((Excluded(k), Unbounded))?.next();
                 for n in [below, above].into_iter().flatten() {
                     let n = Digest::from_bytes(*n?.0.value());
-                    needed = needed.max(crate::cache::common_hex_prefix(key, &n) + 1);
+                    needed = needed.max(common_hex_prefix(key, &n) + 1);
                 }
                 out.push(needed.clamp(min, Digest::HEX_LEN));
             }
@@ -923,28 +923,6 @@ impl Store {
             Ok(())
         })
     }
-}
-
-/// Shortest unambiguous prefix lengths of `targets` among `all` (both sorted), in one pass.
-pub(crate) fn shortest_prefixes(all: &[Digest], targets: &[Digest], min: usize) -> Vec<usize> {
-    let mut out = Vec::with_capacity(targets.len());
-    let mut j = 0;
-    for t in targets {
-        while j < all.len() && all[j] < *t {
-            j += 1;
-        }
-        let below = j.checked_sub(1).map(|i| &all[i]);
-        let above_at = if all.get(j) == Some(t) { j + 1 } else { j };
-        let above = all.get(above_at);
-        let needed = [below, above]
-            .into_iter()
-            .flatten()
-            .map(|n| crate::cache::common_hex_prefix(t, n) + 1)
-            .max()
-            .unwrap_or(0);
-        out.push(needed.clamp(min, Digest::HEX_LEN));
-    }
-    out
 }
 
 fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::Error> {

@@ -100,7 +100,7 @@ impl Table {
         sorted.sort_unstable();
         let keys: Vec<Digest> = sorted.iter().map(|(k, _)| *k).collect();
         let lengths = match &all_keys {
-            Some(all) => crate::store::shortest_prefixes(all, &keys, MIN_PREFIX),
+            Some(all) => crate::digest::shortest_prefixes(all, &keys, MIN_PREFIX),
             None => cache.store.call_prefix_lengths(&keys, MIN_PREFIX)?,
         };
         let mut length_of = vec![MIN_PREFIX; calls.len()];

@@ -1,243 +1,29 @@
-//! Content digests: the 32-byte BLAKE3 names of values and calls.
-//!
-//! A digest is computed from a value's *structure* (through serde), never from its encoded
-//! bytes, so it is canonical: the same across runs, platforms and releases.
-//!
-//! # The canonical scheme (a frozen format)
-//!
-//! Changing anything below changes every digest, and so orphans every stored cache entry.
-//!
-//! A value is seen as a tree of this data model, whatever its Rust type:
-//!
-//! | serde call | model | encoding |
-//! | --- | --- | --- |
-//! | unit, unit struct, `None` | null | `00` |
-//! | `Some(x)`, newtype struct | `x` | that of `x` |
-//! | bool | bool | `01` (false), `02` (true) |
-//! | every integer width, `i8` to `u128` | integer, by value | `v >= 0`: `10+n` then `v` in `n` minimal little-endian bytes (`0` is `10`); `v < 0`: `30+n` then `-1-v` likewise |
-//! | `f32`, `f64` (widened) | float | `50` then the 8 little-endian bytes of the `f64`; `-0.0` is hashed as `0.0` and every NaN as `f64::NAN` (`0x7ff8000000000000`) |
-//! | char, str | text | `60`, the UTF-8 length as 8 little-endian bytes, the UTF-8 bytes |
-//! | bytes | array of integers | as the array of the byte values |
-//! | seq, tuple, tuple struct | array | `70`, each element, `71` |
-//! | map, struct (fields keyed by name as text) | map | `80`, the entry count as 8 little-endian bytes, then the entries' 32-byte hashes sorted bytewise; an entry's hash is the plain (unkeyed) BLAKE3 hash of its key's encoding followed by its value's |
-//! | unit variant | text | the variant name |
-//! | newtype, tuple, struct variant | map | `{variant: value}`, `{variant: [..]}`, `{variant: {..}}` |
-//!
-//! Every encoding is self-delimiting, so a concatenation of encodings parses one way only.
-//! Skipped struct fields are absent. The serializer reports `is_human_readable() == true`.
-//! The digest is the BLAKE3 key-derivation hash (`derive_key` mode) of the value's encoding,
-//! with a context string per domain: `"fleche 2026-11-27 value digest v1"` for values and
-//! `"fleche 2026-11-27 call key v1"` for call keys.
+//! The canonical hashing serializer: a serde `Serializer` that writes a value's canonical
+//! encoding (specified, and frozen, in the `digest` module documentation) straight into
+//! BLAKE3, hashing map entries on their own so that their order does not matter.
 
 use std::fmt;
-use std::str::FromStr;
 
-use blake3::hazmat::HasherExt;
-use serde::{Deserialize, Serialize};
+use blake3::hazmat::{ContextKey, HasherExt};
+use serde::Serialize;
 
-/// The 32-byte BLAKE3 digest of a value or of a call, shown as 64 lowercase hex characters.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Digest([u8; 32]);
-
-impl Digest {
-    /// Number of bytes in a digest.
-    pub const LEN: usize = 32;
-    /// Number of hex characters in a digest's full text form.
-    pub const HEX_LEN: usize = 64;
-
-    /// Wraps raw digest bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Digest(bytes)
-    }
-
-    /// The raw digest bytes.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The 64-character lowercase hex form.
-    pub fn to_hex(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; 64];
-        for (i, b) in self.0.iter().enumerate() {
-            out[2 * i] = HEX[(b >> 4) as usize];
-            out[2 * i + 1] = HEX[(b & 0xf) as usize];
-        }
-        // Only ASCII hex digits were written.
-        f.pad(std::str::from_utf8(&out).unwrap_or_default())
-    }
-}
-
-impl fmt::Debug for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Digest({self})")
-    }
-}
-
-/// A text that is not a full 64-character hex digest.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{text}` is not a digest: expected 64 hex characters (0-9, a-f)")]
-pub struct ParseDigestError {
-    text: String,
-}
-
-impl FromStr for Digest {
-    type Err = ParseDigestError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDigestError { text: s.to_owned() };
-        if s.len() != Self::HEX_LEN {
-            return Err(err());
-        }
-        let mut bytes = [0u8; 32];
-        for (i, pair) in s.as_bytes().chunks_exact(2).enumerate() {
-            let hi = hex_value(pair[0]).ok_or_else(err)?;
-            let lo = hex_value(pair[1]).ok_or_else(err)?;
-            bytes[i] = (hi << 4) | lo;
-        }
-        Ok(Digest(bytes))
-    }
-}
-
-pub(crate) fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-impl Serialize for Digest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Digest {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let bytes = serde_bytes_array(deserializer)?;
-        Ok(Digest(bytes))
-    }
-}
-
-fn serde_bytes_array<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-    struct V;
-    impl<'de> serde::de::Visitor<'de> for V {
-        type Value = [u8; 32];
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("32 digest bytes")
-        }
-        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-            v.try_into().map_err(|_| E::invalid_length(v.len(), &self))
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            self,
-            mut seq: A,
-        ) -> Result<Self::Value, A::Error> {
-            let mut out = [0u8; 32];
-            for (i, b) in out.iter_mut().enumerate() {
-                *b = seq
-                    .next_element()?
-                    .ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_bytes(V)
-}
-
-/// A value's serialization failed, so it has no digest.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot digest this value: its Serialize implementation failed: {message}")]
-pub struct DigestError {
-    message: String,
-}
-
-/// Which kind of thing a digest names. The same bytes hashed for two domains never agree, so
-/// a call key can never be mistaken for a value digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Domain {
-    Value,
-    CallKey,
-}
-
-/// A BLAKE3 hasher in the call-key domain. Call keys feed it their own frozen layout of
-/// name, module, version, code and argument digests (see `runtime::Function::key_of`).
-pub(crate) fn call_key_hasher() -> blake3::Hasher {
-    blake3::Hasher::new_from_context_key(context_key(Domain::CallKey))
-}
-
-/// The digest of a value, computed from its serde structure.
-///
-/// # Panics
-///
-/// If the value's `Serialize` implementation returns an error; see [`try_digest`].
-pub fn digest<T: Serialize + ?Sized>(value: &T) -> Digest {
-    match try_digest(value) {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-/// The digest of a value, or the error its `Serialize` implementation returned.
-pub fn try_digest<T: Serialize + ?Sized>(value: &T) -> Result<Digest, DigestError> {
-    digest_in(Domain::Value, value)
-}
-
-/// The BLAKE3 key-derivation context of each domain (frozen).
-#[cfg_attr(
-    not(test),
-    allow(dead_code, reason = "the keys below are these contexts, pre-hashed")
-)]
-const fn context(domain: Domain) -> &'static str {
-    match domain {
-        Domain::Value => "fleche 2026-11-27 value digest v1",
-        Domain::CallKey => "fleche 2026-11-27 call key v1",
-    }
-}
-
-/// `blake3::hazmat::hash_derive_key_context(context(domain))`, hard-coded so that a digest
-/// does not hash its context string first (a test checks them). A hasher made from one is
-/// the same as `blake3::Hasher::new_derive_key(context(domain))`.
-const fn context_key(domain: Domain) -> &'static blake3::hazmat::ContextKey {
-    match domain {
-        Domain::Value => &[
-            221, 145, 106, 82, 2, 175, 192, 228, 253, 242, 107, 75, 210, 182, 39, 218, 218, 214,
-            30, 121, 136, 162, 169, 214, 107, 145, 243, 76, 151, 172, 239, 73,
-        ],
-        Domain::CallKey => &[
-            128, 87, 116, 248, 169, 58, 22, 135, 237, 158, 92, 220, 108, 177, 122, 225, 136, 148,
-            63, 194, 9, 228, 205, 151, 252, 43, 57, 160, 83, 170, 76, 71,
-        ],
-    }
-}
-
-pub(crate) fn digest_in<T: Serialize + ?Sized>(
-    domain: Domain,
+/// The BLAKE3 hash, keyed by `key` (a domain's context key), of `value`'s canonical encoding;
+/// or the message its `Serialize` implementation failed with.
+pub(super) fn hash<T: Serialize + ?Sized>(
+    key: &'static ContextKey,
     value: &T,
-) -> Result<Digest, DigestError> {
-    let mut sink = Sink::new(context_key(domain), Scratch::take());
+) -> Result<[u8; 32], Box<str>> {
+    let mut sink = Sink::new(key, Scratch::take(key));
     let result = value.serialize(&mut sink);
     let (out, scratch) = sink.finish();
     scratch.give_back();
     match result {
-        Ok(()) => Ok(Digest(*out.as_bytes())),
-        Err(e) => Err(DigestError {
-            message: e.0.into(),
-        }),
+        Ok(()) => Ok(*out.as_bytes()),
+        Err(e) => Err(e.0),
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The canonical encoding (frozen: see the module documentation).
-
+// The encoding's tags (frozen: see the `digest` module documentation).
 const TAG_NULL: u8 = 0x00;
 const TAG_FALSE: u8 = 0x01;
 const TAG_TRUE: u8 = 0x02;
@@ -276,7 +62,7 @@ thread_local! {
 impl Scratch {
     /// The thread's scratch memory, or fresh memory if it is in use (a `Serialize` impl that
     /// itself computes a digest) or the thread is shutting down.
-    fn take() -> Scratch {
+    fn take(key: &'static ContextKey) -> Scratch {
         SCRATCH
             .try_with(std::cell::Cell::take)
             .ok()
@@ -288,7 +74,7 @@ impl Scratch {
                         .try_into()
                         .unwrap_or_else(|_| unreachable!("the buffer has BUF + SLACK bytes")),
                     tree: Box::new(Tree {
-                        key: context_key(Domain::Value),
+                        key,
                         root: None,
                         levels: Vec::new(),
                         hashes: Vec::new(),
@@ -327,7 +113,7 @@ struct Level {
 /// the buffer: each open entry owns the bytes from its `start` to the next entry's `start`,
 /// and the root owns the bytes before the first entry.
 struct Tree {
-    key: &'static blake3::hazmat::ContextKey,
+    key: &'static ContextKey,
     /// The digest's hasher, made at the first flush (small values never need one).
     root: Option<Box<blake3::Hasher>>,
     /// The open map entries, innermost last.
@@ -391,7 +177,7 @@ struct Sink {
 }
 
 impl Sink {
-    fn new(key: &'static blake3::hazmat::ContextKey, mut scratch: Scratch) -> Sink {
+    fn new(key: &'static ContextKey, mut scratch: Scratch) -> Sink {
         scratch.tree.key = key;
         Sink {
             len: 0,
@@ -1036,13 +822,6 @@ impl serde::ser::SerializeStructVariant for StructVariantSer<'_> {
     }
 }
 
-/// A digest or digest prefix written as text, passed in place of a value: `D("60079f79")`.
-///
-/// Passed to a cached function in place of an argument, it stands for the stored value with
-/// that digest; see [`Arg`](crate::Arg).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct D<S: AsRef<str>>(pub S);
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -1050,6 +829,7 @@ mod tests {
     use serde::Serialize;
 
     use super::*;
+    use crate::digest::{Digest, DigestError, digest, try_digest};
 
     // -- A hand-written reference encoder, to check the serializer byte for byte. --
 
@@ -1108,7 +888,7 @@ mod tests {
     fn of_encoding(enc: &[u8]) -> Digest {
         let mut h = blake3::Hasher::new_derive_key("fleche 2026-11-27 value digest v1");
         h.update(enc);
-        Digest(*h.finalize().as_bytes())
+        Digest::from_bytes(*h.finalize().as_bytes())
     }
 
     fn d<T: Serialize + ?Sized>(v: &T) -> Digest {
@@ -1439,28 +1219,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn context_keys_are_the_hashed_contexts() {
-        for domain in [Domain::Value, Domain::CallKey] {
-            assert_eq!(
-                context_key(domain),
-                &blake3::hazmat::hash_derive_key_context(context(domain))
-            );
-            let mut h = blake3::Hasher::new_derive_key(context(domain));
-            h.update(&[0x10]);
-            assert_eq!(
-                digest_in(domain, &0).unwrap(),
-                Digest(*h.finalize().as_bytes())
-            );
-        }
-    }
-
-    #[test]
-    fn domains_differ() {
-        assert_eq!(digest_in(Domain::Value, &1).unwrap(), d(&1));
-        assert_ne!(digest_in(Domain::CallKey, &1).unwrap(), d(&1));
-    }
-
     struct Fails;
 
     impl Serialize for Fails {
@@ -1521,12 +1279,6 @@ mod tests {
             d(&BTreeMap::from([(1, 2)])),
             of_encoding(&e_map(&[(e_int(1), e_int(2))]))
         );
-    }
-
-    #[test]
-    #[should_panic(expected = "boom at 42")]
-    fn digest_panics_on_error() {
-        digest(&Fails);
     }
 
     /// A value whose serialization computes a digest itself.
