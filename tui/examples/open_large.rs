@@ -218,7 +218,7 @@ fn measure(path: &Path) {
         last_tick: Instant::now(),
         backlog: false,
     };
-    while b.state.view.is_empty() {
+    while b.state.table.view.is_empty() {
         b.frame(None);
         b.idle();
     }
@@ -233,7 +233,7 @@ fn measure(path: &Path) {
     while !b.state.loading.done {
         let key = (last_key.elapsed() >= Duration::from_millis(16)).then(|| {
             last_key = Instant::now();
-            if b.state.selected + 1 >= b.state.view.len() {
+            if b.state.table.selected + 1 >= b.state.table.view.len() {
                 Action::Top
             } else {
                 Action::Page(1)

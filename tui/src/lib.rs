@@ -7,16 +7,23 @@
 //! input into [`app::Action`]s, [`app::State::update`] applies them, and [`ui::render`] draws
 //! the state, so whole screens are tested on ratatui's `TestBackend`.
 
+pub mod action;
 pub mod app;
 pub mod calls;
 pub mod clipboard;
+pub mod draw;
 pub mod filter;
+pub mod input;
 pub mod keys;
+pub mod layout;
 pub mod loader;
+pub mod loading;
 pub mod open;
+pub mod screen;
 pub mod svg;
 #[doc(hidden)]
 pub mod testing;
+pub mod times;
 pub mod tree;
 pub mod ui;
 pub mod value;
