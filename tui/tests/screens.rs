@@ -271,3 +271,43 @@ fn live_rows_keep_selection_and_filter() {
     assert_eq!(ui.state.table.view.len(), 4);
     assert_eq!(ui.state.table.selected, 2);
 }
+
+#[test]
+fn esc_clears_a_kept_filter_before_it_quits() {
+    let mut ui = main_view();
+    ui.key(KeyCode::Char('/'))
+        .keys("fn:fib")
+        .key(KeyCode::Enter);
+    assert_eq!(ui.state.table.view.len(), 1);
+    ui.key(KeyCode::Esc);
+    assert!(!ui.state.quit, "Esc with a kept filter must not quit");
+    assert_eq!(ui.state.table.filter, "");
+    assert_eq!(ui.state.table.view.len(), 6);
+    // The tag picker's choice is a filter term: Esc clears it the same way.
+    ui.key(KeyCode::Char('t')).key(KeyCode::Enter);
+    assert!(ui.state.table.filter.starts_with("tag:"));
+    assert_eq!(ui.state.table.view.len(), 1);
+    ui.key(KeyCode::Esc);
+    assert!(!ui.state.quit);
+    assert_eq!(ui.state.table.view.len(), 6);
+    // Back from a call to the filtered table, Esc clears, and only then quits.
+    ui.key(KeyCode::Char('/')).keys("calc").key(KeyCode::Enter);
+    ui.key(KeyCode::Enter).key(KeyCode::Esc);
+    assert_eq!(ui.state.screen, Screen::Table);
+    assert_eq!(ui.state.table.filter, "calc");
+    ui.key(KeyCode::Esc);
+    assert!(!ui.state.quit);
+    assert_eq!(ui.state.table.filter, "");
+    ui.key(KeyCode::Esc);
+    assert!(ui.state.quit, "Esc with nothing to clear quits");
+}
+
+#[test]
+fn q_quits_even_with_a_kept_filter() {
+    let mut ui = main_view();
+    ui.key(KeyCode::Char('/'))
+        .keys("fn:fib")
+        .key(KeyCode::Enter);
+    ui.key(KeyCode::Char('q'));
+    assert!(ui.state.quit);
+}

@@ -34,7 +34,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("y", "copy the call key (OSC 52)"),
     ("d D", "delete the call, every shown call (--write)"),
     ("r", "re-read the cache now"),
-    ("q Esc", "quit"),
+    ("Esc", "clear the kept filter; with none, quit"),
+    ("q", "quit"),
 ];
 
 /// The keys the hint line shows.
@@ -308,14 +309,15 @@ impl CallsTable {
                 Reply::Done
             }
             Action::Open | Action::Right => self.open(),
+            // Esc undoes the kept filter (a picked tag is a term of it) before it leaves.
+            Action::Back | Action::Cancel if !self.filter.is_empty() => {
+                self.filter.clear();
+                self.refilter(calls);
+                Reply::Done
+            }
             Action::Back => Reply::Quit,
             Action::EditFilter => {
                 self.editing = true;
-                Reply::Done
-            }
-            Action::Cancel => {
-                self.filter.clear();
-                self.refilter(calls);
                 Reply::Done
             }
             Action::CycleScope => {
@@ -472,7 +474,8 @@ impl CallsTable {
             KeyCode::Char('d') | KeyCode::Delete => Some(Action::Delete),
             KeyCode::Char('D') => Some(Action::DeleteShown),
             KeyCode::Char('r') => Some(Action::Rescan),
-            KeyCode::Char('q') | KeyCode::Esc => Some(Action::Quit),
+            KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Esc => Some(Action::Back),
             _ => None,
         }
     }
