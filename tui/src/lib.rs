@@ -5,7 +5,9 @@
 //! metadata, arguments and result whose values are read only when opened. The binary is a
 //! thin loop around this library: [`app::State`] holds everything, [`keys::action`] turns
 //! input into [`app::Action`]s, [`app::State::update`] applies them, and [`ui::render`] draws
-//! the state, so whole screens are tested on ratatui's `TestBackend`.
+//! the state, so whole screens are tested on ratatui's `TestBackend`. Each screen and window
+//! (in [`screen`]) keeps its own state, keys and drawing; the modules below them (`layout`,
+//! `draw`, `input`, `action`) never import the app.
 
 pub mod action;
 pub mod app;
