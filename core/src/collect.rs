@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use crate::record::{Environment, Git};
 
 fn enabled() -> crate::config::MetadataConfig {
-    crate::cache::config()
-        .as_ref()
+    crate::active::config()
         .map(|c| *c.metadata())
         .unwrap_or_default()
 }
