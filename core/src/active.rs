@@ -134,7 +134,8 @@ pub fn try_cache() -> Result<Cache> {
         CLOSE_AT_EXIT.call_once(|| crate::exit::at_exit(close_default_cache));
     }
     *slot = DefaultState::Open(handle);
-    slot.get().unwrap_or_else(|| unreachable!("the default cache was just opened"))
+    slot.get()
+        .unwrap_or_else(|| unreachable!("the default cache was just opened"))
 }
 
 /// Drops the default cache so its file is closed cleanly; run when the process exits.
@@ -162,7 +163,10 @@ fn open_default() -> Result<DefaultHandle> {
         return Ok(DefaultHandle::Reopened(Arc::new(Reopen::new(path))));
     }
     let line = match (&resolved.origin, &resolved.spec) {
-        (Origin::NoConfig, _) => "no fleche.toml found; using an in-memory cache (results last until the program exits)".to_owned(),
+        (Origin::NoConfig, _) => {
+            "no fleche.toml found; using an in-memory cache (results last until the program exits)"
+                .to_owned()
+        }
         (origin, CacheSpec::File(path)) => format!("caching to {} ({origin})", path.display()),
         (origin, CacheSpec::Memory) => format!("using an in-memory cache ({origin})"),
     };

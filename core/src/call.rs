@@ -34,9 +34,11 @@ enum Stored {
     Batch(Arc<Batch>, u32),
 }
 
+/// Loading calls lives here rather than in `cache.rs`, so that the cache does not import the
+/// calls that hold it.
 impl Cache {
-    /// The call stored under a key (a [`Digest`], a hex prefix, or a [`D`](crate::D)), read lazily:
-    /// its record now, its argument and result values only when asked for.
+    /// The call stored under a key (a [`Digest`], a hex prefix, or a [`D`](crate::D)), read
+    /// lazily: its record now, its argument and result values only when asked for.
     pub fn load(&self, key: impl CallKey) -> Result<Call> {
         let key = key.resolve_call(self)?;
         let bytes = self

@@ -1,6 +1,6 @@
 //! The errors fleche reports: one variant per thing a caller can act on; and the notices it
 //! shows outside a returned error (caching is off, where the default cache is), which go
-//! through [`notice`], the one place where library code prints.
+//! through `notice`, the one place where library code prints.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

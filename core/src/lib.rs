@@ -97,8 +97,8 @@ pub mod table;
 mod table_polars;
 pub mod tags;
 
-pub use arg::Arg;
 pub use active::{ActiveCache, cache, try_cache};
+pub use arg::Arg;
 pub use cache::{Cache, CallKey};
 pub use call::{Call, FetchedCall};
 pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};

@@ -8,9 +8,9 @@
 
 use std::sync::Arc;
 
-use fleche::Digest;
-use fleche::browse::{Prefix, ValueHead};
+use fleche::browse::Prefix;
 use fleche::codec::inspect::Kind;
+use fleche::{Digest, ValueHead};
 
 use crate::value::{self, expandable, kind_name};
 pub use crate::value::{group, human_size};

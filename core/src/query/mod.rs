@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::batch::BatchBuilder;
 use crate::active::try_cache;
+use crate::batch::BatchBuilder;
 use crate::cache::Cache;
 use crate::call::Call;
 use crate::digest::Digest;

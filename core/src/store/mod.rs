@@ -40,16 +40,14 @@ const BY_NAME: MultimapTableDefinition<'_, &str, Key> =
 const BY_MODULE: MultimapTableDefinition<'_, &str, Key> =
     MultimapTableDefinition::new("calls_by_module");
 /// `"key\0value"` -> call keys; a range over `"key\0"` finds every call with that tag key.
-const BY_TAG: MultimapTableDefinition<'_, &str, Key> =
-    MultimapTableDefinition::new("calls_by_tag");
+const BY_TAG: MultimapTableDefinition<'_, &str, Key> = MultimapTableDefinition::new("calls_by_tag");
 /// (argument name, value digest) -> call keys
 const BY_ARGUMENT: MultimapTableDefinition<'_, (&str, Key), Key> =
     MultimapTableDefinition::new("calls_by_argument");
 const BY_RESULT: MultimapTableDefinition<'_, Key, Key> =
     MultimapTableDefinition::new("calls_by_result");
 /// (start time in ns since the Unix epoch, call key) -> ()
-const BY_TIME: TableDefinition<'_, (i64, Key), ()> =
-    TableDefinition::new("calls_by_time");
+const BY_TIME: TableDefinition<'_, (i64, Key), ()> = TableDefinition::new("calls_by_time");
 
 /// A key read in place. redb gives `[u8; N]` and `&[u8; N]` the same type name and bytes,
 /// so a table opens with either; reading a `[u8; N]` builds it through a `Vec`, reading a

@@ -144,7 +144,11 @@ impl Store {
             let values = txn.open_table(VALUES)?;
             digests
                 .iter()
-                .map(|d| Ok(values.get(d.as_bytes())?.map(|v| ValueHead::of(v.value(), max_bytes))))
+                .map(|d| {
+                    Ok(values
+                        .get(d.as_bytes())?
+                        .map(|v| ValueHead::of(v.value(), max_bytes)))
+                })
                 .collect()
         })
     }

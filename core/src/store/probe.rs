@@ -14,7 +14,6 @@ use super::{
 use crate::digest::Digest;
 use crate::error::Result;
 
-
 /// One index lookup that narrows a query's candidates. Every probe is also checked again on
 /// the decoded record, so a probe only has to return a superset of the matching calls.
 #[derive(Debug, Clone)]
@@ -152,7 +151,6 @@ impl Store {
             Ok(out)
         })
     }
-
 }
 
 /// Shortest unambiguous prefix lengths of `targets` among `all` (both sorted), in one pass.

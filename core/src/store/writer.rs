@@ -15,9 +15,9 @@ use std::thread::JoinHandle;
 
 use redb::Database;
 
+use super::{Location, put_call_in};
 use crate::digest::Digest;
 use crate::record::CallRecord;
-use super::{Location, put_call_in};
 
 /// One call record to commit, with the values it refers to.
 pub(crate) struct QueuedCall {
