@@ -8,7 +8,7 @@ use fleche::Digest;
 use fleche::record::{CallRecord, Metadata};
 use serde::Serialize;
 
-use fleche::browse::ValueHead;
+use fleche::ValueHead;
 
 use crate::calls::Calls;
 use crate::loader::Loaded;

@@ -8,10 +8,9 @@
 
 use std::sync::Arc;
 
-use fleche::Digest;
-use fleche::browse::ValueHead;
 use fleche::codec::Prefix;
 use fleche::codec::inspect::Kind;
+use fleche::{Digest, ValueHead};
 
 use crate::value::{self, expandable, kind_name};
 pub use crate::value::{group, human_size};
