@@ -12,11 +12,11 @@ use chrono::{DateTime, Local, Utc};
 use crate::cache::{Cache, MIN_PREFIX};
 use crate::call::Call;
 use crate::digest::Digest;
+use crate::digest::shortest_prefixes;
 use crate::display::{escape_html, evcxr_emit, value_summary};
 use crate::error::Result;
 use crate::query::Query;
 use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
-use crate::digest::shortest_prefixes;
 
 /// Rows shown by `Display`, Markdown, HTML and notebooks unless changed with
 /// [`Table::max_rows`]; CSV always has every row.
