@@ -23,13 +23,12 @@ use crate::table::Table;
 
 mod field;
 mod filter;
-mod typed;
+pub(crate) mod typed;
 
 pub use field::Field;
 use field::{by_stop, compare_options, field_value};
 pub(crate) use filter::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
 use filter::{Filter, ValueMatch, describe, matches, probes};
-pub use typed::typed_argument;
 
 /// The metadata namespaces a call can carry, as the query and table flatten them.
 pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
@@ -130,10 +129,8 @@ impl Query {
         }
     }
 
-    /// The calls of one cached function, on the cache active when the query runs. Used by
-    /// the helpers `#[fleche]` generates.
-    #[doc(hidden)]
-    pub fn of_function(function: &'static Function) -> Query {
+    /// The calls of one cached function, on the cache active when the query runs.
+    pub(crate) fn of_function(function: &'static Function) -> Query {
         let mut q = Query::new(None);
         q.function = Some(function);
         q.filters.push(Filter::Name(function.name.to_owned()));
