@@ -144,8 +144,8 @@ pub mod __private {
     pub use crate::query::typed::{function_query, typed_argument};
     pub use crate::runtime::{
         Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select,
-        assert_argument, begin, helper_call, helper_contains, helper_key, helper_load,
-        parent_module, resolve_arg,
+        StorableArgument, assert_argument, begin, helper_call, helper_contains, helper_key,
+        helper_load, parent_module, resolve_arg,
     };
     pub use chrono::{DateTime, Utc};
     pub use serde;
