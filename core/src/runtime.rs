@@ -510,8 +510,9 @@ pub const fn parent_module(path: &'static str) -> &'static str {
     path
 }
 
-/// What identifies one call of a cached function, computed without running it: the call key
-/// and the parts it is made of. The `call` helper that `#[fleche]` generates returns it
+/// What identifies one call of a cached function: its call key and the parts it is made of.
+///
+/// The `call` helper that `#[fleche]` generates returns it without running the function
 /// (`square::call(12)` for a free function, `value.method_call(..)` for a `&self` method).
 ///
 /// ```

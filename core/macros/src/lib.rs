@@ -382,7 +382,9 @@ fn outer_inputs(func: &ItemFn, params: &[Param]) -> (Vec<Tokens>, Vec<Tokens>) {
         } else if p.owned {
             let pname = ident.to_string();
             inputs.push(quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>));
+            // Rebinding the parameter's name keeps the body's view of it unchanged.
             conversions.push(quote! {
+                #[allow(clippy::shadow_reuse)]
                 let #ident: #ty = ::fleche::__private::resolve_arg(::core::convert::Into::into(#ident), #fname, #pname);
             });
         } else {
@@ -492,13 +494,12 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
         #vis fn #ident(#(#inputs),*) #output {
             #(#conversions)*
             #[inline(always)]
-            #[allow(clippy::needless_return)]
             fn __fleche_body(#inner_inputs) #output #block
             #invoke
         }
 
         #[doc = #doc]
-        #[allow(unused_imports, dead_code, clippy::all)]
+        #[allow(unused_imports, dead_code)]
         #vis mod #ident {
             use super::*;
 
@@ -560,7 +561,6 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
 
         #[doc(hidden)]
         #[inline(always)]
-        #[allow(clippy::needless_return)]
         fn #body_ident(#inner_inputs) #output #block
 
         #[doc(hidden)]
@@ -682,26 +682,29 @@ fn argument_setter(p: &Param, query: &Tokens) -> (Tokens, Tokens) {
     let ident = &p.ident;
     let ty = &p.ty;
     let name = ident.to_string();
-    let digest = quote! {
-        {
-            #[allow(unused_imports)]
-            use ::fleche::__private::{PickKey as _, PickSerde as _};
-            let __fleche_picked = (&::fleche::__private::Select(&#ident)).pick();
-            ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+    let digest_of = |value: Tokens| {
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use ::fleche::__private::{PickKey as _, PickSerde as _};
+                let __fleche_picked = (&::fleche::__private::Select(#value)).pick();
+                ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+            }
         }
     };
     if p.owned {
+        let digest = digest_of(quote!(&__fleche_value));
         (
             quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>),
             quote! {
                 match ::core::convert::Into::<::fleche::Arg<#ty>>::into(#ident) {
-                    ::fleche::Arg::Value(#ident) => #digest,
+                    ::fleche::Arg::Value(__fleche_value) => #digest,
                     ::fleche::Arg::Digest(__fleche_prefix) => #query.argument_prefix(#name, __fleche_prefix),
                 }
             },
         )
     } else {
-        (quote!(#ident: #ty), digest)
+        (quote!(#ident: #ty), digest_of(quote!(&#ident)))
     }
 }
 
@@ -745,7 +748,6 @@ fn typed_query(func: &ItemFn, params: &[Param], helper_vis: &Tokens) -> Tokens {
         #[derive(Clone)]
         #helper_vis struct Query(::fleche::Query);
 
-        #[allow(clippy::all)]
         impl Query {
             /// Only calls with exactly these arguments (each compared by digest); the
             /// parameters and their types are the function's own.
@@ -809,7 +811,6 @@ fn method_query(
         }
 
         #[doc = #doc_with]
-        #[allow(clippy::all)]
         #vis fn #query_with(#(#inputs),*) -> ::fleche::Query {
             let #query = ::fleche::__private::function_query(#function);
             #(#steps)*
