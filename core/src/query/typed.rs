@@ -95,7 +95,6 @@ pub fn function_query(function: &'static Function) -> Query {
 
 /// Sets argument `name` of a typed query to a value digest computed by the caller exactly as
 /// the call key computes it (so a [`CacheKey`](crate::CacheKey) type matches).
-#[doc(hidden)]
 pub fn typed_argument(
     mut query: Query,
     name: &str,
