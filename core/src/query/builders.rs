@@ -9,11 +9,11 @@ use super::Query;
 use super::field::{compare_options, field_value};
 use super::filter::{Filter, ValueMatch};
 
-/// The builders, handed to the renderer `$render` after its own tokens `$args`. The list is
-/// read in the crate that expands it, so paths in signatures are absolute; bodies are only
-/// compiled here, in `Query`'s own rendering. Generic parameters are written in brackets
-/// (`fn argument[V: Bound](..)`), one at most, so a renderer can pass them on. Not a public
-/// API.
+/// The builders, handed to the macro `$render` after the tokens `$args`. Typed queries expand
+/// the list in the user's crate, so paths in signatures are absolute (`$crate::..`,
+/// `::core::..`); a body is compiled only here, as `Query`'s own method, and may use this
+/// module's imports. A generic parameter (one at most) is written in brackets,
+/// `fn argument[V: Bound](..)`, so that a renderer can pass it on. Not a public API.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __query_builders {
