@@ -88,8 +88,7 @@ mod function;
 mod notebook;
 pub mod query;
 pub mod record;
-#[doc(hidden)]
-pub mod runtime;
+mod runtime;
 mod store;
 pub mod table;
 #[cfg(feature = "polars")]
@@ -135,19 +134,20 @@ pub use fleche_macros::cell;
 pub use fleche_macros::fleche;
 pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
-pub use runtime::{CacheKey, rerun};
+pub use runtime::{CacheKey, CallParts, rerun};
 pub use store::{Location, TimeKey, ValueHead};
 pub use table::{Row, Table};
 
 /// Items the `#[fleche]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__typed_query as typed_query;
     pub use crate::cell::run_cell;
-    pub use crate::query::typed_argument;
+    pub use crate::query::typed::{function_query, typed_argument};
     pub use crate::runtime::{
         Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select,
-        assert_argument, begin, helper_call, helper_contains, helper_key, helper_load,
-        parent_module, resolve_arg,
+        StorableArgument, assert_argument, begin, helper_call, helper_contains, helper_key,
+        helper_load, parent_module, resolve_arg,
     };
     pub use chrono::{DateTime, Utc};
     pub use serde;

@@ -381,7 +381,26 @@ pub const fn parent_module(path: &'static str) -> &'static str {
     path
 }
 
-/// The parts of a call key: what identifies a call, without running it.
+/// What identifies one call of a cached function: its call key and the parts it is made of.
+///
+/// The `call` helper that `#[fleche]` generates returns it without running the function
+/// (`square::call(12)` for a free function, `value.method_call(..)` for a `&self` method).
+///
+/// ```
+/// use fleche::fleche;
+///
+/// #[fleche(version = 2)]
+/// fn square(x: i64) -> i64 {
+///     x * x
+/// }
+///
+/// fn main() {
+///     let parts: fleche::CallParts = square::call(12);
+///     assert_eq!(parts.key, square::digest(12));
+///     assert_eq!((parts.name, parts.version), ("square", Some("2")));
+///     assert_eq!(parts.arguments, vec![("x", fleche::digest(&12i64))]);
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallParts {
     /// The call key.

@@ -382,7 +382,9 @@ fn outer_inputs(func: &ItemFn, params: &[Param]) -> (Vec<Tokens>, Vec<Tokens>) {
         } else if p.owned {
             let pname = ident.to_string();
             inputs.push(quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>));
+            // Rebinding the parameter's name keeps the body's view of it unchanged.
             conversions.push(quote! {
+                #[allow(clippy::shadow_reuse)]
                 let #ident: #ty = ::fleche::__private::resolve_arg(::core::convert::Into::into(#ident), #fname, #pname);
             });
         } else {
@@ -392,7 +394,8 @@ fn outer_inputs(func: &ItemFn, params: &[Param]) -> (Vec<Tokens>, Vec<Tokens>) {
     (inputs, conversions)
 }
 
-/// The statements that look the call up and run the body on a miss.
+/// The statements that look the call up and run the body on a miss. `function` is a
+/// `&'static Function` expression.
 fn invoke(
     func: &ItemFn,
     o: &Options,
@@ -406,11 +409,10 @@ fn invoke(
     let result = Ident::new("__fleche_result", Span::call_site());
     let store = store_condition(func, o, &result);
     quote! {
-        static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
         #(::fleche::__private::assert_argument::<#types>();)*
         let __fleche_begin = {
             #args
-            ::fleche::__private::begin::<#ret>(&__FLECHE_FUNCTION, __fleche_args)
+            ::fleche::__private::begin::<#ret>(#function, __fleche_args)
         };
         match __fleche_begin {
             ::fleche::__private::Begin::Hit(__fleche_value) => __fleche_value,
@@ -422,16 +424,6 @@ fn invoke(
             }
         }
     }
-}
-
-/// The argument list of a helper (`digest`, `contains`, ...): keyed parameters, plain types.
-fn helper_key_args(params: &[Param]) -> (Vec<Tokens>, Tokens) {
-    let keyed = params.iter().filter(|p| !p.ignored && !p.is_self);
-    let inputs = keyed.map(|p| {
-        let (i, t) = (&p.ident, &p.ty);
-        quote!(#i: #t)
-    });
-    (inputs.collect(), argument_list(params))
 }
 
 /// Declares `__fleche_args`: the keyed arguments (receiver included) as `(name, &dyn Argument)`,
@@ -462,15 +454,20 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
         block,
     } = func;
     let ident = &sig.ident;
-    let ret = return_type(func);
     let output = &sig.output;
     let (inputs, conversions) = outer_inputs(func, params);
     let inner_inputs = &sig.inputs;
     let all_idents: Vec<&Ident> = params.iter().map(|p| &p.ident).collect();
-    let function = function_literal(func, o, code, false);
-    let helper_function = function_literal(func, o, code, true);
+    // One `Function` static, in the helper module, serves the function and its helpers.
+    let function_static = function_literal(func, o, code, true);
     let body_call = quote!(__fleche_body(#(#all_idents),*));
-    let invoke = invoke(func, o, params, &function, body_call);
+    let invoke = invoke(
+        func,
+        o,
+        params,
+        &quote!(&#ident::__FLECHE_FUNCTION),
+        body_call,
+    );
 
     let helper_vis = match vis {
         Visibility::Inherited => quote!(pub(super)),
@@ -478,64 +475,38 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
         Visibility::Restricted(_) => quote!(pub(crate)),
         Visibility::Public(_) => quote!(pub),
     };
-    let (key_inputs, key_args) = helper_key_args(params);
-    let rerun_inputs = params.iter().map(|p| {
-        let (i, t) = (&p.ident, &p.ty);
-        quote!(#i: #t)
-    });
+    let helpers = cache_helpers(
+        func,
+        params,
+        &HelperSite {
+            method: false,
+            vis: helper_vis.clone(),
+            function: quote!(&__FLECHE_FUNCTION),
+            run: quote!(super::#ident(#(#all_idents),*)),
+        },
+    );
     let doc = format!(
         "Cache helpers of [`{ident}()`](fn@{ident}): its call key, stored result and query, without running it."
     );
-    let fn_doc = format!("The call key of `{ident}(..)` with these arguments; nothing runs.");
     let query_items = typed_query(func, params, &helper_vis);
     quote! {
         #(#attrs)*
         #vis fn #ident(#(#inputs),*) #output {
             #(#conversions)*
             #[inline(always)]
-            #[allow(clippy::needless_return)]
             fn __fleche_body(#inner_inputs) #output #block
             #invoke
         }
 
         #[doc = #doc]
-        #[allow(unused_imports, dead_code, clippy::all)]
+        #[allow(unused_imports, dead_code)]
         #vis mod #ident {
             use super::*;
 
             #[doc(hidden)]
-            static __FLECHE_FUNCTION: ::fleche::__private::Function = #helper_function;
+            pub(super) static __FLECHE_FUNCTION: ::fleche::__private::Function = #function_static;
 
-            #[doc = #fn_doc]
-            #helper_vis fn digest(#(#key_inputs),*) -> ::fleche::Digest {
-                #key_args
-                ::fleche::__private::helper_key(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// Whether the active cache holds a result for these arguments.
-            #helper_vis fn contains(#(#key_inputs),*) -> bool {
-                #key_args
-                ::fleche::__private::helper_contains(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// The stored result for these arguments, if any; nothing runs.
-            #helper_vis fn load(#(#key_inputs),*) -> ::core::option::Option<#ret> {
-                #key_args
-                ::fleche::__private::helper_load(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// The parts of the call key for these arguments (name, module, version, code
-            /// digest, argument digests).
-            #helper_vis fn call(#(#key_inputs),*) -> ::fleche::runtime::CallParts {
-                #key_args
-                ::fleche::__private::helper_call(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// Runs the function again and overwrites its stored result; cached calls made
-            /// inside it are recomputed too.
-            #helper_vis fn rerun(#(#rerun_inputs),*) #output {
-                ::fleche::rerun(|| super::#ident(#(#all_idents),*))
-            }
+            #helpers
 
             #query_items
         }
@@ -550,69 +521,36 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
         block,
     } = func;
     let ident = &sig.ident;
-    let ret = return_type(func);
     let output = &sig.output;
     let (inputs, conversions) = outer_inputs(func, params);
     let inner_inputs = &sig.inputs;
     let body_ident = format_ident!("__fleche_body_{}", ident);
+    let function_ident = format_ident!("__fleche_function_{}", ident);
     let other_idents: Vec<&Ident> = params
         .iter()
         .filter(|p| !p.is_self)
         .map(|p| &p.ident)
         .collect();
-    let function = function_literal(func, o, code, false);
+    let function_static = function_literal(func, o, code, false);
+    // An `impl` block cannot hold a `static`: one associated function holds the method's
+    // `Function` for the method and all its helpers.
+    let function = quote!(Self::#function_ident());
     let body_call = quote!(self.#body_ident(#(#other_idents),*));
     let invoke = invoke(func, o, params, &function, body_call);
-    let (key_inputs, key_args) = helper_key_args(params);
-    let helper = |suffix: &str| format_ident!("{}_{}", ident, suffix);
-    let (digest, contains, load, call, rerun) = (
-        helper("digest"),
-        helper("contains"),
-        helper("load"),
-        helper("call"),
-        helper("rerun"),
-    );
-    let receiver = match sig.inputs.first() {
-        Some(FnArg::Receiver(r)) if r.reference.is_some() => quote!(&self),
-        _ => quote!(self),
-    };
-    let rerun_inputs = params.iter().filter(|p| !p.is_self).map(|p| {
-        let (i, t) = (&p.ident, &p.ty);
-        quote!(#i: #t)
-    });
     let by_ref = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if r.reference.is_some());
     let method_queries = method_query(func, params, vis, &function, by_ref);
+    // The helpers take `&self`, so a method taking `self` by value has none.
     let helpers = by_ref.then(|| {
-        quote! {
-            /// The call key of this method call; nothing runs.
-            #vis fn #digest(&self, #(#key_inputs),*) -> ::fleche::Digest {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_key(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// Whether the active cache holds a result for this method call.
-            #vis fn #contains(&self, #(#key_inputs),*) -> bool {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_contains(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// The stored result of this method call, if any; nothing runs.
-            #vis fn #load(&self, #(#key_inputs),*) -> ::core::option::Option<#ret> {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_load(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// The parts of the call key of this method call.
-            #vis fn #call(&self, #(#key_inputs),*) -> ::fleche::runtime::CallParts {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_call(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// Runs the method again and overwrites its stored result.
-            #vis fn #rerun(#receiver, #(#rerun_inputs),*) #output {
-                ::fleche::rerun(|| self.#ident(#(#other_idents),*))
-            }
-        }
+        cache_helpers(
+            func,
+            params,
+            &HelperSite {
+                method: true,
+                vis: vis.to_token_stream(),
+                function: function.clone(),
+                run: quote!(self.#ident(#(#other_idents),*)),
+            },
+        )
     });
     quote! {
         #(#attrs)*
@@ -623,12 +561,118 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
 
         #[doc(hidden)]
         #[inline(always)]
-        #[allow(clippy::needless_return)]
         fn #body_ident(#inner_inputs) #output #block
+
+        #[doc(hidden)]
+        #[inline]
+        fn #function_ident() -> &'static ::fleche::__private::Function {
+            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function_static;
+            &__FLECHE_FUNCTION
+        }
 
         #helpers
 
         #method_queries
+    }
+}
+
+/// Where the cache helpers of a function go: in its helper module (`square::digest(12)`), or
+/// beside a `&self` method, prefixed with its name and taking `&self`
+/// (`value.compute_digest(5)`).
+struct HelperSite {
+    method: bool,
+    vis: Tokens,
+    /// A `&'static Function` expression.
+    function: Tokens,
+    /// Calls the cached function itself with the helper's arguments.
+    run: Tokens,
+}
+
+/// The five cache helpers: `digest`, `contains`, `load`, `call` and `rerun`.
+fn cache_helpers(func: &ItemFn, params: &[Param], site: &HelperSite) -> Tokens {
+    let ident = &func.sig.ident;
+    let output = &func.sig.output;
+    let ret = return_type(func);
+    let HelperSite {
+        method,
+        vis,
+        function,
+        run,
+    } = site;
+    let name = |helper: &str| {
+        if *method {
+            format_ident!("{}_{}", ident, helper)
+        } else {
+            format_ident!("{}", helper)
+        }
+    };
+    let (digest, contains, load, call, rerun) = (
+        name("digest"),
+        name("contains"),
+        name("load"),
+        name("call"),
+        name("rerun"),
+    );
+    let receiver = method.then(|| quote!(&self));
+    let typed = |p: &&Param| {
+        let (i, t) = (&p.ident, &p.ty);
+        quote!(#i: #t)
+    };
+    let others = params.iter().filter(|p| !p.is_self);
+    let key_inputs: Vec<Tokens> = receiver
+        .iter()
+        .cloned()
+        .chain(others.clone().filter(|p| !p.ignored).map(|p| typed(&p)))
+        .collect();
+    let rerun_inputs: Vec<Tokens> = receiver
+        .iter()
+        .cloned()
+        .chain(others.map(|p| typed(&p)))
+        .collect();
+    let key_args = argument_list(params);
+    let what = if *method {
+        format!("this call of `{ident}`")
+    } else {
+        format!("`{ident}(..)` with these arguments")
+    };
+    let doc_digest = format!("The call key of {what}; nothing runs.");
+    let doc_contains = format!("Whether the active cache holds a result for {what}.");
+    let doc_load = format!("The stored result of {what}, if any; nothing runs.");
+    let doc_call = format!(
+        "The parts of the call key of {what} (name, module, version, code digest, argument digests); nothing runs."
+    );
+    let doc_rerun = format!(
+        "Runs {what} again and overwrites its stored result; cached calls made inside it are recomputed too."
+    );
+    quote! {
+        #[doc = #doc_digest]
+        #vis fn #digest(#(#key_inputs),*) -> ::fleche::Digest {
+            #key_args
+            ::fleche::__private::helper_key(#function, __fleche_args)
+        }
+
+        #[doc = #doc_contains]
+        #vis fn #contains(#(#key_inputs),*) -> bool {
+            #key_args
+            ::fleche::__private::helper_contains(#function, __fleche_args)
+        }
+
+        #[doc = #doc_load]
+        #vis fn #load(#(#key_inputs),*) -> ::core::option::Option<#ret> {
+            #key_args
+            ::fleche::__private::helper_load(#function, __fleche_args)
+        }
+
+        #[doc = #doc_call]
+        #vis fn #call(#(#key_inputs),*) -> ::fleche::CallParts {
+            #key_args
+            ::fleche::__private::helper_call(#function, __fleche_args)
+        }
+
+        #[doc = #doc_rerun]
+        #vis fn #rerun(#(#rerun_inputs),*) #output {
+            ::fleche::rerun(|| #run)
+        }
     }
 }
 
@@ -638,26 +682,29 @@ fn argument_setter(p: &Param, query: &Tokens) -> (Tokens, Tokens) {
     let ident = &p.ident;
     let ty = &p.ty;
     let name = ident.to_string();
-    let digest = quote! {
-        {
-            #[allow(unused_imports)]
-            use ::fleche::__private::{PickKey as _, PickSerde as _};
-            let __fleche_picked = (&::fleche::__private::Select(&#ident)).pick();
-            ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+    let digest_of = |value: Tokens| {
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use ::fleche::__private::{PickKey as _, PickSerde as _};
+                let __fleche_picked = (&::fleche::__private::Select(#value)).pick();
+                ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+            }
         }
     };
     if p.owned {
+        let digest = digest_of(quote!(&__fleche_value));
         (
             quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>),
             quote! {
                 match ::core::convert::Into::<::fleche::Arg<#ty>>::into(#ident) {
-                    ::fleche::Arg::Value(#ident) => #digest,
+                    ::fleche::Arg::Value(__fleche_value) => #digest,
                     ::fleche::Arg::Digest(__fleche_prefix) => #query.argument_prefix(#name, __fleche_prefix),
                 }
             },
         )
     } else {
-        (quote!(#ident: #ty), digest)
+        (quote!(#ident: #ty), digest_of(quote!(&#ident)))
     }
 }
 
@@ -694,14 +741,13 @@ fn typed_query(func: &ItemFn, params: &[Param], helper_vis: &Tokens) -> Tokens {
     quote! {
         #[doc = #query_doc]
         #helper_vis fn query() -> Query {
-            Query(::fleche::Query::of_function(&__FLECHE_FUNCTION))
+            Query(::fleche::__private::function_query(&__FLECHE_FUNCTION))
         }
 
         #[doc = #type_doc]
         #[derive(Clone)]
         #helper_vis struct Query(::fleche::Query);
 
-        #[allow(clippy::all)]
         impl Query {
             /// Only calls with exactly these arguments (each compared by digest); the
             /// parameters and their types are the function's own.
@@ -712,7 +758,7 @@ fn typed_query(func: &ItemFn, params: &[Param], helper_vis: &Tokens) -> Tokens {
             #(#setters)*
         }
 
-        ::fleche::__typed_query!(Query);
+        ::fleche::__private::typed_query!(Query);
     }
 }
 
@@ -761,15 +807,12 @@ fn method_query(
     quote! {
         #[doc = #doc_all]
         #vis fn #query_fn() -> ::fleche::Query {
-            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-            ::fleche::Query::of_function(&__FLECHE_FUNCTION)
+            ::fleche::__private::function_query(#function)
         }
 
         #[doc = #doc_with]
-        #[allow(clippy::all)]
         #vis fn #query_with(#(#inputs),*) -> ::fleche::Query {
-            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-            let #query = ::fleche::Query::of_function(&__FLECHE_FUNCTION);
+            let #query = ::fleche::__private::function_query(#function);
             #(#steps)*
             #query
         }
