@@ -287,6 +287,13 @@ impl State {
                     self.add_row(*k, r);
                 }
             }
+            Loaded::Unreadable(rows) => {
+                for (key, reason) in &rows {
+                    let new = (!self.calls.contains(key)).then_some(self.calls.len() as u32);
+                    self.table.arrived(new);
+                    self.calls.add_unreadable(*key, reason);
+                }
+            }
             Loaded::Summaries(s) => {
                 for (d, text) in &s {
                     self.calls.add_summary(*d, text);

@@ -3,6 +3,8 @@
 //! (snapshot-tested) without changing the file.
 
 use std::path::{Path, PathBuf};
+
+use redb::ReadableTable;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -239,4 +241,126 @@ fn memory_default_is_explained() {
         "error_memory_default",
         open::memory_default("no fleche.toml found and FLECHE_CACHE is not set")
     );
+}
+
+/// Starts the background reader on the file at `path`, read-only, and feeds it to a state
+/// until the first load is over and argument values are summarised.
+fn browse(path: &Path) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
+    let cache = open::open(path, false).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    let reader = cache.clone();
+    std::thread::spawn(move || {
+        let _keep = req_tx;
+        loader::run(reader, tx, req_rx)
+    });
+    let mut st = state();
+    pump(&mut st, &rx, &cache, |s| {
+        let (done, all) = s.calls.summary_progress();
+        s.loading.done && done == all
+    });
+    (st, cache, rx)
+}
+
+type RedbKey = [u8; 32];
+const CALLS: redb::TableDefinition<'_, RedbKey, (RedbKey, &[u8])> =
+    redb::TableDefinition::new("calls");
+
+#[test]
+fn damaged_records_show_as_rows_of_their_own_beside_every_readable_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    let squares: Vec<fleche::Digest> = fleche::Cache::open_read_only(&path)
+        .unwrap()
+        .query()
+        .name("square")
+        .keys()
+        .unwrap();
+    let damaged = squares[0];
+    // Garbage in place of one record's bytes, written past fleche.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut calls = txn.open_table(CALLS).unwrap();
+            let result = calls.get(damaged.as_bytes()).unwrap().unwrap().value().0;
+            calls
+                .insert(damaged.as_bytes(), (result, &b"\xff\xfe not a record"[..]))
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+
+    let (mut st, _cache, _rx) = browse(&path);
+    assert!(st.loading.done && st.loading.error.is_none());
+    assert_eq!(st.calls.len(), 3, "{}", st.count_text());
+    assert_eq!(st.calls.unreadable(), 1);
+    assert_eq!(st.count_text(), "3 calls · 1 unreadable");
+    st.set_filter("fn:square");
+    assert_eq!(st.table.view.len(), 1, "the readable square call shows");
+    st.set_filter("fn:spectrum");
+    assert_eq!(st.table.view.len(), 1);
+    st.set_filter("unreadable");
+    assert_eq!(st.table.view.len(), 1);
+    let row = &st.calls.rows[st.table.view[0] as usize];
+    assert_eq!(row.key, damaged);
+    assert!(
+        st.calls.text(row.name).starts_with("unreadable record: "),
+        "{}",
+        st.calls.text(row.name)
+    );
+}
+
+/// Replaces table `name` of the cache at `path` with one of another type.
+fn retype_table(path: &Path, name: &str) {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    let wrong: redb::TableDefinition<'_, u64, u64> = redb::TableDefinition::new(name);
+    txn.delete_table(wrong).unwrap();
+    txn.open_table(wrong).unwrap().insert(1, 2).unwrap();
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_time_index_of_the_wrong_type_ends_loading_with_an_error_and_shows_the_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    retype_table(&path, "calls_by_time");
+    let (st, _cache, _rx) = browse(&path);
+    assert!(st.loading.done, "loading never ended");
+    let error = st.loading.error.clone().unwrap_or_default();
+    assert!(error.contains("calls_by_time"), "{error}");
+    assert_eq!(st.calls.len(), 3, "{}", st.count_text());
+    assert!(
+        st.table
+            .status(&st.calls, &st.loading)
+            .contains("reading failed: ")
+    );
+}
+
+#[test]
+fn a_calls_table_of_the_wrong_type_is_an_error_not_an_endless_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    retype_table(&path, "calls");
+    // Opening checks the calls table, so the browser stops before it starts, with a message
+    // (and exit status 2); were the table to change under a running browser, loading would
+    // end with the error instead.
+    match open::open(&path, false) {
+        Err(message) => assert!(message.contains("calls has key type u64"), "{message}"),
+        Ok(_) => {
+            let (st, _cache, _rx) = browse(&path);
+            assert!(st.loading.done, "loading never ended");
+            let error = st.loading.error.clone().unwrap_or_default();
+            assert!(error.contains("calls"), "{error}");
+            assert!(
+                st.loading
+                    .empty_table(true)
+                    .starts_with("no call could be read: ")
+            );
+        }
+    }
 }
