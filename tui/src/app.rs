@@ -34,6 +34,9 @@ pub struct Options {
     pub color: bool,
     /// Show times in local time (else UTC, for tests).
     pub local_time: bool,
+    /// The cache shown is a repaired private copy of a file that needs repair: it does not
+    /// follow the file.
+    pub copy: bool,
 }
 
 /// Which screen is shown.

@@ -24,6 +24,7 @@ impl Ui {
             writable,
             color,
             local_time: false,
+            copy: false,
         });
         state.update(Action::Resize(width, height), &values);
         state.update(Action::Loaded(Loaded::Total(calls.len() as u64)), &values);
