@@ -135,7 +135,7 @@ pub use fleche_macros::fleche;
 pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, CallParts, rerun};
-pub use store::{Location, TimeKey, ValueHead};
+pub use store::{Location, PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub use table::{Row, Table};
 
 /// Items the `#[fleche]` macro expands to; not a public API.

@@ -25,7 +25,7 @@ mod paging;
 mod probe;
 mod writer;
 
-pub use paging::{TimeKey, ValueHead};
+pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
 pub(crate) use writer::QueuedCall;
 use writer::Writer;
