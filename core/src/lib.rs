@@ -90,6 +90,7 @@ pub mod query;
 pub mod record;
 mod runtime;
 mod store;
+mod stored;
 pub mod table;
 #[cfg(feature = "polars")]
 mod table_polars;
@@ -145,9 +146,14 @@ pub mod __private {
     pub use crate::cell::run_cell;
     pub use crate::query::typed::{function_query, typed_argument};
     pub use crate::runtime::{
-        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select,
-        StorableArgument, assert_argument, begin, helper_call, helper_contains, helper_key,
+        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, PickUnstorable,
+        Select, Unstorable, begin, begin_with, helper_call, helper_contains, helper_key,
         helper_load, parent_module, resolve_arg,
+    };
+    pub use crate::stored::{
+        Outcome, PickCodec, PickDecoder, PickOkCodec, PickUncheckedCodec, PickUncheckedDecoder,
+        PickUncheckedOkCodec, StorableArgument, StorableError, StorableResult, Stored, ValueCodec,
+        assert_argument, assert_argument_value, assert_error, assert_result,
     };
     pub use chrono::{DateTime, Utc};
     pub use serde;
