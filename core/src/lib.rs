@@ -96,7 +96,7 @@ pub mod table;
 mod table_polars;
 pub mod tags;
 
-pub use active::{ActiveCache, cache, try_cache};
+pub use active::{ActiveCache, GlobalActiveCache, cache, try_cache};
 pub use arg::Arg;
 pub use cache::{Cache, CallKey};
 pub use call::{Call, FetchedCall};
