@@ -21,10 +21,7 @@ use crate::error::warn_once;
 pub use crate::function::{Argument, Function};
 use crate::record::{CallRecord, Metadata};
 use crate::store::QueuedCall;
-use crate::stored::{ValueCodec, encode_whole};
-
-/// A value's digest and encoding, or why it has none.
-type Encode<R> = fn(&R) -> Result<(Digest, Vec<u8>), codec::CodecError>;
+use crate::stored::{Encode, ValueCodec, encode_whole};
 
 /// A type with its own cache identity, the counterpart of Python fleche's `__digest__`.
 ///

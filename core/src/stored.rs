@@ -78,11 +78,14 @@ pub const fn assert_result<R: StorableResult>() {}
 #[doc(hidden)]
 pub const fn assert_error<E: StorableError>() {}
 
+/// A value's digest and encoding, or why it has none.
+pub(crate) type Encode<T> = fn(&T) -> Result<(Digest, Vec<u8>), CodecError>;
+
 /// How values of one type are written to and read from the cache.
 #[doc(hidden)]
 pub struct ValueCodec<T> {
     /// The value's digest and encoding.
-    pub(crate) encode: fn(&T) -> Result<(Digest, Vec<u8>), CodecError>,
+    pub(crate) encode: Encode<T>,
     /// The value from its encoding.
     pub(crate) decode: fn(&[u8]) -> Result<T, CodecError>,
 }

@@ -43,14 +43,22 @@ fn a_result_with_an_io_error_stores_ok_and_returns_err() {
 
     assert_eq!(read_len(0).unwrap_err().to_string(), "empty");
     assert_eq!(read_len(0).unwrap_err().to_string(), "empty");
-    assert_eq!(runs() - before, 3, "an Err is not stored, so it runs each time");
+    assert_eq!(
+        runs() - before,
+        3,
+        "an Err is not stored, so it runs each time"
+    );
     assert!(!read_len::contains(0));
     assert_eq!(cache.len().unwrap(), 1);
 
     // Stored as the `Result` it came in: the record names it, and a reader with any
     // deserializable error type reads it.
     let call = cache.load(read_len::digest(3)).unwrap();
-    assert!(call.record().result_type.contains("Result<u32, std::io::error::Error>"));
+    assert!(
+        call.record()
+            .result_type
+            .contains("Result<u32, std::io::error::Error>")
+    );
     assert_eq!(call.result::<Result<u32, String>>().unwrap(), Ok(30));
 }
 
@@ -61,7 +69,11 @@ struct Refused(&'static str);
 #[fleche]
 fn checked_half(n: i64) -> Result<i64, Refused> {
     ran();
-    if n % 2 == 0 { Ok(n / 2) } else { Err(Refused("odd")) }
+    if n % 2 == 0 {
+        Ok(n / 2)
+    } else {
+        Err(Refused("odd"))
+    }
 }
 
 #[test]
@@ -109,7 +121,11 @@ fn a_serialize_that_panics_loses_nothing_and_stores_nothing() {
     let cache = Cache::memory();
     let _a = cache.activate();
     let before = runs();
-    assert_eq!(make_fragile(5), Fragile(5), "the computed result is returned");
+    assert_eq!(
+        make_fragile(5),
+        Fragile(5),
+        "the computed result is returned"
+    );
     assert_eq!(make_fragile(5), Fragile(5));
     assert_eq!(runs() - before, 2, "not stored, so computed again");
     // An argument whose digest panics: the call runs uncached.

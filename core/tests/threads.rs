@@ -30,7 +30,11 @@ fn a_global_activation_reaches_every_thread_and_a_thread_activation_wins() {
     let guard = global.activate_globally();
     let sum: i64 = (0..200i64).into_par_iter().map(cube).sum();
     assert_eq!(sum, (0..200i64).map(|x| x * x * x).sum::<i64>());
-    assert_eq!(global.len().unwrap(), 200, "every rayon call landed in the global cache");
+    assert_eq!(
+        global.len().unwrap(),
+        200,
+        "every rayon call landed in the global cache"
+    );
     assert!(local.is_empty().unwrap());
 
     std::thread::scope(|s| {
@@ -60,7 +64,9 @@ fn a_global_activation_reaches_every_thread_and_a_thread_activation_wins() {
     std::thread::scope(|s| {
         s.spawn(|| assert!(fleche::cache().same_as(&inner)));
     });
-    std::thread::spawn(move || drop(inner_guard)).join().unwrap();
+    std::thread::spawn(move || drop(inner_guard))
+        .join()
+        .unwrap();
     std::thread::scope(|s| {
         s.spawn(|| assert!(fleche::cache().same_as(&global)));
     });

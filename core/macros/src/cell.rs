@@ -197,7 +197,7 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
             ::fleche::__private::run_cell(
                 __fleche_begin,
                 #values,
-                |(#(#params,)*)| #block,
+                ::fleche::__private::list_every_variable_the_block_reads(|(#(#params,)*)| #block),
             )
         }
     })
