@@ -93,15 +93,17 @@ impl Cache {
     ///     x * x
     /// }
     ///
-    /// let cache = fleche::Cache::memory();
-    /// let _active = cache.activate_globally();
-    /// std::thread::scope(|s| {
-    ///     for x in 0..4 {
-    ///         s.spawn(move || square(x));
-    ///     }
-    /// });
-    /// assert_eq!(cache.len()?, 4);
-    /// # Ok::<(), fleche::Error>(())
+    /// fn main() -> fleche::Result<()> {
+    ///     let cache = fleche::Cache::memory();
+    ///     let _active = cache.activate_globally();
+    ///     std::thread::scope(|s| {
+    ///         for x in 0..4 {
+    ///             s.spawn(move || square(x));
+    ///         }
+    ///     });
+    ///     assert_eq!(cache.len()?, 4);
+    ///     Ok(())
+    /// }
     /// ```
     #[must_use = "the cache is active only while the guard lives"]
     pub fn activate_globally(&self) -> GlobalActiveCache {
