@@ -5,7 +5,7 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens, TokenTree};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type, Visibility};
 
@@ -346,8 +346,19 @@ fn return_type(func: &ItemFn) -> Tokens {
     }
 }
 
-/// Whether the result should be stored: `Err` results are not, unless `cache_errors`.
-fn store_condition(func: &ItemFn, o: &Options, result: &Ident) -> Tokens {
+/// What of a function's result the cache stores.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// The whole value.
+    Whole,
+    /// A `Result` without `cache_errors`: only an `Ok` value is stored (as the `Result`), so
+    /// the error type needs no serde.
+    OkOnly,
+    /// A `Result` with `cache_errors = true`: stored whole, errors included.
+    WithErrors,
+}
+
+fn result_shape(func: &ItemFn, o: &Options) -> Shape {
     let is_result = match &func.sig.output {
         ReturnType::Type(_, ty) => match &**ty {
             Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
@@ -355,10 +366,51 @@ fn store_condition(func: &ItemFn, o: &Options, result: &Ident) -> Tokens {
         },
         ReturnType::Default => false,
     };
-    if is_result && !o.cache_errors {
-        quote!(#result.is_ok())
-    } else {
-        quote!(true)
+    match (is_result, o.cache_errors) {
+        (false, _) => Shape::Whole,
+        (true, false) => Shape::OkOnly,
+        (true, true) => Shape::WithErrors,
+    }
+}
+
+/// The compile-time check of the return type (one error with a message that says what to
+/// do), and `let __fleche_codec = ..;`, the codec of what is stored.
+fn result_codec(ret: &Tokens, shape: Shape, check: bool) -> Tokens {
+    let span = ret.span();
+    let (ok, err) = (
+        quote_spanned!(span=> <#ret as ::fleche::__private::Outcome>::Ok),
+        quote_spanned!(span=> <#ret as ::fleche::__private::Outcome>::Err),
+    );
+    // Each check names the type that lacks serde (the `Ok` or `Err` type of a `Result`), so
+    // the compiler uses its message.
+    let (assert, pick) = match shape {
+        Shape::Whole => (
+            quote!(::fleche::__private::assert_result::<#ret>();),
+            quote!(codec),
+        ),
+        Shape::OkOnly => (
+            quote!(::fleche::__private::assert_result::<#ok>();),
+            quote!(ok_codec),
+        ),
+        Shape::WithErrors => (
+            quote! {
+                ::fleche::__private::assert_result::<#ok>();
+                ::fleche::__private::assert_error::<#err>();
+            },
+            quote!(codec),
+        ),
+    };
+    let check = check.then_some(assert);
+    quote! {
+        #check
+        let __fleche_codec = {
+            #[allow(unused_imports)]
+            use ::fleche::__private::{
+                PickCodec as _, PickOkCodec as _, PickUncheckedCodec as _,
+                PickUncheckedOkCodec as _,
+            };
+            (&::fleche::__private::Stored::<#ret>::NEW).#pick()
+        };
     }
 }
 
@@ -385,7 +437,16 @@ fn outer_inputs(func: &ItemFn, params: &[Param]) -> (Vec<Tokens>, Vec<Tokens>) {
             // Rebinding the parameter's name keeps the body's view of it unchanged.
             conversions.push(quote! {
                 #[allow(clippy::shadow_reuse)]
-                let #ident: #ty = ::fleche::__private::resolve_arg(::core::convert::Into::into(#ident), #fname, #pname);
+                let #ident: #ty = ::fleche::__private::resolve_arg(
+                    ::core::convert::Into::into(#ident),
+                    {
+                        #[allow(unused_imports)]
+                        use ::fleche::__private::{PickDecoder as _, PickUncheckedDecoder as _};
+                        (&::fleche::__private::Stored::<#ty>::NEW).decoder()
+                    },
+                    #fname,
+                    #pname,
+                );
             });
         } else {
             inputs.push(quote!(#ident: #ty));
@@ -404,26 +465,45 @@ fn invoke(
     body_call: Tokens,
 ) -> Tokens {
     let ret = return_type(func);
-    let types = params.iter().filter(|p| !p.ignored).map(|p| &p.ty);
+    let checks = argument_checks(params);
     let args = argument_list(params);
+    let shape = result_shape(func, o);
+    let codec = result_codec(&ret, shape, true);
     let result = Ident::new("__fleche_result", Span::call_site());
-    let store = store_condition(func, o, &result);
+    let (hit, finish) = if shape == Shape::OkOnly {
+        (
+            quote!(::core::result::Result::Ok(__fleche_value)),
+            quote!(__fleche_pending.finish_ok(#result, &__fleche_codec)),
+        )
+    } else {
+        (
+            quote!(__fleche_value),
+            quote!(__fleche_pending.finish_with(#result, &__fleche_codec)),
+        )
+    };
     quote! {
-        #(::fleche::__private::assert_argument::<#types>();)*
+        #checks
+        #codec
         let __fleche_begin = {
             #args
-            ::fleche::__private::begin::<#ret>(#function, __fleche_args)
+            ::fleche::__private::begin_with(#function, __fleche_args, &__fleche_codec)
         };
         match __fleche_begin {
-            ::fleche::__private::Begin::Hit(__fleche_value) => __fleche_value,
+            ::fleche::__private::Begin::Hit(__fleche_value) => #hit,
             ::fleche::__private::Begin::Uncached => #body_call,
             ::fleche::__private::Begin::Miss(__fleche_pending) => {
                 let #result: #ret = #body_call;
-                let __fleche_store = #store;
-                __fleche_pending.finish(#result, __fleche_store)
+                #finish
             }
         }
     }
+}
+
+/// One compile-time check per keyed parameter type, with a message that says what to do;
+/// the generated code after it is written so that a failed check is the only error.
+fn argument_checks(params: &[Param]) -> Tokens {
+    let types = params.iter().filter(|p| !p.ignored).map(|p| &p.ty);
+    quote!(#(::fleche::__private::assert_argument::<#types>();)*)
 }
 
 /// Declares `__fleche_args`: the keyed arguments (receiver included) as `(name, &dyn Argument)`,
@@ -435,12 +515,12 @@ fn argument_list(params: &[Param]) -> Tokens {
         let var = format_ident!("__fleche_arg{}", n);
         let name = p.ident.to_string();
         let borrowed = p.borrowed();
-        lets.push(quote!(let #var = (&::fleche::__private::Select(#borrowed)).pick();));
+        lets.push(quote!(let #var = (&&::fleche::__private::Select(#borrowed)).pick();));
         pairs.push(quote!((#name, &#var as &dyn ::fleche::__private::Argument)));
     }
     quote! {
         #[allow(unused_imports)]
-        use ::fleche::__private::{PickKey as _, PickSerde as _};
+        use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
         #(#lets)*
         let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
     }
@@ -483,6 +563,7 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
             vis: helper_vis.clone(),
             function: quote!(&__FLECHE_FUNCTION),
             run: quote!(super::#ident(#(#all_idents),*)),
+            shape: result_shape(func, o),
         },
     );
     let doc = format!(
@@ -549,6 +630,7 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
                 vis: vis.to_token_stream(),
                 function: function.clone(),
                 run: quote!(self.#ident(#(#other_idents),*)),
+                shape: result_shape(func, o),
             },
         )
     });
@@ -586,6 +668,7 @@ struct HelperSite {
     function: Tokens,
     /// Calls the cached function itself with the helper's arguments.
     run: Tokens,
+    shape: Shape,
 }
 
 /// The five cache helpers: `digest`, `contains`, `load`, `call` and `rerun`.
@@ -598,6 +681,7 @@ fn cache_helpers(func: &ItemFn, params: &[Param], site: &HelperSite) -> Tokens {
         vis,
         function,
         run,
+        shape: _,
     } = site;
     let name = |helper: &str| {
         if *method {
@@ -630,6 +714,12 @@ fn cache_helpers(func: &ItemFn, params: &[Param], site: &HelperSite) -> Tokens {
         .chain(others.map(|p| typed(&p)))
         .collect();
     let key_args = argument_list(params);
+    let codec = result_codec(&ret, site.shape, false);
+    let loaded = if site.shape == Shape::OkOnly {
+        quote!(.map(::core::result::Result::Ok))
+    } else {
+        quote!()
+    };
     let what = if *method {
         format!("this call of `{ident}`")
     } else {
@@ -659,8 +749,9 @@ fn cache_helpers(func: &ItemFn, params: &[Param], site: &HelperSite) -> Tokens {
 
         #[doc = #doc_load]
         #vis fn #load(#(#key_inputs),*) -> ::core::option::Option<#ret> {
+            #codec
             #key_args
-            ::fleche::__private::helper_load(#function, __fleche_args)
+            ::fleche::__private::helper_load(#function, __fleche_args, &__fleche_codec)#loaded
         }
 
         #[doc = #doc_call]
@@ -686,8 +777,8 @@ fn argument_setter(p: &Param, query: &Tokens) -> (Tokens, Tokens) {
         quote! {
             {
                 #[allow(unused_imports)]
-                use ::fleche::__private::{PickKey as _, PickSerde as _};
-                let __fleche_picked = (&::fleche::__private::Select(#value)).pick();
+                use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
+                let __fleche_picked = (&&::fleche::__private::Select(#value)).pick();
                 ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
             }
         }
@@ -787,8 +878,8 @@ fn method_query(
             steps.push(quote! {
                 let #query = {
                     #[allow(unused_imports)]
-                    use ::fleche::__private::{PickKey as _, PickSerde as _};
-                    let __fleche_picked = (&::fleche::__private::Select(#receiver)).pick();
+                    use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
+                    let __fleche_picked = (&&::fleche::__private::Select(#receiver)).pick();
                     ::fleche::__private::typed_argument(#query, "self", ::fleche::__private::Argument::digest(&__fleche_picked))
                 };
             });
