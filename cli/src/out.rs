@@ -74,3 +74,14 @@ pub fn columns(header: &[&str], rows: &[Vec<String>]) {
         line(&mut row.iter().map(String::as_str));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_counts_characters_and_marks_the_cut() {
+        assert_eq!(cut("héllo", 5), "héllo");
+        assert_eq!(cut("héllo world", 5), "héll…");
+    }
+}

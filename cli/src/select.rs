@@ -103,3 +103,17 @@ pub fn short_keys(all: &[Digest], keys: &[Digest]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_unique_and_at_least_four_characters() {
+        let a: Digest = format!("abcd1{}", "0".repeat(59)).parse().unwrap();
+        let b: Digest = format!("abcd2{}", "0".repeat(59)).parse().unwrap();
+        let c: Digest = format!("ffff{}", "0".repeat(60)).parse().unwrap();
+        let all = [a, b, c];
+        assert_eq!(short_keys(&all, &all), ["abcd1", "abcd2", "ffff"]);
+    }
+}

@@ -312,3 +312,66 @@ fn gc_time_on_100000_calls_with_10000_orphans() {
     eprintln!("stats on the same cache: {:.2?}", start.elapsed());
     assert_eq!(stats.orphaned_values, 0);
 }
+
+/// `FLECHE_VERIFY_MB=1024 cargo test --release -p fleche --test lifecycle verify_throughput
+/// -- --ignored --nocapture`: builds a cache of that many MB of 1 MB results in a temporary
+/// directory (deleted after) and times `Cache::verify` on it. The file was just written, so
+/// it is read from the page cache: this is the checking speed, not the disk's. With
+/// `FLECHE_VERIFY_FILE=path` the cache is written there and kept, for timing `fleche verify`
+/// in a fresh process (delete it after).
+#[test]
+#[ignore = "timing: run with --release --ignored --nocapture"]
+fn verify_throughput() {
+    let megabytes: usize = std::env::var("FLECHE_VERIFY_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let dir = tempfile::tempdir().unwrap();
+    let path = std::env::var_os("FLECHE_VERIFY_FILE")
+        .map_or_else(|| dir.path().join("verify.redb"), std::path::PathBuf::from);
+    let cache = Cache::open(path).unwrap();
+    let t0 = chrono::Utc::now();
+    for batch in 0..megabytes.div_ceil(64) {
+        let mut values = Vec::new();
+        let calls: Vec<(Digest, CallRecord)> = (0..64.min(megabytes - batch * 64))
+            .map(|j| {
+                let i = (batch * 64 + j) as u64;
+                let result: Vec<f64> = (0..131_072).map(|k| (i * 131_072 + k) as f64).collect();
+                let (arg, digest) = (fleche::digest(&i), fleche::digest(&result));
+                values.push((arg, fleche::codec::encode(&i).unwrap()));
+                values.push((digest, fleche::codec::encode(&result).unwrap()));
+                let record = CallRecord {
+                    name: "block".into(),
+                    module: "bench".into(),
+                    version: None,
+                    code: None,
+                    arguments: vec![("i".into(), arg)],
+                    result: digest,
+                    result_type: "Vec<f64>".into(),
+                    result_size: 1 << 20,
+                    metadata: Metadata {
+                        timestart: t0 + chrono::Duration::microseconds(i as i64),
+                        timestop: t0 + chrono::Duration::microseconds(i as i64 + 5),
+                        walltime: 5e-6,
+                        tags: BTreeMap::new(),
+                        environment: None,
+                        git: None,
+                    },
+                };
+                (fleche::digest(&("block", i)), record)
+            })
+            .collect();
+        cache.insert_records(&calls, &values).unwrap();
+    }
+    let start = Instant::now();
+    let verified = cache.verify().unwrap();
+    let took = start.elapsed().as_secs_f64();
+    eprintln!(
+        "verify: {} values, {:.0} MB in {took:.2} s: {:.0} MB/s (file {} MB)",
+        verified.values,
+        verified.value_bytes as f64 / 1e6,
+        verified.value_bytes as f64 / 1e6 / took,
+        file_size(&cache) / 1_000_000
+    );
+    assert!(verified.is_sound());
+}

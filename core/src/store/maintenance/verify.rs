@@ -56,7 +56,7 @@ impl Store {
             let mut done = 0;
             let mut tick = |done: &mut u64| {
                 *done += 1;
-                if *done % REPORT_EVERY == 0 {
+                if done.is_multiple_of(REPORT_EVERY) {
                     progress(*done, total);
                 }
             };
