@@ -9,13 +9,21 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
-use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Handle, Key, Location, Store, VALUES};
+use std::collections::BTreeMap;
+
+use redb::TableDefinition;
+
+use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Handle, Key, KeyRef, Location, Store, VALUES};
 use super::{OPEN_FILES, Writer, guard};
 use crate::error::{Error, Result};
 use crate::record::RecordView;
 
 mod copy;
 mod verify;
+
+/// [`VALUES`], its keys read in place (see [`KeyRef`]): counting a large cache's values
+/// builds no key through a `Vec`.
+const VALUES_IN_PLACE: TableDefinition<'_, KeyRef, &[u8]> = TableDefinition::new("values");
 
 pub use copy::Copied;
 pub use verify::{Problem, Verified};
@@ -157,11 +165,11 @@ impl Store {
             let mut stats = Stats::default();
             // Sizes by digest, in key order (the table's own order).
             let mut sizes: Vec<(Key, u64)> = Vec::new();
-            for entry in txn.open_table(VALUES)?.iter()? {
+            for entry in txn.open_table(VALUES_IN_PLACE)?.iter()? {
                 let (digest, bytes) = entry?;
                 let size = bytes.value().len() as u64;
                 stats.value_bytes += size;
-                sizes.push((digest.value(), size));
+                sizes.push((*digest.value(), size));
             }
             stats.values = sizes.len() as u64;
             let size_of = |d: &Key| {
@@ -171,37 +179,44 @@ impl Store {
             };
             let calls = txn.open_table(CALLS_IN_PLACE)?;
             stats.calls = calls.len()?;
-            let mut functions: std::collections::BTreeMap<(String, String), (u64, Vec<Key>)> =
-                Default::default();
+            // module -> name -> (calls, digests named): looked up by borrowed text, so a
+            // record allocates nothing but its argument list.
+            let mut functions: BTreeMap<String, BTreeMap<String, (u64, Vec<Key>)>> =
+                BTreeMap::new();
+            let mut unreadable = 0;
             for entry in calls.iter()? {
                 let (_, value) = entry?;
                 let (result, record) = value.value();
                 let Ok(view) = RecordView::decode(record) else {
+                    unreadable += 1;
                     continue;
                 };
-                let slot = functions
-                    .entry((view.module.to_owned(), view.name.to_owned()))
-                    .or_default();
+                if !functions.contains_key(view.module) {
+                    functions.insert(view.module.to_owned(), BTreeMap::new());
+                }
+                let names = functions.get_mut(view.module).expect("inserted above");
+                if !names.contains_key(view.name) {
+                    names.insert(view.name.to_owned(), Default::default());
+                }
+                let slot = names.get_mut(view.name).expect("inserted above");
                 slot.0 += 1;
                 slot.1.push(*result);
                 slot.1
                     .extend(view.arguments.iter().map(|(_, d)| *d.as_bytes()));
             }
-            let (referenced, unreadable) = referenced_values(&calls, || {
-                indexed_arguments(&txn.open_multimap_table(BY_ARGUMENT)?)
-            })?;
             stats.unreadable_calls = unreadable;
-            for (digest, size) in &sizes {
-                if referenced.binary_search(digest).is_err() {
-                    stats.orphaned_values += 1;
-                    stats.orphaned_bytes += size;
-                }
-            }
+            let mut referenced: Vec<Key> = Vec::new();
             stats.functions = functions
                 .into_iter()
-                .map(|((module, name), (calls, mut digests))| {
+                .flat_map(|(module, names)| {
+                    names
+                        .into_iter()
+                        .map(move |(name, slot)| (module.clone(), name, slot))
+                })
+                .map(|(module, name, (calls, mut digests))| {
                     digests.sort_unstable();
                     digests.dedup();
+                    referenced.extend_from_slice(&digests);
                     FunctionStats {
                         module,
                         name,
@@ -210,6 +225,22 @@ impl Store {
                     }
                 })
                 .collect();
+            if unreadable > 0 {
+                // As gc does: what an unreadable record names is unknown, so the argument
+                // index and every result digest count as referenced.
+                referenced = referenced_values(&calls, || {
+                    indexed_arguments(&txn.open_multimap_table(BY_ARGUMENT)?)
+                })?
+                .0;
+            }
+            referenced.sort_unstable();
+            referenced.dedup();
+            for (digest, size) in &sizes {
+                if referenced.binary_search(digest).is_err() {
+                    stats.orphaned_values += 1;
+                    stats.orphaned_bytes += size;
+                }
+            }
             stats
                 .functions
                 .sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| b.calls.cmp(&a.calls)));
