@@ -76,7 +76,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    quiet_storage_panics();
+    quiet_panics();
     let cli = Cli::parse();
     let options = out::Options { json: cli.json };
     let target = target::Target::new(cli.cache);
@@ -104,11 +104,20 @@ fn main() -> ExitCode {
 
 /// A damaged file can make the storage engine panic; fleche catches that and reports the
 /// file as damaged, so the panic's own message (with a source path inside redb) would only
-/// confuse. Any other panic is a bug and is printed as usual.
-fn quiet_storage_panics() {
+/// confuse. Output cut short by the reader (`fleche ls | head`) makes `println!` panic, since
+/// Rust ignores SIGPIPE: that ends the command quietly, as it would end a C tool. Any other
+/// panic is a bug and is printed as usual.
+fn quiet_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let in_storage = info.location().is_some_and(|l| l.file().contains("/redb-"));
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map_or("", String::as_str);
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         if !in_storage {
             default(info);
         }

@@ -170,6 +170,18 @@ fn ls_filters_like_the_browser() {
             .count()
             == 1
     );
+    // A reader that stops early (`| head -1`) ends the command quietly.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleche"))
+        .args(["--cache", path.to_str().unwrap(), "ls"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(done.status.code(), Some(0));
 }
 
 #[test]
