@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use redb::TableDefinition;
 
-use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Handle, Key, KeyRef, Location, Store, VALUES};
+use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Handle, Key, KeyRef, Location, Store};
 use super::{OPEN_FILES, Writer, guard};
 use crate::error::{Error, Result};
 use crate::record::RecordView;
@@ -21,7 +21,7 @@ use crate::record::RecordView;
 mod copy;
 mod verify;
 
-/// [`VALUES`], its keys read in place (see [`KeyRef`]): counting a large cache's values
+/// [`VALUES`](super::VALUES), its keys read in place (see [`KeyRef`]): counting a large cache's values
 /// builds no key through a `Vec`.
 const VALUES_IN_PLACE: TableDefinition<'_, KeyRef, &[u8]> = TableDefinition::new("values");
 
@@ -144,9 +144,9 @@ impl Store {
                 })?
             };
             let mut collected = Collected::default();
-            let mut values = txn.open_table(VALUES)?;
+            let mut values = txn.open_table(VALUES_IN_PLACE)?;
             values.retain(|digest, bytes| {
-                let keep = referenced.binary_search(&digest).is_ok();
+                let keep = referenced.binary_search(digest).is_ok();
                 if keep {
                     collected.values_kept += 1;
                 } else {
