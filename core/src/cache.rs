@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::record::CallRecord;
 use crate::store::{Location, Mode, PagedRecord, Store, TimeKey, UnreadableRecord, ValueHead};
 
+pub use crate::store::maintenance::{
+    Collected, Compacted, Copied, FunctionStats, Problem, Stats, Verified,
+};
+
 /// Digest prefixes shorter than this are refused: too likely to be ambiguous.
 pub const MIN_PREFIX: usize = 4;
 
@@ -190,6 +194,112 @@ impl Cache {
     /// Whether no call is stored.
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Looking after a cache: gc, compact, stats, verify, copying calls.
+// -------------------------------------------------------------------------------------------
+
+/// Calls copied per commit: big enough that a commit's two fsyncs do not dominate, small
+/// enough that a copy of a large cache holds little in memory.
+const COPY_CHUNK: usize = 512;
+/// Bytes of values read per commit, at most (a call's values are never split).
+const COPY_CHUNK_BYTES: usize = 64 << 20;
+
+impl Cache {
+    /// Removes every stored value that no call refers to any more (after [`Cache::evict`], a
+    /// `rerun` whose result changed, or a delete in `fleche-tui`), and values stored with
+    /// [`Cache::put_value`] that no call names.
+    ///
+    /// fleche cleans values by a sweep rather than by reference counts: evicting stays one
+    /// small write, and a cache that is never swept is only larger, never wrong. The sweep
+    /// reads every call record, then removes the unreferenced values, all in one write
+    /// transaction, so calls other processes commit meanwhile keep their values. The file
+    /// does not shrink until [`Cache::compact`]; its free pages are reused by later writes.
+    ///
+    /// ```
+    /// let cache = fleche::Cache::memory();
+    /// cache.put_value(&"nobody refers to me")?;
+    /// assert_eq!(cache.gc()?.values_removed, 1);
+    /// # Ok::<(), fleche::Error>(())
+    /// ```
+    pub fn gc(&self) -> Result<Collected> {
+        self.store.collect_garbage()
+    }
+
+    /// Gives the file's free pages back to the file system (redb's compaction), after
+    /// committing what this process queued. Needs the cache to itself: [`Error::InUse`]
+    /// when this process holds other handles to it (clones of this `Cache`, the active cache,
+    /// a running query) or another process is reading or writing it at that moment. Other
+    /// processes that merely have the file open wait while it runs. A memory cache compacts
+    /// too (sizes are then 0).
+    pub fn compact(&mut self) -> Result<Compacted> {
+        Store::compact(&mut self.store)
+    }
+
+    /// Counts what the cache holds: calls, values and their bytes, bytes per function,
+    /// values no call refers to, the file's size, the oldest and newest call. Reads every
+    /// record and walks every value (without decoding it).
+    pub fn stats(&self) -> Result<Stats> {
+        self.store.stats()
+    }
+
+    /// Reads every value and call record and checks what can be checked without the Rust
+    /// types: each value parses as one whole encoding (its digest cannot be recomputed, as
+    /// it is taken over the typed value, not the bytes), each record decodes and agrees with
+    /// its stored result digest, every value a record names is stored, and the time index
+    /// lists exactly the stored calls. Reads only; repairs nothing.
+    pub fn verify(&self) -> Result<Verified> {
+        self.verify_with_progress(&mut |_, _| {})
+    }
+
+    /// [`Cache::verify`], calling `progress(items read, items in all)` as it goes.
+    pub fn verify_with_progress(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<Verified> {
+        self.store.verify(progress)
+    }
+
+    /// Copies the calls under `keys` (with their values, records byte for byte) into `to`,
+    /// skipping calls `to` already has; `progress(calls looked at, calls in all)`.
+    pub(crate) fn copy_keys_to(
+        &self,
+        keys: &[Digest],
+        to: &Cache,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Copied> {
+        let mut copied = Copied::default();
+        if self.same_as(to) {
+            copied.calls_present = keys.len() as u64;
+            return Ok(copied);
+        }
+        let missing = to.store.missing_calls(keys)?;
+        copied.calls_present = (keys.len() - missing.len()) as u64;
+        let total = keys.len() as u64;
+        let mut done = copied.calls_present;
+        progress(done, total);
+        let mut rest = missing.as_slice();
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(rest.len().min(COPY_CHUNK));
+            rest = after;
+            let mut bundles = self.store.bundles(chunk)?;
+            // Values can be large: split a chunk further by bytes.
+            while !bundles.is_empty() {
+                let mut bytes = 0;
+                let take = bundles
+                    .iter()
+                    .take_while(|b| {
+                        bytes += b.bytes();
+                        bytes <= COPY_CHUNK_BYTES
+                    })
+                    .count()
+                    .max(1);
+                let part: Vec<_> = bundles.drain(..take).collect();
+                copied += to.store.put_bundles(&part)?;
+            }
+            done += chunk.len() as u64;
+            progress(done, total);
+        }
+        Ok(copied)
     }
 }
 

@@ -30,6 +30,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The operation needs the cache to itself (compaction) and something else is using it.
+    #[error("cannot compact cache {path} now: {detail}")]
+    InUse {
+        /// The file.
+        path: PathBuf,
+        /// Who is using it, as far as is known.
+        detail: String,
+    },
     /// The cache was left mid-commit by a crashed writer and a read-only open cannot repair it.
     #[error(
         "cache {path} needs repair after a crash; open it once for writing (any fleche program or `fleche-tui --write`) to repair it"

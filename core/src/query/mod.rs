@@ -20,6 +20,7 @@ use crate::function::Function;
 use crate::record::RecordView;
 
 mod builders;
+mod copy;
 mod field;
 mod filter;
 pub(crate) mod typed;

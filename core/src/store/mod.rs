@@ -21,6 +21,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
 
+pub(crate) mod maintenance;
 mod paging;
 mod probe;
 mod writer;

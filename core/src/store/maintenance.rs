@@ -1,0 +1,335 @@
+//! Looking after a cache file: sweeping values no call refers to (`gc`), giving freed pages
+//! back to the file system (`compact`) and counting what is stored (`stats`). Copying calls
+//! between caches is in `copy.rs`, checking that everything stored still reads in `verify.rs`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::Serialize;
+
+use std::collections::BTreeMap;
+
+use redb::TableDefinition;
+
+use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Handle, Key, KeyRef, Location, Store};
+use super::{OPEN_FILES, Writer, guard};
+use crate::error::{Error, Result};
+use crate::record::RecordView;
+
+mod copy;
+mod verify;
+
+/// [`VALUES`](super::VALUES), its keys read in place (see [`KeyRef`]): counting a large cache's values
+/// builds no key through a `Vec`.
+const VALUES_IN_PLACE: TableDefinition<'_, KeyRef, &[u8]> = TableDefinition::new("values");
+
+pub use copy::Copied;
+pub use verify::{Problem, Verified};
+
+/// What [`Cache::gc`](crate::Cache::gc) removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Collected {
+    /// Values removed because no call refers to them.
+    pub values_removed: u64,
+    /// Their encoded size in bytes.
+    pub bytes_removed: u64,
+    /// Values left, each referred to by at least one call.
+    pub values_kept: u64,
+}
+
+/// What [`Cache::compact`](crate::Cache::compact) did to the file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Compacted {
+    /// File size before, in bytes (0 for a memory cache).
+    pub bytes_before: u64,
+    /// File size after, in bytes.
+    pub bytes_after: u64,
+}
+
+/// What a cache holds: see [`Cache::stats`](crate::Cache::stats).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// The file, or `None` for a memory cache.
+    pub path: Option<PathBuf>,
+    /// Call records.
+    pub calls: u64,
+    /// Stored values (results and arguments, each stored once).
+    pub values: u64,
+    /// Encoded size of every stored value, in bytes.
+    pub value_bytes: u64,
+    /// Per function, most bytes first.
+    pub functions: Vec<FunctionStats>,
+    /// Values no call refers to (what [`Cache::gc`](crate::Cache::gc) would remove).
+    pub orphaned_values: u64,
+    /// Their encoded size in bytes.
+    pub orphaned_bytes: u64,
+    /// Call records that do not decode (a damaged cache; `fleche verify` says more).
+    pub unreadable_calls: u64,
+    /// Size of the file in bytes (0 for a memory cache); includes free pages until
+    /// [`Cache::compact`](crate::Cache::compact).
+    pub file_size: u64,
+    /// Start time of the oldest call.
+    pub oldest_call: Option<DateTime<Utc>>,
+    /// Start time of the newest call.
+    pub newest_call: Option<DateTime<Utc>>,
+}
+
+/// One function's share of a cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FunctionStats {
+    /// Module path.
+    pub module: String,
+    /// Function name.
+    pub name: String,
+    /// Its calls.
+    pub calls: u64,
+    /// Encoded size of the distinct values its calls refer to (results and arguments), in
+    /// bytes. A value shared by two functions counts for both.
+    pub bytes: u64,
+}
+
+/// Every value digest that some call refers to, sorted, and how many records did not decode.
+///
+/// The records are the truth: the result digest is read from each record's fixed field and
+/// the argument digests from the record itself. When a record does not decode, the argument
+/// index is added as well, so that a damaged record never lets its values be swept.
+fn referenced_values(
+    calls: &impl ReadableTable<super::KeyRef, (super::KeyRef, &'static [u8])>,
+    arguments: impl FnOnce() -> Result<Vec<Key>, redb::Error>,
+) -> Result<(Vec<Key>, u64), redb::Error> {
+    let mut found: Vec<Key> = Vec::with_capacity(2 * calls.len()? as usize);
+    let mut unreadable = 0;
+    for entry in calls.iter()? {
+        let (_, value) = entry?;
+        let (result, record) = value.value();
+        found.push(*result);
+        match RecordView::decode(record) {
+            Ok(view) => found.extend(view.arguments.iter().map(|(_, d)| *d.as_bytes())),
+            Err(_) => unreadable += 1,
+        }
+    }
+    if unreadable > 0 {
+        found.extend(arguments()?);
+    }
+    found.sort_unstable();
+    found.dedup();
+    Ok((found, unreadable))
+}
+
+/// The value digests in the argument index.
+fn indexed_arguments(
+    index: &impl redb::ReadableMultimapTable<(&'static str, Key), Key>,
+) -> Result<Vec<Key>, redb::Error> {
+    let mut out = Vec::new();
+    for entry in index.iter()? {
+        let (key, _) = entry?;
+        out.push(key.value().1);
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// Removes every value no call refers to, in one write transaction (so a call committed
+    /// by another process meanwhile either lands before the sweep and keeps its values, or
+    /// after it with its values).
+    pub(crate) fn collect_garbage(&self) -> Result<Collected> {
+        self.flush();
+        self.write(|txn| {
+            let (referenced, _) = {
+                let calls = txn.open_table(CALLS_IN_PLACE)?;
+                referenced_values(&calls, || {
+                    indexed_arguments(&txn.open_multimap_table(BY_ARGUMENT)?)
+                })?
+            };
+            let mut collected = Collected::default();
+            let mut values = txn.open_table(VALUES_IN_PLACE)?;
+            values.retain(|digest, bytes| {
+                let keep = referenced.binary_search(digest).is_ok();
+                if keep {
+                    collected.values_kept += 1;
+                } else {
+                    collected.values_removed += 1;
+                    collected.bytes_removed += bytes.len() as u64;
+                }
+                keep
+            })?;
+            Ok(collected)
+        })
+    }
+
+    /// Counts what the cache holds, in one read transaction.
+    pub(crate) fn stats(&self) -> Result<Stats> {
+        let mut stats = self.read(|txn| {
+            let mut stats = Stats::default();
+            // Sizes by digest, in key order (the table's own order).
+            let mut sizes: Vec<(Key, u64)> = Vec::new();
+            for entry in txn.open_table(VALUES_IN_PLACE)?.iter()? {
+                let (digest, bytes) = entry?;
+                let size = bytes.value().len() as u64;
+                stats.value_bytes += size;
+                sizes.push((*digest.value(), size));
+            }
+            stats.values = sizes.len() as u64;
+            let size_of = |d: &Key| {
+                sizes
+                    .binary_search_by(|(k, _)| k.cmp(d))
+                    .map_or(0, |i| sizes[i].1)
+            };
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
+            stats.calls = calls.len()?;
+            // module -> name -> (calls, digests named): looked up by borrowed text, so a
+            // record allocates nothing but its argument list.
+            let mut functions: BTreeMap<String, BTreeMap<String, (u64, Vec<Key>)>> =
+                BTreeMap::new();
+            let mut unreadable = 0;
+            for entry in calls.iter()? {
+                let (_, value) = entry?;
+                let (result, record) = value.value();
+                let Ok(view) = RecordView::decode(record) else {
+                    unreadable += 1;
+                    continue;
+                };
+                if !functions.contains_key(view.module) {
+                    functions.insert(view.module.to_owned(), BTreeMap::new());
+                }
+                let names = functions.get_mut(view.module).expect("inserted above");
+                if !names.contains_key(view.name) {
+                    names.insert(view.name.to_owned(), Default::default());
+                }
+                let slot = names.get_mut(view.name).expect("inserted above");
+                slot.0 += 1;
+                slot.1.push(*result);
+                slot.1
+                    .extend(view.arguments.iter().map(|(_, d)| *d.as_bytes()));
+            }
+            stats.unreadable_calls = unreadable;
+            let mut referenced: Vec<Key> = Vec::new();
+            stats.functions = functions
+                .into_iter()
+                .flat_map(|(module, names)| {
+                    names
+                        .into_iter()
+                        .map(move |(name, slot)| (module.clone(), name, slot))
+                })
+                .map(|(module, name, (calls, mut digests))| {
+                    digests.sort_unstable();
+                    digests.dedup();
+                    referenced.extend_from_slice(&digests);
+                    FunctionStats {
+                        module,
+                        name,
+                        calls,
+                        bytes: digests.iter().map(size_of).sum(),
+                    }
+                })
+                .collect();
+            if unreadable > 0 {
+                // As gc does: what an unreadable record names is unknown, so the argument
+                // index and every result digest count as referenced.
+                referenced = referenced_values(&calls, || {
+                    indexed_arguments(&txn.open_multimap_table(BY_ARGUMENT)?)
+                })?
+                .0;
+            }
+            referenced.sort_unstable();
+            referenced.dedup();
+            for (digest, size) in &sizes {
+                if referenced.binary_search(digest).is_err() {
+                    stats.orphaned_values += 1;
+                    stats.orphaned_bytes += size;
+                }
+            }
+            stats
+                .functions
+                .sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| b.calls.cmp(&a.calls)));
+            let by_time = txn.open_table(BY_TIME)?;
+            let time = |nanos: i64| DateTime::from_timestamp_nanos(nanos);
+            stats.oldest_call = by_time.first()?.map(|(k, _)| time(k.value().0));
+            stats.newest_call = by_time.last()?.map(|(k, _)| time(k.value().0));
+            Ok(stats)
+        })?;
+        if let Location::File(path) = &self.location {
+            stats.file_size = std::fs::metadata(path).map_or(0, |m| m.len());
+            stats.path = Some(path.clone());
+        }
+        Ok(stats)
+    }
+
+    /// Gives free pages back to the file system (redb's compaction). It needs the only handle
+    /// on the database: no other `Cache` of this process may share the store, and the
+    /// background writer is stopped (after committing its queue) and started again after.
+    pub(crate) fn compact(store: &mut Arc<Store>) -> Result<Compacted> {
+        let in_use = |path| Error::InUse {
+            path,
+            detail: "this process holds other handles to it (a clone of the Cache, the \
+                     active cache or a query); drop them first"
+                .into(),
+        };
+        if Arc::strong_count(store) > 1 {
+            return Err(in_use(store.location.display_path()));
+        }
+        // The registry's weak handle would stop `get_mut`; holding its lock meanwhile keeps
+        // this process from opening the file a second time while the store is set aside.
+        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        let registered = match &store.location {
+            Location::File(path) => open.remove_entry(path).map(|(path, _weak)| path),
+            Location::Memory => None,
+        };
+        let result = match Arc::get_mut(store) {
+            Some(only) => only.compact_alone(),
+            None => Err(in_use(store.location.display_path())),
+        };
+        if let Some(path) = registered {
+            open.insert(path, Arc::downgrade(store));
+        }
+        result
+    }
+
+    fn compact_alone(&mut self) -> Result<Compacted> {
+        let file_size = |location: &Location| match location {
+            Location::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Location::Memory => 0,
+        };
+        let bytes_before = file_size(&self.location);
+        // Dropping the writer commits its queue and releases its handle on the database.
+        drop(self.writer.take());
+        *self.hot.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        let result = self.compact_database();
+        if let (Handle::ReadWrite(db), Location::File(_)) = (&self.db, &self.location) {
+            self.writer =
+                Some(Writer::start(db.clone(), self.location.clone())).filter(Writer::is_running);
+        }
+        result?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        Ok(Compacted {
+            bytes_before,
+            bytes_after: file_size(&self.location),
+        })
+    }
+
+    fn compact_database(&mut self) -> Result<()> {
+        let path = self.location.display_path();
+        let location = self.location.clone();
+        let db = match &mut self.db {
+            Handle::ReadOnly(_) => return Err(Error::ReadOnly { path }),
+            Handle::ReadWrite(db) => Arc::get_mut(db).ok_or_else(|| Error::InUse {
+                path: path.clone(),
+                detail: "this process still uses the database elsewhere".into(),
+            })?,
+        };
+        guard(&location, || {
+            db.compact().map(|_| ()).map_err(|e| match e {
+                redb::CompactionError::TransactionInProgress => Error::InUse {
+                    path: path.clone(),
+                    detail: "another process (or a query of this one) is reading or writing \
+                             it right now; try again when it is idle"
+                        .into(),
+                },
+                other => super::storage_error(&location, other.into()),
+            })
+        })
+    }
+}

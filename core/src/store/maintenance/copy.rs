@@ -1,0 +1,151 @@
+//! Copying calls from one store to another with their values, keeping keys and records byte
+//! for byte; a call the target already has is left alone, so copying twice changes nothing.
+
+use redb::ReadableTable;
+use serde::Serialize;
+
+use super::super::{CALLS, CALLS_IN_PLACE, Store, VALUES, index};
+use crate::digest::Digest;
+use crate::error::Result;
+use crate::record::{CallRecord, RecordView};
+
+/// What a copy between caches did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Copied {
+    /// Calls written to the target.
+    pub calls_copied: u64,
+    /// Calls the target had already (left as they were).
+    pub calls_present: u64,
+    /// Values written to the target (results and arguments it did not have).
+    pub values_copied: u64,
+    /// Their encoded size in bytes.
+    pub bytes_copied: u64,
+    /// Values the source's records refer to but the source does not hold (the records are
+    /// copied anyway, as they are).
+    pub values_missing: u64,
+}
+
+impl std::ops::AddAssign for Copied {
+    fn add_assign(&mut self, other: Copied) {
+        self.calls_copied += other.calls_copied;
+        self.calls_present += other.calls_present;
+        self.values_copied += other.values_copied;
+        self.bytes_copied += other.bytes_copied;
+        self.values_missing += other.values_missing;
+    }
+}
+
+/// One call read for copying: its key, record as stored, and the values it refers to.
+pub(crate) struct Bundle {
+    key: Digest,
+    result: Digest,
+    record: Vec<u8>,
+    values: Vec<(Digest, Vec<u8>)>,
+    missing: u64,
+}
+
+impl Bundle {
+    /// Encoded size of its values.
+    pub(crate) fn bytes(&self) -> usize {
+        self.values.iter().map(|(_, v)| v.len()).sum::<usize>() + self.record.len()
+    }
+}
+
+impl Store {
+    /// The keys among `keys` that this store has no call for.
+    pub(crate) fn missing_calls(&self, keys: &[Digest]) -> Result<Vec<Digest>> {
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
+            let mut out = Vec::new();
+            for key in keys {
+                if calls.get(key.as_bytes())?.is_none() {
+                    out.push(*key);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Reads these calls with their values, in one read transaction; keys not stored are
+    /// skipped.
+    pub(crate) fn bundles(&self, keys: &[Digest]) -> Result<Vec<Bundle>> {
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
+            let values = txn.open_table(VALUES)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let Some(entry) = calls.get(key.as_bytes())? else {
+                    continue;
+                };
+                let (result, record) = entry.value();
+                let result = Digest::from_bytes(*result);
+                let mut digests = vec![result];
+                if let Ok(view) = RecordView::decode(record) {
+                    digests.extend(view.arguments.iter().map(|(_, d)| *d));
+                }
+                digests.dedup();
+                let mut bundle = Bundle {
+                    key: *key,
+                    result,
+                    record: record.to_vec(),
+                    values: Vec::with_capacity(digests.len()),
+                    missing: 0,
+                };
+                for digest in digests {
+                    if bundle.values.iter().any(|(d, _)| *d == digest) {
+                        continue;
+                    }
+                    match values.get(digest.as_bytes())? {
+                        Some(v) => bundle.values.push((digest, v.value().to_vec())),
+                        None => bundle.missing += 1,
+                    }
+                }
+                out.push(bundle);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Writes these calls and their values in one commit, skipping calls already stored. A
+    /// record that does not decode cannot be indexed and is skipped (and logged).
+    pub(crate) fn put_bundles(&self, bundles: &[Bundle]) -> Result<Copied> {
+        if bundles.is_empty() {
+            return Ok(Copied::default());
+        }
+        self.flush();
+        self.write(|txn| {
+            let mut copied = Copied::default();
+            for bundle in bundles {
+                if txn.open_table(CALLS)?.get(bundle.key.as_bytes())?.is_some() {
+                    copied.calls_present += 1;
+                    continue;
+                }
+                let record = match CallRecord::decode(&bundle.record) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(key = %bundle.key, "not copying a call record that does not decode: {e}");
+                        continue;
+                    }
+                };
+                {
+                    let mut values = txn.open_table(VALUES)?;
+                    for (digest, bytes) in &bundle.values {
+                        if values.get(digest.as_bytes())?.is_none() {
+                            values.insert(digest.as_bytes(), bytes.as_slice())?;
+                            copied.values_copied += 1;
+                            copied.bytes_copied += bytes.len() as u64;
+                        }
+                    }
+                }
+                txn.open_table(CALLS)?.insert(
+                    bundle.key.as_bytes(),
+                    (*bundle.result.as_bytes(), bundle.record.as_slice()),
+                )?;
+                index(txn, &bundle.key, &record)?;
+                copied.calls_copied += 1;
+                copied.values_missing += bundle.missing;
+            }
+            Ok(copied)
+        })
+    }
+}
