@@ -86,7 +86,7 @@ impl Function {
         ))
     }
 
-    /// The call key: BLAKE3 in key-derivation mode (context `fleche 2026-11-27 call key v1`) over the name,
+    /// The call key: BLAKE3 in key-derivation mode (context `fleche 2026-11-27 call key v2`) over the name,
     /// module, version and code digest, then each argument's name and value digest in
     /// parameter order. Strings are written as a little-endian `u64` length and their bytes,
     /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
