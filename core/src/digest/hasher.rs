@@ -1057,10 +1057,7 @@ mod tests {
         }
         // An f32 NaN widens with its sign and payload, the quiet bit untouched.
         let signalling = f32::from_bits(0xff80_0001);
-        assert_eq!(
-            d(&signalling),
-            d(&f64::from_bits(0xfff0_0000_2000_0000))
-        );
+        assert_eq!(d(&signalling), d(&f64::from_bits(0xfff0_0000_2000_0000)));
         assert_eq!(d(&f32::NAN), d(&f64::NAN));
         assert_ne!(d(&f64::NAN), d(&f64::INFINITY));
         assert_ne!(d(&f64::INFINITY), d(&f64::NEG_INFINITY));
