@@ -45,7 +45,7 @@ impl<T: DeserializeOwned> Arg<T> {
     pub fn resolve(self) -> Result<T> {
         match self {
             Arg::Value(v) => Ok(v),
-            Arg::Digest(prefix) => crate::cache::try_cache()?.value(prefix.as_str()),
+            Arg::Digest(prefix) => crate::active::try_cache()?.value(prefix.as_str()),
         }
     }
 }

@@ -1,22 +1,21 @@
-//! `Cache`: one store of values and call records, and the active cache of this thread.
+//! `Cache`: one store of values and call records, a handle cheap to clone.
+//!
+//! Which cache cached functions use (the active one, the default) is `active.rs`'s job;
+//! loading calls, queries and tables over a cache live with [`Call`](crate::Call),
+//! [`Query`](crate::Query) and [`Table`](crate::Table).
 
-use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use redb::ReadableTable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::call::Call;
 use crate::codec;
-use crate::config::{CacheSpec, Config, Origin};
+use crate::config::{CacheSpec, Config};
 use crate::digest::{D, Digest, common_hex_prefix};
 use crate::error::{Error, Result};
-use crate::query::Query;
 use crate::record::CallRecord;
-use crate::store::{Location, Mode, Store};
-use crate::table::Table;
+use crate::store::{Location, Mode, Store, TimeKey, ValueHead};
 
 /// Digest prefixes shorter than this are refused: too likely to be ambiguous.
 pub const MIN_PREFIX: usize = 4;
@@ -99,23 +98,6 @@ impl Cache {
         &self.store.location
     }
 
-    /// Makes this the active cache of the current thread until the guard drops.
-    ///
-    /// ```
-    /// let scratch = fleche::Cache::memory();
-    /// {
-    ///     let _active = scratch.activate();
-    ///     assert!(fleche::cache().same_as(&scratch));
-    /// }
-    /// ```
-    #[must_use = "the cache is active only while the guard lives"]
-    pub fn activate(&self) -> ActiveCache {
-        ACTIVE.with(|a| a.borrow_mut().push(self.clone()));
-        ActiveCache {
-            _not_send: std::marker::PhantomData,
-        }
-    }
-
     /// Whether two handles share one store.
     pub fn same_as(&self, other: &Cache) -> bool {
         self.store.db.id() == other.store.db.id()
@@ -145,33 +127,9 @@ impl Cache {
         Ok(digest.to_string()[..len].to_owned())
     }
 
-    /// The call stored under a key (a [`Digest`], a hex prefix, or a [`D`]), read lazily:
-    /// its record now, its argument and result values only when asked for.
-    pub fn load(&self, key: impl CallKey) -> Result<Call> {
-        let key = key.resolve_call(self)?;
-        let bytes = self
-            .store
-            .record(&key)?
-            .ok_or_else(|| Error::UnknownDigest {
-                prefix: key.to_string(),
-            })?;
-        let record = CallRecord::decode(&bytes)?;
-        Ok(Call::new(self.clone(), key, record))
-    }
-
     /// Every call key, newest first (by start time). Reads only the time index.
     pub fn keys_newest_first(&self) -> Result<Vec<Digest>> {
         self.store.keys_newest_first()
-    }
-
-    /// Loads several calls in one read transaction (lazily: no values are read). Keys that
-    /// are not stored are skipped; a record that does not decode is an error.
-    pub fn load_many(&self, keys: &[Digest]) -> Result<Vec<Call>> {
-        self.store
-            .records(keys)?
-            .into_iter()
-            .map(|(key, bytes)| Ok(Call::new(self.clone(), key, CallRecord::decode(&bytes)?)))
-            .collect()
     }
 
     /// Waits until every call record this process queued for the file is committed, so other
@@ -197,13 +155,7 @@ impl Cache {
         let digest = crate::digest::try_digest(value)
             .map_err(|e| codec::CodecError::Encode(e.to_string()))?;
         let bytes = codec::encode(value)?;
-        self.store.write(|txn| {
-            let mut values = txn.open_table(crate::store::VALUES)?;
-            if values.get(digest.as_bytes())?.is_none() {
-                values.insert(digest.as_bytes(), bytes.as_slice())?;
-            }
-            Ok(())
-        })?;
+        self.store.put_value(&digest, &bytes)?;
         Ok(digest)
     }
 
@@ -242,33 +194,10 @@ impl Cache {
 }
 
 // -------------------------------------------------------------------------------------------
-// Queries and tables over the whole cache.
+// Prefixes, counters and test setup.
 // -------------------------------------------------------------------------------------------
 
 impl Cache {
-    /// A query over every call in this cache; add filters to narrow it. See [`Query`].
-    ///
-    /// ```
-    /// # use fleche::fleche;
-    /// #[fleche]
-    /// fn double(x: i64) -> i64 { x * 2 }
-    /// # fn main() -> fleche::Result<()> {
-    /// let cache = fleche::Cache::memory();
-    /// let _active = cache.activate();
-    /// double(100);
-    /// assert_eq!(cache.query().argument("x", 100).count()?, 1);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn query(&self) -> Query {
-        Query::new(Some(self.clone()))
-    }
-
-    /// A table of every call in this cache (see [`Table`]); no argument or result is read.
-    pub fn table(&self) -> Table {
-        self.query().table()
-    }
-
     /// Resolves a full call key, or a prefix of at least 4 hex characters, to the one stored
     /// call key it starts; value digests are not considered (unlike [`Cache::expand`]).
     pub fn expand_call(&self, prefix: &str) -> Result<Digest> {
@@ -335,10 +264,59 @@ impl Cache {
     }
 }
 
-impl Digest {
-    /// The shortest unambiguous prefix of this digest in the active cache (at least 4 chars).
-    pub fn shrink(&self) -> Result<String> {
-        try_cache()?.shrink(self)
+// -------------------------------------------------------------------------------------------
+// Paging through a cache, for browsers such as `fleche-tui`.
+// -------------------------------------------------------------------------------------------
+
+impl Cache {
+    /// Up to `limit` calls, newest first, strictly older than `before` (from the newest call
+    /// when `None`). Reads only the time index, so the first page of a million calls is quick.
+    pub fn calls_before(&self, before: Option<TimeKey>, limit: usize) -> Result<Vec<TimeKey>> {
+        self.store.calls_before(before, limit)
+    }
+
+    /// Every call strictly newer than `after` in the time index, oldest first: what another
+    /// process added since a browser last looked.
+    pub fn calls_after(&self, after: TimeKey) -> Result<Vec<TimeKey>> {
+        self.store.calls_after(after)
+    }
+
+    /// Up to `limit` call records with keys strictly after `after` (from the first key when
+    /// `None`), in key order. Reading every record of a large cache this way is several times
+    /// faster than looking keys up one by one ([`Cache::load_many`]), since it walks the
+    /// table in its own order. A record that does not decode is skipped (and logged), as
+    /// queries do.
+    pub fn records_after(
+        &self,
+        after: Option<Digest>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, CallRecord)>> {
+        self.store.records_after(after, limit)
+    }
+
+    /// Number of entries in the time index (equal to [`Cache::len`] in a sound cache).
+    pub fn time_index_len(&self) -> Result<u64> {
+        self.store.time_index_len()
+    }
+
+    /// The size of the value stored under `digest` and at most its first `max_bytes` bytes,
+    /// or `None` when no such value is stored.
+    pub fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>> {
+        Ok(self
+            .store
+            .value_heads(std::slice::from_ref(digest), max_bytes)?
+            .pop()
+            .flatten())
+    }
+
+    /// [`Cache::value_head`] for many values in one read transaction, in the order given
+    /// (`None` for a value that is not stored). Sorted digests read fastest.
+    pub fn value_heads(
+        &self,
+        digests: &[Digest],
+        max_bytes: usize,
+    ) -> Result<Vec<Option<ValueHead>>> {
+        self.store.value_heads(digests, max_bytes)
     }
 }
 
@@ -406,112 +384,27 @@ impl<S: AsRef<str>> CallKey for D<S> {
     }
 }
 
-thread_local! {
-    static ACTIVE: RefCell<Vec<Cache>> = const { RefCell::new(Vec::new()) };
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Keeps a cache active on this thread; see [`Cache::activate`].
-#[derive(Debug)]
-pub struct ActiveCache {
-    _not_send: std::marker::PhantomData<*const ()>,
-}
-
-impl Drop for ActiveCache {
-    fn drop(&mut self) {
-        ACTIVE.with(|a| a.borrow_mut().pop());
+    #[test]
+    fn pages_and_heads() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().join("c.redb")).unwrap();
+        assert!(cache.calls_before(None, 10).unwrap().is_empty());
+        let d = cache.put_value(&vec![7u8; 1000]).unwrap();
+        let head = cache.value_head(&d, 10).unwrap().unwrap();
+        assert_eq!(head.bytes.len(), 10);
+        assert!(head.size > 1000);
+        let missing = Digest::from_bytes([1; 32]);
+        let heads = cache.value_heads(&[missing, d], 10).unwrap();
+        assert_eq!(heads, [None, Some(head)]);
+        assert!(
+            cache
+                .value_head(&Digest::from_bytes([1; 32]), 10)
+                .unwrap()
+                .is_none()
+        );
     }
-}
-
-/// The default cache of this copy of fleche (under evcxr, of this cell).
-enum DefaultHandle {
-    /// Opened once, kept open.
-    Held(Cache),
-    /// Under evcxr: open only while in use, see `notebook::Reopen`.
-    Reopened(Arc<crate::notebook::Reopen>),
-}
-
-/// The default cache, opened on first use. Not a `OnceLock`, so that it can be dropped when
-/// the process exits: redb marks a file that was never closed as needing repair, which a
-/// read-only opener (such as `fleche-tui`) cannot do.
-static DEFAULT: RwLock<Option<std::result::Result<DefaultHandle, String>>> = RwLock::new(None);
-
-/// The active cache: the innermost [`Cache::activate`] on this thread, else the default cache
-/// from `fleche.toml` / `FLECHE_CACHE` (an in-memory cache when nothing is configured).
-///
-/// # Panics
-///
-/// If the configured default cache cannot be opened; [`try_cache`] returns the error instead.
-/// Cached functions never panic for this: they run uncached and log the error.
-pub fn cache() -> Cache {
-    try_cache().unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The active cache, or why the configured default cannot be opened.
-pub fn try_cache() -> Result<Cache> {
-    if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
-        return Ok(active);
-    }
-    let to_error = |detail: &String| Error::Storage {
-        path: "<default cache>".into(),
-        detail: detail.clone(),
-    };
-    let get = |default: &std::result::Result<DefaultHandle, String>| match default {
-        Ok(DefaultHandle::Held(cache)) => Ok(cache.clone()),
-        Ok(DefaultHandle::Reopened(reopen)) => reopen.cache(),
-        Err(detail) => Err(to_error(detail)),
-    };
-    if let Some(default) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-        return get(default);
-    }
-    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
-    let default = slot.get_or_insert_with(|| {
-        // Opening a file registers the exit hook that closes it.
-        open_default()
-    });
-    get(default)
-}
-
-/// Drops the default cache so its file is closed cleanly; called when the process exits.
-pub(crate) fn close_default_cache() {
-    let closing = DEFAULT
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .replace(Err(
-            "the process is exiting; the default cache is closed".to_owned()
-        ));
-    if let Some(Ok(DefaultHandle::Reopened(reopen))) = &closing {
-        reopen.close();
-    }
-    drop(closing);
-}
-
-fn open_default() -> std::result::Result<DefaultHandle, String> {
-    let config = crate::config::current()
-        .as_ref()
-        .map_err(ToString::to_string)?;
-    let resolved = config.resolve_default().map_err(|e| e.to_string())?;
-    let cache = Cache::from_spec(&resolved.spec).map_err(|e| e.to_string())?;
-    if let (true, CacheSpec::File(path)) = (crate::notebook::in_evcxr(), &resolved.spec) {
-        crate::notebook::announce_once(&format!(
-            "fleche: caching to {} ({})",
-            path.display(),
-            resolved.origin
-        ));
-        let path = cache.path().map_or_else(|| path.clone(), Path::to_path_buf);
-        return Ok(DefaultHandle::Reopened(Arc::new(
-            crate::notebook::Reopen::new(path),
-        )));
-    }
-    match (&resolved.origin, &resolved.spec) {
-        (Origin::NoConfig, _) => {
-            eprintln!(
-                "fleche: no fleche.toml found; using an in-memory cache (results last until the program exits)"
-            )
-        }
-        (origin, CacheSpec::File(path)) => {
-            eprintln!("fleche: caching to {} ({origin})", path.display())
-        }
-        (origin, CacheSpec::Memory) => eprintln!("fleche: using an in-memory cache ({origin})"),
-    }
-    Ok(DefaultHandle::Held(cache))
 }

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use crate::batch::Batch;
-use crate::cache::Cache;
+use crate::cache::{Cache, CallKey};
 use crate::codec;
 use crate::digest::Digest;
+use crate::display::{escape_html, evcxr_emit, value_summary};
 use crate::error::{Error, Result};
 use crate::record::{CallRecord, Metadata};
 
@@ -31,6 +32,34 @@ enum Stored {
     Decoded(Arc<CallRecord>),
     /// Kept encoded in the batch a query read, decoded when first looked at.
     Batch(Arc<Batch>, u32),
+}
+
+/// Loading calls lives here rather than in `cache.rs`, so that the cache does not import the
+/// calls that hold it.
+impl Cache {
+    /// The call stored under a key (a [`Digest`], a hex prefix, or a [`D`](crate::D)), read
+    /// lazily: its record now, its argument and result values only when asked for.
+    pub fn load(&self, key: impl CallKey) -> Result<Call> {
+        let key = key.resolve_call(self)?;
+        let bytes = self
+            .store
+            .record(&key)?
+            .ok_or_else(|| Error::UnknownDigest {
+                prefix: key.to_string(),
+            })?;
+        let record = CallRecord::decode(&bytes)?;
+        Ok(Call::new(self.clone(), key, record))
+    }
+
+    /// Loads several calls in one read transaction (lazily: no values are read). Keys that
+    /// are not stored are skipped; a record that does not decode is an error.
+    pub fn load_many(&self, keys: &[Digest]) -> Result<Vec<Call>> {
+        self.store
+            .records(keys)?
+            .into_iter()
+            .map(|(key, bytes)| Ok(Call::new(self.clone(), key, CallRecord::decode(&bytes)?)))
+            .collect()
+    }
 }
 
 impl Call {
@@ -224,7 +253,7 @@ impl Call {
             stored: if stored.is_empty() {
                 format!(
                     "a type not recorded; the value is `{}`",
-                    crate::table::value_summary(bytes)
+                    value_summary(bytes)
                 )
             } else {
                 stored.to_owned()
@@ -354,12 +383,12 @@ impl Call {
         for (k, v) in &lines {
             html.push_str(&format!(
                 "<tr><th>{}</th><td>{}</td></tr>\n",
-                crate::table::escape_html(k),
-                crate::table::escape_html(v)
+                escape_html(k),
+                escape_html(v)
             ));
         }
         html.push_str("</table>");
-        crate::table::evcxr_emit(&html, &self.to_string());
+        evcxr_emit(&html, &self.to_string());
     }
 }
 
@@ -379,6 +408,6 @@ impl Digest {
     /// Shows the digest in a Jupyter notebook as its 64 hex characters.
     pub fn evcxr_display(&self) {
         let hex = self.to_string();
-        crate::table::evcxr_emit(&format!("<code>{hex}</code>"), &hex);
+        evcxr_emit(&format!("<code>{hex}</code>"), &hex);
     }
 }

@@ -1,6 +1,10 @@
-//! The errors fleche reports: one variant per thing a caller can act on.
+//! The errors fleche reports: one variant per thing a caller can act on; and the notices it
+//! shows outside a returned error (caching is off, where the default cache is), which go
+//! through `notice`, the one place where library code prints.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex};
 
 use crate::codec::CodecError;
 
@@ -171,3 +175,43 @@ pub enum Error {
 
 /// `Result` with fleche's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where a notice is printed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stream {
+    Stderr,
+    /// For a notebook cell, where stdout is the cell's output.
+    Stdout,
+}
+
+/// Tells the user one line, prefixed with `fleche: `: logged through `tracing` at `level` and
+/// printed on `stream`, since a program or notebook without a tracing subscriber would
+/// otherwise never see it.
+pub(crate) fn notice(level: tracing::Level, line: &str, stream: Stream) {
+    if level == tracing::Level::ERROR {
+        tracing::error!("{line}");
+    } else if level == tracing::Level::WARN {
+        tracing::warn!("{line}");
+    } else {
+        tracing::info!("{line}");
+    }
+    match stream {
+        Stream::Stderr => eprintln!("fleche: {line}"),
+        Stream::Stdout => println!("fleche: {line}"),
+    }
+}
+
+/// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so
+/// a notebook user without a tracing subscriber still learns that caching is off.
+pub(crate) fn warn_once(message: &str) {
+    static SEEN: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
+    let first = SEEN
+        .lock()
+        .map(|mut s| s.insert(message.to_owned()))
+        .unwrap_or(false);
+    if first {
+        notice(tracing::Level::WARN, message, Stream::Stderr);
+    } else {
+        tracing::warn!("{message}");
+    }
+}

@@ -1,32 +1,38 @@
-//! Committing queued writes and closing the default cache when the process exits.
+//! Work that must run when the process exits: modules register a plain function here.
 //!
-//! The default cache lives in a static, and Rust runs no destructors for statics. redb flags
-//! a file that was open for writing as needing repair until it is closed, so without this every
-//! program using the default cache would leave a file that read-only openers (`fleche-tui`)
-//! refuse and the next writer must repair, scanning the whole file.
+//! Rust runs no destructors for statics, and redb flags a file that was open for writing as
+//! needing repair until it is closed; so the store registers "commit every queued write" and
+//! the default cache "close the default cache", which this module runs from a C `atexit`
+//! handler, in the order they were registered.
 
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
-/// Registers, once per process, a C `atexit` handler that commits every queued call record
-/// and closes the default cache.
+/// The functions to run at exit, in registration order.
+static HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Runs `hook` when the process exits normally (after `main` returns, or on
+/// `std::process::exit`). Callers register each hook once; a panic in a hook is caught.
 #[allow(unsafe_code)]
-pub(crate) fn flush_at_exit() {
+pub(crate) fn at_exit(hook: fn()) {
     static REGISTER: Once = Once::new();
+    HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(hook);
     REGISTER.call_once(|| {
-        extern "C" fn close() {
-            // Unwinding out of an `extern "C"` function aborts; a failure here must not.
-            let _ = std::panic::catch_unwind(|| {
-                crate::store::Store::flush_all();
-                crate::cache::close_default_cache();
-            });
-        }
-        // SAFETY: `close` is a plain `extern "C" fn()` that never unwinds; `atexit` only stores
-        // the pointer and calls it from `exit`, after `main` has returned.
-        let status = unsafe { libc::atexit(close) };
+        // SAFETY: `run_hooks` is a plain `extern "C" fn()` that never unwinds; `atexit` only
+        // stores the pointer and calls it from `exit`, after `main` has returned.
+        let status = unsafe { libc::atexit(run_hooks) };
         if status != 0 {
             tracing::warn!(
                 "cannot register the exit hook; the cache file will need a repair on next open"
             );
         }
     });
+}
+
+extern "C" fn run_hooks() {
+    // Taken out of the lock, so a hook that registers another cannot deadlock.
+    let hooks = std::mem::take(&mut *HOOKS.lock().unwrap_or_else(|e| e.into_inner()));
+    for hook in hooks {
+        // Unwinding out of an `extern "C"` function aborts; a failure here must not.
+        let _ = std::panic::catch_unwind(hook);
+    }
 }

@@ -71,9 +71,9 @@
 //! a module of the same name (`square::digest`, `square::contains`, `square::load`,
 //! `square::call`, `square::rerun`), and a module cannot see items inside a function body.
 
+mod active;
 pub mod arg;
 mod batch;
-pub mod browse;
 pub mod cache;
 pub mod call;
 mod cell;
@@ -81,8 +81,10 @@ pub mod codec;
 mod collect;
 pub mod config;
 pub mod digest;
+pub mod display;
 pub mod error;
 mod exit;
+mod function;
 mod notebook;
 pub mod query;
 pub mod record;
@@ -93,10 +95,10 @@ pub mod table;
 #[cfg(feature = "polars")]
 mod table_polars;
 pub mod tags;
-mod writer;
 
+pub use active::{ActiveCache, cache, try_cache};
 pub use arg::Arg;
-pub use cache::{Cache, CallKey, cache, try_cache};
+pub use cache::{Cache, CallKey};
 pub use call::{Call, FetchedCall};
 pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};
 pub use error::{Error, Result};
@@ -134,7 +136,7 @@ pub use fleche_macros::fleche;
 pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, rerun};
-pub use store::Location;
+pub use store::{Location, TimeKey, ValueHead};
 pub use table::{Row, Table};
 
 /// Items the `#[fleche]` macro expands to; not a public API.

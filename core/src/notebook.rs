@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Stream, notice};
 
 /// Whether this process is the evcxr kernel's runtime (evcxr sets `EVCXR_IS_RUNTIME` in it).
 pub(crate) fn in_evcxr() -> bool {
@@ -107,7 +107,7 @@ impl Reopen {
     }
 }
 
-/// Prints `line` on stdout once per kernel process, however many cells (copies of this
+/// Shows `line` in the cell's output once per kernel process, however many cells (copies of this
 /// static-less code) ask. The marker is a file named after the process, created atomically.
 pub(crate) fn announce_once(line: &str) {
     let marker = std::env::temp_dir().join(format!("fleche-evcxr-{}.announced", process_tag()));
@@ -117,7 +117,7 @@ pub(crate) fn announce_once(line: &str) {
         .open(&marker)
         .is_ok();
     if first {
-        println!("{line}");
+        notice(tracing::Level::INFO, line, Stream::Stdout);
     }
 }
 

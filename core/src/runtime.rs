@@ -5,7 +5,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, LazyLock, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::thread::ThreadId;
 use std::time::Instant;
 
@@ -13,128 +13,14 @@ use chrono::Utc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::{Cache, try_cache};
+use crate::active::try_cache;
+use crate::cache::Cache;
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
+use crate::error::warn_once;
+pub use crate::function::{Argument, Function};
 use crate::record::{CallRecord, Metadata};
-
-/// The identity of a cached function, written by the macro as a `static`.
-#[derive(Debug)]
-pub struct Function {
-    /// Function name.
-    pub name: &'static str,
-    /// `module_path!()` where it is defined.
-    pub module: &'static str,
-    /// `version = ...`, part of the key.
-    pub version: Option<&'static str>,
-    /// Hex digest of the function's tokens, when `hash_code` is on.
-    pub code: Option<&'static str>,
-    /// Whether `Err` results are stored too (`cache_errors = true`).
-    pub cache_errors: bool,
-    /// The call-key hasher after the function's own fields, computed once: a hit then hashes
-    /// only the argument digests.
-    key_prefix: OnceLock<blake3::Hasher>,
-}
-
-impl Function {
-    /// A cached function's identity; the macro writes this in a `static`.
-    pub const fn new(
-        name: &'static str,
-        module: &'static str,
-        version: Option<&'static str>,
-        code: Option<&'static str>,
-        cache_errors: bool,
-    ) -> Function {
-        Function {
-            name,
-            module,
-            version,
-            code,
-            cache_errors,
-            key_prefix: OnceLock::new(),
-        }
-    }
-
-    /// The module shown in records: evcxr compiles every cell into a crate named `ctx`, which
-    /// we present as `__main__`, as Python does for notebooks.
-    pub fn module(&self) -> &'static str {
-        static IN_EVCXR: OnceLock<bool> = OnceLock::new();
-        let in_evcxr = *IN_EVCXR.get_or_init(|| std::env::var_os("EVCXR_IS_RUNTIME").is_some());
-        if in_evcxr && (self.module == "ctx" || self.module.starts_with("ctx::")) {
-            "__main__"
-        } else {
-            self.module
-        }
-    }
-
-    fn code_digest(&self) -> Option<Digest> {
-        self.code.and_then(|c| c.parse().ok())
-    }
-
-    /// The call key for these arguments.
-    pub fn key(
-        &self,
-        args: &[(&'static str, &dyn Argument)],
-    ) -> Result<(Digest, Vec<Digest>), DigestError> {
-        let digests = args
-            .iter()
-            .map(|(_, a)| a.digest())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((
-            self.key_of(args.iter().map(|(n, _)| *n).zip(digests.iter().copied())),
-            digests,
-        ))
-    }
-
-    /// The call key: BLAKE3 in key-derivation mode (context `fleche 2026-11-27 call key v2`) over the name,
-    /// module, version and code digest, then each argument's name and value digest in
-    /// parameter order. Strings are written as a little-endian `u64` length and their bytes,
-    /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
-    /// invalidates every stored call.
-    pub(crate) fn key_of(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> Digest {
-        let mut h = self
-            .key_prefix
-            .get_or_init(|| {
-                let mut h = digest::call_key_hasher();
-                put_str(&mut h, self.name);
-                put_str(&mut h, self.module());
-                put_option(&mut h, self.version);
-                put_option(&mut h, self.code);
-                h
-            })
-            .clone();
-        for (name, digest) in args {
-            put_str(&mut h, name);
-            h.update(digest.as_bytes());
-        }
-        Digest::from_bytes(*h.finalize().as_bytes())
-    }
-}
-
-fn put_str(h: &mut blake3::Hasher, s: &str) {
-    h.update(&(s.len() as u64).to_le_bytes());
-    h.update(s.as_bytes());
-}
-
-fn put_option(h: &mut blake3::Hasher, s: Option<&str>) {
-    match s {
-        Some(s) => {
-            h.update(&[1]);
-            put_str(h, s);
-        }
-        None => {
-            h.update(&[0]);
-        }
-    }
-}
-
-/// An argument as the runtime sees it: something with a digest that can be stored.
-pub trait Argument {
-    /// The digest that goes into the call key.
-    fn digest(&self) -> Result<Digest, DigestError>;
-    /// The encoded value to store.
-    fn encode(&self) -> Result<Vec<u8>, codec::CodecError>;
-}
+use crate::store::QueuedCall;
 
 /// A type with its own cache identity, the counterpart of Python fleche's `__digest__`.
 ///
@@ -255,7 +141,7 @@ pub fn begin<R: DeserializeOwned>(
     let cache = match try_cache() {
         Ok(cache) => cache,
         Err(e) => {
-            warn_once(&format!("fleche: running {} uncached: {e}", function.name));
+            warn_once(&format!("running {} uncached: {e}", function.name));
             return Begin::Uncached;
         }
     };
@@ -327,7 +213,7 @@ fn lookup<R: DeserializeOwned>(cache: &Cache, function: &Function, key: &Digest)
         Ok(None) => None,
         Err(e) => {
             warn_once(&format!(
-                "fleche: {}: cache read failed, computing instead: {e}",
+                "{}: cache read failed, computing instead: {e}",
                 function.name
             ));
             None
@@ -395,27 +281,12 @@ impl Pending {
         let mut values = Vec::with_capacity(self.values.len() + 1);
         values.push((result_digest, result_bytes));
         values.extend(self.values);
-        self.cache.store.put_call(crate::writer::QueuedCall {
+        self.cache.store.put_call(QueuedCall {
             key: self.key,
             record,
             encoded_record,
             values,
         })
-    }
-}
-
-/// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so
-/// a notebook user without a tracing subscriber still learns that caching is off.
-pub(crate) fn warn_once(message: &str) {
-    static SEEN: LazyLock<Mutex<std::collections::HashSet<String>>> =
-        LazyLock::new(Default::default);
-    tracing::warn!("{message}");
-    if SEEN
-        .lock()
-        .map(|mut s| s.insert(message.to_owned()))
-        .unwrap_or(false)
-    {
-        eprintln!("{message}");
     }
 }
 
@@ -583,29 +454,6 @@ pub fn helper_load<R: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The call-key format is frozen: a change here invalidates every stored call.
-    #[test]
-    fn call_key_format_is_frozen() {
-        let f = Function::new("relax", "alloys::md", Some("2"), Some("ab12"), false);
-        let key = f.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter());
-        assert_eq!(key.to_string(), GOLDEN);
-        // Each part matters.
-        let other = Function::new("relax", "alloys::md", Some("3"), Some("ab12"), false);
-        assert_ne!(
-            other.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter()),
-            key
-        );
-        let renamed = f.key_of([("temp", Digest::from_bytes([7; 32]))].into_iter());
-        assert_ne!(renamed, key);
-        let no_version = Function::new("relax", "alloys::md", None, Some("ab12"), false);
-        assert_ne!(
-            no_version.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter()),
-            key
-        );
-    }
-
-    const GOLDEN: &str = "b0b4d15211b0f001108dd3f0deef434c0ef24e37bb333d86da94f1e095234fff";
 
     #[test]
     fn parent_module_drops_the_last_segment() {

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, Local, Utc};
@@ -13,8 +12,11 @@ use chrono::{DateTime, Local, Utc};
 use crate::cache::{Cache, MIN_PREFIX};
 use crate::call::Call;
 use crate::digest::Digest;
+use crate::digest::shortest_prefixes;
+use crate::display::{escape_html, evcxr_emit, value_summary};
 use crate::error::Result;
-use crate::query::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
+use crate::query::Query;
+use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
 
 /// Rows shown by `Display`, Markdown, HTML and notebooks unless changed with
 /// [`Table::max_rows`]; CSV always has every row.
@@ -22,9 +24,6 @@ pub const DEFAULT_MAX_ROWS: usize = 40;
 
 /// Widest cell in plain text before it is cut with `…`.
 const MAX_CELL_CHARS: usize = 48;
-
-/// Longest rendering of one argument or result value in a cell.
-const MAX_VALUE_CHARS: usize = 60;
 
 /// A table of calls, as [`Query::table`](crate::Query::table) and
 /// [`Cache::table`](crate::Cache::table) make it.
@@ -86,6 +85,40 @@ struct Extra {
 
 const FIXED: [&str; 6] = ["key", "name", "module", "timestart", "timestop", "walltime"];
 
+impl Cache {
+    /// A table of every call in this cache (see [`Table`]); no argument or result is read.
+    pub fn table(&self) -> Table {
+        self.query().table()
+    }
+}
+
+impl Query {
+    /// A table of the matching calls (see [`Table`]). A failure to run the query is shown
+    /// in the table; use [`Query::try_table`] to get it as an error.
+    pub fn table(&self) -> Table {
+        self.try_table()
+            .unwrap_or_else(|e| Table::failed(e.to_string()))
+    }
+
+    /// A table of the matching calls, or why the query could not run.
+    pub fn try_table(&self) -> Result<Table> {
+        let found = self.run()?;
+        Table::build(found.cache, found.calls, found.all_keys)
+    }
+
+    /// Shows the query's table in a Jupyter notebook (evcxr calls this for a cell's value).
+    pub fn evcxr_display(&self) {
+        self.table().evcxr_display();
+    }
+}
+
+/// Shows the query's table (see [`Table`]).
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.table(), f)
+    }
+}
+
 impl Table {
     pub(crate) fn build(
         cache: Cache,
@@ -100,7 +133,7 @@ impl Table {
         sorted.sort_unstable();
         let keys: Vec<Digest> = sorted.iter().map(|(k, _)| *k).collect();
         let lengths = match &all_keys {
-            Some(all) => crate::digest::shortest_prefixes(all, &keys, MIN_PREFIX),
+            Some(all) => shortest_prefixes(all, &keys, MIN_PREFIX),
             None => cache.store.call_prefix_lengths(&keys, MIN_PREFIX)?,
         };
         let mut length_of = vec![MIN_PREFIX; calls.len()];
@@ -465,14 +498,6 @@ impl Table {
         evcxr_emit(&self.to_html(), &self.to_string());
     }
 
-    /// Converts the table to a polars `DataFrame`: one string column per table column, except
-    /// `walltime` (seconds, `f64`) and `timestart`/`timestop` (UTC datetimes, ns); empty cells
-    /// are nulls. The counterpart of Python's "the metadata table is just pandas".
-    #[cfg(feature = "polars")]
-    pub fn to_polars(&self) -> Result<polars::prelude::DataFrame> {
-        crate::table_polars::to_polars(self)
-    }
-
     #[cfg(feature = "polars")]
     pub(crate) fn all_cells(&self) -> Vec<Vec<String>> {
         self.rows.iter().map(|l| self.cells(l)).collect()
@@ -591,74 +616,4 @@ fn local_time(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local)
         .format("%Y-%m-%d %H:%M:%S%.3f")
         .to_string()
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Writes an evcxr rich display (HTML and plain text) in one locked write, so output from
-/// other threads cannot land between the markers.
-pub(crate) fn evcxr_emit(html: &str, text: &str) {
-    let out = evcxr_content(html, text);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(out.as_bytes());
-    let _ = stdout.flush();
-}
-
-/// The evcxr rich-display protocol: each MIME type between begin and end markers.
-fn evcxr_content(html: &str, text: &str) -> String {
-    format!(
-        "EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
-    )
-}
-
-/// A stored value rendered for a cell: numbers, short vectors, struct summaries, and text
-/// as it is (unquoted, as a table shows text), never raw bytes.
-pub(crate) fn value_summary(bytes: &[u8]) -> String {
-    let item = crate::codec::inspect::Item::parse(bytes);
-    match item.as_ref().ok().and_then(|i| i.as_str()) {
-        Some(text) if text.chars().count() <= MAX_VALUE_CHARS => text.to_owned(),
-        Some(text) => {
-            let mut cut: String = text.chars().take(MAX_VALUE_CHARS - 1).collect();
-            cut.push('…');
-            cut
-        }
-        None => crate::codec::inspect::summary(bytes, MAX_VALUE_CHARS),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn evcxr_output_has_html_then_text_between_markers() {
-        let out = evcxr_content("<table></table>", "key  name");
-        assert_eq!(
-            out,
-            "EVCXR_BEGIN_CONTENT text/html\n<table></table>\nEVCXR_END_CONTENT\n\
-             EVCXR_BEGIN_CONTENT text/plain\nkey  name\nEVCXR_END_CONTENT\n"
-        );
-    }
-
-    #[test]
-    fn html_escapes_everything_that_could_open_markup() {
-        assert_eq!(
-            escape_html("<b>\"a\" & 'b'</b>"),
-            "&lt;b&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/b&gt;"
-        );
-    }
 }

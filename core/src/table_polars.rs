@@ -5,7 +5,16 @@ use polars::prelude::{Column, DataFrame, DataType, TimeUnit};
 use crate::error::{Error, Result};
 use crate::table::Table;
 
-pub(crate) fn to_polars(table: &Table) -> Result<DataFrame> {
+impl Table {
+    /// Converts the table to a polars `DataFrame`: one string column per table column, except
+    /// `walltime` (seconds, `f64`) and `timestart`/`timestop` (UTC datetimes, ns); empty cells
+    /// are nulls. The counterpart of Python's "the metadata table is just pandas".
+    pub fn to_polars(&self) -> Result<DataFrame> {
+        to_polars(self)
+    }
+}
+
+fn to_polars(table: &Table) -> Result<DataFrame> {
     let err = |e: polars::error::PolarsError| Error::Table {
         detail: e.to_string(),
     };

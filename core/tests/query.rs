@@ -82,7 +82,7 @@ impl Model {
     }
 }
 
-fn fresh() -> (Cache, fleche::cache::ActiveCache) {
+fn fresh() -> (Cache, fleche::ActiveCache) {
     let cache = Cache::memory();
     let active = cache.activate();
     (cache, active)

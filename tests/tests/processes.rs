@@ -191,6 +191,21 @@ fn fleche_cache_names_a_file_or_a_configured_cache_and_unknown_names_are_errors(
         stderr.contains("typo") && stderr.contains("other"),
         "{stderr}"
     );
+    // The configuration's own error, not a storage error of a made-up path.
+    assert!(
+        !stderr.contains("storage error") && !stderr.contains("<default cache>"),
+        "{stderr}"
+    );
+    // A default cache that cannot be opened: the error names the real file.
+    std::fs::create_dir(dir.path().join("a-directory")).unwrap();
+    let out = worker_in(dir.path(), Some("./a-directory"), "3");
+    assert_eq!(stdout(&out), "computed 9");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a-directory is not a fleche cache: it is a directory")
+            && !stderr.contains("<default cache>"),
+        "{stderr}"
+    );
     // Without configuration: memory, announced once.
     let empty = tempfile::tempdir().unwrap();
     let out = worker_in(empty.path(), None, "3");

@@ -18,6 +18,7 @@ use fleche::record::{CallRecord, Metadata};
 use fleche::{Cache, Digest};
 use fleche_tui::app::{Action, Options, State};
 use fleche_tui::loader::{self, Loaded, Request};
+use fleche_tui::testing::{FUNCTIONS, MODULES, PROJECTS};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -55,22 +56,6 @@ fn target_dir() -> PathBuf {
 /// Writes `n` calls of a few dozen functions with tags and distinct argument values, in
 /// commits of 50,000 (to a temporary name, so an interrupted build is never reused).
 fn build(path: &Path, n: usize) {
-    const NAMES: [&str; 12] = [
-        "relax",
-        "fit_spectrum",
-        "simulate",
-        "long_running_calculation",
-        "fib",
-        "normalize",
-        "etl_load",
-        "render_plot",
-        "train_epoch",
-        "evaluate",
-        "fetch_page",
-        "parse_log",
-    ];
-    const MODULES: [&str; 4] = ["__main__", "alloys::dft", "pipeline::etl", "plots"];
-    const PROJECTS: [&str; 5] = ["alloys", "spectra", "nightly", "etl", "thesis"];
     let started = Instant::now();
     std::fs::create_dir_all(path.parent().expect("a parent")).expect("create the folder");
     let partial = path.with_extension("partial");
@@ -119,7 +104,7 @@ fn build(path: &Path, n: usize) {
                 let start = t0 + chrono::Duration::milliseconds(i as i64);
                 let wall = (r >> 32) as f64 / u32::MAX as f64 * 10.0;
                 let record = CallRecord {
-                    name: NAMES[(r >> 4) as usize % NAMES.len()].to_owned(),
+                    name: FUNCTIONS[(r >> 4) as usize % FUNCTIONS.len()].to_owned(),
                     module: MODULES[(r >> 12) as usize % MODULES.len()].to_owned(),
                     version: None,
                     code: None,
@@ -218,7 +203,7 @@ fn measure(path: &Path) {
         last_tick: Instant::now(),
         backlog: false,
     };
-    while b.state.view.is_empty() {
+    while b.state.table.view.is_empty() {
         b.frame(None);
         b.idle();
     }
@@ -233,7 +218,7 @@ fn measure(path: &Path) {
     while !b.state.loading.done {
         let key = (last_key.elapsed() >= Duration::from_millis(16)).then(|| {
             last_key = Instant::now();
-            if b.state.selected + 1 >= b.state.view.len() {
+            if b.state.table.selected + 1 >= b.state.table.view.len() {
                 Action::Top
             } else {
                 Action::Page(1)

@@ -7,10 +7,10 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use fleche::browse::{TimeKey, ValueHead};
 use fleche::codec::inspect;
 use fleche::record::CallRecord;
 use fleche::{Cache, Digest};
+use fleche::{TimeKey, ValueHead};
 use foldhash::HashSet;
 
 use crate::value;

@@ -8,10 +8,9 @@
 
 use std::sync::Arc;
 
-use fleche::Digest;
-use fleche::browse::ValueHead;
 use fleche::codec::Prefix;
 use fleche::codec::inspect::Kind;
+use fleche::{Digest, ValueHead};
 
 use crate::value::{self, expandable, kind_name};
 pub use crate::value::{group, human_size};
@@ -532,6 +531,15 @@ impl Tree {
                 }
                 s
             }
+            Body::Item(part) if part.type_name.as_deref().is_some_and(is_option) => {
+                // An `Option` is stored as its value or as null: the recorded type tells them
+                // apart from a plain value.
+                if part.kind == "null" {
+                    "None".to_owned()
+                } else {
+                    format!("Some({})", part.summary(width.saturating_sub(6).max(8)))
+                }
+            }
             Body::Item(part) => {
                 let mut s = part.summary(width.max(8));
                 // A cut container's summary ends with its count already: `… (1000 items)]`.
@@ -728,6 +736,14 @@ fn grow(part: &Part, store: &dyn ValueStore) -> Result<(Part, bool), String> {
     Ok((bigger, open))
 }
 
+/// Whether a recorded type name is an `Option`, short (`Option<String>`) or in full.
+fn is_option(type_name: &str) -> bool {
+    let short = type_name
+        .trim_start_matches("core::option::")
+        .trim_start_matches("std::option::");
+    short.starts_with("Option<")
+}
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
@@ -906,6 +922,35 @@ mod tests {
         assert_eq!(store.1.get(), 2);
         assert_eq!(t.rows().len(), 3);
         assert_eq!(t.describe(t.rows()[2], 80), "5");
+    }
+
+    #[test]
+    fn an_option_result_shows_some_or_none() {
+        let typed = |bytes: Vec<u8>, type_name: &str| {
+            let (mut t, store, r) = tree_of(bytes);
+            if let Body::Unread(u) = &mut t.nodes[r].body {
+                u.type_name = Some(type_name.into());
+            }
+            t.expand(r, &store);
+            t.refresh();
+            t.describe(r, 80)
+        };
+        assert_eq!(typed(enc(&Some("sine")), "Option<&str>"), "Some(\"sine\")");
+        assert_eq!(typed(enc(&"sine"), "&str"), "\"sine\"");
+        assert_eq!(typed(enc(&None::<String>), "Option<String>"), "None");
+        assert_eq!(
+            typed(enc(&Some(3u8)), "core::option::Option<u8>"),
+            "Some(3)"
+        );
+        // An open container still says its type, `Option` included.
+        assert_eq!(
+            typed(enc(&Some(vec!["a", "b"])), "Option<Vec<&str>>"),
+            "Option<Vec<&str>> · array (2 items) · 5 B"
+        );
+        // Without a recorded type, a stored `Some` cannot be told from its value.
+        let (mut t, store, r) = tree_of(enc(&Some("sine")));
+        t.expand(r, &store);
+        assert_eq!(t.describe(r, 80), "\"sine\"");
     }
 
     #[test]

@@ -269,7 +269,7 @@ pub fn human_size(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleche::browse::ValueHead;
+    use fleche::ValueHead;
 
     fn head<T: serde::Serialize>(v: &T, max: usize) -> ValueHead {
         let all = fleche::codec::encode(v).unwrap();

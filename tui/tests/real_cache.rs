@@ -85,9 +85,9 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     assert_eq!(st.calls.len(), 3);
     assert_eq!(st.count_text(), "3 calls");
     st.set_filter("arg:x=100");
-    assert_eq!(st.view.len(), 1);
+    assert_eq!(st.table.view.len(), 1);
     st.set_filter("tag:project=tui-tests fn:spectrum");
-    assert_eq!(st.view.len(), 1);
+    assert_eq!(st.table.view.len(), 1);
 
     // The big result opens lazily: the root shows its size and a first page.
     st.update(Action::Open, &cache);
@@ -114,7 +114,7 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     pump(&mut st, &rx, &cache, |s| s.calls.len() == 8);
     assert_eq!(st.calls.len(), 8, "{}", st.count_text());
     st.set_filter("fn:square");
-    assert_eq!(st.view.len(), 7);
+    assert_eq!(st.table.view.len(), 7);
 }
 
 /// Run by the test above as a second process: adds five calls to the cache it names.

@@ -79,7 +79,7 @@ fn fuzzy_filter_while_typing() {
     let mut ui = main_view();
     ui.key(KeyCode::Char('/')).keys("lrc");
     insta::assert_snapshot!("filter_typing", ui.screen());
-    assert_eq!(ui.state.view.len(), 2);
+    assert_eq!(ui.state.table.view.len(), 2);
 }
 
 #[test]
@@ -89,8 +89,8 @@ fn field_filter_kept_after_enter() {
         .keys("tag:project !fn:relax")
         .key(KeyCode::Enter);
     insta::assert_snapshot!("filter_fields", ui.screen());
-    assert!(!ui.state.editing);
-    assert_eq!(ui.state.view.len(), 1);
+    assert!(!ui.state.table.editing);
+    assert_eq!(ui.state.table.view.len(), 1);
 }
 
 #[test]
@@ -104,11 +104,11 @@ fn tag_picker_searches_and_filters() {
     // with project=my_project; choose the second one.
     ui.key(KeyCode::Down).key(KeyCode::Enter);
     assert!(
-        ui.state.filter.starts_with("tag:project="),
+        ui.state.table.filter.starts_with("tag:project="),
         "{}",
-        ui.state.filter
+        ui.state.table.filter
     );
-    assert_eq!(ui.state.view.len(), 1);
+    assert_eq!(ui.state.table.view.len(), 1);
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn sort_by_any_column_and_reverse() {
     ui.key(KeyCode::Char('2'));
     insta::assert_snapshot!("sorted_by_function", ui.screen());
     ui.key(KeyCode::Char('2'));
-    let first = ui.state.view[0];
+    let first = ui.state.table.view[0];
     assert_eq!(
         ui.state
             .calls
@@ -178,7 +178,7 @@ fn sort_by_any_column_and_reverse() {
         "relax"
     );
     ui.key(KeyCode::Char('5'));
-    let first = ui.state.view[0];
+    let first = ui.state.table.view[0];
     assert_eq!(
         ui.state
             .calls
@@ -234,16 +234,16 @@ fn yank_copies_value_path_and_digest() {
 fn mouse_click_selects_then_opens_and_header_sorts() {
     let mut ui = main_view();
     ui.state.update(Action::Click(5, 4), &ui.values);
-    assert_eq!(ui.state.selected, 2);
+    assert_eq!(ui.state.table.selected, 2);
     ui.state.update(Action::Click(5, 4), &ui.values);
     assert_eq!(ui.state.screen, Screen::Call);
     let mut ui = main_view();
     ui.state.update(Action::Click(12, 1), &ui.values);
-    assert_eq!(ui.state.sort, fleche_tui::calls::Column::Function);
+    assert_eq!(ui.state.table.sort, fleche_tui::calls::Column::Function);
     // The selected call (the newest, relax) stays selected: it sorts last by name.
-    assert_eq!(ui.state.selected, 5);
+    assert_eq!(ui.state.table.selected, 5);
     ui.state.update(Action::Move(-3), &ui.values);
-    assert_eq!(ui.state.selected, 2);
+    assert_eq!(ui.state.table.selected, 2);
 }
 
 #[test]
@@ -267,7 +267,47 @@ fn live_rows_keep_selection_and_filter() {
     ui.state
         .update(Action::Loaded(Loaded::Rows(more)), &ui.values);
     assert_eq!(ui.state.selected_key(), before);
-    assert_eq!(ui.state.filter, "calc");
-    assert_eq!(ui.state.view.len(), 4);
-    assert_eq!(ui.state.selected, 2);
+    assert_eq!(ui.state.table.filter, "calc");
+    assert_eq!(ui.state.table.view.len(), 4);
+    assert_eq!(ui.state.table.selected, 2);
+}
+
+#[test]
+fn esc_clears_a_kept_filter_before_it_quits() {
+    let mut ui = main_view();
+    ui.key(KeyCode::Char('/'))
+        .keys("fn:fib")
+        .key(KeyCode::Enter);
+    assert_eq!(ui.state.table.view.len(), 1);
+    ui.key(KeyCode::Esc);
+    assert!(!ui.state.quit, "Esc with a kept filter must not quit");
+    assert_eq!(ui.state.table.filter, "");
+    assert_eq!(ui.state.table.view.len(), 6);
+    // The tag picker's choice is a filter term: Esc clears it the same way.
+    ui.key(KeyCode::Char('t')).key(KeyCode::Enter);
+    assert!(ui.state.table.filter.starts_with("tag:"));
+    assert_eq!(ui.state.table.view.len(), 1);
+    ui.key(KeyCode::Esc);
+    assert!(!ui.state.quit);
+    assert_eq!(ui.state.table.view.len(), 6);
+    // Back from a call to the filtered table, Esc clears, and only then quits.
+    ui.key(KeyCode::Char('/')).keys("calc").key(KeyCode::Enter);
+    ui.key(KeyCode::Enter).key(KeyCode::Esc);
+    assert_eq!(ui.state.screen, Screen::Table);
+    assert_eq!(ui.state.table.filter, "calc");
+    ui.key(KeyCode::Esc);
+    assert!(!ui.state.quit);
+    assert_eq!(ui.state.table.filter, "");
+    ui.key(KeyCode::Esc);
+    assert!(ui.state.quit, "Esc with nothing to clear quits");
+}
+
+#[test]
+fn q_quits_even_with_a_kept_filter() {
+    let mut ui = main_view();
+    ui.key(KeyCode::Char('/'))
+        .keys("fn:fib")
+        .key(KeyCode::Enter);
+    ui.key(KeyCode::Char('q'));
+    assert!(ui.state.quit);
 }

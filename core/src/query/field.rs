@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::call::Call;
-use crate::query::metadata_entry;
+use crate::record::metadata_entry;
 
 /// A field of a call's record to sort or group by.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::digest::Digest;
-use crate::record::{Metadata, MetadataView, RecordView};
+use crate::record::{MetadataRef, RecordView};
 use crate::store::Probe;
 
 #[derive(Clone, Debug)]
@@ -148,96 +148,6 @@ pub(super) fn matches(filter: &Filter, key: &Digest, r: &RecordView<'_>) -> bool
         Filter::StartedBefore(t) => md.timestart < *t,
         Filter::Keys(keys) => keys.binary_search(key).is_ok(),
     }
-}
-
-/// A call's metadata, decoded or read in place.
-#[derive(Clone, Copy)]
-enum MetadataRef<'m, 'a> {
-    Decoded(&'m Metadata),
-    View(&'m MetadataView<'a>),
-}
-
-impl MetadataRef<'_, '_> {
-    fn tag(&self, key: &str) -> Option<&str> {
-        match self {
-            MetadataRef::Decoded(md) => md.tags.get(key).map(String::as_str),
-            MetadataRef::View(md) => md.tags.get(key),
-        }
-    }
-
-    fn has_namespace(&self, namespace: &str) -> bool {
-        let (tags, environment, git) = match self {
-            MetadataRef::Decoded(md) => (
-                !md.tags.is_empty(),
-                md.environment.is_some(),
-                md.git.is_some(),
-            ),
-            MetadataRef::View(md) => (
-                !md.tags.0.is_empty(),
-                md.environment.is_some(),
-                md.git.is_some(),
-            ),
-        };
-        match namespace {
-            "runtime" => true,
-            "tags" => tags,
-            "environment" => environment,
-            "git" => git,
-            _ => false,
-        }
-    }
-
-    fn entry(&self, namespace: &str, key: &str) -> Option<String> {
-        let (timestart, timestop, walltime, environment, git) = match self {
-            MetadataRef::Decoded(md) => (
-                md.timestart,
-                md.timestop,
-                md.walltime,
-                md.environment.as_ref(),
-                md.git.as_ref(),
-            ),
-            MetadataRef::View(md) => (
-                md.timestart,
-                md.timestop,
-                md.walltime,
-                md.environment.as_ref(),
-                md.git.as_ref(),
-            ),
-        };
-        match namespace {
-            "runtime" => match key {
-                "timestart" => Some(timestart.to_rfc3339()),
-                "timestop" => Some(timestop.to_rfc3339()),
-                "walltime" => Some(walltime.to_string()),
-                _ => None,
-            },
-            "tags" => self.tag(key).map(str::to_owned),
-            "environment" => environment.and_then(|e| match key {
-                "hostname" => Some(e.hostname.clone()),
-                "user" => Some(e.user.clone()),
-                "cwd" => Some(e.cwd.clone()),
-                "fleche_version" => Some(e.fleche_version.clone()),
-                _ => None,
-            }),
-            "git" => git.and_then(|g| match key {
-                "commit" => g.commit.clone(),
-                "branch" => g.branch.clone(),
-                "dirty" => g.dirty.map(|d| d.to_string()),
-                _ => None,
-            }),
-            _ => None,
-        }
-    }
-}
-
-/// The keys of the fixed metadata namespaces, in table order.
-pub(crate) const ENVIRONMENT_KEYS: [&str; 4] = ["hostname", "user", "cwd", "fleche_version"];
-/// The keys of the git namespace, in table order.
-pub(crate) const GIT_KEYS: [&str; 3] = ["commit", "branch", "dirty"];
-
-/// One metadata entry as text, if the call has it.
-pub(crate) fn metadata_entry(md: &Metadata, namespace: &str, key: &str) -> Option<String> {
-    MetadataRef::Decoded(md).entry(namespace, key)
 }
 
 pub(super) fn describe(f: &Filter) -> String {

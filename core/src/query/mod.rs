@@ -12,14 +12,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::active::try_cache;
 use crate::batch::BatchBuilder;
-use crate::cache::{Cache, try_cache};
+use crate::cache::Cache;
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::function::Function;
 use crate::record::RecordView;
-use crate::runtime::Function;
-use crate::table::Table;
 
 mod field;
 mod filter;
@@ -27,7 +27,6 @@ mod typed;
 
 pub use field::Field;
 use field::{by_stop, compare_options, field_value};
-pub(crate) use filter::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
 use filter::{Filter, ValueMatch, describe, matches, probes};
 pub use typed::typed_argument;
 
@@ -117,6 +116,26 @@ pub(crate) struct Found {
     pub(crate) calls: Vec<Call>,
     /// Every call key of the snapshot, sorted, when the run scanned all records.
     pub(crate) all_keys: Option<Vec<Digest>>,
+}
+
+impl Cache {
+    /// A query over every call in this cache; add filters to narrow it. See [`Query`].
+    ///
+    /// ```
+    /// # use fleche::fleche;
+    /// #[fleche]
+    /// fn double(x: i64) -> i64 { x * 2 }
+    /// # fn main() -> fleche::Result<()> {
+    /// let cache = fleche::Cache::memory();
+    /// let _active = cache.activate();
+    /// double(100);
+    /// assert_eq!(cache.query().argument("x", 100).count()?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn query(&self) -> Query {
+        Query::new(Some(self.clone()))
+    }
 }
 
 impl Query {
@@ -521,24 +540,6 @@ impl Query {
         found.cache.store.remove_calls(&keys)
     }
 
-    /// A table of the matching calls (see [`Table`]). A failure to run the query is shown
-    /// in the table; use [`Query::try_table`] to get it as an error.
-    pub fn table(&self) -> Table {
-        self.try_table()
-            .unwrap_or_else(|e| Table::failed(e.to_string()))
-    }
-
-    /// A table of the matching calls, or why the query could not run.
-    pub fn try_table(&self) -> Result<Table> {
-        let found = self.run()?;
-        Table::build(found.cache, found.calls, found.all_keys)
-    }
-
-    /// Shows the query's table in a Jupyter notebook (evcxr calls this for a cell's value).
-    pub fn evcxr_display(&self) {
-        self.table().evcxr_display();
-    }
-
     /// The calls, or an error; the fallible counterpart of iterating over the query.
     pub fn try_iter(&self) -> Result<std::vec::IntoIter<Call>> {
         Ok(self.calls()?.into_iter())
@@ -687,13 +688,6 @@ impl fmt::Debug for Query {
     }
 }
 
-/// Shows the query's table (see [`Table`]).
-impl fmt::Display for Query {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.table(), f)
-    }
-}
-
 /// Iterating runs the query. A query that cannot run (storage error, bad prefix) prints the
 /// error on stderr and yields nothing; use [`Query::calls`] or [`Query::try_iter`] to handle
 /// the error yourself.
@@ -705,8 +699,11 @@ impl IntoIterator for &Query {
         match self.calls() {
             Ok(calls) => calls.into_iter(),
             Err(e) => {
-                tracing::error!("query failed: {e}");
-                eprintln!("fleche: query failed: {e}");
+                crate::error::notice(
+                    tracing::Level::ERROR,
+                    &format!("query failed: {e}"),
+                    crate::error::Stream::Stderr,
+                );
                 Vec::new().into_iter()
             }
         }

@@ -4,6 +4,7 @@
 //! by call key and carry their result digest beside the encoded record, so a hit reads one
 //! small fixed field. Secondary indexes (by function, module, tag, argument, result, time) make
 //! queries cheap; they are kept in the same write transaction as the record they point to.
+//! Only this folder opens a table: the rest of fleche goes through [`Store`]'s methods.
 
 use std::collections::HashMap;
 use std::ops::Bound::{Excluded, Unbounded};
@@ -16,31 +17,37 @@ use redb::{
     ReadableTableMetadata, TableDefinition,
 };
 
-use crate::digest::{Digest, common_hex_prefix, shortest_prefixes};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
-use crate::writer::{QueuedCall, Writer};
+
+mod paging;
+mod probe;
+mod writer;
+
+pub use paging::{TimeKey, ValueHead};
+pub(crate) use probe::Probe;
+pub(crate) use writer::QueuedCall;
+use writer::Writer;
 
 type Key = [u8; 32];
 
-pub(crate) const VALUES: TableDefinition<'_, Key, &[u8]> = TableDefinition::new("values");
+const VALUES: TableDefinition<'_, Key, &[u8]> = TableDefinition::new("values");
 /// call key -> (result digest, encoded [`CallRecord`])
-pub(crate) const CALLS: TableDefinition<'_, Key, (Key, &[u8])> = TableDefinition::new("calls");
-pub(crate) const BY_NAME: MultimapTableDefinition<'_, &str, Key> =
+const CALLS: TableDefinition<'_, Key, (Key, &[u8])> = TableDefinition::new("calls");
+const BY_NAME: MultimapTableDefinition<'_, &str, Key> =
     MultimapTableDefinition::new("calls_by_name");
-pub(crate) const BY_MODULE: MultimapTableDefinition<'_, &str, Key> =
+const BY_MODULE: MultimapTableDefinition<'_, &str, Key> =
     MultimapTableDefinition::new("calls_by_module");
 /// `"key\0value"` -> call keys; a range over `"key\0"` finds every call with that tag key.
-pub(crate) const BY_TAG: MultimapTableDefinition<'_, &str, Key> =
-    MultimapTableDefinition::new("calls_by_tag");
+const BY_TAG: MultimapTableDefinition<'_, &str, Key> = MultimapTableDefinition::new("calls_by_tag");
 /// (argument name, value digest) -> call keys
-pub(crate) const BY_ARGUMENT: MultimapTableDefinition<'_, (&str, Key), Key> =
+const BY_ARGUMENT: MultimapTableDefinition<'_, (&str, Key), Key> =
     MultimapTableDefinition::new("calls_by_argument");
-pub(crate) const BY_RESULT: MultimapTableDefinition<'_, Key, Key> =
+const BY_RESULT: MultimapTableDefinition<'_, Key, Key> =
     MultimapTableDefinition::new("calls_by_result");
 /// (start time in ns since the Unix epoch, call key) -> ()
-pub(crate) const BY_TIME: TableDefinition<'_, (i64, Key), ()> =
-    TableDefinition::new("calls_by_time");
+const BY_TIME: TableDefinition<'_, (i64, Key), ()> = TableDefinition::new("calls_by_time");
 
 /// A key read in place. redb gives `[u8; N]` and `&[u8; N]` the same type name and bytes,
 /// so a table opens with either; reading a `[u8; N]` builds it through a `Vec`, reading a
@@ -50,7 +57,7 @@ type KeyRef = &'static [u8; 32];
 const CALLS_IN_PLACE: TableDefinition<'_, KeyRef, (KeyRef, &[u8])> = TableDefinition::new("calls");
 
 /// Separator between a tag's key and value in [`BY_TAG`].
-pub(crate) const TAG_SEPARATOR: char = '\0';
+const TAG_SEPARATOR: char = '\0';
 
 /// Where a store lives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -249,7 +256,8 @@ impl Store {
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
-        crate::exit::flush_at_exit();
+        static FLUSH_AT_EXIT: std::sync::Once = std::sync::Once::new();
+        FLUSH_AT_EXIT.call_once(|| crate::exit::at_exit(Store::flush_all));
         Ok(store)
     }
 
@@ -425,6 +433,17 @@ impl Store {
         self.write(|txn| put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values))
     }
 
+    /// Stores a value under its digest, unless a value is already stored there.
+    pub(crate) fn put_value(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
+        self.write(|txn| {
+            let mut values = txn.open_table(VALUES)?;
+            if values.get(digest.as_bytes())?.is_none() {
+                values.insert(digest.as_bytes(), bytes)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Removes a call record and its index entries; values stay (they may be shared).
     pub(crate) fn remove_call(&self, key: &Digest) -> Result<bool> {
         self.write(|txn| {
@@ -535,11 +554,80 @@ impl Store {
     pub(crate) fn call_count(&self) -> Result<u64> {
         self.read(|txn| Ok(txn.open_table(CALLS)?.len()?))
     }
+    /// Up to `limit` call keys starting with the hex `prefix` (values are not considered).
+    pub(crate) fn call_keys_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Digest>> {
+        let (low, high) = prefix_range(prefix);
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let mut found = Vec::new();
+            for entry in calls.range(low..=high)? {
+                found.push(Digest::from_bytes(entry?.0.value()));
+                if found.len() >= limit {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Removes these call records and their index entries in one commit; returns how many
+    /// were there.
+    pub(crate) fn remove_calls(&self, keys: &[Digest]) -> Result<usize> {
+        self.write(|txn| {
+            let mut removed = 0;
+            for key in keys {
+                let old = txn
+                    .open_table(CALLS)?
+                    .remove(key.as_bytes())?
+                    .map(|v| v.value().1.to_vec());
+                if let Some(old) = old {
+                    removed += 1;
+                    if let Ok(old) = CallRecord::decode(&old) {
+                        unindex(txn, key, &old)?;
+                    }
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    /// Stores many records and values in one commit (test and benchmark setup).
+    pub(crate) fn put_many(
+        &self,
+        calls: &[(Digest, CallRecord)],
+        values: &[(Digest, Vec<u8>)],
+    ) -> Result<()> {
+        let encoded = calls
+            .iter()
+            .map(|(_, r)| r.encode())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(|txn| {
+            {
+                let mut table = txn.open_table(VALUES)?;
+                for (digest, bytes) in values {
+                    table.insert(digest.as_bytes(), bytes.as_slice())?;
+                }
+            }
+            {
+                let mut table = txn.open_table(CALLS)?;
+                for ((key, record), bytes) in calls.iter().zip(&encoded) {
+                    table.insert(
+                        key.as_bytes(),
+                        (*record.result.as_bytes(), bytes.as_slice()),
+                    )?;
+                }
+            }
+            for (key, record) in calls {
+                index(txn, key, record)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Writes values, a call record and its index entries in `txn`, replacing an earlier record
 /// under the same key (and its index entries).
-pub(crate) fn put_call_in(
+fn put_call_in(
     txn: &redb::WriteTransaction,
     key: &Digest,
     record: &CallRecord,
@@ -639,7 +727,7 @@ fn update_index(
 }
 
 /// The smallest and largest 32-byte keys that start with the hex `prefix` (already validated).
-pub(crate) fn prefix_range(prefix: &str) -> (Key, Key) {
+fn prefix_range(prefix: &str) -> (Key, Key) {
     let mut low = [0u8; 32];
     let mut high = [0xffu8; 32];
     for (i, c) in prefix.bytes().take(64).enumerate() {
@@ -710,312 +798,4 @@ fn storage_error(location: &Location, e: redb::Error) -> Error {
             detail: other.to_string(),
         },
     }
-}
-
-// -------------------------------------------------------------------------------------------
-// Query support: index probes, candidate records, shortest key prefixes and bulk changes.
-// -------------------------------------------------------------------------------------------
-
-/// One index lookup that narrows a query's candidates. Every probe is also checked again on
-/// the decoded record, so a probe only has to return a superset of the matching calls.
-#[derive(Debug, Clone)]
-pub(crate) enum Probe {
-    Name(String),
-    NamePrefix(String),
-    Module(String),
-    ModulePrefix(String),
-    /// Calls carrying this tag key, whatever its value.
-    TagKey(String),
-    /// Calls carrying this tag key with this value.
-    Tag(String, String),
-    /// Calls with this argument name and value digest.
-    Argument(String, Digest),
-    /// Calls with an argument of this name.
-    ArgumentName(String),
-    Result(Digest),
-    /// Start time in `[from, to)` (ns since the Unix epoch).
-    Time {
-        from: i64,
-        to: i64,
-    },
-    /// These keys (sorted, deduplicated).
-    Keys(Arc<Vec<Digest>>),
-}
-
-/// What a query's pass over its candidate records kept.
-pub(crate) struct Candidates<T> {
-    /// What `visit` returned for the records it kept, in key order.
-    pub(crate) kept: Vec<T>,
-    /// Every call key of the snapshot, sorted, when all records were scanned anyway.
-    pub(crate) all_keys: Option<Vec<Digest>>,
-}
-
-/// An index whose size is not known without walking it is probed after those whose is.
-const UNKNOWN_SIZE: u64 = u64::MAX / 2;
-
-/// A further index is intersected only while it is at most this many times larger than the
-/// candidates so far: past that, checking the remaining filters on the records is cheaper.
-const INTERSECT_RATIO: u64 = 32;
-
-impl Store {
-    /// Passes the records a query must check to `visit`, in one read transaction and without
-    /// copying them: those named by the most selective index probes (intersected), or every
-    /// record when there is no probe.
-    pub(crate) fn candidates<T>(
-        &self,
-        probes: &[Probe],
-        mut visit: impl FnMut(Digest, &[u8]) -> Option<T>,
-    ) -> Result<Candidates<T>> {
-        let mut visited = 0u64;
-        let found = self.read(|txn| {
-            let calls = txn.open_table(CALLS_IN_PLACE)?;
-            let mut kept = Vec::new();
-            if probes.is_empty() {
-                let total = calls.len()? as usize;
-                kept.reserve(total);
-                let mut all_keys = Vec::with_capacity(total);
-                for entry in calls.iter()? {
-                    let (k, v) = entry?;
-                    let key = Digest::from_bytes(*k.value());
-                    all_keys.push(key);
-                    kept.extend(visit(key, v.value().1));
-                }
-                visited = all_keys.len() as u64;
-                return Ok(Candidates {
-                    kept,
-                    all_keys: Some(all_keys),
-                });
-            }
-            let mut sized = Vec::with_capacity(probes.len());
-            for probe in probes {
-                sized.push((probe_size(txn, probe)?, probe));
-            }
-            sized.sort_by_key(|(size, _)| *size);
-            let mut keys = probe_keys(txn, sized[0].1)?;
-            for (size, probe) in &sized[1..] {
-                if keys.is_empty() || *size > INTERSECT_RATIO.saturating_mul(keys.len() as u64) {
-                    break;
-                }
-                let other = probe_keys(txn, probe)?;
-                keys.retain(|k| other.binary_search(k).is_ok());
-            }
-            kept.reserve(keys.len());
-            for k in &keys {
-                if let Some(v) = calls.get(k)? {
-                    visited += 1;
-                    kept.extend(visit(Digest::from_bytes(*k), v.value().1));
-                }
-            }
-            Ok(Candidates {
-                kept,
-                all_keys: None,
-            })
-        })?;
-        self.record_reads.fetch_add(visited, Ordering::Relaxed);
-        Ok(found)
-    }
-
-    /// Every call key, sorted.
-    pub(crate) fn all_call_keys(&self) -> Result<Vec<Digest>> {
-        self.read(|txn| {
-            let calls = txn.open_table(CALLS_IN_PLACE)?;
-            let mut keys = Vec::with_capacity(calls.len()? as usize);
-            for entry in calls.iter()? {
-                keys.push(Digest::from_bytes(*entry?.0.value()));
-            }
-            Ok(keys)
-        })
-    }
-
-    /// For each of `keys` (sorted), the length of its shortest hex prefix, at least
-    /// `min`, that no other call key shares. Few keys: two neighbour lookups each; many: one
-    /// pass over every call key.
-    pub(crate) fn call_prefix_lengths(&self, keys: &[Digest], min: usize) -> Result<Vec<usize>> {
-        let total = self.call_count()?;
-        if (keys.len() as u64).saturating_mul(16) >= total {
-            let all = self.all_call_keys()?;
-            return Ok(shortest_prefixes(&all, keys, min));
-        }
-        self.read(|txn| {
-            let calls = txn.open_table(CALLS_IN_PLACE)?;
-            let mut out = Vec::with_capacity(keys.len());
-            for key in keys {
-                let k = key.as_bytes();
-                let mut needed = 0;
-                let below = calls.range::<&[u8; 32]>(..k)?.next_back();
-                let above = calls.range::<&[u8; 32]>((Excluded(k), Unbounded))?.next();
-                for n in [below, above].into_iter().flatten() {
-                    let n = Digest::from_bytes(*n?.0.value());
-                    needed = needed.max(common_hex_prefix(key, &n) + 1);
-                }
-                out.push(needed.clamp(min, Digest::HEX_LEN));
-            }
-            Ok(out)
-        })
-    }
-
-    /// Up to `limit` call keys starting with the hex `prefix` (values are not considered).
-    pub(crate) fn call_keys_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Digest>> {
-        let (low, high) = prefix_range(prefix);
-        self.read(|txn| {
-            let calls = txn.open_table(CALLS)?;
-            let mut found = Vec::new();
-            for entry in calls.range(low..=high)? {
-                found.push(Digest::from_bytes(entry?.0.value()));
-                if found.len() >= limit {
-                    break;
-                }
-            }
-            Ok(found)
-        })
-    }
-
-    /// Removes these call records and their index entries in one commit; returns how many
-    /// were there.
-    pub(crate) fn remove_calls(&self, keys: &[Digest]) -> Result<usize> {
-        self.write(|txn| {
-            let mut removed = 0;
-            for key in keys {
-                let old = txn
-                    .open_table(CALLS)?
-                    .remove(key.as_bytes())?
-                    .map(|v| v.value().1.to_vec());
-                if let Some(old) = old {
-                    removed += 1;
-                    if let Ok(old) = CallRecord::decode(&old) {
-                        unindex(txn, key, &old)?;
-                    }
-                }
-            }
-            Ok(removed)
-        })
-    }
-
-    /// Stores many records and values in one commit (test and benchmark setup).
-    pub(crate) fn put_many(
-        &self,
-        calls: &[(Digest, CallRecord)],
-        values: &[(Digest, Vec<u8>)],
-    ) -> Result<()> {
-        let encoded = calls
-            .iter()
-            .map(|(_, r)| r.encode())
-            .collect::<Result<Vec<_>, _>>()?;
-        self.write(|txn| {
-            {
-                let mut table = txn.open_table(VALUES)?;
-                for (digest, bytes) in values {
-                    table.insert(digest.as_bytes(), bytes.as_slice())?;
-                }
-            }
-            {
-                let mut table = txn.open_table(CALLS)?;
-                for ((key, record), bytes) in calls.iter().zip(&encoded) {
-                    table.insert(
-                        key.as_bytes(),
-                        (*record.result.as_bytes(), bytes.as_slice()),
-                    )?;
-                }
-            }
-            for (key, record) in calls {
-                index(txn, key, record)?;
-            }
-            Ok(())
-        })
-    }
-}
-
-fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::Error> {
-    Ok(match probe {
-        Probe::Name(n) => txn.open_multimap_table(BY_NAME)?.get(n.as_str())?.len(),
-        Probe::Module(m) => txn.open_multimap_table(BY_MODULE)?.get(m.as_str())?.len(),
-        Probe::Tag(k, v) => txn
-            .open_multimap_table(BY_TAG)?
-            .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?
-            .len(),
-        Probe::Argument(n, d) => txn
-            .open_multimap_table(BY_ARGUMENT)?
-            .get((n.as_str(), *d.as_bytes()))?
-            .len(),
-        Probe::Result(d) => txn.open_multimap_table(BY_RESULT)?.get(d.as_bytes())?.len(),
-        Probe::Keys(keys) => keys.len() as u64,
-        Probe::NamePrefix(_)
-        | Probe::ModulePrefix(_)
-        | Probe::TagKey(_)
-        | Probe::ArgumentName(_)
-        | Probe::Time { .. } => UNKNOWN_SIZE,
-    })
-}
-
-/// The call keys a probe names, sorted and deduplicated.
-fn probe_keys(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Key>, redb::Error> {
-    fn collect(
-        out: &mut Vec<Key>,
-        values: redb::MultimapValue<'_, Key>,
-    ) -> Result<(), redb::Error> {
-        for v in values {
-            out.push(v?.value());
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    match probe {
-        Probe::Name(n) => collect(&mut out, txn.open_multimap_table(BY_NAME)?.get(n.as_str())?)?,
-        Probe::Module(m) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_MODULE)?.get(m.as_str())?,
-        )?,
-        Probe::NamePrefix(p) | Probe::ModulePrefix(p) => {
-            let table = txn.open_multimap_table(if matches!(probe, Probe::NamePrefix(_)) {
-                BY_NAME
-            } else {
-                BY_MODULE
-            })?;
-            for entry in table.range(p.as_str()..)? {
-                let (k, values) = entry?;
-                if !k.value().starts_with(p.as_str()) {
-                    break;
-                }
-                collect(&mut out, values)?;
-            }
-        }
-        Probe::TagKey(k) => {
-            let table = txn.open_multimap_table(BY_TAG)?;
-            let low = format!("{k}{TAG_SEPARATOR}");
-            let high = format!("{k}\u{1}");
-            for entry in table.range(low.as_str()..high.as_str())? {
-                collect(&mut out, entry?.1)?;
-            }
-        }
-        Probe::Tag(k, v) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_TAG)?
-                .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?,
-        )?,
-        Probe::Argument(n, d) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_ARGUMENT)?
-                .get((n.as_str(), *d.as_bytes()))?,
-        )?,
-        Probe::ArgumentName(n) => {
-            let table = txn.open_multimap_table(BY_ARGUMENT)?;
-            for entry in table.range((n.as_str(), [0u8; 32])..=(n.as_str(), [0xffu8; 32]))? {
-                collect(&mut out, entry?.1)?;
-            }
-        }
-        Probe::Result(d) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_RESULT)?.get(d.as_bytes())?,
-        )?,
-        Probe::Time { from, to } => {
-            let table = txn.open_table(BY_TIME)?;
-            for entry in table.range((*from, [0u8; 32])..(*to, [0u8; 32]))? {
-                out.push(entry?.0.value().1);
-            }
-        }
-        Probe::Keys(keys) => out.extend(keys.iter().map(|k| *k.as_bytes())),
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
 }

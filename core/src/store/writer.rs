@@ -7,7 +7,7 @@
 //! Within the process nothing changes: a hit checks the queue first, and every other read
 //! waits until what was queued before it is committed. Other processes see a result once its
 //! batch commits, a few milliseconds later. A process that exits normally flushes the queue
-//! (see `exit.rs`); one killed in the window loses only the records not yet committed.
+//! (see `Store::flush_all`); one killed in the window loses only the records not yet committed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -15,9 +15,9 @@ use std::thread::JoinHandle;
 
 use redb::Database;
 
+use super::{Location, put_call_in};
 use crate::digest::Digest;
 use crate::record::CallRecord;
-use crate::store::{Location, put_call_in};
 
 /// One call record to commit, with the values it refers to.
 pub(crate) struct QueuedCall {
@@ -145,8 +145,8 @@ fn run(shared: &Shared, db: &Database, location: &Location) {
                 batch.len(),
                 location.display_path().display()
             );
-            crate::runtime::warn_once(&format!(
-                "fleche: results not cached in {}: {e}",
+            crate::error::warn_once(&format!(
+                "results not cached in {}: {e}",
                 location.display_path().display()
             ));
         }

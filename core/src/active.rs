@@ -1,0 +1,167 @@
+//! Which cache cached functions use: the innermost [`Cache::activate`] on this thread, else
+//! the default cache from `fleche.toml` / `FLECHE_CACHE`, opened on first use and closed
+//! when the process exits.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::{Arc, Once, RwLock};
+
+use crate::cache::Cache;
+use crate::config::{CacheSpec, Origin};
+use crate::digest::Digest;
+use crate::error::{Error, Result, Stream, notice};
+use crate::notebook::{Reopen, announce_once, in_evcxr};
+
+thread_local! {
+    static ACTIVE: RefCell<Vec<Cache>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps a cache active on this thread; see [`Cache::activate`].
+#[derive(Debug)]
+pub struct ActiveCache {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for ActiveCache {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| a.borrow_mut().pop());
+    }
+}
+
+impl Cache {
+    /// Makes this the active cache of the current thread until the guard drops.
+    ///
+    /// ```
+    /// let scratch = fleche::Cache::memory();
+    /// {
+    ///     let _active = scratch.activate();
+    ///     assert!(fleche::cache().same_as(&scratch));
+    /// }
+    /// ```
+    #[must_use = "the cache is active only while the guard lives"]
+    pub fn activate(&self) -> ActiveCache {
+        ACTIVE.with(|a| a.borrow_mut().push(self.clone()));
+        ActiveCache {
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Digest {
+    /// The shortest unambiguous prefix of this digest in the active cache (at least 4 chars).
+    pub fn shrink(&self) -> Result<String> {
+        try_cache()?.shrink(self)
+    }
+}
+
+/// The default cache of this copy of fleche (under evcxr, of this cell).
+enum DefaultHandle {
+    /// Opened once, kept open.
+    Held(Cache),
+    /// Under evcxr: open only while in use, see `notebook::Reopen`.
+    Reopened(Arc<Reopen>),
+}
+
+/// The default cache's state. A failure to open it is not kept: the next use tries again and
+/// reports the error again, typed.
+enum DefaultState {
+    NotOpened,
+    Open(DefaultHandle),
+    /// The process is exiting and the file was closed.
+    Closed,
+}
+
+/// The default cache, opened on first use. Not a `OnceLock`, so that it can be dropped when
+/// the process exits: redb marks a file that was never closed as needing repair, which a
+/// read-only opener (such as `fleche-tui`) cannot do.
+static DEFAULT: RwLock<DefaultState> = RwLock::new(DefaultState::NotOpened);
+
+impl DefaultState {
+    /// The cache, or `None` when it is not opened yet.
+    fn get(&self) -> Option<Result<Cache>> {
+        match self {
+            DefaultState::NotOpened => None,
+            DefaultState::Open(DefaultHandle::Held(cache)) => Some(Ok(cache.clone())),
+            DefaultState::Open(DefaultHandle::Reopened(reopen)) => Some(reopen.cache()),
+            DefaultState::Closed => Some(Err(Error::Storage {
+                path: "<default cache>".into(),
+                detail: "the process is exiting; the default cache is closed".into(),
+            })),
+        }
+    }
+}
+
+/// The active cache: the innermost [`Cache::activate`] on this thread, else the default cache
+/// from `fleche.toml` / `FLECHE_CACHE` (an in-memory cache when nothing is configured).
+///
+/// # Panics
+///
+/// If the configured default cache cannot be opened; [`try_cache`] returns the error instead.
+/// Cached functions never panic for this: they run uncached and log the error.
+pub fn cache() -> Cache {
+    try_cache().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The active cache, or why the configured default cannot be opened: an
+/// [`Error::Config`] for an invalid configuration, or the error of opening its file.
+pub fn try_cache() -> Result<Cache> {
+    if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
+        return Ok(active);
+    }
+    if let Some(found) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).get() {
+        return found;
+    }
+    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = slot.get() {
+        return found;
+    }
+    let handle = open_default()?;
+    if !matches!(&handle, DefaultHandle::Held(cache) if cache.path().is_none()) {
+        // After the store's own hook (registered when it opened the file): queued writes are
+        // committed first, then the file is closed.
+        static CLOSE_AT_EXIT: Once = Once::new();
+        CLOSE_AT_EXIT.call_once(|| crate::exit::at_exit(close_default_cache));
+    }
+    *slot = DefaultState::Open(handle);
+    slot.get()
+        .unwrap_or_else(|| unreachable!("the default cache was just opened"))
+}
+
+/// Drops the default cache so its file is closed cleanly; run when the process exits.
+fn close_default_cache() {
+    let closing = std::mem::replace(
+        &mut *DEFAULT.write().unwrap_or_else(|e| e.into_inner()),
+        DefaultState::Closed,
+    );
+    if let DefaultState::Open(DefaultHandle::Reopened(reopen)) = &closing {
+        reopen.close();
+    }
+    drop(closing);
+}
+
+fn open_default() -> Result<DefaultHandle> {
+    let resolved = crate::config::current()
+        .as_ref()
+        .map_err(Clone::clone)?
+        .resolve_default()?;
+    let cache = Cache::from_spec(&resolved.spec)?;
+    if let (true, CacheSpec::File(path)) = (in_evcxr(), &resolved.spec) {
+        announce_once(&format!(
+            "caching to {} ({})",
+            path.display(),
+            resolved.origin
+        ));
+        let path = cache.path().map_or_else(|| path.clone(), Path::to_path_buf);
+        return Ok(DefaultHandle::Reopened(Arc::new(Reopen::new(path))));
+    }
+    let line = match (&resolved.origin, &resolved.spec) {
+        (Origin::NoConfig, _) => {
+            "no fleche.toml found; using an in-memory cache (results last until the program exits)"
+                .to_owned()
+        }
+        (origin, CacheSpec::File(path)) => format!("caching to {} ({origin})", path.display()),
+        (origin, CacheSpec::Memory) => format!("using an in-memory cache ({origin})"),
+    };
+    notice(tracing::Level::INFO, &line, Stream::Stderr);
+    Ok(DefaultHandle::Held(cache))
+}

@@ -1,0 +1,155 @@
+//! Reading a cache in pages, for browsers such as `fleche-tui`: call keys by start time (a
+//! page at a time, or what arrived after a point), records in key order, and the size and
+//! first bytes of values without copying all of them.
+
+use std::ops::Bound::{Excluded, Unbounded};
+
+use redb::ReadableTableMetadata;
+
+use super::{BY_TIME, CALLS, Store, VALUES};
+use crate::codec::CodecError;
+use crate::digest::Digest;
+use crate::error::Result;
+use crate::record::CallRecord;
+
+/// A call's place in the time index: its start time (nanoseconds since the Unix epoch) and
+/// its key. Ordered by time, then key, like the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeKey {
+    /// Start time in nanoseconds since the Unix epoch.
+    pub start_nanos: i64,
+    /// The call key.
+    pub key: Digest,
+}
+
+/// The first bytes of a stored value and its whole size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueHead {
+    /// Size of the whole encoded value in bytes.
+    pub size: u64,
+    /// Its first bytes (all of them when it is small enough).
+    pub bytes: Vec<u8>,
+}
+
+impl ValueHead {
+    /// The head of `all`: its size and at most its first `max_bytes` bytes.
+    fn of(all: &[u8], max_bytes: usize) -> ValueHead {
+        ValueHead {
+            size: all.len() as u64,
+            bytes: all[..all.len().min(max_bytes)].to_vec(),
+        }
+    }
+
+    /// Whether `bytes` hold the whole value.
+    pub fn is_whole(&self) -> bool {
+        self.bytes.len() as u64 >= self.size
+    }
+
+    /// The item that starts at byte `at` of the value (0: the value itself), as far as the
+    /// bytes read hold it: see [`Prefix::read`](crate::codec::Prefix::read).
+    pub fn item_at(&self, at: usize) -> std::result::Result<crate::codec::Prefix<'_>, CodecError> {
+        crate::codec::Prefix::read(self.bytes.get(at..).unwrap_or_default(), !self.is_whole())
+    }
+}
+
+impl Store {
+    /// Up to `limit` calls, newest first, strictly older than `before` (from the newest call
+    /// when `None`).
+    pub(crate) fn calls_before(
+        &self,
+        before: Option<TimeKey>,
+        limit: usize,
+    ) -> Result<Vec<TimeKey>> {
+        self.read(|txn| {
+            let by_time = txn.open_table(BY_TIME)?;
+            let range = match before {
+                Some(b) => by_time.range(..(b.start_nanos, *b.key.as_bytes()))?,
+                None => by_time.range::<(i64, [u8; 32])>(..)?,
+            };
+            let mut out = Vec::with_capacity(limit.min(1 << 16));
+            for entry in range.rev().take(limit) {
+                let (start_nanos, key) = entry?.0.value();
+                out.push(TimeKey {
+                    start_nanos,
+                    key: Digest::from_bytes(key),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every call strictly newer than `after` in the time index, oldest first.
+    pub(crate) fn calls_after(&self, after: TimeKey) -> Result<Vec<TimeKey>> {
+        self.read(|txn| {
+            let by_time = txn.open_table(BY_TIME)?;
+            let from = (after.start_nanos, *after.key.as_bytes());
+            let mut out = Vec::new();
+            for entry in by_time.range(from..)? {
+                let (start_nanos, key) = entry?.0.value();
+                let found = TimeKey {
+                    start_nanos,
+                    key: Digest::from_bytes(key),
+                };
+                if found != after {
+                    out.push(found);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of entries in the time index.
+    pub(crate) fn time_index_len(&self) -> Result<u64> {
+        self.read(|txn| Ok(txn.open_table(BY_TIME)?.len()?))
+    }
+
+    /// Up to `limit` call records with keys strictly after `after` (from the first key when
+    /// `None`), in key order, walking the table in its own order. A record that does not
+    /// decode is skipped (and logged), as queries do.
+    pub(crate) fn records_after(
+        &self,
+        after: Option<Digest>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, CallRecord)>> {
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let range = match after {
+                Some(a) => calls.range::<[u8; 32]>((Excluded(*a.as_bytes()), Unbounded))?,
+                None => calls.range::<[u8; 32]>(..)?,
+            };
+            let mut out = Vec::with_capacity(limit.min(1 << 16));
+            for entry in range.take(limit) {
+                let (key, value) = entry?;
+                let key = Digest::from_bytes(key.value());
+                match CallRecord::decode(value.value().1) {
+                    Ok(record) => out.push((key, record)),
+                    Err(e) => tracing::error!(
+                        key = %key,
+                        "skipping a call record that does not decode (a damaged cache?): {e}"
+                    ),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The heads of these values, at most `max_bytes` bytes each, in one read transaction
+    /// and in the order given (`None` for a value that is not stored).
+    pub(crate) fn value_heads(
+        &self,
+        digests: &[Digest],
+        max_bytes: usize,
+    ) -> Result<Vec<Option<ValueHead>>> {
+        self.read(|txn| {
+            let values = txn.open_table(VALUES)?;
+            digests
+                .iter()
+                .map(|d| {
+                    Ok(values
+                        .get(d.as_bytes())?
+                        .map(|v| ValueHead::of(v.value(), max_bytes)))
+                })
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! Progress of the background reader, as the table's status line and empty table tell it.
+
+/// Progress of the background reader.
+#[derive(Debug, Clone, Default)]
+pub struct Loading {
+    /// Calls in the cache, when known.
+    pub total: Option<u64>,
+    /// Whether the first full load is done.
+    pub done: bool,
+    /// The last reading error.
+    pub error: Option<String>,
+}
+
+impl Loading {
+    /// ` · loading 42%` while the first load runs, given how many calls arrived; empty after.
+    pub fn progress(&self, loaded: u64) -> String {
+        if self.done {
+            return String::new();
+        }
+        match self.total {
+            Some(t) if t > 0 => format!(" · loading {}%", (loaded * 100 / t).min(100)),
+            _ => " · loading".to_owned(),
+        }
+    }
+
+    /// What an empty table says: still reading, nothing stored yet, or nothing matching.
+    pub fn empty_table(&self, no_calls: bool) -> &'static str {
+        if no_calls && !self.done {
+            "reading the cache…"
+        } else if no_calls {
+            "this cache holds no calls yet (new calls appear here as they are stored)"
+        } else {
+            "no call matches the filter"
+        }
+    }
+
+    /// The reading error for the status line, if any.
+    pub fn failure(&self) -> String {
+        match &self.error {
+            Some(e) => format!(" · reading failed: {e}"),
+            None => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_shows_until_done() {
+        let mut l = Loading::default();
+        assert_eq!(l.progress(5), " · loading");
+        l.total = Some(200);
+        assert_eq!(l.progress(50), " · loading 25%");
+        l.done = true;
+        assert_eq!(l.progress(50), "");
+    }
+}
