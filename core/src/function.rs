@@ -123,6 +123,12 @@ pub trait Argument {
     fn digest(&self) -> Result<Digest, DigestError>;
     /// The encoded value to store.
     fn encode(&self) -> Result<Vec<u8>, codec::CodecError>;
+    /// The digest the encoded value is stored under, given its key digest: the value's own
+    /// digest, so that a value stored under `d` always digests to `d`. Only a value with its
+    /// own [`CacheKey`](crate::CacheKey) has a key digest that differs.
+    fn value_digest(&self, key: Digest) -> Result<Digest, DigestError> {
+        Ok(key)
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,12 @@ impl<T: CacheKey + ?Sized> Argument for ByKey<'_, T> {
     fn encode(&self) -> Result<Vec<u8>, codec::CodecError> {
         codec::encode(self.0)
     }
+    /// Stored apart from its key: under the key digest it would take the place of an
+    /// unrelated value that has that digest (`MyClass` keyed by `digest(&self.val)` and the
+    /// plain integer `self.val`).
+    fn value_digest(&self, _key: Digest) -> Result<Digest, DigestError> {
+        digest::try_digest(self.0)
+    }
 }
 
 impl<T: Serialize + ?Sized> Argument for BySerde<'_, T> {
@@ -172,13 +178,27 @@ pub fn begin<R: DeserializeOwned>(
         }
     };
     let mut values = Vec::with_capacity(args.len());
+    let mut stored_as = Vec::with_capacity(args.len());
     for ((_, arg), digest) in args.iter().zip(&digests) {
-        match arg.encode() {
-            Ok(bytes) => values.push((*digest, bytes)),
-            Err(e) => tracing::warn!(
-                function = function.name,
-                "argument not stored, only its digest: {e}"
-            ),
+        let stored = match arg.value_digest(*digest) {
+            Ok(d) => arg
+                .encode()
+                .map(|bytes| (d, bytes))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match stored {
+            Ok((d, bytes)) => {
+                values.push((d, bytes));
+                stored_as.push(d);
+            }
+            Err(e) => {
+                tracing::warn!(
+                    function = function.name,
+                    "argument not stored, only its digest: {e}"
+                );
+                stored_as.push(*digest);
+            }
         }
     }
     Begin::Miss(Pending {
@@ -188,7 +208,7 @@ pub fn begin<R: DeserializeOwned>(
         arguments: args
             .iter()
             .map(|(n, _)| (*n).to_owned())
-            .zip(digests)
+            .zip(stored_as)
             .collect(),
         values,
         timestart: Utc::now(),
