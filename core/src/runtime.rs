@@ -231,6 +231,15 @@ fn lookup<R: DeserializeOwned>(cache: &Cache, function: &Function, key: &Digest)
             }
         },
         Ok(None) => None,
+        Err(e @ (crate::Error::DamagedValue { .. } | crate::Error::DamagedRecord { .. })) => {
+            tracing::warn!(
+                function = function.name,
+                key = %key,
+                "{}({key}): the stored result is damaged; computing it again: {e}",
+                function.name
+            );
+            None
+        }
         Err(e) => {
             warn_once(&format!(
                 "{}: cache read failed, computing instead: {e}",

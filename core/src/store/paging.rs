@@ -6,7 +6,7 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use redb::ReadableTableMetadata;
 
-use super::{BY_TIME, CALLS, Store, VALUES};
+use super::{BY_TIME, CALLS, Store, VALUES, checksum};
 use crate::codec::CodecError;
 use crate::digest::Digest;
 use crate::error::Result;
@@ -121,7 +121,12 @@ impl Store {
             for entry in range.take(limit) {
                 let (key, value) = entry?;
                 let key = Digest::from_bytes(key.value());
-                match CallRecord::decode(value.value().1) {
+                let (result, sum, record) = value.value();
+                if !checksum::call_intact(sum, &result, record) {
+                    checksum::warn_skipped(&key);
+                    continue;
+                }
+                match CallRecord::decode(record) {
                     Ok(record) => out.push((key, record)),
                     Err(e) => tracing::error!(
                         key = %key,
@@ -134,7 +139,8 @@ impl Store {
     }
 
     /// The heads of these values, at most `max_bytes` bytes each, in one read transaction
-    /// and in the order given (`None` for a value that is not stored).
+    /// and in the order given (`None` for a value that is not stored). A value read whole is
+    /// checked against its checksum, and a damaged one is left out (`None`) with a warning.
     pub(crate) fn value_heads(
         &self,
         digests: &[Digest],
@@ -145,9 +151,15 @@ impl Store {
             digests
                 .iter()
                 .map(|d| {
-                    Ok(values
-                        .get(d.as_bytes())?
-                        .map(|v| ValueHead::of(v.value(), max_bytes)))
+                    let Some(v) = values.get(d.as_bytes())? else {
+                        return Ok(None);
+                    };
+                    let (sum, bytes) = v.value();
+                    if bytes.len() <= max_bytes && !checksum::value_intact(sum, bytes) {
+                        tracing::warn!(digest = %d, "leaving out a damaged value (its bytes no longer match their checksum)");
+                        return Ok(None);
+                    }
+                    Ok(Some(ValueHead::of(bytes, max_bytes)))
                 })
                 .collect()
         })
