@@ -156,5 +156,5 @@ mod tests {
         );
     }
 
-    const GOLDEN: &str = "b0b4d15211b0f001108dd3f0deef434c0ef24e37bb333d86da94f1e095234fff";
+    const GOLDEN: &str = "ca83e3b34d108526c075673fef751289cb0d9d3abd4af9a60b371b254a773545";
 }
