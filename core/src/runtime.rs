@@ -205,6 +205,12 @@ pub fn begin<R: DeserializeOwned>(
         cache,
         function,
         key,
+        argument_keys: args
+            .iter()
+            .zip(digests.iter().zip(&stored_as))
+            .filter(|(_, (key, stored))| key != stored)
+            .map(|((n, _), (key, _))| ((*n).to_owned(), *key))
+            .collect(),
         arguments: args
             .iter()
             .map(|(n, _)| (*n).to_owned())
@@ -256,6 +262,7 @@ pub struct Pending {
     function: &'static Function,
     key: Digest,
     arguments: Vec<(String, Digest)>,
+    argument_keys: Vec<(String, Digest)>,
     values: Vec<(Digest, Vec<u8>)>,
     timestart: chrono::DateTime<Utc>,
     started: Instant,
@@ -294,6 +301,7 @@ impl Pending {
             version: self.function.version.map(str::to_owned),
             code: self.function.code_digest(),
             arguments: self.arguments,
+            argument_keys: self.argument_keys,
             result: result_digest,
             result_type: std::any::type_name::<R>().to_owned(),
             result_size: result_bytes.len() as u64,

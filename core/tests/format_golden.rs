@@ -62,6 +62,7 @@ fn a_call_record_encodes_to_known_bytes() {
         version: Some("2".into()),
         code: Some(Digest::from_bytes([0xab; 32])),
         arguments: vec![("temperature".into(), Digest::from_bytes([7; 32]))],
+        argument_keys: Vec::new(),
         result: Digest::from_bytes([9; 32]),
         result_type: "f64".into(),
         result_size: 9,

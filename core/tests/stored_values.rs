@@ -128,6 +128,20 @@ fn a_receiver_with_its_own_key_does_not_collide_with_its_key_value() {
     );
     let receiver_digest = call.argument_digest("self").unwrap();
     assert_eq!(receiver_digest, fleche::digest(&obj));
+    // Queries find the call by the receiver's key (as the call key does) and by its value.
+    assert_eq!(MyClass::compute_query_with(&obj, 5).count().unwrap(), 1);
+    assert_eq!(
+        call.record().argument_keys,
+        vec![("self".to_owned(), fleche::digest(&10i64))]
+    );
+    assert_eq!(
+        cache
+            .query()
+            .argument_digest("self", fleche::digest(&obj))
+            .count()
+            .unwrap(),
+        1
+    );
     // The call key still comes from the receiver's own key.
     assert_eq!(obj.compute(5), 15);
     assert!(obj.compute_contains(5));

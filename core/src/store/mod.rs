@@ -780,7 +780,8 @@ fn update_index(
         apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k);
     }
     let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
-    for (name, digest) in &record.arguments {
+    // A `CacheKey` argument is found both by its key and by its stored value's digest.
+    for (name, digest) in record.arguments.iter().chain(&record.argument_keys) {
         apply!(args, (name.as_str(), *digest.as_bytes()), k);
     }
     apply!(
