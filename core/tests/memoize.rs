@@ -424,10 +424,7 @@ fn methods_key_on_the_receiver() {
         call.record().argument_keys,
         vec![("self".to_owned(), fleche::digest(&20i64))]
     );
-    assert_eq!(
-        call.argument_digest("self").unwrap(),
-        fleche::digest(&obj)
-    );
+    assert_eq!(call.argument_digest("self").unwrap(), fleche::digest(&obj));
     // Without CacheKey, the receiver digests through serde.
     let p = Plain { a: 1 };
     assert_eq!(p.add(2), 3);
