@@ -146,3 +146,45 @@ fn a_receiver_with_its_own_key_does_not_collide_with_its_key_value() {
     assert_eq!(obj.compute(5), 15);
     assert!(obj.compute_contains(5));
 }
+
+/// A value `levels` deep that owns no nested memory.
+struct Deep {
+    levels: usize,
+}
+
+impl Serialize for Deep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        if self.levels == 0 {
+            return s.serialize_u8(0);
+        }
+        let mut seq = s.serialize_seq(Some(1))?;
+        seq.serialize_element(&Deep {
+            levels: self.levels - 1,
+        })?;
+        seq.end()
+    }
+}
+
+#[fleche]
+fn depth_of(d: &Deep) -> usize {
+    ran();
+    d.levels
+}
+
+#[test]
+fn an_argument_too_deep_to_digest_runs_uncached() {
+    let cache = Cache::memory();
+    let _a = cache.activate();
+    let before = runs();
+    let deep = Deep { levels: 100_000 };
+    assert_eq!(depth_of(&deep), 100_000);
+    assert_eq!(depth_of(&deep), 100_000);
+    assert_eq!(runs() - before, 2);
+    assert_eq!(cache.len().unwrap(), 0);
+    // A shallow one is cached as usual.
+    let shallow = Deep { levels: 3 };
+    assert_eq!(depth_of(&shallow), 3);
+    assert_eq!(depth_of(&shallow), 3);
+    assert_eq!(runs() - before, 3);
+}
