@@ -1,9 +1,10 @@
 //! Which cache cached functions use: the innermost [`Cache::activate`] on this thread, else
-//! the default cache from `fleche.toml` / `FLECHE_CACHE`, opened on first use and closed
-//! when the process exits.
+//! the innermost [`Cache::activate_globally`] of the process, else the default cache from
+//! `fleche.toml` / `FLECHE_CACHE`, opened on first use and closed when the process exits.
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Once, RwLock};
 
 use crate::cache::Cache;
@@ -28,14 +29,45 @@ impl Drop for ActiveCache {
     }
 }
 
+/// The process-wide activations, innermost last, each with the id its guard removes.
+static GLOBAL: RwLock<Vec<(u64, Cache)>> = RwLock::new(Vec::new());
+/// Whether [`GLOBAL`] may be non-empty, so that a call skips its lock when nothing was
+/// activated globally.
+static ANY_GLOBAL: AtomicBool = AtomicBool::new(false);
+static NEXT_GLOBAL: AtomicU64 = AtomicU64::new(0);
+
+/// Keeps a cache active for every thread of the process; see [`Cache::activate_globally`].
+#[derive(Debug)]
+pub struct GlobalActiveCache {
+    id: u64,
+}
+
+impl Drop for GlobalActiveCache {
+    fn drop(&mut self) {
+        let mut global = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
+        global.retain(|(id, _)| *id != self.id);
+        ANY_GLOBAL.store(!global.is_empty(), Ordering::Release);
+    }
+}
+
 impl Cache {
     /// Makes this the active cache of the current thread until the guard drops.
+    ///
+    /// Only this thread: a cached function called in a thread it spawns (`std::thread`,
+    /// rayon, a thread pool) uses that thread's own active cache, and without one the
+    /// default cache, not this one. To carry a cache into threads, use
+    /// [`Cache::activate_globally`] for the whole process, or activate it in the thread
+    /// (`let c = cache.clone();` then `let _a = c.activate();` inside the thread).
     ///
     /// ```
     /// let scratch = fleche::Cache::memory();
     /// {
     ///     let _active = scratch.activate();
     ///     assert!(fleche::cache().same_as(&scratch));
+    ///     std::thread::scope(|s| {
+    ///         // Another thread does not see it.
+    ///         s.spawn(|| assert!(!fleche::cache().same_as(&scratch)));
+    ///     });
     /// }
     /// ```
     #[must_use = "the cache is active only while the guard lives"]
@@ -45,6 +77,65 @@ impl Cache {
             _not_send: std::marker::PhantomData,
         }
     }
+
+    /// Makes this the active cache of every thread of the process (threads already running
+    /// and threads started later, rayon's included) until the guard drops.
+    ///
+    /// A thread's own [`Cache::activate`] still comes first on that thread; among global
+    /// activations the latest wins until its guard drops. The guard may be dropped on any
+    /// thread.
+    ///
+    /// ```
+    /// use fleche::fleche;
+    ///
+    /// #[fleche]
+    /// fn square(x: i64) -> i64 {
+    ///     x * x
+    /// }
+    ///
+    /// fn main() -> fleche::Result<()> {
+    ///     let cache = fleche::Cache::memory();
+    ///     let _active = cache.activate_globally();
+    ///     std::thread::scope(|s| {
+    ///         for x in 0..4 {
+    ///             s.spawn(move || square(x));
+    ///         }
+    ///     });
+    ///     assert_eq!(cache.len()?, 4);
+    ///     Ok(())
+    /// }
+    /// ```
+    #[must_use = "the cache is active only while the guard lives"]
+    pub fn activate_globally(&self) -> GlobalActiveCache {
+        let id = NEXT_GLOBAL.fetch_add(1, Ordering::Relaxed);
+        let mut global = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
+        if self.path().is_some() {
+            // A guard kept until exit (in a static, or leaked) must still let the file close.
+            static RELEASE_AT_EXIT: Once = Once::new();
+            RELEASE_AT_EXIT.call_once(|| crate::exit::at_exit(release_global_caches));
+        }
+        global.push((id, self.clone()));
+        ANY_GLOBAL.store(true, Ordering::Release);
+        GlobalActiveCache { id }
+    }
+}
+
+/// Drops the globally active caches at exit, so their files close cleanly.
+fn release_global_caches() {
+    let released = std::mem::take(&mut *GLOBAL.write().unwrap_or_else(|e| e.into_inner()));
+    ANY_GLOBAL.store(false, Ordering::Release);
+    drop(released);
+}
+
+fn global_cache() -> Option<Cache> {
+    if !ANY_GLOBAL.load(Ordering::Acquire) {
+        return None;
+    }
+    GLOBAL
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .last()
+        .map(|(_, cache)| cache.clone())
 }
 
 impl Digest {
@@ -91,8 +182,9 @@ impl DefaultState {
     }
 }
 
-/// The active cache: the innermost [`Cache::activate`] on this thread, else the default cache
-/// from `fleche.toml` / `FLECHE_CACHE` (an in-memory cache when nothing is configured).
+/// The active cache: the innermost [`Cache::activate`] on this thread, else the latest
+/// [`Cache::activate_globally`], else the default cache from `fleche.toml` / `FLECHE_CACHE`
+/// (an in-memory cache when nothing is configured).
 ///
 /// # Panics
 ///
@@ -107,6 +199,9 @@ pub fn cache() -> Cache {
 pub fn try_cache() -> Result<Cache> {
     if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
         return Ok(active);
+    }
+    if let Some(global) = global_cache() {
+        return Ok(global);
     }
     if let Some(found) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).get() {
         return found;

@@ -2,8 +2,9 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::digest::D;
-use crate::error::Result;
+use crate::codec::{self, CodecError};
+use crate::digest::{D, Digest};
+use crate::error::{Error, Result};
 
 /// An argument of a cached function: the value itself, or [`D`]`("prefix")` naming a value
 /// stored in the active cache. Cached functions take `impl Into<Arg<T>>` for owned
@@ -21,7 +22,9 @@ pub enum Arg<T> {
     Digest(String),
 }
 
-impl<T: DeserializeOwned> From<T> for Arg<T> {
+// Not bounded by serde, so that a parameter type without it gets only the macro's own
+// compile error, not another one at every call site.
+impl<T> From<T> for Arg<T> {
     fn from(value: T) -> Self {
         Arg::Value(value)
     }
@@ -43,9 +46,39 @@ impl<T: DeserializeOwned, S: AsRef<str>> From<D<S>> for Arg<T> {
 impl<T: DeserializeOwned> Arg<T> {
     /// The value, reading it from the active cache if a digest was given.
     pub fn resolve(self) -> Result<T> {
-        match self {
-            Arg::Value(v) => Ok(v),
-            Arg::Digest(prefix) => crate::active::try_cache()?.value(prefix.as_str()),
-        }
+        self.resolve_with(codec::decode::<T>)
+    }
+}
+
+impl<T> Arg<T> {
+    /// [`Arg::resolve`], decoding a stored value with `decode`.
+    pub(crate) fn resolve_with(self, decode: fn(&[u8]) -> Result<T, CodecError>) -> Result<T> {
+        let prefix = match self {
+            Arg::Value(v) => return Ok(v),
+            Arg::Digest(prefix) => prefix,
+        };
+        let cache = crate::active::try_cache()?;
+        let digest = cache.expand(&prefix)?;
+        let bytes = cache
+            .value_bytes(&digest)?
+            .ok_or_else(|| Error::UnknownDigest {
+                prefix: digest.to_string(),
+            })?;
+        decode(&bytes).map_err(|e| Error::WrongType {
+            call: format!("value {digest}"),
+            field: "value".into(),
+            requested: std::any::type_name::<T>(),
+            stored: stored_type(&cache, digest),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// The type a value was stored from, as far as the cache knows: the recorded result type of
+/// a call that returned it. An argument's type is not recorded.
+fn stored_type(cache: &crate::Cache, digest: Digest) -> String {
+    match cache.query().result_digest(digest).first() {
+        Ok(Some(call)) => call.record().result_type.clone(),
+        _ => "unknown: no stored call returned it".to_owned(),
     }
 }

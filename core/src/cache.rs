@@ -15,7 +15,7 @@ use crate::config::{CacheSpec, Config};
 use crate::digest::{D, Digest, common_hex_prefix};
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
-use crate::store::{Location, Mode, Store, TimeKey, ValueHead};
+use crate::store::{Location, Mode, PagedRecord, Store, TimeKey, UnreadableRecord, ValueHead};
 
 /// Digest prefixes shorter than this are refused: too likely to be ambiguous.
 pub const MIN_PREFIX: usize = 4;
@@ -284,14 +284,25 @@ impl Cache {
     /// Up to `limit` call records with keys strictly after `after` (from the first key when
     /// `None`), in key order. Reading every record of a large cache this way is several times
     /// faster than looking keys up one by one ([`Cache::load_many`]), since it walks the
-    /// table in its own order. A record that does not decode is skipped (and logged), as
-    /// queries do.
-    pub fn records_after(
-        &self,
-        after: Option<Digest>,
-        limit: usize,
-    ) -> Result<Vec<(Digest, CallRecord)>> {
+    /// table in its own order. A record that does not decode comes back in its place as an
+    /// [`UnreadableRecord`] that says why, so a browser can show it instead of hiding it.
+    pub fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<PagedRecord>> {
         self.store.records_after(after, limit)
+    }
+
+    /// The records of these calls, in one read transaction and in the order given; a call
+    /// that is not stored is left out, and a record that does not decode (or is damaged) comes
+    /// back as an [`UnreadableRecord`] (unlike [`Cache::load_many`], which fails on it).
+    pub fn records_of(&self, keys: &[Digest]) -> Result<Vec<PagedRecord>> {
+        Ok(self
+            .store
+            .records(keys)?
+            .into_iter()
+            .map(|(key, bytes)| match bytes {
+                Some(bytes) => (key, UnreadableRecord::decode(&bytes)),
+                None => (key, Err(UnreadableRecord::damaged())),
+            })
+            .collect())
     }
 
     /// Number of entries in the time index (equal to [`Cache::len`] in a sound cache).

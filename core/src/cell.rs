@@ -8,6 +8,14 @@ use serde::Serialize;
 
 use crate::runtime::Begin;
 
+/// The block of a `cell!` as a `fn` pointer, which cannot capture. A block that reads a
+/// variable it does not list fails to coerce here, and rustc's error then shows this
+/// function's name beside "`x` captured here": stable Rust has no way to give a coercion
+/// error a message of our own, so the name is the message.
+pub const fn list_every_variable_the_block_reads<A, R>(block: fn(A) -> R) -> fn(A) -> R {
+    block
+}
+
 /// Returns the stored result, or runs `body` on `values` and records the call.
 ///
 /// `body` is a `fn` pointer, not a closure, so the block cannot read a variable it does not

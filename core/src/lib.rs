@@ -66,6 +66,22 @@
 //! # }
 //! ```
 //!
+//! # Which cache, in which thread
+//!
+//! Calls use the *active cache*: the innermost [`Cache::activate`] on the calling thread, else
+//! the latest [`Cache::activate_globally`] (for every thread of the process), else the default
+//! cache from `fleche.toml` / `FLECHE_CACHE`. `activate` is per thread, so calls in spawned
+//! threads and in rayon's pool do not see it; use `activate_globally` to reach them.
+//!
+//! # Results and errors
+//!
+//! Arguments need `serde::Serialize` (and `Deserialize` to be passed as `D("digest")`);
+//! results need `Serialize` and `Deserialize`. Of a `Result`, only the `Ok` value is stored
+//! and an `Err` is returned each time, so the error type needs nothing (`std::io::Error`,
+//! `anyhow::Error` work); `#[fleche(cache_errors = true)]` stores errors too and then needs
+//! serde on the error type. A failure to store (including a `Serialize` that panics) never
+//! loses the result: it is returned and the failure is logged.
+//!
 //! Cached functions must be items of a module (at the top of a file, a notebook cell, or in
 //! an `impl` block), not functions nested in another function's body: their helpers live in
 //! a module of the same name (`square::digest`, `square::contains`, `square::load`,
@@ -88,15 +104,15 @@ mod function;
 mod notebook;
 pub mod query;
 pub mod record;
-#[doc(hidden)]
-pub mod runtime;
+mod runtime;
 mod store;
+mod stored;
 pub mod table;
 #[cfg(feature = "polars")]
 mod table_polars;
 pub mod tags;
 
-pub use active::{ActiveCache, cache, try_cache};
+pub use active::{ActiveCache, GlobalActiveCache, cache, try_cache};
 pub use arg::Arg;
 pub use cache::{Cache, CallKey};
 pub use call::{Call, FetchedCall};
@@ -135,19 +151,25 @@ pub use fleche_macros::cell;
 pub use fleche_macros::fleche;
 pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
-pub use runtime::{CacheKey, rerun};
-pub use store::{Location, TimeKey, ValueHead};
+pub use runtime::{CacheKey, CallParts, rerun};
+pub use store::{Location, PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub use table::{Row, Table};
 
 /// Items the `#[fleche]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::cell::run_cell;
-    pub use crate::query::typed_argument;
+    pub use crate::__typed_query as typed_query;
+    pub use crate::cell::{list_every_variable_the_block_reads, run_cell};
+    pub use crate::query::typed::{function_query, typed_argument};
     pub use crate::runtime::{
-        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, Select,
-        assert_argument, begin, helper_call, helper_contains, helper_key, helper_load,
-        parent_module, resolve_arg,
+        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, PickUnstorable,
+        Select, Unstorable, begin, begin_with, helper_call, helper_contains, helper_key,
+        helper_load, parent_module, resolve_arg,
+    };
+    pub use crate::stored::{
+        Outcome, PickCodec, PickDecoder, PickOkCodec, PickUncheckedCodec, PickUncheckedDecoder,
+        PickUncheckedOkCodec, StorableArgument, StorableError, StorableResult, Stored, ValueCodec,
+        assert_argument, assert_argument_value, assert_error, assert_result,
     };
     pub use chrono::{DateTime, Utc};
     pub use serde;

@@ -21,6 +21,7 @@ use crate::error::warn_once;
 pub use crate::function::{Argument, Function};
 use crate::record::{CallRecord, Metadata};
 use crate::store::QueuedCall;
+use crate::stored::{Encode, ValueCodec, encode_whole};
 
 /// A type with its own cache identity, the counterpart of Python fleche's `__digest__`.
 ///
@@ -46,22 +47,9 @@ impl<T: CacheKey + ?Sized> CacheKey for &T {
     }
 }
 
-/// Holds for types that can be arguments of a cached function; its only job is the error
-/// message when a type cannot.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an argument of a cached function: it does not implement `serde::Serialize`",
-    label = "the cache digests and stores every argument",
-    note = "derive it: `#[derive(serde::Serialize)]`, or leave the argument out of the key with `#[fleche(ignore = [name])]`"
-)]
-pub trait StorableArgument {}
-impl<T: Serialize + ?Sized> StorableArgument for T {}
-
-/// Compile-time check that `T` can be an argument; see [`StorableArgument`].
-#[doc(hidden)]
-pub const fn assert_argument<T: StorableArgument + ?Sized>() {}
-
-/// Wraps an argument for autoref-based dispatch between [`CacheKey`] and plain serde.
+/// Wraps an argument for autoref-based dispatch: `(&&Select(&x)).pick()` is [`CacheKey`]
+/// when `x` has it, else serde, else (for a type whose compile-time check already failed) a
+/// placeholder, so that the check's error is the only one.
 #[doc(hidden)]
 pub struct Select<'a, T: ?Sized>(pub &'a T);
 #[doc(hidden)]
@@ -73,7 +61,7 @@ pub struct BySerde<'a, T: ?Sized>(&'a T);
 pub trait PickKey<'a, T: ?Sized> {
     fn pick(&self) -> ByKey<'a, T>;
 }
-impl<'a, T: CacheKey + ?Sized> PickKey<'a, T> for Select<'a, T> {
+impl<'a, T: CacheKey + ?Sized> PickKey<'a, T> for &Select<'a, T> {
     fn pick(&self) -> ByKey<'a, T> {
         ByKey(self.0)
     }
@@ -82,11 +70,23 @@ impl<'a, T: CacheKey + ?Sized> PickKey<'a, T> for Select<'a, T> {
 pub trait PickSerde<'a, T: ?Sized> {
     fn pick(&self) -> BySerde<'a, T>;
 }
-impl<'a, T: Serialize + ?Sized> PickSerde<'a, T> for &Select<'a, T> {
+impl<'a, T: Serialize + ?Sized> PickSerde<'a, T> for &&Select<'a, T> {
     fn pick(&self) -> BySerde<'a, T> {
         BySerde(self.0)
     }
 }
+#[doc(hidden)]
+pub trait PickUnstorable {
+    fn pick(&self) -> Unstorable;
+}
+impl<T: ?Sized> PickUnstorable for Select<'_, T> {
+    fn pick(&self) -> Unstorable {
+        Unstorable
+    }
+}
+/// The argument of a type without serde; never run, as its compile-time check fails.
+#[doc(hidden)]
+pub struct Unstorable;
 
 impl<T: CacheKey + ?Sized> Argument for ByKey<'_, T> {
     fn digest(&self) -> Result<Digest, DigestError> {
@@ -100,6 +100,15 @@ impl<T: CacheKey + ?Sized> Argument for ByKey<'_, T> {
     /// plain integer `self.val`).
     fn value_digest(&self, _key: Digest) -> Result<Digest, DigestError> {
         digest::try_digest(self.0)
+    }
+}
+
+impl Argument for Unstorable {
+    fn digest(&self) -> Result<Digest, DigestError> {
+        unreachable!("fleche checks at compile time that arguments implement serde")
+    }
+    fn encode(&self) -> Result<Vec<u8>, codec::CodecError> {
+        unreachable!("fleche checks at compile time that arguments implement serde")
     }
 }
 
@@ -144,6 +153,23 @@ pub fn begin<R: DeserializeOwned>(
     function: &'static Function,
     args: &[(&'static str, &dyn Argument)],
 ) -> Begin<R> {
+    begin_decoding(function, args, codec::decode::<R>)
+}
+
+/// [`begin`] for a result stored with `codec` (the macro's pick, see [`Stored`](crate::stored::Stored)).
+pub fn begin_with<R>(
+    function: &'static Function,
+    args: &[(&'static str, &dyn Argument)],
+    codec: &ValueCodec<R>,
+) -> Begin<R> {
+    begin_decoding(function, args, codec.decode)
+}
+
+fn begin_decoding<R>(
+    function: &'static Function,
+    args: &[(&'static str, &dyn Argument)],
+    decode: fn(&[u8]) -> Result<R, codec::CodecError>,
+) -> Begin<R> {
     let cache = match try_cache() {
         Ok(cache) => cache,
         Err(e) => {
@@ -151,22 +177,29 @@ pub fn begin<R: DeserializeOwned>(
             return Begin::Uncached;
         }
     };
-    let (key, digests) = match function.key(args) {
-        Ok(k) => k,
-        Err(e) => {
+    let (key, digests) = match unpanicked(|| function.key(args)) {
+        Ok(Ok(k)) => k,
+        Ok(Err(e)) => {
             tracing::warn!(function = function.name, "running uncached: {e}");
+            return Begin::Uncached;
+        }
+        Err(panic) => {
+            tracing::warn!(
+                function = function.name,
+                "running uncached: an argument's `Serialize` panicked while it was digested: {panic}"
+            );
             return Begin::Uncached;
         }
     };
     let rerunning = RERUN.with(Cell::get) > 0;
     let flight = loop {
-        if !rerunning && let Some(value) = lookup::<R>(&cache, function, &key) {
+        if !rerunning && let Some(value) = lookup(&cache, function, &key, decode) {
             return Begin::Hit(value);
         }
         match InFlight::claim(&cache, key) {
             Claim::Owner(guard) => {
                 // Another thread may have stored it between our lookup and our claim.
-                if !rerunning && let Some(value) = lookup::<R>(&cache, function, &key) {
+                if !rerunning && let Some(value) = lookup(&cache, function, &key, decode) {
                     return Begin::Hit(value);
                 }
                 break Some(guard);
@@ -180,12 +213,13 @@ pub fn begin<R: DeserializeOwned>(
     let mut values = Vec::with_capacity(args.len());
     let mut stored_as = Vec::with_capacity(args.len());
     for ((_, arg), digest) in args.iter().zip(&digests) {
-        let stored = match arg.value_digest(*digest) {
-            Ok(d) => arg
-                .encode()
-                .map(|bytes| (d, bytes))
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        // The value digest (of a `CacheKey` argument) and the encoding both serialize it, so
+        // both are guarded against a panicking `Serialize`.
+        let stored = match unpanicked(|| arg.value_digest(*digest).map(|d| (d, arg.encode()))) {
+            Ok(Ok((d, Ok(bytes)))) => Ok((d, bytes)),
+            Ok(Ok((_, Err(e)))) => Err(e.to_string()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(panic) => Err(format!("its `Serialize` panicked: {panic}")),
         };
         match stored {
             Ok((d, bytes)) => {
@@ -223,9 +257,26 @@ pub fn begin<R: DeserializeOwned>(
     })
 }
 
-fn lookup<R: DeserializeOwned>(cache: &Cache, function: &Function, key: &Digest) -> Option<R> {
+/// Runs `f`, turning a panic into its message: a `Serialize` implementation that panics
+/// while fleche digests or stores a value is a failure to cache, not a failure of the call.
+fn unpanicked<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
+}
+
+fn lookup<R>(
+    cache: &Cache,
+    function: &Function,
+    key: &Digest,
+    decode: fn(&[u8]) -> Result<R, codec::CodecError>,
+) -> Option<R> {
     match cache.store.result_of(key) {
-        Ok(Some((_, bytes))) => match codec::decode::<R>(&bytes) {
+        Ok(Some((_, bytes))) => match decode(&bytes) {
             Ok(value) => Some(value),
             Err(e) => {
                 tracing::warn!(
@@ -273,28 +324,59 @@ impl Pending {
     /// Records the result (unless `store` is false, as for an `Err`) and returns it.
     /// A failure to store is logged; the result is returned regardless.
     pub fn finish<R: Serialize>(self, result: R, store: bool) -> R {
-        let walltime = self.started.elapsed().as_secs_f64();
-        let timestop = Utc::now();
         if !store {
             tracing::debug!(function = self.function.name, "result not cached (an Err)");
             return result;
         }
+        self.store_with(result, encode_whole::<R>, std::any::type_name::<R>())
+    }
+
+    /// Records `result` with `codec` and returns it; `R` is the function's return type, as
+    /// the record names it. A failure to store is logged; the result is returned regardless.
+    pub fn finish_with<R>(self, result: R, codec: &ValueCodec<R>) -> R {
+        self.store_with(result, codec.encode, std::any::type_name::<R>())
+    }
+
+    /// For a function returning `Result` without `cache_errors`: records an `Ok` value (as
+    /// the `Result` it came in), returns an `Err` without storing it.
+    pub fn finish_ok<T, E>(self, result: Result<T, E>, codec: &ValueCodec<T>) -> Result<T, E> {
+        match result {
+            Ok(value) => {
+                Ok(self.store_with(value, codec.encode, std::any::type_name::<Result<T, E>>()))
+            }
+            Err(e) => {
+                tracing::debug!(function = self.function.name, "result not cached (an Err)");
+                Err(e)
+            }
+        }
+    }
+
+    fn store_with<R>(self, result: R, encode: Encode<R>, result_type: &str) -> R {
+        let walltime = self.started.elapsed().as_secs_f64();
+        let timestop = Utc::now();
         let name = self.function.name;
-        if let Err(e) = self.store(&result, timestop, walltime) {
-            tracing::warn!(function = name, "result returned but not cached: {e}");
+        match unpanicked(|| encode(&result)) {
+            Ok(Ok(encoded)) => {
+                if let Err(e) = self.store(encoded, result_type, timestop, walltime) {
+                    tracing::warn!(function = name, "result returned but not cached: {e}");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(function = name, "result returned but not cached: {e}"),
+            Err(panic) => tracing::warn!(
+                function = name,
+                "result returned but not cached: its `Serialize` panicked: {panic}"
+            ),
         }
         result
     }
 
-    fn store<R: Serialize>(
+    fn store(
         self,
-        result: &R,
+        (result_digest, result_bytes): (Digest, Vec<u8>),
+        result_type: &str,
         timestop: chrono::DateTime<Utc>,
         walltime: f64,
     ) -> crate::Result<()> {
-        let result_digest =
-            digest::try_digest(result).map_err(|e| codec::CodecError::Encode(e.to_string()))?;
-        let result_bytes = codec::encode(result)?;
         let record = CallRecord {
             name: self.function.name.to_owned(),
             module: self.function.module().to_owned(),
@@ -303,7 +385,7 @@ impl Pending {
             arguments: self.arguments,
             argument_keys: self.argument_keys,
             result: result_digest,
-            result_type: std::any::type_name::<R>().to_owned(),
+            result_type: result_type.to_owned(),
             result_size: result_bytes.len() as u64,
             metadata: Metadata {
                 timestart: self.timestart,
@@ -398,8 +480,13 @@ impl Drop for FlightGuard {
 ///
 /// If the prefix names no stored value, or several, or the value has another type: passing
 /// `D(...)` asks for a specific stored value, and a cached function has no error channel.
-pub fn resolve_arg<T: DeserializeOwned>(arg: crate::Arg<T>, function: &str, param: &str) -> T {
-    match arg.resolve() {
+pub fn resolve_arg<T>(
+    arg: crate::Arg<T>,
+    decode: fn(&[u8]) -> Result<T, codec::CodecError>,
+    function: &str,
+    param: &str,
+) -> T {
+    match arg.resolve_with(decode) {
         Ok(v) => v,
         Err(e) => panic!("{function}: cannot use the digest passed for `{param}`: {e}"),
     }
@@ -418,7 +505,26 @@ pub const fn parent_module(path: &'static str) -> &'static str {
     path
 }
 
-/// The parts of a call key: what identifies a call, without running it.
+/// What identifies one call of a cached function: its call key and the parts it is made of.
+///
+/// The `call` helper that `#[fleche]` generates returns it without running the function
+/// (`square::call(12)` for a free function, `value.method_call(..)` for a `&self` method).
+///
+/// ```
+/// use fleche::fleche;
+///
+/// #[fleche(version = 2)]
+/// fn square(x: i64) -> i64 {
+///     x * x
+/// }
+///
+/// fn main() {
+///     let parts: fleche::CallParts = square::call(12);
+///     assert_eq!(parts.key, square::digest(12));
+///     assert_eq!((parts.name, parts.version), ("square", Some("2")));
+///     assert_eq!(parts.arguments, vec![("x", fleche::digest(&12i64))]);
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallParts {
     /// The call key.
@@ -472,20 +578,21 @@ pub fn helper_contains(
     args: &[(&'static str, &dyn Argument)],
 ) -> bool {
     let Ok(cache) = try_cache() else { return false };
-    let Ok((key, _)) = function.key(args) else {
+    let Ok(Ok((key, _))) = unpanicked(|| function.key(args)) else {
         return false;
     };
     cache.contains(&key).unwrap_or(false)
 }
 
-/// The stored result for `args`, for the `load` helper.
-pub fn helper_load<R: DeserializeOwned>(
+/// The stored result for `args`, read with `codec`, for the `load` helper.
+pub fn helper_load<R>(
     function: &'static Function,
     args: &[(&'static str, &dyn Argument)],
+    codec: &ValueCodec<R>,
 ) -> Option<R> {
     let cache = try_cache().ok()?;
-    let (key, _) = function.key(args).ok()?;
-    lookup(&cache, function, &key)
+    let (key, _) = unpanicked(|| function.key(args)).ok()?.ok()?;
+    lookup(&cache, function, &key, codec.decode)
 }
 
 #[cfg(test)]

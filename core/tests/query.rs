@@ -194,6 +194,34 @@ fn typed_setters_and_wildcards() {
     );
 }
 
+/// A typed query has `Query`'s builders, generic ones included, and they narrow and order
+/// its calls as on the untyped query.
+#[test]
+fn typed_queries_have_the_generic_builders() {
+    let (_cache, _a) = fresh();
+    add(2, 1);
+    add(1, 1);
+    add(3, 0);
+    let firsts = |q: add::Query| -> Vec<i64> {
+        q.calls()
+            .unwrap()
+            .iter()
+            .map(|c| c.argument::<i64>("a").unwrap())
+            .collect()
+    };
+    assert_eq!(firsts(add::query().sort_by_argument::<i64>("a")), [1, 2, 3]);
+    assert_eq!(
+        firsts(add::query().sort_by_key(|c| c.argument::<i64>("b").unwrap())),
+        [3, 2, 1]
+    );
+    assert_eq!(firsts(add::query().argument("b", 1)), [2, 1]);
+    assert_eq!(firsts(add::query().result(3).reverse()), [3, 2]);
+    assert_eq!(
+        firsts(add::query().filter(|c| c.result::<i64>().unwrap() > 2)),
+        [2, 3]
+    );
+}
+
 #[test]
 fn typed_setter_accepts_a_digest_prefix() {
     let (_cache, _a) = fresh();

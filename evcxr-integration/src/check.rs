@@ -12,6 +12,9 @@ use std::path::Path;
 pub struct CheckReport {
     /// Whether redb's integrity check passed without repairing anything.
     pub intact: bool,
+    /// Whether the file was left needing repair by a writer that stopped without closing it
+    /// (the check runs on a copy that opening repaired; the next writer repairs the file).
+    pub needs_repair: bool,
     /// Number of calls stored (in the repaired copy, when the file was damaged).
     pub calls: u64,
 }
@@ -45,6 +48,11 @@ pub fn check_cache(path: &Path) -> Result<CheckReport, CheckError> {
     if !path.is_file() {
         return Err(redb_error(&"no such cache file"));
     }
+    // Asked before the copy is opened for writing, which repairs the copy by itself.
+    let needs_repair = matches!(
+        fleche::Cache::open_read_only(path),
+        Err(fleche::Error::NeedsRepair { .. })
+    );
     let scratch = tempfile::tempdir().map_err(|e| redb_error(&e))?;
     let copy = scratch.path().join("cache.redb");
     std::fs::copy(path, &copy).map_err(|e| redb_error(&e))?;
@@ -73,7 +81,11 @@ pub fn check_cache(path: &Path) -> Result<CheckReport, CheckError> {
         .map_err(|e| redb_error(&e))?
         .len()
         .map_err(|e| redb_error(&e))?;
-    Ok(CheckReport { intact, calls })
+    Ok(CheckReport {
+        intact,
+        needs_repair,
+        calls,
+    })
 }
 
 #[cfg(test)]
@@ -93,6 +105,7 @@ mod tests {
             report,
             CheckReport {
                 intact: true,
+                needs_repair: false,
                 calls: 0
             }
         );
@@ -139,6 +152,25 @@ mod tests {
             bytes,
             "the check wrote to the file"
         );
+    }
+
+    #[test]
+    fn a_file_needing_repair_is_reported_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("live.redb");
+        let path = dir.path().join("c.redb");
+        // A copy taken while a writer holds the file is what a crash leaves behind.
+        let cache = fleche::Cache::open(&live).unwrap();
+        cache.put_value(&1u8).unwrap();
+        std::fs::copy(&live, &path).unwrap();
+        drop(cache);
+        let before = std::fs::read(&path).unwrap();
+        let report = check_cache(&path).unwrap();
+        assert!(report.needs_repair && report.intact, "{report:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // The advice works: a writer's open repairs it.
+        drop(fleche::Cache::open(&path).unwrap());
+        assert!(!check_cache(&path).unwrap().needs_repair);
     }
 
     #[test]

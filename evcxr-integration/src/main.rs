@@ -141,13 +141,22 @@ fn main() -> ExitCode {
         // A damaged file can make redb panic inside the check; the error says so in one line.
         std::panic::set_hook(Box::new(|_| {}));
         return match fleche_evcxr::check::check_cache(Path::new(&path)) {
+            Ok(report) if report.intact && report.needs_repair => {
+                println!(
+                    "{path}: needs repair: a writer stopped without closing it; a repaired copy passes the integrity check with {} calls. The file was not changed; the next program that opens it for writing repairs it (for example `fleche-tui --write {path}`)",
+                    report.calls
+                );
+                ExitCode::SUCCESS
+            }
             Ok(report) if report.intact => {
                 println!("{path}: integrity check passed, {} calls", report.calls);
                 ExitCode::SUCCESS
             }
             Ok(report) => {
+                // Opening a damaged file does not repair it (only a crash's leftovers are
+                // repaired on opening), so the advice is to start a new cache.
                 eprintln!(
-                    "{path}: integrity check FAILED: the file is damaged ({} calls readable in a repaired copy; the file was not changed, and the next program that opens it for writing repairs it)",
+                    "{path}: integrity check FAILED: the file is damaged ({} calls readable in a repaired copy). The file was not changed; move it away and let fleche create a new cache",
                     report.calls
                 );
                 ExitCode::FAILURE

@@ -184,7 +184,9 @@ impl Browser {
 
 fn measure(path: &Path) {
     let started = Instant::now();
-    let cache = fleche_tui::open::open(path, false).expect("open the cache");
+    let cache = fleche_tui::open::open(path, false)
+        .expect("open the cache")
+        .cache;
     let (tx, rx) = mpsc::channel();
     let (_requests, req_rx) = mpsc::channel::<Request>();
     let reader = cache.clone();
@@ -194,6 +196,7 @@ fn measure(path: &Path) {
         writable: false,
         color: true,
         local_time: false,
+        copy: false,
     });
     state.update(Action::Resize(WIDTH, HEIGHT), &cache);
     let mut b = Browser {

@@ -18,6 +18,7 @@ fn state() -> (State, MemoryValues) {
         writable: false,
         color: true,
         local_time: false,
+        copy: false,
     });
     for action in [
         Action::Resize(W, H),

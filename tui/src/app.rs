@@ -34,6 +34,9 @@ pub struct Options {
     pub color: bool,
     /// Show times in local time (else UTC, for tests).
     pub local_time: bool,
+    /// The cache shown is a repaired private copy of a file that needs repair: it does not
+    /// follow the file.
+    pub copy: bool,
 }
 
 /// Which screen is shown.
@@ -285,6 +288,13 @@ impl State {
             Loaded::Rows(rows) => {
                 for (k, r) in &rows {
                     self.add_row(*k, r);
+                }
+            }
+            Loaded::Unreadable(rows) => {
+                for (key, reason) in &rows {
+                    let new = (!self.calls.contains(key)).then_some(self.calls.len() as u32);
+                    self.table.arrived(new);
+                    self.calls.add_unreadable(*key, reason);
                 }
             }
             Loaded::Summaries(s) => {

@@ -194,6 +194,9 @@ pub struct CallRow {
     pub environment: Option<Box<Environment>>,
     /// Git state, when recorded.
     pub git: Option<Box<Git>>,
+    /// The record is stored but does not decode: `name` holds `unreadable record: <why>`
+    /// and nothing else is known.
+    pub unreadable: bool,
 }
 
 /// What is known of one argument value: its summary once read, and the arguments (by
@@ -231,6 +234,8 @@ pub struct Calls {
     /// The calls, in arrival order.
     pub rows: Vec<CallRow>,
     index: HashMap<Digest, u32>,
+    /// How many rows are unreadable records.
+    unreadable: usize,
 }
 
 impl Calls {
@@ -328,14 +333,56 @@ impl Calls {
             result_size: record.result_size,
             environment: record.metadata.environment.clone().map(Box::new),
             git: record.metadata.git.clone().map(Box::new),
+            unreadable: false,
         };
-        match self.index.get(&key) {
-            Some(&i) => self.rows[i as usize] = row,
+        self.put(row);
+    }
+
+    /// Adds a call whose record is stored but does not decode, as a row of its own that says
+    /// why (a call already loaded is replaced in place). Its name is the reason, so the
+    /// filter finds it (`unreadable`); it has no time, tags, arguments or result.
+    pub fn add_unreadable(&mut self, key: Digest, reason: &str) {
+        let s = &mut self.strings;
+        let blank = s.intern("", used::OTHER);
+        let row = CallRow {
+            key,
+            name: s.intern(&format!("unreadable record: {reason}"), used::NAME),
+            module: blank,
+            version: None,
+            code: None,
+            start: DateTime::UNIX_EPOCH,
+            stop: DateTime::UNIX_EPOCH,
+            wall: 0.0,
+            tags: Arc::from([]),
+            args: Box::from([]),
+            result: Digest::from_bytes([0; 32]),
+            result_type: blank,
+            result_size: 0,
+            environment: None,
+            git: None,
+            unreadable: true,
+        };
+        self.put(row);
+    }
+
+    /// Puts a row in, in place of the call's earlier row if it has one.
+    fn put(&mut self, row: CallRow) {
+        self.unreadable += usize::from(row.unreadable);
+        match self.index.get(&row.key) {
+            Some(&i) => {
+                let old = std::mem::replace(&mut self.rows[i as usize], row);
+                self.unreadable -= usize::from(old.unreadable);
+            }
             None => {
-                self.index.insert(key, self.rows.len() as u32);
+                self.index.insert(row.key, self.rows.len() as u32);
                 self.rows.push(row);
             }
         }
+    }
+
+    /// How many loaded calls are unreadable records.
+    pub fn unreadable(&self) -> usize {
+        self.unreadable
     }
 
     fn arg_id(&mut self, name: Sym, digest: Digest) -> ArgId {
@@ -444,6 +491,7 @@ impl Calls {
         let gone: foldhash::HashSet<&Digest> = keys.iter().collect();
         let before = self.rows.len();
         self.rows.retain(|r| !gone.contains(&r.key));
+        self.unreadable = self.rows.iter().filter(|r| r.unreadable).count();
         self.index = self
             .rows
             .iter()

@@ -2,7 +2,8 @@
 //! screens of a million calls show at once and in order), then every other record in key order
 //! (several times faster than looking them up by time), then a short summary of each distinct
 //! argument value for the filter; then it polls the cache for calls other processes add or
-//! remove.
+//! remove. A record that does not decode is sent as a call of its own with the reason, and a
+//! table that cannot be read ends the first load with the error rather than stalling it.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use fleche::codec::inspect;
 use fleche::record::CallRecord;
 use fleche::{Cache, Digest};
-use fleche::{TimeKey, ValueHead};
+use fleche::{PagedRecord, TimeKey, ValueHead};
 use foldhash::HashSet;
 
 use crate::value;
@@ -38,11 +39,13 @@ pub enum Loaded {
     Total(u64),
     /// Records of calls (new or first loaded).
     Rows(Vec<(Digest, CallRecord)>),
+    /// Calls whose records are stored but do not decode, with the reason.
+    Unreadable(Vec<(Digest, String)>),
     /// One-line summaries of argument values, by value digest.
     Summaries(Vec<(Digest, String)>),
     /// Calls that are gone (deleted by this or another process).
     Removed(Vec<Digest>),
-    /// The first full load finished.
+    /// The first full load finished (or stopped at an error, sent just before).
     Done,
     /// Reading failed; the reader keeps polling.
     Failed(String),
@@ -119,37 +122,49 @@ impl Reader {
         self.send(Loaded::Failed(e.to_string()))
     }
 
+    /// Ends the first load at an error: the UI says it, and stops showing progress.
+    fn stop(&self, e: fleche::Error) -> Result<(), Gone> {
+        self.fail(e)?;
+        self.send(Loaded::Done)
+    }
+
     fn first_load(&mut self) -> Result<(), Gone> {
         let total = match self.cache.len() {
             Ok(n) => n,
-            Err(e) => return self.fail(e),
+            Err(e) => return self.stop(e),
         };
         self.send(Loaded::Total(total))?;
-        // The newest calls by the time index, a small chunk first: the first screens.
+        // The newest calls by the time index, a small chunk first: the first screens. A time
+        // index that cannot be read is said, and every record is still read in key order.
         let mut before = None;
         let mut read = 0;
         for size in [FIRST_CHUNK, NEWEST - FIRST_CHUNK] {
             let page = match self.cache.calls_before(before, size) {
                 Ok(p) => p,
-                Err(e) => return self.fail(e),
+                Err(e) => {
+                    self.fail(e)?;
+                    break;
+                }
             };
             let Some(&last) = page.last() else { break };
             self.newest.get_or_insert(page[0]);
             before = Some(last);
             read += page.len() as u64;
             let keys: Vec<Digest> = page.iter().map(|t| t.key).collect();
-            self.load(&keys)?;
+            if !self.load(&keys)? {
+                break;
+            }
         }
         // The rest in key order, skipping those read already.
         let mut after = None;
         while read < total {
             let page = match self.cache.records_after(after, CHUNK) {
                 Ok(p) => p,
-                Err(e) => return self.fail(e),
+                Err(e) => return self.stop(e),
             };
             let Some(&(last, _)) = page.last() else { break };
             after = Some(last);
-            let rows: Vec<(Digest, CallRecord)> = page
+            let rows: Vec<PagedRecord> = page
                 .into_iter()
                 .filter(|(k, _)| !self.known.contains(k))
                 .collect();
@@ -161,27 +176,34 @@ impl Reader {
     }
 
     /// Loads the records of these calls and sends them (in key order: the order does not
-    /// matter to the table, and it reads faster).
-    fn load(&mut self, keys: &[Digest]) -> Result<(), Gone> {
+    /// matter to the table, and it reads faster); returns whether they could be read.
+    fn load(&mut self, keys: &[Digest]) -> Result<bool, Gone> {
         let mut keys = keys.to_vec();
         keys.sort_unstable();
-        let calls = match self.cache.load_many(&keys) {
-            Ok(c) => c,
-            Err(e) => return self.fail(e),
-        };
-        let rows = calls
-            .into_iter()
-            .map(|c| (c.key(), c.record().clone()))
-            .collect();
-        self.take(rows)
+        match self.cache.records_of(&keys) {
+            Ok(rows) => self.take(rows).map(|()| true),
+            Err(e) => self.fail(e).map(|()| false),
+        }
     }
 
-    /// Sends records, noting their keys and the argument values to summarise.
-    fn take(&mut self, rows: Vec<(Digest, CallRecord)>) -> Result<(), Gone> {
-        for (key, record) in &rows {
-            self.known.insert(*key);
-            self.unsummarised
-                .extend(record.arguments.iter().map(|(_, d)| *d));
+    /// Sends records (and the unreadable ones apart), noting their keys and the argument
+    /// values to summarise.
+    fn take(&mut self, page: Vec<PagedRecord>) -> Result<(), Gone> {
+        let mut rows = Vec::with_capacity(page.len());
+        let mut unreadable = Vec::new();
+        for (key, record) in page {
+            self.known.insert(key);
+            match record {
+                Ok(record) => {
+                    self.unsummarised
+                        .extend(record.arguments.iter().map(|(_, d)| *d));
+                    rows.push((key, record));
+                }
+                Err(e) => unreadable.push((key, e.reason)),
+            }
+        }
+        if !unreadable.is_empty() {
+            self.send(Loaded::Unreadable(unreadable))?;
         }
         self.send(Loaded::Rows(rows))
     }

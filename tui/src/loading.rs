@@ -23,14 +23,17 @@ impl Loading {
         }
     }
 
-    /// What an empty table says: still reading, nothing stored yet, or nothing matching.
-    pub fn empty_table(&self, no_calls: bool) -> &'static str {
-        if no_calls && !self.done {
-            "reading the cache…"
-        } else if no_calls {
-            "this cache holds no calls yet (new calls appear here as they are stored)"
-        } else {
-            "no call matches the filter"
+    /// What an empty table says: still reading, nothing readable, nothing stored yet, or
+    /// nothing matching.
+    pub fn empty_table(&self, no_calls: bool) -> String {
+        match &self.error {
+            _ if no_calls && !self.done => "reading the cache…".to_owned(),
+            Some(e) if no_calls => format!("no call could be read: {e}"),
+            None if no_calls => {
+                "this cache holds no calls yet (new calls appear here as they are stored)"
+                    .to_owned()
+            }
+            _ => "no call matches the filter".to_owned(),
         }
     }
 
@@ -55,5 +58,23 @@ mod tests {
         assert_eq!(l.progress(50), " · loading 25%");
         l.done = true;
         assert_eq!(l.progress(50), "");
+    }
+
+    #[test]
+    fn an_empty_table_after_a_failure_says_why() {
+        let mut l = Loading {
+            done: true,
+            ..Loading::default()
+        };
+        assert!(
+            l.empty_table(true)
+                .starts_with("this cache holds no calls yet")
+        );
+        l.error = Some("the time index is damaged".into());
+        assert_eq!(
+            l.empty_table(true),
+            "no call could be read: the time index is damaged"
+        );
+        assert_eq!(l.empty_table(false), "no call matches the filter");
     }
 }

@@ -55,21 +55,36 @@ fn main() -> ExitCode {
     if let Some(why) = &chosen.why {
         eprintln!("fleche-tui: opening {} ({why})", chosen.path.display());
     }
-    let cache = match open::open(&chosen.path, writable) {
-        Ok(c) => c,
+    let opened = match open::open(&chosen.path, writable) {
+        Ok(o) => o,
         Err(msg) => {
             eprintln!("{msg}");
             return ExitCode::from(2);
         }
     };
-    let source = cache.path().unwrap_or(&chosen.path).display().to_string();
+    if let Some(note) = &opened.note {
+        eprintln!("fleche-tui: {note}");
+    }
+    // A repaired copy is named after the file it stands for.
+    let shown = match opened.copy {
+        true => None,
+        false => opened.cache.path(),
+    };
     let options = Options {
-        source,
+        source: shown.unwrap_or(&chosen.path).display().to_string(),
         writable,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         local_time: true,
+        copy: opened.copy,
     };
-    match run(cache, options) {
+    let outcome = run(opened.cache.clone(), options, opened.note.clone());
+    if opened.copy
+        && let Some(note) = &opened.note
+    {
+        // Said again: the browser's screen is gone.
+        eprintln!("fleche-tui: {note}");
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fleche-tui: {e:#}");
@@ -91,15 +106,30 @@ impl Drop for TerminalGuard {
     }
 }
 
-fn run(cache: fleche::Cache, options: Options) -> anyhow::Result<()> {
+fn run(cache: fleche::Cache, options: Options, note: Option<String>) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel();
     let (req_tx, req_rx) = mpsc::channel();
     let reader_cache = cache.clone();
-    std::thread::Builder::new()
+    let reader = std::thread::Builder::new()
         .name("fleche-tui reader".into())
         .spawn(move || loader::run(reader_cache, tx, req_rx))
         .context("cannot start the background reader")?;
+    let outcome = browse(&cache, options, note, &rx, &req_tx);
+    // The reader holds the cache open: it must end (it does once the channels close) before
+    // the process does, or a file opened for writing is left needing repair.
+    drop((rx, req_tx));
+    let _ = reader.join();
+    outcome
+}
 
+/// The terminal loop, until the user quits.
+fn browse(
+    cache: &fleche::Cache,
+    options: Options,
+    note: Option<String>,
+    rx: &mpsc::Receiver<loader::Loaded>,
+    req_tx: &mpsc::Sender<Request>,
+) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!("fleche-tui needs a terminal (stdin and stdout must not be redirected)");
@@ -116,7 +146,10 @@ fn run(cache: fleche::Cache, options: Options) -> anyhow::Result<()> {
     execute!(std::io::stdout(), EnableMouseCapture).context("cannot enable the mouse")?;
     let mut state = State::new(options);
     let size = terminal.size().context("cannot read the terminal size")?;
-    state.update(Action::Resize(size.width, size.height), &cache);
+    state.update(Action::Resize(size.width, size.height), cache);
+    if let Some(note) = note {
+        state.update(Action::Say(note), cache);
+    }
 
     let tick = Duration::from_millis(250);
     let mut last_tick = Instant::now();
@@ -136,17 +169,17 @@ fn run(cache: fleche::Cache, options: Options) -> anyhow::Result<()> {
             loop {
                 let ev = event::read().context("cannot read input")?;
                 if let Some(action) = keys::action(&state, &ev) {
-                    let effect = state.update(action, &cache);
-                    perform(effect, &mut state, &cache, &req_tx)?;
+                    let effect = state.update(action, cache);
+                    perform(effect, &mut state, cache, req_tx)?;
                 }
                 if state.quit || !event::poll(Duration::ZERO).context("cannot read input")? {
                     break;
                 }
             }
         }
-        backlog = state.receive(&rx, MESSAGE_BUDGET);
+        backlog = state.receive(rx, MESSAGE_BUDGET);
         if last_tick.elapsed() >= tick {
-            state.update(Action::Tick, &cache);
+            state.update(Action::Tick, cache);
             last_tick = Instant::now();
         }
     }

@@ -1,6 +1,7 @@
 //! Choosing and opening the cache file, with a message a user can act on for each way it can
 //! fail; and the one change the browser makes to it, deleting calls. Opening never writes to
-//! the file unless `--write` asked for it.
+//! the file unless `--write` asked for it: a file a crashed writer left needing repair is
+//! shown from a repaired private copy, and repaired itself only by `--write`.
 
 use std::path::{Path, PathBuf};
 
@@ -58,15 +59,94 @@ pub fn memory_default(origin: &str) -> String {
     )
 }
 
+/// An open cache and how it was opened.
+#[derive(Debug)]
+pub struct Opened {
+    /// The cache to browse.
+    pub cache: Cache,
+    /// Whether `cache` is a repaired private copy of a file that needs repair (so it does
+    /// not follow the file).
+    pub copy: bool,
+    /// What the user should know about the file: that it was repaired, or that a copy shows.
+    pub note: Option<String>,
+    /// The copy's directory, removed when this is dropped (after `cache`, declared first).
+    _copy_dir: Option<tempfile::TempDir>,
+}
+
+impl Opened {
+    fn file(cache: Cache, note: Option<String>) -> Opened {
+        Opened {
+            cache,
+            copy: false,
+            note,
+            _copy_dir: None,
+        }
+    }
+}
+
 /// Opens the cache read-only, or read-write with `writable` (`--write`), in redb's
 /// multi-process mode so a notebook can keep writing to it.
-pub fn open(path: &Path, writable: bool) -> Result<Cache, String> {
-    let opened = if writable {
-        Cache::open_existing(path)
-    } else {
-        Cache::open_read_only(path)
+///
+/// A file left needing repair by a crashed writer is repaired by a read-write open (redb
+/// does it on opening); read-only, it is copied to a private directory, the copy is repaired
+/// and shown, and the file stays as it was.
+pub fn open(path: &Path, writable: bool) -> Result<Opened, String> {
+    let message = |e: fleche::Error| error_message(path, &e);
+    let read_only = Cache::open_read_only(path);
+    let needs_repair = matches!(read_only, Err(fleche::Error::NeedsRepair { .. }));
+    if !writable {
+        return match read_only {
+            Ok(cache) => Ok(Opened::file(cache, None)),
+            Err(_) if needs_repair => repaired_copy(path),
+            Err(e) => Err(message(e)),
+        };
+    }
+    drop(read_only);
+    let cache = Cache::open_existing(path).map_err(message)?;
+    let note = needs_repair.then(|| {
+        format!(
+            "repaired {}: a writer had stopped without closing it",
+            path.display()
+        )
+    });
+    Ok(Opened::file(cache, note))
+}
+
+/// What the browser says while it shows a repaired copy of a file that needs repair.
+pub fn copy_note(path: &Path) -> String {
+    format!(
+        "showing a repaired copy: {} needs repair after a writer stopped without closing it; \
+         it is repaired the next time a program opens it for writing (fleche-tui --write does)",
+        path.display()
+    )
+}
+
+/// Copies the file to a private directory, lets redb repair the copy (a read-write open
+/// does) and opens the copy read-only.
+fn repaired_copy(path: &Path) -> Result<Opened, String> {
+    let failed = |e: &dyn std::fmt::Display| {
+        format!(
+            "fleche-tui: cache {} needs repair after a crash, and a repaired copy to show could \
+             not be made: {e}.\nRepair the file by opening it for writing: fleche-tui --write {}",
+            path.display(),
+            path.display()
+        )
     };
-    opened.map_err(|e| error_message(path, &e))
+    let dir = tempfile::Builder::new()
+        .prefix("fleche-tui-copy-")
+        .tempdir()
+        .map_err(|e| failed(&e))?;
+    let copy = dir.path().join("cache.redb");
+    std::fs::copy(path, &copy).map_err(|e| failed(&e))?;
+    // Opening for writing repairs; closing it (the last handle dropped) leaves it clean.
+    drop(Cache::open_existing(&copy).map_err(|e| failed(&e))?);
+    let cache = Cache::open_read_only(&copy).map_err(|e| failed(&e))?;
+    Ok(Opened {
+        cache,
+        copy: true,
+        note: Some(copy_note(path)),
+        _copy_dir: Some(dir),
+    })
 }
 
 /// What to tell the user when the cache cannot be opened.

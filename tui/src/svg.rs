@@ -36,17 +36,14 @@ fn hex(c: Color, default: &'static str) -> String {
     named.to_owned()
 }
 
-fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
+/// Text for an SVG `<text>` element: the notebook display's HTML escaping, with control
+/// characters blanked first, since XML does not allow most of them even escaped.
+fn escape(s: &str) -> String {
+    let blanked: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    fleche::display::escape_html(&blanked)
 }
 
 /// The buffer as a standalone SVG document.
@@ -117,8 +114,7 @@ pub fn to_svg(buffer: &Buffer) -> String {
             } else {
                 ""
             };
-            let mut escaped = String::new();
-            escape(&text, &mut escaped);
+            let escaped = escape(&text);
             let _ = writeln!(
                 out,
                 r#"<text x="{px:.1}" y="{:.1}" fill="{fg}"{weight} textLength="{len:.1}" lengthAdjust="spacingAndGlyphs">{escaped}</text>"#,
@@ -128,4 +124,17 @@ pub fn to_svg(buffer: &Buffer) -> String {
     }
     out.push_str("</g>\n</svg>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_control_characters_blanked() {
+        assert_eq!(
+            escape("a<b & \"c\"\u{1}'d'>"),
+            "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;"
+        );
+    }
 }

@@ -375,6 +375,7 @@ fn drive_tree(digest: Digest, size: usize, store: &dyn ValueStore) {
         writable: false,
         color: true,
         local_time: false,
+        copy: false,
     });
     state.update(Action::Resize(80, 24), store);
     state.update(Action::Loaded(Loaded::Rows(vec![(digest, record)])), store);

@@ -49,12 +49,14 @@ pub fn render(state: &State, frame: &mut Frame<'_>) {
 }
 
 fn title_bar(state: &State, theme: Theme, frame: &mut Frame<'_>, area: Rect) {
-    let mode = if state.options.writable {
-        "read-write"
+    let how = if state.options.copy {
+        "read-only, a repaired copy: the file needs repair"
+    } else if state.options.writable {
+        "read-write, live"
     } else {
-        "read-only"
+        "read-only, live"
     };
-    let left = format!(" fleche-tui  {}  ({mode}, live)", state.options.source);
+    let left = format!(" fleche-tui  {}  ({how})", state.options.source);
     let right = "? help ";
     let pad = (area.width as usize).saturating_sub(left.chars().count() + right.len());
     let text = format!("{left}{}{right}", " ".repeat(pad));

@@ -3,6 +3,8 @@
 //! (snapshot-tested) without changing the file.
 
 use std::path::{Path, PathBuf};
+
+use redb::ReadableTable;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,7 @@ fn state() -> State {
         writable: false,
         color: false,
         local_time: false,
+        copy: false,
     })
 }
 
@@ -71,7 +74,7 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     write_cache(&path);
     let before = std::fs::read(&path).unwrap();
 
-    let cache = open::open(&path, false).unwrap();
+    let cache = open::open(&path, false).unwrap().cache;
     let (tx, rx) = mpsc::channel();
     let (_req_tx, req_rx) = mpsc::channel::<Request>();
     let reader = cache.clone();
@@ -144,13 +147,13 @@ fn deleting_the_shown_calls() {
     assert_eq!(keys.len(), 2);
 
     // Read-only: nothing changes.
-    let read_only = open::open(&path, false).unwrap();
+    let read_only = open::open(&path, false).unwrap().cache;
     let before = std::fs::read(&path).unwrap();
     assert!(open::delete(&read_only, &keys).starts_with("nothing deleted: "));
     assert_eq!(std::fs::read(&path).unwrap(), before);
     drop(read_only);
 
-    let cache = open::open(&path, true).unwrap();
+    let cache = open::open(&path, true).unwrap().cache;
     assert_eq!(open::delete(&cache, &keys), "deleted 2 calls");
     assert_eq!(cache.len().unwrap(), 1);
     assert_eq!(
@@ -212,25 +215,126 @@ fn locked_in_another_mode() {
     assert!(open::open(&path, false).is_ok());
 }
 
+/// A cache file left needing repair the way a crash leaves it: a writer process stores
+/// calls, then is killed (SIGKILL) while it holds the file open.
+fn killed_writer(path: &Path) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "holder_child", "--nocapture", "--test-threads=1"])
+        .env("FLECHE_TUI_TEST_HOLDER", path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    // The test harness prints its own words before the line, not after.
+    let ready = out
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.ends_with("ready"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(ready, "the writer never got ready");
+    match fleche::Cache::open_read_only(path) {
+        Err(fleche::Error::NeedsRepair { .. }) => {}
+        other => panic!("the killed writer left no repair to do: {other:?}"),
+    }
+}
+
+/// Run by [`killed_writer`] as a second process: stores calls, then holds the cache open
+/// until it is killed.
 #[test]
-fn needs_repair_after_a_crashed_writer() {
+fn holder_child() {
+    let Some(path) = std::env::var_os("FLECHE_TUI_TEST_HOLDER") else {
+        return;
+    };
+    write_cache(Path::new(&path));
+    let cache = fleche::Cache::open(PathBuf::from(path)).unwrap();
+    cache.flush();
+    println!("ready");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+#[test]
+fn a_file_needing_repair_shows_from_a_repaired_copy_and_stays_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
-    let live = dir.path().join("live.redb");
-    let crashed = dir.path().join("crashed.redb");
-    // A copy taken while a writer holds the file is what a crash leaves behind.
-    let cache = fleche::Cache::open(&live).unwrap();
-    cache.put_value(&1u8).unwrap();
-    std::fs::copy(&live, &crashed).unwrap();
-    drop(cache);
-    let before = std::fs::read(&crashed).unwrap();
-    insta::assert_snapshot!("error_needs_repair", message(&crashed, false));
-    assert_eq!(
-        std::fs::read(&crashed).unwrap(),
-        before,
-        "read-only open changed the file"
+    let path = dir.path().join("cache.redb");
+    killed_writer(&path);
+    let before = std::fs::read(&path).unwrap();
+
+    let opened = open::open(&path, false).unwrap();
+    assert!(opened.copy);
+    let note = opened.note.clone().unwrap();
+    assert!(
+        note.starts_with("showing a repaired copy: ")
+            && note.contains("it is repaired the next time a program opens it for writing"),
+        "{note}"
     );
-    // --write repairs it.
-    assert!(open::open(&crashed, true).is_ok());
+    drop(opened);
+    let (st, _cache, _rx) = browse(&path);
+    assert!(st.loading.done && st.loading.error.is_none());
+    assert_eq!(st.calls.len(), 3, "{}", st.count_text());
+    assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
+    assert!(matches!(
+        fleche::Cache::open_read_only(&path),
+        Err(fleche::Error::NeedsRepair { .. })
+    ));
+
+    // The browser says so in its title.
+    let mut shown = State::new(Options {
+        source: path.display().to_string(),
+        writable: false,
+        color: false,
+        local_time: false,
+        copy: true,
+    });
+    shown.update(Action::Resize(140, 10), &fleche::Cache::memory());
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 10)).unwrap();
+    terminal
+        .draw(|f| fleche_tui::ui::render(&shown, f))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("(read-only, a repaired copy: the file needs repair)"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn write_repairs_a_file_needing_repair_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    killed_writer(&path);
+    let opened = open::open(&path, true).unwrap();
+    assert!(!opened.copy);
+    let note = opened.note.clone().unwrap_or_default();
+    assert!(note.starts_with("repaired "), "{note}");
+    drop(opened);
+    let repaired = fleche::Cache::open_read_only(&path).unwrap();
+    assert_eq!(repaired.len().unwrap(), 3);
+    // A clean file opens with nothing to say.
+    drop(repaired);
+    assert_eq!(open::open(&path, true).unwrap().note, None);
+}
+
+#[test]
+fn the_binary_with_write_repairs_and_leaves_a_clean_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    killed_writer(&path);
+    // Without a terminal the browser stops after opening the file and starting its reader:
+    // the repair is done, and the reader's handle must be closed before the process ends.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fleche-tui"))
+        .arg("--write")
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fleche-tui: repaired "), "{stderr}");
+    assert!(stderr.contains("needs a terminal"), "{stderr}");
+    let cache = fleche::Cache::open_read_only(&path)
+        .unwrap_or_else(|e| panic!("fleche-tui --write left the file unusable: {e}"));
+    assert_eq!(cache.len().unwrap(), 3);
 }
 
 #[test]
@@ -239,4 +343,126 @@ fn memory_default_is_explained() {
         "error_memory_default",
         open::memory_default("no fleche.toml found and FLECHE_CACHE is not set")
     );
+}
+
+/// Starts the background reader on the file at `path`, read-only, and feeds it to a state
+/// until the first load is over and argument values are summarised.
+fn browse(path: &Path) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
+    let cache = open::open(path, false).unwrap().cache;
+    let (tx, rx) = mpsc::channel();
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    let reader = cache.clone();
+    std::thread::spawn(move || {
+        let _keep = req_tx;
+        loader::run(reader, tx, req_rx)
+    });
+    let mut st = state();
+    pump(&mut st, &rx, &cache, |s| {
+        let (done, all) = s.calls.summary_progress();
+        s.loading.done && done == all
+    });
+    (st, cache, rx)
+}
+
+type RedbKey = [u8; 32];
+const CALLS: redb::TableDefinition<'_, RedbKey, (RedbKey, &[u8])> =
+    redb::TableDefinition::new("calls");
+
+#[test]
+fn damaged_records_show_as_rows_of_their_own_beside_every_readable_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    let squares: Vec<fleche::Digest> = fleche::Cache::open_read_only(&path)
+        .unwrap()
+        .query()
+        .name("square")
+        .keys()
+        .unwrap();
+    let damaged = squares[0];
+    // Garbage in place of one record's bytes, written past fleche.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut calls = txn.open_table(CALLS).unwrap();
+            let result = calls.get(damaged.as_bytes()).unwrap().unwrap().value().0;
+            calls
+                .insert(damaged.as_bytes(), (result, &b"\xff\xfe not a record"[..]))
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+
+    let (mut st, _cache, _rx) = browse(&path);
+    assert!(st.loading.done && st.loading.error.is_none());
+    assert_eq!(st.calls.len(), 3, "{}", st.count_text());
+    assert_eq!(st.calls.unreadable(), 1);
+    assert_eq!(st.count_text(), "3 calls · 1 unreadable");
+    st.set_filter("fn:square");
+    assert_eq!(st.table.view.len(), 1, "the readable square call shows");
+    st.set_filter("fn:spectrum");
+    assert_eq!(st.table.view.len(), 1);
+    st.set_filter("unreadable");
+    assert_eq!(st.table.view.len(), 1);
+    let row = &st.calls.rows[st.table.view[0] as usize];
+    assert_eq!(row.key, damaged);
+    assert!(
+        st.calls.text(row.name).starts_with("unreadable record: "),
+        "{}",
+        st.calls.text(row.name)
+    );
+}
+
+/// Replaces table `name` of the cache at `path` with one of another type.
+fn retype_table(path: &Path, name: &str) {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    let wrong: redb::TableDefinition<'_, u64, u64> = redb::TableDefinition::new(name);
+    txn.delete_table(wrong).unwrap();
+    txn.open_table(wrong).unwrap().insert(1, 2).unwrap();
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_time_index_of_the_wrong_type_ends_loading_with_an_error_and_shows_the_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    retype_table(&path, "calls_by_time");
+    let (st, _cache, _rx) = browse(&path);
+    assert!(st.loading.done, "loading never ended");
+    let error = st.loading.error.clone().unwrap_or_default();
+    assert!(error.contains("calls_by_time"), "{error}");
+    assert_eq!(st.calls.len(), 3, "{}", st.count_text());
+    assert!(
+        st.table
+            .status(&st.calls, &st.loading)
+            .contains("reading failed: ")
+    );
+}
+
+#[test]
+fn a_calls_table_of_the_wrong_type_is_an_error_not_an_endless_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    retype_table(&path, "calls");
+    // Opening checks the calls table, so the browser stops before it starts, with a message
+    // (and exit status 2); were the table to change under a running browser, loading would
+    // end with the error instead.
+    match open::open(&path, false) {
+        Err(message) => assert!(message.contains("calls has key type u64"), "{message}"),
+        Ok(_) => {
+            let (st, _cache, _rx) = browse(&path);
+            assert!(st.loading.done, "loading never ended");
+            let error = st.loading.error.clone().unwrap_or_default();
+            assert!(error.contains("calls"), "{error}");
+            assert!(
+                st.loading
+                    .empty_table(true)
+                    .starts_with("no call could be read: ")
+            );
+        }
+    }
 }

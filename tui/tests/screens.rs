@@ -24,6 +24,7 @@ impl Ui {
             writable,
             color,
             local_time: false,
+            copy: false,
         });
         state.update(Action::Resize(width, height), &values);
         state.update(Action::Loaded(Loaded::Total(calls.len() as u64)), &values);
@@ -310,4 +311,42 @@ fn q_quits_even_with_a_kept_filter() {
         .key(KeyCode::Enter);
     ui.key(KeyCode::Char('q'));
     assert!(ui.state.quit);
+}
+
+#[test]
+fn unreadable_records_are_rows_of_their_own() {
+    let mut ui = Ui::new(120, 16, false, false);
+    let damaged = [
+        (
+            fleche::Digest::from_bytes([0xd4; 32]),
+            "unexpected end of input".to_owned(),
+        ),
+        (
+            fleche::Digest::from_bytes([0xe7; 32]),
+            "invalid CBOR item at byte 3".to_owned(),
+        ),
+    ];
+    let readable = ui.state.calls.len();
+    ui.state.update(
+        Action::Loaded(Loaded::Unreadable(damaged.to_vec())),
+        &ui.values,
+    );
+    ui.state.update(Action::Tick, &ui.values);
+    assert_eq!(ui.state.calls.len(), readable + 2);
+    assert_eq!(ui.state.calls.unreadable(), 2);
+    assert!(
+        ui.state.count_text().ends_with(" · 2 unreadable"),
+        "{}",
+        ui.state.count_text()
+    );
+    insta::assert_snapshot!("unreadable_rows", ui.screen());
+    // The filter finds them; opening one says why instead of opening it.
+    ui.key(KeyCode::Char('/'))
+        .keys("unreadable")
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter);
+    assert_eq!(ui.state.table.view.len(), 2);
+    assert_eq!(ui.state.screen, Screen::Table);
+    let message = ui.state.message.clone().unwrap_or_default();
+    assert!(message.contains("unreadable record: "), "{message}");
 }

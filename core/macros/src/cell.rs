@@ -4,7 +4,7 @@
 //! variable it does not list fails to compile instead of silently returning a stale result.
 
 use proc_macro2::{Span, TokenStream as Tokens};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::{Block, Error, Ident, LitStr, Token};
 
@@ -165,7 +165,13 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
         } else {
             quote!(&#values.#index)
         };
-        quote!(let #var = (&::fleche::__private::Select(#value)).pick();)
+        // Spanned at the listed name, so a value without serde is reported there, once.
+        let check =
+            quote_spanned!(i.ident.span()=> ::fleche::__private::assert_argument_value(#value););
+        quote! {
+            #check
+            let #var = (&&::fleche::__private::Select(#value)).pick();
+        }
     });
     let names: Vec<String> = items.iter().map(|i| i.ident.to_string()).collect();
     let params = items.iter().map(|i| &i.ident);
@@ -181,7 +187,7 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
             let #values = (#(#tuple_items,)*);
             let __fleche_begin = {
                 #[allow(unused_imports)]
-                use ::fleche::__private::{PickKey as _, PickSerde as _};
+                use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
                 #(#picks)*
                 ::fleche::__private::begin(
                     &__FLECHE_CELL,
@@ -191,7 +197,7 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
             ::fleche::__private::run_cell(
                 __fleche_begin,
                 #values,
-                |(#(#params,)*)| #block,
+                ::fleche::__private::list_every_variable_the_block_reads(|(#(#params,)*)| #block),
             )
         }
     })

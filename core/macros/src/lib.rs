@@ -5,7 +5,7 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens, TokenTree};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type, Visibility};
 
@@ -346,8 +346,19 @@ fn return_type(func: &ItemFn) -> Tokens {
     }
 }
 
-/// Whether the result should be stored: `Err` results are not, unless `cache_errors`.
-fn store_condition(func: &ItemFn, o: &Options, result: &Ident) -> Tokens {
+/// What of a function's result the cache stores.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// The whole value.
+    Whole,
+    /// A `Result` without `cache_errors`: only an `Ok` value is stored (as the `Result`), so
+    /// the error type needs no serde.
+    OkOnly,
+    /// A `Result` with `cache_errors = true`: stored whole, errors included.
+    WithErrors,
+}
+
+fn result_shape(func: &ItemFn, o: &Options) -> Shape {
     let is_result = match &func.sig.output {
         ReturnType::Type(_, ty) => match &**ty {
             Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
@@ -355,10 +366,51 @@ fn store_condition(func: &ItemFn, o: &Options, result: &Ident) -> Tokens {
         },
         ReturnType::Default => false,
     };
-    if is_result && !o.cache_errors {
-        quote!(#result.is_ok())
-    } else {
-        quote!(true)
+    match (is_result, o.cache_errors) {
+        (false, _) => Shape::Whole,
+        (true, false) => Shape::OkOnly,
+        (true, true) => Shape::WithErrors,
+    }
+}
+
+/// The compile-time check of the return type (one error with a message that says what to
+/// do), and `let __fleche_codec = ..;`, the codec of what is stored.
+fn result_codec(ret: &Tokens, shape: Shape, check: bool) -> Tokens {
+    let span = ret.span();
+    let (ok, err) = (
+        quote_spanned!(span=> <#ret as ::fleche::__private::Outcome>::Ok),
+        quote_spanned!(span=> <#ret as ::fleche::__private::Outcome>::Err),
+    );
+    // Each check names the type that lacks serde (the `Ok` or `Err` type of a `Result`), so
+    // the compiler uses its message.
+    let (assert, pick) = match shape {
+        Shape::Whole => (
+            quote!(::fleche::__private::assert_result::<#ret>();),
+            quote!(codec),
+        ),
+        Shape::OkOnly => (
+            quote!(::fleche::__private::assert_result::<#ok>();),
+            quote!(ok_codec),
+        ),
+        Shape::WithErrors => (
+            quote! {
+                ::fleche::__private::assert_result::<#ok>();
+                ::fleche::__private::assert_error::<#err>();
+            },
+            quote!(codec),
+        ),
+    };
+    let check = check.then_some(assert);
+    quote! {
+        #check
+        let __fleche_codec = {
+            #[allow(unused_imports)]
+            use ::fleche::__private::{
+                PickCodec as _, PickOkCodec as _, PickUncheckedCodec as _,
+                PickUncheckedOkCodec as _,
+            };
+            (&::fleche::__private::Stored::<#ret>::NEW).#pick()
+        };
     }
 }
 
@@ -382,8 +434,19 @@ fn outer_inputs(func: &ItemFn, params: &[Param]) -> (Vec<Tokens>, Vec<Tokens>) {
         } else if p.owned {
             let pname = ident.to_string();
             inputs.push(quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>));
+            // Rebinding the parameter's name keeps the body's view of it unchanged.
             conversions.push(quote! {
-                let #ident: #ty = ::fleche::__private::resolve_arg(::core::convert::Into::into(#ident), #fname, #pname);
+                #[allow(clippy::shadow_reuse)]
+                let #ident: #ty = ::fleche::__private::resolve_arg(
+                    ::core::convert::Into::into(#ident),
+                    {
+                        #[allow(unused_imports)]
+                        use ::fleche::__private::{PickDecoder as _, PickUncheckedDecoder as _};
+                        (&::fleche::__private::Stored::<#ty>::NEW).decoder()
+                    },
+                    #fname,
+                    #pname,
+                );
             });
         } else {
             inputs.push(quote!(#ident: #ty));
@@ -392,7 +455,8 @@ fn outer_inputs(func: &ItemFn, params: &[Param]) -> (Vec<Tokens>, Vec<Tokens>) {
     (inputs, conversions)
 }
 
-/// The statements that look the call up and run the body on a miss.
+/// The statements that look the call up and run the body on a miss. `function` is a
+/// `&'static Function` expression.
 fn invoke(
     func: &ItemFn,
     o: &Options,
@@ -401,37 +465,45 @@ fn invoke(
     body_call: Tokens,
 ) -> Tokens {
     let ret = return_type(func);
-    let types = params.iter().filter(|p| !p.ignored).map(|p| &p.ty);
+    let checks = argument_checks(params);
     let args = argument_list(params);
+    let shape = result_shape(func, o);
+    let codec = result_codec(&ret, shape, true);
     let result = Ident::new("__fleche_result", Span::call_site());
-    let store = store_condition(func, o, &result);
+    let (hit, finish) = if shape == Shape::OkOnly {
+        (
+            quote!(::core::result::Result::Ok(__fleche_value)),
+            quote!(__fleche_pending.finish_ok(#result, &__fleche_codec)),
+        )
+    } else {
+        (
+            quote!(__fleche_value),
+            quote!(__fleche_pending.finish_with(#result, &__fleche_codec)),
+        )
+    };
     quote! {
-        static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-        #(::fleche::__private::assert_argument::<#types>();)*
+        #checks
+        #codec
         let __fleche_begin = {
             #args
-            ::fleche::__private::begin::<#ret>(&__FLECHE_FUNCTION, __fleche_args)
+            ::fleche::__private::begin_with(#function, __fleche_args, &__fleche_codec)
         };
         match __fleche_begin {
-            ::fleche::__private::Begin::Hit(__fleche_value) => __fleche_value,
+            ::fleche::__private::Begin::Hit(__fleche_value) => #hit,
             ::fleche::__private::Begin::Uncached => #body_call,
             ::fleche::__private::Begin::Miss(__fleche_pending) => {
                 let #result: #ret = #body_call;
-                let __fleche_store = #store;
-                __fleche_pending.finish(#result, __fleche_store)
+                #finish
             }
         }
     }
 }
 
-/// The argument list of a helper (`digest`, `contains`, ...): keyed parameters, plain types.
-fn helper_key_args(params: &[Param]) -> (Vec<Tokens>, Tokens) {
-    let keyed = params.iter().filter(|p| !p.ignored && !p.is_self);
-    let inputs = keyed.map(|p| {
-        let (i, t) = (&p.ident, &p.ty);
-        quote!(#i: #t)
-    });
-    (inputs.collect(), argument_list(params))
+/// One compile-time check per keyed parameter type, with a message that says what to do;
+/// the generated code after it is written so that a failed check is the only error.
+fn argument_checks(params: &[Param]) -> Tokens {
+    let types = params.iter().filter(|p| !p.ignored).map(|p| &p.ty);
+    quote!(#(::fleche::__private::assert_argument::<#types>();)*)
 }
 
 /// Declares `__fleche_args`: the keyed arguments (receiver included) as `(name, &dyn Argument)`,
@@ -443,12 +515,12 @@ fn argument_list(params: &[Param]) -> Tokens {
         let var = format_ident!("__fleche_arg{}", n);
         let name = p.ident.to_string();
         let borrowed = p.borrowed();
-        lets.push(quote!(let #var = (&::fleche::__private::Select(#borrowed)).pick();));
+        lets.push(quote!(let #var = (&&::fleche::__private::Select(#borrowed)).pick();));
         pairs.push(quote!((#name, &#var as &dyn ::fleche::__private::Argument)));
     }
     quote! {
         #[allow(unused_imports)]
-        use ::fleche::__private::{PickKey as _, PickSerde as _};
+        use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
         #(#lets)*
         let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
     }
@@ -462,15 +534,20 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
         block,
     } = func;
     let ident = &sig.ident;
-    let ret = return_type(func);
     let output = &sig.output;
     let (inputs, conversions) = outer_inputs(func, params);
     let inner_inputs = &sig.inputs;
     let all_idents: Vec<&Ident> = params.iter().map(|p| &p.ident).collect();
-    let function = function_literal(func, o, code, false);
-    let helper_function = function_literal(func, o, code, true);
+    // One `Function` static, in the helper module, serves the function and its helpers.
+    let function_static = function_literal(func, o, code, true);
     let body_call = quote!(__fleche_body(#(#all_idents),*));
-    let invoke = invoke(func, o, params, &function, body_call);
+    let invoke = invoke(
+        func,
+        o,
+        params,
+        &quote!(&#ident::__FLECHE_FUNCTION),
+        body_call,
+    );
 
     let helper_vis = match vis {
         Visibility::Inherited => quote!(pub(super)),
@@ -478,64 +555,39 @@ fn expand_free(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> Toke
         Visibility::Restricted(_) => quote!(pub(crate)),
         Visibility::Public(_) => quote!(pub),
     };
-    let (key_inputs, key_args) = helper_key_args(params);
-    let rerun_inputs = params.iter().map(|p| {
-        let (i, t) = (&p.ident, &p.ty);
-        quote!(#i: #t)
-    });
+    let helpers = cache_helpers(
+        func,
+        params,
+        &HelperSite {
+            method: false,
+            vis: helper_vis.clone(),
+            function: quote!(&__FLECHE_FUNCTION),
+            run: quote!(super::#ident(#(#all_idents),*)),
+            shape: result_shape(func, o),
+        },
+    );
     let doc = format!(
         "Cache helpers of [`{ident}()`](fn@{ident}): its call key, stored result and query, without running it."
     );
-    let fn_doc = format!("The call key of `{ident}(..)` with these arguments; nothing runs.");
     let query_items = typed_query(func, params, &helper_vis);
     quote! {
         #(#attrs)*
         #vis fn #ident(#(#inputs),*) #output {
             #(#conversions)*
             #[inline(always)]
-            #[allow(clippy::needless_return)]
             fn __fleche_body(#inner_inputs) #output #block
             #invoke
         }
 
         #[doc = #doc]
-        #[allow(unused_imports, dead_code, clippy::all)]
+        #[allow(unused_imports, dead_code)]
         #vis mod #ident {
             use super::*;
 
             #[doc(hidden)]
-            static __FLECHE_FUNCTION: ::fleche::__private::Function = #helper_function;
+            pub(super) static __FLECHE_FUNCTION: ::fleche::__private::Function = #function_static;
 
-            #[doc = #fn_doc]
-            #helper_vis fn digest(#(#key_inputs),*) -> ::fleche::Digest {
-                #key_args
-                ::fleche::__private::helper_key(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// Whether the active cache holds a result for these arguments.
-            #helper_vis fn contains(#(#key_inputs),*) -> bool {
-                #key_args
-                ::fleche::__private::helper_contains(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// The stored result for these arguments, if any; nothing runs.
-            #helper_vis fn load(#(#key_inputs),*) -> ::core::option::Option<#ret> {
-                #key_args
-                ::fleche::__private::helper_load(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// The parts of the call key for these arguments (name, module, version, code
-            /// digest, argument digests).
-            #helper_vis fn call(#(#key_inputs),*) -> ::fleche::runtime::CallParts {
-                #key_args
-                ::fleche::__private::helper_call(&__FLECHE_FUNCTION, __fleche_args)
-            }
-
-            /// Runs the function again and overwrites its stored result; cached calls made
-            /// inside it are recomputed too.
-            #helper_vis fn rerun(#(#rerun_inputs),*) #output {
-                ::fleche::rerun(|| super::#ident(#(#all_idents),*))
-            }
+            #helpers
 
             #query_items
         }
@@ -550,69 +602,37 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
         block,
     } = func;
     let ident = &sig.ident;
-    let ret = return_type(func);
     let output = &sig.output;
     let (inputs, conversions) = outer_inputs(func, params);
     let inner_inputs = &sig.inputs;
     let body_ident = format_ident!("__fleche_body_{}", ident);
+    let function_ident = format_ident!("__fleche_function_{}", ident);
     let other_idents: Vec<&Ident> = params
         .iter()
         .filter(|p| !p.is_self)
         .map(|p| &p.ident)
         .collect();
-    let function = function_literal(func, o, code, false);
+    let function_static = function_literal(func, o, code, false);
+    // An `impl` block cannot hold a `static`: one associated function holds the method's
+    // `Function` for the method and all its helpers.
+    let function = quote!(Self::#function_ident());
     let body_call = quote!(self.#body_ident(#(#other_idents),*));
     let invoke = invoke(func, o, params, &function, body_call);
-    let (key_inputs, key_args) = helper_key_args(params);
-    let helper = |suffix: &str| format_ident!("{}_{}", ident, suffix);
-    let (digest, contains, load, call, rerun) = (
-        helper("digest"),
-        helper("contains"),
-        helper("load"),
-        helper("call"),
-        helper("rerun"),
-    );
-    let receiver = match sig.inputs.first() {
-        Some(FnArg::Receiver(r)) if r.reference.is_some() => quote!(&self),
-        _ => quote!(self),
-    };
-    let rerun_inputs = params.iter().filter(|p| !p.is_self).map(|p| {
-        let (i, t) = (&p.ident, &p.ty);
-        quote!(#i: #t)
-    });
     let by_ref = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if r.reference.is_some());
     let method_queries = method_query(func, params, vis, &function, by_ref);
+    // The helpers take `&self`, so a method taking `self` by value has none.
     let helpers = by_ref.then(|| {
-        quote! {
-            /// The call key of this method call; nothing runs.
-            #vis fn #digest(&self, #(#key_inputs),*) -> ::fleche::Digest {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_key(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// Whether the active cache holds a result for this method call.
-            #vis fn #contains(&self, #(#key_inputs),*) -> bool {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_contains(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// The stored result of this method call, if any; nothing runs.
-            #vis fn #load(&self, #(#key_inputs),*) -> ::core::option::Option<#ret> {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_load(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// The parts of the call key of this method call.
-            #vis fn #call(&self, #(#key_inputs),*) -> ::fleche::runtime::CallParts {
-                static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-                #key_args
-                ::fleche::__private::helper_call(&__FLECHE_FUNCTION, __fleche_args)
-            }
-            /// Runs the method again and overwrites its stored result.
-            #vis fn #rerun(#receiver, #(#rerun_inputs),*) #output {
-                ::fleche::rerun(|| self.#ident(#(#other_idents),*))
-            }
-        }
+        cache_helpers(
+            func,
+            params,
+            &HelperSite {
+                method: true,
+                vis: vis.to_token_stream(),
+                function: function.clone(),
+                run: quote!(self.#ident(#(#other_idents),*)),
+                shape: result_shape(func, o),
+            },
+        )
     });
     quote! {
         #(#attrs)*
@@ -623,12 +643,127 @@ fn expand_method(func: &ItemFn, o: &Options, params: &[Param], code: &str) -> To
 
         #[doc(hidden)]
         #[inline(always)]
-        #[allow(clippy::needless_return)]
         fn #body_ident(#inner_inputs) #output #block
+
+        #[doc(hidden)]
+        #[inline]
+        fn #function_ident() -> &'static ::fleche::__private::Function {
+            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function_static;
+            &__FLECHE_FUNCTION
+        }
 
         #helpers
 
         #method_queries
+    }
+}
+
+/// Where the cache helpers of a function go: in its helper module (`square::digest(12)`), or
+/// beside a `&self` method, prefixed with its name and taking `&self`
+/// (`value.compute_digest(5)`).
+struct HelperSite {
+    method: bool,
+    vis: Tokens,
+    /// A `&'static Function` expression.
+    function: Tokens,
+    /// Calls the cached function itself with the helper's arguments.
+    run: Tokens,
+    shape: Shape,
+}
+
+/// The five cache helpers: `digest`, `contains`, `load`, `call` and `rerun`.
+fn cache_helpers(func: &ItemFn, params: &[Param], site: &HelperSite) -> Tokens {
+    let ident = &func.sig.ident;
+    let output = &func.sig.output;
+    let ret = return_type(func);
+    let HelperSite {
+        method,
+        vis,
+        function,
+        run,
+        shape: _,
+    } = site;
+    let name = |helper: &str| {
+        if *method {
+            format_ident!("{}_{}", ident, helper)
+        } else {
+            format_ident!("{}", helper)
+        }
+    };
+    let (digest, contains, load, call, rerun) = (
+        name("digest"),
+        name("contains"),
+        name("load"),
+        name("call"),
+        name("rerun"),
+    );
+    let receiver = method.then(|| quote!(&self));
+    let typed = |p: &&Param| {
+        let (i, t) = (&p.ident, &p.ty);
+        quote!(#i: #t)
+    };
+    let others = params.iter().filter(|p| !p.is_self);
+    let key_inputs: Vec<Tokens> = receiver
+        .iter()
+        .cloned()
+        .chain(others.clone().filter(|p| !p.ignored).map(|p| typed(&p)))
+        .collect();
+    let rerun_inputs: Vec<Tokens> = receiver
+        .iter()
+        .cloned()
+        .chain(others.map(|p| typed(&p)))
+        .collect();
+    let key_args = argument_list(params);
+    let codec = result_codec(&ret, site.shape, false);
+    let loaded = if site.shape == Shape::OkOnly {
+        quote!(.map(::core::result::Result::Ok))
+    } else {
+        quote!()
+    };
+    let what = if *method {
+        format!("this call of `{ident}`")
+    } else {
+        format!("`{ident}(..)` with these arguments")
+    };
+    let doc_digest = format!("The call key of {what}; nothing runs.");
+    let doc_contains = format!("Whether the active cache holds a result for {what}.");
+    let doc_load = format!("The stored result of {what}, if any; nothing runs.");
+    let doc_call = format!(
+        "The parts of the call key of {what} (name, module, version, code digest, argument digests); nothing runs."
+    );
+    let doc_rerun = format!(
+        "Runs {what} again and overwrites its stored result; cached calls made inside it are recomputed too."
+    );
+    quote! {
+        #[doc = #doc_digest]
+        #vis fn #digest(#(#key_inputs),*) -> ::fleche::Digest {
+            #key_args
+            ::fleche::__private::helper_key(#function, __fleche_args)
+        }
+
+        #[doc = #doc_contains]
+        #vis fn #contains(#(#key_inputs),*) -> bool {
+            #key_args
+            ::fleche::__private::helper_contains(#function, __fleche_args)
+        }
+
+        #[doc = #doc_load]
+        #vis fn #load(#(#key_inputs),*) -> ::core::option::Option<#ret> {
+            #codec
+            #key_args
+            ::fleche::__private::helper_load(#function, __fleche_args, &__fleche_codec)#loaded
+        }
+
+        #[doc = #doc_call]
+        #vis fn #call(#(#key_inputs),*) -> ::fleche::CallParts {
+            #key_args
+            ::fleche::__private::helper_call(#function, __fleche_args)
+        }
+
+        #[doc = #doc_rerun]
+        #vis fn #rerun(#(#rerun_inputs),*) #output {
+            ::fleche::rerun(|| #run)
+        }
     }
 }
 
@@ -638,26 +773,29 @@ fn argument_setter(p: &Param, query: &Tokens) -> (Tokens, Tokens) {
     let ident = &p.ident;
     let ty = &p.ty;
     let name = ident.to_string();
-    let digest = quote! {
-        {
-            #[allow(unused_imports)]
-            use ::fleche::__private::{PickKey as _, PickSerde as _};
-            let __fleche_picked = (&::fleche::__private::Select(&#ident)).pick();
-            ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+    let digest_of = |value: Tokens| {
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
+                let __fleche_picked = (&&::fleche::__private::Select(#value)).pick();
+                ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
+            }
         }
     };
     if p.owned {
+        let digest = digest_of(quote!(&__fleche_value));
         (
             quote!(#ident: impl ::core::convert::Into<::fleche::Arg<#ty>>),
             quote! {
                 match ::core::convert::Into::<::fleche::Arg<#ty>>::into(#ident) {
-                    ::fleche::Arg::Value(#ident) => #digest,
+                    ::fleche::Arg::Value(__fleche_value) => #digest,
                     ::fleche::Arg::Digest(__fleche_prefix) => #query.argument_prefix(#name, __fleche_prefix),
                 }
             },
         )
     } else {
-        (quote!(#ident: #ty), digest)
+        (quote!(#ident: #ty), digest_of(quote!(&#ident)))
     }
 }
 
@@ -694,14 +832,13 @@ fn typed_query(func: &ItemFn, params: &[Param], helper_vis: &Tokens) -> Tokens {
     quote! {
         #[doc = #query_doc]
         #helper_vis fn query() -> Query {
-            Query(::fleche::Query::of_function(&__FLECHE_FUNCTION))
+            Query(::fleche::__private::function_query(&__FLECHE_FUNCTION))
         }
 
         #[doc = #type_doc]
         #[derive(Clone)]
         #helper_vis struct Query(::fleche::Query);
 
-        #[allow(clippy::all)]
         impl Query {
             /// Only calls with exactly these arguments (each compared by digest); the
             /// parameters and their types are the function's own.
@@ -712,7 +849,7 @@ fn typed_query(func: &ItemFn, params: &[Param], helper_vis: &Tokens) -> Tokens {
             #(#setters)*
         }
 
-        ::fleche::__typed_query!(Query);
+        ::fleche::__private::typed_query!(Query);
     }
 }
 
@@ -741,8 +878,8 @@ fn method_query(
             steps.push(quote! {
                 let #query = {
                     #[allow(unused_imports)]
-                    use ::fleche::__private::{PickKey as _, PickSerde as _};
-                    let __fleche_picked = (&::fleche::__private::Select(#receiver)).pick();
+                    use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
+                    let __fleche_picked = (&&::fleche::__private::Select(#receiver)).pick();
                     ::fleche::__private::typed_argument(#query, "self", ::fleche::__private::Argument::digest(&__fleche_picked))
                 };
             });
@@ -761,15 +898,12 @@ fn method_query(
     quote! {
         #[doc = #doc_all]
         #vis fn #query_fn() -> ::fleche::Query {
-            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-            ::fleche::Query::of_function(&__FLECHE_FUNCTION)
+            ::fleche::__private::function_query(#function)
         }
 
         #[doc = #doc_with]
-        #[allow(clippy::all)]
         #vis fn #query_with(#(#inputs),*) -> ::fleche::Query {
-            static __FLECHE_FUNCTION: ::fleche::__private::Function = #function;
-            let #query = ::fleche::Query::of_function(&__FLECHE_FUNCTION);
+            let #query = ::fleche::__private::function_query(#function);
             #(#steps)*
             #query
         }

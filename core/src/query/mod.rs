@@ -3,13 +3,11 @@
 //! A [`Query`] describes calls; it holds no results. Every traversal reads the cache as it is
 //! then, so one query can be run again after more calls were stored.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::active::try_cache;
@@ -21,14 +19,14 @@ use crate::error::{Error, Result};
 use crate::function::Function;
 use crate::record::RecordView;
 
+mod builders;
 mod field;
 mod filter;
-mod typed;
+pub(crate) mod typed;
 
 pub use field::Field;
-use field::{by_stop, compare_options, field_value};
+use field::{by_stop, field_value};
 use filter::{Filter, ValueMatch, describe, matches, probes};
-pub use typed::typed_argument;
 
 /// The metadata namespaces a call can carry, as the query and table flatten them.
 pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
@@ -149,10 +147,8 @@ impl Query {
         }
     }
 
-    /// The calls of one cached function, on the cache active when the query runs. Used by
-    /// the helpers `#[fleche]` generates.
-    #[doc(hidden)]
-    pub fn of_function(function: &'static Function) -> Query {
+    /// The calls of one cached function, on the cache active when the query runs.
+    pub(crate) fn of_function(function: &'static Function) -> Query {
         let mut q = Query::new(None);
         q.function = Some(function);
         q.filters.push(Filter::Name(function.name.to_owned()));
@@ -177,256 +173,8 @@ impl Query {
         self
     }
 
-    // ---- which cache -------------------------------------------------------------------
-
-    /// Runs this query on `cache` instead of the active one.
-    pub fn on(mut self, cache: &Cache) -> Query {
-        self.cache = Some(cache.clone());
-        self
-    }
-
-    // ---- filters -----------------------------------------------------------------------
-
-    /// Calls of functions with this name (indexed).
-    pub fn name(self, name: impl Into<String>) -> Query {
-        self.with_filter(Filter::Name(name.into()))
-    }
-
-    /// Calls of functions whose name matches a pattern with `*` (any text) and `?` (one
-    /// character), like `"long_*"`. Indexed when the pattern starts with literal text.
-    pub fn name_like(self, pattern: impl Into<String>) -> Query {
-        self.with_filter(Filter::NameLike(pattern.into()))
-    }
-
-    /// Calls of functions defined in this module, as recorded: the `module_path!()` of the
-    /// function (`"my_crate::physics"`), or `"__main__"` in a notebook (indexed).
-    pub fn module(self, module: impl Into<String>) -> Query {
-        self.with_filter(Filter::Module(module.into()))
-    }
-
-    /// Calls of functions whose module matches a `*`/`?` pattern, like `"my_crate::*"`.
-    pub fn module_like(self, pattern: impl Into<String>) -> Query {
-        self.with_filter(Filter::ModuleLike(pattern.into()))
-    }
-
-    /// Calls of functions declared with `#[fleche(version = ...)]` equal to this.
-    pub fn version(self, version: impl Into<String>) -> Query {
-        self.with_filter(Filter::Version(Some(version.into())))
-    }
-
-    /// Calls of functions declared without a `version`.
-    pub fn unversioned(self) -> Query {
-        self.with_filter(Filter::Version(None))
-    }
-
-    /// Calls made by the code with this token digest (see [`Call::code`]).
-    pub fn code(self, code: Digest) -> Query {
-        self.with_filter(Filter::Code(Some(code)))
-    }
-
-    /// Only calls of the function's current definition: same `version` and, when the code is
-    /// part of the key (the default), the same code digest. Without it, a function's query
-    /// returns the calls of every version and every edit of its body.
-    ///
-    /// Only a function's own query (`f::query()`, `T::m_query()`) knows its current code;
-    /// on another query this is reported as an error when the query runs.
-    pub fn current_only(mut self) -> Query {
-        match self.function {
-            Some(f) => {
-                self.filters
-                    .push(Filter::Version(f.version.map(str::to_owned)));
-                if let Some(code) = f.code.and_then(|c| c.parse().ok()) {
-                    self.filters.push(Filter::Code(Some(code)));
-                }
-            }
-            None => self.problems.push(
-                "current_only() needs a function's own query, like `f::query().current_only()`; use `.version(..)` and `.code(..)` on other queries".into(),
-            ),
-        }
-        self
-    }
-
-    /// Calls with an argument `name` equal to `value`, compared by value digest across
-    /// functions: `argument("x", 100)` finds `f(100)` and `g(x = 100i64)` alike, as integer
-    /// digests do not depend on width. `None` and `()` are values like any other (indexed).
-    pub fn argument<V: Serialize>(mut self, name: &str, value: V) -> Query {
-        match crate::digest::try_digest(&value) {
-            Ok(d) => self.argument_digest(name, d),
-            Err(e) => {
-                self.problems.push(format!(
-                    "the value given for argument `{name}` has no digest: {e}"
-                ));
-                self
-            }
-        }
-    }
-
-    /// Calls whose argument `name` has this value digest (indexed).
-    pub fn argument_digest(self, name: &str, digest: Digest) -> Query {
-        self.with_filter(Filter::Argument(
-            name.to_owned(),
-            ValueMatch::Digest(digest),
-        ))
-    }
-
-    /// Calls whose argument `name` is the stored value with this digest prefix (at least 4
-    /// hex characters, resolved when the query runs; indexed).
-    pub fn argument_prefix(self, name: &str, prefix: impl Into<String>) -> Query {
-        self.with_filter(Filter::Argument(
-            name.to_owned(),
-            ValueMatch::Prefix(prefix.into()),
-        ))
-    }
-
-    /// Calls that have an argument called `name`, whatever its value (indexed).
-    pub fn has_argument(self, name: &str) -> Query {
-        self.with_filter(Filter::HasArgument(name.to_owned()))
-    }
-
-    /// Calls tagged `key = value` (see [`tags!`](crate::tags!); indexed).
-    pub fn tag(self, key: &str, value: impl ToString) -> Query {
-        self.with_filter(Filter::Tag(key.to_owned(), Some(value.to_string())))
-    }
-
-    /// Calls carrying the tag `key`, whatever its value (indexed).
-    pub fn has_tag(self, key: &str) -> Query {
-        self.with_filter(Filter::Tag(key.to_owned(), None))
-    }
-
-    /// Calls that carry the metadata namespace `namespace` at all: `"tags"` (at least one
-    /// tag), `"environment"`, `"git"` (when those collectors were on) or `"runtime"` (always).
-    /// The counterpart of Python's `metadata={"tags": {}}`.
-    pub fn metadata(self, namespace: &str) -> Query {
-        self.with_filter(Filter::Namespace(namespace.to_owned()))
-    }
-
-    /// Calls whose metadata namespace has the entry `key` (like `("git", "branch")`).
-    pub fn metadata_key(self, namespace: &str, key: &str) -> Query {
-        self.with_filter(Filter::MetaKey(namespace.to_owned(), key.to_owned()))
-    }
-
-    /// Calls whose metadata entry `namespace.key` equals `value` as text (like
-    /// `("tags", "project", "my_project")` or `("git", "dirty", false)`).
-    pub fn metadata_eq(self, namespace: &str, key: &str, value: impl ToString) -> Query {
-        self.with_filter(Filter::MetaEq(
-            namespace.to_owned(),
-            key.to_owned(),
-            value.to_string(),
-        ))
-    }
-
-    /// Calls whose result equals `value` (by value digest; indexed).
-    pub fn result<V: Serialize>(mut self, value: V) -> Query {
-        match crate::digest::try_digest(&value) {
-            Ok(d) => self.result_digest(d),
-            Err(e) => {
-                self.problems
-                    .push(format!("the value given for the result has no digest: {e}"));
-                self
-            }
-        }
-    }
-
-    /// Calls whose result has this value digest (indexed).
-    pub fn result_digest(self, digest: Digest) -> Query {
-        self.with_filter(Filter::Result(ValueMatch::Digest(digest)))
-    }
-
-    /// Calls that started at or after `time` (indexed). Accepts `DateTime<Utc>`,
-    /// `DateTime<Local>` and `SystemTime`.
-    pub fn started_after(self, time: impl Into<DateTime<Utc>>) -> Query {
-        self.with_filter(Filter::StartedAfter(time.into()))
-    }
-
-    /// Calls that started before `time` (exclusive; indexed).
-    pub fn started_before(self, time: impl Into<DateTime<Utc>>) -> Query {
-        self.with_filter(Filter::StartedBefore(time.into()))
-    }
-
-    /// Only calls with one of these keys (indexed).
-    pub fn among(self, keys: impl IntoIterator<Item = Digest>) -> Query {
-        let mut keys: Vec<Digest> = keys.into_iter().collect();
-        keys.sort_unstable();
-        keys.dedup();
-        self.with_filter(Filter::Keys(Arc::new(keys)))
-    }
-
-    // ---- pipeline ----------------------------------------------------------------------
-
-    /// At most the first `n` calls.
-    pub fn take(self, n: usize) -> Query {
-        self.with_op(format!("take({n})"), move |mut calls| {
-            calls.truncate(n);
-            Ok(calls)
-        })
-    }
-
-    /// All but the first `n` calls.
-    pub fn skip(self, n: usize) -> Query {
-        self.with_op(format!("skip({n})"), move |calls| {
-            Ok(calls.into_iter().skip(n).collect())
-        })
-    }
-
-    /// Only the calls for which `keep` returns true. `keep` runs on every matched call at
-    /// every run; capture what it needs with `move`.
-    pub fn filter(self, keep: impl Fn(&Call) -> bool + Send + Sync + 'static) -> Query {
-        self.with_op("filter(..)".into(), move |mut calls| {
-            calls.retain(|c| keep(c));
-            Ok(calls)
-        })
-    }
-
-    /// Sorts by a field of the record, ascending; calls without the field go last. Stable,
-    /// so earlier orders break ties.
-    pub fn sort_by(self, field: Field) -> Query {
-        let label = format!("sort_by({field:?})");
-        self.with_op(label, move |mut calls| {
-            calls.sort_by(|a, b| compare_options(field_value(a, &field), field_value(b, &field)));
-            Ok(calls)
-        })
-    }
-
-    /// Sorts by the value of argument `name` decoded as `T`, ascending (reads that
-    /// argument of every call). Calls without it go last; a value that does not decode as
-    /// `T` is an error when the query runs.
-    pub fn sort_by_argument<T: DeserializeOwned + PartialOrd + 'static>(self, name: &str) -> Query {
-        let name = name.to_owned();
-        self.with_op(format!("sort_by_argument({name})"), move |calls| {
-            let mut keyed = Vec::with_capacity(calls.len());
-            for call in calls {
-                let value = if call.argument_digests().iter().any(|(n, _)| *n == name) {
-                    Some(call.argument::<T>(&name)?)
-                } else {
-                    None
-                };
-                keyed.push((value, call));
-            }
-            keyed.sort_by(|(a, _), (b, _)| match (a, b) {
-                (Some(a), Some(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            });
-            Ok(keyed.into_iter().map(|(_, c)| c).collect())
-        })
-    }
-
-    /// Sorts by a key computed from each call, ascending.
-    pub fn sort_by_key<K: Ord>(self, key: impl Fn(&Call) -> K + Send + Sync + 'static) -> Query {
-        self.with_op("sort_by_key(..)".into(), move |mut calls| {
-            calls.sort_by_cached_key(|c| key(c));
-            Ok(calls)
-        })
-    }
-
-    /// Reverses the order (newest first, after the default order).
-    pub fn reverse(self) -> Query {
-        self.with_op("reverse()".into(), |mut calls| {
-            calls.reverse();
-            Ok(calls)
-        })
-    }
+    // The builders (filters and pipeline steps) are declared in builders.rs, in one list
+    // shared with the typed queries of cached functions.
 
     // ---- running -----------------------------------------------------------------------
 

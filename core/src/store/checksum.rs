@@ -34,11 +34,12 @@ pub(crate) fn call_intact(sum: u64, result: &[u8; 32], record: &[u8]) -> bool {
     of_call(result, record) == sum
 }
 
-/// Logs a damaged call record that a read skips.
+/// Logs a damaged call record that a read leaves out (queries) or reports as unreadable
+/// (pages).
 pub(crate) fn warn_skipped(key: &Digest) {
     tracing::warn!(
         key = %key,
-        "skipping a damaged call record (its bytes no longer match their checksum); run the call again to store it anew, or evict it"
+        "a damaged call record (its bytes no longer match their checksum) is not read; run the call again to store it anew, or evict it"
     );
 }
 

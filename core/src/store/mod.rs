@@ -27,7 +27,7 @@ mod probe;
 mod version;
 mod writer;
 
-pub use paging::{TimeKey, ValueHead};
+pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
 pub(crate) use writer::QueuedCall;
 use writer::Writer;
@@ -551,8 +551,9 @@ impl Store {
         })
     }
 
-    /// The encoded records of these keys, in one read transaction; missing keys are skipped.
-    pub(crate) fn records(&self, keys: &[Digest]) -> Result<Vec<(Digest, Vec<u8>)>> {
+    /// The encoded records of these keys, in one read transaction; missing keys are skipped,
+    /// and a damaged record (its checksum does not hold) is `None`, with a warning.
+    pub(crate) fn records(&self, keys: &[Digest]) -> Result<Vec<(Digest, Option<Vec<u8>>)>> {
         self.read(|txn| {
             let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut out = Vec::with_capacity(keys.len());
@@ -560,9 +561,10 @@ impl Store {
                 if let Some(v) = calls.get(key.as_bytes())? {
                     let (result, sum, record) = v.value();
                     if checksum::call_intact(sum, result, record) {
-                        out.push((*key, record.to_vec()));
+                        out.push((*key, Some(record.to_vec())));
                     } else {
                         checksum::warn_skipped(key);
+                        out.push((*key, None));
                     }
                 }
             }

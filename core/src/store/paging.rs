@@ -22,6 +22,36 @@ pub struct TimeKey {
     pub key: Digest,
 }
 
+/// A stored call record that does not decode (damaged bytes, or a record written by an
+/// incompatible fleche): its key is known, its content is not. Browsers show it as a call
+/// of its own rather than hide it or every other call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable record: {reason}")]
+#[non_exhaustive]
+pub struct UnreadableRecord {
+    /// Why it does not decode.
+    pub reason: String,
+}
+
+impl UnreadableRecord {
+    /// A record whose bytes no longer match the checksum stored with them.
+    pub(crate) fn damaged() -> UnreadableRecord {
+        UnreadableRecord {
+            reason: "damaged: its bytes no longer match the checksum stored with them".into(),
+        }
+    }
+
+    /// Decodes a record's bytes, or says why they do not decode.
+    pub(crate) fn decode(bytes: &[u8]) -> std::result::Result<CallRecord, UnreadableRecord> {
+        CallRecord::decode(bytes).map_err(|e| UnreadableRecord {
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// One call record as a page holds it: decoded, or why not.
+pub type PagedRecord = (Digest, std::result::Result<CallRecord, UnreadableRecord>);
+
 /// The first bytes of a stored value and its whole size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueHead {
@@ -105,12 +135,12 @@ impl Store {
 
     /// Up to `limit` call records with keys strictly after `after` (from the first key when
     /// `None`), in key order, walking the table in its own order. A record that does not
-    /// decode is skipped (and logged), as queries do.
+    /// decode comes back as an [`UnreadableRecord`] in its place.
     pub(crate) fn records_after(
         &self,
         after: Option<Digest>,
         limit: usize,
-    ) -> Result<Vec<(Digest, CallRecord)>> {
+    ) -> Result<Vec<PagedRecord>> {
         self.read(|txn| {
             let calls = txn.open_table(CALLS)?;
             let range = match after {
@@ -122,17 +152,13 @@ impl Store {
                 let (key, value) = entry?;
                 let key = Digest::from_bytes(key.value());
                 let (result, sum, record) = value.value();
-                if !checksum::call_intact(sum, &result, record) {
+                let read = if checksum::call_intact(sum, &result, record) {
+                    UnreadableRecord::decode(record)
+                } else {
                     checksum::warn_skipped(&key);
-                    continue;
-                }
-                match CallRecord::decode(record) {
-                    Ok(record) => out.push((key, record)),
-                    Err(e) => tracing::error!(
-                        key = %key,
-                        "skipping a call record that does not decode (a damaged cache?): {e}"
-                    ),
-                }
+                    Err(UnreadableRecord::damaged())
+                };
+                out.push((key, read));
             }
             Ok(out)
         })
@@ -163,5 +189,74 @@ impl Store {
                 })
                 .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::record::Metadata;
+
+    fn record(i: u8) -> CallRecord {
+        CallRecord {
+            name: format!("f{i}"),
+            module: "m".into(),
+            version: None,
+            code: None,
+            arguments: vec![],
+            argument_keys: vec![],
+            result: Digest::from_bytes([i; 32]),
+            result_type: "i64".into(),
+            result_size: 9,
+            metadata: Metadata {
+                timestart: DateTime::from_timestamp(i64::from(i), 0).unwrap(),
+                timestop: DateTime::from_timestamp(i64::from(i) + 1, 0).unwrap(),
+                walltime: 1.0,
+                tags: Default::default(),
+                environment: None,
+                git: None,
+            },
+        }
+    }
+
+    #[test]
+    fn an_undecodable_record_is_reported_in_its_place() {
+        let cache = crate::Cache::memory();
+        let keys: Vec<Digest> = (1..=3u8).map(|i| Digest::from_bytes([i; 32])).collect();
+        let records: Vec<(Digest, CallRecord)> =
+            keys.iter().zip(1..).map(|(k, i)| (*k, record(i))).collect();
+        cache.insert_records(&records, &[]).unwrap();
+        cache
+            .store
+            .write(|txn| {
+                let mut calls = txn.open_table(CALLS)?;
+                // Intact as stored (its checksum holds), but not a record.
+                let garbage = &b"\xff\x00garbage"[..];
+                let sum = checksum::of_call(&[2; 32], garbage);
+                calls.insert(keys[1].as_bytes(), ([2; 32], sum, garbage))?;
+                Ok(())
+            })
+            .unwrap();
+
+        let check = |page: Vec<PagedRecord>| {
+            assert_eq!(page.len(), 3);
+            assert_eq!(page[0], (keys[0], Ok(record(1))));
+            assert_eq!(page[2], (keys[2], Ok(record(3))));
+            let (key, Err(unreadable)) = &page[1] else {
+                panic!("the damaged record decoded: {:?}", page[1]);
+            };
+            assert_eq!(*key, keys[1]);
+            assert!(
+                unreadable.to_string().starts_with("unreadable record: "),
+                "{unreadable}"
+            );
+        };
+        check(cache.records_after(None, 10).unwrap());
+        check(cache.records_of(&keys).unwrap());
+        // Paging goes on past it.
+        let rest = cache.records_after(Some(keys[1]), 10).unwrap();
+        assert_eq!(rest, [(keys[2], Ok(record(3)))]);
     }
 }

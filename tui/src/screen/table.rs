@@ -308,7 +308,7 @@ impl CallsTable {
                 self.selected = n.saturating_sub(1);
                 Reply::Done
             }
-            Action::Open | Action::Right => self.open(),
+            Action::Open | Action::Right => self.open(calls),
             // Esc undoes the kept filter (a picked tag is a term of it) before it leaves.
             Action::Back | Action::Cancel if !self.filter.is_empty() => {
                 self.filter.clear();
@@ -374,9 +374,14 @@ impl CallsTable {
         reply
     }
 
-    /// Opens the selected call, if there is one.
-    fn open(&self) -> Reply {
+    /// Opens the selected call, if there is one (an unreadable record has nothing to open:
+    /// it says why).
+    fn open(&self, calls: &Calls) -> Reply {
         match self.view.get(self.selected) {
+            Some(&r) if calls.rows[r as usize].unreadable => {
+                let row = &calls.rows[r as usize];
+                Reply::Say(format!("call {}: {}", row.key, calls.text(row.name)))
+            }
             Some(&row) => Reply::OpenCall(row),
             None => Reply::Done,
         }
@@ -442,7 +447,7 @@ impl CallsTable {
             return Reply::Done;
         }
         if i == self.selected {
-            return self.open();
+            return self.open(calls);
         }
         self.selected = i;
         Reply::Done
@@ -492,6 +497,12 @@ impl CallsTable {
                 group(total)
             )
         };
+        if calls.unreadable() > 0 {
+            s.push_str(&format!(
+                " · {} unreadable",
+                group(calls.unreadable() as u64)
+            ));
+        }
         if !loading.done {
             s.push_str(&loading.progress(total));
         } else if self.query.uses_arguments(self.scope) {
@@ -562,6 +573,10 @@ impl CallsTable {
                 let selected = self.offset + i == self.selected;
                 let cells = cols.iter().map(|&(c, w)| {
                     let text = match c {
+                        // Only its key and why it does not decode are known.
+                        Column::Started | Column::Wall | Column::Size if row.unreadable => {
+                            String::new()
+                        }
                         Column::Key => row.key.to_string()[..8].to_owned(),
                         Column::Function => calls.text(row.name).to_owned(),
                         Column::Module => calls.text(row.module).to_owned(),
@@ -574,6 +589,7 @@ impl CallsTable {
                     let text = fit(&text, w as usize, matches!(c, Column::Wall | Column::Size));
                     let style = match c {
                         _ if selected => Style::new(),
+                        Column::Function if row.unreadable => theme.alert(),
                         Column::Key => theme.dim(),
                         Column::Function => theme.name(),
                         Column::Tags => theme.tag(),
