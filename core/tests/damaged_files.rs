@@ -125,6 +125,18 @@ fn a_damaged_record_is_skipped_by_queries() {
     assert!(log.contains("damaged call record"), "{log}");
     let err = cache.load(labelled::digest(1)).unwrap_err();
     assert!(matches!(err, Error::DamagedRecord { .. }), "{err:?}");
+    let err = cache.load_many(&[labelled::digest(1)]).unwrap_err();
+    assert!(matches!(err, Error::DamagedRecord { .. }), "{err:?}");
+    // The browser's pages show it in its place, as unreadable, and why.
+    let page = cache
+        .records_of(&[labelled::digest(1), labelled::digest(2)])
+        .unwrap();
+    assert_eq!(page.len(), 2);
+    let Err(unreadable) = &page[0].1 else {
+        panic!("the damaged record was read: {:?}", page[0]);
+    };
+    assert!(unreadable.to_string().contains("damaged"), "{unreadable}");
+    assert!(page[1].1.is_ok());
 }
 
 #[test]
