@@ -44,7 +44,11 @@ pub fn select(cache: &Cache, text: &str, summaries: bool) -> Result<Selection, F
         let Some(last) = page.last() else { break };
         after = Some(last.0);
         for (key, record) in &page {
-            calls.add(*key, record);
+            // An unreadable record is listed as a row of its own, as the browser shows it.
+            match record {
+                Ok(record) => calls.add(*key, record),
+                Err(e) => calls.add_unreadable(*key, &e.to_string()),
+            }
         }
         bar.inc(page.len() as u64);
     }

@@ -62,3 +62,16 @@ fn small_struct(bencher: Bencher<'_, '_>) {
     };
     bencher.bench(|| fleche::digest(black_box(&p)));
 }
+
+/// The checksum every read of a stored value checks (XXH3-64), on 100 MB of encoded bytes, and
+/// BLAKE3 of the same bytes for comparison.
+#[divan::bench(args = ["xxh3", "blake3"], sample_count = 10, sample_size = 1)]
+fn stored_bytes_checksum_100mb(bencher: Bencher<'_, '_>, which: &str) {
+    let bytes: Vec<u8> = (0..100_000_000u32).map(|i| (i % 251) as u8).collect();
+    bencher
+        .counter(BytesCount::of_slice(&bytes))
+        .bench(|| match which {
+            "xxh3" => xxhash_rust::xxh3::xxh3_64(black_box(&bytes)),
+            _ => u64::from(blake3::hash(black_box(&bytes)).as_bytes()[0]),
+        });
+}

@@ -32,6 +32,22 @@ fn hit_file_cache(bencher: divan::Bencher<'_, '_>) {
     bencher.bench_local(|| small(black_box(7)));
 }
 
+#[fleche]
+fn big(megabytes: usize) -> Vec<f64> {
+    (0..megabytes * (1 << 20) / 8).map(|i| i as f64).collect()
+}
+
+/// A hit on a 100 MB result (a `Vec<f64>`): reading it from the file, checking it and decoding.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn hit_file_cache_100_mb(bencher: divan::Bencher<'_, '_>) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
+    let _active = cache.activate();
+    big(100);
+    cache.flush();
+    bencher.bench_local(|| big(black_box(100)).len());
+}
+
 /// What the caller waits for on a miss: encoding, digests and queueing the record; the
 /// durable commit happens on the writer thread.
 #[divan::bench]

@@ -37,6 +37,7 @@ fn fill(cache: &Cache) {
                 version: None,
                 code: Some(fleche::digest(&(i % FUNCTIONS))),
                 arguments: vec![("x".into(), arg)],
+                argument_keys: Vec::new(),
                 result,
                 result_type: "i64".into(),
                 result_size: 9,

@@ -191,6 +191,7 @@ mod tests {
             version: None,
             code: None,
             arguments: vec![("x".into(), Digest::from_bytes([i as u8; 32]))],
+            argument_keys: Vec::new(),
             result: Digest::from_bytes([1; 32]),
             result_type: "i64".into(),
             result_size: 9,

@@ -401,14 +401,17 @@ impl Cache {
     }
 
     /// The records of these calls, in one read transaction and in the order given; a call
-    /// that is not stored is left out, and a record that does not decode comes back as an
-    /// [`UnreadableRecord`] (unlike [`Cache::load_many`], which fails on it).
+    /// that is not stored is left out, and a record that does not decode (or is damaged) comes
+    /// back as an [`UnreadableRecord`] (unlike [`Cache::load_many`], which fails on it).
     pub fn records_of(&self, keys: &[Digest]) -> Result<Vec<PagedRecord>> {
         Ok(self
             .store
             .records(keys)?
             .into_iter()
-            .map(|(key, bytes)| (key, UnreadableRecord::decode(&bytes)))
+            .map(|(key, bytes)| match bytes {
+                Some(bytes) => (key, UnreadableRecord::decode(&bytes)),
+                None => (key, Err(UnreadableRecord::damaged())),
+            })
             .collect())
     }
 

@@ -52,12 +52,18 @@ impl Cache {
     }
 
     /// Loads several calls in one read transaction (lazily: no values are read). Keys that
-    /// are not stored are skipped; a record that does not decode is an error.
+    /// are not stored are skipped; a record that does not decode, or is damaged, is an error.
     pub fn load_many(&self, keys: &[Digest]) -> Result<Vec<Call>> {
         self.store
             .records(keys)?
             .into_iter()
-            .map(|(key, bytes)| Ok(Call::new(self.clone(), key, CallRecord::decode(&bytes)?)))
+            .map(|(key, bytes)| {
+                let bytes = bytes.ok_or_else(|| Error::DamagedRecord {
+                    path: self.store.location.display_path(),
+                    key,
+                })?;
+                Ok(Call::new(self.clone(), key, CallRecord::decode(&bytes)?))
+            })
             .collect()
     }
 }

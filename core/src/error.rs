@@ -56,6 +56,43 @@ pub enum Error {
         /// What was found.
         detail: String,
     },
+    /// A stored value's bytes no longer match the checksum stored with them (a bit flip on
+    /// disk or in memory): the value cannot be trusted.
+    #[error(
+        "the value {digest} in cache {path} is damaged: its bytes no longer match the checksum stored with them. A cached call that needs it runs again and stores it anew; to repair it now, run the call again under `fleche::rerun`, or evict the calls that use it"
+    )]
+    DamagedValue {
+        /// The file, or `<memory>`.
+        path: PathBuf,
+        /// The digest it is stored under.
+        digest: crate::Digest,
+    },
+    /// A stored call record no longer matches the checksum stored with it.
+    #[error(
+        "the call record {key} in cache {path} is damaged: its bytes no longer match the checksum stored with them. Queries skip it; run the call again to store it anew, or evict it"
+    )]
+    DamagedRecord {
+        /// The file, or `<memory>`.
+        path: PathBuf,
+        /// The call key.
+        key: crate::Digest,
+    },
+    /// The file is a fleche cache of another format version than this fleche reads.
+    #[error(
+        "cache {path} has format version {found}, and this fleche ({crate_version}) reads format version {expected} only. {advice}"
+    )]
+    FormatVersion {
+        /// The file.
+        path: PathBuf,
+        /// The file's format version.
+        found: u64,
+        /// The version this fleche reads.
+        expected: u64,
+        /// This fleche's release.
+        crate_version: &'static str,
+        /// What to do about it.
+        advice: &'static str,
+    },
     /// Reading or writing the cache file failed.
     #[error("cannot use cache {path}: {source}")]
     Io {

@@ -22,8 +22,15 @@ pub struct CallRecord {
     /// Digest of the function's tokens, when `hash_code` is on.
     #[serde(default)]
     pub code: Option<Digest>,
-    /// Argument digests by name, in parameter order (ignored arguments are absent).
+    /// Argument digests by name, in parameter order (ignored arguments are absent): the
+    /// digest each argument's value is stored under.
     pub arguments: Vec<(String, Digest)>,
+    /// The arguments identified by a [`CacheKey`](crate::CacheKey) of their own (a `&self`
+    /// receiver keyed by one field): name and key digest, which the call key and queries use.
+    /// Their values are stored under their own digest (in `arguments`), never under the key,
+    /// so they cannot take the place of an unrelated value whose digest equals the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub argument_keys: Vec<(String, Digest)>,
     /// Result digest.
     pub result: Digest,
     /// Rust type name of the result.
@@ -64,6 +71,8 @@ pub(crate) struct RecordView<'a> {
     pub(crate) code: Option<Digest>,
     #[serde(borrow)]
     pub(crate) arguments: Vec<(&'a str, Digest)>,
+    #[serde(default, borrow)]
+    pub(crate) argument_keys: Vec<(&'a str, Digest)>,
     pub(crate) result: Digest,
     #[serde(default, borrow)]
     pub(crate) result_type: &'a str,
@@ -148,6 +157,11 @@ impl RecordView<'_> {
             code: self.code,
             arguments: self
                 .arguments
+                .iter()
+                .map(|(n, d)| ((*n).to_owned(), *d))
+                .collect(),
+            argument_keys: self
+                .argument_keys
                 .iter()
                 .map(|(n, d)| ((*n).to_owned(), *d))
                 .collect(),
@@ -334,6 +348,7 @@ mod tests {
                 ("temperature".into(), Digest::from_bytes([7; 32])),
                 ("steps".into(), Digest::from_bytes([8; 32])),
             ],
+            argument_keys: Vec::new(),
             result: Digest::from_bytes([9; 32]),
             result_type: "f64".into(),
             result_size: 9,

@@ -95,6 +95,12 @@ impl<T: CacheKey + ?Sized> Argument for ByKey<'_, T> {
     fn encode(&self) -> Result<Vec<u8>, codec::CodecError> {
         codec::encode(self.0)
     }
+    /// Stored apart from its key: under the key digest it would take the place of an
+    /// unrelated value that has that digest (`MyClass` keyed by `digest(&self.val)` and the
+    /// plain integer `self.val`).
+    fn value_digest(&self, _key: Digest) -> Result<Digest, DigestError> {
+        digest::try_digest(self.0)
+    }
 }
 
 impl Argument for Unstorable {
@@ -205,27 +211,44 @@ fn begin_decoding<R>(
         }
     };
     let mut values = Vec::with_capacity(args.len());
+    let mut stored_as = Vec::with_capacity(args.len());
     for ((_, arg), digest) in args.iter().zip(&digests) {
-        match unpanicked(|| arg.encode()) {
-            Ok(Ok(bytes)) => values.push((*digest, bytes)),
-            Ok(Err(e)) => tracing::warn!(
-                function = function.name,
-                "argument not stored, only its digest: {e}"
-            ),
-            Err(panic) => tracing::warn!(
-                function = function.name,
-                "argument not stored, only its digest: its `Serialize` panicked: {panic}"
-            ),
+        // The value digest (of a `CacheKey` argument) and the encoding both serialize it, so
+        // both are guarded against a panicking `Serialize`.
+        let stored = match unpanicked(|| arg.value_digest(*digest).map(|d| (d, arg.encode()))) {
+            Ok(Ok((d, Ok(bytes)))) => Ok((d, bytes)),
+            Ok(Ok((_, Err(e)))) => Err(e.to_string()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(panic) => Err(format!("its `Serialize` panicked: {panic}")),
+        };
+        match stored {
+            Ok((d, bytes)) => {
+                values.push((d, bytes));
+                stored_as.push(d);
+            }
+            Err(e) => {
+                tracing::warn!(
+                    function = function.name,
+                    "argument not stored, only its digest: {e}"
+                );
+                stored_as.push(*digest);
+            }
         }
     }
     Begin::Miss(Pending {
         cache,
         function,
         key,
+        argument_keys: args
+            .iter()
+            .zip(digests.iter().zip(&stored_as))
+            .filter(|(_, (key, stored))| key != stored)
+            .map(|((n, _), (key, _))| ((*n).to_owned(), *key))
+            .collect(),
         arguments: args
             .iter()
             .map(|(n, _)| (*n).to_owned())
-            .zip(digests)
+            .zip(stored_as)
             .collect(),
         values,
         timestart: Utc::now(),
@@ -265,6 +288,15 @@ fn lookup<R>(
             }
         },
         Ok(None) => None,
+        Err(e @ (crate::Error::DamagedValue { .. } | crate::Error::DamagedRecord { .. })) => {
+            tracing::warn!(
+                function = function.name,
+                key = %key,
+                "{}({key}): the stored result is damaged; computing it again: {e}",
+                function.name
+            );
+            None
+        }
         Err(e) => {
             warn_once(&format!(
                 "{}: cache read failed, computing instead: {e}",
@@ -281,6 +313,7 @@ pub struct Pending {
     function: &'static Function,
     key: Digest,
     arguments: Vec<(String, Digest)>,
+    argument_keys: Vec<(String, Digest)>,
     values: Vec<(Digest, Vec<u8>)>,
     timestart: chrono::DateTime<Utc>,
     started: Instant,
@@ -350,6 +383,7 @@ impl Pending {
             version: self.function.version.map(str::to_owned),
             code: self.function.code_digest(),
             arguments: self.arguments,
+            argument_keys: self.argument_keys,
             result: result_digest,
             result_type: result_type.to_owned(),
             result_size: result_bytes.len() as u64,

@@ -81,9 +81,38 @@ fn options() {
     rt(&vec![Some(1.5), None, Some(-0.0)]);
     rt(&vec![Some(1.5f64), Some(2.5)]);
     rt(&(None::<u8>, Some(Some(3u8))));
-    // As in other self-describing formats, `Some(None)` and `Some(())` read back as `None`.
+    // `Some` of something written as `null` keeps a mark of its own, at any depth.
+    rt(&Some(None::<u8>));
+    rt(&Some(()));
+    rt(&Some(Some(None::<u8>)));
+    rt(&Some(Some(Some(()))));
+    rt(&vec![
+        None,
+        Some(None),
+        Some(Some(Some(1u8))),
+        Some(Some(None)),
+    ]);
+    rt(&(Some(Marker), None::<Marker>));
+    assert_ne!(
+        encode(&Some(None::<u8>)).unwrap(),
+        encode(&None::<Option<u8>>).unwrap()
+    );
+    assert_eq!(encode(&Some(None::<u8>)).unwrap(), [0xd9, 0xf1, 0xec, 0xf6]);
+    // Only where needed: an ordinary `Some` is its content.
+    assert_eq!(encode(&Some(5u8)).unwrap(), encode(&5u8).unwrap());
+    assert_eq!(encode(&Some(Some(5u8))).unwrap(), encode(&5u8).unwrap());
+    // A reader that does not know the types sees the mark as `Some`.
     let bytes = encode(&Some(None::<u8>)).unwrap();
-    assert_eq!(decode::<Option<Option<u8>>>(&bytes).unwrap(), None);
+    assert_eq!(fleche::codec::inspect::summary(&bytes, 40), "Some(null)");
+    let item = fleche::codec::inspect::Item::parse(&bytes).unwrap();
+    assert_eq!(item.kind(), fleche::codec::inspect::Kind::Some);
+    // Through serde's buffering (untagged enums) too.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Nested(Option<Option<u8>>),
+    }
+    rt(&Either::Nested(Some(None)));
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -437,6 +466,13 @@ fn float_specials_are_bit_exact() {
     rt(&Bits(f64::NAN));
     rt(&Bits(f64::from_bits(0x7ff0_0000_0000_0001)));
     rt(&Bits(f64::from_bits(0xfff8_0000_dead_beef)));
+    // Signalling NaNs short enough for binary32 and binary16 come back signalling.
+    rt(&Bits(f64::from_bits(0x7ff0_0000_2000_0000)));
+    rt(&Bits(f64::from_bits(0xfff0_0400_0000_0000)));
+    rt(&vec![
+        Bits(f64::from_bits(0x7ff0_0000_2000_0000)),
+        Bits(1.0),
+    ]);
     assert_eq!(encode(&-0.0f64).unwrap(), [0xf9, 0x80, 0x00]);
     assert_eq!(encode(&1.5f64).unwrap(), [0xf9, 0x3e, 0x00]);
     assert_eq!(encode(&0.1f32).unwrap().len(), 5);

@@ -93,31 +93,36 @@ enum Tree {
     Bool(bool),
     Int(i128),
     Float(f64),
+    /// An `f32`, equal to the `Float` it widens to exactly.
+    Single(f32),
     Text(String),
     List(Vec<Tree>),
     Map(BTreeMap<String, Tree>),
 }
 
-/// Structural equality, with floats compared as the digest sees them: `-0.0 == 0.0` and all
-/// NaNs equal.
+/// Structural equality, with floats compared by their exact bits (an `f32` widened exactly,
+/// its NaN payload kept), as the digest sees them.
 impl PartialEq for Tree {
     fn eq(&self, other: &Self) -> bool {
-        fn canonical(x: f64) -> u64 {
-            if x.is_nan() {
-                f64::NAN.to_bits()
-            } else {
-                (x + 0.0).to_bits()
+        fn bits(t: &Tree) -> Option<u64> {
+            match t {
+                Tree::Float(x) => Some(x.to_bits()),
+                Tree::Single(x) if x.is_nan() => {
+                    let b = u64::from(x.to_bits());
+                    Some(((b & 0x8000_0000) << 32) | (0x7ff << 52) | ((b & 0x7f_ffff) << 29))
+                }
+                Tree::Single(x) => Some(f64::from(*x).to_bits()),
+                _ => None,
             }
         }
         match (self, other) {
             (Tree::Null, Tree::Null) => true,
             (Tree::Bool(a), Tree::Bool(b)) => a == b,
             (Tree::Int(a), Tree::Int(b)) => a == b,
-            (Tree::Float(a), Tree::Float(b)) => canonical(*a) == canonical(*b),
             (Tree::Text(a), Tree::Text(b)) => a == b,
             (Tree::List(a), Tree::List(b)) => a == b,
             (Tree::Map(a), Tree::Map(b)) => a == b,
-            _ => false,
+            (a, b) => bits(a).is_some() && bits(a) == bits(b),
         }
     }
 }
@@ -134,6 +139,7 @@ impl Serialize for Tree {
                 _ => s.serialize_i128(*i),
             },
             Tree::Float(x) => s.serialize_f64(*x),
+            Tree::Single(x) => s.serialize_f32(*x),
             Tree::Text(t) => s.serialize_str(t),
             Tree::List(items) => s.collect_seq(items),
             Tree::Map(entries) => s.collect_map(entries),
@@ -163,7 +169,10 @@ fn tree() -> impl Strategy<Value = Tree> {
             Just(-1.0),
             Just(f64::NAN),
             Just(-f64::NAN),
-            Just(f64::INFINITY)
+            Just(f64::from_bits(0x7ff0_0000_2000_0000)),
+            Just(f64::from_bits(0x7ff0_0000_0000_0001)),
+            Just(f64::INFINITY),
+            Just(0.1)
         ]
         .prop_map(Tree::Float),
         "[ab]{0,3}".prop_map(Tree::Text),
@@ -176,12 +185,24 @@ fn tree() -> impl Strategy<Value = Tree> {
     })
 }
 
-/// An equal tree with other float bits: `-0.0` for `0.0` and back, another NaN for a NaN.
+/// An equal tree of other Rust types: an `f64` that an `f32` holds exactly (NaN payloads
+/// included) becomes that `f32`.
 fn twin(tree: &Tree) -> Tree {
     match tree {
-        Tree::Float(x) if *x == 0.0 => Tree::Float(-x),
-        Tree::Float(x) if x.is_nan() => {
-            Tree::Float(f64::from_bits(x.to_bits() ^ 0x8000_0000_0000_0001))
+        Tree::Float(x) => {
+            let narrow = if x.is_nan() {
+                let b = x.to_bits();
+                let low = b & ((1 << 29) - 1);
+                (low == 0).then(|| {
+                    f32::from_bits(
+                        (((b >> 63) as u32) << 31) | 0x7f80_0000 | ((b >> 29) as u32 & 0x7f_ffff),
+                    )
+                })
+            } else {
+                let f = *x as f32;
+                (f64::from(f).to_bits() == x.to_bits()).then_some(f)
+            };
+            narrow.map_or(Tree::Float(*x), Tree::Single)
         }
         Tree::List(items) => Tree::List(items.iter().map(twin).collect()),
         Tree::Map(entries) => {

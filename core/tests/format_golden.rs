@@ -1,6 +1,8 @@
 //! The stored format is frozen: these tests pin the encoded bytes of a known value and of a
 //! known call record. If one fails, the change breaks every existing cache file: make it a
 //! decision (a new format version and a migration), not an accident. See docs/format.md.
+//! Format version 2 added the `Some` mark (tag 61932) pinned by `EXACT`; the value and record
+//! bytes below were unchanged by it.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +32,28 @@ fn a_value_encodes_to_known_bytes() {
     assert_eq!(hex(&codec::encode(&p).unwrap()), VALUE);
 }
 
+/// Format version 2: options keep their nesting, floats their bits.
+#[derive(serde::Serialize)]
+struct Exact {
+    maybe: Option<Option<u8>>,
+    unit: Option<()>,
+    plain: Option<u8>,
+    zero: f64,
+    nan: f64,
+}
+
+#[test]
+fn options_and_floats_encode_to_known_bytes() {
+    let e = Exact {
+        maybe: Some(None),
+        unit: Some(()),
+        plain: Some(5),
+        zero: -0.0,
+        nan: f64::from_bits(0x7ff0_0000_2000_0000),
+    };
+    assert_eq!(hex(&codec::encode(&e).unwrap()), EXACT);
+}
+
 #[test]
 fn a_call_record_encodes_to_known_bytes() {
     let record = CallRecord {
@@ -38,6 +62,7 @@ fn a_call_record_encodes_to_known_bytes() {
         version: Some("2".into()),
         code: Some(Digest::from_bytes([0xab; 32])),
         arguments: vec![("temperature".into(), Digest::from_bytes([7; 32]))],
+        argument_keys: Vec::new(),
         result: Digest::from_bytes([9; 32]),
         result_type: "f64".into(),
         result_size: 9,
@@ -56,5 +81,7 @@ fn a_call_record_encodes_to_known_bytes() {
     assert_eq!(back, record);
 }
 
+const EXACT: &str =
+    "a5656d61796265d9f1ecf664756e6974d9f1ecf665706c61696e05647a65726ff98000636e616efa7f800001";
 const VALUE: &str = "a46178f93e00656c6162656c61616773616d706c6573d85650000000000000e03f00000000000000c06372617743010203";
 const RECORD: &str = "a9646e616d656572656c6178666d6f64756c6566616c6c6f79736776657273696f6e613264636f64655820abababababababababababababababababababababababababababababababab69617267756d656e747381826b74656d70657261747572655820070707070707070707070707070707070707070707070707070707070707070766726573756c74582009090909090909090909090909090909090909090909090909090909090909096b726573756c745f74797065636636346b726573756c745f73697a6509686d65746164617461a46974696d6573746172741b18fae27693b400056874696d6573746f701b18fae2770ae994006877616c6c74696d65f940006474616773a16770726f6a65637466616c6c6f7973";

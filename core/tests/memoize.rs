@@ -418,12 +418,13 @@ fn methods_key_on_the_receiver() {
     assert!(!obj.compute_contains(5));
     assert_eq!(obj.compute(5), 25);
     assert_eq!(runs() - before, 2);
-    // The receiver's identity is its CacheKey.
+    // The receiver's identity is its CacheKey; its value is stored under its own digest.
     let call = cache.load(obj.compute_digest(5)).unwrap();
     assert_eq!(
-        call.argument_digest("self").unwrap(),
-        fleche::digest(&20i64)
+        call.record().argument_keys,
+        vec![("self".to_owned(), fleche::digest(&20i64))]
     );
+    assert_eq!(call.argument_digest("self").unwrap(), fleche::digest(&obj));
     // Without CacheKey, the receiver digests through serde.
     let p = Plain { a: 1 };
     assert_eq!(p.add(2), 3);

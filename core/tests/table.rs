@@ -37,6 +37,7 @@ fn bulk(n: usize) -> Cache {
                 version: None,
                 code: None,
                 arguments: vec![("x".into(), value)],
+                argument_keys: Vec::new(),
                 result: value,
                 result_type: "i64".into(),
                 result_size: bytes.len() as u64,

@@ -109,6 +109,7 @@ fn build(path: &Path, n: usize) {
                     version: None,
                     code: None,
                     arguments,
+                    argument_keys: Vec::new(),
                     result: rd,
                     result_type: "f64".to_owned(),
                     result_size: 9,

@@ -572,8 +572,8 @@ fn part(value: &Arc<Value>, item: &Prefix<'_>) -> (Part, bool) {
     };
     let mut kind = String::new();
     let mut inner = *item;
-    while let Kind::Tag(tag) = inner.kind() {
-        kind.push_str(&format!("tag {tag} · "));
+    while let kind_now @ (Kind::Tag(_) | Kind::Some) = inner.kind() {
+        kind.push_str(&format!("{} · ", kind_name(&kind_now)));
         match first_child(&inner) {
             Some(child) if kind.len() < 256 => inner = child,
             _ => break,
@@ -603,7 +603,7 @@ fn first_child<'a>(item: &Prefix<'a>) -> Option<Prefix<'a>> {
 fn untag(mut item: Prefix<'_>) -> Prefix<'_> {
     for _ in 0..64 {
         match item.kind() {
-            Kind::Tag(_) => match first_child(&item) {
+            Kind::Tag(_) | Kind::Some => match first_child(&item) {
                 Some(child) => item = child,
                 None => return item,
             },

@@ -36,15 +36,19 @@ fn cut_summary(cut: &Cut<'_>, max_chars: usize, depth: usize) -> String {
             s
         }
         Kind::Bytes { len } => format!("<{len} bytes>"),
-        Kind::Tag(tag) => {
+        Kind::Tag(_) | Kind::Some => {
+            let name = match cut.kind() {
+                Kind::Tag(tag) => tag.to_string(),
+                _ => "Some".to_owned(),
+            };
             let inner = match cut.children().next() {
                 Some(child) if depth < DEPTH => {
-                    let room = max_chars.saturating_sub(tag.to_string().len() + 2);
+                    let room = max_chars.saturating_sub(name.len() + 2);
                     child_summary(&child.value, room, depth + 1)
                 }
                 _ => "…".to_owned(),
             };
-            format!("{tag}({inner})")
+            format!("{name}({inner})")
         }
         Kind::TypedArray { elem, len } => container(
             max_chars,
@@ -180,6 +184,7 @@ pub fn kind_name(kind: &Kind<'_>) -> String {
         Kind::Map { .. } => "map".into(),
         Kind::TypedArray { elem, .. } => format!("{}[]", elem.name()),
         Kind::Tag(tag) => format!("tag {tag}"),
+        Kind::Some => "Some".into(),
         _ => "value".into(),
     }
 }
@@ -200,7 +205,7 @@ pub fn shape(item: &Prefix<'_>) -> Option<String> {
 pub fn expandable(kind: &Kind<'_>) -> bool {
     match *kind {
         Kind::Array { len } | Kind::Map { len } | Kind::TypedArray { len, .. } => len > 0,
-        Kind::Tag(_) => true,
+        Kind::Tag(_) | Kind::Some => true,
         _ => false,
     }
 }

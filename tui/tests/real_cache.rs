@@ -365,7 +365,8 @@ fn browse(path: &Path) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
 }
 
 type RedbKey = [u8; 32];
-const CALLS: redb::TableDefinition<'_, RedbKey, (RedbKey, &[u8])> =
+/// call key -> (result digest, checksum, encoded record), as fleche stores it (format 2).
+const CALLS: redb::TableDefinition<'_, RedbKey, (RedbKey, u64, &[u8])> =
     redb::TableDefinition::new("calls");
 
 #[test]
@@ -386,9 +387,13 @@ fn damaged_records_show_as_rows_of_their_own_beside_every_readable_call() {
         let txn = db.begin_write().unwrap();
         {
             let mut calls = txn.open_table(CALLS).unwrap();
-            let result = calls.get(damaged.as_bytes()).unwrap().unwrap().value().0;
+            let (result, sum, _) = calls.get(damaged.as_bytes()).unwrap().unwrap().value();
+            // The stored checksum no longer matches: fleche finds it damaged.
             calls
-                .insert(damaged.as_bytes(), (result, &b"\xff\xfe not a record"[..]))
+                .insert(
+                    damaged.as_bytes(),
+                    (result, sum, &b"\xff\xfe not a record"[..]),
+                )
                 .unwrap();
         }
         txn.commit().unwrap();

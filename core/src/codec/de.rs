@@ -4,6 +4,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Expected, Unexpected, Visito
 
 use super::elem::{Elem, typed_array};
 use super::num::{self, NumDeserializer};
+use super::some::TAG_SOME;
 use super::wire::{
     self, ARRAY, BYTES, F16, F32, F64, FALSE, Head, MAP, NINT, NULL, SIMPLE, TAG, TEXT, TRUE, UINT,
     UNDEFINED, error_at,
@@ -125,6 +126,19 @@ impl<'de> Decoder<'de> {
         let bytes = &self.input[self.pos..end];
         self.pos = end;
         Ok(bytes)
+    }
+
+    /// If the next item is a `Some` marked with [`TAG_SOME`], consumes the tag (its content
+    /// follows) and opens a nesting level, which the caller closes.
+    #[inline]
+    fn open_marked_some(&mut self) -> Result<bool> {
+        let head = self.head()?;
+        if head.major != TAG || head.arg != TAG_SOME {
+            return Ok(false);
+        }
+        self.enter()?;
+        self.consume(&head);
+        Ok(true)
     }
 
     /// Consumes the tags (other than bignum and typed-array tags) in front of the next item,
@@ -400,6 +414,11 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     type Error = CodecError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        if self.open_marked_some()? {
+            let value = visitor.visit_some(&mut *self)?;
+            self.depth -= 1;
+            return Ok(value);
+        }
         self.untagged(|de, head| de.any(head, visitor, BytesAs::Seq))
     }
 
@@ -425,7 +444,19 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.untagged(|de, head| de.any(head, visitor, BytesAs::Bytes))
+        self.untagged(|de, head| {
+            // A shorter float widens exactly here: serde's own `f32` to `f64` conversion may
+            // set a NaN's quiet bit, and the value must read back bit for bit.
+            if head.major == SIMPLE && (head.info == F16 || head.info == F32) {
+                de.consume(&head);
+                let wide = match head.info {
+                    F16 => wire::f16_to_f64(head.arg as u16),
+                    _ => wire::f32_to_f64(f32::from_bits(head.arg as u32)),
+                };
+                return visitor.visit_f64(wide);
+            }
+            de.any(head, visitor, BytesAs::Bytes)
+        })
     }
 
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -475,6 +506,11 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        if self.open_marked_some()? {
+            let value = visitor.visit_some(&mut *self)?;
+            self.depth -= 1;
+            return Ok(value);
+        }
         self.untagged(|de, head| {
             if is_null(&head) {
                 de.consume(&head);

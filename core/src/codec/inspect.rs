@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 pub use super::elem::Elem;
 use super::elem::typed_array;
 use super::num::{self, Num, NumDeserializer};
+use super::some::TAG_SOME;
 use super::wire::{
     self, ARRAY, BYTES, F16, F32, F64, FALSE, Head, MAP, NINT, NULL, TAG, TEXT, TRUE, UINT,
     UNDEFINED,
@@ -72,6 +73,10 @@ pub enum Kind<'a> {
         /// Number of elements.
         len: usize,
     },
+    /// A `Some` written with its own mark because its content is `null` or another such
+    /// `Some` (`Some(None)`, `Some(())`); the content is the single child. Any other `Some(x)`
+    /// is written, and shown, as `x`.
+    Some,
     /// Any other tag; the tagged item is the single child.
     Tag(u64),
 }
@@ -179,6 +184,7 @@ impl<'a> Item<'a> {
             MAP => Kind::Map {
                 len: head.arg as usize,
             },
+            TAG if head.arg == TAG_SOME => Kind::Some,
             TAG => {
                 let Ok((start, end)) = wire::special_content(bytes, head.len(), head.arg) else {
                     return Kind::Tag(head.arg);
@@ -476,7 +482,7 @@ impl<'a> Iterator for Children<'a> {
 /// Numbers as Rust prints them (`1.0`, `-3`, `NaN`), text quoted and escaped (`"abc…"` when
 /// cut), arrays `[1.0, 2.0, 3.0]` or `[1.0, 2.0, … (1000000 items)]`, maps and structs
 /// `{x: 1, y: 2}` (text keys unquoted when they are identifiers), byte strings as
-/// `<1024 bytes>`, other tags in diagnostic notation `1(…)`. Malformed input shows as much as
+/// `<1024 bytes>`, a marked `Some` as `Some(null)`, other tags in diagnostic notation `1(…)`. Malformed input shows as much as
 /// was readable followed by `<invalid>`.
 pub fn summary(bytes: &[u8], max_chars: usize) -> String {
     let mut s = Summary {
@@ -721,7 +727,11 @@ impl Summary<'_> {
                 self.push("…");
                 return Ok(Flow::Cut);
             }
-            self.push(&format!("{}(", head.arg));
+            if head.arg == TAG_SOME {
+                self.push("Some(");
+            } else {
+                self.push(&format!("{}(", head.arg));
+            }
             self.reserved += 1;
             let flow = self.item(body, depth + 1);
             self.reserved -= 1;

@@ -14,13 +14,19 @@
 //! | `char`, `String`, `&str` | text |
 //! | `serialize_bytes` (`serde_bytes`) | byte string |
 //! | `None`, `()`, unit structs | `null` |
-//! | `Some(x)`, newtype structs | `x` itself |
+//! | `Some(x)`, newtype structs | `x` itself, except as below |
+//! | `Some(x)` where `x` is written as `null` or as this tag | tag 61932 (`0xf1ec`) over `x` |
 //! | sequences, tuples, tuple structs | arrays, but see *compact sequences* below |
 //! | maps (any key type), structs | maps; struct field names are text keys |
 //! | unit variant | its name as text |
 //! | newtype, tuple and struct variants | a one-entry map `{name: value}` |
 //!
-//! `Some(())` and `Some(None)` therefore decode as `None`, as in most self-describing formats.
+//! So `Some(5)` is `5`, while `Some(None)` is `61932(null)` and `Some(Some(()))` is
+//! `61932(61932(null))`: every nesting of options reads back as it was stored, and the tag is
+//! written only where `null` alone would be ambiguous.
+//!
+//! Floats read back bit for bit: `-0.0`, infinities and NaN payloads (signalling ones too)
+//! survive the shortening to binary16 or binary32 and the widening back.
 //!
 //! # Compact sequences
 //!
@@ -61,6 +67,7 @@ pub mod inspect;
 mod num;
 pub mod prefix;
 mod ser;
+mod some;
 mod wire;
 
 use std::fmt;

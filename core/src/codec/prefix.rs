@@ -6,6 +6,7 @@ use super::CodecError;
 use super::elem::{Elem, typed_array};
 use super::inspect::{Item, Kind, number_kind};
 use super::num;
+use super::some::TAG_SOME;
 use super::wire::{self, ARRAY, BYTES, MAP, TAG, TEXT};
 
 /// An item read from the first bytes of a value: whole, or cut short where reading stopped.
@@ -147,6 +148,7 @@ impl<'a> Cut<'a> {
                 elem,
                 len: len(bytes / elem.size() as u64),
             },
+            Shape::Tag(TAG_SOME) => Kind::Some,
             Shape::Tag(n) => Kind::Tag(n),
         }
     }

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde::ser;
 
 use super::elem::{Elem, typed_array_tag};
+use super::some;
 use super::wire::{self, ARRAY, BYTES, MAP, NINT, TAG, TEXT, UINT};
 use super::{CodecError, MAX_DEPTH};
 
@@ -207,7 +208,14 @@ impl<'a> ser::Serializer for &'a mut Encoder {
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<()> {
-        value.serialize(self)
+        if !some::needs_tag(value) {
+            return value.serialize(self);
+        }
+        self.enter()?;
+        write_head(&mut self.out, TAG, some::TAG_SOME);
+        value.serialize(&mut *self)?;
+        self.depth -= 1;
+        Ok(())
     }
 
     fn serialize_unit(self) -> Result<()> {
@@ -644,6 +652,9 @@ impl<'s> ser::Serializer for ElemSerializer<'s, '_> {
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<()> {
         // `Some(x)` is written as `x`, so `Vec<Option<f64>>` without `None` still packs.
+        if some::needs_tag(value) {
+            return self.general().serialize_some(value);
+        }
         value.serialize(self)
     }
 

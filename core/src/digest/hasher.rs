@@ -24,9 +24,13 @@ pub(super) fn hash<T: Serialize + ?Sized>(
 }
 
 // The encoding's tags (frozen: see the `digest` module documentation).
-const TAG_NULL: u8 = 0x00;
+/// Unit and unit structs.
+const TAG_UNIT: u8 = 0x00;
 const TAG_FALSE: u8 = 0x01;
 const TAG_TRUE: u8 = 0x02;
+const TAG_NONE: u8 = 0x03;
+/// `Some(x)`: this byte, then `x`.
+const TAG_SOME: u8 = 0x04;
 /// `0x10 + n`: a non-negative integer whose magnitude has `n` minimal little-endian bytes.
 const TAG_UINT: u8 = 0x10;
 /// `0x30 + n`: a negative integer `v`, with `-1 - v` in `n` minimal little-endian bytes.
@@ -37,8 +41,9 @@ const TAG_ARRAY_START: u8 = 0x70;
 const TAG_ARRAY_END: u8 = 0x71;
 const TAG_MAP: u8 = 0x80;
 
-/// The single NaN every NaN is hashed as (the bits of `f64::NAN`).
-const CANONICAL_NAN: u64 = 0x7ff8_0000_0000_0000;
+/// How deeply arrays, maps and `Some`s may nest: the codec's limit, so that a value too deep
+/// to digest would also be too deep to store.
+const MAX_DEPTH: usize = crate::codec::MAX_DEPTH;
 
 /// Bytes gathered before they are handed to BLAKE3 in one call, so large values hash at
 /// BLAKE3's SIMD speed. Every full flush hands over exactly this many bytes.
@@ -172,6 +177,8 @@ impl Tree {
 struct Sink {
     /// Bytes in `buf`; below `BUF` between writes.
     len: usize,
+    /// Open arrays, maps and `Some`s.
+    depth: usize,
     buf: Box<[u8; BUF + SLACK]>,
     tree: Box<Tree>,
 }
@@ -181,6 +188,7 @@ impl Sink {
         scratch.tree.key = key;
         Sink {
             len: 0,
+            depth: 0,
             buf: scratch.buf,
             tree: scratch.tree,
         }
@@ -297,18 +305,28 @@ impl Sink {
         }
     }
 
+    /// A float by its exact bits, so `-0.0` and every NaN payload keep their own digest.
     #[inline(always)]
-    fn float(&mut self, v: f64) {
-        // Adding +0.0 turns -0.0 into +0.0 and leaves every other value as it is.
-        let v = v + 0.0;
-        let bits = if v.is_nan() {
-            CANONICAL_NAN
-        } else {
-            v.to_bits()
-        };
+    fn float(&mut self, bits: u64) {
         let mut a = [TAG_FLOAT; 9];
         a[1..].copy_from_slice(&bits.to_le_bytes());
         self.put(a, 9);
+    }
+
+    /// Opens one nesting level (an array, a map, a `Some`), refusing to go deeper than the
+    /// codec could store, so a hostile or runaway value is an error and not a stack overflow.
+    #[inline(always)]
+    fn enter(&mut self) -> Result<(), Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     #[inline]
@@ -394,9 +412,25 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+#[cold]
+fn too_deep() -> Error {
+    Error(format!("the value nests arrays, maps and options deeper than {MAX_DEPTH} levels").into())
+}
+
+/// The `f64` bits of an `f32`, widened exactly: a NaN keeps its sign and payload (a hardware
+/// conversion may set the quiet bit), so the digest does not depend on the platform.
+fn widened(v: f32) -> u64 {
+    let bits = u64::from(v.to_bits());
+    if v.is_nan() {
+        ((bits & 0x8000_0000) << 32) | (0x7ff << 52) | ((bits & 0x7f_ffff) << 29)
+    } else {
+        f64::from(v).to_bits()
+    }
+}
+
 impl serde::ser::Error for Error {
     fn custom<M: fmt::Display>(msg: M) -> Self {
-        Error(msg.to_string().into_boxed_str())
+        Error(format!("its Serialize implementation failed: {msg}").into_boxed_str())
     }
 }
 
@@ -504,13 +538,13 @@ impl<'a> serde::Serializer for &'a mut Sink {
 
     #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.float(v.into());
+        self.float(widened(v));
         Ok(())
     }
 
     #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.float(v);
+        self.float(v.to_bits());
         Ok(())
     }
 
@@ -533,24 +567,28 @@ impl<'a> serde::Serializer for &'a mut Sink {
 
     #[inline]
     fn serialize_none(self) -> Result<(), Error> {
-        self.put_byte(TAG_NULL);
+        self.put_byte(TAG_NONE);
         Ok(())
     }
 
     #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
-        value.serialize(self)
+        self.enter()?;
+        self.put_byte(TAG_SOME);
+        value.serialize(&mut *self)?;
+        self.leave();
+        Ok(())
     }
 
     #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
-        self.put_byte(TAG_NULL);
+        self.put_byte(TAG_UNIT);
         Ok(())
     }
 
     #[inline]
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
-        self.put_byte(TAG_NULL);
+        self.put_byte(TAG_UNIT);
         Ok(())
     }
 
@@ -580,29 +618,34 @@ impl<'a> serde::Serializer for &'a mut Sink {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
+        self.enter()?;
         let mark = self.begin_map();
         self.begin_entry();
         self.text(variant);
         value.serialize(&mut *self)?;
         self.end_entry();
         self.end_map(mark);
+        self.leave();
         Ok(())
     }
 
     #[inline]
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self, Error> {
+        self.enter()?;
         self.put_byte(TAG_ARRAY_START);
         Ok(self)
     }
 
     #[inline]
     fn serialize_tuple(self, _len: usize) -> Result<Self, Error> {
+        self.enter()?;
         self.put_byte(TAG_ARRAY_START);
         Ok(self)
     }
 
     #[inline]
     fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self, Error> {
+        self.enter()?;
         self.put_byte(TAG_ARRAY_START);
         Ok(self)
     }
@@ -614,6 +657,8 @@ impl<'a> serde::Serializer for &'a mut Sink {
         variant: &'static str,
         _len: usize,
     ) -> Result<TupleVariantSer<'a>, Error> {
+        self.enter()?;
+        self.enter()?;
         let mark = self.begin_map();
         self.begin_entry();
         self.text(variant);
@@ -623,6 +668,7 @@ impl<'a> serde::Serializer for &'a mut Sink {
 
     #[inline]
     fn serialize_map(self, _len: Option<usize>) -> Result<MapSer<'a>, Error> {
+        self.enter()?;
         let mark = self.begin_map();
         Ok(MapSer {
             sink: self,
@@ -633,6 +679,7 @@ impl<'a> serde::Serializer for &'a mut Sink {
 
     #[inline]
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<MapSer<'a>, Error> {
+        self.enter()?;
         let mark = self.begin_map();
         Ok(MapSer {
             sink: self,
@@ -648,6 +695,8 @@ impl<'a> serde::Serializer for &'a mut Sink {
         variant: &'static str,
         _len: usize,
     ) -> Result<StructVariantSer<'a>, Error> {
+        self.enter()?;
+        self.enter()?;
         let outer = self.begin_map();
         self.begin_entry();
         self.text(variant);
@@ -677,6 +726,7 @@ impl serde::ser::SerializeSeq for &mut Sink {
     #[inline]
     fn end(self) -> Result<(), Error> {
         self.put_byte(TAG_ARRAY_END);
+        self.leave();
         Ok(())
     }
 }
@@ -693,6 +743,7 @@ impl serde::ser::SerializeTuple for &mut Sink {
     #[inline]
     fn end(self) -> Result<(), Error> {
         self.put_byte(TAG_ARRAY_END);
+        self.leave();
         Ok(())
     }
 }
@@ -709,6 +760,7 @@ impl serde::ser::SerializeTupleStruct for &mut Sink {
     #[inline]
     fn end(self) -> Result<(), Error> {
         self.put_byte(TAG_ARRAY_END);
+        self.leave();
         Ok(())
     }
 }
@@ -726,6 +778,8 @@ impl serde::ser::SerializeTupleVariant for TupleVariantSer<'_> {
         self.sink.put_byte(TAG_ARRAY_END);
         self.sink.end_entry();
         self.sink.end_map(self.mark);
+        self.sink.leave();
+        self.sink.leave();
         Ok(())
     }
 }
@@ -772,6 +826,7 @@ impl serde::ser::SerializeMap for MapSer<'_> {
             return Err(Error("a map ended after a key without its value".into()));
         }
         self.sink.end_map(self.mark);
+        self.sink.leave();
         Ok(())
     }
 }
@@ -794,6 +849,7 @@ impl serde::ser::SerializeStruct for MapSer<'_> {
 
     fn end(self) -> Result<(), Error> {
         self.sink.end_map(self.mark);
+        self.sink.leave();
         Ok(())
     }
 }
@@ -818,6 +874,8 @@ impl serde::ser::SerializeStructVariant for StructVariantSer<'_> {
         self.sink.end_map(self.inner);
         self.sink.end_entry();
         self.sink.end_map(self.outer);
+        self.sink.leave();
+        self.sink.leave();
         Ok(())
     }
 }
@@ -886,7 +944,7 @@ mod tests {
     }
 
     fn of_encoding(enc: &[u8]) -> Digest {
-        let mut h = blake3::Hasher::new_derive_key("fleche 2026-11-27 value digest v1");
+        let mut h = blake3::Hasher::new_derive_key("fleche 2026-11-27 value digest v2");
         h.update(enc);
         Digest::from_bytes(*h.finalize().as_bytes())
     }
@@ -979,25 +1037,28 @@ mod tests {
     }
 
     #[test]
-    fn floats_are_widened_and_normalized() {
+    fn floats_are_widened_exactly_and_kept_bit_for_bit() {
         assert_eq!(d(&1.5f32), d(&1.5f64));
         assert_eq!(d(&f32::INFINITY), d(&f64::INFINITY));
         assert_ne!(d(&0.1f32), d(&0.1f64)); // 0.1f32 is a different number
-        assert_eq!(d(&-0.0f64), d(&0.0f64));
-        assert_eq!(d(&-0.0f32), d(&0.0f64));
-        assert_eq!(d(&-0.0f64), of_encoding(&e_float(0.0)));
+        assert_ne!(d(&-0.0f64), d(&0.0f64));
+        assert_eq!(d(&-0.0f32), d(&-0.0f64));
+        assert_eq!(d(&-0.0f64), of_encoding(&e_float(-0.0)));
         let nans = [
             f64::NAN,
             -f64::NAN,
             f64::from_bits(0x7ff0_0000_0000_0001),
             f64::from_bits(0xfff8_dead_beef_0000),
         ];
+        let digests: std::collections::HashSet<Digest> = nans.iter().map(d).collect();
+        assert_eq!(digests.len(), nans.len());
         for n in nans {
-            assert!(n.is_nan());
-            assert_eq!(d(&n), d(&f64::NAN));
+            assert_eq!(d(&n), of_encoding(&e_float(n)));
         }
+        // An f32 NaN widens with its sign and payload, the quiet bit untouched.
+        let signalling = f32::from_bits(0xff80_0001);
+        assert_eq!(d(&signalling), d(&f64::from_bits(0xfff0_0000_2000_0000)));
         assert_eq!(d(&f32::NAN), d(&f64::NAN));
-        assert_eq!(d(&f64::NAN), of_encoding(&e_float(f64::NAN)));
         assert_ne!(d(&f64::NAN), d(&f64::INFINITY));
         assert_ne!(d(&f64::INFINITY), d(&f64::NEG_INFINITY));
         assert_ne!(d(&0.0), d(&f64::MIN_POSITIVE));
@@ -1082,9 +1143,91 @@ mod tests {
     fn newtypes_options_and_units() {
         assert_eq!(d(&Newtype(5)), d(&5));
         assert_eq!(d(&Unit), d(&()));
-        assert_eq!(d(&None::<i32>), d(&()));
-        assert_eq!(d(&Some(5)), d(&5));
-        assert_eq!(d(&Some("a")), d("a"));
+        assert_eq!(d(&()), of_encoding(&[0x00]));
+        assert_eq!(d(&None::<i32>), of_encoding(&[0x03]));
+        assert_eq!(d(&Some(5)), of_encoding(&[0x04, 0x11, 5]));
+        // Every option level and unit keep their own digest.
+        let all = [
+            d(&()),
+            d(&None::<()>),
+            d(&Some(())),
+            d(&Some(None::<()>)),
+            d(&Some(Some(()))),
+            d(&Some(Some(None::<()>))),
+        ];
+        let distinct: std::collections::HashSet<Digest> = all.iter().copied().collect();
+        assert_eq!(distinct.len(), all.len());
+        assert_ne!(d(&Some(5)), d(&5));
+        assert_ne!(d(&Some("a")), d("a"));
+        assert_eq!(d(&Some(5i8)), d(&Some(5u64)));
+    }
+
+    /// A value `n` levels deep that owns no nested memory, so building and dropping it is
+    /// cheap on any stack.
+    struct Deep {
+        levels: usize,
+        option: bool,
+    }
+
+    impl Serialize for Deep {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if self.levels == 0 {
+                return s.serialize_u8(0);
+            }
+            let inner = Deep {
+                levels: self.levels - 1,
+                option: self.option,
+            };
+            if self.option {
+                s.serialize_some(&inner)
+            } else {
+                use serde::ser::SerializeSeq;
+                let mut seq = s.serialize_seq(Some(1))?;
+                seq.serialize_element(&inner)?;
+                seq.end()
+            }
+        }
+    }
+
+    #[test]
+    fn depth_is_limited_like_the_codec() {
+        for option in [false, true] {
+            let ok = Deep {
+                levels: MAX_DEPTH,
+                option,
+            };
+            assert!(try_digest(&ok).is_ok());
+            assert!(crate::codec::encode(&ok).is_ok() || option);
+            let deep = Deep {
+                levels: MAX_DEPTH + 1,
+                option,
+            };
+            let err = try_digest(&deep).unwrap_err();
+            assert!(err.to_string().contains("deeper than 256"), "{err}");
+            // The thread's scratch state is usable afterwards.
+            assert_eq!(d(&vec![1]), of_encoding(&e_array(&[e_int(1)])));
+        }
+    }
+
+    #[test]
+    fn a_very_deep_value_is_an_error_on_a_small_stack() {
+        let result = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let seq = try_digest(&Deep {
+                    levels: 100_000,
+                    option: false,
+                });
+                let opt = try_digest(&Deep {
+                    levels: 100_000,
+                    option: true,
+                });
+                (seq.is_err(), opt.is_err())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(result, (true, true));
     }
 
     #[test]
@@ -1234,7 +1377,7 @@ mod tests {
         assert_eq!(
             err,
             DigestError {
-                message: "boom at 42".into()
+                message: "its Serialize implementation failed: boom at 42".into()
             }
         );
         // Inside maps and sequences too, and the thread's scratch state is reset afterwards.

@@ -11,11 +11,13 @@
 //!
 //! | serde call | model | encoding |
 //! | --- | --- | --- |
-//! | unit, unit struct, `None` | null | `00` |
-//! | `Some(x)`, newtype struct | `x` | that of `x` |
+//! | unit, unit struct | unit | `00` |
+//! | `None` | none | `03` |
+//! | `Some(x)` | some | `04`, then that of `x` |
+//! | newtype struct | `x` | that of `x` |
 //! | bool | bool | `01` (false), `02` (true) |
 //! | every integer width, `i8` to `u128` | integer, by value | `v >= 0`: `10+n` then `v` in `n` minimal little-endian bytes (`0` is `10`); `v < 0`: `30+n` then `-1-v` likewise |
-//! | `f32`, `f64` (widened) | float | `50` then the 8 little-endian bytes of the `f64`; `-0.0` is hashed as `0.0` and every NaN as `f64::NAN` (`0x7ff8000000000000`) |
+//! | `f32`, `f64` (widened) | float | `50` then the 8 little-endian bytes of the `f64`'s exact bits: `-0.0` and `0.0` differ, and so does every NaN payload; an `f32` is widened exactly, a NaN keeping its sign and payload (shifted up 29 bits) |
 //! | char, str | text | `60`, the UTF-8 length as 8 little-endian bytes, the UTF-8 bytes |
 //! | bytes | array of integers | as the array of the byte values |
 //! | seq, tuple, tuple struct | array | `70`, each element, `71` |
@@ -24,10 +26,13 @@
 //! | newtype, tuple, struct variant | map | `{variant: value}`, `{variant: [..]}`, `{variant: {..}}` |
 //!
 //! Every encoding is self-delimiting, so a concatenation of encodings parses one way only.
-//! Skipped struct fields are absent. The serializer reports `is_human_readable() == true`.
+//! Values that the codec stores differently never share a digest, and what it stores the same
+//! (integer widths, entry order, a sequence and a tuple) does. Skipped struct fields are absent.
+//! Arrays, maps and `Some`s may nest at most [`MAX_DEPTH`](crate::codec::MAX_DEPTH) deep (a
+//! tuple or struct variant counts twice); a deeper value is a [`DigestError`]. The serializer reports `is_human_readable() == true`.
 //! The digest is the BLAKE3 key-derivation hash (`derive_key` mode) of the value's encoding,
-//! with a context string per domain: `"fleche 2026-11-27 value digest v1"` for values and
-//! `"fleche 2026-11-27 call key v1"` for call keys.
+//! with a context string per domain: `"fleche 2026-11-27 value digest v2"` for values and
+//! `"fleche 2026-11-27 call key v2"` for call keys.
 
 mod hasher;
 mod prefix;
@@ -158,9 +163,9 @@ fn serde_bytes_array<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 32],
     d.deserialize_bytes(V)
 }
 
-/// A value's serialization failed, so it has no digest.
+/// A value's serialization failed, or it nests too deeply, so it has no digest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot digest this value: its Serialize implementation failed: {message}")]
+#[error("cannot digest this value: {message}")]
 pub struct DigestError {
     message: String,
 }
@@ -203,8 +208,8 @@ pub fn try_digest<T: Serialize + ?Sized>(value: &T) -> Result<Digest, DigestErro
 )]
 const fn context(domain: Domain) -> &'static str {
     match domain {
-        Domain::Value => "fleche 2026-11-27 value digest v1",
-        Domain::CallKey => "fleche 2026-11-27 call key v1",
+        Domain::Value => "fleche 2026-11-27 value digest v2",
+        Domain::CallKey => "fleche 2026-11-27 call key v2",
     }
 }
 
@@ -214,12 +219,12 @@ const fn context(domain: Domain) -> &'static str {
 const fn context_key(domain: Domain) -> &'static blake3::hazmat::ContextKey {
     match domain {
         Domain::Value => &[
-            221, 145, 106, 82, 2, 175, 192, 228, 253, 242, 107, 75, 210, 182, 39, 218, 218, 214,
-            30, 121, 136, 162, 169, 214, 107, 145, 243, 76, 151, 172, 239, 73,
+            54, 249, 200, 146, 222, 133, 82, 149, 174, 248, 2, 197, 167, 8, 149, 192, 48, 129, 138,
+            240, 110, 179, 214, 132, 93, 180, 209, 251, 141, 248, 240, 252,
         ],
         Domain::CallKey => &[
-            128, 87, 116, 248, 169, 58, 22, 135, 237, 158, 92, 220, 108, 177, 122, 225, 136, 148,
-            63, 194, 9, 228, 205, 151, 252, 43, 57, 160, 83, 170, 76, 71,
+            102, 168, 34, 26, 199, 255, 155, 232, 90, 218, 243, 113, 55, 249, 92, 91, 135, 24, 182,
+            108, 19, 250, 233, 54, 255, 223, 204, 148, 91, 39, 215, 159,
         ],
     }
 }

@@ -131,9 +131,11 @@ pub(super) fn matches(filter: &Filter, key: &Digest, r: &RecordView<'_>) -> bool
         Filter::ModuleLike(p) => glob_match(p, r.module),
         Filter::Version(v) => r.version == v.as_deref(),
         Filter::Code(c) => r.code == *c,
-        Filter::Argument(n, ValueMatch::Digest(d)) => {
-            r.arguments.iter().any(|(an, ad)| an == n && ad == d)
-        }
+        Filter::Argument(n, ValueMatch::Digest(d)) => r
+            .arguments
+            .iter()
+            .chain(&r.argument_keys)
+            .any(|(an, ad)| an == n && ad == d),
         Filter::Argument(_, ValueMatch::Prefix(_)) | Filter::Result(ValueMatch::Prefix(_)) => false,
         Filter::HasArgument(n) => r.arguments.iter().any(|(an, _)| an == n),
         Filter::Tag(k, None) => md.tags.get(k).is_some(),

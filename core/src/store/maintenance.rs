@@ -23,7 +23,7 @@ mod verify;
 
 /// [`VALUES`](super::VALUES), its keys read in place (see [`KeyRef`]): counting a large cache's values
 /// builds no key through a `Vec`.
-const VALUES_IN_PLACE: TableDefinition<'_, KeyRef, &[u8]> = TableDefinition::new("values");
+const VALUES_IN_PLACE: TableDefinition<'_, KeyRef, (u64, &[u8])> = TableDefinition::new("values");
 
 pub use copy::Copied;
 pub use verify::{Problem, Verified};
@@ -96,14 +96,16 @@ pub struct FunctionStats {
 /// the argument digests from the record itself. When a record does not decode, the argument
 /// index is added as well, so that a damaged record never lets its values be swept.
 fn referenced_values(
-    calls: &impl ReadableTable<super::KeyRef, (super::KeyRef, &'static [u8])>,
+    calls: &impl ReadableTable<super::KeyRef, (super::KeyRef, u64, &'static [u8])>,
     arguments: impl FnOnce() -> Result<Vec<Key>, redb::Error>,
 ) -> Result<(Vec<Key>, u64), redb::Error> {
     let mut found: Vec<Key> = Vec::with_capacity(2 * calls.len()? as usize);
     let mut unreadable = 0;
     for entry in calls.iter()? {
         let (_, value) = entry?;
-        let (result, record) = value.value();
+        // A damaged entry still names its values as far as it can be read: a sweep keeps
+        // too much rather than too little.
+        let (result, _, record) = value.value();
         found.push(*result);
         match RecordView::decode(record) {
             Ok(view) => found.extend(view.arguments.iter().map(|(_, d)| *d.as_bytes())),
@@ -145,7 +147,7 @@ impl Store {
             };
             let mut collected = Collected::default();
             let mut values = txn.open_table(VALUES_IN_PLACE)?;
-            values.retain(|digest, bytes| {
+            values.retain(|digest, (_, bytes)| {
                 let keep = referenced.binary_search(digest).is_ok();
                 if keep {
                     collected.values_kept += 1;
@@ -167,7 +169,7 @@ impl Store {
             let mut sizes: Vec<(Key, u64)> = Vec::new();
             for entry in txn.open_table(VALUES_IN_PLACE)?.iter()? {
                 let (digest, bytes) = entry?;
-                let size = bytes.value().len() as u64;
+                let size = bytes.value().1.len() as u64;
                 stats.value_bytes += size;
                 sizes.push((*digest.value(), size));
             }
@@ -186,7 +188,7 @@ impl Store {
             let mut unreadable = 0;
             for entry in calls.iter()? {
                 let (_, value) = entry?;
-                let (result, record) = value.value();
+                let (result, _, record) = value.value();
                 let Ok(view) = RecordView::decode(record) else {
                     unreadable += 1;
                     continue;

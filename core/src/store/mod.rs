@@ -21,9 +21,11 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
 
+mod checksum;
 pub(crate) mod maintenance;
 mod paging;
 mod probe;
+mod version;
 mod writer;
 
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
@@ -33,9 +35,10 @@ use writer::Writer;
 
 type Key = [u8; 32];
 
-const VALUES: TableDefinition<'_, Key, &[u8]> = TableDefinition::new("values");
-/// call key -> (result digest, encoded [`CallRecord`])
-const CALLS: TableDefinition<'_, Key, (Key, &[u8])> = TableDefinition::new("calls");
+/// value digest -> (checksum of the bytes, encoded value)
+const VALUES: TableDefinition<'_, Key, (u64, &[u8])> = TableDefinition::new("values");
+/// call key -> (result digest, checksum of the digest and record, encoded [`CallRecord`])
+const CALLS: TableDefinition<'_, Key, (Key, u64, &[u8])> = TableDefinition::new("calls");
 const BY_NAME: MultimapTableDefinition<'_, &str, Key> =
     MultimapTableDefinition::new("calls_by_name");
 const BY_MODULE: MultimapTableDefinition<'_, &str, Key> =
@@ -55,7 +58,8 @@ const BY_TIME: TableDefinition<'_, (i64, Key), ()> = TableDefinition::new("calls
 /// `&[u8; N]` borrows it. Reads that go through many keys use the definitions below.
 type KeyRef = &'static [u8; 32];
 /// [`CALLS`], read in place.
-const CALLS_IN_PLACE: TableDefinition<'_, KeyRef, (KeyRef, &[u8])> = TableDefinition::new("calls");
+const CALLS_IN_PLACE: TableDefinition<'_, KeyRef, (KeyRef, u64, &[u8])> =
+    TableDefinition::new("calls");
 
 /// Separator between a tag's key and value in [`BY_TAG`].
 const TAG_SEPARATOR: char = '\0';
@@ -98,8 +102,8 @@ pub(crate) struct Store {
 /// reusing it saves beginning a transaction and opening two tables on every hit.
 struct HotTables {
     generation: u64,
-    calls: redb::ReadOnlyTable<Key, (Key, &'static [u8])>,
-    values: redb::ReadOnlyTable<Key, &'static [u8]>,
+    calls: redb::ReadOnlyTable<Key, (Key, u64, &'static [u8])>,
+    values: redb::ReadOnlyTable<Key, (u64, &'static [u8])>,
 }
 
 /// A read-write handle, or a read-only one that never changes the file (not even to repair it).
@@ -232,7 +236,7 @@ impl Store {
                     .map_err(|e| database_error(&location, e))
             })?;
             let store = Store::new(Handle::ReadOnly(Arc::new(db)), location);
-            store.check_tables()?;
+            store.check_format(store.format()?)?;
             return Ok(Arc::new(store));
         }
         let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
@@ -250,32 +254,15 @@ impl Store {
             db.map_err(|e| database_error(&location, e))
         })?;
         let store = Arc::new(Store::new(Handle::ReadWrite(Arc::new(db)), location));
-        if mode == Mode::Create {
-            store.create_tables()?;
-        } else {
-            store.check_tables()?;
+        match store.format()? {
+            version::Holds::Nothing if mode == Mode::Create => store.create_tables()?,
+            holds => store.check_format(holds)?,
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
         static FLUSH_AT_EXIT: std::sync::Once = std::sync::Once::new();
         FLUSH_AT_EXIT.call_once(|| crate::exit::at_exit(Store::flush_all));
         Ok(store)
-    }
-
-    /// Fails unless the file holds fleche's tables (an empty redb file is not a cache).
-    fn check_tables(&self) -> Result<()> {
-        let missing = self.read(|txn| match txn.open_table(CALLS) {
-            Ok(_) => Ok(false),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(true),
-            Err(e) => Err(e.into()),
-        })?;
-        if missing {
-            return Err(Error::NotACache {
-                path: self.location.display_path(),
-                detail: "it is a redb database without fleche's tables".into(),
-            });
-        }
-        Ok(())
     }
 
     fn create_tables(&self) -> Result<()> {
@@ -288,7 +275,7 @@ impl Store {
             txn.open_multimap_table(BY_ARGUMENT)?;
             txn.open_multimap_table(BY_RESULT)?;
             txn.open_table(BY_TIME)?;
-            Ok(())
+            version::write(txn)
         })
     }
 
@@ -350,18 +337,37 @@ impl Store {
         if let Some(queued) = self.writer.as_ref().and_then(|w| w.pending_result(key)) {
             return Ok(Some(queued));
         }
-        self.read_now(|txn| {
+        let found = self.read_now(|txn| {
             let calls = txn.open_table(CALLS_IN_PLACE)?;
             let Some(entry) = calls.get(key.as_bytes())? else {
-                return Ok(None);
+                return Ok(Lookup::Absent);
             };
-            let result = Digest::from_bytes(*entry.value().0);
+            let (result, sum, record) = entry.value();
+            if !checksum::call_intact(sum, result, record) {
+                return Ok(Lookup::DamagedRecord);
+            }
+            let result = Digest::from_bytes(*result);
             drop(entry);
             let values = txn.open_table(VALUES)?;
-            Ok(values
-                .get(result.as_bytes())?
-                .map(|v| (result, v.value().to_vec())))
-        })
+            Ok(Lookup::of_value(result, values.get(result.as_bytes())?))
+        })?;
+        self.found(key, found)
+    }
+
+    /// A hit's lookup, or the error that says what is damaged.
+    fn found(&self, key: &Digest, found: Lookup) -> Result<Option<(Digest, Vec<u8>)>> {
+        match found {
+            Lookup::Absent => Ok(None),
+            Lookup::Value(d, bytes) => Ok(Some((d, bytes))),
+            Lookup::DamagedRecord => Err(Error::DamagedRecord {
+                path: self.location.display_path(),
+                key: *key,
+            }),
+            Lookup::DamagedValue(digest) => Err(Error::DamagedValue {
+                path: self.location.display_path(),
+                digest,
+            }),
+        }
     }
 
     fn result_of_in_memory(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
@@ -380,42 +386,57 @@ impl Store {
         let Some(tables) = hot.as_ref() else {
             return Ok(None);
         };
-        guard(&self.location, || {
+        let found = guard(&self.location, || {
             let lookup = || -> Result<_, redb::Error> {
                 let Some(entry) = tables.calls.get(key.as_bytes())? else {
-                    return Ok(None);
+                    return Ok(Lookup::Absent);
                 };
-                let result = Digest::from_bytes(entry.value().0);
-                Ok(tables
-                    .values
-                    .get(result.as_bytes())?
-                    .map(|v| (result, v.value().to_vec())))
+                let (result, sum, record) = entry.value();
+                if !checksum::call_intact(sum, &result, record) {
+                    return Ok(Lookup::DamagedRecord);
+                }
+                let result = Digest::from_bytes(result);
+                Ok(Lookup::of_value(
+                    result,
+                    tables.values.get(result.as_bytes())?,
+                ))
             };
             lookup().map_err(|e| self.error(e))
-        })
+        })?;
+        self.found(key, found)
     }
 
     pub(crate) fn contains_call(&self, key: &Digest) -> Result<bool> {
         self.read(|txn| Ok(txn.open_table(CALLS)?.get(key.as_bytes())?.is_some()))
     }
 
+    /// The bytes of the value stored under `digest`, checked against their checksum.
     pub(crate) fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
         self.value_reads.fetch_add(1, Ordering::Relaxed);
-        self.read(|txn| {
-            Ok(txn
-                .open_table(VALUES)?
-                .get(digest.as_bytes())?
-                .map(|v| v.value().to_vec()))
-        })
+        let found = self.read(|txn| {
+            Ok(Lookup::of_value(
+                *digest,
+                txn.open_table(VALUES)?.get(digest.as_bytes())?,
+            ))
+        })?;
+        Ok(self.found(digest, found)?.map(|(_, bytes)| bytes))
     }
 
+    /// The encoded record stored under `key`, checked against its checksum.
     pub(crate) fn record(&self, key: &Digest) -> Result<Option<Vec<u8>>> {
-        self.read(|txn| {
-            Ok(txn
-                .open_table(CALLS)?
-                .get(key.as_bytes())?
-                .map(|v| v.value().1.to_vec()))
-        })
+        let found = self.read(|txn| {
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
+            let Some(entry) = calls.get(key.as_bytes())? else {
+                return Ok(Lookup::Absent);
+            };
+            let (result, sum, record) = entry.value();
+            Ok(if checksum::call_intact(sum, result, record) {
+                Lookup::Value(*key, record.to_vec())
+            } else {
+                Lookup::DamagedRecord
+            })
+        })?;
+        Ok(self.found(key, found)?.map(|(_, bytes)| bytes))
     }
 
     /// Stores a call record and its values (the result first, then the arguments; values
@@ -436,13 +457,7 @@ impl Store {
 
     /// Stores a value under its digest, unless a value is already stored there.
     pub(crate) fn put_value(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
-        self.write(|txn| {
-            let mut values = txn.open_table(VALUES)?;
-            if values.get(digest.as_bytes())?.is_none() {
-                values.insert(digest.as_bytes(), bytes)?;
-            }
-            Ok(())
-        })
+        self.write(|txn| put_values_in(txn, &[(*digest, bytes)]))
     }
 
     /// Removes a call record and its index entries; values stay (they may be shared).
@@ -451,7 +466,7 @@ impl Store {
             let old = txn
                 .open_table(CALLS)?
                 .remove(key.as_bytes())?
-                .map(|v| v.value().1.to_vec());
+                .and_then(|v| intact_record(v.value()));
             match old {
                 Some(old) => {
                     if let Ok(old) = CallRecord::decode(&old) {
@@ -537,14 +552,21 @@ impl Store {
         })
     }
 
-    /// The encoded records of these keys, in one read transaction; missing keys are skipped.
-    pub(crate) fn records(&self, keys: &[Digest]) -> Result<Vec<(Digest, Vec<u8>)>> {
+    /// The encoded records of these keys, in one read transaction; missing keys are skipped,
+    /// and a damaged record (its checksum does not hold) is `None`, with a warning.
+    pub(crate) fn records(&self, keys: &[Digest]) -> Result<Vec<(Digest, Option<Vec<u8>>)>> {
         self.read(|txn| {
             let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
                 if let Some(v) = calls.get(key.as_bytes())? {
-                    out.push((*key, v.value().1.to_vec()));
+                    let (result, sum, record) = v.value();
+                    if checksum::call_intact(sum, result, record) {
+                        out.push((*key, Some(record.to_vec())));
+                    } else {
+                        checksum::warn_skipped(key);
+                        out.push((*key, None));
+                    }
                 }
             }
             Ok(out)
@@ -580,8 +602,13 @@ impl Store {
                 let old = txn
                     .open_table(CALLS)?
                     .remove(key.as_bytes())?
-                    .map(|v| v.value().1.to_vec());
+                    .map(|v| intact_record(v.value()));
                 if let Some(old) = old {
+                    let Some(old) = old else {
+                        // A damaged record's index entries cannot be known; it is gone.
+                        removed += 1;
+                        continue;
+                    };
                     removed += 1;
                     if let Ok(old) = CallRecord::decode(&old) {
                         unindex(txn, key, &old)?;
@@ -606,16 +633,16 @@ impl Store {
             {
                 let mut table = txn.open_table(VALUES)?;
                 for (digest, bytes) in values {
-                    table.insert(digest.as_bytes(), bytes.as_slice())?;
+                    let sum = checksum::of_value(bytes);
+                    table.insert(digest.as_bytes(), (sum, bytes.as_slice()))?;
                 }
             }
             {
                 let mut table = txn.open_table(CALLS)?;
                 for ((key, record), bytes) in calls.iter().zip(&encoded) {
-                    table.insert(
-                        key.as_bytes(),
-                        (*record.result.as_bytes(), bytes.as_slice()),
-                    )?;
+                    let result = record.result.as_bytes();
+                    let sum = checksum::of_call(result, bytes);
+                    table.insert(key.as_bytes(), (*result, sum, bytes.as_slice()))?;
                 }
             }
             for (key, record) in calls {
@@ -635,26 +662,72 @@ fn put_call_in(
     encoded_record: &[u8],
     values: &[(Digest, &[u8])],
 ) -> Result<(), redb::Error> {
-    {
-        let mut table = txn.open_table(VALUES)?;
-        for (digest, bytes) in values {
-            if table.get(digest.as_bytes())?.is_none() {
-                table.insert(digest.as_bytes(), *bytes)?;
-            }
-        }
-    }
+    put_values_in(txn, values)?;
     let old = txn
         .open_table(CALLS)?
         .get(key.as_bytes())?
-        .map(|v| v.value().1.to_vec());
+        .and_then(|v| intact_record(v.value()));
     if let Some(old) = old
         && let Ok(old) = CallRecord::decode(&old)
     {
         unindex(txn, key, &old)?;
     }
+    let result = record.result.as_bytes();
+    let sum = checksum::of_call(result, encoded_record);
     txn.open_table(CALLS)?
-        .insert(key.as_bytes(), (*record.result.as_bytes(), encoded_record))?;
+        .insert(key.as_bytes(), (*result, sum, encoded_record))?;
     index(txn, key, record)
+}
+
+/// Stores values under their digests with their checksums. A value already stored intact is
+/// left alone (the same digest means the same value); a damaged one is written anew, which is
+/// how running a call again repairs it.
+fn put_values_in(
+    txn: &redb::WriteTransaction,
+    values: &[(Digest, &[u8])],
+) -> Result<(), redb::Error> {
+    let mut table = txn.open_table(VALUES)?;
+    for (digest, bytes) in values {
+        let intact = table.get(digest.as_bytes())?.is_some_and(|v| {
+            let (sum, stored) = v.value();
+            checksum::value_intact(sum, stored)
+        });
+        if !intact {
+            let sum = checksum::of_value(bytes);
+            table.insert(digest.as_bytes(), (sum, *bytes))?;
+        }
+    }
+    Ok(())
+}
+
+/// The record bytes of a call entry whose checksum holds.
+fn intact_record((result, sum, record): ([u8; 32], u64, &[u8])) -> Option<Vec<u8>> {
+    checksum::call_intact(sum, &result, record).then(|| record.to_vec())
+}
+
+/// What a checked read of a call or value found.
+enum Lookup {
+    Absent,
+    Value(Digest, Vec<u8>),
+    DamagedRecord,
+    DamagedValue(Digest),
+}
+
+impl Lookup {
+    /// The value stored under `digest` (as read from the values table), checked.
+    fn of_value(digest: Digest, entry: Option<redb::AccessGuard<'_, (u64, &[u8])>>) -> Lookup {
+        match entry {
+            None => Lookup::Absent,
+            Some(v) => {
+                let (sum, bytes) = v.value();
+                if checksum::value_intact(sum, bytes) {
+                    Lookup::Value(digest, bytes.to_vec())
+                } else {
+                    Lookup::DamagedValue(digest)
+                }
+            }
+        }
+    }
 }
 
 fn index(
@@ -710,7 +783,8 @@ fn update_index(
         apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k);
     }
     let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
-    for (name, digest) in &record.arguments {
+    // A `CacheKey` argument is found both by its key and by its stored value's digest.
+    for (name, digest) in record.arguments.iter().chain(&record.argument_keys) {
         apply!(args, (name.as_str(), *digest.as_bytes()), k);
     }
     apply!(

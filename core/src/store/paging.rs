@@ -6,7 +6,7 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use redb::ReadableTableMetadata;
 
-use super::{BY_TIME, CALLS, Store, VALUES};
+use super::{BY_TIME, CALLS, Store, VALUES, checksum};
 use crate::codec::CodecError;
 use crate::digest::Digest;
 use crate::error::Result;
@@ -34,6 +34,13 @@ pub struct UnreadableRecord {
 }
 
 impl UnreadableRecord {
+    /// A record whose bytes no longer match the checksum stored with them.
+    pub(crate) fn damaged() -> UnreadableRecord {
+        UnreadableRecord {
+            reason: "damaged: its bytes no longer match the checksum stored with them".into(),
+        }
+    }
+
     /// Decodes a record's bytes, or says why they do not decode.
     pub(crate) fn decode(bytes: &[u8]) -> std::result::Result<CallRecord, UnreadableRecord> {
         CallRecord::decode(bytes).map_err(|e| UnreadableRecord {
@@ -144,14 +151,22 @@ impl Store {
             for entry in range.take(limit) {
                 let (key, value) = entry?;
                 let key = Digest::from_bytes(key.value());
-                out.push((key, UnreadableRecord::decode(value.value().1)));
+                let (result, sum, record) = value.value();
+                let read = if checksum::call_intact(sum, &result, record) {
+                    UnreadableRecord::decode(record)
+                } else {
+                    checksum::warn_skipped(&key);
+                    Err(UnreadableRecord::damaged())
+                };
+                out.push((key, read));
             }
             Ok(out)
         })
     }
 
     /// The heads of these values, at most `max_bytes` bytes each, in one read transaction
-    /// and in the order given (`None` for a value that is not stored).
+    /// and in the order given (`None` for a value that is not stored). A value read whole is
+    /// checked against its checksum, and a damaged one is left out (`None`) with a warning.
     pub(crate) fn value_heads(
         &self,
         digests: &[Digest],
@@ -162,9 +177,15 @@ impl Store {
             digests
                 .iter()
                 .map(|d| {
-                    Ok(values
-                        .get(d.as_bytes())?
-                        .map(|v| ValueHead::of(v.value(), max_bytes)))
+                    let Some(v) = values.get(d.as_bytes())? else {
+                        return Ok(None);
+                    };
+                    let (sum, bytes) = v.value();
+                    if bytes.len() <= max_bytes && !checksum::value_intact(sum, bytes) {
+                        tracing::warn!(digest = %d, "leaving out a damaged value (its bytes no longer match their checksum)");
+                        return Ok(None);
+                    }
+                    Ok(Some(ValueHead::of(bytes, max_bytes)))
                 })
                 .collect()
         })
@@ -185,6 +206,7 @@ mod tests {
             version: None,
             code: None,
             arguments: vec![],
+            argument_keys: vec![],
             result: Digest::from_bytes([i; 32]),
             result_type: "i64".into(),
             result_size: 9,
@@ -210,7 +232,10 @@ mod tests {
             .store
             .write(|txn| {
                 let mut calls = txn.open_table(CALLS)?;
-                calls.insert(keys[1].as_bytes(), ([2; 32], &b"\xff\x00garbage"[..]))?;
+                // Intact as stored (its checksum holds), but not a record.
+                let garbage = &b"\xff\x00garbage"[..];
+                let sum = checksum::of_call(&[2; 32], garbage);
+                calls.insert(keys[1].as_bytes(), ([2; 32], sum, garbage))?;
                 Ok(())
             })
             .unwrap();

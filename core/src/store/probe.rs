@@ -9,7 +9,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{
     BY_ARGUMENT, BY_MODULE, BY_NAME, BY_RESULT, BY_TAG, BY_TIME, CALLS_IN_PLACE, Key, Store,
-    TAG_SEPARATOR,
+    TAG_SEPARATOR, checksum,
 };
 use crate::digest::{Digest, common_hex_prefix, shortest_prefixes};
 use crate::error::Result;
@@ -76,7 +76,12 @@ impl Store {
                     let (k, v) = entry?;
                     let key = Digest::from_bytes(*k.value());
                     all_keys.push(key);
-                    kept.extend(visit(key, v.value().1));
+                    let (result, sum, record) = v.value();
+                    if checksum::call_intact(sum, result, record) {
+                        kept.extend(visit(key, record));
+                    } else {
+                        checksum::warn_skipped(&key);
+                    }
                 }
                 visited = all_keys.len() as u64;
                 return Ok(Candidates {
@@ -101,7 +106,13 @@ impl Store {
             for k in &keys {
                 if let Some(v) = calls.get(k)? {
                     visited += 1;
-                    kept.extend(visit(Digest::from_bytes(*k), v.value().1));
+                    let key = Digest::from_bytes(*k);
+                    let (result, sum, record) = v.value();
+                    if checksum::call_intact(sum, result, record) {
+                        kept.extend(visit(key, record));
+                    } else {
+                        checksum::warn_skipped(&key);
+                    }
                 }
             }
             Ok(Candidates {

@@ -4,7 +4,7 @@
 use redb::ReadableTable;
 use serde::Serialize;
 
-use super::super::{CALLS, CALLS_IN_PLACE, Store, VALUES, index};
+use super::super::{CALLS, CALLS_IN_PLACE, Store, VALUES, checksum, index};
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::record::{CallRecord, RecordView};
@@ -77,7 +77,11 @@ impl Store {
                 let Some(entry) = calls.get(key.as_bytes())? else {
                     continue;
                 };
-                let (result, record) = entry.value();
+                let (result, sum, record) = entry.value();
+                if !checksum::call_intact(sum, result, record) {
+                    checksum::warn_skipped(key);
+                    continue;
+                }
                 let result = Digest::from_bytes(*result);
                 let mut digests = vec![result];
                 if let Ok(view) = RecordView::decode(record) {
@@ -96,8 +100,11 @@ impl Store {
                         continue;
                     }
                     match values.get(digest.as_bytes())? {
-                        Some(v) => bundle.values.push((digest, v.value().to_vec())),
-                        None => bundle.missing += 1,
+                        Some(v) if checksum::value_intact(v.value().0, v.value().1) => {
+                            bundle.values.push((digest, v.value().1.to_vec()))
+                        }
+                        // A damaged value is not copied: the copy lacks it, as if missing.
+                        _ => bundle.missing += 1,
                     }
                 }
                 out.push(bundle);
@@ -130,8 +137,14 @@ impl Store {
                 {
                     let mut values = txn.open_table(VALUES)?;
                     for (digest, bytes) in &bundle.values {
-                        if values.get(digest.as_bytes())?.is_none() {
-                            values.insert(digest.as_bytes(), bytes.as_slice())?;
+                        let intact = values
+                            .get(digest.as_bytes())?
+                            .is_some_and(|v| checksum::value_intact(v.value().0, v.value().1));
+                        if !intact {
+                            values.insert(
+                                digest.as_bytes(),
+                                (checksum::of_value(bytes), bytes.as_slice()),
+                            )?;
                             copied.values_copied += 1;
                             copied.bytes_copied += bytes.len() as u64;
                         }
@@ -139,7 +152,11 @@ impl Store {
                 }
                 txn.open_table(CALLS)?.insert(
                     bundle.key.as_bytes(),
-                    (*bundle.result.as_bytes(), bundle.record.as_slice()),
+                    (
+                        *bundle.result.as_bytes(),
+                        checksum::of_call(bundle.result.as_bytes(), &bundle.record),
+                        bundle.record.as_slice(),
+                    ),
                 )?;
                 index(txn, &bundle.key, &record)?;
                 copied.calls_copied += 1;

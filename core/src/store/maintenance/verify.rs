@@ -5,7 +5,7 @@
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
-use super::super::{BY_TIME, CALLS_IN_PLACE, Store, VALUES};
+use super::super::{BY_TIME, CALLS_IN_PLACE, Store, VALUES, checksum};
 use crate::codec::inspect::Item;
 use crate::digest::Digest;
 use crate::error::Result;
@@ -62,10 +62,16 @@ impl Store {
             };
             for entry in values.iter()? {
                 let (digest, bytes) = entry?;
-                let bytes = bytes.value();
+                let (sum, bytes) = bytes.value();
                 out.values += 1;
                 out.value_bytes += bytes.len() as u64;
-                if let Err(e) = Item::parse(bytes) {
+                if !checksum::value_intact(sum, bytes) {
+                    out.problems.push(Problem {
+                        digest: Digest::from_bytes(digest.value()),
+                        detail: "value is damaged: its bytes no longer match their checksum"
+                            .to_owned(),
+                    });
+                } else if let Err(e) = Item::parse(bytes) {
                     out.problems.push(Problem {
                         digest: Digest::from_bytes(digest.value()),
                         detail: format!("value does not decode: {e}"),
@@ -76,9 +82,17 @@ impl Store {
             for entry in calls.iter()? {
                 let (key, value) = entry?;
                 let key = Digest::from_bytes(*key.value());
-                let (result, bytes) = value.value();
+                let (result, sum, bytes) = value.value();
                 out.calls += 1;
                 tick(&mut done);
+                if !checksum::call_intact(sum, result, bytes) {
+                    out.problems.push(Problem {
+                        digest: key,
+                        detail: "call record is damaged: its bytes no longer match their checksum"
+                            .to_owned(),
+                    });
+                    continue;
+                }
                 let record = match CallRecord::decode(bytes) {
                     Ok(r) => r,
                     Err(e) => {

@@ -1,0 +1,90 @@
+//! The file's format version: a small table written when a cache is created and checked on
+//! every open, so a file written under other digest or layout rules is refused with a clear
+//! error instead of being read with the wrong ones.
+
+use redb::{TableDefinition, TableHandle};
+
+use super::{CALLS, Store};
+use crate::error::{Error, Result};
+
+/// The format this fleche reads and writes. Version 1 (fleche 0.1.0 before checksums) had no
+/// version table; version 2 changed the value digest (options, unit, floats by their bits),
+/// the codec's `Some` mark, and added checksums to values and call records.
+pub(crate) const FORMAT_VERSION: u64 = 2;
+
+/// `"version"` -> the format version.
+const FORMAT: TableDefinition<'_, &str, u64> = TableDefinition::new("fleche_format");
+const VERSION_KEY: &str = "version";
+
+/// What an open file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holds {
+    /// No fleche tables: a new or empty file, or another program's database.
+    Nothing,
+    /// A fleche cache of this format version.
+    Version(u64),
+}
+
+impl Store {
+    /// Which format the file holds, read from its table names and version table only (the
+    /// other tables' types differ between versions, so they are not opened).
+    pub(crate) fn format(&self) -> Result<Holds> {
+        let names = |txn: &redb::ReadTransaction| -> Result<(bool, bool), redb::Error> {
+            let mut format = false;
+            let mut calls = false;
+            for table in txn.list_tables()? {
+                format |= table.name() == FORMAT.name();
+                calls |= table.name() == CALLS.name();
+            }
+            Ok((format, calls))
+        };
+        self.read_now(|txn| {
+            let (format, calls) = names(txn)?;
+            if format {
+                let version = txn.open_table(FORMAT)?.get(VERSION_KEY)?.map(|v| v.value());
+                // A version table without a version is from no release: treat it as unknown.
+                return Ok(Holds::Version(version.unwrap_or(0)));
+            }
+            // Format 1 had fleche's tables and no version table.
+            Ok(if calls {
+                Holds::Version(1)
+            } else {
+                Holds::Nothing
+            })
+        })
+    }
+
+    /// Fails unless the file holds a cache of [`FORMAT_VERSION`].
+    pub(crate) fn check_format(&self, holds: Holds) -> Result<()> {
+        match holds {
+            Holds::Version(FORMAT_VERSION) => Ok(()),
+            Holds::Version(found) => Err(self.version_error(found)),
+            Holds::Nothing => Err(Error::NotACache {
+                path: self.location.display_path(),
+                detail: "it is a redb database without fleche's tables".into(),
+            }),
+        }
+    }
+
+    fn version_error(&self, found: u64) -> Error {
+        let advice = if found < FORMAT_VERSION {
+            "Its digests follow older rules that could return wrong values, so it is not read: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 2)."
+        } else {
+            "It was written by a newer fleche: open it with that release, or upgrade fleche."
+        };
+        Error::FormatVersion {
+            path: self.location.display_path(),
+            found,
+            expected: FORMAT_VERSION,
+            crate_version: env!("CARGO_PKG_VERSION"),
+            advice,
+        }
+    }
+}
+
+/// Writes this fleche's format version (on a new cache, in the transaction creating it).
+pub(crate) fn write(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(FORMAT)?
+        .insert(VERSION_KEY, FORMAT_VERSION)?;
+    Ok(())
+}
