@@ -55,7 +55,7 @@ fn miss_file_cache_100_then_flush(bencher: divan::Bencher<'_, '_>) {
         for _ in 0..100 {
             small(black_box(NEXT.fetch_add(1, Ordering::Relaxed)));
         }
-        cache.flush();
+        cache.flush().unwrap();
     });
 }
 
