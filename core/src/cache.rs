@@ -39,6 +39,10 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     /// Opens or creates the cache file at `path` (a redb database in multi-process mode, so
     /// other processes, such as `fleche-tui` or a second notebook, can use it at the same time).
+    ///
+    /// A missing or empty file, or a redb database without any table, becomes a cache. Any
+    /// other file that is not a fleche cache (another program's redb database included) is
+    /// refused with [`Error::NotACache`] and left unchanged.
     pub fn open(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
             store: Store::open(path.as_ref(), Mode::Create)?,

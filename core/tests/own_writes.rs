@@ -20,5 +20,9 @@ fn evicting_a_call_just_made_always_finds_it() {
         })
         .count();
     assert_eq!(found, 200);
-    assert_eq!(cache.len().unwrap(), 0, "no queued record lands after its eviction");
+    assert_eq!(
+        cache.len().unwrap(),
+        0,
+        "no queued record lands after its eviction"
+    );
 }

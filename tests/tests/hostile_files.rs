@@ -21,9 +21,17 @@ fn another_programs_redb_database_is_refused_and_left_unchanged() {
     let err = Cache::open(&path).unwrap_err();
     assert!(matches!(err, Error::NotACache { .. }), "{err}");
     let read_only = Cache::open_read_only(&path).unwrap_err();
-    assert_eq!(err.to_string(), read_only.to_string(), "the same error either way");
+    assert_eq!(
+        err.to_string(),
+        read_only.to_string(),
+        "the same error either way"
+    );
     assert!(err.to_string().contains("without fleche's tables"), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), before, "the file is untouched");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
 
     // The default cache, pointed at it, is refused the same way; the program still computes.
     let out = Command::new(env!("CARGO_BIN_EXE_cache-worker"))
@@ -35,7 +43,11 @@ fn another_programs_redb_database_is_refused_and_left_unchanged() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "computed 16");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is not a fleche cache"), "{stderr}");
-    assert_eq!(std::fs::read(&path).unwrap(), before, "the file is untouched");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
     let db = redb::Database::open(&path).unwrap();
     let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
     assert_eq!(txn.list_tables().unwrap().count(), 1, "no table was added");
@@ -70,5 +82,9 @@ fn a_truncated_file_opened_read_only_is_called_truncated_or_damaged() {
         err.to_string().contains("truncated or damaged"),
         "read-only open says: {err}"
     );
-    assert_eq!(std::fs::read(&path).unwrap(), cut, "a read-only open never writes");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        cut,
+        "a read-only open never writes"
+    );
 }

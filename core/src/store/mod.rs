@@ -28,8 +28,8 @@ mod writer;
 
 pub use paging::{TimeKey, ValueHead};
 pub(crate) use probe::Probe;
-pub(crate) use writer::QueuedCall;
 use slot::{Reopen, Slot};
+pub(crate) use writer::QueuedCall;
 use writer::Writer;
 
 type Key = [u8; 32];
@@ -271,7 +271,8 @@ impl Store {
             db.map_err(|e| database_error(&location, e))
         })?;
         let path = canonical.clone();
-        let reopen: Reopen = Box::new(move || Ok(Handle::ReadWrite(Arc::new(builder().open(&path)?))));
+        let reopen: Reopen =
+            Box::new(move || Ok(Handle::ReadWrite(Arc::new(builder().open(&path)?))));
         let store = Arc::new(Store::new(
             Handle::ReadWrite(Arc::new(db)),
             location,

@@ -25,7 +25,10 @@ enum State {
     Open(Handle),
     /// An I/O error made the database refuse further use; it was dropped, and the next use
     /// opens the file again (not before `retry_at`).
-    Broken { retry_at: Instant, detail: String },
+    Broken {
+        retry_at: Instant,
+        detail: String,
+    },
     /// Closed for good (the process is exiting).
     Closed,
 }
@@ -350,16 +353,26 @@ mod tests {
         for x in 0..10 {
             assert_eq!(square(&cache, x, &mut computed), x * x);
         }
-        assert_eq!(computed, before, "calls stored before the failure are hits again");
+        assert_eq!(
+            computed, before,
+            "calls stored before the failure are hits again"
+        );
         for x in 100..120 {
             assert_eq!(square(&cache, x, &mut computed), x * x);
         }
         cache.flush().unwrap();
-        assert!(cache.len().unwrap() >= 30, "storing resumed: {}", cache.len().unwrap());
+        assert!(
+            cache.len().unwrap() >= 30,
+            "storing resumed: {}",
+            cache.len().unwrap()
+        );
         let before = computed;
         for x in 100..120 {
             assert_eq!(square(&cache, x, &mut computed), x * x);
         }
-        assert_eq!(computed, before, "calls made after the space came back are hits");
+        assert_eq!(
+            computed, before,
+            "calls made after the space came back are hits"
+        );
     }
 }

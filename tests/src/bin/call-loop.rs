@@ -12,7 +12,9 @@ use fleche::{Cache, fleche};
 #[fleche(module = "call_loop")]
 fn work(i: u64) -> Vec<u64> {
     // A small result with some computing, as a typical memoized step.
-    (0..16).map(|k| i.wrapping_mul(2654435761).rotate_left(k)).collect()
+    (0..16)
+        .map(|k| i.wrapping_mul(2654435761).rotate_left(k))
+        .collect()
 }
 
 fn main() {
