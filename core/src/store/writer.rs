@@ -35,7 +35,7 @@ const COMMIT_BUDGET: Duration = Duration::from_millis(40);
 /// Larger batches would save little: the fsyncs are already shared by hundreds of records.
 const MAX_QUEUED_RECORDS: usize = 1024;
 const MIN_QUEUED_RECORDS: usize = 16;
-const FIRST_QUEUED_RECORDS: usize = 256;
+const FIRST_QUEUED_RECORDS: usize = 64;
 
 /// At most this many bytes (records and values) wait in the queue, so that large results
 /// commit within about 100 ms on a disk that writes at least 200 MB/s (twice this for the
