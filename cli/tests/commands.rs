@@ -43,7 +43,7 @@ fn fill(path: &Path, blocks: u32) {
     for i in 0..blocks {
         block(i);
     }
-    cache.flush();
+    cache.flush().unwrap();
 }
 
 struct Run {
@@ -227,7 +227,7 @@ fn show_prints_a_call_and_rejects_bad_prefixes() {
         let _active = cache.activate();
         square(a);
         square(b);
-        cache.flush();
+        cache.flush().unwrap();
     }
     let prefix = &square::digest(a).to_string()[..4];
     let ambiguous = fleche(&path, &["show", prefix]);
@@ -449,7 +449,7 @@ fn commands_work_while_another_process_writes() {
             let mut i = 10_000;
             while !stop.load(Ordering::Relaxed) {
                 square(i);
-                cache.flush();
+                cache.flush().unwrap();
                 i += 1;
             }
             i - 10_000

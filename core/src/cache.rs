@@ -43,6 +43,10 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     /// Opens or creates the cache file at `path` (a redb database in multi-process mode, so
     /// other processes, such as `fleche-tui` or a second notebook, can use it at the same time).
+    ///
+    /// A missing or empty file, or a redb database without any table, becomes a cache. Any
+    /// other file that is not a fleche cache (another program's redb database included) is
+    /// refused with [`Error::NotACache`] and left unchanged.
     pub fn open(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache {
             store: Store::open(path.as_ref(), Mode::Create)?,
@@ -104,7 +108,7 @@ impl Cache {
 
     /// Whether two handles share one store.
     pub fn same_as(&self, other: &Cache) -> bool {
-        self.store.db.id() == other.store.db.id()
+        Arc::ptr_eq(&self.store, &other.store)
     }
 
     /// Resolves a full digest, or a prefix of at least 4 hex characters, to the one stored
@@ -137,9 +141,17 @@ impl Cache {
     }
 
     /// Waits until every call record this process queued for the file is committed, so other
-    /// processes see it. Reads through this process never need it: they wait by themselves.
-    pub fn flush(&self) {
-        self.store.flush();
+    /// processes see it. Reads and writes through this process never need it: they wait by
+    /// themselves.
+    ///
+    /// Without it, a call is committed within 100 ms of returning (see the README's
+    /// "Durability"); `flush` is for when a program must know. It returns
+    /// [`Error::NotStored`] with the number of records that could not be stored (a full
+    /// disk, say) since the last `flush` that reported failures; their results were returned
+    /// to the callers all the same. After such an error the cache reopens its file by itself,
+    /// so later calls are stored again once the cause is gone.
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush()
     }
 
     /// Whether a call is stored under `key` (reads no values).

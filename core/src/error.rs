@@ -110,6 +110,23 @@ pub enum Error {
         /// What redb reported.
         detail: String,
     },
+    /// Results were returned to their callers but their records could not be stored (a full
+    /// disk, an I/O error): reported by [`Cache::flush`](crate::Cache::flush).
+    #[error("{count} returned results were not stored in cache {path}: {detail}")]
+    NotStored {
+        /// The file.
+        path: PathBuf,
+        /// How many call records were lost since the last report.
+        count: u64,
+        /// Why the last of them failed.
+        detail: String,
+    },
+    /// The cache file was closed (when the process exits) while a handle to it was still in use.
+    #[error("cache {path} is closed: the process is exiting")]
+    Closed {
+        /// The file.
+        path: PathBuf,
+    },
     /// The cache was opened read-only.
     #[error("cache {path} is open read-only; open it for writing to change it")]
     ReadOnly {

@@ -1,8 +1,8 @@
 //! Work that must run when the process exits: modules register a plain function here.
 //!
 //! Rust runs no destructors for statics, and redb flags a file that was open for writing as
-//! needing repair until it is closed; so the store registers "commit every queued write" and
-//! the default cache "close the default cache", which this module runs from a C `atexit`
+//! needing repair until it is closed; so the store registers "commit every queued write and
+//! close every file" and the default cache "close the default cache", which this module runs from a C `atexit`
 //! handler, in the order they were registered.
 
 use std::sync::{Mutex, Once};

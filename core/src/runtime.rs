@@ -434,7 +434,7 @@ pub struct FlightGuard {
 
 impl InFlight {
     fn claim(cache: &Cache, key: Digest) -> Claim {
-        let flight_key = (cache.store.db.id(), key);
+        let flight_key = (cache.store.id(), key);
         let me = std::thread::current().id();
         let mut flights = FLIGHTS.lock().unwrap_or_else(|e| e.into_inner());
         match flights.get(&flight_key).cloned() {

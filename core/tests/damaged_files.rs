@@ -71,7 +71,7 @@ fn a_flipped_bit_in_a_stored_value_is_a_miss_and_an_error() {
         let cache = Cache::open(&path).unwrap();
         let _a = cache.activate();
         assert_eq!(labelled(7), format!("{MARKER}:7"));
-        cache.flush();
+        cache.flush().unwrap();
     }
     let copies = flip_bit_in(&path, format!("{MARKER}:7").as_bytes());
     assert!(copies >= 1, "the value's bytes are in the file");
@@ -97,7 +97,7 @@ fn a_flipped_bit_in_a_stored_value_is_a_miss_and_an_error() {
     assert!(log.contains("labelled"), "{log}");
     assert!(log.contains("damaged"), "{log}");
     // The value was written anew: a hit now, and `result` reads it.
-    cache.flush();
+    cache.flush().unwrap();
     assert_eq!(labelled(7), format!("{MARKER}:7"));
     assert_eq!(runs(), before + 1);
     let call = cache.load(labelled::digest(7)).unwrap();
@@ -115,7 +115,7 @@ fn a_damaged_record_is_skipped_by_queries() {
         labelled(1);
         drop(_t);
         labelled(2);
-        cache.flush();
+        cache.flush().unwrap();
     }
     let copies = flip_bit_in(&path, b"a-tag-value-only-in-the-first-record-xyz");
     assert!(copies >= 1);

@@ -37,7 +37,7 @@ fn evict_all_then_gc_leaves_no_values_and_compact_shrinks_the_file() {
             big(i);
         }
     }
-    cache.flush();
+    cache.flush().unwrap();
     let stats = cache.stats().unwrap();
     assert_eq!(stats.calls, 300);
     assert_eq!(
@@ -80,7 +80,7 @@ fn evict_all_then_gc_leaves_no_values_and_compact_shrinks_the_file() {
     let _active = cache.activate();
     assert_eq!(square(7), 49);
     drop(_active);
-    cache.flush();
+    cache.flush().unwrap();
     assert_eq!(cache.len().unwrap(), 1);
 }
 

@@ -249,7 +249,7 @@ fn holder_child() {
     };
     write_cache(Path::new(&path));
     let cache = fleche::Cache::open(PathBuf::from(path)).unwrap();
-    cache.flush();
+    cache.flush().unwrap();
     println!("ready");
     std::thread::sleep(Duration::from_secs(60));
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use redb::TableDefinition;
 
-use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Handle, Key, KeyRef, Location, Store};
+use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Key, KeyRef, Location, Store};
 use super::{OPEN_FILES, Writer, guard};
 use crate::error::{Error, Result};
 use crate::record::RecordView;
@@ -137,7 +137,6 @@ impl Store {
     /// by another process meanwhile either lands before the sweep and keeps its values, or
     /// after it with its values).
     pub(crate) fn collect_garbage(&self) -> Result<Collected> {
-        self.flush();
         self.write(|txn| {
             let (referenced, _) = {
                 let calls = txn.open_table(CALLS_IN_PLACE)?;
@@ -299,9 +298,9 @@ impl Store {
         drop(self.writer.take());
         *self.hot.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         let result = self.compact_database();
-        if let (Handle::ReadWrite(db), Location::File(_)) = (&self.db, &self.location) {
-            self.writer =
-                Some(Writer::start(db.clone(), self.location.clone())).filter(Writer::is_running);
+        if let (false, Location::File(_)) = (self.read_only, &self.location) {
+            self.writer = Some(Writer::start(self.slot.clone(), self.location.clone()))
+                .filter(Writer::is_running);
         }
         result?;
         self.generation
@@ -315,22 +314,26 @@ impl Store {
     fn compact_database(&mut self) -> Result<()> {
         let path = self.location.display_path();
         let location = self.location.clone();
-        let db = match &mut self.db {
-            Handle::ReadOnly(_) => return Err(Error::ReadOnly { path }),
-            Handle::ReadWrite(db) => Arc::get_mut(db).ok_or_else(|| Error::InUse {
+        if self.read_only {
+            return Err(Error::ReadOnly { path });
+        }
+        let compacted = self.slot.with_database_alone(|db| {
+            guard(&location, || {
+                db.compact().map(|_| ()).map_err(|e| match e {
+                    redb::CompactionError::TransactionInProgress => Error::InUse {
+                        path: path.clone(),
+                        detail: "another process (or a query of this one) is reading or writing \
+                                 it right now; try again when it is idle"
+                            .into(),
+                    },
+                    other => super::storage_error(&location, other.into()),
+                })
+            })
+        });
+        compacted.unwrap_or_else(|| {
+            Err(Error::InUse {
                 path: path.clone(),
-                detail: "this process still uses the database elsewhere".into(),
-            })?,
-        };
-        guard(&location, || {
-            db.compact().map(|_| ()).map_err(|e| match e {
-                redb::CompactionError::TransactionInProgress => Error::InUse {
-                    path: path.clone(),
-                    detail: "another process (or a query of this one) is reading or writing \
-                             it right now; try again when it is idle"
-                        .into(),
-                },
-                other => super::storage_error(&location, other.into()),
+                detail: "this process still uses the database elsewhere, or it is closed".into(),
             })
         })
     }

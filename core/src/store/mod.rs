@@ -14,7 +14,7 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use redb::{
     ConcurrencyMode, Database, MultimapTableDefinition, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata, TableDefinition,
+    ReadableTableMetadata, TableDefinition, TableHandle,
 };
 
 use crate::digest::Digest;
@@ -25,11 +25,13 @@ mod checksum;
 pub(crate) mod maintenance;
 mod paging;
 mod probe;
+mod slot;
 mod version;
 mod writer;
 
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
+use slot::{Reopen, Slot};
 pub(crate) use writer::QueuedCall;
 use writer::Writer;
 
@@ -84,9 +86,11 @@ impl Location {
 
 /// One open redb database.
 pub(crate) struct Store {
-    /// Declared before `db` so it drops first: the queue is committed before the file closes.
+    /// Declared before `slot` so it drops first: the queue is committed before the file closes.
     writer: Option<Writer>,
-    pub(crate) db: Handle,
+    /// The database, shared with the writer thread; emptied when the file is closed.
+    slot: Arc<Slot>,
+    read_only: bool,
     pub(crate) location: Location,
     /// Commits made through this handle; see [`HotTables`].
     generation: AtomicU64,
@@ -107,20 +111,9 @@ struct HotTables {
 }
 
 /// A read-write handle, or a read-only one that never changes the file (not even to repair it).
-#[derive(Clone)]
 pub(crate) enum Handle {
     ReadWrite(Arc<Database>),
     ReadOnly(Arc<redb::ReadOnlyDatabase>),
-}
-
-impl Handle {
-    /// Identity of the underlying database, for telling handles apart.
-    pub(crate) fn id(&self) -> usize {
-        match self {
-            Handle::ReadWrite(db) => Arc::as_ptr(db) as usize,
-            Handle::ReadOnly(db) => Arc::as_ptr(db) as usize,
-        }
-    }
 }
 
 /// How to open a cache file.
@@ -140,17 +133,18 @@ static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Store>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 impl Store {
-    fn new(db: Handle, location: Location) -> Store {
-        let writer = match (&db, &location) {
-            (Handle::ReadWrite(db), Location::File(_)) => {
-                Some(Writer::start(db.clone(), location.clone()))
-            }
+    fn new(db: Handle, location: Location, reopen: Option<Reopen>) -> Store {
+        let read_only = matches!(db, Handle::ReadOnly(_));
+        let slot = Arc::new(Slot::new(db, location.clone(), reopen));
+        let writer = match &location {
+            Location::File(_) if !read_only => Some(Writer::start(slot.clone(), location.clone())),
             _ => None,
         }
         .filter(Writer::is_running);
         Store {
             writer,
-            db,
+            slot,
+            read_only,
             location,
             generation: AtomicU64::new(0),
             hot: Mutex::new(None),
@@ -159,15 +153,39 @@ impl Store {
         }
     }
 
-    /// Waits until every queued call record is committed.
-    pub(crate) fn flush(&self) {
-        if let Some(writer) = &self.writer {
-            writer.flush();
+    /// Waits until every queued call record is committed; says how many records queued
+    /// since the last report could not be stored.
+    pub(crate) fn flush(&self) -> Result<()> {
+        match &self.writer {
+            Some(writer) => writer.flush(),
+            None => Ok(()),
         }
     }
 
-    /// Flushes every read-write file store open in this process (at exit).
-    pub(crate) fn flush_all() {
+    /// Waits until every queued call record is committed or has failed.
+    fn wait_for_queue(&self) {
+        if let Some(writer) = &self.writer {
+            writer.wait();
+        }
+    }
+
+    /// Identity of this store, for telling handles apart.
+    pub(crate) fn id(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Commits the queue and closes the file, even while `Cache` handles to it live: later
+    /// uses give [`Error::Closed`]. Run at exit, since Rust never drops statics and redb
+    /// flags a file that was never closed as needing repair.
+    pub(crate) fn close(&self) {
+        if let Err(e) = self.flush() {
+            tracing::warn!("{e}");
+        }
+        self.slot.close();
+    }
+
+    /// Closes every read-write file store open in this process (at exit).
+    pub(crate) fn close_all() {
         let stores: Vec<Arc<Store>> = OPEN_FILES
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -175,7 +193,7 @@ impl Store {
             .filter_map(Weak::upgrade)
             .collect();
         for store in stores {
-            store.flush();
+            store.close();
         }
     }
 
@@ -186,7 +204,7 @@ impl Store {
                 .create_with_backend(redb::backends::InMemoryBackend::new())
                 .map_err(|e| database_error(&Location::Memory, e))
         })?;
-        let store = Store::new(Handle::ReadWrite(Arc::new(db)), Location::Memory);
+        let store = Store::new(Handle::ReadWrite(Arc::new(db)), Location::Memory, None);
         store.create_tables()?;
         Ok(store)
     }
@@ -227,15 +245,16 @@ impl Store {
             });
         }
         let location = Location::File(canonical.clone());
-        let mut builder = redb::Builder::new();
-        builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
         if mode == Mode::ReadOnly {
             let db = guard(&location, || {
-                builder
+                builder()
                     .open_read_only(&canonical)
                     .map_err(|e| database_error(&location, e))
             })?;
-            let store = Store::new(Handle::ReadOnly(Arc::new(db)), location);
+            let path = canonical.clone();
+            let reopen: Reopen =
+                Box::new(move || Ok(Handle::ReadOnly(Arc::new(builder().open_read_only(&path)?))));
+            let store = Store::new(Handle::ReadOnly(Arc::new(db)), location, Some(reopen));
             store.check_format(store.format()?)?;
             return Ok(Arc::new(store));
         }
@@ -243,26 +262,70 @@ impl Store {
         if let Some(store) = open.get(&canonical).and_then(Weak::upgrade) {
             return Ok(store);
         }
+        // An empty file (from `touch` or a temp-file API) is a new cache.
+        let empty = std::fs::metadata(&canonical).is_ok_and(|m| m.len() == 0);
+        if mode == Mode::Create && exists && !empty {
+            refuse_foreign_without_writing(&canonical, &location)?;
+        }
         let db = guard(&location, || {
-            // An empty file (from `touch` or a temp-file API) is a new cache.
-            let empty = std::fs::metadata(&canonical).is_ok_and(|m| m.len() == 0);
             let db = if exists && !empty {
-                builder.open(&canonical)
+                builder().open(&canonical)
             } else {
-                builder.create(&canonical)
+                builder().create(&canonical)
             };
             db.map_err(|e| database_error(&location, e))
         })?;
-        let store = Arc::new(Store::new(Handle::ReadWrite(Arc::new(db)), location));
+        let path = canonical.clone();
+        let reopen: Reopen =
+            Box::new(move || Ok(Handle::ReadWrite(Arc::new(builder().open(&path)?))));
+        let store = Arc::new(Store::new(
+            Handle::ReadWrite(Arc::new(db)),
+            location,
+            Some(reopen),
+        ));
         match store.format()? {
-            version::Holds::Nothing if mode == Mode::Create => store.create_tables()?,
+            version::Holds::Nothing if mode == Mode::Create => {
+                store.refuse_foreign()?;
+                store.create_tables()?;
+            }
             holds => store.check_format(holds)?,
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
-        static FLUSH_AT_EXIT: std::sync::Once = std::sync::Once::new();
-        FLUSH_AT_EXIT.call_once(|| crate::exit::at_exit(Store::flush_all));
+        static CLOSE_AT_EXIT: std::sync::Once = std::sync::Once::new();
+        CLOSE_AT_EXIT.call_once(|| crate::exit::at_exit(Store::close_all));
         Ok(store)
+    }
+
+    /// A store over a database on a custom backend (tests use one that fails on demand);
+    /// `open` opens it, first and again after an I/O error.
+    #[cfg(test)]
+    pub(crate) fn with_backend(
+        path: &Path,
+        open: impl Fn() -> Result<Database, redb::DatabaseError> + Send + Sync + 'static,
+    ) -> Result<Arc<Store>> {
+        let location = Location::File(path.to_owned());
+        let db = open().map_err(|e| database_error(&location, e))?;
+        let reopen: Reopen = Box::new(move || Ok(Handle::ReadWrite(Arc::new(open()?))));
+        let store = Store::new(Handle::ReadWrite(Arc::new(db)), location, Some(reopen));
+        store.create_tables()?;
+        Ok(Arc::new(store))
+    }
+
+    /// Refuses a database that holds tables but not fleche's: another program's data, which
+    /// a new cache must not be mixed into. A database without any table (one whose creation
+    /// was interrupted, by fleche or anyone) holds nothing to protect and becomes a cache.
+    fn refuse_foreign(&self) -> Result<()> {
+        let foreign = self.read(|txn| {
+            if txn.list_tables()?.any(|t| t.name() == CALLS.name()) {
+                return Ok(false);
+            }
+            Ok(txn.list_tables()?.next().is_some() || txn.list_multimap_tables()?.next().is_some())
+        })?;
+        if foreign {
+            return Err(not_fleche_tables(&self.location));
+        }
+        Ok(())
     }
 
     fn create_tables(&self) -> Result<()> {
@@ -286,7 +349,7 @@ impl Store {
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
     ) -> Result<T> {
-        self.flush();
+        self.wait_for_queue();
         self.read_now(f)
     }
 
@@ -295,33 +358,30 @@ impl Store {
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
     ) -> Result<T> {
-        guard(&self.location, || {
-            let txn = match &self.db {
+        self.slot.with(|db| {
+            let txn = match db {
                 Handle::ReadWrite(db) => db.begin_read(),
                 Handle::ReadOnly(db) => db.begin_read(),
-            }
-            .map_err(|e| self.error(e))?;
-            f(&txn).map_err(|e| self.error(e))
+            }?;
+            f(&txn)
         })
     }
 
-    /// Runs `f` in a write transaction and commits it durably.
+    /// Runs `f` in a write transaction and commits it durably, after every queued write is
+    /// committed, so that it lands after what this process stored before it.
     pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
     ) -> Result<T> {
-        guard(&self.location, || {
-            let Handle::ReadWrite(db) = &self.db else {
-                return Err(Error::ReadOnly {
-                    path: self.location.display_path(),
-                });
-            };
-            let txn = db.begin_write().map_err(|e| self.error(e))?;
-            let out = f(&txn).map_err(|e| self.error(e))?;
-            txn.commit().map_err(|e| self.error(e))?;
-            self.generation.fetch_add(1, Ordering::Release);
-            Ok(out)
-        })
+        if self.read_only {
+            return Err(Error::ReadOnly {
+                path: self.location.display_path(),
+            });
+        }
+        self.wait_for_queue();
+        let out = self.slot.with(|db| write_in(db, f))?;
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(out)
     }
 
     pub(crate) fn error(&self, e: impl Into<redb::Error>) -> Error {
@@ -653,6 +713,20 @@ impl Store {
     }
 }
 
+/// Runs `f` in a write transaction of `db` and commits it durably.
+fn write_in<T>(
+    db: &Handle,
+    f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+) -> Result<T, redb::Error> {
+    let Handle::ReadWrite(db) = db else {
+        unreachable!("read-only stores do not write")
+    };
+    let txn = db.begin_write()?;
+    let out = f(&txn)?;
+    txn.commit()?;
+    Ok(out)
+}
+
 /// Writes values, a call record and its index entries in `txn`, replacing an earlier record
 /// under the same key (and its index entries).
 fn put_call_in(
@@ -801,6 +875,35 @@ fn update_index(
     Ok(())
 }
 
+/// A redb builder for cache files: multi-process mode, so other processes (a browser, a
+/// second notebook) can use the file at once.
+fn builder() -> redb::Builder {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
+    builder
+}
+
+fn not_fleche_tables(location: &Location) -> Error {
+    Error::NotACache {
+        path: location.display_path(),
+        detail: "it is a redb database without fleche's tables".into(),
+    }
+}
+
+/// Looks at an existing file through a read-only open, which never writes, and refuses it if
+/// it is another program's database; opening it for writing first would already change it.
+/// A file the read-only open cannot read (it needs repair, say) is checked after opening.
+fn refuse_foreign_without_writing(path: &Path, location: &Location) -> Result<()> {
+    let Ok(Ok(db)) = std::panic::catch_unwind(|| builder().open_read_only(path)) else {
+        return Ok(());
+    };
+    let probe = Store::new(Handle::ReadOnly(Arc::new(db)), location.clone(), None);
+    match probe.refuse_foreign() {
+        Err(e @ Error::NotACache { .. }) => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// The smallest and largest 32-byte keys that start with the hex `prefix` (already validated).
 fn prefix_range(prefix: &str) -> (Key, Key) {
     let mut low = [0u8; 32];
@@ -861,6 +964,13 @@ fn storage_error(location: &Location, e: redb::Error) -> Error {
             Error::NotACache {
                 path,
                 detail: source.to_string(),
+            }
+        }
+        // A read past the end: the file is shorter than its own header says.
+        redb::Error::Io(source) if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::Corrupted {
+                path,
+                detail: format!("the file is truncated or damaged ({source})"),
             }
         }
         redb::Error::Io(source) => Error::Io { path, source },

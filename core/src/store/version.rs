@@ -59,10 +59,7 @@ impl Store {
         match holds {
             Holds::Version(FORMAT_VERSION) => Ok(()),
             Holds::Version(found) => Err(self.version_error(found)),
-            Holds::Nothing => Err(Error::NotACache {
-                path: self.location.display_path(),
-                detail: "it is a redb database without fleche's tables".into(),
-            }),
+            Holds::Nothing => Err(super::not_fleche_tables(&self.location)),
         }
     }
 

@@ -73,7 +73,7 @@ fn main() {
         "hold" => {
             square(n);
             // Queued writes commit in the background; make sure this one is in the file.
-            fleche::cache().flush();
+            fleche::cache().flush().expect("stored");
             println!("ready");
             use std::io::Write;
             std::io::stdout().flush().ok();

@@ -119,7 +119,6 @@ impl Store {
         if bundles.is_empty() {
             return Ok(Copied::default());
         }
-        self.flush();
         self.write(|txn| {
             let mut copied = Copied::default();
             for bundle in bundles {
