@@ -275,6 +275,13 @@ fn metadata_columns_are_typed() {
         df.column("name").unwrap().str().unwrap().get(0),
         Some("count")
     );
+    // polars prints every column, UTC datetimes and durations included.
+    let shown = df.to_string();
+    assert!(
+        shown.contains("datetime[ns,") && shown.contains("UTC]"),
+        "{shown}"
+    );
+    assert!(shown.contains("duration[ns]"), "{shown}");
 
     let calls = count::query().calls().unwrap();
     let call = calls
@@ -343,8 +350,8 @@ fn warnings(f: impl FnOnce()) -> Vec<String> {
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
     tracing::subscriber::with_default(Collect(seen.clone()), f);
-    let out = seen.lock().unwrap().clone();
-    out
+    // The subscriber, and its clone of `seen`, is dropped when `with_default` returns.
+    Arc::into_inner(seen).unwrap().into_inner().unwrap()
 }
 
 /// Records of one function `measure` whose result was an integer, then text.
