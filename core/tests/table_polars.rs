@@ -64,6 +64,11 @@ fn relax(start: Relaxed) -> Relaxed {
 }
 
 #[fleche]
+fn pick(start: Option<Relaxed>) -> Option<Relaxed> {
+    start
+}
+
+#[fleche]
 fn classify(lattice: Lattice, phase: Phase) -> Phase {
     match (lattice, phase) {
         (Lattice::Cubic { .. }, p) => p,
@@ -214,6 +219,17 @@ fn structs_and_enums_are_struct_columns_with_their_fields() {
             .get(0),
         Some(true)
     );
+
+    // A `None` struct is a null row, not a struct of nulls.
+    pick(Some(start));
+    pick(None);
+    let df = frame_of(pick::query().table());
+    assert_eq!(dtype(&df, "result"), fields);
+    let result = df.column("result").unwrap();
+    assert_eq!(result.null_count(), 1);
+    assert!(result.get(1).unwrap().is_null());
+    let energy = result.struct_().unwrap().field_by_name("energy").unwrap();
+    assert_eq!(energy.f64().unwrap().get(0), Some(5.0));
 
     classify(Lattice::Cubic { a: 2.5 }, Phase::Solid);
     classify(Lattice::Hexagonal(1.0, 1.6), Phase::Solid);

@@ -277,15 +277,19 @@ fn build(
                     build(field, &format!("{path}.{field}"), shape, values, mixed)
                 })
                 .collect::<PolarsResult<Vec<Series>>>()?;
-            let ca = StructChunked::from_series(name, rows.len(), series.iter())?;
-            let validity: BooleanChunked = rows.iter().map(Option::is_some).collect();
-            let validity = validity.rechunk();
-            let outer = validity
-                .downcast_iter()
-                .next()
-                .filter(|_| rows.iter().any(Option::is_none))
-                .map(|a| a.values().clone());
-            ca.with_outer_validity(outer).into_series()
+            // One chunk: polars sets the validity of a struct's rows on a single chunk.
+            let ca = StructChunked::from_series(name, rows.len(), series.iter())?
+                .rechunk()
+                .into_owned();
+            if rows.iter().all(Option::is_some) {
+                ca.into_series()
+            } else {
+                // A null row is a null struct, not a struct of nulls.
+                let present: BooleanChunked = rows.iter().map(Option::is_some).collect();
+                let present = present.rechunk();
+                let validity = present.downcast_iter().next().map(|a| a.values().clone());
+                ca.with_outer_validity(validity).into_series()
+            }
         }
         Shape::Mixed(why) => {
             mixed.push(format!("{path} ({why})"));
