@@ -118,6 +118,10 @@ fn main() -> fleche::Result<()> {
             .arguments(["x"])
             .results()
     );
+    // Not in the notebook (building polars in a fresh kernel takes minutes): with the
+    // `polars` feature, the same table as a typed DataFrame, and the mean result per `x`.
+    #[cfg(feature = "polars")]
+    polars_cell()?;
 
     // [14]-[16] Queries across the cache: by module, by name, by argument value.
     println!("{}", cache().query().module(MODULE).table().head(5));
@@ -193,6 +197,26 @@ fn main() -> fleche::Result<()> {
     // Everything at once:
     let fetched = lazy_call.fetch()?;
     println!("{fetched:?}");
+    Ok(())
+}
+
+#[cfg(feature = "polars")]
+fn polars_cell() -> fleche::Result<()> {
+    use polars::prelude::*;
+    let frame = long_running_calculation::query()
+        .table()
+        .arguments(["x"])
+        .results()
+        .to_polars()?;
+    println!("{frame}");
+    let mean_per_x = frame
+        .lazy()
+        .group_by([col("x")])
+        .agg([col("result").mean(), len().alias("calls")])
+        .sort(["x"], Default::default())
+        .collect()
+        .expect("polars aggregates the frame");
+    println!("{mean_per_x}");
     Ok(())
 }
 

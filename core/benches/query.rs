@@ -1,9 +1,11 @@
 //! Query and table speed on a cache of 100,000 calls.
 //!
-//! `cargo bench -p fleche --bench query`. Goals: a query by function name returning 1,000
-//! of 100,000 calls in at most 5 ms; `cache().table()` over 100,000 calls (no values) in at
-//! most 200 ms. The cache is written straight through the store in one commit, so setup
-//! takes seconds, not the minutes 100,000 durable commits would.
+//! `cargo bench -p fleche --bench query` (add `--features polars` for `to_polars`). Goals: a
+//! query by function name returning 1,000 of 100,000 calls in at most 5 ms;
+//! `cache().table()` over 100,000 calls (no values) in at most 200 ms; `to_polars()` of a
+//! table of 100,000 calls with one argument and the result in at most 200 ms. The cache is
+//! written straight through the store in one commit, so setup takes seconds, not the
+//! minutes 100,000 durable commits would.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -112,5 +114,38 @@ fn query_by_name_and_tag(bencher: divan::Bencher<'_, '_>, backend: &str) {
             .tag("project", "p6")
             .count()
             .unwrap()
+    });
+}
+
+/// The text table with the argument and result columns: every value read and summarised.
+#[divan::bench(args = ["memory", "file"], sample_count = 10)]
+fn table_with_values_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
+    let cache = if backend == "memory" {
+        &*MEMORY
+    } else {
+        &FILE.1
+    };
+    bencher.bench(|| {
+        let table = cache.table().arguments(["x"]).results();
+        assert_eq!(table.len(), CALLS);
+        table
+    });
+}
+
+/// `to_polars()` on a table of 100,000 calls with the argument and result columns (goal: at
+/// most 200 ms); the table is built once, outside the timing.
+#[cfg(feature = "polars")]
+#[divan::bench(args = ["memory", "file"], sample_count = 10)]
+fn to_polars_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
+    let cache = if backend == "memory" {
+        &*MEMORY
+    } else {
+        &FILE.1
+    };
+    let table = cache.table().arguments(["x"]).results();
+    bencher.bench(|| {
+        let frame = table.to_polars().unwrap();
+        assert_eq!(frame.height(), CALLS);
+        frame
     });
 }

@@ -39,8 +39,10 @@ const MAX_CELL_CHARS: usize = 48;
 ///
 /// Show it with `Display` (aligned text), [`Table::to_markdown`], [`Table::to_csv`],
 /// [`Table::to_html`], or as the value of a notebook cell ([`Table::evcxr_display`]). Keep
-/// some rows with [`Table::filter`], [`Table::without`] and [`Table::where_eq`]; with the
-/// `polars` feature, convert it with `Table::to_polars`.
+/// some rows with [`Table::filter`], [`Table::without`] and [`Table::where_eq`]. With the
+/// `polars` feature, `Table::to_polars` gives a polars `DataFrame` whose columns have the
+/// stored values' types (integers, floats, lists, structs, UTC datetimes), for analyses such
+/// as the mean result per argument value; its documentation shows one.
 ///
 /// ```
 /// # use fleche::fleche;
@@ -81,6 +83,25 @@ struct Line {
 #[derive(Clone)]
 struct Extra {
     header: String,
+    content: Content,
+}
+
+/// What a column holds, so that a conversion (`to_polars`) can read each column's values in
+/// full and with their types rather than from the rendered cells.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(not(feature = "polars"), allow(dead_code))]
+pub(crate) enum Content {
+    Key,
+    Name,
+    Module,
+    Result,
+    Argument(String),
+    TimeStart,
+    TimeStop,
+    WallTime,
+    Tag(String),
+    Environment(&'static str),
+    Git(&'static str),
 }
 
 const FIXED: [&str; 6] = ["key", "name", "module", "timestart", "timestop", "walltime"];
@@ -204,7 +225,10 @@ impl Table {
                 };
                 line.extra.push(cell);
             }
-            self.extras.push(Extra { header });
+            self.extras.push(Extra {
+                header,
+                content: Content::Argument(name.to_owned()),
+            });
         }
         self
     }
@@ -236,7 +260,13 @@ impl Table {
             };
             line.extra.insert(0, cell);
         }
-        self.extras.insert(0, Extra { header });
+        self.extras.insert(
+            0,
+            Extra {
+                header,
+                content: Content::Result,
+            },
+        );
         self
     }
 
@@ -314,20 +344,36 @@ impl Table {
 
     /// The column names, starting with the index column `key`.
     pub fn column_names(&self) -> Vec<String> {
-        let mut out: Vec<String> = vec!["key".into(), "name".into(), "module".into()];
-        out.extend(self.extras.iter().map(|e| e.header.clone()));
-        out.extend(["timestart", "timestop", "walltime"].map(String::from));
+        self.columns().into_iter().map(|(name, _)| name).collect()
+    }
+
+    /// The columns in order: each name with what it holds.
+    pub(crate) fn columns(&self) -> Vec<(String, Content)> {
+        let mut out: Vec<(String, Content)> = vec![
+            ("key".into(), Content::Key),
+            ("name".into(), Content::Name),
+            ("module".into(), Content::Module),
+        ];
+        out.extend(
+            self.extras
+                .iter()
+                .map(|e| (e.header.clone(), e.content.clone())),
+        );
+        out.push(("timestart".into(), Content::TimeStart));
+        out.push(("timestop".into(), Content::TimeStop));
+        out.push(("walltime".into(), Content::WallTime));
         for t in &self.tags {
             let clash = FIXED.contains(&t.as_str())
                 || t == "result"
                 || self.extras.iter().any(|e| e.header == *t);
-            out.push(if clash { format!("t_{t}") } else { t.clone() });
+            let name = if clash { format!("t_{t}") } else { t.clone() };
+            out.push((name, Content::Tag(t.clone())));
         }
         if self.environment {
-            out.extend(ENVIRONMENT_KEYS.map(String::from));
+            out.extend(ENVIRONMENT_KEYS.map(|k| (k.to_owned(), Content::Environment(k))));
         }
         if self.git {
-            out.extend(GIT_KEYS.map(String::from));
+            out.extend(GIT_KEYS.map(|k| (k.to_owned(), Content::Git(k))));
         }
         out
     }
@@ -496,23 +542,6 @@ impl Table {
     /// notebook and aligned text for plain viewers, in one write to stdout.
     pub fn evcxr_display(&self) {
         evcxr_emit(&self.to_html(), &self.to_string());
-    }
-
-    #[cfg(feature = "polars")]
-    pub(crate) fn all_cells(&self) -> Vec<Vec<String>> {
-        self.rows.iter().map(|l| self.cells(l)).collect()
-    }
-
-    #[cfg(feature = "polars")]
-    pub(crate) fn times(&self) -> impl Iterator<Item = (i64, i64, f64)> + '_ {
-        self.rows.iter().map(|l| {
-            let md = l.call.metadata();
-            (
-                md.timestart.timestamp_nanos_opt().unwrap_or_default(),
-                md.timestop.timestamp_nanos_opt().unwrap_or_default(),
-                md.walltime,
-            )
-        })
     }
 }
 

@@ -1,51 +1,230 @@
-//! `Table` to polars `DataFrame` (feature `polars`).
+//! `Table` to a polars `DataFrame` (feature `polars`): every column with a real type, values
+//! read in full from the store (only those of the argument and result columns asked for).
 
-use polars::prelude::{Column, DataFrame, DataType, TimeUnit};
+mod typed;
 
+use polars::prelude::{Column, DataFrame, NamedFrom, Series, TimeUnit, TimeZone};
+
+use crate::cache::Cache;
+use crate::call::Call;
+use crate::codec::inspect::Item;
+use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::table::Table;
+use crate::record::metadata_entry;
+use crate::table::{Content, Table};
 
 impl Table {
-    /// Converts the table to a polars `DataFrame`: one string column per table column, except
-    /// `walltime` (seconds, `f64`) and `timestart`/`timestop` (UTC datetimes, ns); empty cells
-    /// are nulls. The counterpart of Python's "the metadata table is just pandas".
+    /// Converts the table to a polars `DataFrame`, one column per table column, with types
+    /// taken from the stored values:
+    ///
+    /// - argument and result columns: `Int64` (`UInt64` when a value needs it), `Float64`,
+    ///   `Boolean`, `String` (unit enum variants too), `Binary` (`Vec<u8>`, `serde_bytes`),
+    ///   `List` (a `Vec<f64>` is `List(Float64)`), `Struct` with the field names (an enum
+    ///   variant with data is a struct with one field per variant); `None` is null.
+    ///   Values are read in full, once per distinct value, and only for the columns the table
+    ///   has: a large result is read only with [`Table::results`].
+    /// - `timestart`, `timestop`: `Datetime` (ns, UTC); `walltime`: `Duration` (ns).
+    /// - `key`, `name`, `module`, the tags and the environment and git entries: `String`;
+    ///   git's `dirty`: `Boolean`.
+    ///
+    /// A column whose values share no type (a function whose return type changed, integers
+    /// beyond 64 bits) is a `String` column of the values as text, with one
+    /// `tracing` warning naming it; so is a struct field or list element that disagrees.
+    /// A value missing from the store or not readable is a null, with a warning.
+    ///
+    /// ```
+    /// # use fleche::fleche;
+    /// use polars::prelude::*;
+    ///
+    /// #[fleche]
+    /// fn energy(steps: i64, temperature: f64) -> f64 { temperature * steps as f64 }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let cache = fleche::Cache::memory();
+    /// # let _active = cache.activate();
+    /// for steps in [10, 20] {
+    ///     for temperature in [1.0, 2.0, 3.0] {
+    ///         energy(steps, temperature);
+    ///     }
+    /// }
+    /// let frame = energy::query().table().all_arguments().results().to_polars()?;
+    /// let mean = frame
+    ///     .lazy()
+    ///     .group_by([col("steps")])
+    ///     .agg([col("result").mean().alias("mean energy")])
+    ///     .sort(["steps"], Default::default())
+    ///     .collect()?;
+    /// println!("{mean}");
+    /// assert_eq!(mean.column("mean energy")?.f64()?.get(1), Some(40.0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_polars(&self) -> Result<DataFrame> {
-        to_polars(self)
+        let err = |e: polars::error::PolarsError| Error::Table {
+            detail: e.to_string(),
+        };
+        let calls: Vec<&Call> = self.calls().collect();
+        let mut columns = Vec::new();
+        for (name, content) in self.columns() {
+            let series = match content {
+                Content::Key => Series::new(name.as_str().into(), self.index().collect::<Vec<_>>()),
+                Content::Name => strings(&name, calls.iter().map(|c| Some(c.name()))),
+                Content::Module => strings(&name, calls.iter().map(|c| Some(c.module()))),
+                Content::Result => {
+                    let digests: Vec<Option<Digest>> =
+                        calls.iter().map(|c| Some(c.result_digest())).collect();
+                    values(&name, &calls, &digests).map_err(err)?
+                }
+                Content::Argument(argument) => {
+                    let digests: Vec<Option<Digest>> = calls
+                        .iter()
+                        .map(|c| {
+                            c.argument_digests()
+                                .iter()
+                                .find(|(n, _)| *n == argument)
+                                .map(|(_, d)| *d)
+                        })
+                        .collect();
+                    values(&name, &calls, &digests).map_err(err)?
+                }
+                Content::TimeStart | Content::TimeStop => {
+                    let ns: Vec<Option<i64>> = calls
+                        .iter()
+                        .map(|c| {
+                            let md = c.metadata();
+                            let t = if content == Content::TimeStart {
+                                md.timestart
+                            } else {
+                                md.timestop
+                            };
+                            t.timestamp_nanos_opt()
+                        })
+                        .collect();
+                    Series::new(name.as_str().into(), ns)
+                        .into_datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC))
+                }
+                Content::WallTime => {
+                    let ns: Vec<i64> = calls
+                        .iter()
+                        .map(|c| (c.metadata().walltime * 1e9).round() as i64)
+                        .collect();
+                    Series::new(name.as_str().into(), ns).into_duration(TimeUnit::Nanoseconds)
+                }
+                Content::Tag(key) => {
+                    // Tags are text today; going through the encoded form keeps the column
+                    // typed the day tag values are stored with their types.
+                    let encoded: Vec<Option<Vec<u8>>> = calls
+                        .iter()
+                        .map(|c| {
+                            let value = c.metadata().tags.get(&key)?;
+                            crate::codec::encode(value).ok()
+                        })
+                        .collect();
+                    let items: Vec<Option<Item<'_>>> = encoded
+                        .iter()
+                        .map(|b| b.as_deref().and_then(|b| Item::parse(b).ok()))
+                        .collect();
+                    typed_column(&name, &items).map_err(err)?
+                }
+                Content::Environment(key) => strings(
+                    &name,
+                    calls
+                        .iter()
+                        .map(|c| metadata_entry(c.metadata(), "environment", key)),
+                ),
+                Content::Git("dirty") => Series::new(
+                    name.as_str().into(),
+                    calls
+                        .iter()
+                        .map(|c| c.metadata().git.as_ref().and_then(|g| g.dirty))
+                        .collect::<Vec<_>>(),
+                ),
+                Content::Git(key) => strings(
+                    &name,
+                    calls
+                        .iter()
+                        .map(|c| metadata_entry(c.metadata(), "git", key)),
+                ),
+            };
+            columns.push(Column::from(series));
+        }
+        DataFrame::new(calls.len(), columns).map_err(err)
     }
 }
 
-fn to_polars(table: &Table) -> Result<DataFrame> {
-    let err = |e: polars::error::PolarsError| Error::Table {
-        detail: e.to_string(),
+/// A `String` column.
+fn strings<S: AsRef<str>>(name: &str, cells: impl Iterator<Item = Option<S>>) -> Series {
+    let cells: Vec<Option<S>> = cells.collect();
+    let cells: Vec<Option<&str>> = cells.iter().map(|c| c.as_ref().map(S::as_ref)).collect();
+    Series::new(name.into(), cells)
+}
+
+/// The typed column of the stored values under `digests` (`None`: the call has no such
+/// value). Each distinct value is read once, all in one read of the store.
+fn values(
+    name: &str,
+    calls: &[&Call],
+    digests: &[Option<Digest>],
+) -> polars::error::PolarsResult<Series> {
+    let Some(cache) = calls.first().map(|c| c.cache()) else {
+        return typed_column(name, &[]);
     };
-    let names = table.column_names();
-    let cells = table.all_cells();
-    let times: Vec<(i64, i64, f64)> = table.times().collect();
-    let mut columns = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        let column = match name.as_str() {
-            "timestart" | "timestop" => {
-                let ns: Vec<i64> = times
-                    .iter()
-                    .map(|t| if name == "timestart" { t.0 } else { t.1 })
-                    .collect();
-                Column::new(name.as_str().into(), ns)
-                    .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
-                    .map_err(err)?
-            }
-            "walltime" => Column::new(
-                name.as_str().into(),
-                times.iter().map(|t| t.2).collect::<Vec<f64>>(),
-            ),
-            _ => Column::new(
-                name.as_str().into(),
-                cells
-                    .iter()
-                    .map(|row| Some(row[i].as_str()).filter(|s| !s.is_empty()))
-                    .collect::<Vec<Option<&str>>>(),
-            ),
-        };
-        columns.push(column);
+    let mut distinct: Vec<Digest> = digests.iter().flatten().copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let (stored, problem) = read_values(cache, &distinct);
+    let parsed: Vec<Option<Item<'_>>> = stored
+        .iter()
+        .map(|bytes| bytes.as_deref().and_then(|b| Item::parse(b).ok()))
+        .collect();
+    let mut unreadable = parsed
+        .iter()
+        .zip(&stored)
+        .filter(|(item, bytes)| item.is_none() && bytes.is_some())
+        .count();
+    let mut missing = stored.iter().filter(|b| b.is_none()).count();
+    if problem.is_some() {
+        missing = distinct.len();
+        unreadable = 0;
     }
-    DataFrame::new(cells.len(), columns).map_err(err)
+    let rows: Vec<Option<Item<'_>>> = digests
+        .iter()
+        .map(|d| {
+            let i = distinct.binary_search(d.as_ref()?).ok()?;
+            parsed[i]
+        })
+        .collect();
+    if missing + unreadable > 0 {
+        tracing::warn!(
+            column = name,
+            "column `{name}`: {missing} stored values missing and {unreadable} unreadable; \
+             they are nulls in the frame{}",
+            problem.map(|p| format!(" ({p})")).unwrap_or_default()
+        );
+    }
+    typed_column(name, &rows)
+}
+
+/// The full bytes of each value, in the order given, in one read transaction; on a failed
+/// read, every value is missing and the error says why.
+fn read_values(cache: &Cache, digests: &[Digest]) -> (Vec<Option<Vec<u8>>>, Option<String>) {
+    match cache.value_heads(digests, usize::MAX) {
+        Ok(heads) => (
+            heads.into_iter().map(|h| h.map(|h| h.bytes)).collect(),
+            None,
+        ),
+        Err(e) => (vec![None; digests.len()], Some(e.to_string())),
+    }
+}
+
+/// [`typed::column`], warning once about the places shown as text.
+fn typed_column(name: &str, rows: &[Option<Item<'_>>]) -> polars::error::PolarsResult<Series> {
+    let (series, mixed) = typed::column(name, rows)?;
+    if !mixed.is_empty() {
+        tracing::warn!(
+            column = name,
+            "column `{name}`: values of different types, shown as text in the frame: {}",
+            mixed.join(", ")
+        );
+    }
+    Ok(series)
 }
