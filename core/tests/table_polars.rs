@@ -393,6 +393,7 @@ fn changed_return_type() -> Cache {
                 version: None,
                 code: None,
                 arguments: vec![],
+                argument_keys: vec![],
                 result: *digest,
                 result_type: if i == 0 { "i64" } else { "String" }.into(),
                 result_size: bytes.len() as u64,

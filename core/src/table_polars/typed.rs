@@ -132,14 +132,24 @@ impl Shape {
     }
 }
 
-/// The item a stored value stands for: `None` for null. Any other kind with one child (a
-/// marked `Some`) stands for that child; scalars have none.
+/// The item a stored value stands for: `None` for null. A kind added to the codec later
+/// that wraps one item (such as a marked `Some`) stands for that item.
 fn present(item: Item<'_>) -> Option<Item<'_>> {
     match item.kind() {
         Kind::Null | Kind::Undefined => None,
-        Kind::Array { .. } | Kind::Map { .. } | Kind::TypedArray { .. } | Kind::Tag(_) => {
-            Some(item)
-        }
+        Kind::Bool(_)
+        | Kind::Int(_)
+        | Kind::BigInt { .. }
+        | Kind::Float(_)
+        | Kind::Simple(_)
+        | Kind::Text(_)
+        | Kind::Bytes { .. }
+        | Kind::Array { .. }
+        | Kind::Map { .. }
+        | Kind::TypedArray { .. }
+        | Kind::Tag(_) => Some(item),
+        // Kinds the codec adds later; the codec's marked `Some` wraps one item.
+        #[allow(unreachable_patterns)]
         _ => match item.children().next() {
             Some(Ok(child)) => present(child.value),
             _ => Some(item),
