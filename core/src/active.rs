@@ -108,23 +108,13 @@ impl Cache {
     #[must_use = "the cache is active only while the guard lives"]
     pub fn activate_globally(&self) -> GlobalActiveCache {
         let id = NEXT_GLOBAL.fetch_add(1, Ordering::Relaxed);
+        // A guard kept until exit (in a static, or leaked) needs nothing here: the store's
+        // own exit hook closes every open file, whatever handles still point at it.
         let mut global = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
-        if self.path().is_some() {
-            // A guard kept until exit (in a static, or leaked) must still let the file close.
-            static RELEASE_AT_EXIT: Once = Once::new();
-            RELEASE_AT_EXIT.call_once(|| crate::exit::at_exit(release_global_caches));
-        }
         global.push((id, self.clone()));
         ANY_GLOBAL.store(true, Ordering::Release);
         GlobalActiveCache { id }
     }
-}
-
-/// Drops the globally active caches at exit, so their files close cleanly.
-fn release_global_caches() {
-    let released = std::mem::take(&mut *GLOBAL.write().unwrap_or_else(|e| e.into_inner()));
-    ANY_GLOBAL.store(false, Ordering::Release);
-    drop(released);
 }
 
 fn global_cache() -> Option<Cache> {
