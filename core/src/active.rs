@@ -5,36 +5,67 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Once, RwLock};
+use std::sync::{Arc, Once, OnceLock, RwLock};
 
 use crate::cache::Cache;
 use crate::config::{CacheSpec, Origin};
 use crate::digest::Digest;
 use crate::error::{Error, Result, Stream, notice};
-use crate::notebook::{Reopen, announce_once, in_evcxr};
+use crate::notebook::{Reopen, announce_once};
+use crate::process::in_evcxr;
 
-thread_local! {
-    static ACTIVE: RefCell<Vec<Cache>> = const { RefCell::new(Vec::new()) };
+/// The thread's activations, innermost last, each with the id its guard removes.
+#[derive(Default)]
+struct Activations {
+    caches: Vec<(u64, Cache)>,
+    next_id: u64,
+}
+
+type ActiveKey = std::thread::LocalKey<RefCell<Activations>>;
+
+/// This thread's activations; under evcxr the first cell's copy, so that an activation kept
+/// in a notebook variable holds in later cells (see `process.rs`).
+fn active() -> &'static ActiveKey {
+    thread_local! {
+        static ACTIVE: RefCell<Activations> = RefCell::new(Activations::default());
+    }
+    static SHARED: OnceLock<&'static ActiveKey> = OnceLock::new();
+    SHARED.get_or_init(|| crate::process::shared("active::ACTIVE", &ACTIVE))
 }
 
 /// Keeps a cache active on this thread; see [`Cache::activate`].
 #[derive(Debug)]
 pub struct ActiveCache {
+    id: u64,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Drop for ActiveCache {
     fn drop(&mut self) {
-        ACTIVE.with(|a| a.borrow_mut().pop());
+        // Removes this guard's own activation, also when guards drop out of order.
+        let _ = active().try_with(|a| a.borrow_mut().caches.retain(|(id, _)| *id != self.id));
     }
 }
 
 /// The process-wide activations, innermost last, each with the id its guard removes.
-static GLOBAL: RwLock<Vec<(u64, Cache)>> = RwLock::new(Vec::new());
-/// Whether [`GLOBAL`] may be non-empty, so that a call skips its lock when nothing was
-/// activated globally.
-static ANY_GLOBAL: AtomicBool = AtomicBool::new(false);
-static NEXT_GLOBAL: AtomicU64 = AtomicU64::new(0);
+#[derive(Default)]
+struct GlobalActivations {
+    caches: RwLock<Vec<(u64, Cache)>>,
+    /// Whether `caches` may be non-empty, so that a call skips its lock when nothing was
+    /// activated globally.
+    any: AtomicBool,
+    next_id: AtomicU64,
+}
+
+fn global() -> &'static GlobalActivations {
+    static GLOBAL: GlobalActivations = GlobalActivations {
+        caches: RwLock::new(Vec::new()),
+        any: AtomicBool::new(false),
+        next_id: AtomicU64::new(0),
+    };
+    static SHARED: OnceLock<&'static GlobalActivations> = OnceLock::new();
+    SHARED.get_or_init(|| crate::process::shared("active::GLOBAL", &GLOBAL))
+}
 
 /// Keeps a cache active for every thread of the process; see [`Cache::activate_globally`].
 #[derive(Debug)]
@@ -44,9 +75,10 @@ pub struct GlobalActiveCache {
 
 impl Drop for GlobalActiveCache {
     fn drop(&mut self) {
-        let mut global = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
-        global.retain(|(id, _)| *id != self.id);
-        ANY_GLOBAL.store(!global.is_empty(), Ordering::Release);
+        let global = global();
+        let mut caches = global.caches.write().unwrap_or_else(|e| e.into_inner());
+        caches.retain(|(id, _)| *id != self.id);
+        global.any.store(!caches.is_empty(), Ordering::Release);
     }
 }
 
@@ -72,8 +104,15 @@ impl Cache {
     /// ```
     #[must_use = "the cache is active only while the guard lives"]
     pub fn activate(&self) -> ActiveCache {
-        ACTIVE.with(|a| a.borrow_mut().push(self.clone()));
+        let id = active().with(|a| {
+            let mut a = a.borrow_mut();
+            let id = a.next_id;
+            a.next_id += 1;
+            a.caches.push((id, self.clone()));
+            id
+        });
         ActiveCache {
+            id,
             _not_send: std::marker::PhantomData,
         }
     }
@@ -107,21 +146,24 @@ impl Cache {
     /// ```
     #[must_use = "the cache is active only while the guard lives"]
     pub fn activate_globally(&self) -> GlobalActiveCache {
-        let id = NEXT_GLOBAL.fetch_add(1, Ordering::Relaxed);
+        let global = global();
+        let id = global.next_id.fetch_add(1, Ordering::Relaxed);
         // A guard kept until exit (in a static, or leaked) needs nothing here: the store's
         // own exit hook closes every open file, whatever handles still point at it.
-        let mut global = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
-        global.push((id, self.clone()));
-        ANY_GLOBAL.store(true, Ordering::Release);
+        let mut caches = global.caches.write().unwrap_or_else(|e| e.into_inner());
+        caches.push((id, self.clone()));
+        global.any.store(true, Ordering::Release);
         GlobalActiveCache { id }
     }
 }
 
 fn global_cache() -> Option<Cache> {
-    if !ANY_GLOBAL.load(Ordering::Acquire) {
+    let global = global();
+    if !global.any.load(Ordering::Acquire) {
         return None;
     }
-    GLOBAL
+    global
+        .caches
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .last()
@@ -155,7 +197,14 @@ enum DefaultState {
 /// The default cache, opened on first use. Not a `OnceLock`, so that it can be dropped when
 /// the process exits: redb marks a file that was never closed as needing repair, which a
 /// read-only opener (such as `fleche-tui`) cannot do.
-static DEFAULT: RwLock<DefaultState> = RwLock::new(DefaultState::NotOpened);
+///
+/// Under evcxr the first cell's copy serves every cell (see `process.rs`): one handle on the
+/// file for the whole kernel, and a later cell's first call finds it open.
+fn default_state() -> &'static RwLock<DefaultState> {
+    static DEFAULT: RwLock<DefaultState> = RwLock::new(DefaultState::NotOpened);
+    static SHARED: OnceLock<&'static RwLock<DefaultState>> = OnceLock::new();
+    SHARED.get_or_init(|| crate::process::shared("active::DEFAULT", &DEFAULT))
+}
 
 impl DefaultState {
     /// The cache, or `None` when it is not opened yet.
@@ -187,16 +236,20 @@ pub fn cache() -> Cache {
 /// The active cache, or why the configured default cannot be opened: an
 /// [`Error::Config`] for an invalid configuration, or the error of opening its file.
 pub fn try_cache() -> Result<Cache> {
-    if let Some(active) = ACTIVE.with(|a| a.borrow().last().cloned()) {
+    if let Some(active) = active().with(|a| a.borrow().caches.last().map(|(_, c)| c.clone())) {
         return Ok(active);
     }
     if let Some(global) = global_cache() {
         return Ok(global);
     }
-    if let Some(found) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).get() {
+    if let Some(found) = default_state()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get()
+    {
         return found;
     }
-    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
+    let mut slot = default_state().write().unwrap_or_else(|e| e.into_inner());
     if let Some(found) = slot.get() {
         return found;
     }
@@ -215,7 +268,7 @@ pub fn try_cache() -> Result<Cache> {
 /// Drops the default cache so its file is closed cleanly; run when the process exits.
 fn close_default_cache() {
     let closing = std::mem::replace(
-        &mut *DEFAULT.write().unwrap_or_else(|e| e.into_inner()),
+        &mut *default_state().write().unwrap_or_else(|e| e.into_inner()),
         DefaultState::Closed,
     );
     if let DefaultState::Open(DefaultHandle::Reopened(reopen)) = &closing {

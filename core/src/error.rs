@@ -266,8 +266,12 @@ pub(crate) fn notice(level: tracing::Level, line: &str, stream: Stream) {
 /// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so
 /// a notebook user without a tracing subscriber still learns that caching is off.
 pub(crate) fn warn_once(message: &str) {
+    // Under evcxr, once per kernel rather than once per cell (see `process.rs`).
     static SEEN: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
-    let first = SEEN
+    static SHARED: std::sync::OnceLock<&'static Mutex<HashSet<String>>> =
+        std::sync::OnceLock::new();
+    let first = SHARED
+        .get_or_init(|| crate::process::shared("error::SEEN", &*SEEN))
         .lock()
         .map(|mut s| s.insert(message.to_owned()))
         .unwrap_or(false);

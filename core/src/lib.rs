@@ -102,6 +102,7 @@ pub mod error;
 mod exit;
 mod function;
 mod notebook;
+mod process;
 pub mod query;
 pub mod record;
 mod runtime;

@@ -1,33 +1,29 @@
-//! Living inside the evcxr kernel: every cell is a new shared library with its own copy of
-//! fleche's statics, so nothing a static holds may outlive the cell that made it, and nothing
-//! "once per process" can rely on a static.
+//! Living inside the evcxr kernel: the default cache file, opened while cells use it and
+//! closed when the kernel is idle, and the one-line notice of where results go. Every cell is
+//! a new shared library with its own copy of fleche; `process.rs` makes them share one
+//! default cache.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
 use crate::error::{Error, Result, Stream, notice};
 
-/// Whether this process is the evcxr kernel's runtime (evcxr sets `EVCXR_IS_RUNTIME` in it).
-pub(crate) fn in_evcxr() -> bool {
-    static IN_EVCXR: OnceLock<bool> = OnceLock::new();
-    *IN_EVCXR
-        .get_or_init(|| std::env::var_os(crate::config::ENV_EVCXR).is_some_and(|v| !v.is_empty()))
-}
-
 /// A default cache file that is open only while someone uses it.
 ///
-/// evcxr never unloads a cell's library, so a cache held in a cell's static would stay open
-/// for the life of the kernel: one file handle (and one page cache) more for every cell that
-/// calls a cached function. Opening and closing around every call is no better: each pair
-/// costs about 1 ms (up to tens of ms: closing flushes the header twice), against 7 µs for
-/// a hit (`benches/notebook_reopen.rs`), which a loop of hits would pay every time. So the
-/// file is kept open while calls keep coming and closed by a small thread once no call has
-/// asked for it for [`LINGER`]; a [`Cache`] clone still alive (a running call, a variable)
-/// keeps it open longer.
+/// One per kernel (every cell's copy of fleche uses the first cell's, see `process.rs`).
+/// Opening and closing around every call would cost each call about 1 ms (up to tens of ms
+/// on a busy disk: opening and closing both sync the header), against 7 µs for a hit
+/// (`benches/notebook_reopen.rs`). Keeping the file open for the life of the kernel would
+/// leave it needing repair whenever the kernel is killed rather than stopped. So the file
+/// stays open while cells keep calling and is closed by a small thread once no call has asked
+/// for it for [`LINGER`], long enough to span the compilation of the next cell when cells run
+/// one after another; a [`Cache`] clone still alive (a running call, a variable) keeps it open
+/// longer, and a normal end of the kernel closes it whatever is held.
 pub(crate) struct Reopen {
     path: PathBuf,
+    linger: Duration,
     state: Mutex<Lingering>,
 }
 
@@ -37,13 +33,19 @@ struct Lingering {
     closer_running: bool,
 }
 
-/// How long an unused default cache stays open under evcxr.
-pub(crate) const LINGER: Duration = Duration::from_millis(500);
+/// How long an unused default cache stays open under evcxr: longer than evcxr takes to
+/// compile a typical cell, so that running cells in a row reopens nothing.
+pub(crate) const LINGER: Duration = Duration::from_secs(5);
 
 impl Reopen {
     pub(crate) fn new(path: PathBuf) -> Reopen {
+        Reopen::with_linger(path, LINGER)
+    }
+
+    fn with_linger(path: PathBuf, linger: Duration) -> Reopen {
         Reopen {
             path,
+            linger,
             state: Mutex::new(Lingering {
                 held: None,
                 last_used: Instant::now(),
@@ -92,10 +94,12 @@ impl Reopen {
     }
 
     fn close_when_idle(&self) {
+        let mut wait = self.linger;
         loop {
-            std::thread::sleep(LINGER);
+            std::thread::sleep(wait);
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if state.last_used.elapsed() >= LINGER {
+            let idle = state.last_used.elapsed();
+            if idle >= self.linger {
                 let held = state.held.take();
                 state.closer_running = false;
                 drop(state);
@@ -103,6 +107,8 @@ impl Reopen {
                 drop(held);
                 return;
             }
+            // Wake when the latest use is `linger` old, not a whole `linger` from now.
+            wait = self.linger - idle;
         }
     }
 }
@@ -145,7 +151,8 @@ mod tests {
     fn reopen_keeps_the_file_open_while_used_and_closes_it_when_idle() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.redb");
-        let reopen = Arc::new(Reopen::new(path.clone()));
+        let linger = Duration::from_millis(200);
+        let reopen = Arc::new(Reopen::with_linger(path.clone(), linger));
         let a = reopen.cache().unwrap();
         let b = reopen.cache().unwrap();
         assert!(a.same_as(&b), "one handle while in use");
@@ -155,7 +162,7 @@ mod tests {
         let c = reopen.cache().unwrap();
         assert!(Arc::ptr_eq(&c.store, &store.upgrade().unwrap()));
         drop(c);
-        std::thread::sleep(LINGER * 3);
+        std::thread::sleep(linger * 3);
         assert!(store.upgrade().is_none(), "closed once idle");
         // Deleting the file between uses starts a new cache instead of failing.
         std::fs::remove_file(&path).unwrap();

@@ -65,6 +65,8 @@ pub struct Table {
     /// Extra columns (result, arguments), in order.
     extras: Vec<Extra>,
     tags: Vec<String>,
+    /// Whether rows of one function come from different definitions (see [`Definitions`]).
+    definitions: Option<Definitions>,
     environment: bool,
     git: bool,
     /// Errors and notices shown under the table.
@@ -94,6 +96,7 @@ pub(crate) enum Content {
     Key,
     Name,
     Module,
+    Version,
     Result,
     Argument(String),
     TimeStart,
@@ -104,7 +107,60 @@ pub(crate) enum Content {
     Git(&'static str),
 }
 
-const FIXED: [&str; 6] = ["key", "name", "module", "timestart", "timestop", "walltime"];
+const FIXED: [&str; 7] = [
+    "key",
+    "name",
+    "module",
+    "version",
+    "timestart",
+    "timestop",
+    "walltime",
+];
+
+/// The `version` column, shown when calls of one function in the table were made by different
+/// definitions of it (another `version`, or an edited body when the code is part of the key):
+/// otherwise two rows with the same arguments and different results would look alike.
+#[derive(Clone)]
+struct Definitions {
+    /// The function's current definition (version, code digest), when the table comes from
+    /// its own query; rows of other definitions are then marked `(older)`.
+    current: Option<(Option<String>, Option<Digest>)>,
+}
+
+impl Definitions {
+    /// Whether some function has calls from more than one definition.
+    fn differ(calls: &[Call]) -> bool {
+        let mut seen: std::collections::HashMap<(&str, &str), (Option<&str>, Option<Digest>)> =
+            std::collections::HashMap::new();
+        calls.iter().any(|c| {
+            let definition = (c.version(), c.code());
+            *seen.entry((c.module(), c.name())).or_insert(definition) != definition
+        })
+    }
+
+    /// `version` and the code digest's first 8 hex digits, e.g. `v2 3f9a1c2e`, marked
+    /// `(older)` when it is not the current definition.
+    fn cell(&self, call: &Call) -> String {
+        let mut out = String::new();
+        if let Some(v) = call.version() {
+            out.push_str(v);
+        }
+        if let Some(code) = call.code() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&code.to_string()[..8]);
+        }
+        if let Some((version, code)) = &self.current {
+            let current =
+                call.version() == version.as_deref() && (code.is_none() || call.code() == *code);
+            if !current {
+                out.push_str(" (older)");
+            }
+        }
+        out
+    }
+}
 
 impl Cache {
     /// A table of every call in this cache (see [`Table`]); no argument or result is read.
@@ -124,7 +180,12 @@ impl Query {
     /// A table of the matching calls, or why the query could not run.
     pub fn try_table(&self) -> Result<Table> {
         let found = self.run()?;
-        Table::build(found.cache, found.calls, found.all_keys)
+        let mut table = Table::build(found.cache, found.calls, found.all_keys)?;
+        if let (Some(definitions), Some(function)) = (&mut table.definitions, self.function()) {
+            definitions.current =
+                Some((function.version.map(str::to_owned), function.code_digest()));
+        }
+        Ok(table)
     }
 
     /// Shows the query's table in a Jupyter notebook (evcxr calls this for a cell's value).
@@ -170,6 +231,7 @@ impl Table {
             git |= g;
         }
         let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
+        let definitions = Definitions::differ(&calls).then_some(Definitions { current: None });
         let rows = calls
             .into_iter()
             .zip(length_of)
@@ -183,6 +245,7 @@ impl Table {
             rows,
             extras: Vec::new(),
             tags,
+            definitions,
             environment,
             git,
             notes: Vec::new(),
@@ -196,6 +259,7 @@ impl Table {
             rows: Vec::new(),
             extras: Vec::new(),
             tags: Vec::new(),
+            definitions: None,
             environment: false,
             git: false,
             notes: vec![format!("error: {error}")],
@@ -354,6 +418,9 @@ impl Table {
             ("name".into(), Content::Name),
             ("module".into(), Content::Module),
         ];
+        if self.definitions.is_some() {
+            out.push(("version".into(), Content::Version));
+        }
         out.extend(
             self.extras
                 .iter()
@@ -404,6 +471,15 @@ impl Table {
         &self.notes
     }
 
+    /// The `version` cell of a call: its definition when the table has that column.
+    #[cfg_attr(not(feature = "polars"), allow(dead_code))]
+    pub(crate) fn version_cell(&self, call: &Call) -> String {
+        self.definitions
+            .as_ref()
+            .map(|d| d.cell(call))
+            .unwrap_or_default()
+    }
+
     /// The cells of one row, in column order, `key` first.
     fn cells(&self, line: &Line) -> Vec<String> {
         let c = &line.call;
@@ -412,6 +488,9 @@ impl Table {
         out.push(line.index.clone());
         out.push(c.name().to_owned());
         out.push(c.module().to_owned());
+        if let Some(definitions) = &self.definitions {
+            out.push(definitions.cell(c));
+        }
         out.extend(line.extra.iter().cloned());
         out.push(local_time(md.timestart));
         out.push(local_time(md.timestop));

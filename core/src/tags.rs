@@ -2,38 +2,69 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::thread::LocalKey;
 
-thread_local! {
-    static TAGS: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
+/// The tag scopes alive on a thread, oldest first, each with the id its guard removes.
+#[derive(Debug, Default)]
+struct Scopes {
+    scopes: Vec<(u64, Vec<(String, String)>)>,
+    next_id: u64,
+}
+
+type ScopesKey = LocalKey<RefCell<Scopes>>;
+
+/// This thread's scopes. Under evcxr every cell has its own copy of fleche, so the thread-local
+/// is the first copy's (see `process.rs`): a guard kept in a notebook variable tags the calls of
+/// later cells too.
+fn scopes() -> &'static ScopesKey {
+    thread_local! {
+        static SCOPES: RefCell<Scopes> = RefCell::new(Scopes::default());
+    }
+    static SHARED: OnceLock<&'static ScopesKey> = OnceLock::new();
+    SHARED.get_or_init(|| crate::process::shared("tags::SCOPES", &SCOPES))
 }
 
 /// The tags in scope on this thread.
 pub fn current() -> BTreeMap<String, String> {
-    TAGS.with(|t| t.borrow().clone())
+    scopes().with(|s| {
+        let mut tags = BTreeMap::new();
+        for (_, scope) in &s.borrow().scopes {
+            for (k, v) in scope {
+                tags.insert(k.clone(), v.clone());
+            }
+        }
+        tags
+    })
 }
 
-/// Tags in scope until dropped; made by [`tags!`](crate::tags!). Nested scopes merge, an
-/// inner value for the same key wins, and leaving a scope restores the outer tags.
+/// Tags in scope until dropped; made by [`tags!`](crate::tags!). Nested scopes merge and an
+/// inner value for the same key wins. Dropping a guard removes exactly its own tags, also when
+/// guards are dropped out of order (a notebook variable reassigned with new tags drops the old
+/// guard after the new one was made): the newest living guard's value for a key applies.
 #[must_use = "tags apply only while the guard lives: bind it with `let _t = tags!(...)`"]
 #[derive(Debug)]
 pub struct Tags {
-    previous: BTreeMap<String, String>,
+    id: u64,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Tags {
     /// Adds tags to this thread's scope.
     pub fn push<K: Into<String>, V: ToString>(tags: impl IntoIterator<Item = (K, V)>) -> Tags {
-        let previous = TAGS.with(|t| {
-            let mut t = t.borrow_mut();
-            let previous = t.clone();
-            for (k, v) in tags {
-                t.insert(k.into(), v.to_string());
-            }
-            previous
+        let scope = tags
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.to_string()))
+            .collect();
+        let id = scopes().with(|s| {
+            let mut s = s.borrow_mut();
+            let id = s.next_id;
+            s.next_id += 1;
+            s.scopes.push((id, scope));
+            id
         });
         Tags {
-            previous,
+            id,
             _not_send: std::marker::PhantomData,
         }
     }
@@ -41,8 +72,8 @@ impl Tags {
 
 impl Drop for Tags {
     fn drop(&mut self) {
-        let previous = std::mem::take(&mut self.previous);
-        TAGS.with(|t| *t.borrow_mut() = previous);
+        // `try_with`: a guard dropped while its thread shuts down has nothing left to restore.
+        let _ = scopes().try_with(|s| s.borrow_mut().scopes.retain(|(id, _)| *id != self.id));
     }
 }
 
@@ -78,6 +109,21 @@ mod tests {
             assert_eq!(t["stage"], "1");
             assert!(!t.contains_key("extra"));
         }
+        assert!(current().is_empty());
+    }
+
+    #[test]
+    fn a_guard_dropped_out_of_order_removes_only_its_own_tags() {
+        let first = crate::tags!(session = "s1", user = "ada");
+        let second = crate::tags!(session = "s2");
+        drop(first);
+        let t = current();
+        assert_eq!(t["session"], "s2", "the living guard's value stays");
+        assert!(
+            !t.contains_key("user"),
+            "the dropped guard's own key is gone"
+        );
+        drop(second);
         assert!(current().is_empty());
     }
 }

@@ -328,3 +328,67 @@ fn shown_prefixes_load_calls_even_when_a_value_digest_shares_them() {
         Err(fleche::Error::AmbiguousDigest { .. })
     ));
 }
+
+mod old_body {
+    /// An earlier edit of `energy` (same name and module, another body).
+    #[fleche::fleche(name = "energy", module = "table_tests")]
+    pub fn energy(x: i64) -> i64 {
+        x * 10
+    }
+}
+
+mod new_body {
+    /// The current definition of `energy`.
+    #[fleche::fleche(name = "energy", module = "table_tests")]
+    pub fn energy(x: i64) -> i64 {
+        x * 100
+    }
+}
+
+#[fleche(module = "table_tests")]
+fn steady(x: i64) -> i64 {
+    x
+}
+
+#[test]
+fn rows_from_different_definitions_show_their_version() {
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    steady(1);
+    steady(2);
+    // One definition only: no version column.
+    let table = steady::query().table();
+    assert!(!table.column_names().contains(&"version".to_owned()));
+
+    old_body::energy(1);
+    new_body::energy(1);
+    let table = new_body::energy::query().table().arguments(["x"]).results();
+    let names = table.column_names();
+    assert_eq!(&names[..4], ["key", "name", "module", "version"]);
+    let rows: Vec<_> = table.rows().collect();
+    assert_eq!(rows.len(), 2, "both definitions' calls are listed");
+    let cells: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.get("result").unwrap(), r.get("version").unwrap()))
+        .collect();
+    let older = cells.iter().find(|(result, _)| *result == "10").unwrap().1;
+    let current = cells.iter().find(|(result, _)| *result == "100").unwrap().1;
+    assert!(older.ends_with(" (older)"), "{older}");
+    assert!(!current.contains("older"), "{current}");
+    assert_eq!(current.len(), 8, "the code digest's first 8 hex digits: {current}");
+    assert_ne!(&older[..8], current, "the two rows name different code");
+    // The current definition only: one row, and no column since it no longer differs.
+    let table = new_body::energy::query().current_only().table();
+    assert_eq!(table.len(), 1);
+    assert!(!table.column_names().contains(&"version".to_owned()));
+    // A table over the whole cache shows the column, without marks (no current definition).
+    let all = cache.table();
+    let marks: Vec<String> = all
+        .rows()
+        .filter(|r| r.get("name") == Some("energy"))
+        .map(|r| r.get("version").unwrap().to_owned())
+        .collect();
+    assert_eq!(marks.len(), 2);
+    assert!(marks.iter().all(|m| !m.contains("older")), "{marks:?}");
+    assert!(all.to_markdown().contains("| version |"));
+}

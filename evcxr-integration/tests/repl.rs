@@ -97,7 +97,7 @@ fn redefinition_restart_and_twenty_cells() {
         ));
     }
     cells.push(
-        "std::thread::sleep(std::time::Duration::from_millis(1500)); println!(\"idle fds={}\", cache_fds());"
+        "std::thread::sleep(std::time::Duration::from_millis(6500)); println!(\"idle fds={}\", cache_fds());"
             .into(),
     );
     let refs: Vec<&str> = cells.iter().map(String::as_str).collect();

@@ -148,6 +148,11 @@ impl Query {
         }
     }
 
+    /// The cached function whose own query this is, if it is one.
+    pub(crate) fn function(&self) -> Option<&'static Function> {
+        self.function
+    }
+
     /// The calls of one cached function, on the cache active when the query runs.
     pub(crate) fn of_function(function: &'static Function) -> Query {
         let mut q = Query::new(None);

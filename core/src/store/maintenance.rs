@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use redb::TableDefinition;
 
 use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Key, KeyRef, Location, Store};
-use super::{OPEN_FILES, Writer, guard};
+use super::{Writer, guard, open_files};
 use crate::error::{Error, Result};
 use crate::record::RecordView;
 
@@ -273,7 +273,7 @@ impl Store {
         }
         // The registry's weak handle would stop `get_mut`; holding its lock meanwhile keeps
         // this process from opening the file a second time while the store is set aside.
-        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = open_files().lock().unwrap_or_else(|e| e.into_inner());
         let registered = match &store.location {
             Location::File(path) => open.remove_entry(path).map(|(path, _weak)| path),
             Location::Memory => None,

@@ -127,10 +127,16 @@ pub(crate) enum Mode {
     ReadWriteExisting,
 }
 
+type OpenFiles = Mutex<HashMap<PathBuf, Weak<Store>>>;
+
 /// Read-write file stores open in this process, by canonical path: redb allows one handle per
-/// file per process, and sharing the store also shares its write queue.
-static OPEN_FILES: LazyLock<Mutex<HashMap<PathBuf, Weak<Store>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// file per process, and sharing the store also shares its write queue. Under evcxr, one
+/// registry for every cell's copy of fleche (see `process.rs`).
+fn open_files() -> &'static OpenFiles {
+    static LOCAL: LazyLock<OpenFiles> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    static SHARED: std::sync::OnceLock<&'static OpenFiles> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| crate::process::shared("store::OPEN_FILES", &*LOCAL))
+}
 
 impl Store {
     fn new(db: Handle, location: Location, reopen: Option<Reopen>) -> Store {
@@ -186,7 +192,7 @@ impl Store {
 
     /// Closes every read-write file store open in this process (at exit).
     pub(crate) fn close_all() {
-        let stores: Vec<Arc<Store>> = OPEN_FILES
+        let stores: Vec<Arc<Store>> = open_files()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
@@ -258,7 +264,7 @@ impl Store {
             store.check_format(store.format()?)?;
             return Ok(Arc::new(store));
         }
-        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = open_files().lock().unwrap_or_else(|e| e.into_inner());
         if let Some(store) = open.get(&canonical).and_then(Weak::upgrade) {
             return Ok(store);
         }
