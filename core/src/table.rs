@@ -130,7 +130,8 @@ struct Definitions {
 impl Definitions {
     /// Whether some function has calls from more than one definition.
     fn differ(calls: &[Call]) -> bool {
-        let mut seen: std::collections::HashMap<(&str, &str), (Option<&str>, Option<Digest>)> =
+        type Definition<'a> = (Option<&'a str>, Option<Digest>);
+        let mut seen: std::collections::HashMap<(&str, &str), Definition<'_>> =
             std::collections::HashMap::new();
         calls.iter().any(|c| {
             let definition = (c.version(), c.code());

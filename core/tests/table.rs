@@ -375,7 +375,11 @@ fn rows_from_different_definitions_show_their_version() {
     let current = cells.iter().find(|(result, _)| *result == "100").unwrap().1;
     assert!(older.ends_with(" (older)"), "{older}");
     assert!(!current.contains("older"), "{current}");
-    assert_eq!(current.len(), 8, "the code digest's first 8 hex digits: {current}");
+    assert_eq!(
+        current.len(),
+        8,
+        "the code digest's first 8 hex digits: {current}"
+    );
     assert_ne!(&older[..8], current, "the two rows name different code");
     // The current definition only: one row, and no column since it no longer differs.
     let table = new_body::energy::query().current_only().table();
