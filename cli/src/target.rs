@@ -74,10 +74,25 @@ impl Target {
         }
     }
 
-    /// Opens the cache without ever writing to it.
-    pub fn open_read(&self) -> Result<Cache, Failure> {
+    /// Opens the cache without ever writing to it. A file left needing repair by a writer
+    /// that was killed is read from a repaired private copy, saying so on stderr; the file
+    /// stays as it was.
+    pub fn open_read(&self) -> Result<ReadCache, Failure> {
         let chosen = self.choose()?;
-        Cache::open_read_only(&chosen.path).map_err(|e| open_failure(&chosen.path, &e))
+        match Cache::open_read_only(&chosen.path) {
+            Ok(cache) => Ok(ReadCache::File(cache)),
+            Err(fleche::Error::NeedsRepair { .. }) => {
+                let opened =
+                    fleche_tui::open::open(&chosen.path, false).map_err(Failure::failed)?;
+                eprintln!(
+                    "fleche: {}",
+                    fleche_tui::open::copy_note(&chosen.path)
+                        .replace("fleche-tui --write does", "`fleche-tui --write` does")
+                );
+                Ok(ReadCache::RepairedCopy(opened))
+            }
+            Err(e) => Err(open_failure(&chosen.path, &e)),
+        }
     }
 
     /// Opens an existing cache for reading and writing.
@@ -90,6 +105,27 @@ impl Target {
     pub fn open_or_create(&self) -> Result<Cache, Failure> {
         let chosen = self.choose()?;
         Cache::open(&chosen.path).map_err(|e| open_failure(&chosen.path, &e))
+    }
+}
+
+/// A cache opened for reading: the file, or a repaired private copy of it (deleted when this
+/// is dropped).
+#[derive(Debug)]
+pub enum ReadCache {
+    /// The file itself, read-only.
+    File(Cache),
+    /// A repaired copy of a file that needs repair.
+    RepairedCopy(fleche_tui::open::Opened),
+}
+
+impl std::ops::Deref for ReadCache {
+    type Target = Cache;
+
+    fn deref(&self) -> &Cache {
+        match self {
+            ReadCache::File(cache) => cache,
+            ReadCache::RepairedCopy(opened) => &opened.cache,
+        }
     }
 }
 

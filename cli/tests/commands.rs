@@ -523,3 +523,42 @@ fn tui_says_when_fleche_tui_is_missing() {
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("fleche-tui is not on PATH"));
 }
+
+#[test]
+fn reading_commands_show_a_file_needing_repair_from_a_repaired_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.redb");
+    let path = dir.path().join("cache.redb");
+    fill(&live, 0);
+    // A copy taken while a writer holds the file is what a killed writer leaves behind.
+    let holder = Cache::open(&live).unwrap();
+    std::fs::copy(&live, &path).unwrap();
+    drop(holder);
+    assert!(matches!(
+        Cache::open_read_only(&path),
+        Err(fleche::Error::NeedsRepair { .. })
+    ));
+    let before = std::fs::read(&path).unwrap();
+
+    let listed = ok(fleche(&path, &["ls"]));
+    assert!(listed.stdout.contains("square"), "{}", listed.stdout);
+    assert!(listed.stdout.contains("greet"), "{}", listed.stdout);
+    assert!(listed.stderr.contains("repaired copy"), "{}", listed.stderr);
+    assert!(listed.stderr.contains("needs repair"), "{}", listed.stderr);
+    let stats = json(&ok(fleche(&path, &["--json", "stats"])));
+    assert_eq!(stats["calls"], 4, "{stats}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "reading changed the file"
+    );
+
+    // The advice works: a command that writes opens the file for writing, which repairs it.
+    ok(fleche(&path, &["gc"]));
+    let listed = ok(fleche(&path, &["ls"]));
+    assert!(
+        !listed.stderr.contains("repaired copy"),
+        "{}",
+        listed.stderr
+    );
+}

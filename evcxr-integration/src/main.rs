@@ -17,17 +17,23 @@ USAGE:
 install (default: start-up file)
     Adds a marked block to init.evcxr in evcxr's configuration directory
     ($EVCXR_CONFIG_DIR, else ~/.config/evcxr on Linux) with
+        :cache 2048
         :dep fleche = ...
         use fleche::{fleche, cache, tags, D};
     evcxr runs it when every REPL session and notebook kernel starts. Nothing
-    else is changed; the rest of init.evcxr is kept.
+    else is changed; the rest of init.evcxr is kept. `:cache` turns on evcxr's
+    compilation cache (2 GiB at most, under ~/.cache/evcxr), so a new kernel reuses
+    the compiled dependencies instead of building them again. fleche itself from a
+    --path checkout is cached too only when the kernel runs with CARGO_INCREMENTAL=0
+    in its environment, which install --kernel sets.
     Note: evcxr ignores init.evcxr if an evcxr.toml in the notebook's directory
     or in the configuration directory lists [dependencies].
 
 install --kernel
     Instead, adds a Jupyter kernel \"Rust (fleche)\" in <jupyter-dir>/kernels/rust-fleche
     ($JUPYTER_DATA_DIR, else ~/.local/share/jupyter on Linux): the same evcxr_jupyter
-    (found on PATH), with its own evcxr configuration directory holding that block.
+    (found on PATH), with its own evcxr configuration directory holding that block
+    and CARGO_INCREMENTAL=0 in its environment (see above): the fastest start.
     Only notebooks using this kernel get fleche; your evcxr configuration is untouched.
 
     --path DIR       use a local fleche checkout (the directory of fleche's Cargo.toml)
