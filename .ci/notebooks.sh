@@ -3,6 +3,12 @@
 # evcxr REPL test of fleche-evcxr. The first notebook run computes; the second must take
 # every result from the cache file the first one left, so it must print no
 # "Running calculation" line. Then redb's integrity check runs on that file.
+# Then evcxr-integration/notebooks/across_cells.ipynb runs twice the same way and
+# .ci/check_across_cells.py checks its CHECK lines (state across cells, helper results,
+# version column); .ci/kernel_endings.py ends kernels every way Jupyter can (shutdown,
+# restart, abort in a cell, SIGKILL) and checks the cache after each; and the kernel that
+# `fleche-evcxr install --kernel` makes is started twice, timing the first fleche cell of the
+# second kernel (evcxr's compilation cache, no kept build directory).
 #
 # Installs what is missing: evcxr_jupyter and evcxr_repl 0.22.0 (cargo install --locked) and
 # a Python virtual environment with jupyter and nbconvert. Registers the kernel in a private
@@ -77,7 +83,7 @@ run() {
     "$venv/bin/jupyter" nbconvert --to notebook --execute \
         --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=rust \
         --output "$name.ipynb" "$work/nb/examples/getting_started.ipynb" 2>"$work/$name.log" || {
-        tail -n 60 "$work/$name.log" >&2
+        tail -n 200 "$work/$name.log" >&2
         exit 1
     }
     say "$name took $(($(date +%s) - start)) s"
@@ -109,6 +115,86 @@ EOF
 
 say "integrity of the cache file after the kernels exited"
 cargo run --quiet -p fleche-evcxr -- check "$work/nb/examples/.fleche/cache.redb"
+
+say "across_cells notebook, first run (computes)"
+mkdir -p "$work/nb2/evcxr-integration/notebooks"
+ln -s "$repo/core" "$work/nb2/core"
+cp evcxr-integration/notebooks/across_cells.ipynb "$work/nb2/evcxr-integration/notebooks/"
+across() {
+    local name=$1 start
+    start=$(date +%s)
+    "$venv/bin/jupyter" nbconvert --to notebook --execute \
+        --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=rust \
+        --output "$name.ipynb" "$work/nb2/evcxr-integration/notebooks/across_cells.ipynb" \
+        2>"$work/$name.log" || {
+        tail -n 200 "$work/$name.log" >&2
+        exit 1
+    }
+    say "$name took $(($(date +%s) - start)) s"
+}
+across across-first
+say "across_cells notebook, second run in a fresh kernel (all from the cache)"
+across across-second
+"$venv/bin/python" .ci/check_across_cells.py \
+    "$work/nb2/evcxr-integration/notebooks/across-first.ipynb" \
+    "$work/nb2/evcxr-integration/notebooks/across-second.ipynb"
+say "integrity of the across_cells cache after the kernels exited"
+cargo run --quiet -p fleche-evcxr -- check "$work/nb2/evcxr-integration/notebooks/.fleche/cache.redb" |
+    tee "$work/across-check.txt"
+grep -q "integrity check passed" "$work/across-check.txt" || {
+    echo "nbconvert's kernel shutdown left the cache needing repair" >&2
+    exit 1
+}
+
+say "each way a kernel ends"
+cargo build --quiet -p fleche-evcxr -p fleche-cli
+bin=$(cargo metadata --format-version 1 --no-deps |
+    "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug
+"$venv/bin/python" .ci/kernel_endings.py "$work/endings" "$repo/core" \
+    "$bin/fleche-evcxr" "$bin/fleche"
+
+say "the kernel of fleche-evcxr install --kernel: first fleche cell of a second fresh kernel"
+# No kept build directory: only what install turns on (evcxr's compilation cache, in a
+# private XDG cache directory here) carries compiled crates from one kernel to the next.
+(
+    unset EVCXR_TMPDIR
+    export XDG_CACHE_HOME=$work/xdg-cache
+    "$bin/fleche-evcxr" install --kernel --path "$repo/core" \
+        --jupyter-dir "$JUPYTER_DATA_DIR" >/dev/null
+    mkdir -p "$work/quick"
+    "$venv/bin/python" - "$work/quick/quick.ipynb" <<'PY'
+import sys, nbformat
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_code_cell(
+    '#[fleche]\nfn sq(x: u64) -> u64 { x * x }\nprintln!("sq={}", sq(12));')]
+nb.metadata["kernelspec"] = {"name": "rust-fleche", "language": "rust", "display_name": "Rust (fleche)"}
+nbformat.write(nb, sys.argv[1])
+PY
+    for run in first second; do
+        start=$(date +%s%3N)
+        # init.evcxr builds fleche while the kernel starts: allow a cold build there.
+        "$venv/bin/jupyter" nbconvert --to notebook --execute --ExecutePreprocessor.timeout=900 \
+            --ExecutePreprocessor.startup_timeout=900 \
+            --output "quick-$run.ipynb" "$work/quick/quick.ipynb" 2>"$work/quick-$run.log" || {
+            tail -n 200 "$work/quick-$run.log" >&2
+            exit 1
+        }
+        say "$run kernel: start, fleche loaded and the first cell in $((($(date +%s%3N) - start) / 1000)) s (nbconvert, all told)"
+    done
+    "$venv/bin/python" - "$work/quick/quick-first.ipynb" "$work/quick/quick-second.ipynb" <<'PY'
+import sys, nbformat
+from datetime import datetime
+for label, path in (("first kernel (cold)", sys.argv[1]), ("second kernel", sys.argv[2])):
+    cell = nbformat.read(path, as_version=4).cells[0]
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    if "sq=144" not in text:
+        sys.exit(f"{label}: the fleche cell printed {text!r}")
+    t = cell.metadata["execution"]
+    took = (datetime.fromisoformat(t["shell.execute_reply"].replace("Z", "+00:00"))
+            - datetime.fromisoformat(t["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
+    print(f"{label}: first fleche cell took {took:.1f} s")
+PY
+)
 
 if [ "$update" = 1 ]; then
     cp "$work/nb/examples/first.ipynb" examples/getting_started.ipynb

@@ -58,9 +58,42 @@ pub(crate) fn value_summary(bytes: &[u8]) -> String {
     }
 }
 
+/// Whether a recorded Rust type name (a call's result type) is an `Option`. fleche stores
+/// `Some(x)` as `x` itself, so only the type tells `Some("sine")` from `"sine"`.
+pub fn is_option_type(type_name: &str) -> bool {
+    type_name
+        .trim_start_matches("core::option::")
+        .trim_start_matches("std::option::")
+        .starts_with("Option<")
+}
+
+/// A stored result rendered for a cell (see [`value_summary`]), as `Some(..)` or `None` when
+/// its recorded type is an `Option`.
+pub(crate) fn result_summary(bytes: &[u8], type_name: &str) -> String {
+    if !is_option_type(type_name) {
+        return value_summary(bytes);
+    }
+    match crate::codec::inspect::Item::parse(bytes).map(|i| i.kind()) {
+        Ok(crate::codec::inspect::Kind::Null) => "None".to_owned(),
+        _ => format!("Some({})", value_summary(bytes)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_results_say_some_and_none() {
+        let some = crate::codec::encode(&Some("sine")).unwrap();
+        let none = crate::codec::encode(&None::<String>).unwrap();
+        let option = std::any::type_name::<Option<&str>>();
+        assert_eq!(result_summary(&some, option), "Some(sine)");
+        assert_eq!(result_summary(&none, option), "None");
+        assert_eq!(result_summary(&some, "&str"), "sine");
+        assert!(is_option_type("Option<u8>") && is_option_type("std::option::Option<u8>"));
+        assert!(!is_option_type("OptionSet"));
+    }
 
     #[test]
     fn evcxr_output_has_html_then_text_between_markers() {

@@ -4,6 +4,10 @@
 //! needing repair until it is closed; so the store registers "commit every queued write and
 //! close every file" and the default cache "close the default cache", which this module runs from a C `atexit`
 //! handler, in the order they were registered.
+//!
+//! Under evcxr, Jupyter stops a kernel that has not exited 2.5 s after a shutdown or restart
+//! request with SIGTERM to its whole process group, which ends evcxr's runtime process without
+//! exit hooks; there, a thread turns SIGTERM into a normal exit, so the hooks run.
 
 use std::sync::{Mutex, Once};
 
@@ -25,7 +29,37 @@ pub(crate) fn at_exit(hook: fn()) {
                 "cannot register the exit hook; the cache file will need a repair on next open"
             );
         }
+        if crate::process::in_evcxr() {
+            exit_normally_on_sigterm();
+        }
     });
+}
+
+/// Starts, once per process (every cell's copy of fleche asks), a thread that exits the
+/// process normally when it receives SIGTERM, running every copy's exit hooks.
+fn exit_normally_on_sigterm() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    static SHARED: std::sync::OnceLock<&'static AtomicBool> = std::sync::OnceLock::new();
+    let started = SHARED.get_or_init(|| crate::process::shared("exit::SIGTERM", &STARTED));
+    if started.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let term = signal_hook::consts::SIGTERM;
+    let watcher = signal_hook::iterator::Signals::new([term]).map(|mut signals| {
+        std::thread::Builder::new()
+            .name("fleche-exit-on-sigterm".into())
+            .spawn(move || {
+                if signals.forever().next().is_some() {
+                    std::process::exit(128 + term);
+                }
+            })
+    });
+    if !matches!(watcher, Ok(Ok(_))) {
+        tracing::warn!(
+            "cannot watch for SIGTERM; a kernel stopped by Jupyter may leave the cache needing repair"
+        );
+    }
 }
 
 extern "C" fn run_hooks() {

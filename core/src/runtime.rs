@@ -123,6 +123,8 @@ impl<T: Serialize + ?Sized> Argument for BySerde<'_, T> {
 
 thread_local! {
     static RERUN: Cell<u32> = const { Cell::new(0) };
+    /// Misses this thread is computing (claims it owns): 1 in the outermost one.
+    static COMPUTING: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Runs `f` with every cached call inside it recomputed and overwritten (nested ones too).
@@ -400,12 +402,17 @@ impl Pending {
         let mut values = Vec::with_capacity(self.values.len() + 1);
         values.push((result_digest, result_bytes));
         values.extend(self.values);
-        self.cache.store.put_call(QueuedCall {
+        let cache = self.cache;
+        cache.store.put_call(QueuedCall {
             key: self.key,
             record,
             encoded_record,
             values,
-        })
+        })?;
+        if COMPUTING.with(Cell::get) <= 1 {
+            cache.store.settle();
+        }
+        Ok(())
     }
 }
 
@@ -454,6 +461,7 @@ impl InFlight {
                     cv: Condvar::new(),
                 });
                 flights.insert(flight_key, flight.clone());
+                COMPUTING.with(|c| c.set(c.get() + 1));
                 Claim::Owner(FlightGuard {
                     key: flight_key,
                     flight,
@@ -465,6 +473,7 @@ impl InFlight {
 
 impl Drop for FlightGuard {
     fn drop(&mut self) {
+        let _ = COMPUTING.try_with(|c| c.set(c.get().saturating_sub(1)));
         FLIGHTS
             .lock()
             .unwrap_or_else(|e| e.into_inner())

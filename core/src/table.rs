@@ -13,7 +13,7 @@ use crate::cache::{Cache, MIN_PREFIX};
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::digest::shortest_prefixes;
-use crate::display::{escape_html, evcxr_emit, value_summary};
+use crate::display::{escape_html, evcxr_emit, result_summary, value_summary};
 use crate::error::Result;
 use crate::query::Query;
 use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
@@ -320,7 +320,7 @@ impl Table {
         };
         for line in &mut self.rows {
             let cell = match line.call.result_bytes() {
-                Ok(bytes) => value_summary(&bytes),
+                Ok(bytes) => result_summary(&bytes, &line.call.record().result_type),
                 Err(e) => format!("<error: {e}>"),
             };
             line.extra.insert(0, cell);

@@ -10,6 +10,7 @@
 //!
 //! The command-line tool `fleche-evcxr` wraps [`setup`] and [`check`].
 
+pub mod builds;
 pub mod check;
 pub mod repl;
 pub mod setup;

@@ -23,18 +23,23 @@ install (default: start-up file)
     evcxr runs it when every REPL session and notebook kernel starts. Nothing
     else is changed; the rest of init.evcxr is kept. `:cache` turns on evcxr's
     compilation cache (2 GiB at most, under ~/.cache/evcxr), so a new kernel reuses
-    the compiled dependencies instead of building them again. fleche itself from a
-    --path checkout is cached too only when the kernel runs with CARGO_INCREMENTAL=0
-    in its environment, which install --kernel sets.
+    the compiled crates from crates.io instead of building them again; fleche from a
+    --path checkout is still compiled in every new kernel (install --kernel avoids it).
     Note: evcxr ignores init.evcxr if an evcxr.toml in the notebook's directory
     or in the configuration directory lists [dependencies].
 
 install --kernel
     Instead, adds a Jupyter kernel \"Rust (fleche)\" in <jupyter-dir>/kernels/rust-fleche
     ($JUPYTER_DATA_DIR, else ~/.local/share/jupyter on Linux): the same evcxr_jupyter
-    (found on PATH), with its own evcxr configuration directory holding that block
-    and CARGO_INCREMENTAL=0 in its environment (see above): the fastest start.
-    Only notebooks using this kernel get fleche; your evcxr configuration is untouched.
+    (found on PATH) started through `fleche-evcxr kernel`, with its own evcxr
+    configuration directory holding that block. The kernel keeps its build directory
+    for the next kernel (up to 8 kept at once, one per running kernel, under
+    ~/.cache/fleche-evcxr/builds), so a new kernel starts in seconds instead of
+    compiling fleche again. Only notebooks using this kernel get fleche; your evcxr
+    configuration is untouched.
+
+kernel EVCXR_JUPYTER ARGS...
+    Used by the installed kernel: runs EVCXR_JUPYTER ARGS in a kept build directory.
 
     --path DIR       use a local fleche checkout (the directory of fleche's Cargo.toml)
     --version REQ    use fleche from crates.io (default: the version of this tool)
@@ -122,7 +127,8 @@ fn run(args: Args) -> Result<Vec<Change>, Box<dyn std::error::Error>> {
             let exe = find_on_path("evcxr_jupyter").ok_or(
                 "evcxr_jupyter is not on PATH: install it first (`cargo install --locked evcxr_jupyter`)",
             )?;
-            setup::install_kernel(&jupyter_dir(&args)?, &exe, &source)?
+            let launcher = std::env::current_exe()?;
+            setup::install_kernel(&jupyter_dir(&args)?, &launcher, &exe, &source)?
         }
         ("uninstall", false) => setup::uninstall_startup(&config_dir(&args)?)?,
         ("uninstall", true) => setup::uninstall_kernel(&jupyter_dir(&args)?)?,
@@ -137,8 +143,40 @@ fn run(args: Args) -> Result<Vec<Change>, Box<dyn std::error::Error>> {
     })
 }
 
+/// `fleche-evcxr kernel EVCXR_JUPYTER ARGS...`: the installed kernel's command.
+fn run_kernel(args: Vec<String>) -> ExitCode {
+    let Some((program, rest)) = args.split_first() else {
+        eprintln!(
+            "kernel needs the evcxr_jupyter to run: fleche-evcxr kernel EVCXR_JUPYTER ARGS..."
+        );
+        return ExitCode::from(2);
+    };
+    let Some(root) = fleche_evcxr::builds::root() else {
+        eprintln!("fleche-evcxr: no cache directory for this user; set XDG_CACHE_HOME");
+        return ExitCode::FAILURE;
+    };
+    match fleche_evcxr::builds::run_in_slot(&root, Path::new(program), rest) {
+        Ok(status) => ExitCode::from(
+            status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(1),
+        ),
+        Err(e) => {
+            eprintln!(
+                "fleche-evcxr: cannot start {program} in a build directory under {}: {e}",
+                root.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1).peekable();
+    if argv.peek().map(String::as_str) == Some("kernel") {
+        return run_kernel(argv.skip(1).collect());
+    }
     if argv.peek().map(String::as_str) == Some("check") {
         let Some(path) = argv.nth(1) else {
             eprintln!("check needs the cache file: fleche-evcxr check .fleche/cache.redb");

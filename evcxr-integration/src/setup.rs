@@ -165,9 +165,10 @@ pub fn jupyter_data_dir() -> Option<PathBuf> {
 }
 
 /// Size of evcxr's compilation cache that the start-up block turns on, in MiB. evcxr keeps
-/// the compiled dependencies there (under the user's cache directory) and evicts the least
-/// recently used beyond this size, so a new kernel links fleche and its dependencies instead
-/// of compiling them again (about 2 minutes on 2 cores).
+/// the compiled crates from crates.io there (under the user's cache directory) and evicts the
+/// least recently used beyond this size, so a new kernel links them instead of compiling them
+/// again. A path dependency (a fleche checkout) is never cached there; the kernel of
+/// [`install_kernel`] keeps its whole build directory instead.
 pub const COMPILATION_CACHE_MIB: u32 = 2048;
 
 /// The block written to `init.evcxr`.
@@ -317,10 +318,13 @@ fn find_line(text: &str, line: &str, from: usize) -> Option<usize> {
 }
 
 /// Writes the "Rust (fleche)" kernel into `<jupyter_dir>/kernels/rust-fleche`: a
-/// `kernel.json` running `evcxr_jupyter` with `EVCXR_CONFIG_DIR` set to the kernel's own
-/// `evcxr` directory, whose `init.evcxr` loads fleche.
+/// `kernel.json` running `evcxr_jupyter` through `launcher kernel` (this tool, which keeps the
+/// kernel's build directory for the next kernel, see [`crate::builds`]), with
+/// `EVCXR_CONFIG_DIR` set to the kernel's own `evcxr` directory, whose `init.evcxr` loads
+/// fleche.
 pub fn install_kernel(
     jupyter_dir: &Path,
+    launcher: &Path,
     evcxr_jupyter: &Path,
     source: &Source,
 ) -> Result<Vec<Change>, SetupError> {
@@ -332,13 +336,14 @@ pub fn install_kernel(
     let json = format!(
         concat!(
             "{{\n",
-            "  \"argv\": [{exe}, \"--control_file\", \"{{connection_file}}\"],\n",
+            "  \"argv\": [{launcher}, \"kernel\", {exe}, \"--control_file\", \"{{connection_file}}\"],\n",
             "  \"display_name\": \"Rust (fleche)\",\n",
             "  \"language\": \"rust\",\n",
             "  \"interrupt_mode\": \"message\",\n",
-            "  \"env\": {{\"EVCXR_CONFIG_DIR\": {config}, \"CARGO_INCREMENTAL\": \"0\"}}\n",
+            "  \"env\": {{\"EVCXR_CONFIG_DIR\": {config}}}\n",
             "}}\n"
         ),
+        launcher = json_string(&launcher.display().to_string()),
         exe = json_string(&evcxr_jupyter.display().to_string()),
         config = json_string(&config_dir.display().to_string()),
     );
@@ -486,6 +491,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let changes = install_kernel(
             dir.path(),
+            Path::new("/opt/bin/fleche-evcxr"),
             Path::new("/usr/bin/evcxr_jupyter"),
             &path_source(),
         )
@@ -499,9 +505,11 @@ mod tests {
             kernel.join("evcxr").display()
         )));
         assert!(kernel.join("evcxr").join("init.evcxr").exists());
-        // Without incremental builds, evcxr's cache keeps fleche itself when it is a path
-        // dependency, not only the crates from crates.io.
-        assert!(json.contains("\"CARGO_INCREMENTAL\": \"0\""), "{json}");
+        // Started through this tool, which keeps the build directory between kernels.
+        assert!(
+            json.contains("[\"/opt/bin/fleche-evcxr\", \"kernel\", \"/usr/bin/evcxr_jupyter\""),
+            "{json}"
+        );
         let status = status(&kernel.join("evcxr"), Some(dir.path())).unwrap();
         assert!(status.contains("installed"), "{status}");
         uninstall_kernel(dir.path()).unwrap();

@@ -34,6 +34,43 @@ fn every_normal_ending_leaves_a_clean_file_with_the_call_in_it() {
     }
 }
 
+/// Under evcxr, Jupyter stops and interrupts a kernel by killing evcxr's runtime process
+/// with SIGKILL: the file must be clean and hold every returned call whenever the kill comes
+/// after the cell's calls returned.
+#[test]
+fn a_notebook_kernel_killed_between_cells_leaves_a_clean_file_with_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in 0..5 {
+        let path = dir.path().join(format!("kernel{run}.redb"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_exit-worker"))
+            .args([path.to_str().unwrap(), "idle"])
+            .env("FLECHE_CACHE", "memory")
+            .env("EVCXR_IS_RUNTIME", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "called 14", "run {run}");
+        // Killed as soon as the call returned: no time for anything behind.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let cache = match Cache::open_read_only(&path) {
+            Ok(cache) => cache,
+            Err(e) => panic!("run {run}: the killed kernel left the file unclean: {e}"),
+        };
+        // total(4) and square(0..4).
+        assert_eq!(
+            cache.len().unwrap(),
+            5,
+            "run {run}: a returned call was lost"
+        );
+    }
+}
+
 /// What one `kill -9` of `call-loop` lost.
 struct Kill {
     /// Calls that had returned (printed) before the kill.

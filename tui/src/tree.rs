@@ -531,7 +531,12 @@ impl Tree {
                 }
                 s
             }
-            Body::Item(part) if part.type_name.as_deref().is_some_and(is_option) => {
+            Body::Item(part)
+                if part
+                    .type_name
+                    .as_deref()
+                    .is_some_and(fleche::display::is_option_type) =>
+            {
                 // An `Option` is stored as its value or as null: the recorded type tells them
                 // apart from a plain value.
                 if part.kind == "null" {
@@ -737,13 +742,6 @@ fn grow(part: &Part, store: &dyn ValueStore) -> Result<(Part, bool), String> {
 }
 
 /// Whether a recorded type name is an `Option`, short (`Option<String>`) or in full.
-fn is_option(type_name: &str) -> bool {
-    let short = type_name
-        .trim_start_matches("core::option::")
-        .trim_start_matches("std::option::");
-    short.starts_with("Option<")
-}
-
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')

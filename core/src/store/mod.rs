@@ -91,6 +91,8 @@ pub(crate) struct Store {
     /// The database, shared with the writer thread; emptied when the file is closed.
     slot: Arc<Slot>,
     read_only: bool,
+    /// Whether the file is open for writing only while a commit runs (`Handle::BriefWrites`).
+    brief_writes: bool,
     pub(crate) location: Location,
     /// Commits made through this handle; see [`HotTables`].
     generation: AtomicU64,
@@ -114,6 +116,14 @@ struct HotTables {
 pub(crate) enum Handle {
     ReadWrite(Arc<Database>),
     ReadOnly(Arc<redb::ReadOnlyDatabase>),
+    /// Read-only between commits: every write opens the file for writing and closes it once
+    /// committed. redb marks a file open for writing as needing repair until it is closed, so
+    /// a process killed between commits leaves it clean: the evcxr kernel, which Jupyter
+    /// stops (and interrupts) by killing evcxr's runtime process with SIGKILL.
+    BriefWrites {
+        read: Arc<redb::ReadOnlyDatabase>,
+        path: Arc<PathBuf>,
+    },
 }
 
 /// How to open a cache file.
@@ -141,6 +151,7 @@ fn open_files() -> &'static OpenFiles {
 impl Store {
     fn new(db: Handle, location: Location, reopen: Option<Reopen>) -> Store {
         let read_only = matches!(db, Handle::ReadOnly(_));
+        let brief_writes = matches!(db, Handle::BriefWrites { .. });
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
         let writer = match &location {
             Location::File(_) if !read_only => Some(Writer::start(slot.clone(), location.clone())),
@@ -151,6 +162,7 @@ impl Store {
             writer,
             slot,
             read_only,
+            brief_writes,
             location,
             generation: AtomicU64::new(0),
             hot: Mutex::new(None),
@@ -165,6 +177,16 @@ impl Store {
         match &self.writer {
             Some(writer) => writer.flush(),
             None => Ok(()),
+        }
+    }
+
+    /// Called when an outermost cached call has stored its record: on a file open for writing
+    /// only while it commits (under evcxr), waits for the commit, so that a kernel killed
+    /// right after the cell (Jupyter's shutdown does) has the result and a clean file.
+    /// Nested calls are committed with it, in one batch. Elsewhere the write stays behind.
+    pub(crate) fn settle(&self) {
+        if self.brief_writes {
+            self.wait_for_queue();
         }
     }
 
@@ -284,9 +306,9 @@ impl Store {
         let path = canonical.clone();
         let reopen: Reopen =
             Box::new(move || Ok(Handle::ReadWrite(Arc::new(builder().open(&path)?))));
-        let store = Arc::new(Store::new(
+        let mut store = Arc::new(Store::new(
             Handle::ReadWrite(Arc::new(db)),
-            location,
+            location.clone(),
             Some(reopen),
         ));
         match store.format()? {
@@ -295,6 +317,22 @@ impl Store {
                 store.create_tables()?;
             }
             holds => store.check_format(holds)?,
+        }
+        if crate::process::in_evcxr() {
+            // Created, repaired and checked with the file open for writing; from now on it is
+            // open for writing only while a commit runs (see `Handle::BriefWrites`).
+            drop(store);
+            let path = Arc::new(canonical.clone());
+            let brief = move || -> Result<Handle, redb::DatabaseError> {
+                Ok(Handle::BriefWrites {
+                    read: Arc::new(builder().open_read_only(path.as_path())?),
+                    path: path.clone(),
+                })
+            };
+            let handle = guard(&location, || {
+                brief().map_err(|e| database_error(&location, e))
+            })?;
+            store = Arc::new(Store::new(handle, location, Some(Box::new(brief))));
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
@@ -367,7 +405,7 @@ impl Store {
         self.slot.with(|db| {
             let txn = match db {
                 Handle::ReadWrite(db) => db.begin_read(),
-                Handle::ReadOnly(db) => db.begin_read(),
+                Handle::ReadOnly(db) | Handle::BriefWrites { read: db, .. } => db.begin_read(),
             }?;
             f(&txn)
         })
@@ -724,8 +762,14 @@ fn write_in<T>(
     db: &Handle,
     f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
 ) -> Result<T, redb::Error> {
-    let Handle::ReadWrite(db) = db else {
-        unreachable!("read-only stores do not write")
+    let opened;
+    let db = match db {
+        Handle::ReadWrite(db) => db.as_ref(),
+        Handle::BriefWrites { path, .. } => {
+            opened = builder().open(path.as_path())?;
+            &opened
+        }
+        Handle::ReadOnly(_) => unreachable!("read-only stores do not write"),
     };
     let txn = db.begin_write()?;
     let out = f(&txn)?;

@@ -214,7 +214,7 @@ impl Handle {
     pub(crate) fn id(&self) -> usize {
         match self {
             Handle::ReadWrite(db) => Arc::as_ptr(db) as usize,
-            Handle::ReadOnly(db) => Arc::as_ptr(db) as usize,
+            Handle::ReadOnly(db) | Handle::BriefWrites { read: db, .. } => Arc::as_ptr(db) as usize,
         }
     }
 }

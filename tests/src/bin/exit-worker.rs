@@ -2,8 +2,10 @@
 //! tests can check that every normal ending leaves the file closed cleanly.
 //!
 //! `exit-worker PATH HOW`, where HOW is `return` (from main), `exit` (`std::process::exit`),
-//! `panic` (in main), `static` (a cache held in a `static`, never dropped) or `thread` (a
-//! cache opened and activated in a thread still running when main returns).
+//! `panic` (in main), `static` (a cache held in a `static`, never dropped), `thread` (a
+//! cache opened and activated in a thread still running when main returns) or `idle` (calls
+//! `total(4)`, which calls `square` four times, prints `called`, then waits to be killed,
+//! as an evcxr kernel between cells when run with `EVCXR_IS_RUNTIME=1`).
 
 use std::sync::OnceLock;
 
@@ -14,12 +16,17 @@ fn square(x: i64) -> i64 {
     x * x
 }
 
+#[fleche(module = "exit_worker")]
+fn total(n: i64) -> i64 {
+    (0..n).map(square).sum()
+}
+
 static HELD: OnceLock<Cache> = OnceLock::new();
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, path, how] = args.as_slice() else {
-        eprintln!("usage: exit-worker PATH return|exit|panic|static|thread");
+        eprintln!("usage: exit-worker PATH return|exit|panic|static|thread|idle");
         std::process::exit(2);
     };
     let open = || Cache::open(path).expect("the cache opens");
@@ -59,6 +66,15 @@ fn main() {
                 }
             });
             called.recv().expect("the thread made its call");
+        }
+        "idle" => {
+            let cache = open();
+            let _active = cache.activate();
+            let sum = total(4);
+            println!("called {sum}");
+            loop {
+                std::thread::park();
+            }
         }
         other => {
             eprintln!("unknown ending {other}");
