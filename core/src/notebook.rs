@@ -13,14 +13,14 @@ use crate::error::{Error, Result, Stream, notice};
 /// A default cache file that is open only while someone uses it.
 ///
 /// One per kernel (every cell's copy of fleche uses the first cell's, see `process.rs`).
-/// Opening and closing around every call would cost each call about 1 ms (up to tens of ms
-/// on a busy disk: opening and closing both sync the header), against 7 µs for a hit
-/// (`benches/notebook_reopen.rs`). Keeping the file open for the life of the kernel would
-/// leave it needing repair whenever the kernel is killed rather than stopped. So the file
-/// stays open while cells keep calling and is closed by a small thread once no call has asked
-/// for it for [`LINGER`], long enough to span the compilation of the next cell when cells run
-/// one after another; a [`Cache`] clone still alive (a running call, a variable) keeps it open
-/// longer, and a normal end of the kernel closes it whatever is held.
+/// Under evcxr the file is open for writing only while a commit runs (the store's brief
+/// writes), so a kernel killed between cells leaves it clean whether or not it is open here;
+/// what is left to decide is how long to keep the read-only handle. Opening it again costs a
+/// first call about 1-15 ms (the store checks the file each time), against 7 µs for a hit
+/// (`benches/notebook_reopen.rs`). So the file stays open while cells keep calling and is
+/// closed by a small thread once no call has asked for it for [`LINGER`], which releases it
+/// for `fleche compact` and for a deleted `.fleche` directory to be created afresh; a
+/// [`Cache`] clone still alive (a running call, a variable) keeps it open longer.
 pub(crate) struct Reopen {
     path: PathBuf,
     linger: Duration,
@@ -33,9 +33,9 @@ struct Lingering {
     closer_running: bool,
 }
 
-/// How long an unused default cache stays open under evcxr: longer than evcxr takes to
-/// compile a typical cell, so that running cells in a row reopens nothing.
-pub(crate) const LINGER: Duration = Duration::from_secs(5);
+/// How long an unused default cache stays open under evcxr: longer than a user takes to run
+/// the next cell by hand, and far longer than evcxr takes to compile one on a busy machine.
+pub(crate) const LINGER: Duration = Duration::from_secs(60);
 
 impl Reopen {
     pub(crate) fn new(path: PathBuf) -> Reopen {

@@ -1,7 +1,7 @@
 //! The evcxr REPL driven as a subprocess: a cached function keeps its results across cells
 //! and across a restart (a new REPL process), a new body recomputes, the old body finds its
 //! old results again, and twenty cells in one kernel keep at most a couple of handles on the
-//! cache file, which passes redb's integrity check afterwards.
+//! cache file, which passes redb's integrity check afterwards and needs no repair.
 //!
 //! Takes about two minutes (two kernels, one cold build of fleche inside evcxr), so it is
 //! ignored by a plain `cargo test`; `.ci/notebooks.sh` runs it with
@@ -96,10 +96,6 @@ fn redefinition_restart_and_twenty_cells() {
             "let a: u64 = area({i}, 2); println!(\"cell {i}: a={{a}} fds={{}}\", cache_fds());"
         ));
     }
-    cells.push(
-        "std::thread::sleep(std::time::Duration::from_millis(6500)); println!(\"idle fds={}\", cache_fds());"
-            .into(),
-    );
     let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
     let t = session.run(&refs).unwrap();
     eprintln!("first session: {:?}", t.elapsed);
@@ -123,7 +119,6 @@ fn redefinition_restart_and_twenty_cells() {
         most <= 2,
         "cells keep handles open: {most} on the cache file"
     );
-    check(&t, first_loop + 20, "idle fds=0", None);
     assert!(
         !t.stderr.contains("DatabaseAlreadyOpen") && !t.stderr.contains("uncached"),
         "{}",
@@ -151,6 +146,10 @@ fn redefinition_restart_and_twenty_cells() {
 
     let report = fleche_evcxr::check::check_cache(&dir.path().join(".fleche/cache.redb")).unwrap();
     assert!(report.intact, "redb's integrity check failed");
+    assert!(
+        !report.needs_repair,
+        "the REPL's exit left the file needing repair"
+    );
     // area v1: (3,4) and (0..20, 2); v2: (3,4) and (19,2); one cell.
     assert_eq!(report.calls, 1 + 20 + 2 + 1);
 }
