@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
+use crate::meta::Attached;
 
 /// The identity of a cached function, written by the macro as a `static`.
 #[derive(Debug)]
@@ -23,6 +24,9 @@ pub struct Function {
     /// The call-key hasher after the function's own fields, computed once: a hit then hashes
     /// only the argument digests.
     key_prefix: OnceLock<blake3::Hasher>,
+    /// Makes the collectors of `#[fleche(meta = [...])]`, run on the first miss.
+    meta: Option<fn() -> Vec<Attached>>,
+    collectors: OnceLock<Vec<Attached>>,
 }
 
 impl Function {
@@ -41,6 +45,23 @@ impl Function {
             code,
             cache_errors,
             key_prefix: OnceLock::new(),
+            meta: None,
+            collectors: OnceLock::new(),
+        }
+    }
+
+    /// The function with its own metadata collectors (`#[fleche(meta = [...])]`), made by
+    /// `collectors` on the first miss.
+    pub const fn with_meta(mut self, collectors: fn() -> Vec<Attached>) -> Function {
+        self.meta = Some(collectors);
+        self
+    }
+
+    /// The function's own metadata collectors.
+    pub(crate) fn collectors(&self) -> &[Attached] {
+        match self.meta {
+            Some(make) => self.collectors.get_or_init(make),
+            None => &[],
         }
     }
 

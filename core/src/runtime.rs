@@ -19,6 +19,7 @@ use crate::codec;
 use crate::digest::{self, Digest, DigestError};
 use crate::error::warn_once;
 pub use crate::function::{Argument, Function};
+use crate::meta::Running;
 use crate::record::{CallRecord, Metadata};
 use crate::store::QueuedCall;
 use crate::stored::{Encode, ValueCodec, encode_whole};
@@ -251,6 +252,8 @@ fn begin_decoding<R>(
             .zip(stored_as)
             .collect(),
         values,
+        // Before the clocks start, so that the collectors' own work is not the call's.
+        collecting: Running::start(function.name, function.collectors()),
         timestart: Utc::now(),
         started: Instant::now(),
         _flight: flight,
@@ -315,6 +318,7 @@ pub struct Pending {
     arguments: Vec<(String, Digest)>,
     argument_keys: Vec<(String, Digest)>,
     values: Vec<(Digest, Vec<u8>)>,
+    collecting: Running,
     timestart: chrono::DateTime<Utc>,
     started: Instant,
     _flight: Option<FlightGuard>,
@@ -351,13 +355,21 @@ impl Pending {
         }
     }
 
-    fn store_with<R>(self, result: R, encode: Encode<R>, result_type: &str) -> R {
+    fn store_with<R>(mut self, result: R, encode: Encode<R>, result_type: &str) -> R {
         let walltime = self.started.elapsed().as_secs_f64();
         let timestop = Utc::now();
         let name = self.function.name;
+        let mut metadata = Metadata {
+            timestart: self.timestart,
+            timestop,
+            walltime,
+            tags: crate::tags::current(),
+            ..Metadata::default()
+        };
+        std::mem::replace(&mut self.collecting, Running::none()).finish(name, &mut metadata);
         match unpanicked(|| encode(&result)) {
             Ok(Ok(encoded)) => {
-                if let Err(e) = self.store(encoded, result_type, timestop, walltime) {
+                if let Err(e) = self.store(encoded, result_type, metadata) {
                     tracing::warn!(function = name, "result returned but not cached: {e}");
                 }
             }
@@ -374,8 +386,7 @@ impl Pending {
         self,
         (result_digest, result_bytes): (Digest, Vec<u8>),
         result_type: &str,
-        timestop: chrono::DateTime<Utc>,
-        walltime: f64,
+        metadata: Metadata,
     ) -> crate::Result<()> {
         let record = CallRecord {
             name: self.function.name.to_owned(),
@@ -387,14 +398,7 @@ impl Pending {
             result: result_digest,
             result_type: result_type.to_owned(),
             result_size: result_bytes.len() as u64,
-            metadata: Metadata {
-                timestart: self.timestart,
-                timestop,
-                walltime,
-                tags: crate::tags::current(),
-                environment: crate::collect::environment(),
-                git: crate::collect::git(),
-            },
+            metadata,
         };
         let encoded_record = record.encode()?;
         let mut values = Vec::with_capacity(self.values.len() + 1);

@@ -288,7 +288,10 @@ impl Store {
                 store.refuse_foreign()?;
                 store.create_tables()?;
             }
-            holds => store.check_format(holds)?,
+            holds => {
+                store.check_format(holds)?;
+                store.upgrade_format(holds)?;
+            }
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
