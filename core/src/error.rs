@@ -263,6 +263,18 @@ pub(crate) fn notice(level: tracing::Level, line: &str, stream: Stream) {
     }
 }
 
+/// Runs `f`, turning a panic into its message: a `Serialize` implementation or a metadata
+/// collector that panics is a failure to cache or to record, never a failure of the call.
+pub(crate) fn unpanicked<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
+}
+
 /// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so
 /// a notebook user without a tracing subscriber still learns that caching is off.
 pub(crate) fn warn_once(message: &str) {

@@ -66,6 +66,15 @@
 //! # }
 //! ```
 //!
+//! # Metadata
+//!
+//! Each record holds its times, its tags ([`tags!`], values kept with their types) and a
+//! namespace per metadata collector that ran on its miss: the built-in `resources` (CPU time
+//! and peak memory growth, on by default), `environment` and `git` (on in `fleche.toml` or
+//! with [`meta!`]), and your own [`meta::Collector`]s, attached to a function
+//! (`#[fleche(meta = [..])]`) or to a scope ([`meta!`]). Queries, tables and `fleche-tui`
+//! read every namespace alike; see [`meta`].
+//!
 //! # Which cache, in which thread
 //!
 //! Calls use the *active cache*: the innermost [`Cache::activate`] on the calling thread, else

@@ -17,7 +17,7 @@ use crate::active::try_cache;
 use crate::cache::Cache;
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
-use crate::error::warn_once;
+use crate::error::{unpanicked, warn_once};
 pub use crate::function::{Argument, Function};
 use crate::meta::Running;
 use crate::record::{CallRecord, Metadata};
@@ -257,18 +257,6 @@ fn begin_decoding<R>(
         timestart: Utc::now(),
         started: Instant::now(),
         _flight: flight,
-    })
-}
-
-/// Runs `f`, turning a panic into its message: a `Serialize` implementation that panics
-/// while fleche digests or stores a value is a failure to cache, not a failure of the call.
-fn unpanicked<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned())
     })
 }
 

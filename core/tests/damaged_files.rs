@@ -2,12 +2,16 @@
 //! format version: a damaged value is never returned as a result, and an old file is refused
 //! with an error that says what it is.
 
+#[path = "support/logged.rs"]
+mod logged;
+
 use std::io::Write;
 use std::path::Path;
 
 use redb::ReadableDatabase;
 use std::sync::{Arc, Mutex};
 
+use logged::logged;
 use fleche::{Cache, Error, fleche};
 
 thread_local! {
@@ -41,29 +45,6 @@ fn flip_bit_in(path: &Path, needle: &[u8]) -> usize {
     found
 }
 
-/// Collects what `tracing` logs while `f` runs on this thread.
-fn logged<R>(f: impl FnOnce() -> R) -> (R, String) {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (out, text)
-}
 
 #[test]
 fn a_flipped_bit_in_a_stored_value_is_a_miss_and_an_error() {

@@ -1,38 +1,20 @@
 //! Metadata the user chooses: collectors in code (per function and per scope), failures that
 //! never break a call, typed tags compared by value, and queries and tables over namespaces.
 
+#[path = "support/logged.rs"]
+mod logged;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use logged::logged;
 use fleche::meta::{
     Attached, CollectResult, Collector, GitCollector, Meta, ResourcesCollector, Unrecorded,
 };
 use fleche::{Cache, Field, TagValue, Value, fleche, tags};
 use serde::Serialize;
 
-fn logged<R>(f: impl FnOnce() -> R) -> (R, String) {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (out, text)
-}
 
 /// Counts its runs, records a fixed model before the call and a run number after it.
 struct Gpu {

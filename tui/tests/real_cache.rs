@@ -67,16 +67,19 @@ fn pump(
     state.update(Action::Tick, cache);
 }
 
-#[test]
-fn reader_loads_calls_and_sees_another_process_add_some() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cache.redb");
-    write_cache(&path);
-    let before = std::fs::read(&path).unwrap();
+/// A browser on a cache file, with everything the reader had to send received.
+struct Browser {
+    st: State,
+    cache: fleche::Cache,
+    rx: mpsc::Receiver<Loaded>,
+    /// Kept so the reader keeps running.
+    _requests: mpsc::Sender<Request>,
+}
 
-    let cache = open::open(&path, false).unwrap().cache;
+fn browse(path: &Path) -> Browser {
+    let cache = open::open(path, false).unwrap().cache;
     let (tx, rx) = mpsc::channel();
-    let (_req_tx, req_rx) = mpsc::channel::<Request>();
+    let (requests, req_rx) = mpsc::channel::<Request>();
     let reader = cache.clone();
     std::thread::spawn(move || loader::run(reader, tx, req_rx));
     let mut st = state();
@@ -85,6 +88,27 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
         let (done, all) = s.calls.summary_progress();
         s.loading.done && done == all
     });
+    Browser {
+        st,
+        cache,
+        rx,
+        _requests: requests,
+    }
+}
+
+#[test]
+fn reader_loads_calls_and_sees_another_process_add_some() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    let before = std::fs::read(&path).unwrap();
+
+    let Browser {
+        mut st,
+        cache,
+        rx,
+        _requests,
+    } = browse(&path);
     assert_eq!(st.calls.len(), 3);
     assert_eq!(st.count_text(), "3 calls");
     st.set_filter("arg:x=100");
@@ -149,22 +173,22 @@ fn the_call_view_shows_resources_and_namespaces_and_typed_tags_filter_by_text() 
     {
         let cache = fleche::Cache::open(&path).unwrap();
         let _active = cache.activate();
-        let _t = fleche::tags!(temperature = 300, relaxed = true);
-        on_gpu(1);
+        {
+            let _t = fleche::tags!(temperature = 300, relaxed = true);
+            on_gpu(1);
+        }
         let _t = fleche::tags!(temperature = "301");
         on_gpu(2);
     }
-    let cache = open::open(&path, false).unwrap().cache;
-    let (tx, rx) = mpsc::channel();
-    let (_req_tx, req_rx) = mpsc::channel::<Request>();
-    let reader = cache.clone();
-    std::thread::spawn(move || loader::run(reader, tx, req_rx));
-    let mut st = state();
-    pump(&mut st, &rx, &cache, |s| s.loading.done);
+    let Browser { mut st, cache, .. } = browse(&path);
     assert_eq!(st.calls.len(), 2);
-    st.set_filter("tag:temperature=300");
+    let texts: Vec<String> = st.calls.rows.iter().map(|r| st.calls.tags_text(r)).collect();
+    assert!(texts.iter().any(|t| t.contains("temperature=301")), "{texts:?}");
+    st.set_filter("tag:temperature=301");
     assert_eq!(st.table.view.len(), 1);
     st.set_filter("tag:relaxed=true");
+    assert_eq!(st.table.view.len(), 1);
+    st.set_filter("tag:temperature=300");
     assert_eq!(st.table.view.len(), 1);
     st.update(Action::Open, &cache);
     let view = st.call.as_ref().unwrap();
@@ -172,7 +196,7 @@ fn the_call_view_shows_resources_and_namespaces_and_typed_tags_filter_by_text() 
         .tree
         .rows()
         .iter()
-        .map(|&id| view.tree.describe(id, 80))
+        .map(|&id| format!("{}: {}", view.tree.node(id).label, view.tree.describe(id, 80)))
         .collect();
     let text = lines.join("\n");
     for wanted in [

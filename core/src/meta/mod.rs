@@ -17,7 +17,7 @@ use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 
-use crate::error::warn_once;
+use crate::error::{unpanicked, warn_once};
 use crate::record::Metadata;
 // The record's types for the built-ins, named apart from the collectors that take them.
 use crate::record::{Environment as EnvironmentFacts, Git as GitFacts, Resources as ResourceFacts};
@@ -306,17 +306,6 @@ fn warn_collector(function: &str, name: &str, what: &str, why: &str) {
     warn_once(&format!(
         "{function}: metadata collector `{name}` {what} ({why}); the call's record leaves out namespace `{name}`"
     ));
-}
-
-/// Runs `f`, turning a panic into its message.
-fn unpanicked<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned())
-    })
 }
 
 /// A collector without its types, as functions and scopes keep it.

@@ -9,7 +9,11 @@ use super::{CollectResult, Collector, ResourceFacts, Unrecorded};
 /// Records what a call cost besides wall time (namespace `resources`; on by default).
 ///
 /// - `cpu_user`, `cpu_system`: seconds of CPU the calling thread spent in user mode and in
-///   the kernel. Work the body hands to other threads (rayon, a thread pool) is not counted.
+///   the kernel, as `getrusage(RUSAGE_THREAD)` tells them. The kernel samples how the time
+///   splits between the two at each clock tick, so they are exact over many milliseconds
+///   but coarse for shorter calls (a call of a few microseconds may show a millisecond in
+///   one of them). Work the body hands to other threads (rayon, a thread pool) is not
+///   counted.
 /// - `peak_memory_growth`: bytes by which the process's peak resident set size (the most
 ///   memory it ever held at once) rose during the call. It is 0 when the call used less than
 ///   an earlier peak, and it counts every thread of the process, so it is exact only for the
