@@ -177,6 +177,9 @@ fn begin_decoding<R>(
             return Begin::Uncached;
         }
     };
+    if cache.is_off() {
+        return Begin::Uncached;
+    }
     let (key, digests) = match unpanicked(|| function.key(args)) {
         Ok(Ok(k)) => k,
         Ok(Err(e)) => {
@@ -275,7 +278,11 @@ fn lookup<R>(
     key: &Digest,
     decode: fn(&[u8]) -> Result<R, codec::CodecError>,
 ) -> Option<R> {
-    match cache.store.result_of(key) {
+    let found = match &cache.layers {
+        None => cache.store.result_of(key),
+        Some(layers) => Ok(cache.stacked_result_of(layers, key)),
+    };
+    match found {
         Ok(Some((_, bytes))) => match decode(&bytes) {
             Ok(value) => Some(value),
             Err(e) => {
@@ -400,7 +407,7 @@ impl Pending {
         let mut values = Vec::with_capacity(self.values.len() + 1);
         values.push((result_digest, result_bytes));
         values.extend(self.values);
-        self.cache.store.put_call(QueuedCall {
+        self.cache.put_call(QueuedCall {
             key: self.key,
             record,
             encoded_record,

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{
-    CacheSpec, Config, ConfigError, DefaultCache, ENV_CACHE, ENV_EVCXR, MEMORY, Origin, Resolved,
-    expand_tilde,
+    CacheSpec, Config, ConfigError, DefaultCache, ENV_CACHE, ENV_EVCXR, LayerSpec, MEMORY, OFF,
+    Origin, Resolved, expand_tilde,
 };
 
 impl Config {
@@ -59,6 +59,11 @@ impl Config {
                         false,
                     )
                 }),
+                DefaultCache::Stack(names) => Ok(Resolved {
+                    name: None,
+                    spec: CacheSpec::Stack(self.layers(names, file)?),
+                    origin,
+                }),
             };
         }
         if in_evcxr {
@@ -88,6 +93,49 @@ impl Config {
         )
     }
 
+    /// The layers `[default] cache = [..]` in `file` lists, top first.
+    fn layers(&self, names: &[String], file: &Path) -> Result<Vec<LayerSpec>, ConfigError> {
+        let mut layers: Vec<LayerSpec> = Vec::with_capacity(names.len());
+        for name in names {
+            let bad = |why: &str| ConfigError::BadLayer {
+                file: file.to_path_buf(),
+                name: name.clone(),
+                why: why.to_owned(),
+            };
+            if layers.iter().any(|l| &l.name == name) {
+                return Err(bad("it is listed twice; list each layer once"));
+            }
+            let resolved = self.resolve_name(name, Origin::Requested).ok_or_else(|| {
+                self.unknown_cache(
+                    name,
+                    format!("listed by [default] cache in {}", file.display()),
+                    false,
+                )
+            })?;
+            match resolved.spec {
+                CacheSpec::Off => {
+                    return Err(bad(
+                        "`off` switches caching off and cannot be a layer; write cache = \"off\" on its own",
+                    ));
+                }
+                CacheSpec::Stack(mut inner) => {
+                    let Some(mut layer) = inner.pop() else {
+                        return Err(bad("it is an empty stack"));
+                    };
+                    layer.name = name.clone();
+                    layers.push(layer);
+                }
+                spec => layers.push(LayerSpec {
+                    name: name.clone(),
+                    spec,
+                    read_only: false,
+                    max_size: None,
+                }),
+            }
+        }
+        Ok(layers)
+    }
+
     /// A named section or the `memory` keyword; `None` if unknown. `origin` is used for
     /// `memory`; a section's origin is `default_origin` unless that is `Requested`, in which
     /// case it is the defining file.
@@ -103,9 +151,14 @@ impl Config {
                 origin,
             });
         }
-        (name == MEMORY).then(|| Resolved {
-            name: Some(MEMORY.to_owned()),
-            spec: CacheSpec::Memory,
+        let spec = match name {
+            MEMORY => CacheSpec::Memory,
+            OFF => CacheSpec::Off,
+            _ => return None,
+        };
+        Some(Resolved {
+            name: Some(name.to_owned()),
+            spec,
             origin: default_origin,
         })
     }
@@ -136,7 +189,8 @@ impl Config {
     }
 
     fn unknown_cache(&self, name: &str, context: String, accepts_path: bool) -> ConfigError {
-        let known = std::iter::once(MEMORY)
+        let known = [MEMORY, OFF]
+            .into_iter()
             .chain(self.cache_names())
             .map(str::to_owned)
             .collect();

@@ -99,6 +99,8 @@ pub(crate) struct Store {
     pub(crate) value_reads: AtomicU64,
     /// Call records read by queries through this handle, so tests can prove indexes are used.
     pub(crate) record_reads: AtomicU64,
+    /// The size limit in bytes (`max_size`), 0 for none; see `limit.rs`.
+    pub(crate) max_size: Arc<AtomicU64>,
 }
 
 /// The tables of a read transaction kept for the hit path of a memory store. A memory store
@@ -150,6 +152,7 @@ impl Store {
             hot: Mutex::new(None),
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
+            max_size: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -167,6 +170,11 @@ impl Store {
         if let Some(writer) = &self.writer {
             writer.wait();
         }
+    }
+
+    /// Whether this store was opened read-only (it never writes, not even to repair).
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Identity of this store, for telling handles apart.
