@@ -139,6 +139,10 @@ pub fn rerun<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// What [`begin`] found.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per call and matched at once; boxing would allocate on every miss"
+)]
 pub enum Begin<R> {
     /// The stored result.
     Hit(R),
