@@ -562,7 +562,7 @@ mod tests {
                 "[default]\ncache = 3\n",
                 "default.cache",
                 2,
-                "integer `3`, expected a cache name or an inline table like { path = \"...\" }",
+                "integer `3`, expected a cache name, an array of cache names (a stack), or an inline table like { path = \"...\" }",
             ),
             (
                 "[default]\nroot = \"yes\"\n",
@@ -610,7 +610,7 @@ mod tests {
                 "[p]\npath = \"x\"\nsize = 3\n",
                 "p",
                 3,
-                "unknown field `size`, expected `path` or `type`",
+                "unknown field `size`, expected one of `path`, `type`, `read_only`, `max_size`",
             ),
             (
                 "[default]\ncahce = \"p\"\n",
