@@ -101,6 +101,7 @@ pub mod display;
 pub mod error;
 mod exit;
 mod function;
+mod lease;
 mod notebook;
 pub mod query;
 pub mod record;
