@@ -7,7 +7,17 @@ use fleche_tests::postgres::Postgres;
 
 fn psql(server: &Postgres, sql: &str) -> Result<String, String> {
     let out = Command::new("psql")
-        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &server.url(), "-c", sql])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &server.url(),
+            "-c",
+            sql,
+        ])
         .output()
         .map_err(|e| format!("psql: {e}"))?;
     if out.status.success() {
@@ -25,7 +35,10 @@ fn a_throwaway_server_starts_stops_and_keeps_its_data() {
     };
     psql(&server, "create table t (x int); insert into t values (42)").unwrap();
     server.stop().unwrap();
-    assert!(psql(&server, "select 1").is_err(), "a stopped server answers nothing");
+    assert!(
+        psql(&server, "select 1").is_err(),
+        "a stopped server answers nothing"
+    );
     server.restart().unwrap();
     assert_eq!(psql(&server, "select x from t").unwrap(), "42");
 }
