@@ -102,6 +102,7 @@ pub mod error;
 mod exit;
 mod function;
 pub mod layer;
+mod lease;
 mod notebook;
 pub mod query;
 pub mod record;

@@ -19,6 +19,7 @@ use crate::codec;
 use crate::digest::{self, Digest, DigestError};
 use crate::error::warn_once;
 pub use crate::function::{Argument, Function};
+use crate::lease::{self, Acquired, Lease};
 use crate::record::{CallRecord, Metadata};
 use crate::store::QueuedCall;
 use crate::stored::{Encode, ValueCodec, encode_whole};
@@ -139,10 +140,9 @@ pub fn rerun<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// What [`begin`] found.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "returned once per call and matched at once; boxing would allocate on every miss"
-)]
+// Returned once per call and matched at once by the generated code: boxing the miss would
+// add an allocation to every miss to save a copy of a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 pub enum Begin<R> {
     /// The stored result.
     Hit(R),
@@ -217,6 +217,17 @@ fn begin_decoding<R>(
             Claim::Waited => break None,
         }
     };
+    // One thread per process gets here for a key; other processes may want it too.
+    let lease = if rerunning || flight.is_none() {
+        None
+    } else {
+        match lease::acquire(&cache, function, &key, || {
+            lookup(&cache, function, &key, decode)
+        }) {
+            Acquired::Hit(value) => return Begin::Hit(value),
+            Acquired::Compute(lease) => lease,
+        }
+    };
     let mut values = Vec::with_capacity(args.len());
     let mut stored_as = Vec::with_capacity(args.len());
     for ((_, arg), digest) in args.iter().zip(&digests) {
@@ -260,6 +271,7 @@ fn begin_decoding<R>(
         values,
         timestart: Utc::now(),
         started: Instant::now(),
+        lease,
         _flight: flight,
     })
 }
@@ -328,6 +340,8 @@ pub struct Pending {
     values: Vec<(Digest, Vec<u8>)>,
     timestart: chrono::DateTime<Utc>,
     started: Instant,
+    /// This process's claim on the key among processes sharing the file.
+    lease: Option<Lease>,
     _flight: Option<FlightGuard>,
 }
 
@@ -363,7 +377,9 @@ impl Pending {
     }
 
     fn store_with<R>(self, result: R, encode: Encode<R>, result_type: &str) -> R {
-        let walltime = self.started.elapsed().as_secs_f64();
+        let took = self.started.elapsed();
+        lease::body_took(self.function, took);
+        let walltime = took.as_secs_f64();
         let timestop = Utc::now();
         let name = self.function.name;
         match unpanicked(|| encode(&result)) {
@@ -382,7 +398,7 @@ impl Pending {
     }
 
     fn store(
-        self,
+        mut self,
         (result_digest, result_bytes): (Digest, Vec<u8>),
         result_type: &str,
         timestop: chrono::DateTime<Utc>,
@@ -416,7 +432,11 @@ impl Pending {
             record,
             encoded_record,
             values,
-        })
+        })?;
+        if let Some(lease) = &mut self.lease {
+            lease.stored();
+        }
+        Ok(())
     }
 }
 
