@@ -59,10 +59,10 @@ fn main() -> fleche::Result<()> {
         let _t = tags!(project = "demo", runs = 3);
         // The environment collector for this scope only (`fleche.toml` can turn it on for all).
         let _m = fleche::meta!(EnvironmentCollector);
-        count_lines("fleche".into(), 2_000);
-        count_lines("serde".into(), 2_000);
+        count_lines("fleche".to_owned(), 2_000);
+        count_lines("serde".to_owned(), 2_000);
     }
-    count_lines("fleche".into(), 2_000); // a hit: no collector runs
+    count_lines("fleche".to_owned(), 2_000); // a hit: no collector runs
 
     // Queries compare by value: 3 finds the integer tag, "3" would not.
     let tagged = cache.query().tag("runs", 3).count()?;

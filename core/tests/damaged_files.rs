@@ -5,14 +5,12 @@
 #[path = "support/logged.rs"]
 mod logged;
 
-use std::io::Write;
 use std::path::Path;
 
 use redb::ReadableDatabase;
-use std::sync::{Arc, Mutex};
 
-use logged::logged;
 use fleche::{Cache, Error, fleche};
+use logged::logged;
 
 thread_local! {
     static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -44,7 +42,6 @@ fn flip_bit_in(path: &Path, needle: &[u8]) -> usize {
     std::fs::write(path, bytes).unwrap();
     found
 }
-
 
 #[test]
 fn a_flipped_bit_in_a_stored_value_is_a_miss_and_an_error() {

@@ -4,17 +4,14 @@
 #[path = "support/logged.rs"]
 mod logged;
 
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
-use logged::logged;
 use fleche::meta::{
     Attached, CollectResult, Collector, GitCollector, Meta, ResourcesCollector, Unrecorded,
 };
 use fleche::{Cache, Field, TagValue, Value, fleche, tags};
+use logged::logged;
 use serde::Serialize;
-
 
 /// Counts its runs, records a fixed model before the call and a run number after it.
 struct Gpu {

@@ -161,7 +161,11 @@ fn the_default_cache_comes_from_fleche_toml_with_the_configured_collectors() {
     assert!(env.rustc_version.starts_with("rustc "), "{env:?}");
     let git = call.metadata().git.clone().expect("git collector on");
     assert_eq!(git.commit, None, "not a git repository");
-    let resources = call.metadata().resources.clone().expect("resources collector on");
+    let resources = call
+        .metadata()
+        .resources
+        .clone()
+        .expect("resources collector on");
     assert!(resources.cpu_user.is_some(), "{resources:?}");
 }
 

@@ -67,35 +67,6 @@ fn pump(
     state.update(Action::Tick, cache);
 }
 
-/// A browser on a cache file, with everything the reader had to send received.
-struct Browser {
-    st: State,
-    cache: fleche::Cache,
-    rx: mpsc::Receiver<Loaded>,
-    /// Kept so the reader keeps running.
-    _requests: mpsc::Sender<Request>,
-}
-
-fn browse(path: &Path) -> Browser {
-    let cache = open::open(path, false).unwrap().cache;
-    let (tx, rx) = mpsc::channel();
-    let (requests, req_rx) = mpsc::channel::<Request>();
-    let reader = cache.clone();
-    std::thread::spawn(move || loader::run(reader, tx, req_rx));
-    let mut st = state();
-    // Records first, then the argument values' summaries.
-    pump(&mut st, &rx, &cache, |s| {
-        let (done, all) = s.calls.summary_progress();
-        s.loading.done && done == all
-    });
-    Browser {
-        st,
-        cache,
-        rx,
-        _requests: requests,
-    }
-}
-
 #[test]
 fn reader_loads_calls_and_sees_another_process_add_some() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,12 +74,7 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     write_cache(&path);
     let before = std::fs::read(&path).unwrap();
 
-    let Browser {
-        mut st,
-        cache,
-        rx,
-        _requests,
-    } = browse(&path);
+    let (mut st, cache, rx) = browse(&path);
     assert_eq!(st.calls.len(), 3);
     assert_eq!(st.count_text(), "3 calls");
     st.set_filter("arg:x=100");
@@ -180,10 +146,18 @@ fn the_call_view_shows_resources_and_namespaces_and_typed_tags_filter_by_text() 
         let _t = fleche::tags!(temperature = "301");
         on_gpu(2);
     }
-    let Browser { mut st, cache, .. } = browse(&path);
+    let (mut st, cache, _rx) = browse(&path);
     assert_eq!(st.calls.len(), 2);
-    let texts: Vec<String> = st.calls.rows.iter().map(|r| st.calls.tags_text(r)).collect();
-    assert!(texts.iter().any(|t| t.contains("temperature=301")), "{texts:?}");
+    let texts: Vec<String> = st
+        .calls
+        .rows
+        .iter()
+        .map(|r| st.calls.tags_text(r))
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("temperature=301")),
+        "{texts:?}"
+    );
     st.set_filter("tag:temperature=301");
     assert_eq!(st.table.view.len(), 1);
     st.set_filter("tag:relaxed=true");
@@ -196,7 +170,13 @@ fn the_call_view_shows_resources_and_namespaces_and_typed_tags_filter_by_text() 
         .tree
         .rows()
         .iter()
-        .map(|&id| format!("{}: {}", view.tree.node(id).label, view.tree.describe(id, 80)))
+        .map(|&id| {
+            format!(
+                "{}: {}",
+                view.tree.node(id).label,
+                view.tree.describe(id, 80)
+            )
+        })
         .collect();
     let text = lines.join("\n");
     for wanted in [

@@ -40,6 +40,8 @@ struct Options {
     accept_digests: bool,
     /// `meta = [Collector, ..]`: the function's own metadata collectors.
     meta: Option<Vec<syn::Expr>>,
+    /// `wait = false`: compute at once even while another process computes the same call.
+    no_wait: bool,
 }
 
 fn parse_options(attr: Tokens) -> syn::Result<Options> {
@@ -76,6 +78,7 @@ fn parse_options(attr: Tokens) -> syn::Result<Options> {
             }
             "hash_code" => o.hash_code = Some(meta.value()?.parse::<syn::LitBool>()?.value),
             "cache_errors" => o.cache_errors = meta.value()?.parse::<syn::LitBool>()?.value,
+            "wait" => o.no_wait = !meta.value()?.parse::<syn::LitBool>()?.value,
             "accept_digests" => o.accept_digests = meta.value()?.parse::<syn::LitBool>()?.value,
             "meta" => {
                 let value = meta.value()?;
@@ -89,7 +92,7 @@ fn parse_options(attr: Tokens) -> syn::Result<Options> {
             "module" => o.module = Some(meta.value()?.parse::<LitStr>()?.value()),
             _ => {
                 return Err(meta.error(
-                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors, accept_digests, meta",
+                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors, accept_digests, wait, meta",
                 ));
             }
         }
@@ -354,8 +357,13 @@ fn function_literal(func: &ItemFn, o: &Options, code: &str, in_helper_module: bo
             })
         }
     });
+    let wait = if o.no_wait {
+        quote!(.without_waiting())
+    } else {
+        quote!()
+    };
     quote! {
-        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)#meta
+        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)#wait #meta
     }
 }
 

@@ -59,7 +59,8 @@ impl Collector for EnvironmentCollector {
     }
 }
 
-fn hostname() -> String {
+/// The machine's name, as the kernel or the environment tells it.
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|s| s.trim().to_owned())

@@ -23,6 +23,7 @@ use crate::record::Metadata;
 use crate::record::{Environment as EnvironmentFacts, Git as GitFacts, Resources as ResourceFacts};
 
 pub use environment::EnvironmentCollector;
+pub(crate) use environment::hostname;
 pub use git::{DIRTY_FOR, GitCollector};
 pub use resources::ResourcesCollector;
 pub use value::{TagValue, Value};

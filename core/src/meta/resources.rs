@@ -64,14 +64,17 @@ fn read() -> Option<Reading> {
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
         (unsafe { libc::getrusage(who, &mut u) } == 0).then_some(u)
     }
-    let micros = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
+    // `time_t` and `c_long` are narrower than i64 on 32-bit targets.
+    #[allow(clippy::useless_conversion)]
+    let micros = |t: libc::timeval| i64::from(t.tv_sec) * 1_000_000 + i64::from(t.tv_usec);
     let thread = usage(libc::RUSAGE_THREAD)?;
     let process = usage(libc::RUSAGE_SELF)?;
+    #[allow(clippy::useless_conversion)]
     Some(Reading {
         user_us: micros(thread.ru_utime),
         system_us: micros(thread.ru_stime),
         // Linux gives the peak in KiB.
-        peak_rss: process.ru_maxrss as i64 * 1024,
+        peak_rss: i64::from(process.ru_maxrss) * 1024,
     })
 }
 

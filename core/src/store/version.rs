@@ -76,7 +76,7 @@ impl Store {
     pub(crate) fn upgrade_format(&self, holds: Holds) -> Result<()> {
         match holds {
             Holds::Version(found) if (OLDEST_READ..FORMAT_VERSION).contains(&found) => {
-                self.write(|txn| write(txn))?;
+                self.write(write)?;
                 tracing::info!(
                     path = %self.location.display_path().display(),
                     "cache marked as format {FORMAT_VERSION} (was {found}); fleche releases before typed tags no longer open it"
