@@ -74,7 +74,7 @@ pub type CollectResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// # fn main() -> fleche::Result<()> {
 /// let cache = fleche::Cache::memory();
 /// let _active = cache.activate();
-/// lines("Cargo.toml".into());
+/// lines("Cargo.toml");
 /// let call = lines::query().only()?;
 /// assert!(call.metadata().get("input", "size").is_some());
 /// assert_eq!(cache.query().metadata("input").count()?, 1);
@@ -205,17 +205,20 @@ impl Drop for Meta {
 /// Turns collectors on for every cached call this thread makes while the guard lives.
 ///
 /// ```
-/// let cache = fleche::Cache::memory();
-/// let _active = cache.activate();
 /// #[fleche::fleche]
 /// fn square(x: i64) -> i64 { x * x }
+///
+/// # fn main() -> fleche::Result<()> {
+/// let cache = fleche::Cache::memory();
+/// let _active = cache.activate();
 /// {
 ///     let _m = fleche::meta!(fleche::meta::EnvironmentCollector);
 ///     square(3);
 /// }
 /// square(4);
 /// assert_eq!(cache.query().metadata("environment").count()?, 1);
-/// # Ok::<(), fleche::Error>(())
+/// # Ok(())
+/// # }
 /// ```
 #[macro_export]
 macro_rules! meta {
