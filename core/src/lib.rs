@@ -73,7 +73,7 @@
 //! and peak memory growth, on by default), `environment` and `git` (on in `fleche.toml` or
 //! with [`meta!`]), and your own [`meta::Collector`]s, attached to a function
 //! (`#[fleche(meta = [..])]`) or to a scope ([`meta!`]). Queries, tables and `fleche-tui`
-//! read every namespace alike; see [`meta`].
+//! read every namespace alike; see [`meta`](mod@meta).
 //!
 //! # Which cache, in which thread
 //!

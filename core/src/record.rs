@@ -190,7 +190,7 @@ impl RecordView<'_> {
 
 /// Metadata recorded with every call. It is never part of the call key.
 ///
-/// Besides the times, each namespace is what one collector recorded (see [`crate::meta`]):
+/// Besides the times, each namespace is what one collector recorded (see [`meta`](mod@crate::meta)):
 /// `tags`, the built-in `environment`, `git` and `resources`, and the collectors of your own
 /// in `namespaces`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
