@@ -79,7 +79,7 @@ pub enum Error {
     },
     /// The file is a fleche cache of another format version than this fleche reads.
     #[error(
-        "cache {path} has format version {found}, and this fleche ({crate_version}) reads format version {expected} only. {advice}"
+        "cache {path} has format version {found}, and this fleche ({crate_version}) reads format versions 2 to {expected}. {advice}"
     )]
     FormatVersion {
         /// The file.
@@ -132,6 +132,20 @@ pub enum Error {
     ReadOnly {
         /// The file.
         path: PathBuf,
+    },
+    /// A layer of a cache stack that is not a cache file (a shared database) failed.
+    #[error("cache layer {layer}: {detail}")]
+    Layer {
+        /// The layer, as it describes itself (a name and where it is).
+        layer: String,
+        /// What went wrong, and what to do about it.
+        detail: String,
+    },
+    /// A cache stack that cannot be built as asked.
+    #[error("cannot build the cache stack: {detail}")]
+    Stack {
+        /// What is wrong and how to fix it.
+        detail: String,
     },
     /// A digest prefix shorter than 4 characters.
     #[error("digest prefix `{prefix}` is too short: give at least 4 hex characters")]
@@ -261,6 +275,18 @@ pub(crate) fn notice(level: tracing::Level, line: &str, stream: Stream) {
         Stream::Stderr => eprintln!("fleche: {line}"),
         Stream::Stdout => println!("fleche: {line}"),
     }
+}
+
+/// Runs `f`, turning a panic into its message: a `Serialize` implementation or a metadata
+/// collector that panics is a failure to cache or to record, never a failure of the call.
+pub(crate) fn unpanicked<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
 }
 
 /// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so

@@ -3,9 +3,11 @@
 //! call and by a function's own query.
 
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
 
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
+use crate::meta::Attached;
 
 /// The identity of a cached function, written by the macro as a `static`.
 #[derive(Debug)]
@@ -20,9 +22,18 @@ pub struct Function {
     pub code: Option<&'static str>,
     /// Whether `Err` results are stored too (`cache_errors = true`).
     pub cache_errors: bool,
+    /// Whether a miss waits for another process that computes the same call
+    /// (`#[fleche(wait = false)]` turns it off).
+    pub wait: bool,
+    /// How long its last body took in this process, in microseconds (`u64::MAX`: none ran
+    /// yet); a body quicker than a claim is not worth claiming (see `lease.rs`).
+    pub(crate) last_body_micros: AtomicU64,
     /// The call-key hasher after the function's own fields, computed once: a hit then hashes
     /// only the argument digests.
     key_prefix: OnceLock<blake3::Hasher>,
+    /// Makes the collectors of `#[fleche(meta = [...])]`, run on the first miss.
+    meta: Option<fn() -> Vec<Attached>>,
+    collectors: OnceLock<Vec<Attached>>,
 }
 
 impl Function {
@@ -40,8 +51,35 @@ impl Function {
             version,
             code,
             cache_errors,
+            wait: true,
+            last_body_micros: AtomicU64::new(u64::MAX),
             key_prefix: OnceLock::new(),
+            meta: None,
+            collectors: OnceLock::new(),
         }
+    }
+
+    /// The function with its own metadata collectors (`#[fleche(meta = [...])]`), made by
+    /// `collectors` on the first miss.
+    pub const fn with_meta(mut self, collectors: fn() -> Vec<Attached>) -> Function {
+        self.meta = Some(collectors);
+        self
+    }
+
+    /// The function's own metadata collectors.
+    pub(crate) fn collectors(&self) -> &[Attached] {
+        match self.meta {
+            Some(make) => self.collectors.get_or_init(make),
+            None => &[],
+        }
+    }
+
+    /// The same function, computing at once on a miss even while another process computes
+    /// the same call (`#[fleche(wait = false)]`).
+    #[must_use]
+    pub const fn without_waiting(mut self) -> Function {
+        self.wait = false;
+        self
     }
 
     /// The module shown in records: evcxr compiles every cell into a crate named `ctx`, which

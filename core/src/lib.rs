@@ -66,6 +66,15 @@
 //! # }
 //! ```
 //!
+//! # Metadata
+//!
+//! Each record holds its times, its tags ([`tags!`], values kept with their types) and a
+//! namespace per metadata collector that ran on its miss: the built-in `resources` (CPU time
+//! and peak memory growth, on by default), `environment` and `git` (on in `fleche.toml` or
+//! with [`meta!`]), and your own [`meta::Collector`]s, attached to a function
+//! (`#[fleche(meta = [..])]`) or to a scope ([`meta!`]). Queries, tables and `fleche-tui`
+//! read every namespace alike; see [`meta`](mod@meta).
+//!
 //! # Which cache, in which thread
 //!
 //! Calls use the *active cache*: the innermost [`Cache::activate`] on the calling thread, else
@@ -94,18 +103,21 @@ pub mod cache;
 pub mod call;
 mod cell;
 pub mod codec;
-mod collect;
 pub mod config;
 pub mod digest;
 pub mod display;
 pub mod error;
 mod exit;
 mod function;
+pub mod layer;
+mod lease;
+pub mod meta;
 mod notebook;
 mod process;
 pub mod query;
 pub mod record;
 mod runtime;
+mod stack;
 mod store;
 mod stored;
 pub mod table;
@@ -150,9 +162,11 @@ pub use error::{Error, Result};
 /// ```
 pub use fleche_macros::cell;
 pub use fleche_macros::fleche;
+pub use meta::{TagValue, Value};
 pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, CallParts, rerun};
+pub use stack::Stack;
 pub use store::{Location, PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub use table::{Row, Table};
 

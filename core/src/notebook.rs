@@ -1,7 +1,7 @@
-//! Living inside the evcxr kernel: the default cache file, opened while cells use it and
-//! closed when the kernel is idle, and the one-line notice of where results go. Every cell is
-//! a new shared library with its own copy of fleche; `process.rs` makes them share one
-//! default cache.
+//! Living inside the evcxr kernel: the default cache, opened while cells use it and closed
+//! when the kernel is idle, and the one-line notice of where results go. Every cell is a new
+//! shared library with its own copy of fleche; `process.rs` makes them share one default
+//! cache.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -10,22 +10,25 @@ use std::time::{Duration, Instant};
 use crate::cache::Cache;
 use crate::error::{Error, Result, Stream, notice};
 
-/// A default cache file that is open only while someone uses it.
+/// A default cache that is open only while someone uses it.
 ///
 /// One per kernel (every cell's copy of fleche uses the first cell's, see `process.rs`).
-/// Under evcxr the file is open for writing only while a commit runs (the store's brief
+/// Under evcxr a file is open for writing only while a commit runs (the store's brief
 /// writes), so a kernel killed between cells leaves it clean whether or not it is open here;
 /// what is left to decide is how long to keep the read-only handle. Opening it again costs a
 /// first call about 1-15 ms (the store checks the file each time), against 7 µs for a hit
-/// (`benches/notebook_reopen.rs`). So the file stays open while cells keep calling and is
-/// closed by a small thread once no call has asked for it for [`LINGER`], which releases it
-/// for `fleche compact` and for a deleted `.fleche` directory to be created afresh; a
+/// (`benches/notebook_reopen.rs`). So the cache stays open while cells keep calling and is
+/// closed by a small thread once no call has asked for it for [`LINGER`], which releases the
+/// file for `fleche compact` and lets a deleted `.fleche` directory be created afresh; a
 /// [`Cache`] clone still alive (a running call, a variable) keeps it open longer.
 pub(crate) struct Reopen {
-    path: PathBuf,
+    open: Opener,
     linger: Duration,
     state: Mutex<Lingering>,
 }
+
+/// How the default cache is opened (again): a file, or every layer of a stack.
+type Opener = Box<dyn Fn() -> Result<Cache> + Send + Sync>;
 
 struct Lingering {
     held: Option<Cache>,
@@ -39,12 +42,17 @@ pub(crate) const LINGER: Duration = Duration::from_secs(60);
 
 impl Reopen {
     pub(crate) fn new(path: PathBuf) -> Reopen {
-        Reopen::with_linger(path, LINGER)
+        Reopen::with(file_opener(path))
     }
 
-    fn with_linger(path: PathBuf, linger: Duration) -> Reopen {
+    /// Reopens with `open` (a stack's layers, say).
+    pub(crate) fn with(open: Opener) -> Reopen {
+        Reopen::with_linger(open, LINGER)
+    }
+
+    fn with_linger(open: Opener, linger: Duration) -> Reopen {
         Reopen {
-            path,
+            open,
             linger,
             state: Mutex::new(Lingering {
                 held: None,
@@ -54,20 +62,14 @@ impl Reopen {
         }
     }
 
-    /// The open cache, opening the file (again) if it was closed. A file deleted meanwhile
-    /// (`rm -r .fleche` in a cell) is created afresh.
+    /// The open cache, opening it (again) if it was closed.
     pub(crate) fn cache(self: &Arc<Self>) -> Result<Cache> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.last_used = Instant::now();
         if let Some(cache) = &state.held {
             return Ok(cache.clone());
         }
-        let cache = match Cache::open_existing(&self.path) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                Cache::open(&self.path)?
-            }
-            other => other?,
-        };
+        let cache = (self.open)()?;
         if !state.closer_running {
             let this = Arc::clone(self);
             state.closer_running = std::thread::Builder::new()
@@ -113,6 +115,17 @@ impl Reopen {
     }
 }
 
+/// Opens the cache file at `path`; a file deleted meanwhile (`rm -r .fleche` in a cell) is
+/// created afresh.
+fn file_opener(path: PathBuf) -> Opener {
+    Box::new(move || match Cache::open_existing(&path) {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Cache::open(&path)
+        }
+        other => other,
+    })
+}
+
 /// Shows `line` in the cell's output once per kernel process, however many cells (copies of this
 /// static-less code) ask. The marker is a file named after the process, created atomically.
 pub(crate) fn announce_once(line: &str) {
@@ -152,7 +165,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.redb");
         let linger = Duration::from_millis(200);
-        let reopen = Arc::new(Reopen::with_linger(path.clone(), linger));
+        let reopen = Arc::new(Reopen::with_linger(file_opener(path.clone()), linger));
         let a = reopen.cache().unwrap();
         let b = reopen.cache().unwrap();
         assert!(a.same_as(&b), "one handle while in use");

@@ -17,8 +17,10 @@ use crate::active::try_cache;
 use crate::cache::Cache;
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
-use crate::error::warn_once;
+use crate::error::{unpanicked, warn_once};
 pub use crate::function::{Argument, Function};
+use crate::lease::{self, Acquired, Lease};
+use crate::meta::Running;
 use crate::record::{CallRecord, Metadata};
 use crate::store::QueuedCall;
 use crate::stored::{Encode, ValueCodec, encode_whole};
@@ -141,6 +143,9 @@ pub fn rerun<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// What [`begin`] found.
+// Returned once per call and matched at once by the generated code: boxing the miss would
+// add an allocation to every miss to save a copy of a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 pub enum Begin<R> {
     /// The stored result.
     Hit(R),
@@ -179,6 +184,9 @@ fn begin_decoding<R>(
             return Begin::Uncached;
         }
     };
+    if cache.is_off() {
+        return Begin::Uncached;
+    }
     let (key, digests) = match unpanicked(|| function.key(args)) {
         Ok(Ok(k)) => k,
         Ok(Err(e)) => {
@@ -210,6 +218,17 @@ fn begin_decoding<R>(
             // Another thread computed it meanwhile: look again.
             Claim::Waited if !rerunning => continue,
             Claim::Waited => break None,
+        }
+    };
+    // One thread per process gets here for a key; other processes may want it too.
+    let lease = if rerunning || flight.is_none() {
+        None
+    } else {
+        match lease::acquire(&cache, function, &key, || {
+            lookup(&cache, function, &key, decode)
+        }) {
+            Acquired::Hit(value) => return Begin::Hit(value),
+            Acquired::Compute(lease) => lease,
         }
     };
     let mut values = Vec::with_capacity(args.len());
@@ -253,21 +272,12 @@ fn begin_decoding<R>(
             .zip(stored_as)
             .collect(),
         values,
+        // Before the clocks start, so that the collectors' own work is not the call's.
+        collecting: Running::start(function.name, function.collectors()),
         timestart: Utc::now(),
         started: Instant::now(),
+        lease,
         _flight: flight,
-    })
-}
-
-/// Runs `f`, turning a panic into its message: a `Serialize` implementation that panics
-/// while fleche digests or stores a value is a failure to cache, not a failure of the call.
-fn unpanicked<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned())
     })
 }
 
@@ -277,7 +287,11 @@ fn lookup<R>(
     key: &Digest,
     decode: fn(&[u8]) -> Result<R, codec::CodecError>,
 ) -> Option<R> {
-    match cache.store.result_of(key) {
+    let found = match &cache.layers {
+        None => cache.store.result_of(key),
+        Some(layers) => Ok(cache.stacked_result_of(layers, key)),
+    };
+    match found {
         Ok(Some((_, bytes))) => match decode(&bytes) {
             Ok(value) => Some(value),
             Err(e) => {
@@ -317,8 +331,11 @@ pub struct Pending {
     arguments: Vec<(String, Digest)>,
     argument_keys: Vec<(String, Digest)>,
     values: Vec<(Digest, Vec<u8>)>,
+    collecting: Running,
     timestart: chrono::DateTime<Utc>,
     started: Instant,
+    /// This process's claim on the key among processes sharing the file.
+    lease: Option<Lease>,
     _flight: Option<FlightGuard>,
 }
 
@@ -353,13 +370,23 @@ impl Pending {
         }
     }
 
-    fn store_with<R>(self, result: R, encode: Encode<R>, result_type: &str) -> R {
-        let walltime = self.started.elapsed().as_secs_f64();
+    fn store_with<R>(mut self, result: R, encode: Encode<R>, result_type: &str) -> R {
+        let took = self.started.elapsed();
+        lease::body_took(self.function, took);
+        let walltime = took.as_secs_f64();
         let timestop = Utc::now();
         let name = self.function.name;
+        let mut metadata = Metadata {
+            timestart: self.timestart,
+            timestop,
+            walltime,
+            tags: crate::tags::current(),
+            ..Metadata::default()
+        };
+        std::mem::replace(&mut self.collecting, Running::none()).finish(name, &mut metadata);
         match unpanicked(|| encode(&result)) {
             Ok(Ok(encoded)) => {
-                if let Err(e) = self.store(encoded, result_type, timestop, walltime) {
+                if let Err(e) = self.store(encoded, result_type, metadata) {
                     tracing::warn!(function = name, "result returned but not cached: {e}");
                 }
             }
@@ -373,11 +400,10 @@ impl Pending {
     }
 
     fn store(
-        self,
+        mut self,
         (result_digest, result_bytes): (Digest, Vec<u8>),
         result_type: &str,
-        timestop: chrono::DateTime<Utc>,
-        walltime: f64,
+        metadata: Metadata,
     ) -> crate::Result<()> {
         let record = CallRecord {
             name: self.function.name.to_owned(),
@@ -389,28 +415,23 @@ impl Pending {
             result: result_digest,
             result_type: result_type.to_owned(),
             result_size: result_bytes.len() as u64,
-            metadata: Metadata {
-                timestart: self.timestart,
-                timestop,
-                walltime,
-                tags: crate::tags::current(),
-                environment: crate::collect::environment(),
-                git: crate::collect::git(),
-            },
+            metadata,
         };
         let encoded_record = record.encode()?;
         let mut values = Vec::with_capacity(self.values.len() + 1);
         values.push((result_digest, result_bytes));
         values.extend(self.values);
-        let cache = self.cache;
-        cache.store.put_call(QueuedCall {
+        self.cache.put_call(QueuedCall {
             key: self.key,
             record,
             encoded_record,
             values,
         })?;
+        if let Some(lease) = &mut self.lease {
+            lease.stored();
+        }
         if COMPUTING.with(Cell::get) <= 1 {
-            cache.store.settle();
+            self.cache.store.settle();
         }
         Ok(())
     }
