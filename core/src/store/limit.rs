@@ -58,23 +58,22 @@ impl Limit {
         Some(self.max_size.load(Ordering::Relaxed)).filter(|n| *n > 0)
     }
 
-    /// Notes a hit on `key`, when there is a limit; returns how many uses wait.
-    pub(crate) fn note_use(&self, key: &Digest) -> usize {
+    /// Notes a hit on `key`, when there is a limit. Returns whether the writer should be
+    /// woken: for the first use noted since the last commit (to start its wait), and when
+    /// a batch is full.
+    pub(crate) fn note_use(&self, key: &Digest) -> bool {
         if self.max_size.load(Ordering::Relaxed) == 0 {
-            return 0;
+            return false;
         }
         let mut uses = self.uses.lock().unwrap_or_else(|e| e.into_inner());
-        uses.insert(*key, now_nanos());
-        uses.len()
+        let first = uses.is_empty();
+        let new = uses.insert(*key, now_nanos()).is_none();
+        first || (new && uses.len() == USES_BATCH)
     }
 
-    /// Whether hits wait to be committed.
-    pub(crate) fn has_uses(&self) -> bool {
-        !self
-            .uses
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+    /// How many hits wait to be committed.
+    pub(crate) fn waiting_uses(&self) -> usize {
+        self.uses.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Records this commit's new calls and the noted uses in `txn`, then evicts the least

@@ -435,8 +435,7 @@ impl Store {
     /// Notes a hit on `key` for the size limit's least-recently-used order (nothing without
     /// a limit); the note is committed with the next write, never on its own per hit.
     pub(crate) fn note_use(&self, key: &Digest) {
-        let waiting = self.limit.note_use(key);
-        if (waiting == 1 || waiting >= limit::USES_BATCH)
+        if self.limit.note_use(key)
             && let Some(writer) = &self.writer
         {
             writer.nudge();

@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::claims;
-use super::limit::{Limit, Written};
+use super::limit::{Limit, USES_BATCH, Written};
 use super::slot::Slot;
 use super::{Location, put_call_in, write_in};
 use crate::digest::Digest;
@@ -236,25 +236,30 @@ fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit) {
     loop {
         let batch = {
             let mut state = lock(&shared.state);
-            let mut uses_due = false;
-            while state.queue.is_empty() && !state.shutdown && !uses_due {
-                if size_limit.has_uses() {
-                    // Hits noted for the size limit ride on the next commit, or get one of
-                    // their own after a pause.
-                    let (next, waited) = shared
-                        .work
-                        .wait_timeout(state, USES_DELAY)
-                        .unwrap_or_else(|e| e.into_inner());
-                    state = next;
-                    uses_due = waited.timed_out();
-                } else {
+            // Hits noted for the size limit ride on the next commit, or get one of their own
+            // once the first of them has waited `USES_DELAY` (or a batch is full).
+            let mut uses_since: Option<Instant> = None;
+            while state.queue.is_empty() && !state.shutdown {
+                let waiting = size_limit.waiting_uses();
+                if waiting == 0 {
                     state = shared.work.wait(state).unwrap_or_else(|e| e.into_inner());
+                    continue;
                 }
+                let left = USES_DELAY
+                    .saturating_sub(uses_since.get_or_insert_with(Instant::now).elapsed());
+                if left.is_zero() || waiting >= USES_BATCH {
+                    break;
+                }
+                state = shared
+                    .work
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
             if state.queue.is_empty() {
                 let shutdown = state.shutdown;
                 drop(state);
-                if size_limit.has_uses() {
+                if size_limit.waiting_uses() > 0 {
                     commit_uses(slot, location, size_limit);
                 }
                 if shutdown {
