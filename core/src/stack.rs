@@ -387,7 +387,10 @@ fn back_fill(top: &Entry, from: &Entry, key: &Digest) {
         }
     };
     let stored = match &top.store {
-        Some(store) => queued(call).and_then(|q| store.put_call(q)),
+        Some(store) => queued(call).and_then(|q| store.put_call(q)).inspect(|()| {
+            // Its record says when it was computed elsewhere; it was used now.
+            store.note_use(key);
+        }),
         None => top.layer.store(&[call]),
     };
     match stored {

@@ -35,10 +35,28 @@ pub(crate) struct Limit {
     uses: Mutex<HashMap<Digest, i64>>,
 }
 
-/// What one commit stored: a call's key, its size, and when it was stored.
+/// What one commit stored: a call's key, its size, and when it was last used (when it
+/// finished computing), in ns since the Unix epoch.
 pub(crate) struct Written {
     pub(crate) key: Digest,
     pub(crate) bytes: u64,
+    pub(crate) at: i64,
+}
+
+impl Written {
+    /// A queued call as the size limit counts it.
+    pub(crate) fn of(call: &super::QueuedCall) -> Written {
+        Written {
+            key: call.key,
+            bytes: call.size() as u64,
+            at: call
+                .record
+                .metadata
+                .timestop
+                .timestamp_nanos_opt()
+                .unwrap_or(0),
+        }
+    }
 }
 
 /// What enforcing the limit did in one commit.
@@ -92,9 +110,8 @@ impl Limit {
             .open_table(TOTAL)?
             .get(TOTAL_KEY)?
             .map_or(0, |v| v.value());
-        let now = now_nanos();
         for call in written {
-            let old = table.insert(call.key.as_bytes(), (now, call.bytes))?;
+            let old = table.insert(call.key.as_bytes(), (call.at, call.bytes))?;
             total = (total + call.bytes).saturating_sub(old.map_or(0, |o| o.value().1));
         }
         for (key, at) in uses {

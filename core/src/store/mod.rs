@@ -551,10 +551,7 @@ impl Store {
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
         let file = self.can_claim();
-        let written = [limit::Written {
-            key: call.key,
-            bytes: call.size() as u64,
-        }];
+        let written = [limit::Written::of(&call)];
         self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
             self.limit.apply(txn, &written)?;

@@ -341,13 +341,7 @@ fn commit(slot: &Slot, batch: &[(u64, QueuedCall)], size_limit: &Limit) -> Resul
             if claims::has_claims(txn)? {
                 claims::end_claims_in(txn, batch.iter().map(|(_, call)| &call.key))?;
             }
-            let written: Vec<Written> = batch
-                .iter()
-                .map(|(_, call)| Written {
-                    key: call.key,
-                    bytes: call.size() as u64,
-                })
-                .collect();
+            let written: Vec<Written> = batch.iter().map(|(_, call)| Written::of(call)).collect();
             size_limit.apply(txn, &written)?;
             Ok(())
         })
