@@ -67,7 +67,7 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
             }
         }
     }
-    listed.sort_by(|a, b| b.0.start.cmp(&a.0.start));
+    listed.sort_by_key(|(call, _)| std::cmp::Reverse(call.start));
     let matched = listed.len();
     listed.truncate(limit);
     all.sort_unstable();
