@@ -191,6 +191,14 @@ fn show_prints_a_call_and_rejects_bad_prefixes() {
     let run = ok(fleche(&path, &["show", &key[..8]]));
     assert!(run.stdout.contains("square"), "{}", run.stdout);
     assert!(run.stdout.contains("arg x"), "{}", run.stdout);
+    // The resources collector (on by default) recorded CPU time beside the wall time.
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("cpu") && l.contains("user") && l.contains("system")),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout
             .lines()

@@ -16,7 +16,7 @@ use crate::digest::shortest_prefixes;
 use crate::display::{escape_html, evcxr_emit, value_summary};
 use crate::error::Result;
 use crate::query::Query;
-use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
+use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, RESOURCE_KEYS, metadata_entry};
 
 /// Rows shown by `Display`, Markdown, HTML and notebooks unless changed with
 /// [`Table::max_rows`]; CSV always has every row.
@@ -32,10 +32,13 @@ const MAX_CELL_CHARS: usize = 48;
 /// characters, that no other call in the cache shares, so it can be passed to
 /// [`Cache::load`](crate::Cache::load). Columns: `name`, `module`, then `result` and the
 /// argument columns when asked for ([`Table::results`], [`Table::arguments`]), then the
-/// metadata flattened: `timestart` and `timestop` (local time), `walltime` (seconds), one
-/// column per tag key, and the environment and git entries when any call has them. A cell
-/// is empty where a call has no such entry. An argument whose name is already a column is
-/// shown as `a_<name>`; a tag whose key is a fixed column as `t_<key>`.
+/// metadata flattened: `timestart` and `timestop` (local time), `walltime` (seconds), the
+/// resources (`cpu_user`, `cpu_system` in seconds, `peak_memory_growth` in bytes), one
+/// column per tag key (its value as text: `300`, `0.5`, `true`), and the environment and
+/// git entries, each when any call has them; then a column per key of the namespaces asked
+/// for with [`Table::metadata`]. A cell is empty where a call has no such entry. An argument
+/// whose name is already a column is shown as `a_<name>`; a tag whose key is a fixed column
+/// as `t_<key>`; a namespace key that is already a column as `<namespace>.<key>`.
 ///
 /// Show it with `Display` (aligned text), [`Table::to_markdown`], [`Table::to_csv`],
 /// [`Table::to_html`], or as the value of a notebook cell ([`Table::evcxr_display`]). Keep
@@ -69,6 +72,9 @@ pub struct Table {
     layers: bool,
     environment: bool,
     git: bool,
+    resources: bool,
+    /// Columns of namespaces asked for: (namespace, key).
+    namespaces: Vec<(String, String)>,
     /// Errors and notices shown under the table.
     notes: Vec<String>,
     max_rows: usize,
@@ -104,8 +110,11 @@ pub(crate) enum Content {
     /// The stack layer the call came from.
     Layer,
     Tag(String),
+    Resources(&'static str),
     Environment(&'static str),
     Git(&'static str),
+    /// A key of a namespace asked for with [`Table::metadata`].
+    Namespace(String, String),
 }
 
 const FIXED: [&str; 6] = ["key", "name", "module", "timestart", "timestop", "walltime"];
@@ -173,12 +182,13 @@ impl Table {
             length_of[*i] = len;
         }
         let mut tags: BTreeSet<&str> = BTreeSet::new();
-        let (mut environment, mut git) = (false, false);
+        let (mut environment, mut git, mut resources) = (false, false, false);
         for c in &calls {
             tags.extend(c.tag_keys());
-            let (e, g) = c.has_environment_and_git();
+            let (e, g, r) = c.built_in_namespaces();
             environment |= e;
             git |= g;
+            resources |= r;
         }
         let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
         let rows = calls
@@ -197,6 +207,8 @@ impl Table {
             layers,
             environment,
             git,
+            resources,
+            namespaces: Vec::new(),
             notes: Vec::new(),
             max_rows: DEFAULT_MAX_ROWS,
         })
@@ -211,6 +223,8 @@ impl Table {
             layers: false,
             environment: false,
             git: false,
+            resources: false,
+            namespaces: Vec::new(),
             notes: vec![format!("error: {error}")],
             max_rows: DEFAULT_MAX_ROWS,
         }
@@ -280,6 +294,45 @@ impl Table {
                 content: Content::Result,
             },
         );
+        self
+    }
+
+    /// Adds a column per key of each of these metadata namespaces, such as your own
+    /// collector's (`.metadata(["gpu"])`), in the order the keys first appear; a call without
+    /// the key has an empty cell. Namespaces the table already shows (`tags`, `resources`,
+    /// `environment`, `git`, `runtime`) add nothing; an unknown one adds a note.
+    pub fn metadata<S: AsRef<str>>(mut self, namespaces: impl IntoIterator<Item = S>) -> Table {
+        for ns in namespaces {
+            let ns = ns.as_ref();
+            if crate::record::BUILT_IN_NAMESPACES.contains(&ns) {
+                continue;
+            }
+            let mut keys: Vec<String> = Vec::new();
+            let mut seen = false;
+            for line in &self.rows {
+                let md = line.call.metadata();
+                if let Some(value) = md.namespaces.get(ns) {
+                    seen = true;
+                    if let crate::meta::Value::Map(m) = value {
+                        for k in m.keys() {
+                            if !keys.contains(k) {
+                                keys.push(k.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            if !seen {
+                self.notes.push(format!(
+                    "no call has metadata namespace `{ns}` (namespaces are named after their collectors)"
+                ));
+            }
+            for k in keys {
+                if !self.namespaces.contains(&(ns.to_owned(), k.clone())) {
+                    self.namespaces.push((ns.to_owned(), k));
+                }
+            }
+        }
         self
     }
 
@@ -378,6 +431,9 @@ impl Table {
         out.push(("timestart".into(), Content::TimeStart));
         out.push(("timestop".into(), Content::TimeStop));
         out.push(("walltime".into(), Content::WallTime));
+        if self.resources {
+            out.extend(RESOURCE_KEYS.map(|k| (k.to_owned(), Content::Resources(k))));
+        }
         for t in &self.tags {
             let clash = FIXED.contains(&t.as_str())
                 || (self.layers && t == "layer")
@@ -391,6 +447,14 @@ impl Table {
         }
         if self.git {
             out.extend(GIT_KEYS.map(|k| (k.to_owned(), Content::Git(k))));
+        }
+        for (ns, k) in &self.namespaces {
+            let name = if out.iter().any(|(c, _)| c == k) {
+                format!("{ns}.{k}")
+            } else {
+                k.clone()
+            };
+            out.push((name, Content::Namespace(ns.clone(), k.clone())));
         }
         out
     }
@@ -436,8 +500,19 @@ impl Table {
         out.push(local_time(md.timestart));
         out.push(local_time(md.timestop));
         out.push(format!("{:.6}", md.walltime));
+        if self.resources {
+            let r = md.resources.as_ref();
+            let seconds = |s: Option<f64>| s.map(|s| format!("{s:.6}")).unwrap_or_default();
+            out.push(seconds(r.and_then(|r| r.cpu_user)));
+            out.push(seconds(r.and_then(|r| r.cpu_system)));
+            out.push(
+                r.and_then(|r| r.peak_memory_growth)
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+            );
+        }
         for t in &self.tags {
-            out.push(md.tags.get(t).cloned().unwrap_or_default());
+            out.push(md.tags.get(t).map(ToString::to_string).unwrap_or_default());
         }
         if self.environment {
             for k in ENVIRONMENT_KEYS {
@@ -448,6 +523,9 @@ impl Table {
             for k in GIT_KEYS {
                 out.push(metadata_entry(md, "git", k).unwrap_or_default());
             }
+        }
+        for (ns, k) in &self.namespaces {
+            out.push(metadata_entry(md, ns, k).unwrap_or_default());
         }
         out
     }

@@ -90,6 +90,16 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
     line("started", &out::time(md.timestart));
     line("stopped", &out::time(md.timestop));
     line("wall", &fleche_tui::times::wall(md.walltime));
+    if let Some(r) = &md.resources {
+        let cpu = |s: Option<f64>| s.map_or("?".to_owned(), fleche_tui::times::wall);
+        line(
+            "cpu",
+            &format!("{} user, {} system", cpu(r.cpu_user), cpu(r.cpu_system)),
+        );
+        if let Some(bytes) = r.peak_memory_growth {
+            line("peak memory", &format!("+{}", out::human_size(bytes)));
+        }
+    }
     for (k, v) in &md.tags {
         line("tag", &format!("{k} = {v}"));
     }
@@ -108,6 +118,9 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
         let branch = git.branch.as_deref().unwrap_or("?");
         let commit = git.commit.as_deref().unwrap_or("?");
         line("git", &format!("{branch} {commit}{dirty}"));
+    }
+    for (namespace, value) in &md.namespaces {
+        line(namespace, &value.to_string());
     }
     for (name, v) in &arguments {
         line(&format!("arg {name}"), &v.text);

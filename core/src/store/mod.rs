@@ -31,7 +31,7 @@ mod slot;
 mod version;
 mod writer;
 
-pub(crate) use claims::{Claim, hostname, this_holder};
+pub(crate) use claims::{Claim, this_holder};
 use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
@@ -306,7 +306,10 @@ impl Store {
                 store.refuse_foreign()?;
                 store.create_tables()?;
             }
-            holds => store.check_format(holds)?,
+            holds => {
+                store.check_format(holds)?;
+                store.upgrade_format(holds)?;
+            }
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
