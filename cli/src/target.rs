@@ -112,7 +112,7 @@ impl Target {
     pub fn open_read(&self) -> Result<ReadCache, Failure> {
         let chosen = self.choose()?;
         match Cache::open_read_only(&chosen.path) {
-            Ok(cache) => Ok(ReadCache::File(cache)),
+            Ok(cache) => Ok(ReadCache::Opened(cache)),
             Err(fleche::Error::NeedsRepair { .. }) => {
                 let opened =
                     fleche_tui::open::open(&chosen.path, false).map_err(Failure::failed)?;
@@ -130,7 +130,7 @@ impl Target {
     /// Opens the cache for listing without writing to it: every file layer of the default
     /// stack (top first; a missing one is skipped with a warning) when no `--cache` is given
     /// and the default is a stack, else the one cache file.
-    pub fn open_read_layers(&self) -> Result<Cache, Failure> {
+    pub fn open_read_layers(&self) -> Result<ReadCache, Failure> {
         if self.given.is_none() {
             let config = Config::discover().map_err(|e| Failure::usage(e.to_string()))?;
             let resolved = config
@@ -149,7 +149,10 @@ impl Target {
                         Err(e) => eprintln!("fleche: layer `{}` skipped: {e}", layer.name),
                     }
                 }
-                return stack.build().map_err(|e| Failure::usage(e.to_string()));
+                return stack
+                    .build()
+                    .map(ReadCache::Opened)
+                    .map_err(|e| Failure::usage(e.to_string()));
             }
         }
         self.open_read()
@@ -172,8 +175,8 @@ impl Target {
 /// is dropped).
 #[derive(Debug)]
 pub enum ReadCache {
-    /// The file itself, read-only.
-    File(Cache),
+    /// The cache itself, read-only (a file, or the default stack's file layers).
+    Opened(Cache),
     /// A repaired copy of a file that needs repair.
     RepairedCopy(fleche_tui::open::Opened),
 }
@@ -183,7 +186,7 @@ impl std::ops::Deref for ReadCache {
 
     fn deref(&self) -> &Cache {
         match self {
-            ReadCache::File(cache) => cache,
+            ReadCache::Opened(cache) => cache,
             ReadCache::RepairedCopy(opened) => &opened.cache,
         }
     }

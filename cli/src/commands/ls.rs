@@ -51,7 +51,7 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
             .filter_map(|name| Some((Some(name.to_owned()), cache.layer(name)?)))
             .collect()
     } else {
-        vec![(None, cache)]
+        vec![(None, (*cache).clone())]
     };
     // The union, newest first; a call in several layers is listed from the first.
     let mut seen = HashSet::new();
