@@ -286,7 +286,11 @@ fn lookup<R>(
     decode: fn(&[u8]) -> Result<R, codec::CodecError>,
 ) -> Option<R> {
     let found = match &cache.layers {
-        None => cache.store.result_of(key),
+        None => cache.store.result_of(key).inspect(|hit| {
+            if hit.is_some() {
+                cache.store.note_use(key);
+            }
+        }),
         Some(layers) => Ok(cache.stacked_result_of(layers, key)),
     };
     match found {

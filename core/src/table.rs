@@ -68,6 +68,8 @@ pub struct Table {
     /// Extra columns (result, arguments), in order.
     extras: Vec<Extra>,
     tags: Vec<String>,
+    /// Whether the calls come from a stack: a `layer` column says which layer each is from.
+    layers: bool,
     environment: bool,
     git: bool,
     resources: bool,
@@ -105,6 +107,8 @@ pub(crate) enum Content {
     TimeStart,
     TimeStop,
     WallTime,
+    /// The stack layer the call came from.
+    Layer,
     Tag(String),
     Resources(&'static str),
     Environment(&'static str),
@@ -162,10 +166,17 @@ impl Table {
             .collect();
         sorted.sort_unstable();
         let keys: Vec<Digest> = sorted.iter().map(|(k, _)| *k).collect();
-        let lengths = match &all_keys {
-            Some(all) => shortest_prefixes(all, &keys, MIN_PREFIX),
-            None => cache.store.call_prefix_lengths(&keys, MIN_PREFIX)?,
+        let lengths = match (&all_keys, cache.layers.is_some()) {
+            (Some(all), _) => shortest_prefixes(all, &keys, MIN_PREFIX),
+            // A stack's prefixes must tell apart the keys of every layer.
+            (None, true) => shortest_prefixes(
+                &cache.union_of(|store| store.all_call_keys())?,
+                &keys,
+                MIN_PREFIX,
+            ),
+            (None, false) => cache.store.call_prefix_lengths(&keys, MIN_PREFIX)?,
         };
+        let layers = calls.iter().any(|c| c.layer().is_some());
         let mut length_of = vec![MIN_PREFIX; calls.len()];
         for ((_, i), len) in sorted.iter().zip(lengths) {
             length_of[*i] = len;
@@ -193,6 +204,7 @@ impl Table {
             rows,
             extras: Vec::new(),
             tags,
+            layers,
             environment,
             git,
             resources,
@@ -208,6 +220,7 @@ impl Table {
             rows: Vec::new(),
             extras: Vec::new(),
             tags: Vec::new(),
+            layers: false,
             environment: false,
             git: false,
             resources: false,
@@ -407,6 +420,9 @@ impl Table {
             ("name".into(), Content::Name),
             ("module".into(), Content::Module),
         ];
+        if self.layers {
+            out.push(("layer".into(), Content::Layer));
+        }
         out.extend(
             self.extras
                 .iter()
@@ -420,6 +436,7 @@ impl Table {
         }
         for t in &self.tags {
             let clash = FIXED.contains(&t.as_str())
+                || (self.layers && t == "layer")
                 || t == "result"
                 || self.extras.iter().any(|e| e.header == *t);
             let name = if clash { format!("t_{t}") } else { t.clone() };
@@ -476,6 +493,9 @@ impl Table {
         out.push(line.index.clone());
         out.push(c.name().to_owned());
         out.push(c.module().to_owned());
+        if self.layers {
+            out.push(c.layer().unwrap_or_default().to_owned());
+        }
         out.extend(line.extra.iter().cloned());
         out.push(local_time(md.timestart));
         out.push(local_time(md.timestop));

@@ -118,6 +118,7 @@ fn column(table: &Table, calls: &[&Call], name: &str, content: &Content) -> Pola
         Content::Key => Series::new(name.into(), table.index().collect::<Vec<_>>()),
         Content::Name => strings(name, calls.iter().map(|c| Some(c.name()))),
         Content::Module => strings(name, calls.iter().map(|c| Some(c.module()))),
+        Content::Layer => strings(name, calls.iter().map(|c| c.layer())),
         Content::Result => {
             let digests: Vec<Option<Digest>> =
                 calls.iter().map(|c| Some(c.result_digest())).collect();

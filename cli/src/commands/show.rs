@@ -26,6 +26,9 @@ struct ShownValue {
 #[derive(Debug, Serialize)]
 struct Shown<'a> {
     key: String,
+    /// The stack layer it came from, on a stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<&'a str>,
     record: &'a CallRecord,
     arguments: Vec<(String, ShownValue)>,
     result: ShownValue,
@@ -33,7 +36,7 @@ struct Shown<'a> {
 
 /// Runs `fleche show`.
 pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
-    let cache = target.open_read()?;
+    let cache = target.open_read_layers()?;
     let call = cache.load(args.key.as_str())?;
     let width = out::width();
     let text_width = if options.json {
@@ -65,6 +68,7 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
     if options.json {
         return out::json(&Shown {
             key: call.key().to_string(),
+            layer: call.layer(),
             record,
             arguments,
             result,
@@ -73,6 +77,9 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
     let md = &record.metadata;
     let line = |label: &str, text: &str| println!("{label:<13}{}", out::cut(text, width - 13));
     line("key", &call.key().to_string());
+    if let Some(layer) = call.layer() {
+        line("layer", layer);
+    }
     line("function", &format!("{}::{}", record.module, record.name));
     if let Some(version) = &record.version {
         line("version", version);
