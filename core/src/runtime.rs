@@ -140,9 +140,10 @@ pub fn rerun<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// What [`begin`] found.
-// Returned once per call and matched at once by the generated code: boxing the miss would
-// add an allocation to every miss to save a copy of a few hundred bytes.
-#[allow(clippy::large_enum_variant)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per call and matched at once; boxing would allocate on every miss"
+)]
 pub enum Begin<R> {
     /// The stored result.
     Hit(R),
@@ -181,6 +182,9 @@ fn begin_decoding<R>(
             return Begin::Uncached;
         }
     };
+    if cache.is_off() {
+        return Begin::Uncached;
+    }
     let (key, digests) = match unpanicked(|| function.key(args)) {
         Ok(Ok(k)) => k,
         Ok(Err(e)) => {
@@ -291,7 +295,11 @@ fn lookup<R>(
     key: &Digest,
     decode: fn(&[u8]) -> Result<R, codec::CodecError>,
 ) -> Option<R> {
-    match cache.store.result_of(key) {
+    let found = match &cache.layers {
+        None => cache.store.result_of(key),
+        Some(layers) => Ok(cache.stacked_result_of(layers, key)),
+    };
+    match found {
         Ok(Some((_, bytes))) => match decode(&bytes) {
             Ok(value) => Some(value),
             Err(e) => {
@@ -420,7 +428,7 @@ impl Pending {
         let mut values = Vec::with_capacity(self.values.len() + 1);
         values.push((result_digest, result_bytes));
         values.extend(self.values);
-        self.cache.store.put_call(QueuedCall {
+        self.cache.put_call(QueuedCall {
             key: self.key,
             record,
             encoded_record,

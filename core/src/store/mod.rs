@@ -103,6 +103,8 @@ pub(crate) struct Store {
     pub(crate) record_reads: AtomicU64,
     /// Keys this process claimed in the file (compute once across processes).
     leases: claims::Leases,
+    /// The size limit in bytes (`max_size`), 0 for none; see `limit.rs`.
+    pub(crate) max_size: Arc<AtomicU64>,
 }
 
 /// The tables of a read transaction kept for the hit path of a memory store. A memory store
@@ -155,6 +157,7 @@ impl Store {
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
             leases: claims::Leases::new(),
+            max_size: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -172,6 +175,11 @@ impl Store {
         if let Some(writer) = &self.writer {
             writer.wait();
         }
+    }
+
+    /// Whether this store was opened read-only (it never writes, not even to repair).
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Identity of this store, for telling handles apart.
