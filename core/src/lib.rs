@@ -104,6 +104,8 @@ mod function;
 pub mod layer;
 mod lease;
 mod notebook;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod query;
 pub mod record;
 mod runtime;

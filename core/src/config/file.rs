@@ -89,6 +89,8 @@ struct RawCache {
     path: Option<String>,
     #[serde(default, rename = "type", deserialize_with = "cache_type")]
     kind: Option<String>,
+    /// `type = "postgres"`: the server's URL, without a password.
+    url: Option<String>,
     /// Never write to it (a teammate's cache, an exported file).
     read_only: Option<bool>,
     /// `"10 GiB"`, `"500 MB"` or a number of bytes.
@@ -200,6 +202,32 @@ impl RawCache {
         home: Option<&Path>,
     ) -> Result<CacheSpec, ConfigError> {
         let err_section = || (file.to_path_buf(), section.to_owned());
+        let invalid = |message: String| ConfigError::BadPostgres {
+            file: file.to_path_buf(),
+            section: section.to_owned(),
+            message,
+        };
+        match (self.kind.as_deref(), &self.url) {
+            (Some("postgres"), Some(url)) if self.path.is_none() => {
+                if has_password(url) {
+                    return Err(invalid(
+                        "the URL holds a password: remove it, and set PGPASSWORD or add a line to ~/.pgpass (HOST:PORT:DATABASE:USER:PASSWORD)".into(),
+                    ));
+                }
+                return Ok(CacheSpec::Postgres(url.clone()));
+            }
+            (Some("postgres"), _) => {
+                return Err(invalid(
+                    "a cache of type \"postgres\" takes `url = \"postgres://USER@HOST:PORT/DATABASE\"` and no `path`".into(),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(invalid(
+                    "`url` is only for `type = \"postgres\"`".into(),
+                ));
+            }
+            _ => {}
+        }
         match (self.kind.as_deref(), self.path.as_deref()) {
             (Some("memory"), None) => Ok(CacheSpec::Memory),
             (Some("memory"), Some(_)) => {
@@ -360,7 +388,7 @@ fn cache_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Strin
 }
 
 fn cache_type<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Text("\"file\" or \"memory\"")
+    Text("\"file\", \"memory\" or \"postgres\"")
         .deserialize(deserializer)
         .map(Some)
 }
@@ -648,4 +676,14 @@ mod tests {
             assert!(!message.contains('\n'), "{message}");
         }
     }
+}
+
+/// Whether a `postgres://` URL carries a password (`user:password@host`).
+fn has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'))
+        || url.contains("password=")
 }

@@ -299,7 +299,11 @@ impl Store {
         *self.hot.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         let result = self.compact_database();
         if let (false, Location::File(_)) = (self.read_only, &self.location) {
-            self.writer = Some(Writer::start(self.slot.clone(), self.location.clone()))
+            self.writer = Some(Writer::start(
+                self.slot.clone(),
+                self.location.clone(),
+                self.outbox.clone(),
+            ))
                 .filter(Writer::is_running);
         }
         result?;

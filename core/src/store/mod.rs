@@ -23,6 +23,9 @@ use crate::record::CallRecord;
 
 mod checksum;
 mod claims;
+pub(crate) mod outbox;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod maintenance;
 mod paging;
 mod probe;
@@ -30,7 +33,7 @@ mod slot;
 mod version;
 mod writer;
 
-pub(crate) use claims::{Claim, hostname, this_holder};
+pub(crate) use claims::{Claim, Claims, hostname, this_holder};
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
 use slot::{Reopen, Slot};
@@ -105,6 +108,9 @@ pub(crate) struct Store {
     leases: claims::Leases,
     /// The size limit in bytes (`max_size`), 0 for none; see `limit.rs`.
     pub(crate) max_size: Arc<AtomicU64>,
+    /// Whether committed records get an outbox entry (the file is stacked above a shared
+    /// database); shared with the writer thread.
+    outbox: Arc<outbox::Outbox>,
 }
 
 /// The tables of a read transaction kept for the hit path of a memory store. A memory store
@@ -142,8 +148,13 @@ impl Store {
     fn new(db: Handle, location: Location, reopen: Option<Reopen>) -> Store {
         let read_only = matches!(db, Handle::ReadOnly(_));
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
+        let outbox = Arc::new(outbox::Outbox::default());
         let writer = match &location {
-            Location::File(_) if !read_only => Some(Writer::start(slot.clone(), location.clone())),
+            Location::File(_) if !read_only => Some(Writer::start(
+                slot.clone(),
+                location.clone(),
+                outbox.clone(),
+            )),
             _ => None,
         }
         .filter(Writer::is_running);
@@ -158,6 +169,7 @@ impl Store {
             record_reads: AtomicU64::new(0),
             leases: claims::Leases::new(),
             max_size: Arc::new(AtomicU64::new(0)),
+            outbox,
         }
     }
 
@@ -171,7 +183,7 @@ impl Store {
     }
 
     /// Waits until every queued call record is committed or has failed.
-    fn wait_for_queue(&self) {
+    pub(crate) fn wait_for_queue(&self) {
         if let Some(writer) = &self.writer {
             writer.wait();
         }
@@ -194,6 +206,7 @@ impl Store {
         if let Err(e) = self.flush() {
             tracing::warn!("{e}");
         }
+        self.outbox.closing();
         self.slot.close();
     }
 
@@ -526,13 +539,21 @@ impl Store {
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
         let file = self.can_claim();
-        self.write(|txn| {
+        let outbox = self.outbox.enabled();
+        let sent = self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
             if file && claims::has_claims(txn)? {
                 claims::end_claims_in(txn, std::iter::once(&call.key))?;
             }
+            if outbox {
+                outbox::add_in(txn, std::iter::once(&call.key))?;
+            }
             Ok(())
-        })
+        });
+        if outbox && sent.is_ok() {
+            self.outbox.committed();
+        }
+        sent
     }
 
     /// Stores a value under its digest, unless a value is already stored there.

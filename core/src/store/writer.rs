@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::outbox::{self, Outbox};
 use super::claims;
 use super::slot::Slot;
 use super::{Location, put_call_in, write_in};
@@ -108,7 +109,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(slot: Arc<Slot>, location: Location) -> Writer {
+    /// Starts the writer of one file; while `outbox` is set, every committed record gets an
+    /// outbox entry in the same commit.
+    pub(crate) fn start(slot: Arc<Slot>, location: Location, outbox: Arc<Outbox>) -> Writer {
         let shared = Arc::new(Shared {
             state: Mutex::default(),
             work: Condvar::new(),
@@ -119,7 +122,7 @@ impl Writer {
             let location = location.clone();
             std::thread::Builder::new()
                 .name("fleche-writer".into())
-                .spawn(move || run(&shared, &slot, &location))
+                .spawn(move || run(&shared, &slot, &location, &outbox))
                 .ok()
         };
         Writer {
@@ -220,7 +223,7 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(shared: &Shared, slot: &Slot, location: &Location) {
+fn run(shared: &Shared, slot: &Slot, location: &Location, outbox: &Outbox) {
     loop {
         let batch = {
             let mut state = lock(&shared.state);
@@ -237,7 +240,11 @@ fn run(shared: &Shared, slot: &Slot, location: &Location) {
         shared.progress.notify_all();
         let last = batch.last().map_or(0, |(seq, _)| *seq);
         let started = Instant::now();
-        let failure = commit(slot, &batch).err();
+        let with_outbox = outbox.enabled();
+        let failure = commit(slot, &batch, with_outbox).err();
+        if with_outbox && failure.is_none() {
+            outbox.committed();
+        }
         let took = started.elapsed();
         if let Some(e) = &failure {
             tracing::warn!(
@@ -277,7 +284,7 @@ fn next_limit(limit: usize, batch: usize, took: Duration) -> usize {
     next.clamp(MIN_QUEUED_RECORDS, MAX_QUEUED_RECORDS)
 }
 
-fn commit(slot: &Slot, batch: &[(u64, QueuedCall)]) -> Result<()> {
+fn commit(slot: &Slot, batch: &[(u64, QueuedCall)], outbox: bool) -> Result<()> {
     slot.with(|db| {
         write_in(db, |txn| {
             for (_, call) in batch {
@@ -292,6 +299,10 @@ fn commit(slot: &Slot, batch: &[(u64, QueuedCall)]) -> Result<()> {
             // process waiting for it sees the record as soon as the claim is gone.
             if claims::has_claims(txn)? {
                 claims::end_claims_in(txn, batch.iter().map(|(_, call)| &call.key))?;
+            }
+            // Stacked above a shared database: the push reads what to send from here.
+            if outbox {
+                outbox::add_in(txn, batch.iter().map(|(_, call)| &call.key))?;
             }
             Ok(())
         })
