@@ -326,6 +326,64 @@ fn queries_on_a_stack_see_the_database_and_say_which_layer_a_call_came_from() {
     assert_eq!(local.query().name("labelled").count().unwrap(), 2);
 }
 
+/// How long a waiting process takes to return a result after the process computing it ends
+/// its body, on a shared database and on a shared file (10 rounds each; figures printed,
+/// not asserted). `cargo test -p fleche-tests --release --test postgres -- --ignored
+/// --nocapture wait_figures`
+#[test]
+#[ignore = "prints figures for the README"]
+fn wait_figures() {
+    let Some(server) = Postgres::for_test("wait_figures") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runs.log");
+    let times = [("FLECHE_TEST_TIMES", "1")];
+    let shared_file = dir.path().join("shared.redb");
+    drop(fleche::Cache::open(&shared_file).unwrap());
+    for (what, holder_cache, waiter_cache) in [
+        (
+            "PostgreSQL",
+            machine(dir.path(), "holder", &server),
+            machine(dir.path(), "waiter", &server),
+        ),
+        (
+            "one file",
+            shared_file.display().to_string(),
+            shared_file.display().to_string(),
+        ),
+    ] {
+        let mut waits = Vec::new();
+        for round in 0..10u64 {
+            let key = (round + 1000 * u64::from(what == "one file")).to_string();
+            let holder = spawn(&holder_cache, &log, &["key", &key, "400"], &times);
+            std::thread::sleep(Duration::from_millis(150));
+            let waiter = spawn(&waiter_cache, &log, &["key", &key, "400"], &times);
+            let held = finish(holder);
+            let waited = finish(waiter);
+            let stamp = |out: &Output, word: &str| -> u128 {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .find_map(|l| l.strip_prefix(word)?.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("no `{word}` line"))
+            };
+            let ended = stamp(&held, "ended ");
+            assert!(
+                !String::from_utf8_lossy(&waited.stdout).contains("ended "),
+                "the waiter computed instead of waiting"
+            );
+            let returned = stamp(&waited, "returned ");
+            waits.push((returned.saturating_sub(ended)) as f64 / 1e6);
+        }
+        waits.sort_by(f64::total_cmp);
+        eprintln!(
+            "{what}: waiter returned {:.1} ms (median), {:.1} ms (max) after the holder's body ended; all: {waits:.1?}",
+            waits[waits.len() / 2],
+            waits[waits.len() - 1]
+        );
+    }
+}
+
 fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
     let started = Instant::now();
     loop {

@@ -12,7 +12,8 @@
 //! (appends of one short line never interleave), so a test counts how often each key ran.
 //! `FLECHE_TEST_SLEEP_MS` sets how long a body sleeps instead of MILLIS (the key keeps
 //! MILLIS), so a process can take over a long call and finish it quickly; with
-//! `FLECHE_TEST_PANIC` set, a body panics after its sleep.
+//! `FLECHE_TEST_PANIC` set, a body panics after its sleep. With `FLECHE_TEST_TIMES` set, a
+//! body prints `ended NS` and `key` prints `returned NS` (ns since the Unix epoch).
 
 use std::io::Write;
 
@@ -49,6 +50,9 @@ fn run_body(k: u64, millis: u64) -> u64 {
         std::env::var_os("FLECHE_TEST_PANIC").is_none(),
         "the body of key {k} panics, as asked"
     );
+    if std::env::var_os("FLECHE_TEST_TIMES").is_some() {
+        println!("ended {}", now_nanos());
+    }
     k * k
 }
 
@@ -85,7 +89,13 @@ fn main() {
             }
             println!("done {sum}");
         }
-        "key" => println!("result {}", slow(number(3), number(4))),
+        "key" => {
+            let result = slow(number(3), number(4));
+            if std::env::var_os("FLECHE_TEST_TIMES").is_some() {
+                println!("returned {}", now_nanos());
+            }
+            println!("result {result}");
+        }
         // Opens the cache (a stack pushes what its file's outbox holds) and waits for the push.
         "flush" => match cache.flush() {
             Ok(()) => println!("flushed"),
@@ -110,4 +120,10 @@ fn open(spec: &str) -> fleche::Result<fleche::Cache> {
             .build(),
         None => fleche::Cache::open(spec),
     }
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }

@@ -116,14 +116,16 @@ pub(crate) fn value(client: &mut postgres::Client, digest: &Digest) -> PgResult<
 }
 
 /// The calls stored under `keys`, each with the values it names that the server holds
-/// intact; a damaged record is left out with a warning.
+/// intact; a damaged record is left out with a warning. Two round trips whatever the number
+/// of calls: the records, then every value they name (a value over one chunk adds its own).
 pub(crate) fn calls(client: &mut postgres::Client, keys: &[Digest]) -> PgResult<Vec<StoredCall>> {
     let wanted: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes().as_slice()).collect();
     let rows = client.query(
         "SELECT key, result, checksum, record FROM fleche_calls WHERE key = ANY($1)",
         &[&wanted],
     )?;
-    let mut out = Vec::with_capacity(rows.len());
+    let mut calls = Vec::with_capacity(rows.len());
+    let mut named: Vec<Vec<Digest>> = Vec::with_capacity(rows.len());
     for row in rows {
         let Some((key, result, record)) = intact_call(&row) else {
             continue;
@@ -133,14 +135,49 @@ pub(crate) fn calls(client: &mut postgres::Client, keys: &[Digest]) -> PgResult<
             names.extend(view.arguments.iter().map(|(_, d)| *d));
         }
         names.dedup();
-        let mut call = StoredCall::new(key, result, record, Vec::new());
+        named.push(names);
+        calls.push(StoredCall::new(key, result, record, Vec::new()));
+    }
+    let mut all: Vec<Digest> = named.iter().flatten().copied().collect();
+    all.sort();
+    all.dedup();
+    let found = values(client, &all)?;
+    for (call, names) in calls.iter_mut().zip(named) {
         for digest in names {
-            match value(client, &digest)? {
-                Found::Present(bytes) => call.values.push((digest, bytes)),
-                _ => call.missing += 1,
+            match found.get(&digest) {
+                Some(bytes) => call.values.push((digest, bytes.clone())),
+                None => call.missing += 1,
             }
         }
-        out.push(call);
+    }
+    Ok(calls)
+}
+
+/// The intact values among `digests`, in one query (plus one per value of several chunks).
+fn values(
+    client: &mut postgres::Client,
+    digests: &[Digest],
+) -> PgResult<std::collections::HashMap<Digest, Vec<u8>>> {
+    let wanted: Vec<&[u8]> = digests.iter().map(|d| d.as_bytes().as_slice()).collect();
+    let rows = client.query(
+        "SELECT v.digest, v.checksum, v.size, v.chunks, ch.bytes FROM fleche_values v
+         JOIN fleche_value_chunks ch ON ch.digest = v.digest AND ch.seq = 0
+         WHERE v.digest = ANY($1)",
+        &[&wanted],
+    )?;
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        let Ok(digest) = <[u8; 32]>::try_from(row.get::<_, &[u8]>(0)) else {
+            continue;
+        };
+        let digest = Digest::from_bytes(digest);
+        let sum: i64 = row.get(1);
+        let bytes = assemble(client, &digest, row.get(2), row.get(3), row.get(4))?;
+        if checksum::value_intact(sum as u64, &bytes) {
+            out.insert(digest, bytes);
+        } else {
+            tracing::warn!(digest = %digest, "a value on the server does not match its checksum; left out");
+        }
     }
     Ok(out)
 }

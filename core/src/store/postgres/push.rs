@@ -177,8 +177,8 @@ fn run(shared: &Shared, local: &Weak<Store>, pg: &Postgres) {
 /// server committed it. Calls are read from the file a few at a time, so a batch of large
 /// values holds about [`BATCH_BYTES`] in memory, not the whole outbox.
 fn drain(store: &Store, pg: &Postgres) -> crate::Result<()> {
-    // Records queued in this process reach the file (and its outbox) first.
-    store.wait_for_queue();
+    // Not waiting for this process's write queue: its commits wake the pusher, and `flush`
+    // and closing commit the queue before they wait for the push.
     loop {
         let keys = store.outbox(BATCH_CALLS)?;
         if keys.is_empty() {
