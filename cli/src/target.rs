@@ -55,6 +55,9 @@ impl Target {
                     CacheSpec::Off => Err(Failure::usage(format!(
                         "`{given}` switches caching off: there is no cache to work on"
                     ))),
+                    CacheSpec::Postgres(url) => Err(Failure::usage(format!(
+                        "cache `{given}` is the PostgreSQL database {url}; the `fleche` command works on cache files: give one with --cache PATH"
+                    ))),
                     CacheSpec::Stack(layers) => match layers.iter().find_map(|l| match &l.spec {
                         CacheSpec::File(file) => Some(file.clone()),
                         _ => None,
@@ -88,6 +91,10 @@ impl Target {
             ))),
             CacheSpec::Off => Err(Failure::usage(format!(
                 "no cache to work on: caching is switched off ({}). Give one with --cache PATH.",
+                resolved.origin
+            ))),
+            CacheSpec::Postgres(url) => Err(Failure::usage(format!(
+                "the default cache is the PostgreSQL database {url} ({}); the `fleche` command works on cache files: give one with --cache PATH",
                 resolved.origin
             ))),
             ref stack @ CacheSpec::Stack(_) => match stack.top_file() {

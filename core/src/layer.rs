@@ -142,10 +142,7 @@ pub trait Layer: Send + Sync {
     /// The records that one indexed filter selects, from the layer's own index (any order;
     /// the query checks every filter again on each record). `None`, the default, makes a
     /// query page through every record with [`Layer::records_after`].
-    fn records_indexed(
-        &self,
-        filter: &IndexedFilter<'_>,
-    ) -> Option<Result<Vec<(Digest, Vec<u8>)>>> {
+    fn records_indexed(&self, filter: &IndexedFilter<'_>) -> Option<Result<Vec<EncodedRecord>>> {
         let _ = filter;
         None
     }
@@ -163,6 +160,9 @@ pub trait Layer: Send + Sync {
         Ok(())
     }
 }
+
+/// A call key and its encoded record, as layers list them.
+pub type EncodedRecord = (Digest, Vec<u8>);
 
 /// A filter that a cache file answers from an index, as a query hands it to
 /// [`Layer::records_indexed`].

@@ -197,7 +197,5 @@ fn claims_of(cache: &Cache) -> Option<Arc<dyn Claims>> {
         return Some(claims);
     }
     let store = &cache.store;
-    store
-        .can_claim()
-        .then(|| store.clone() as Arc<dyn Claims>)
+    store.can_claim().then(|| store.clone() as Arc<dyn Claims>)
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::digest::Digest;
 use crate::error::Result;
-use crate::layer::{IndexedFilter, Layer, StoredCall};
+use crate::layer::{EncodedRecord, IndexedFilter, Layer, StoredCall};
 use crate::store::postgres::{Filter, Postgres, Pusher};
 use crate::store::{Claims, Store};
 
@@ -83,10 +83,7 @@ impl Layer for PostgresLayer {
         self.pg.records_after(after, limit)
     }
 
-    fn records_indexed(
-        &self,
-        filter: &IndexedFilter<'_>,
-    ) -> Option<Result<Vec<(Digest, Vec<u8>)>>> {
+    fn records_indexed(&self, filter: &IndexedFilter<'_>) -> Option<Result<Vec<EncodedRecord>>> {
         let filter = match filter {
             IndexedFilter::Name(name) => Filter::Name(name),
             IndexedFilter::Module(module) => Filter::Module(module),

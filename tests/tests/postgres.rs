@@ -140,7 +140,11 @@ fn a_killed_holder_on_the_database_is_taken_over_within_the_lease() {
         &[("FLECHE_LEASE", "1"), ("FLECHE_TEST_SLEEP_MS", "0")],
     );
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(runs(&log)[&7].len(), 1, "the waiter took over a live holder");
+    assert_eq!(
+        runs(&log)[&7].len(),
+        1,
+        "the waiter took over a live holder"
+    );
     let holder_pid = holder.id();
     holder.kill().unwrap();
     holder.wait().unwrap();
@@ -178,10 +182,16 @@ fn results_computed_while_the_server_is_down_reach_it_when_it_is_back() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warnings = stderr.lines().filter(|l| l.contains("unreachable")).count();
-    assert_eq!(warnings, 1, "one warning for the outage, not one per call: {stderr}");
+    assert_eq!(
+        warnings, 1,
+        "one warning for the outage, not one per call: {stderr}"
+    );
     server.restart().unwrap();
     let before = count(&server, "SELECT count(*) FROM fleche_calls");
-    assert!(before < 20, "the outage kept some results from the server ({before})");
+    assert!(
+        before < 20,
+        "the outage kept some results from the server ({before})"
+    );
     // The next process on that file drains the outbox.
     let out = finish(spawn(&cache, &log, &["flush"], &[]));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "flushed");
@@ -198,7 +208,10 @@ fn results_computed_while_the_server_is_down_reach_it_when_it_is_back() {
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("done {expected}")
     );
-    assert!(runs(&log).values().all(|pids| pids.len() == 1), "nothing ran twice");
+    assert!(
+        runs(&log).values().all(|pids| pids.len() == 1),
+        "nothing ran twice"
+    );
 }
 
 #[fleche(module = "pg_tests")]
@@ -231,7 +244,10 @@ fn a_100_mb_value_is_stored_once_and_read_back_whole() {
     // chunks of 1 MiB), each stored once.
     assert_eq!(count(&server, "SELECT count(*) FROM fleche_values"), 3);
     assert_eq!(
-        count(&server, "SELECT count(*) FROM fleche_values WHERE size > 104857600"),
+        count(
+            &server,
+            "SELECT count(*) FROM fleche_values WHERE size > 104857600"
+        ),
         1
     );
     assert_eq!(
@@ -255,7 +271,9 @@ fn a_database_of_another_schema_version_is_refused_with_what_to_do() {
     sql(&server)
         .execute("UPDATE fleche_schema SET version = 99", &[])
         .unwrap();
-    let err = fleche::Cache::postgres(&server.url()).unwrap_err().to_string();
+    let err = fleche::Cache::postgres(&server.url())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("version 99") && err.contains("newer fleche"),
         "{err}"
@@ -280,7 +298,10 @@ fn queries_on_a_stack_see_the_database_and_say_which_layer_a_call_came_from() {
     let url = server.url();
     // One machine computes five calls and pushes them.
     let first = fleche::Stack::new()
-        .cache("local", fleche::Cache::open(dir.path().join("a.redb")).unwrap())
+        .cache(
+            "local",
+            fleche::Cache::open(dir.path().join("a.redb")).unwrap(),
+        )
         .postgres("team", &url)
         .unwrap()
         .build()
@@ -295,7 +316,10 @@ fn queries_on_a_stack_see_the_database_and_say_which_layer_a_call_came_from() {
     first.flush().unwrap();
     // Another machine computes one more call of its own.
     let second = fleche::Stack::new()
-        .cache("local", fleche::Cache::open(dir.path().join("b.redb")).unwrap())
+        .cache(
+            "local",
+            fleche::Cache::open(dir.path().join("b.redb")).unwrap(),
+        )
         .postgres("team", &url)
         .unwrap()
         .build()

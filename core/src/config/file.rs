@@ -222,9 +222,7 @@ impl RawCache {
                 ));
             }
             (_, Some(_)) => {
-                return Err(invalid(
-                    "`url` is only for `type = \"postgres\"`".into(),
-                ));
+                return Err(invalid("`url` is only for `type = \"postgres\"`".into()));
             }
             _ => {}
         }
@@ -441,6 +439,16 @@ fn one_line(message: &str) -> String {
     message.trim().replace('\n', "; ")
 }
 
+/// Whether a `postgres://` URL carries a password (`user:password@host`).
+fn has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'))
+        || url.contains("password=")
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -448,6 +456,20 @@ mod tests {
 
     use super::super::testing::*;
     use super::super::*;
+
+    #[test]
+    fn config_a_postgres_cache_takes_a_url() {
+        let parsed = super::parse_file(
+            "[team]\ntype = \"postgres\"\nurl = \"postgres://alice@db:5432/cache\"\n",
+            Path::new("/p/fleche.toml"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.caches["team"],
+            CacheSpec::Postgres("postgres://alice@db:5432/cache".into())
+        );
+    }
 
     #[test]
     fn config_relative_paths_rebase_onto_file_dir() {
@@ -559,6 +581,16 @@ mod tests {
                 matches!(e, ConfigError::MemoryWithPath { .. })
             }),
             (
+                "[p]\ntype = \"postgres\"\nurl = \"postgres://me:secret@db/x\"\n",
+                |e| matches!(e, ConfigError::BadPostgres { message, .. } if message.contains("PGPASSWORD")),
+            ),
+            ("[p]\ntype = \"postgres\"\n", |e| {
+                matches!(e, ConfigError::BadPostgres { message, .. } if message.contains("url ="))
+            }),
+            ("[p]\npath = \"x\"\nurl = \"postgres://db/x\"\n", |e| {
+                matches!(e, ConfigError::BadPostgres { .. })
+            }),
+            (
                 "[p]\ntype = \"disk\"\n",
                 |e| matches!(e, ConfigError::UnknownType { found, .. } if found == "disk"),
             ),
@@ -620,7 +652,7 @@ mod tests {
                 "[p]\ntype = true\n",
                 "p.type",
                 2,
-                "expected \"file\" or \"memory\"",
+                "expected \"file\", \"memory\" or \"postgres\"",
             ),
             (
                 "stray = 1\n",
@@ -676,14 +708,4 @@ mod tests {
             assert!(!message.contains('\n'), "{message}");
         }
     }
-}
-
-/// Whether a `postgres://` URL carries a password (`user:password@host`).
-fn has_password(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    authority
-        .rsplit_once('@')
-        .is_some_and(|(user, _)| user.contains(':'))
-        || url.contains("password=")
 }

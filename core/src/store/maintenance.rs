@@ -304,7 +304,7 @@ impl Store {
                 self.location.clone(),
                 self.outbox.clone(),
             ))
-                .filter(Writer::is_running);
+            .filter(Writer::is_running);
         }
         result?;
         self.generation

@@ -23,11 +23,11 @@ use crate::record::CallRecord;
 
 mod checksum;
 mod claims;
+pub(crate) mod maintenance;
 pub(crate) mod outbox;
+mod paging;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
-pub(crate) mod maintenance;
-mod paging;
 mod probe;
 mod slot;
 mod version;

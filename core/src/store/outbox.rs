@@ -64,11 +64,7 @@ impl Store {
     /// From now on, every record this store commits gets an outbox entry, and `sender` hears
     /// of each such commit and of the file closing.
     pub(crate) fn enable_outbox(&self, sender: Arc<dyn Sender>) {
-        *self
-            .outbox
-            .sender
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(sender);
+        *self.outbox.sender.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
         self.outbox.enabled.store(true, Ordering::Release);
     }
 

@@ -19,8 +19,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::outbox::{self, Outbox};
 use super::claims;
+use super::outbox::{self, Outbox};
 use super::slot::Slot;
 use super::{Location, put_call_in, write_in};
 use crate::digest::Digest;

@@ -310,10 +310,7 @@ pub(crate) fn store(
              start_ns = EXCLUDED.start_ns",
         &[&keys, &results, &sums, &records, &names, &modules, &starts],
     )?;
-    txn.execute(
-        "DELETE FROM fleche_call_tags WHERE key = ANY($1)",
-        &[&keys],
-    )?;
+    txn.execute("DELETE FROM fleche_call_tags WHERE key = ANY($1)", &[&keys])?;
     txn.execute(
         "DELETE FROM fleche_call_arguments WHERE key = ANY($1)",
         &[&keys],
@@ -348,7 +345,10 @@ fn store_values(txn: &mut postgres::Transaction<'_>, calls: &[StoredCall]) -> Pg
     if values.is_empty() {
         return Ok(0);
     }
-    let digests: Vec<&[u8]> = values.iter().map(|(d, _)| d.as_bytes().as_slice()).collect();
+    let digests: Vec<&[u8]> = values
+        .iter()
+        .map(|(d, _)| d.as_bytes().as_slice())
+        .collect();
     let held: HashSet<Vec<u8>> = txn
         .query(
             "SELECT digest FROM fleche_values WHERE digest = ANY($1)",

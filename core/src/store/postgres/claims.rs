@@ -49,7 +49,11 @@ pub(crate) fn holder(client: &mut postgres::Client, key: &Digest) -> PgResult<Op
 }
 
 /// Ends `holder`'s claims on `keys`.
-pub(crate) fn release(client: &mut postgres::Client, keys: &[Digest], holder: &str) -> PgResult<()> {
+pub(crate) fn release(
+    client: &mut postgres::Client,
+    keys: &[Digest],
+    holder: &str,
+) -> PgResult<()> {
     let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes().as_slice()).collect();
     client.execute(
         "DELETE FROM fleche_claims WHERE key = ANY($1) AND holder = $2",

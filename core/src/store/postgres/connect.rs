@@ -31,7 +31,9 @@ pub(crate) struct Target {
 /// refused: URLs end up in `fleche.toml`, logs and screens.
 pub(crate) fn target(url: &str) -> Result<Target, String> {
     let mut config = postgres::Config::from_str(url).map_err(|e| {
-        format!("`{url}` is not a PostgreSQL URL ({e}); expected postgres://USER@HOST:PORT/DATABASE")
+        format!(
+            "`{url}` is not a PostgreSQL URL ({e}); expected postgres://USER@HOST:PORT/DATABASE"
+        )
     })?;
     if config.get_password().is_some() {
         return Err(
@@ -68,10 +70,8 @@ pub(crate) fn target(url: &str) -> Result<Target, String> {
 pub(crate) fn pool(target: &Target) -> Result<Pool, String> {
     let connector = native_tls::TlsConnector::new()
         .map_err(|e| format!("cannot set up TLS for `{}`: {e}", target.shown))?;
-    let manager = PostgresConnectionManager::new(
-        target.config.clone(),
-        MakeTlsConnector::new(connector),
-    );
+    let manager =
+        PostgresConnectionManager::new(target.config.clone(), MakeTlsConnector::new(connector));
     Ok(r2d2::Pool::builder()
         .max_size(POOL_SIZE)
         .min_idle(Some(0))
@@ -96,7 +96,12 @@ fn password_for(config: &postgres::Config) -> Option<String> {
         // libpq matches a socket directory against `localhost`.
         _ => "localhost".to_owned(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user().unwrap_or_default();
     let database = config.get_dbname().unwrap_or(user);
     pgpass_lookup(&file, [&host, &port, database, user])
@@ -127,12 +132,16 @@ fn split_fields(line: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                if let Some(next) = chars.next() {
-                    fields.last_mut().map(|f| f.push(next));
+                if let (Some(next), Some(field)) = (chars.next(), fields.last_mut()) {
+                    field.push(next);
                 }
             }
             ':' if fields.len() < 5 => fields.push(String::new()),
-            c => fields.last_mut().map_or((), |f| f.push(c)),
+            c => {
+                if let Some(field) = fields.last_mut() {
+                    field.push(c);
+                }
+            }
         }
     }
     fields
@@ -153,9 +162,15 @@ mod tests {
     #[test]
     fn tls_only_when_the_url_asks_for_it() {
         let mode = |url| target(url).unwrap().config.get_ssl_mode();
-        assert_eq!(mode("postgres://me@db/cache?sslmode=require"), SslMode::Require);
+        assert_eq!(
+            mode("postgres://me@db/cache?sslmode=require"),
+            SslMode::Require
+        );
         assert_eq!(mode("postgres://me@db/cache"), SslMode::Disable);
-        assert_eq!(mode("postgres://me@db/cache?sslmode=prefer"), SslMode::Disable);
+        assert_eq!(
+            mode("postgres://me@db/cache?sslmode=prefer"),
+            SslMode::Disable
+        );
         assert!(target("mysql://me@db").is_err());
     }
 

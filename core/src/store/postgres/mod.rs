@@ -173,9 +173,9 @@ impl Postgres {
             Found::DamagedRecord => Err(self.error(format!(
                 "the record of call {key} does not match its checksum"
             ))),
-            Found::DamagedValue(d) => Err(self.error(format!(
-                "the value {d} does not match its checksum"
-            ))),
+            Found::DamagedValue(d) => {
+                Err(self.error(format!("the value {d} does not match its checksum")))
+            }
         }
     }
 
@@ -210,7 +210,6 @@ impl Postgres {
     pub(crate) fn remove(&self, keys: &[Digest]) -> Result<usize> {
         self.with_client(|c| calls::remove(c, keys))
     }
-
 }
 
 impl Claims for Postgres {
@@ -257,12 +256,9 @@ fn start_renewer(leases: Weak<Leases>, pool: connect::Pool) {
                 if keys.is_empty() {
                     continue;
                 }
-                let renewed = pool
-                    .get()
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut c| {
-                        claims::renew(&mut c, &keys, this_holder(), lease).map_err(|e| e.to_string())
-                    });
+                let renewed = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+                    claims::renew(&mut c, &keys, this_holder(), lease).map_err(|e| e.to_string())
+                });
                 if let Err(e) = renewed {
                     tracing::warn!("could not renew leases on the shared cache: {e}");
                 }

@@ -81,7 +81,9 @@ pub(crate) fn ensure(client: &mut postgres::Client) -> Result<(), String> {
         .get::<_, bool>(0);
     if !exists {
         txn.batch_execute(CREATE).map_err(|e| {
-            format!("cannot create fleche's tables (does the user have CREATE on the database?): {e}")
+            format!(
+                "cannot create fleche's tables (does the user have CREATE on the database?): {e}"
+            )
         })?;
         txn.execute(
             "INSERT INTO fleche_schema (version) VALUES ($1)",
