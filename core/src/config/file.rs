@@ -89,12 +89,12 @@ struct RawCache {
     path: Option<String>,
     #[serde(default, rename = "type", deserialize_with = "cache_type")]
     kind: Option<String>,
-    /// `type = "postgres"`: the server's URL, without a password.
-    url: Option<String>,
     /// Never write to it (a teammate's cache, an exported file).
     read_only: Option<bool>,
     /// `"10 GiB"`, `"500 MB"` or a number of bytes.
     max_size: Option<RawSize>,
+    /// `type = "postgres"`: the server's URL, without a password.
+    url: Option<String>,
 }
 
 /// `max_size`: a number of bytes, or a string with a unit.
@@ -584,9 +584,10 @@ mod tests {
                 "[p]\ntype = \"postgres\"\nurl = \"postgres://me:secret@db/x\"\n",
                 |e| matches!(e, ConfigError::BadPostgres { message, .. } if message.contains("PGPASSWORD")),
             ),
-            ("[p]\ntype = \"postgres\"\n", |e| {
-                matches!(e, ConfigError::BadPostgres { message, .. } if message.contains("url ="))
-            }),
+            (
+                "[p]\ntype = \"postgres\"\n",
+                |e| matches!(e, ConfigError::BadPostgres { message, .. } if message.contains("url =")),
+            ),
             ("[p]\npath = \"x\"\nurl = \"postgres://db/x\"\n", |e| {
                 matches!(e, ConfigError::BadPostgres { .. })
             }),
@@ -670,7 +671,7 @@ mod tests {
                 "[p]\npath = \"x\"\nsize = 3\n",
                 "p",
                 3,
-                "unknown field `size`, expected one of `path`, `type`, `read_only`, `max_size`",
+                "unknown field `size`, expected one of `path`, `type`, `read_only`, `max_size`, `url`",
             ),
             (
                 "[default]\ncahce = \"p\"\n",
