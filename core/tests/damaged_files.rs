@@ -2,11 +2,15 @@
 //! format version: a damaged value is never returned as a result, and an old file is refused
 //! with an error that says what it is.
 
-use std::io::Write;
+#[path = "support/logged.rs"]
+mod logged;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+
+use redb::ReadableDatabase;
 
 use fleche::{Cache, Error, fleche};
+use logged::logged;
 
 thread_local! {
     static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -37,30 +41,6 @@ fn flip_bit_in(path: &Path, needle: &[u8]) -> usize {
     }
     std::fs::write(path, bytes).unwrap();
     found
-}
-
-/// Collects what `tracing` logs while `f` runs on this thread.
-fn logged<R>(f: impl FnOnce() -> R) -> (R, String) {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (out, text)
 }
 
 #[test]
@@ -164,7 +144,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
                 err,
                 Error::FormatVersion {
                     found: 1,
-                    expected: 2,
+                    expected: 3,
                     ..
                 }
             ),
@@ -172,7 +152,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
         );
         let text = err.to_string();
         assert!(text.contains("format version 1"), "{text}");
-        assert!(text.contains("reads format version 2"), "{text}");
+        assert!(text.contains("reads format versions 2 to 3"), "{text}");
         assert!(text.contains("delete it"), "{text}");
     }
 }
@@ -187,14 +167,71 @@ fn a_file_of_a_newer_format_is_refused() {
         let txn = db.begin_write().unwrap();
         txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
             .unwrap()
-            .insert("version", 3)
+            .insert("version", 4)
             .unwrap();
         txn.commit().unwrap();
     }
     let err = Cache::open_read_only(&path).unwrap_err();
     assert!(
-        matches!(err, Error::FormatVersion { found: 3, .. }),
+        matches!(err, Error::FormatVersion { found: 4, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer fleche"), "{err}");
+}
+
+/// Sets the version a cache file claims, as an older fleche would have written it.
+fn set_format(path: &std::path::Path, version: u64) {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
+        .unwrap()
+        .insert("version", version)
+        .unwrap();
+    txn.commit().unwrap();
+}
+
+fn format_of(path: &std::path::Path) -> u64 {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
+        .unwrap()
+        .get("version")
+        .unwrap()
+        .unwrap()
+        .value()
+}
+
+#[fleche]
+fn old_tagged(x: i64) -> i64 {
+    x
+}
+
+/// A file of format 2 (tags stored as text) is read as it is by a read-only open, and marked
+/// as format 3 by the first open for writing; its text tags stay text.
+#[test]
+fn a_file_of_format_2_reads_and_is_marked_3_when_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.redb");
+    {
+        let cache = Cache::open(&path).unwrap();
+        let _a = cache.activate();
+        // Text tags and nothing else new: what a format-2 record holds.
+        let _off = fleche::meta::Meta::off(fleche::meta::BUILT_INS);
+        let _t = fleche::tags!(temperature = "300");
+        old_tagged(1);
+        cache.flush().unwrap();
+    }
+    set_format(&path, 2);
+    {
+        let cache = Cache::open_read_only(&path).unwrap();
+        let call = cache.query().tag("temperature", "300").only().unwrap();
+        assert_eq!(call.metadata().tags["temperature"], "300");
+        assert_eq!(cache.query().tag("temperature", 300).count().unwrap(), 0);
+    }
+    assert_eq!(format_of(&path), 2, "a read-only open changes nothing");
+    {
+        let cache = Cache::open(&path).unwrap();
+        assert_eq!(cache.query().tag("temperature", "300").count().unwrap(), 1);
+    }
+    assert_eq!(format_of(&path), 3);
 }

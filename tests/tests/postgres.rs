@@ -5,53 +5,18 @@
 //! Without a server these tests say so and check nothing; `FLECHE_REQUIRE_POSTGRES=1` (as
 //! `.ci/run` sets) makes that a failure.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
 use fleche::fleche;
 use fleche_tests::postgres::Postgres;
+use fleche_tests::workers::{finish, finish_within, runs, wait_for_a_body};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_slow-worker");
 
 fn spawn(cache: &str, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(WORKER);
-    cmd.arg(cache)
-        .args(args)
-        .env("FLECHE_TEST_LOG", log)
-        .env_remove("FLECHE_WAIT")
-        .env_remove("FLECHE_LEASE")
-        .env_remove("PGPASSWORD")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("slow-worker starts")
-}
-
-fn finish(child: Child) -> Output {
-    let out = child.wait_with_output().expect("slow-worker ends");
-    assert!(
-        out.status.success(),
-        "slow-worker failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn runs(log: &Path) -> BTreeMap<u64, Vec<u32>> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut out: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-    for line in text.lines() {
-        let (k, pid) = line.split_once(' ').expect("a `key pid` line");
-        out.entry(k.parse().unwrap())
-            .or_default()
-            .push(pid.parse().unwrap());
-    }
-    out
+    fleche_tests::workers::spawn(WORKER, cache, log, args, env)
 }
 
 /// A local file of its own above the shared database: one "machine".
@@ -128,11 +93,7 @@ fn a_killed_holder_on_the_database_is_taken_over_within_the_lease() {
         &["key", "7", "60000"],
         &lease,
     );
-    let started = Instant::now();
-    while runs(&log).is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no holder");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_a_body(&log);
     let waiter = spawn(
         &machine(dir.path(), "b", &server),
         &log,
@@ -148,7 +109,7 @@ fn a_killed_holder_on_the_database_is_taken_over_within_the_lease() {
     let holder_pid = holder.id();
     holder.kill().unwrap();
     holder.wait().unwrap();
-    let out = wait_with_timeout(waiter, Duration::from_secs(30));
+    let out = finish_within(waiter, Duration::from_secs(30));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "result 49");
     assert_eq!(runs(&log)[&7].len(), 2, "the waiter computed it");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -350,6 +311,34 @@ fn queries_on_a_stack_see_the_database_and_say_which_layer_a_call_came_from() {
     assert_eq!(local.query().name("labelled").count().unwrap(), 2);
 }
 
+/// The push rate from a backlog: 10,000 small results computed while the server is stopped
+/// wait in the file's outbox; the server starts again, and the next process on the file
+/// pushes them all (`flush`). Printed, not asserted. `cargo test -p fleche-tests --release
+/// --test postgres -- --ignored --nocapture push_figures`
+#[test]
+#[ignore = "prints figures for the README"]
+fn push_figures() {
+    let Some(server) = Postgres::for_test("push_figures") else {
+        return;
+    };
+    drop(fleche::Cache::postgres(&server.url()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runs.log");
+    let cache = machine(dir.path(), "a", &server);
+    server.stop().unwrap();
+    finish(spawn(&cache, &log, &["keys", "10000", "0", "0"], &[]));
+    server.restart().unwrap();
+    let started = Instant::now();
+    let out = finish(spawn(&cache, &log, &["flush"], &[]));
+    let took = started.elapsed();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "flushed");
+    assert_eq!(count(&server, "SELECT count(*) FROM fleche_calls"), 10_000);
+    eprintln!(
+        "pushed 10,000 calls from the outbox in {took:?} (process start included): {:.0} calls/s",
+        10_000.0 / took.as_secs_f64()
+    );
+}
+
 /// How long a waiting process takes to return a result after the process computing it ends
 /// its body, on a shared database and on a shared file (10 rounds each; figures printed,
 /// not asserted). `cargo test -p fleche-tests --release --test postgres -- --ignored
@@ -405,23 +394,5 @@ fn wait_figures() {
             waits[waits.len() / 2],
             waits[waits.len() - 1]
         );
-    }
-}
-
-fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
-    let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return finish(child);
-        }
-        if started.elapsed() > limit {
-            child.kill().ok();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "the waiter did not take over within {limit:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }

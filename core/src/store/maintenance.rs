@@ -302,6 +302,7 @@ impl Store {
             self.writer = Some(Writer::start(
                 self.slot.clone(),
                 self.location.clone(),
+                self.limit.clone(),
                 self.outbox.clone(),
             ))
             .filter(Writer::is_running);

@@ -23,6 +23,7 @@ use crate::record::CallRecord;
 
 mod checksum;
 mod claims;
+mod limit;
 pub(crate) mod maintenance;
 pub(crate) mod outbox;
 mod paging;
@@ -33,7 +34,8 @@ mod slot;
 mod version;
 mod writer;
 
-pub(crate) use claims::{Claim, Claims, hostname, this_holder};
+pub(crate) use claims::{Claim, Claims, this_holder};
+use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
 use slot::{Reopen, Slot};
@@ -104,10 +106,10 @@ pub(crate) struct Store {
     pub(crate) value_reads: AtomicU64,
     /// Call records read by queries through this handle, so tests can prove indexes are used.
     pub(crate) record_reads: AtomicU64,
+    /// The size limit (`max_size`) and the hits noted for it; see `limit.rs`.
+    pub(crate) limit: Arc<Limit>,
     /// Keys this process claimed in the file (compute once across processes).
     leases: claims::Leases,
-    /// The size limit in bytes (`max_size`), 0 for none; see `limit.rs`.
-    pub(crate) max_size: Arc<AtomicU64>,
     /// Whether committed records get an outbox entry (the file is stacked above a shared
     /// database); shared with the writer thread.
     outbox: Arc<outbox::Outbox>,
@@ -148,11 +150,13 @@ impl Store {
     fn new(db: Handle, location: Location, reopen: Option<Reopen>) -> Store {
         let read_only = matches!(db, Handle::ReadOnly(_));
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
+        let limit = Arc::new(Limit::default());
         let outbox = Arc::new(outbox::Outbox::default());
         let writer = match &location {
             Location::File(_) if !read_only => Some(Writer::start(
                 slot.clone(),
                 location.clone(),
+                limit.clone(),
                 outbox.clone(),
             )),
             _ => None,
@@ -167,8 +171,8 @@ impl Store {
             hot: Mutex::new(None),
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
+            limit,
             leases: claims::Leases::new(),
-            max_size: Arc::new(AtomicU64::new(0)),
             outbox,
         }
     }
@@ -314,7 +318,10 @@ impl Store {
                 store.refuse_foreign()?;
                 store.create_tables()?;
             }
-            holds => store.check_format(holds)?,
+            holds => {
+                store.check_format(holds)?;
+                store.upgrade_format(holds)?;
+            }
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
@@ -440,6 +447,26 @@ impl Store {
         self.found(key, found)
     }
 
+    /// Notes a hit on `key` for the size limit's least-recently-used order (nothing without
+    /// a limit); the note is committed with the next write, never on its own per hit.
+    pub(crate) fn note_use(&self, key: &Digest) {
+        if self.limit.note_use(key)
+            && let Some(writer) = &self.writer
+        {
+            writer.nudge();
+        }
+    }
+
+    /// The size limit in bytes, if any.
+    pub(crate) fn max_size(&self) -> Option<u64> {
+        self.limit.get()
+    }
+
+    /// Sets the size limit (`None`: none); it applies from the next commit on.
+    pub(crate) fn set_max_size(&self, max_size: Option<u64>) {
+        self.limit.set(max_size);
+    }
+
     /// A hit's lookup, or the error that says what is damaged.
     fn found(&self, key: &Digest, found: Lookup) -> Result<Option<(Digest, Vec<u8>)>> {
         match found {
@@ -540,8 +567,10 @@ impl Store {
             .collect();
         let file = self.can_claim();
         let outbox = self.outbox.enabled();
+        let written = [limit::Written::of(&call)];
         let sent = self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
+            self.limit.apply(txn, &written)?;
             if file && claims::has_claims(txn)? {
                 claims::end_claims_in(txn, std::iter::once(&call.key))?;
             }

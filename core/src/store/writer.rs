@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::claims;
+use super::limit::{Limit, USES_BATCH, Written};
 use super::outbox::{self, Outbox};
 use super::slot::Slot;
 use super::{Location, put_call_in, write_in};
@@ -30,6 +31,9 @@ use crate::record::CallRecord;
 /// How long one commit should take at most: a returned record waits for the commit under way
 /// and its own, so two of these plus scheduling stay within the 100 ms promised.
 const COMMIT_BUDGET: Duration = Duration::from_millis(40);
+
+/// Hits noted for the size limit wait at most this long for a commit to carry them.
+const USES_DELAY: Duration = Duration::from_secs(1);
 
 /// The queue holds at most this many records, adapted to what the writer commits within
 /// [`COMMIT_BUDGET`]: inserting a small record with its index entries costs from about 20 us
@@ -54,8 +58,8 @@ pub(crate) struct QueuedCall {
 }
 
 impl QueuedCall {
-    /// The bytes it holds, as counted against [`MAX_QUEUED_BYTES`].
-    fn size(&self) -> usize {
+    /// The bytes it holds, as counted against [`MAX_QUEUED_BYTES`] (and the size limit).
+    pub(crate) fn size(&self) -> usize {
         self.encoded_record.len() + self.values.iter().map(|(_, v)| v.len()).sum::<usize>()
     }
 }
@@ -109,9 +113,14 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer of one file; while `outbox` is set, every committed record gets an
-    /// outbox entry in the same commit.
-    pub(crate) fn start(slot: Arc<Slot>, location: Location, outbox: Arc<Outbox>) -> Writer {
+    /// Starts the writer of one file; while `outbox` is enabled, every committed record gets
+    /// an outbox entry in the same commit.
+    pub(crate) fn start(
+        slot: Arc<Slot>,
+        location: Location,
+        size_limit: Arc<Limit>,
+        outbox: Arc<Outbox>,
+    ) -> Writer {
         let shared = Arc::new(Shared {
             state: Mutex::default(),
             work: Condvar::new(),
@@ -122,7 +131,7 @@ impl Writer {
             let location = location.clone();
             std::thread::Builder::new()
                 .name("fleche-writer".into())
-                .spawn(move || run(&shared, &slot, &location, &outbox))
+                .spawn(move || run(&shared, &slot, &location, &size_limit, &outbox))
                 .ok()
         };
         Writer {
@@ -160,6 +169,14 @@ impl Writer {
         }
         state.queue.push((seq, call));
         drop(state);
+        self.shared.work.notify_one();
+    }
+
+    /// Wakes the writer to commit the hits noted for the size limit (see `limit.rs`).
+    pub(crate) fn nudge(&self) {
+        // Taking the lock first: the writer is either before its check for noted hits (and
+        // sees them) or waiting (and is woken).
+        drop(lock(&self.shared.state));
         self.shared.work.notify_one();
     }
 
@@ -223,15 +240,40 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(shared: &Shared, slot: &Slot, location: &Location, outbox: &Outbox) {
+fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit, outbox: &Outbox) {
     loop {
         let batch = {
             let mut state = lock(&shared.state);
+            // Hits noted for the size limit ride on the next commit, or get one of their own
+            // once the first of them has waited `USES_DELAY` (or a batch is full).
+            let mut uses_since: Option<Instant> = None;
             while state.queue.is_empty() && !state.shutdown {
-                state = shared.work.wait(state).unwrap_or_else(|e| e.into_inner());
+                let waiting = size_limit.waiting_uses();
+                if waiting == 0 {
+                    state = shared.work.wait(state).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+                let left = USES_DELAY
+                    .saturating_sub(uses_since.get_or_insert_with(Instant::now).elapsed());
+                if left.is_zero() || waiting >= USES_BATCH {
+                    break;
+                }
+                state = shared
+                    .work
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
             if state.queue.is_empty() {
-                return;
+                let shutdown = state.shutdown;
+                drop(state);
+                if size_limit.waiting_uses() > 0 {
+                    commit_uses(slot, location, size_limit);
+                }
+                if shutdown {
+                    return;
+                }
+                continue;
             }
             state.queued_bytes = 0;
             std::mem::take(&mut state.queue)
@@ -241,7 +283,7 @@ fn run(shared: &Shared, slot: &Slot, location: &Location, outbox: &Outbox) {
         let last = batch.last().map_or(0, |(seq, _)| *seq);
         let started = Instant::now();
         let with_outbox = outbox.enabled();
-        let failure = commit(slot, &batch, with_outbox).err();
+        let failure = commit(slot, &batch, size_limit, with_outbox).err();
         if with_outbox && failure.is_none() {
             outbox.committed();
         }
@@ -284,7 +326,23 @@ fn next_limit(limit: usize, batch: usize, took: Duration) -> usize {
     next.clamp(MIN_QUEUED_RECORDS, MAX_QUEUED_RECORDS)
 }
 
-fn commit(slot: &Slot, batch: &[(u64, QueuedCall)], outbox: bool) -> Result<()> {
+/// Commits the hits noted for the size limit, when no record is waiting to carry them.
+fn commit_uses(slot: &Slot, location: &Location, size_limit: &Limit) {
+    let done = slot.with(|db| write_in(db, |txn| size_limit.apply(txn, &[])));
+    if let Err(e) = done {
+        tracing::debug!(
+            "uses of calls in {} not recorded: {e}",
+            location.display_path().display()
+        );
+    }
+}
+
+fn commit(
+    slot: &Slot,
+    batch: &[(u64, QueuedCall)],
+    size_limit: &Limit,
+    outbox: bool,
+) -> Result<()> {
     slot.with(|db| {
         write_in(db, |txn| {
             for (_, call) in batch {
@@ -304,6 +362,8 @@ fn commit(slot: &Slot, batch: &[(u64, QueuedCall)], outbox: bool) -> Result<()> 
             if outbox {
                 outbox::add_in(txn, batch.iter().map(|(_, call)| &call.key))?;
             }
+            let written: Vec<Written> = batch.iter().map(|(_, call)| Written::of(call)).collect();
+            size_limit.apply(txn, &written)?;
             Ok(())
         })
     })

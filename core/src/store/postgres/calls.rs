@@ -292,7 +292,7 @@ pub(crate) fn store(
         for (tag, value) in &record.metadata.tags {
             tag_keys.push(key);
             tags.push(tag.clone());
-            tag_values.push(value.clone());
+            tag_values.push(value.to_string());
         }
         for (name, digest) in record.arguments.iter().chain(&record.argument_keys) {
             arg_keys.push(key);
