@@ -53,6 +53,23 @@ impl PostgresLayer {
     }
 }
 
+/// How long a stack that is dropped keeps pushing before it leaves the rest in the outbox.
+const ON_DROP: Duration = Duration::from_secs(5);
+
+impl Drop for PostgresLayer {
+    /// A stack dropped at the end of `main` goes before the exit hook would push: commit
+    /// the file's queue and push what it holds now (for a few seconds, not during an
+    /// outage), so waiting machines get the last results at once.
+    fn drop(&mut self) {
+        if let Some((pusher, top)) = self.pusher.get() {
+            if let Err(e) = top.flush() {
+                tracing::warn!("{e}");
+            }
+            pusher.wait(ON_DROP);
+        }
+    }
+}
+
 impl Layer for PostgresLayer {
     fn describe(&self) -> String {
         self.pg.describe()

@@ -370,7 +370,13 @@ fn wait_figures() {
         for round in 0..10u64 {
             let key = (round + 1000 * u64::from(what == "one file")).to_string();
             let holder = spawn(&holder_cache, &log, &["key", &key, "400"], &times);
-            std::thread::sleep(Duration::from_millis(150));
+            // The waiter starts once the holder's body runs, so it finds the claim.
+            let k: u64 = key.parse().unwrap();
+            let started = Instant::now();
+            while !runs(&log).contains_key(&k) {
+                assert!(started.elapsed() < Duration::from_secs(30), "no holder");
+                std::thread::sleep(Duration::from_millis(5));
+            }
             let waiter = spawn(&waiter_cache, &log, &["key", &key, "400"], &times);
             let held = finish(holder);
             let waited = finish(waiter);
@@ -383,7 +389,8 @@ fn wait_figures() {
             let ended = stamp(&held, "ended ");
             assert!(
                 !String::from_utf8_lossy(&waited.stdout).contains("ended "),
-                "the waiter computed instead of waiting"
+                "the waiter computed instead of waiting ({what}, round {round}): {}",
+                String::from_utf8_lossy(&waited.stderr)
             );
             let returned = stamp(&waited, "returned ");
             waits.push((returned.saturating_sub(ended)) as f64 / 1e6);

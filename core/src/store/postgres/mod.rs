@@ -136,7 +136,7 @@ impl Postgres {
             Err(e) if e.is_closed() || e.as_db_error().is_none() => {
                 Err(self.went_down(&e.to_string()))
             }
-            Err(e) => Err(self.error(e)),
+            Err(e) => Err(self.error(schema::detail(&e))),
         }
     }
 

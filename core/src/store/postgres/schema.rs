@@ -71,13 +71,13 @@ pub(crate) fn ensure(client: &mut postgres::Client) -> Result<(), String> {
     if let Some(version) = version(client)? {
         return check(version);
     }
-    let mut txn = client.transaction().map_err(|e| e.to_string())?;
+    let mut txn = client.transaction().map_err(|e| detail(&e))?;
     txn.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK])
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| detail(&e))?;
     // Another process may have created it while we waited for the lock.
     let exists = txn
         .query_one("SELECT to_regclass('fleche_schema') IS NOT NULL", &[])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| detail(&e))?
         .get::<_, bool>(0);
     if !exists {
         txn.batch_execute(CREATE).map_err(|e| {
@@ -89,9 +89,9 @@ pub(crate) fn ensure(client: &mut postgres::Client) -> Result<(), String> {
             "INSERT INTO fleche_schema (version) VALUES ($1)",
             &[&SCHEMA_VERSION],
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| detail(&e))?;
     }
-    txn.commit().map_err(|e| e.to_string())?;
+    txn.commit().map_err(|e| detail(&e))?;
     match version(client)? {
         Some(version) => check(version),
         None => Err("fleche_schema holds no version row".to_owned()),
@@ -102,14 +102,14 @@ pub(crate) fn ensure(client: &mut postgres::Client) -> Result<(), String> {
 fn version(client: &mut postgres::Client) -> Result<Option<i32>, String> {
     let exists = client
         .query_one("SELECT to_regclass('fleche_schema') IS NOT NULL", &[])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| detail(&e))?
         .get::<_, bool>(0);
     if !exists {
         return Ok(None);
     }
     let row = client
         .query_opt("SELECT version FROM fleche_schema", &[])
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| detail(&e))?;
     // A table without its row is from no release of fleche: an unknown version.
     Ok(Some(row.map_or(0, |r| r.get(0))))
 }
@@ -127,4 +127,12 @@ fn check(found: i32) -> Result<(), String> {
         "the database holds fleche schema version {found}, this fleche {} reads version {SCHEMA_VERSION}; {advice}",
         env!("CARGO_PKG_VERSION")
     ))
+}
+
+/// What the server said, with its SQLSTATE, rather than the client's bare "db error".
+pub(crate) fn detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
