@@ -114,6 +114,8 @@ mod lease;
 pub mod meta;
 mod notebook;
 mod process;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod query;
 pub mod record;
 mod runtime;
