@@ -1,5 +1,6 @@
-//! Write-behind for cache files: a cached call returns as soon as its record is queued, and a
-//! background thread commits queued records in batches.
+//! Write-behind for caches: a cached call returns as soon as its record is queued, and a
+//! background thread commits queued records in batches (memory caches too: a commit to redb's
+//! in-memory backend costs some 100 us, many times a small call's own work).
 //!
 //! Why: every redb commit in multi-process mode is durable (two fsyncs), which costs from a
 //! fraction of a millisecond to several milliseconds depending on the disk. Paid inline, a
@@ -276,8 +277,9 @@ fn next_limit(limit: usize, batch: usize, took: Duration) -> usize {
     next.clamp(MIN_QUEUED_RECORDS, MAX_QUEUED_RECORDS)
 }
 
+/// Commits a batch, and marks the commit before the caller lets its results leave the queue.
 fn commit(slot: &Slot, batch: &[(u64, QueuedCall)]) -> Result<()> {
-    slot.with(|db| {
+    let committed = slot.with(|db| {
         write_in(db, |txn| {
             for (_, call) in batch {
                 let values: Vec<(Digest, &[u8])> = call
@@ -289,7 +291,9 @@ fn commit(slot: &Slot, batch: &[(u64, QueuedCall)]) -> Result<()> {
             }
             Ok(())
         })
-    })
+    });
+    slot.changed();
+    committed
 }
 
 #[cfg(test)]
