@@ -164,7 +164,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
                 err,
                 Error::FormatVersion {
                     found: 1,
-                    expected: 2,
+                    expected: 3,
                     ..
                 }
             ),
@@ -172,7 +172,46 @@ fn a_file_of_format_1_is_refused_with_its_version() {
         );
         let text = err.to_string();
         assert!(text.contains("format version 1"), "{text}");
-        assert!(text.contains("reads format version 2"), "{text}");
+        assert!(text.contains("reads format version 3"), "{text}");
+        assert!(text.contains("delete it"), "{text}");
+    }
+}
+
+/// A cache file whose version table says `version`.
+fn file_of_format(dir: &std::path::Path, version: u64) -> std::path::PathBuf {
+    let path = dir.join(format!("v{version}.redb"));
+    drop(Cache::open(&path).unwrap());
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
+        .unwrap()
+        .insert("version", version)
+        .unwrap();
+    txn.commit().unwrap();
+    path
+}
+
+#[test]
+fn a_file_of_format_2_is_refused_so_it_never_answers_under_the_old_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_of_format(dir.path(), 2);
+    for err in [
+        Cache::open(&path).unwrap_err(),
+        Cache::open_read_only(&path).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err,
+                Error::FormatVersion {
+                    found: 2,
+                    expected: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("byte arrays"), "{text}");
         assert!(text.contains("delete it"), "{text}");
     }
 }
@@ -180,20 +219,10 @@ fn a_file_of_format_1_is_refused_with_its_version() {
 #[test]
 fn a_file_of_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("new.redb");
-    drop(Cache::open(&path).unwrap());
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
-            .unwrap()
-            .insert("version", 3)
-            .unwrap();
-        txn.commit().unwrap();
-    }
+    let path = file_of_format(dir.path(), 4);
     let err = Cache::open_read_only(&path).unwrap_err();
     assert!(
-        matches!(err, Error::FormatVersion { found: 3, .. }),
+        matches!(err, Error::FormatVersion { found: 4, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer fleche"), "{err}");

@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 
 /// The format this fleche reads and writes. Version 1 (fleche 0.1.0 before checksums) had no
 /// version table; version 2 changed the value digest (options, unit, floats by their bits),
-/// the codec's `Some` mark, and added checksums to values and call records.
-pub(crate) const FORMAT_VERSION: u64 = 2;
+/// the codec's `Some` mark, and added checksums to values and call records; version 3 changed
+/// the value digest of byte arrays (runs of bytes hashed whole, see `digest`).
+pub(crate) const FORMAT_VERSION: u64 = 3;
 
 /// `"version"` -> the format version.
 const FORMAT: TableDefinition<'_, &str, u64> = TableDefinition::new("fleche_format");
@@ -64,7 +65,9 @@ impl Store {
     }
 
     fn version_error(&self, found: u64) -> Error {
-        let advice = if found < FORMAT_VERSION {
+        let advice = if found == 2 {
+            "Its value digests follow older rules (byte arrays digested byte by byte), so none of its calls would be found again and `fleche verify` would take its values for damaged: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 3)."
+        } else if found < FORMAT_VERSION {
             "Its digests follow older rules that could return wrong values, so it is not read: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 2)."
         } else {
             "It was written by a newer fleche: open it with that release, or upgrade fleche."
