@@ -715,6 +715,14 @@ impl<'a> serde::Serializer for &'a mut Sink {
         })
     }
 
+    fn collect_seq<I>(self, iter: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: Serialize,
+    {
+        element::collect_seq(self, iter)
+    }
+
     /// Frozen: types with two forms are digested in their human-readable one.
     fn is_human_readable(&self) -> bool {
         true

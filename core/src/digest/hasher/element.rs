@@ -3,6 +3,7 @@
 //! and a `serde_bytes` byte string (one call) digest alike, at BLAKE3's own speed.
 
 use serde::Serialize;
+use serde::ser::Impossible;
 
 use super::{
     Error, MapSer, RUN_BUF, Sink, StructVariantSer, TAG_ARRAY_END, TAG_ARRAY_START, TAG_BYTE_RUN,
@@ -65,6 +66,19 @@ impl Sink {
         self.write(&head);
     }
 
+    /// Adds bytes to the run under way (or starts one).
+    fn run_extend(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.run_len == RUN_BUF {
+                self.spill_run();
+            }
+            let n = (RUN_BUF - self.run_len).min(bytes.len());
+            self.run[self.run_len..self.run_len + n].copy_from_slice(&bytes[..n]);
+            self.run_len += n;
+            bytes = &bytes[n..];
+        }
+    }
+
     /// A byte string: an array whose elements are its bytes, so one run (none if empty).
     pub(super) fn bytes(&mut self, v: &[u8]) {
         self.put_byte(TAG_ARRAY_START);
@@ -79,6 +93,187 @@ impl Sink {
     pub(super) fn end_array(&mut self) {
         self.close_run();
         self.put_byte(TAG_ARRAY_END);
+    }
+}
+
+/// A sequence given whole (`Vec`, slices, `VecDeque`, ... through `collect_seq`). Each element
+/// is first asked whether it is a byte by a serializer with no state; bytes gather in a local
+/// buffer, which the compiler keeps apart from everything else, so a `Vec<u8>` digests at
+/// about one cycle a byte instead of going through the sink once per byte.
+pub(super) fn collect_seq<I>(sink: &mut Sink, iter: I) -> Result<(), Error>
+where
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    const LOCAL: usize = 4096;
+    let seq = serde::Serializer::serialize_seq(&mut *sink, None)?;
+    let mut buf = [0u8; LOCAL];
+    let mut n = 0;
+    for item in iter {
+        if let Ok(b) = item.serialize(ByteOf) {
+            buf[n] = b;
+            n += 1;
+            if n == LOCAL {
+                seq.run_extend(&buf);
+                n = 0;
+            }
+        } else {
+            seq.run_extend(&buf[..n]);
+            n = 0;
+            item.serialize(Element(&mut *seq))?;
+        }
+    }
+    seq.run_extend(&buf[..n]);
+    serde::ser::SerializeSeq::end(seq)
+}
+
+/// Whether a value is an integer from 0 to 255 (a newtype of one counts), and which: the
+/// answer is `Ok(byte)`, or `Err` for anything else, before it has written anything.
+struct ByteOf;
+
+/// Not a byte; carries nothing, as the element is then serialized again, for real.
+#[derive(Debug)]
+struct NotAByte;
+
+impl std::fmt::Display for NotAByte {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a byte")
+    }
+}
+
+impl std::error::Error for NotAByte {}
+
+impl serde::ser::Error for NotAByte {
+    fn custom<M: std::fmt::Display>(_msg: M) -> Self {
+        NotAByte
+    }
+}
+
+macro_rules! not_a_byte {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        $(
+            #[inline(always)]
+            fn $name(self, $(_: $ty),*) -> Result<$out, NotAByte> {
+                Err(NotAByte)
+            }
+        )*
+    };
+}
+
+impl serde::Serializer for ByteOf {
+    type Ok = u8;
+    type Error = NotAByte;
+    type SerializeSeq = Impossible<u8, NotAByte>;
+    type SerializeTuple = Impossible<u8, NotAByte>;
+    type SerializeTupleStruct = Impossible<u8, NotAByte>;
+    type SerializeTupleVariant = Impossible<u8, NotAByte>;
+    type SerializeMap = Impossible<u8, NotAByte>;
+    type SerializeStruct = Impossible<u8, NotAByte>;
+    type SerializeStructVariant = Impossible<u8, NotAByte>;
+
+    #[inline(always)]
+    fn serialize_u8(self, v: u8) -> Result<u8, NotAByte> {
+        Ok(v)
+    }
+
+    #[inline(always)]
+    fn serialize_u16(self, v: u16) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_u32(self, v: u32) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_u64(self, v: u64) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_u128(self, v: u128) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_i8(self, v: i8) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_i16(self, v: i16) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_i32(self, v: i32) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_i64(self, v: i64) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_i128(self, v: i128) -> Result<u8, NotAByte> {
+        u8::try_from(v).map_err(|_| NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<u8, NotAByte> {
+        value.serialize(self)
+    }
+
+    not_a_byte! {
+        serialize_bool(v: bool) -> u8;
+        serialize_f32(v: f32) -> u8;
+        serialize_f64(v: f64) -> u8;
+        serialize_char(v: char) -> u8;
+        serialize_str(v: &str) -> u8;
+        serialize_bytes(v: &[u8]) -> u8;
+        serialize_none() -> u8;
+        serialize_unit() -> u8;
+        serialize_unit_struct(name: &'static str) -> u8;
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str) -> u8;
+        serialize_seq(len: Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(len: usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(name: &'static str, len: usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeTupleVariant;
+        serialize_map(len: Option<usize>) -> Self::SerializeMap;
+        serialize_struct(name: &'static str, len: usize) -> Self::SerializeStruct;
+        serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeStructVariant;
+    }
+
+    #[inline(always)]
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<u8, NotAByte> {
+        Err(NotAByte)
+    }
+
+    #[inline(always)]
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<u8, NotAByte> {
+        Err(NotAByte)
+    }
+
+    fn collect_str<T: std::fmt::Display + ?Sized>(self, _value: &T) -> Result<u8, NotAByte> {
+        Err(NotAByte)
+    }
+
+    /// As the sink's: it only matters to types with two forms, which are never bytes in
+    /// either, but a type may choose its form before it calls the serializer.
+    fn is_human_readable(&self) -> bool {
+        true
     }
 }
 
@@ -232,6 +427,15 @@ impl<'a> serde::Serializer for Element<'a> {
     ) -> Result<(), Error> {
         self.other()
             .serialize_newtype_variant(name, index, variant, value)
+    }
+
+    fn collect_seq<I>(self, iter: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: Serialize,
+    {
+        self.0.close_run();
+        collect_seq(self.0, iter)
     }
 
     /// Frozen, as for the sink itself.
