@@ -52,6 +52,21 @@ impl Target {
                     CacheSpec::Memory => Err(Failure::usage(format!(
                         "cache `{given}` is in memory: there is nothing on disk to work on"
                     ))),
+                    CacheSpec::Off => Err(Failure::usage(format!(
+                        "`{given}` switches caching off: there is no cache to work on"
+                    ))),
+                    CacheSpec::Stack(layers) => match layers.iter().find_map(|l| match &l.spec {
+                        CacheSpec::File(file) => Some(file.clone()),
+                        _ => None,
+                    }) {
+                        Some(file) => Ok(Chosen {
+                            path: file,
+                            why: Some(format!("cache `{given}`, {}", resolved.origin)),
+                        }),
+                        None => Err(Failure::usage(format!(
+                            "cache `{given}` is in memory: there is nothing on disk to work on"
+                        ))),
+                    },
                 };
             }
             return Ok(Chosen { path, why: None });
@@ -71,6 +86,23 @@ impl Target {
                  ([default] cache = \"...\"); `fleche config` shows what applies.",
                 resolved.origin
             ))),
+            CacheSpec::Off => Err(Failure::usage(format!(
+                "no cache to work on: caching is switched off ({}). Give one with --cache PATH.",
+                resolved.origin
+            ))),
+            ref stack @ CacheSpec::Stack(_) => match stack.top_file() {
+                Some(path) => Ok(Chosen {
+                    path: path.to_path_buf(),
+                    why: Some(format!(
+                        "the top file of the default stack, {}",
+                        resolved.origin
+                    )),
+                }),
+                None => Err(Failure::usage(format!(
+                    "no writable cache file in the default stack {stack} ({}); give one with --cache PATH",
+                    resolved.origin
+                ))),
+            },
         }
     }
 

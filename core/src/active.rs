@@ -229,6 +229,20 @@ fn open_default() -> Result<DefaultHandle> {
         .as_ref()
         .map_err(Clone::clone)?
         .resolve_default()?;
+    if let (true, CacheSpec::Stack(_)) = (in_evcxr(), &resolved.spec) {
+        // Opened now, so that a broken configuration is reported now, then reopened per
+        // cell like a single file (see `notebook::Reopen`).
+        Cache::from_spec(&resolved.spec)?;
+        announce_once(&format!(
+            "caching to {} ({})",
+            resolved.spec, resolved.origin
+        ));
+        let spec = resolved.spec.clone();
+        let open = move || Cache::from_spec(&spec);
+        return Ok(DefaultHandle::Reopened(Arc::new(Reopen::with(Box::new(
+            open,
+        )))));
+    }
     let cache = Cache::from_spec(&resolved.spec)?;
     if let (true, CacheSpec::File(path)) = (in_evcxr(), &resolved.spec) {
         announce_once(&format!(
@@ -246,6 +260,8 @@ fn open_default() -> Result<DefaultHandle> {
         }
         (origin, CacheSpec::File(path)) => format!("caching to {} ({origin})", path.display()),
         (origin, CacheSpec::Memory) => format!("using an in-memory cache ({origin})"),
+        (origin, CacheSpec::Off) => format!("caching is off ({origin}): cached functions just run"),
+        (origin, spec @ CacheSpec::Stack(_)) => format!("caching to {spec} ({origin})"),
     };
     notice(tracing::Level::INFO, &line, Stream::Stderr);
     Ok(DefaultHandle::Held(cache))

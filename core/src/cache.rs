@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec;
-use crate::config::{CacheSpec, Config};
 use crate::digest::{D, Digest, common_hex_prefix};
 use crate::error::{Error, Result};
+use crate::layer::Layers;
 use crate::record::CallRecord;
 use crate::store::{Location, Mode, PagedRecord, Store, TimeKey, UnreadableRecord, ValueHead};
 
@@ -29,7 +29,12 @@ pub const MIN_PREFIX: usize = 4;
 /// Cloning is cheap and clones share the same store.
 #[derive(Clone)]
 pub struct Cache {
+    /// The store calls are written to: the only one of a plain cache, the top writable file
+    /// of a stack.
     pub(crate) store: Arc<Store>,
+    /// Every layer, top first, when this cache is a stack (see [`Stack`](crate::Stack));
+    /// `None` for a plain cache, so that its hit path is the store's and nothing more.
+    pub(crate) layers: Option<Arc<Layers>>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -48,9 +53,7 @@ impl Cache {
     /// other file that is not a fleche cache (another program's redb database included) is
     /// refused with [`Error::NotACache`] and left unchanged.
     pub fn open(path: impl AsRef<Path>) -> Result<Cache> {
-        Ok(Cache {
-            store: Store::open(path.as_ref(), Mode::Create)?,
-        })
+        Ok(Cache::plain(Store::open(path.as_ref(), Mode::Create)?))
     }
 
     /// Opens an existing cache file without ever writing to it (not even to repair it after a
@@ -58,16 +61,15 @@ impl Cache {
     /// [`Error::ReadOnly`]. Other processes may write to the file meanwhile; every new read
     /// sees their latest commit.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Cache> {
-        Ok(Cache {
-            store: Store::open(path.as_ref(), Mode::ReadOnly)?,
-        })
+        Ok(Cache::plain(Store::open(path.as_ref(), Mode::ReadOnly)?))
     }
 
     /// Opens an existing cache file for reading and writing; a missing file is an error.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Cache> {
-        Ok(Cache {
-            store: Store::open(path.as_ref(), Mode::ReadWriteExisting)?,
-        })
+        Ok(Cache::plain(Store::open(
+            path.as_ref(),
+            Mode::ReadWriteExisting,
+        )?))
     }
 
     /// A new, empty in-memory cache, gone when its last clone is dropped.
@@ -75,21 +77,14 @@ impl Cache {
         // Creating a database on an empty in-memory backend only fails if memory runs out.
         let store =
             Store::memory().unwrap_or_else(|e| panic!("cannot create an in-memory cache: {e}"));
+        Cache::plain(Arc::new(store))
+    }
+
+    /// A cache of one store, not a stack.
+    pub(crate) fn plain(store: Arc<Store>) -> Cache {
         Cache {
-            store: Arc::new(store),
-        }
-    }
-
-    /// The cache named `name` in `fleche.toml` (or `"memory"`, or a file path).
-    pub fn named(name: &str) -> Result<Cache> {
-        let resolved = Config::discover()?.resolve(name)?;
-        Cache::from_spec(&resolved.spec)
-    }
-
-    pub(crate) fn from_spec(spec: &CacheSpec) -> Result<Cache> {
-        match spec {
-            CacheSpec::Memory => Ok(Cache::memory()),
-            CacheSpec::File(path) => Cache::open(path),
+            store,
+            layers: None,
         }
     }
 
@@ -114,7 +109,29 @@ impl Cache {
     /// Resolves a full digest, or a prefix of at least 4 hex characters, to the one stored
     /// call key or value digest it names.
     pub fn expand(&self, prefix: &str) -> Result<Digest> {
-        self.resolve_prefix(prefix, |lower| self.store.digests_with_prefix(lower, 2))
+        self.resolve_prefix(prefix, |lower| {
+            self.union_of(|store| store.digests_with_prefix(lower, 2))
+        })
+    }
+
+    /// `find` on every file layer of a stack (on the store of a plain cache), the results
+    /// merged, sorted and deduplicated. A read-only layer that fails is skipped with a warning.
+    fn union_of(&self, find: impl Fn(&Store) -> Result<Vec<Digest>>) -> Result<Vec<Digest>> {
+        let Some(layers) = &self.layers else {
+            return find(&self.store);
+        };
+        let mut all = Vec::new();
+        for entry in &layers.entries {
+            let Some(store) = &entry.store else { continue };
+            match find(store) {
+                Ok(found) => all.extend(found),
+                Err(e) if entry.read_only => crate::error::warn_once(&entry.skipped(&e)),
+                Err(e) => return Err(e),
+            }
+        }
+        all.sort();
+        all.dedup();
+        Ok(all)
     }
 
     /// The shortest prefix (at least 4 characters) that names `digest` unambiguously in this
@@ -151,19 +168,52 @@ impl Cache {
     /// to the callers all the same. After such an error the cache reopens its file by itself,
     /// so later calls are stored again once the cause is gone.
     pub fn flush(&self) -> Result<()> {
-        self.store.flush()
+        let Some(layers) = &self.layers else {
+            return self.store.flush();
+        };
+        let mut result = self.store.flush();
+        for entry in layers.entries.iter().filter(|e| !e.read_only) {
+            let flushed = entry.layer.flush();
+            if result.is_ok() {
+                result = flushed;
+            }
+        }
+        result
     }
 
     /// Whether a call is stored under `key` (reads no values).
+    /// On a stack: in any layer.
     pub fn contains(&self, key: &Digest) -> Result<bool> {
-        self.store.contains_call(key)
+        let Some(layers) = &self.layers else {
+            return self.store.contains_call(key);
+        };
+        for entry in &layers.entries {
+            let found = match &entry.store {
+                Some(store) => store.contains_call(key),
+                None => entry.layer.result_of(key).map(|r| r.is_some()),
+            };
+            match found {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(e) => crate::error::warn_once(&entry.skipped(&e)),
+            }
+        }
+        Ok(false)
     }
 
     /// Removes the call record under `key`; its values stay, as other calls may share them.
-    /// Returns whether there was such a call.
+    /// Returns whether there was such a call. On a stack: from every writable layer (a
+    /// read-only layer keeps its copy, which lookups then still find).
     pub fn evict(&self, key: impl CallKey) -> Result<bool> {
         let key = key.resolve_call(self)?;
-        self.store.remove_call(&key)
+        let Some(layers) = &self.layers else {
+            return self.store.remove_call(&key);
+        };
+        let mut removed = false;
+        for entry in layers.entries.iter().filter(|e| !e.read_only) {
+            removed |= entry.layer.remove(std::slice::from_ref(&key))? > 0;
+        }
+        Ok(removed)
     }
 
     /// Stores a value under its digest and returns the digest.
@@ -176,16 +226,19 @@ impl Cache {
     }
 
     /// The encoded bytes of the value stored under `digest`, if any.
+    /// On a stack: from the first layer holding it.
     pub fn value_bytes(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
-        self.store.value(digest)
+        match &self.layers {
+            None => self.store.value(digest),
+            Some(layers) => self.stacked_value(layers, digest),
+        }
     }
 
     /// The value stored under a digest (or prefix), decoded as `T`.
     pub fn value<T: DeserializeOwned>(&self, digest: impl CallKey) -> Result<T> {
         let digest = digest.resolve(self)?;
         let bytes = self
-            .store
-            .value(&digest)?
+            .value_bytes(&digest)?
             .ok_or_else(|| Error::UnknownDigest {
                 prefix: digest.to_string(),
             })?;
@@ -198,9 +251,12 @@ impl Cache {
         })
     }
 
-    /// Number of calls stored.
+    /// Number of calls stored; on a stack, distinct calls across its cache-file layers.
     pub fn len(&self) -> Result<u64> {
-        self.store.call_count()
+        if self.layers.is_none() {
+            return self.store.call_count();
+        }
+        Ok(self.union_of(Store::all_call_keys)?.len() as u64)
     }
 
     /// Whether no call is stored.
@@ -323,7 +379,9 @@ impl Cache {
     /// Resolves a full call key, or a prefix of at least 4 hex characters, to the one stored
     /// call key it starts; value digests are not considered (unlike [`Cache::expand`]).
     pub fn expand_call(&self, prefix: &str) -> Result<Digest> {
-        self.resolve_prefix(prefix, |lower| self.store.call_keys_with_prefix(lower, 2))
+        self.resolve_prefix(prefix, |lower| {
+            self.union_of(|store| store.call_keys_with_prefix(lower, 2))
+        })
     }
 
     /// Checks a digest or prefix and resolves it with `candidates`, which returns up to two

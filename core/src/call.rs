@@ -22,6 +22,8 @@ pub struct Call {
     cache: Cache,
     key: Digest,
     record: Stored,
+    /// The stack layer it was read from; `None` for a plain cache.
+    layer: Option<Arc<str>>,
 }
 
 /// Where a call's record is. Both are shared, so that a call is small to move and cheap to
@@ -41,6 +43,33 @@ impl Cache {
     /// lazily: its record now, its argument and result values only when asked for.
     pub fn load(&self, key: impl CallKey) -> Result<Call> {
         let key = key.resolve_call(self)?;
+        if let Some(layers) = &self.layers {
+            // The first layer holding it, as a lookup finds it.
+            for entry in layers.entries.iter() {
+                let bytes = match &entry.store {
+                    Some(store) => store.record(&key),
+                    None => entry
+                        .layer
+                        .calls(std::slice::from_ref(&key))
+                        .map(|mut c| c.pop().map(|c| c.record)),
+                };
+                match bytes {
+                    Ok(Some(bytes)) => {
+                        let record = CallRecord::decode(&bytes)?;
+                        let cache = entry
+                            .store
+                            .clone()
+                            .map_or_else(|| self.clone(), Cache::plain);
+                        return Ok(Call::new(cache, key, record).in_layer(entry.name.clone()));
+                    }
+                    Ok(None) => {}
+                    Err(e) => crate::error::warn_once(&entry.skipped(&e)),
+                }
+            }
+            return Err(Error::UnknownDigest {
+                prefix: key.to_string(),
+            });
+        }
         let bytes = self
             .store
             .record(&key)?
@@ -74,7 +103,20 @@ impl Call {
             cache,
             key,
             record: Stored::Decoded(Arc::new(record)),
+            layer: None,
         }
+    }
+
+    /// The same call, saying it came from the stack layer `layer`.
+    pub(crate) fn in_layer(mut self, layer: Arc<str>) -> Call {
+        self.layer = Some(layer);
+        self
+    }
+
+    /// The name of the stack layer this call was read from (`"local"`, `"team"`), or `None`
+    /// when it comes from a plain cache.
+    pub fn layer(&self) -> Option<&str> {
+        self.layer.as_deref()
     }
 
     /// A call whose record stays encoded in `batch` until it is looked at.
@@ -83,6 +125,7 @@ impl Call {
             cache,
             key,
             record: Stored::Batch(batch, index),
+            layer: None,
         }
     }
 

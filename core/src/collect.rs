@@ -20,7 +20,7 @@ pub(crate) fn environment() -> Option<Environment> {
     static ENV: OnceLock<Environment> = OnceLock::new();
     enabled().environment.then(|| {
         ENV.get_or_init(|| Environment {
-            hostname: hostname(),
+            hostname: crate::store::hostname(),
             user: std::env::var("USER")
                 .or_else(|_| std::env::var("USERNAME"))
                 .unwrap_or_default(),
@@ -43,14 +43,6 @@ pub(crate) fn git() -> Option<Git> {
         })
         .clone()
     })
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|s| s.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME").or_else(|_| std::env::var("COMPUTERNAME")))
-        .unwrap_or_default()
 }
 
 /// Runs git with a 2 s limit; `None` outside a repository or without git.

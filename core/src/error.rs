@@ -133,6 +133,20 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A layer of a cache stack that is not a cache file (a shared database) failed.
+    #[error("cache layer {layer}: {detail}")]
+    Layer {
+        /// The layer, as it describes itself (a name and where it is).
+        layer: String,
+        /// What went wrong, and what to do about it.
+        detail: String,
+    },
+    /// A cache stack that cannot be built as asked.
+    #[error("cannot build the cache stack: {detail}")]
+    Stack {
+        /// What is wrong and how to fix it.
+        detail: String,
+    },
     /// A digest prefix shorter than 4 characters.
     #[error("digest prefix `{prefix}` is too short: give at least 4 hex characters")]
     PrefixTooShort {

@@ -3,6 +3,7 @@
 //! call and by a function's own query.
 
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
 
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
@@ -20,6 +21,12 @@ pub struct Function {
     pub code: Option<&'static str>,
     /// Whether `Err` results are stored too (`cache_errors = true`).
     pub cache_errors: bool,
+    /// Whether a miss waits for another process that computes the same call
+    /// (`#[fleche(wait = false)]` turns it off).
+    pub wait: bool,
+    /// How long its last body took in this process, in microseconds (`u64::MAX`: none ran
+    /// yet); a body quicker than a claim is not worth claiming (see `lease.rs`).
+    pub(crate) last_body_micros: AtomicU64,
     /// The call-key hasher after the function's own fields, computed once: a hit then hashes
     /// only the argument digests.
     key_prefix: OnceLock<blake3::Hasher>,
@@ -40,8 +47,18 @@ impl Function {
             version,
             code,
             cache_errors,
+            wait: true,
+            last_body_micros: AtomicU64::new(u64::MAX),
             key_prefix: OnceLock::new(),
         }
+    }
+
+    /// The same function, computing at once on a miss even while another process computes
+    /// the same call (`#[fleche(wait = false)]`).
+    #[must_use]
+    pub const fn without_waiting(mut self) -> Function {
+        self.wait = false;
+        self
     }
 
     /// The module shown in records: evcxr compiles every cell into a crate named `ctx`, which

@@ -27,9 +27,12 @@ pub(crate) fn in_evcxr() -> bool {
 /// asked for it for [`LINGER`]; a [`Cache`] clone still alive (a running call, a variable)
 /// keeps it open longer.
 pub(crate) struct Reopen {
-    path: PathBuf,
+    open: Opener,
     state: Mutex<Lingering>,
 }
+
+/// How the default cache is opened (again): a file, or every layer of a stack.
+type Opener = Box<dyn Fn() -> Result<Cache> + Send + Sync>;
 
 struct Lingering {
     held: Option<Cache>,
@@ -42,8 +45,19 @@ pub(crate) const LINGER: Duration = Duration::from_millis(500);
 
 impl Reopen {
     pub(crate) fn new(path: PathBuf) -> Reopen {
+        // A file deleted meanwhile (`rm -r .fleche` in a cell) is created afresh.
+        Reopen::with(Box::new(move || match Cache::open_existing(&path) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Cache::open(&path)
+            }
+            other => other,
+        }))
+    }
+
+    /// Reopens with `open` (a stack's layers, say).
+    pub(crate) fn with(open: Opener) -> Reopen {
         Reopen {
-            path,
+            open,
             state: Mutex::new(Lingering {
                 held: None,
                 last_used: Instant::now(),
@@ -52,20 +66,14 @@ impl Reopen {
         }
     }
 
-    /// The open cache, opening the file (again) if it was closed. A file deleted meanwhile
-    /// (`rm -r .fleche` in a cell) is created afresh.
+    /// The open cache, opening it (again) if it was closed.
     pub(crate) fn cache(self: &Arc<Self>) -> Result<Cache> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.last_used = Instant::now();
         if let Some(cache) = &state.held {
             return Ok(cache.clone());
         }
-        let cache = match Cache::open_existing(&self.path) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                Cache::open(&self.path)?
-            }
-            other => other?,
-        };
+        let cache = (self.open)()?;
         if !state.closer_running {
             let this = Arc::clone(self);
             state.closer_running = std::thread::Builder::new()

@@ -19,6 +19,7 @@ use crate::codec;
 use crate::digest::{self, Digest, DigestError};
 use crate::error::warn_once;
 pub use crate::function::{Argument, Function};
+use crate::lease::{self, Acquired, Lease};
 use crate::record::{CallRecord, Metadata};
 use crate::store::QueuedCall;
 use crate::stored::{Encode, ValueCodec, encode_whole};
@@ -139,6 +140,9 @@ pub fn rerun<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// What [`begin`] found.
+// Returned once per call and matched at once by the generated code: boxing the miss would
+// add an allocation to every miss to save a copy of a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 pub enum Begin<R> {
     /// The stored result.
     Hit(R),
@@ -177,6 +181,9 @@ fn begin_decoding<R>(
             return Begin::Uncached;
         }
     };
+    if cache.is_off() {
+        return Begin::Uncached;
+    }
     let (key, digests) = match unpanicked(|| function.key(args)) {
         Ok(Ok(k)) => k,
         Ok(Err(e)) => {
@@ -208,6 +215,17 @@ fn begin_decoding<R>(
             // Another thread computed it meanwhile: look again.
             Claim::Waited if !rerunning => continue,
             Claim::Waited => break None,
+        }
+    };
+    // One thread per process gets here for a key; other processes may want it too.
+    let lease = if rerunning || flight.is_none() {
+        None
+    } else {
+        match lease::acquire(&cache, function, &key, || {
+            lookup(&cache, function, &key, decode)
+        }) {
+            Acquired::Hit(value) => return Begin::Hit(value),
+            Acquired::Compute(lease) => lease,
         }
     };
     let mut values = Vec::with_capacity(args.len());
@@ -253,6 +271,7 @@ fn begin_decoding<R>(
         values,
         timestart: Utc::now(),
         started: Instant::now(),
+        lease,
         _flight: flight,
     })
 }
@@ -275,7 +294,11 @@ fn lookup<R>(
     key: &Digest,
     decode: fn(&[u8]) -> Result<R, codec::CodecError>,
 ) -> Option<R> {
-    match cache.store.result_of(key) {
+    let found = match &cache.layers {
+        None => cache.store.result_of(key),
+        Some(layers) => Ok(cache.stacked_result_of(layers, key)),
+    };
+    match found {
         Ok(Some((_, bytes))) => match decode(&bytes) {
             Ok(value) => Some(value),
             Err(e) => {
@@ -317,6 +340,8 @@ pub struct Pending {
     values: Vec<(Digest, Vec<u8>)>,
     timestart: chrono::DateTime<Utc>,
     started: Instant,
+    /// This process's claim on the key among processes sharing the file.
+    lease: Option<Lease>,
     _flight: Option<FlightGuard>,
 }
 
@@ -352,7 +377,9 @@ impl Pending {
     }
 
     fn store_with<R>(self, result: R, encode: Encode<R>, result_type: &str) -> R {
-        let walltime = self.started.elapsed().as_secs_f64();
+        let took = self.started.elapsed();
+        lease::body_took(self.function, took);
+        let walltime = took.as_secs_f64();
         let timestop = Utc::now();
         let name = self.function.name;
         match unpanicked(|| encode(&result)) {
@@ -371,7 +398,7 @@ impl Pending {
     }
 
     fn store(
-        self,
+        mut self,
         (result_digest, result_bytes): (Digest, Vec<u8>),
         result_type: &str,
         timestop: chrono::DateTime<Utc>,
@@ -400,12 +427,16 @@ impl Pending {
         let mut values = Vec::with_capacity(self.values.len() + 1);
         values.push((result_digest, result_bytes));
         values.extend(self.values);
-        self.cache.store.put_call(QueuedCall {
+        self.cache.put_call(QueuedCall {
             key: self.key,
             record,
             encoded_record,
             values,
-        })
+        })?;
+        if let Some(lease) = &mut self.lease {
+            lease.stored();
+        }
+        Ok(())
     }
 }
 

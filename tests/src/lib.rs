@@ -1,2 +1,5 @@
-//! End-to-end tests of fleche: real cache files, several processes. The tests live in
-//! `tests/`; `src/bin/cache-worker.rs` is the separate program they run.
+//! End-to-end tests of fleche: real cache files, several processes, a real PostgreSQL server.
+//! The tests live in `tests/`; `src/bin/` holds the separate programs they run, and
+//! [`postgres`] starts a throwaway server for them.
+
+pub mod postgres;

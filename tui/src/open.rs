@@ -47,6 +47,21 @@ pub fn choose(arg: Option<&str>) -> Result<Chosen, String> {
             why: Some(format!("the default cache ({})", resolved.origin)),
         }),
         CacheSpec::Memory => Err(memory_default(&resolved.origin.to_string())),
+        CacheSpec::Off => Err(format!(
+            "fleche-tui: caching is switched off ({}): there is no cache to browse. \
+             Give a cache file: `fleche-tui path/to/cache.redb`.",
+            resolved.origin
+        )),
+        ref stack @ CacheSpec::Stack(_) => match stack.top_file() {
+            Some(path) => Ok(Chosen {
+                path: path.to_path_buf(),
+                why: Some(format!(
+                    "the top file of the default stack {stack} ({})",
+                    resolved.origin
+                )),
+            }),
+            None => Err(memory_default(&resolved.origin.to_string())),
+        },
     }
 }
 

@@ -38,6 +38,8 @@ struct Options {
     module: Option<String>,
     cache_errors: bool,
     accept_digests: bool,
+    /// `wait = false`: compute at once even while another process computes the same call.
+    no_wait: bool,
 }
 
 fn parse_options(attr: Tokens) -> syn::Result<Options> {
@@ -74,12 +76,13 @@ fn parse_options(attr: Tokens) -> syn::Result<Options> {
             }
             "hash_code" => o.hash_code = Some(meta.value()?.parse::<syn::LitBool>()?.value),
             "cache_errors" => o.cache_errors = meta.value()?.parse::<syn::LitBool>()?.value,
+            "wait" => o.no_wait = !meta.value()?.parse::<syn::LitBool>()?.value,
             "accept_digests" => o.accept_digests = meta.value()?.parse::<syn::LitBool>()?.value,
             "name" => o.name = Some(meta.value()?.parse::<LitStr>()?.value()),
             "module" => o.module = Some(meta.value()?.parse::<LitStr>()?.value()),
             _ => {
                 return Err(meta.error(
-                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors, accept_digests",
+                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors, accept_digests, wait",
                 ));
             }
         }
@@ -334,8 +337,13 @@ fn function_literal(func: &ItemFn, o: &Options, code: &str, in_helper_module: bo
         quote!(::core::option::Option::None)
     };
     let cache_errors = o.cache_errors;
+    let wait = if o.no_wait {
+        quote!(.without_waiting())
+    } else {
+        quote!()
+    };
     quote! {
-        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)
+        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)#wait
     }
 }
 

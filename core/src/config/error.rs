@@ -96,6 +96,32 @@ pub enum ConfigError {
         /// The cache section.
         section: String,
     },
+    /// `max_size` is not a size.
+    #[error("{}: [{section}] max_size = \"{found}\" is not a size; write it like \"10 GiB\", \"500 MB\" or a number of bytes", .file.display())]
+    BadSize {
+        /// The file.
+        file: PathBuf,
+        /// The section.
+        section: String,
+        /// What was written.
+        found: String,
+    },
+    /// `[default] cache = []`.
+    #[error("{}: [default] cache = [] names no cache; list the layers, top first, like [\"local\", \"team\"], or write cache = \"off\"", .file.display())]
+    EmptyStack {
+        /// The file.
+        file: PathBuf,
+    },
+    /// A stack layer that cannot be one (`off`, or a name given twice).
+    #[error("{}: [default] cache lists `{name}`, which cannot be a layer of a stack: {why}", .file.display())]
+    BadLayer {
+        /// The file.
+        file: PathBuf,
+        /// The name listed.
+        name: String,
+        /// Why not, and what to do.
+        why: String,
+    },
     /// A section uses the reserved name `memory`.
     #[error("{}: [{section}] cannot be a cache section because `{section}` is reserved; rename the section", .file.display())]
     ReservedName {

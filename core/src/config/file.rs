@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{CacheSpec, ConfigError, DefaultCache, MEMORY, MetadataConfig, expand_tilde};
+use super::{
+    CacheSpec, ConfigError, DefaultCache, LayerSpec, MEMORY, MetadataConfig, OFF, expand_tilde,
+};
 
 /// Valid names in `[default] metadata`.
 pub(super) const COLLECTORS: &str = "environment, git";
@@ -68,10 +70,12 @@ struct RawDefault {
     root: Option<bool>,
 }
 
-/// `[default] cache`: a section name, or an inline table defining the cache.
+/// `[default] cache`: a section name, an inline table defining the cache, or an array of
+/// section names (a stack, top layer first).
 enum RawDefaultCache {
     Name(String),
     Inline(RawCache),
+    Stack(Vec<String>),
 }
 
 /// A cache section, or the inline table of `[default] cache`.
@@ -85,6 +89,21 @@ struct RawCache {
     path: Option<String>,
     #[serde(default, rename = "type", deserialize_with = "cache_type")]
     kind: Option<String>,
+    /// Never write to it (a teammate's cache, an exported file).
+    read_only: Option<bool>,
+    /// `"10 GiB"`, `"500 MB"` or a number of bytes.
+    max_size: Option<RawSize>,
+}
+
+/// `max_size`: a number of bytes, or a string with a unit.
+#[derive(Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a size such as \"10 GiB\", \"500 MB\" or a number of bytes"
+)]
+enum RawSize {
+    Bytes(u64),
+    Text(String),
 }
 
 /// `[default] metadata`: collector names, checked after reading.
@@ -106,6 +125,14 @@ impl RawFile {
             out.default_cache = match default.cache {
                 None => None,
                 Some(RawDefaultCache::Name(name)) => Some(DefaultCache::Name(name)),
+                Some(RawDefaultCache::Stack(names)) => {
+                    if names.is_empty() {
+                        return Err(ConfigError::EmptyStack {
+                            file: file.to_path_buf(),
+                        });
+                    }
+                    Some(DefaultCache::Stack(names))
+                }
                 Some(RawDefaultCache::Inline(raw)) => Some(DefaultCache::Inline(raw.spec(
                     "default.cache",
                     file,
@@ -118,7 +145,7 @@ impl RawFile {
             }
         }
         for (name, raw) in self.caches {
-            if name == MEMORY {
+            if name == MEMORY || name == OFF {
                 return Err(ConfigError::ReservedName {
                     file: file.to_path_buf(),
                     section: name,
@@ -135,6 +162,38 @@ impl RawCache {
     /// The cache this section (named `section` in errors) defines.
     fn spec(
         self,
+        section: &str,
+        file: &Path,
+        base: &Path,
+        home: Option<&Path>,
+    ) -> Result<CacheSpec, ConfigError> {
+        let read_only = self.read_only.unwrap_or(false);
+        let max_size = match &self.max_size {
+            None => None,
+            Some(RawSize::Bytes(n)) => Some(*n),
+            Some(RawSize::Text(text)) => {
+                Some(parse_size(text).ok_or_else(|| ConfigError::BadSize {
+                    file: file.to_path_buf(),
+                    section: section.to_owned(),
+                    found: text.clone(),
+                })?)
+            }
+        };
+        let spec = self.location(section, file, base, home)?;
+        if !read_only && max_size.is_none() {
+            return Ok(spec);
+        }
+        Ok(CacheSpec::Stack(vec![LayerSpec {
+            name: section.to_owned(),
+            spec,
+            read_only,
+            max_size,
+        }]))
+    }
+
+    /// Where the cache is: in memory or in a file.
+    fn location(
+        &self,
         section: &str,
         file: &Path,
         base: &Path,
@@ -172,6 +231,31 @@ impl RawCache {
             }),
         }
     }
+}
+
+/// Bytes in a size written as `"10 GiB"`, `"500MB"`, `"1.5 GB"` or `"4096"`: binary units
+/// (KiB, MiB, GiB, TiB) are powers of 1024, decimal ones (kB, MB, GB, TB) of 1000.
+pub(super) fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "m" | "mb" => 1000_u64.pow(2),
+        "g" | "gb" => 1000_u64.pow(3),
+        "t" | "tb" => 1000_u64.pow(4),
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    let bytes = number * factor as f64;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
 /// The collectors `names` switch on.
@@ -227,13 +311,22 @@ impl<'de> Deserialize<'de> for RawDefaultCache {
         impl<'de> Visitor<'de> for CacheVisitor {
             type Value = RawDefaultCache;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a cache name or an inline table like { path = \"...\" }")
+                f.write_str(
+                    "a cache name, an array of cache names (a stack), or an inline table like { path = \"...\" }",
+                )
             }
             fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
                 Ok(RawDefaultCache::Name(name.to_owned()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 RawCache::deserialize(MapAccessDeserializer::new(map)).map(RawDefaultCache::Inline)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element_seed(Text("a cache name (a string)"))? {
+                    names.push(name);
+                }
+                Ok(RawDefaultCache::Stack(names))
             }
         }
         deserializer.deserialize_any(CacheVisitor)
@@ -469,7 +562,7 @@ mod tests {
                 "[default]\ncache = 3\n",
                 "default.cache",
                 2,
-                "integer `3`, expected a cache name or an inline table like { path = \"...\" }",
+                "integer `3`, expected a cache name, an array of cache names (a stack), or an inline table like { path = \"...\" }",
             ),
             (
                 "[default]\nroot = \"yes\"\n",
@@ -517,7 +610,7 @@ mod tests {
                 "[p]\npath = \"x\"\nsize = 3\n",
                 "p",
                 3,
-                "unknown field `size`, expected `path` or `type`",
+                "unknown field `size`, expected one of `path`, `type`, `read_only`, `max_size`",
             ),
             (
                 "[default]\ncahce = \"p\"\n",

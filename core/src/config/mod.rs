@@ -49,13 +49,35 @@ pub const ENV_EVCXR: &str = "EVCXR_IS_RUNTIME";
 /// The reserved cache name that always means an in-memory cache.
 pub const MEMORY: &str = "memory";
 
-/// What a named cache is: kept in memory for the life of the process, or stored in a file.
+/// The reserved cache name that switches caching off: cached functions just run.
+pub const OFF: &str = "off";
+
+/// What a named cache is: kept in memory for the life of the process, stored in a file, a
+/// stack of such caches, or switched off.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CacheSpec {
     /// An in-memory cache; nothing survives the process.
     Memory,
     /// A redb cache file at this path (already rebased and `~`-expanded).
     File(PathBuf),
+    /// Caching switched off (`off`): cached functions just run.
+    Off,
+    /// Layers looked up in order, top first (`[default] cache = ["local", "team"]`), or one
+    /// cache section with options (`read_only`, `max_size`).
+    Stack(Vec<LayerSpec>),
+}
+
+/// One layer of a [`CacheSpec::Stack`]: a named cache section and its options.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LayerSpec {
+    /// The section's name.
+    pub name: String,
+    /// Where it is: [`CacheSpec::Memory`] or [`CacheSpec::File`].
+    pub spec: CacheSpec,
+    /// `read_only = true`: never written, and skipped with a warning when missing or damaged.
+    pub read_only: bool,
+    /// `max_size`: the size in bytes above which the least recently used calls are evicted.
+    pub max_size: Option<u64>,
 }
 
 impl fmt::Display for CacheSpec {
@@ -63,8 +85,54 @@ impl fmt::Display for CacheSpec {
         match self {
             CacheSpec::Memory => f.write_str("in memory"),
             CacheSpec::File(path) => write!(f, "{}", path.display()),
+            CacheSpec::Off => f.write_str("off (caching switched off)"),
+            CacheSpec::Stack(layers) => {
+                for (i, layer) in layers.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", then ")?;
+                    }
+                    if layers.len() > 1 {
+                        write!(f, "`{}` ", layer.name)?;
+                    }
+                    write!(f, "{}", layer.spec)?;
+                    if layer.read_only {
+                        f.write_str(" (read-only)")?;
+                    }
+                    if let Some(max) = layer.max_size {
+                        write!(f, " (max_size {})", human_size(max))?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
+}
+
+impl CacheSpec {
+    /// The file new results are written to: the file itself, or the first writable file
+    /// layer of a stack. `None` in memory, off, or when every file layer is read-only.
+    pub fn top_file(&self) -> Option<&Path> {
+        match self {
+            CacheSpec::File(path) => Some(path),
+            CacheSpec::Stack(layers) => layers.iter().find_map(|l| match &l.spec {
+                CacheSpec::File(path) if !l.read_only => Some(path.as_path()),
+                _ => None,
+            }),
+            CacheSpec::Memory | CacheSpec::Off => None,
+        }
+    }
+}
+
+/// A size in bytes as `fleche.toml` would write it (`10 GiB`, `512 KiB`, `100 B`).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut unit = 0;
+    let mut value = bytes;
+    while unit + 1 < UNITS.len() && value >= 1024 && value.is_multiple_of(1024) {
+        value /= 1024;
+        unit += 1;
+    }
+    format!("{value} {}", UNITS[unit])
 }
 
 /// Optional metadata collectors enabled by `[default] metadata`; all off by default.
@@ -120,6 +188,8 @@ pub struct Resolved {
 enum DefaultCache {
     Name(String),
     Inline(CacheSpec),
+    /// Section names, top layer first.
+    Stack(Vec<String>),
 }
 
 /// A named cache and the file that defined it.

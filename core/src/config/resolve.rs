@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{
-    CacheSpec, Config, ConfigError, DefaultCache, ENV_CACHE, ENV_EVCXR, MEMORY, Origin, Resolved,
-    expand_tilde,
+    CacheSpec, Config, ConfigError, DefaultCache, ENV_CACHE, ENV_EVCXR, LayerSpec, MEMORY, OFF,
+    Origin, Resolved, expand_tilde,
 };
 
 impl Config {
@@ -59,6 +59,11 @@ impl Config {
                         false,
                     )
                 }),
+                DefaultCache::Stack(names) => Ok(Resolved {
+                    name: None,
+                    spec: CacheSpec::Stack(self.layers(names, file)?),
+                    origin,
+                }),
             };
         }
         if in_evcxr {
@@ -88,6 +93,49 @@ impl Config {
         )
     }
 
+    /// The layers `[default] cache = [..]` in `file` lists, top first.
+    fn layers(&self, names: &[String], file: &Path) -> Result<Vec<LayerSpec>, ConfigError> {
+        let mut layers: Vec<LayerSpec> = Vec::with_capacity(names.len());
+        for name in names {
+            let bad = |why: &str| ConfigError::BadLayer {
+                file: file.to_path_buf(),
+                name: name.clone(),
+                why: why.to_owned(),
+            };
+            if layers.iter().any(|l| &l.name == name) {
+                return Err(bad("it is listed twice; list each layer once"));
+            }
+            let resolved = self.resolve_name(name, Origin::Requested).ok_or_else(|| {
+                self.unknown_cache(
+                    name,
+                    format!("listed by [default] cache in {}", file.display()),
+                    false,
+                )
+            })?;
+            match resolved.spec {
+                CacheSpec::Off => {
+                    return Err(bad(
+                        "`off` switches caching off and cannot be a layer; write cache = \"off\" on its own",
+                    ));
+                }
+                CacheSpec::Stack(mut inner) => {
+                    let Some(mut layer) = inner.pop() else {
+                        return Err(bad("it is an empty stack"));
+                    };
+                    layer.name = name.clone();
+                    layers.push(layer);
+                }
+                spec => layers.push(LayerSpec {
+                    name: name.clone(),
+                    spec,
+                    read_only: false,
+                    max_size: None,
+                }),
+            }
+        }
+        Ok(layers)
+    }
+
     /// A named section or the `memory` keyword; `None` if unknown. `origin` is used for
     /// `memory`; a section's origin is `default_origin` unless that is `Requested`, in which
     /// case it is the defining file.
@@ -103,9 +151,14 @@ impl Config {
                 origin,
             });
         }
-        (name == MEMORY).then(|| Resolved {
-            name: Some(MEMORY.to_owned()),
-            spec: CacheSpec::Memory,
+        let spec = match name {
+            MEMORY => CacheSpec::Memory,
+            OFF => CacheSpec::Off,
+            _ => return None,
+        };
+        Some(Resolved {
+            name: Some(name.to_owned()),
+            spec,
             origin: default_origin,
         })
     }
@@ -136,7 +189,8 @@ impl Config {
     }
 
     fn unknown_cache(&self, name: &str, context: String, accepts_path: bool) -> ConfigError {
-        let known = std::iter::once(MEMORY)
+        let known = [MEMORY, OFF]
+            .into_iter()
             .chain(self.cache_names())
             .map(str::to_owned)
             .collect();
@@ -225,13 +279,13 @@ mod tests {
         match &err {
             ConfigError::UnknownCache { name, known, .. } => {
                 assert_eq!(name, "nope");
-                assert_eq!(known, &["memory", "project", "scratch"]);
+                assert_eq!(known, &["memory", "off", "project", "scratch"]);
             }
             other => panic!("unexpected {other:?}"),
         }
         let text = err.to_string();
         assert!(text.contains("FLECHE_CACHE"), "{text}");
-        assert!(text.contains("memory, project, scratch"), "{text}");
+        assert!(text.contains("memory, off, project, scratch"), "{text}");
     }
 
     #[test]
@@ -308,5 +362,97 @@ mod tests {
                 origin: Origin::NoConfig
             }
         );
+    }
+
+    #[test]
+    fn config_stack_lists_layers_top_first_with_their_options() {
+        let config = parse(
+            "[default]\ncache = [\"local\", \"team\"]\n[local]\npath = \"l.redb\"\nmax_size = \"10 GiB\"\n[team]\npath = \"/shared/t.redb\"\nread_only = true\n",
+        )
+        .unwrap();
+        let r = config
+            .resolve_default_with(None, false, Path::new("/cwd"))
+            .unwrap();
+        let CacheSpec::Stack(layers) = &r.spec else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            layers,
+            &[
+                LayerSpec {
+                    name: "local".into(),
+                    spec: file("/proj/l.redb"),
+                    read_only: false,
+                    max_size: Some(10 << 30),
+                },
+                LayerSpec {
+                    name: "team".into(),
+                    spec: file("/shared/t.redb"),
+                    read_only: true,
+                    max_size: None,
+                },
+            ]
+        );
+        assert_eq!(r.spec.top_file(), Some(Path::new("/proj/l.redb")));
+        assert!(r.spec.to_string().contains("(read-only)"), "{}", r.spec);
+        // FLECHE_CACHE=off and cache = "off" switch caching off.
+        let off = config
+            .resolve_default_with(Some("off"), false, Path::new("/cwd"))
+            .unwrap();
+        assert_eq!(off.spec, CacheSpec::Off);
+        let off = parse("[default]\ncache = \"off\"\n").unwrap();
+        assert_eq!(
+            off.resolve_default_with(None, false, Path::new("/cwd"))
+                .unwrap()
+                .spec,
+            CacheSpec::Off
+        );
+    }
+
+    #[test]
+    fn config_stacks_that_cannot_be_say_why() {
+        let unknown =
+            parse("[default]\ncache = [\"local\", \"nope\"]\n[local]\npath = \"l.redb\"\n")
+                .unwrap()
+                .resolve_default_with(None, false, Path::new("/cwd"))
+                .unwrap_err();
+        assert!(
+            matches!(&unknown, ConfigError::UnknownCache { name, .. } if name == "nope"),
+            "{unknown}"
+        );
+        let off = parse("[default]\ncache = [\"off\"]\n")
+            .unwrap()
+            .resolve_default_with(None, false, Path::new("/cwd"))
+            .unwrap_err();
+        assert!(off.to_string().contains("cannot be a layer"), "{off}");
+        let twice = parse("[default]\ncache = [\"memory\", \"memory\"]\n")
+            .unwrap()
+            .resolve_default_with(None, false, Path::new("/cwd"))
+            .unwrap_err();
+        assert!(twice.to_string().contains("listed twice"), "{twice}");
+        let empty = parse("[default]\ncache = []\n").unwrap_err();
+        assert!(matches!(empty, ConfigError::EmptyStack { .. }), "{empty}");
+        let size = parse("[local]\npath = \"l.redb\"\nmax_size = \"ten gigs\"\n").unwrap_err();
+        assert!(
+            size.to_string()
+                .contains("max_size = \"ten gigs\" is not a size"),
+            "{size}"
+        );
+        let reserved = parse("[off]\npath = \"l.redb\"\n").unwrap_err();
+        assert!(
+            matches!(reserved, ConfigError::ReservedName { .. }),
+            "{reserved}"
+        );
+    }
+
+    #[test]
+    fn config_sizes_read_with_their_units() {
+        use super::super::file::parse_size;
+        assert_eq!(parse_size("10 GiB"), Some(10 << 30));
+        assert_eq!(parse_size("500MB"), Some(500_000_000));
+        assert_eq!(parse_size("1.5 kib"), Some(1536));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("12 parsecs"), None);
+        assert_eq!(parse_size(""), None);
     }
 }

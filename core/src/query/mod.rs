@@ -3,7 +3,7 @@
 //! A [`Query`] describes calls; it holds no results. Every traversal reads the cache as it is
 //! then, so one query can be run again after more calls were stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,13 +11,15 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use crate::active::try_cache;
-use crate::batch::BatchBuilder;
+use crate::batch::{BatchBuilder, Slot};
 use crate::cache::Cache;
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::function::Function;
+use crate::layer::{Layer, Layers};
 use crate::record::RecordView;
+use crate::store::Probe;
 
 mod builders;
 mod copy;
@@ -282,11 +284,31 @@ impl Query {
     }
 
     /// Removes every matching call record in one commit (values stay: other calls may share
-    /// them). Returns how many were removed.
+    /// them). Returns how many were removed. On a stack, calls are removed from every
+    /// writable layer; read-only layers keep theirs.
     pub fn evict(&self) -> Result<usize> {
         let found = self.run()?;
         let keys: Vec<Digest> = found.calls.iter().map(Call::key).collect();
-        found.cache.store.remove_calls(&keys)
+        let Some(layers) = &found.cache.layers else {
+            return found.cache.store.remove_calls(&keys);
+        };
+        // A stack: from every writable layer; read-only layers keep their copies.
+        let mut removed = HashSet::new();
+        for entry in layers.entries.iter().filter(|e| !e.read_only) {
+            let there: Vec<Digest> = match &entry.store {
+                Some(store) => store.missing_calls(&keys).map(|missing| {
+                    keys.iter()
+                        .filter(|k| !missing.contains(k))
+                        .copied()
+                        .collect()
+                })?,
+                None => keys.clone(),
+            };
+            if entry.layer.remove(&there)? > 0 && entry.store.is_some() {
+                removed.extend(there);
+            }
+        }
+        Ok(removed.len())
     }
 
     /// The calls, or an error; the fallible counterpart of iterating over the query.
@@ -337,28 +359,10 @@ impl Query {
                 all_keys: None,
             });
         };
-        // Records are checked in place and kept encoded: only the calls someone looks at
-        // are decoded in full.
-        let mut batches = BatchBuilder::default();
-        let candidates = cache.store.candidates(&probes, |key, bytes| {
-            let record = match RecordView::decode(bytes) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(key = %key, "skipping a call record that does not decode (a damaged cache?): {e}");
-                    return None;
-                }
-            };
-            filters
-                .iter()
-                .all(|f| matches(f, &key, &record))
-                .then(|| (key, batches.push(bytes, &record)))
-        })?;
-        let batches = batches.finish();
-        let calls = candidates
-            .kept
-            .into_iter()
-            .map(|(key, slot)| Call::in_batch(cache.clone(), key, batches.get(slot)))
-            .collect();
+        let (calls, all_keys) = match &cache.layers {
+            None => matching_in_store(&cache, &filters, &probes)?,
+            Some(layers) => (matching_in_layers(&cache, layers, &filters, &probes)?, None),
+        };
         let mut calls = oldest_first(calls);
         for op in &self.ops {
             calls = (op.run)(calls)?;
@@ -366,7 +370,7 @@ impl Query {
         Ok(Found {
             cache,
             calls,
-            all_keys: candidates.all_keys,
+            all_keys,
         })
     }
 
@@ -413,6 +417,109 @@ impl Query {
             })
             .collect()
     }
+}
+
+/// The calls of one store that pass `filters`, found through its indexes, and every key of
+/// the store when it scanned them all anyway.
+fn matching_in_store(
+    cache: &Cache,
+    filters: &[Filter],
+    probes: &[Probe],
+) -> Result<(Vec<Call>, Option<Vec<Digest>>)> {
+    // Records are checked in place and kept encoded: only the calls someone looks at
+    // are decoded in full.
+    let mut batches = BatchBuilder::default();
+    let candidates = cache.store.candidates(probes, |key, bytes| {
+        check(filters, key, bytes, &mut batches)
+    })?;
+    let batches = batches.finish();
+    let calls = candidates
+        .kept
+        .into_iter()
+        .map(|(key, slot)| Call::in_batch(cache.clone(), key, batches.get(slot)))
+        .collect();
+    Ok((calls, candidates.all_keys))
+}
+
+/// Whether the record `bytes` passes `filters`; kept encoded in `batches` if so.
+fn check(
+    filters: &[Filter],
+    key: Digest,
+    bytes: &[u8],
+    batches: &mut BatchBuilder,
+) -> Option<(Digest, Slot)> {
+    let record = match RecordView::decode(bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(key = %key, "skipping a call record that does not decode (a damaged cache?): {e}");
+            return None;
+        }
+    };
+    filters
+        .iter()
+        .all(|f| matches(f, &key, &record))
+        .then(|| (key, batches.push(bytes, &record)))
+}
+
+/// Records read per page from a layer that is not a cache file.
+const LAYER_PAGE: usize = 4096;
+
+/// The union of the matching calls of every layer of a stack, each saying its layer; a call
+/// held by several layers comes from the first (as a lookup would find it). A read-only
+/// layer that cannot be read is skipped with a warning.
+fn matching_in_layers(
+    stack: &Cache,
+    layers: &Layers,
+    filters: &[Filter],
+    probes: &[Probe],
+) -> Result<Vec<Call>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for entry in &layers.entries {
+        let found = match &entry.store {
+            Some(store) => {
+                matching_in_store(&Cache::plain(store.clone()), filters, probes).map(|f| f.0)
+            }
+            None => matching_in_layer(stack, &*entry.layer, filters),
+        };
+        match found {
+            Ok(calls) => out.extend(
+                calls
+                    .into_iter()
+                    .filter(|c| seen.insert(c.key()))
+                    .map(|c| c.in_layer(entry.name.clone())),
+            ),
+            Err(e) if entry.read_only => crate::error::warn_once(&entry.skipped(&e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The matching calls of a layer without indexes (a shared database), read page by page;
+/// their values are read through the stack.
+fn matching_in_layer(stack: &Cache, layer: &dyn Layer, filters: &[Filter]) -> Result<Vec<Call>> {
+    let mut batches = BatchBuilder::default();
+    let mut kept = Vec::new();
+    let mut after = None;
+    loop {
+        let page = layer.records_after(after, LAYER_PAGE)?;
+        let Some((last, _)) = page.last() else { break };
+        after = Some(*last);
+        let full = page.len() == LAYER_PAGE;
+        kept.extend(
+            page.iter()
+                .filter_map(|(key, bytes)| check(filters, *key, bytes, &mut batches)),
+        );
+        if !full {
+            break;
+        }
+    }
+    let batches = batches.finish();
+    Ok(kept
+        .into_iter()
+        .map(|(key, slot)| Call::in_batch(stack.clone(), key, batches.get(slot)))
+        .collect())
 }
 
 /// Sorts calls by start time, then key. Calls are large, so a small index is sorted and the

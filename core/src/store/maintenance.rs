@@ -25,7 +25,7 @@ mod verify;
 /// builds no key through a `Vec`.
 const VALUES_IN_PLACE: TableDefinition<'_, KeyRef, (u64, &[u8])> = TableDefinition::new("values");
 
-pub use copy::Copied;
+pub use copy::{Copied, StoredCall};
 pub use verify::{Problem, Verified};
 
 /// What [`Cache::gc`](crate::Cache::gc) removed.

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::record::CallRecord;
 
 mod checksum;
+mod claims;
 pub(crate) mod maintenance;
 mod paging;
 mod probe;
@@ -29,6 +30,7 @@ mod slot;
 mod version;
 mod writer;
 
+pub(crate) use claims::{Claim, hostname, this_holder};
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
 use slot::{Reopen, Slot};
@@ -97,6 +99,10 @@ pub(crate) struct Store {
     pub(crate) value_reads: AtomicU64,
     /// Call records read by queries through this handle, so tests can prove indexes are used.
     pub(crate) record_reads: AtomicU64,
+    /// The size limit in bytes (`max_size`), 0 for none; see `limit.rs`.
+    pub(crate) max_size: Arc<AtomicU64>,
+    /// Keys this process claimed in the file (compute once across processes).
+    leases: claims::Leases,
 }
 
 /// The tables of a read transaction kept for the hit path of a memory store. A memory store
@@ -148,6 +154,8 @@ impl Store {
             hot: Mutex::new(None),
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
+            max_size: Arc::new(AtomicU64::new(0)),
+            leases: claims::Leases::new(),
         }
     }
 
@@ -165,6 +173,11 @@ impl Store {
         if let Some(writer) = &self.writer {
             writer.wait();
         }
+    }
+
+    /// Whether this store was opened read-only (it never writes, not even to repair).
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Identity of this store, for telling handles apart.
@@ -512,7 +525,14 @@ impl Store {
             .iter()
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
-        self.write(|txn| put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values))
+        let file = self.can_claim();
+        self.write(|txn| {
+            put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
+            if file && claims::has_claims(txn)? {
+                claims::end_claims_in(txn, std::iter::once(&call.key))?;
+            }
+            Ok(())
+        })
     }
 
     /// Stores a value under its digest, unless a value is already stored there.

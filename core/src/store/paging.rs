@@ -164,6 +164,34 @@ impl Store {
         })
     }
 
+    /// Up to `limit` encoded call records with keys strictly after `after`, in key order;
+    /// a damaged record (its checksum does not hold) is left out with a warning.
+    pub(crate) fn encoded_records_after(
+        &self,
+        after: Option<Digest>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, Vec<u8>)>> {
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS)?;
+            let range = match after {
+                Some(a) => calls.range::<[u8; 32]>((Excluded(*a.as_bytes()), Unbounded))?,
+                None => calls.range::<[u8; 32]>(..)?,
+            };
+            let mut out = Vec::with_capacity(limit.min(1 << 16));
+            for entry in range.take(limit) {
+                let (key, value) = entry?;
+                let key = Digest::from_bytes(key.value());
+                let (result, sum, record) = value.value();
+                if checksum::call_intact(sum, &result, record) {
+                    out.push((key, record.to_vec()));
+                } else {
+                    checksum::warn_skipped(&key);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// The heads of these values, at most `max_bytes` bytes each, in one read transaction
     /// and in the order given (`None` for a value that is not stored). A value read whole is
     /// checked against its checksum, and a damaged one is left out (`None`) with a warning.

@@ -350,7 +350,7 @@ mod tests {
             })
             .unwrap()
         };
-        let cache = Cache { store };
+        let cache = Cache::plain(store);
         let mut computed = 0;
         for x in 0..10 {
             assert_eq!(square(&cache, x, &mut computed), x * x);

@@ -20,6 +20,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::claims;
 use super::slot::Slot;
 use super::{Location, put_call_in, write_in};
 use crate::digest::Digest;
@@ -288,6 +289,11 @@ fn commit(slot: &Slot, batch: &[(u64, QueuedCall)]) -> Result<()> {
                     .map(|(d, b)| (*d, b.as_slice()))
                     .collect();
                 put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
+            }
+            // A stored record ends the lease its computation held, in the same commit, so a
+            // process waiting for it sees the record as soon as the claim is gone.
+            if claims::has_claims(txn)? {
+                claims::end_claims_in(txn, batch.iter().map(|(_, call)| &call.key))?;
             }
             Ok(())
         })

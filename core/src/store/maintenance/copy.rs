@@ -35,19 +35,56 @@ impl std::ops::AddAssign for Copied {
     }
 }
 
-/// One call read for copying: its key, record as stored, and the values it refers to.
-pub(crate) struct Bundle {
-    key: Digest,
-    result: Digest,
-    record: Vec<u8>,
-    values: Vec<(Digest, Vec<u8>)>,
-    missing: u64,
+/// One whole stored call: its key, its record as stored (encoded as in `docs/format.md`), and
+/// the values it refers to (result first, then arguments). It is what moves between caches
+/// and between the layers of a stack, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCall {
+    /// The call key.
+    pub key: Digest,
+    /// The result digest (also inside the record; kept beside it so a hit needs no decoding).
+    pub result: Digest,
+    /// The encoded [`CallRecord`].
+    pub record: Vec<u8>,
+    /// The values the record names that the source holds: digest and encoded bytes.
+    pub values: Vec<(Digest, Vec<u8>)>,
+    /// Values the record names that the source did not hold (or held damaged).
+    pub missing: u64,
 }
 
-impl Bundle {
-    /// Encoded size of its values.
-    pub(crate) fn bytes(&self) -> usize {
+impl StoredCall {
+    /// A call made of its parts; `record` is an encoded [`CallRecord`].
+    pub fn new(
+        key: Digest,
+        result: Digest,
+        record: Vec<u8>,
+        values: Vec<(Digest, Vec<u8>)>,
+    ) -> StoredCall {
+        StoredCall {
+            key,
+            result,
+            record,
+            values,
+            missing: 0,
+        }
+    }
+
+    /// Encoded size of its record and values.
+    pub fn bytes(&self) -> usize {
         self.values.iter().map(|(_, v)| v.len()).sum::<usize>() + self.record.len()
+    }
+
+    /// The record, decoded (to index its name, module, tags and arguments, say).
+    pub fn decode_record(&self) -> crate::Result<CallRecord> {
+        Ok(CallRecord::decode(&self.record)?)
+    }
+
+    /// The result value's bytes, when the call carries them.
+    pub fn result_bytes(&self) -> Option<&[u8]> {
+        self.values
+            .iter()
+            .find(|(d, _)| *d == self.result)
+            .map(|(_, b)| b.as_slice())
     }
 }
 
@@ -68,7 +105,7 @@ impl Store {
 
     /// Reads these calls with their values, in one read transaction; keys not stored are
     /// skipped.
-    pub(crate) fn bundles(&self, keys: &[Digest]) -> Result<Vec<Bundle>> {
+    pub(crate) fn bundles(&self, keys: &[Digest]) -> Result<Vec<StoredCall>> {
         self.read(|txn| {
             let calls = txn.open_table(CALLS_IN_PLACE)?;
             let values = txn.open_table(VALUES)?;
@@ -88,7 +125,7 @@ impl Store {
                     digests.extend(view.arguments.iter().map(|(_, d)| *d));
                 }
                 digests.dedup();
-                let mut bundle = Bundle {
+                let mut bundle = StoredCall {
                     key: *key,
                     result,
                     record: record.to_vec(),
@@ -115,7 +152,7 @@ impl Store {
 
     /// Writes these calls and their values in one commit, skipping calls already stored. A
     /// record that does not decode cannot be indexed and is skipped (and logged).
-    pub(crate) fn put_bundles(&self, bundles: &[Bundle]) -> Result<Copied> {
+    pub(crate) fn put_bundles(&self, bundles: &[StoredCall]) -> Result<Copied> {
         if bundles.is_empty() {
             return Ok(Copied::default());
         }

@@ -1,0 +1,232 @@
+//! The layers of a cache stack: the [`Layer`] interface that every kind of layer implements
+//! (a redb cache file is one; a shared database is another), and the ordered list of layers
+//! a stacked [`Cache`](crate::Cache) holds. What a stack does with them (look up in order,
+//! back-fill, write to the top) is `stack.rs`'s job.
+
+use std::sync::Arc;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+pub use crate::store::maintenance::StoredCall;
+
+/// One layer of a cache stack, as the stack uses it.
+///
+/// A stack is a list of layers, top first. A cached call looks itself up in each layer in
+/// turn ([`Layer::result_of`]); a hit below the top writable layer is copied up into it
+/// (the stack reads the whole call with [`Layer::calls`] and writes it to the top), so the
+/// next hit is local. New results go to the top writable layer, and to every lower layer
+/// that asks for them with [`Layer::wants_new_calls`] (a shared database that queues them in
+/// an outbox, say). Queries, tables and listings read every layer's records
+/// ([`Layer::records_after`]) and show their union, the top layer winning where two layers
+/// hold the same call.
+///
+/// Every layer speaks fleche's own units, so no layer needs to know the Rust types:
+///
+/// - a **call** is a 32-byte call key and a [`StoredCall`]: the encoded call record (the
+///   bytes of `docs/format.md`, decoded with [`StoredCall::decode_record`] when a layer wants
+///   to index name, module, tags, arguments or start time), the result digest, and the
+///   encoded values it names;
+/// - a **value** is a digest and its encoded bytes, content-addressed: the bytes stored under
+///   a digest never change, so a layer may keep one copy per digest and skip values it has.
+///
+/// # Errors and the user's function
+///
+/// A layer returns fleche's [`Error`] (use [`Error::Layer`] for failures of your own, with a
+/// detail that says what to do). The stack never lets a layer's error reach a cached
+/// function: on a lookup, a failing layer is skipped with a warning and the next one is
+/// tried; a failed write is logged. A layer that is unreachable should therefore fail fast
+/// (a short connect timeout) rather than block the call.
+///
+/// # Threads
+///
+/// Layers are shared between threads (`Send + Sync`) and called from any of them, often at
+/// once; [`Layer::result_of`] is on the path of every cached call that misses the layers
+/// above, so it should be one indexed read.
+///
+/// # Writing one
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use fleche::layer::{Layer, StoredCall};
+/// use fleche::{Digest, Result};
+///
+/// /// A layer kept in a map: what a shared database does over the network.
+/// #[derive(Default)]
+/// struct MapLayer {
+///     calls: Mutex<HashMap<Digest, StoredCall>>,
+/// }
+///
+/// impl Layer for MapLayer {
+///     fn describe(&self) -> String {
+///         "a map in memory".into()
+///     }
+///     fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+///         let calls = self.calls.lock().unwrap();
+///         Ok(calls.get(key).and_then(|c| Some((c.result, c.result_bytes()?.to_vec()))))
+///     }
+///     fn calls(&self, keys: &[Digest]) -> Result<Vec<StoredCall>> {
+///         let calls = self.calls.lock().unwrap();
+///         Ok(keys.iter().filter_map(|k| calls.get(k).cloned()).collect())
+///     }
+///     fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
+///         let calls = self.calls.lock().unwrap();
+///         Ok(calls.values().flat_map(|c| &c.values).find(|(d, _)| d == digest).map(|(_, b)| b.clone()))
+///     }
+///     fn store(&self, calls: &[StoredCall]) -> Result<()> {
+///         let mut map = self.calls.lock().unwrap();
+///         for call in calls {
+///             map.entry(call.key).or_insert_with(|| call.clone());
+///         }
+///         Ok(())
+///     }
+///     fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<(Digest, Vec<u8>)>> {
+///         let calls = self.calls.lock().unwrap();
+///         let mut keys: Vec<&Digest> = calls.keys().filter(|k| after.is_none_or(|a| **k > a)).collect();
+///         keys.sort();
+///         Ok(keys.into_iter().take(limit).map(|k| (*k, calls[k].record.clone())).collect())
+///     }
+/// }
+///
+/// # fn main() -> fleche::Result<()> {
+/// let shared = Arc::new(MapLayer::default());
+/// let cache = fleche::Stack::new()
+///     .cache("local", fleche::Cache::memory())
+///     .layer("shared", shared.clone())
+///     .build()?;
+/// assert_eq!(cache.layer_names(), ["local", "shared"]);
+/// # Ok(())
+/// # }
+/// ```
+pub trait Layer: Send + Sync {
+    /// Where the layer is, for messages and `fleche config` (a URL without its password, a
+    /// path).
+    fn describe(&self) -> String;
+
+    /// Whether the layer refuses writes. A read-only layer is never written: not back-filled,
+    /// not given new calls, not repaired, not evicted from.
+    fn read_only(&self) -> bool {
+        false
+    }
+
+    /// Whether every new result stored through the stack should also be handed to
+    /// [`Layer::store`] (after the top layer has it). For shared layers below a local file:
+    /// `store` should then only queue the call (an outbox) and return at once, since it runs
+    /// on the thread of the call that computed the result.
+    fn wants_new_calls(&self) -> bool {
+        false
+    }
+
+    /// The result of the call stored under `key`: its digest and encoded bytes, or `None`
+    /// when the layer holds no such call (or holds its record without the result value).
+    fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>>;
+
+    /// The whole calls stored under these keys, with every value they name that the layer
+    /// holds; keys the layer does not hold are left out. Used to back-fill and to copy.
+    fn calls(&self, keys: &[Digest]) -> Result<Vec<StoredCall>>;
+
+    /// The encoded value stored under `digest`, if any (a lazily read argument or result).
+    fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>>;
+
+    /// Stores these calls and their values. A call the layer already holds may be left as
+    /// it is (the same key means the same call); values are content-addressed.
+    fn store(&self, calls: &[StoredCall]) -> Result<()>;
+
+    /// Up to `limit` call records with keys strictly after `after` (from the first key when
+    /// `None`), in key order: `(call key, encoded record)`. Queries and listings of a stack
+    /// page through every layer with it.
+    fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<(Digest, Vec<u8>)>>;
+
+    /// Removes the calls under these keys (their values may stay); returns how many were
+    /// there. A layer that cannot remove calls keeps them and returns 0.
+    fn remove(&self, keys: &[Digest]) -> Result<usize> {
+        let _ = keys;
+        Ok(0)
+    }
+
+    /// Waits until everything handed to [`Layer::store`] is stored (or queued durably), and
+    /// reports what could not be.
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A cache file (or memory cache) as a layer: fleche's own store.
+impl Layer for Store {
+    fn describe(&self) -> String {
+        self.location.display_path().display().to_string()
+    }
+
+    fn read_only(&self) -> bool {
+        self.is_read_only()
+    }
+
+    fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+        Store::result_of(self, key)
+    }
+
+    fn calls(&self, keys: &[Digest]) -> Result<Vec<StoredCall>> {
+        self.bundles(keys)
+    }
+
+    fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
+        Store::value(self, digest)
+    }
+
+    fn store(&self, calls: &[StoredCall]) -> Result<()> {
+        self.put_bundles(calls).map(drop)
+    }
+
+    fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<(Digest, Vec<u8>)>> {
+        self.encoded_records_after(after, limit)
+    }
+
+    fn remove(&self, keys: &[Digest]) -> Result<usize> {
+        self.remove_calls(keys)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Store::flush(self)
+    }
+}
+
+/// The layers of a stacked cache, top first.
+pub(crate) struct Layers {
+    pub(crate) entries: Vec<Entry>,
+}
+
+/// One layer of a stack.
+pub(crate) struct Entry {
+    /// The name the stack gives it (a `fleche.toml` section name, or what code chose).
+    pub(crate) name: Arc<str>,
+    /// Never written, whatever the layer itself allows.
+    pub(crate) read_only: bool,
+    pub(crate) layer: Arc<dyn Layer>,
+    /// The store, when the layer is a fleche cache (queries then use its indexes).
+    pub(crate) store: Option<Arc<Store>>,
+}
+
+impl Layers {
+    /// The layer new results go to: the first that is not read-only.
+    pub(crate) fn top_writable(&self) -> Option<&Entry> {
+        self.entries.iter().find(|e| !e.read_only)
+    }
+
+    /// Caching is switched off: no layer at all.
+    pub(crate) fn is_off(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Entry {
+    /// A read-only layer's failure is its own: say which layer, and that it is skipped.
+    pub(crate) fn skipped(&self, e: &Error) -> String {
+        format!(
+            "cache layer `{}` ({}) skipped: {e}",
+            self.name,
+            self.layer.describe()
+        )
+    }
+}

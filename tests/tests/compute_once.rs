@@ -1,0 +1,214 @@
+//! Compute once across processes on one cache file: real processes miss the same keys at
+//! the same time, and every body runs once; a holder killed mid-body lets another take over.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const WORKER: &str = env!("CARGO_BIN_EXE_slow-worker");
+
+fn spawn(cache: &Path, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(WORKER);
+    cmd.arg(cache)
+        .args(args)
+        .env("FLECHE_TEST_LOG", log)
+        .env_remove("FLECHE_WAIT")
+        .env_remove("FLECHE_LEASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("slow-worker starts")
+}
+
+fn finish(child: Child) -> Output {
+    let out = child.wait_with_output().expect("slow-worker ends");
+    assert!(
+        out.status.success(),
+        "slow-worker failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// How many times each key's body ran, and by which processes, from the run log.
+fn runs(log: &Path) -> BTreeMap<u64, Vec<u32>> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut out: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+    for line in text.lines() {
+        let (k, pid) = line.split_once(' ').expect("a `key pid` line");
+        out.entry(k.parse().unwrap())
+            .or_default()
+            .push(pid.parse().unwrap());
+    }
+    out
+}
+
+/// A new cache file, created before the workers start so that none of them creates it.
+fn new_cache(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("cache.redb");
+    drop(fleche::Cache::open(&path).unwrap());
+    path
+}
+
+#[test]
+fn four_processes_missing_the_same_twenty_keys_run_each_body_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = new_cache(dir.path());
+    let log = dir.path().join("runs.log");
+    // Each process starts at another key, so each both computes and waits for the others.
+    let workers: Vec<Child> = (0..4)
+        .map(|i| {
+            let from = (i * 5).to_string();
+            spawn(&cache, &log, &["keys", "20", &from, "150"], &[])
+        })
+        .collect();
+    let expected: u64 = (0..20u64).map(|k| k * k).sum();
+    let mut waited = 0;
+    for child in workers {
+        let out = finish(child);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("done {expected}"),
+            "every process returns every result"
+        );
+        waited += String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("waiting for call"))
+            .count();
+    }
+    let runs = runs(&log);
+    assert_eq!(runs.len(), 20, "every key ran: {runs:?}");
+    for (k, pids) in &runs {
+        assert_eq!(pids.len(), 1, "key {k} ran {} times: {runs:?}", pids.len());
+    }
+    assert!(waited > 0, "some process waited for another");
+    // Every result is stored once, and the claims are all gone.
+    let stored = fleche::Cache::open(&cache).unwrap();
+    assert_eq!(stored.query().name("slow").count().unwrap(), 20);
+}
+
+#[test]
+fn without_waiting_several_processes_compute_the_same_call() {
+    // The control for the test above: with `wait = false` the bodies run in every process
+    // that misses, as they did before leases (starting together, each computes key 0).
+    let dir = tempfile::tempdir().unwrap();
+    let cache = new_cache(dir.path());
+    let log = dir.path().join("runs.log");
+    let workers: Vec<Child> = (0..3)
+        .map(|_| spawn(&cache, &log, &["eager", "4", "0", "400"], &[]))
+        .collect();
+    for child in workers {
+        finish(child);
+    }
+    let runs = runs(&log);
+    assert!(
+        runs.values().any(|pids| pids.len() > 1),
+        "some key ran in more than one process: {runs:?}"
+    );
+}
+
+#[test]
+fn a_killed_holder_lets_a_waiting_process_take_over_within_the_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = new_cache(dir.path());
+    let log = dir.path().join("runs.log");
+    let lease = [("FLECHE_LEASE", "1")];
+    let mut holder = spawn(&cache, &log, &["key", "7", "60000"], &lease);
+    let started = Instant::now();
+    while runs(&log).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the holder never started its body"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waiter = spawn(
+        &cache,
+        &log,
+        &["key", "7", "60000"],
+        &[("FLECHE_LEASE", "1"), ("FLECHE_TEST_SLEEP_MS", "0")],
+    );
+    // Three leases long, the holder keeps renewing its claim: the waiter must not take over.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        runs(&log)[&7].len(),
+        1,
+        "the waiter took over a live holder"
+    );
+    holder.kill().expect("SIGKILL the holder");
+    let holder_pid = holder.id();
+    holder.wait().unwrap();
+    let killed = Instant::now();
+    let out = wait_with_timeout(waiter, Duration::from_secs(30));
+    let took = killed.elapsed();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "result 49");
+    let runs = runs(&log);
+    assert_eq!(runs[&7].len(), 2, "the waiter computed the call: {runs:?}");
+    assert_eq!(runs[&7][0], holder_pid);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("waiting for call") && stderr.contains(&format!("pid {holder_pid} ")),
+        "the waiter named the holder: {stderr}"
+    );
+    eprintln!("taken over {took:?} after the kill (lease 1 s)");
+}
+
+#[test]
+fn a_holder_whose_body_panics_lets_a_waiting_process_compute_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = new_cache(dir.path());
+    let log = dir.path().join("runs.log");
+    // A lease far longer than the test: only the holder's release can let the waiter go.
+    let holder = spawn(
+        &cache,
+        &log,
+        &["key", "3", "1500"],
+        &[("FLECHE_LEASE", "600"), ("FLECHE_TEST_PANIC", "1")],
+    );
+    let started = Instant::now();
+    while runs(&log).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the holder never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waiter = spawn(
+        &cache,
+        &log,
+        &["key", "3", "1500"],
+        &[("FLECHE_LEASE", "600"), ("FLECHE_TEST_SLEEP_MS", "0")],
+    );
+    let failed = holder.wait_with_output().unwrap();
+    assert!(!failed.status.success(), "the holder's body panicked");
+    let out = wait_with_timeout(waiter, Duration::from_secs(60));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "result 9");
+    assert_eq!(
+        runs(&log)[&3].len(),
+        2,
+        "the waiter computed the call itself"
+    );
+}
+
+/// Waits for `child`, killing it and failing after `limit`: a waiter that never takes over
+/// must fail the test, not hang it.
+fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return finish(child);
+        }
+        if started.elapsed() > limit {
+            child.kill().ok();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the waiter did not take over within {limit:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
