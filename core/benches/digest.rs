@@ -81,8 +81,10 @@ fn stored_bytes_checksum_100mb(bencher: Bencher<'_, '_>, which: &str) {
 #[divan::bench(args = ["vec", "serde_bytes"], sample_count = 20, sample_size = 1)]
 fn bytes_10mb(bencher: Bencher<'_, '_>, kind: &str) {
     let v: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
-    bencher.counter(BytesCount::of_slice(&v)).bench(|| match kind {
-        "vec" => fleche::digest(black_box(&v)),
-        _ => fleche::digest(black_box(serde_bytes::Bytes::new(&v))),
-    });
+    bencher
+        .counter(BytesCount::of_slice(&v))
+        .bench(|| match kind {
+            "vec" => fleche::digest(black_box(&v)),
+            _ => fleche::digest(black_box(serde_bytes::Bytes::new(&v))),
+        });
 }

@@ -133,7 +133,11 @@ fn golden() -> Vec<(&'static str, Digest, &'static str)> {
         ),
         (
             "100000 bytes as a Vec<u8> (runs longer than a buffer)",
-            digest(&(0..100_000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>()),
+            digest(
+                &(0..100_000u32)
+                    .map(|i| (i % 251) as u8)
+                    .collect::<Vec<u8>>(),
+            ),
             "3583b8cab9d92a6885998a9da7af8e5f99bcb3e014c6df43756e4e11f8cdfbd2",
         ),
         (

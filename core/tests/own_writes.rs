@@ -85,15 +85,27 @@ fn hits_follow_every_write_queued_committed_or_evicted() {
             assert_eq!(run_counted(base + i), base + i + 1);
             assert_eq!(run_counted(base + i), base + i + 1);
         }
-        assert_eq!(RUNS.load(Ordering::SeqCst), 500, "every second call was a hit");
+        assert_eq!(
+            RUNS.load(Ordering::SeqCst),
+            500,
+            "every second call was a hit"
+        );
         cache.flush().unwrap();
         for i in 0..500 {
             assert_eq!(run_counted(base + i), base + i + 1);
         }
-        assert_eq!(RUNS.load(Ordering::SeqCst), 500, "committed results are hits");
+        assert_eq!(
+            RUNS.load(Ordering::SeqCst),
+            500,
+            "committed results are hits"
+        );
         assert!(cache.evict(run_counted::digest(base + 7)).unwrap());
         assert_eq!(run_counted(base + 7), base + 8);
-        assert_eq!(RUNS.load(Ordering::SeqCst), 501, "an evicted call runs again");
+        assert_eq!(
+            RUNS.load(Ordering::SeqCst),
+            501,
+            "an evicted call runs again"
+        );
         assert_eq!(run_counted(base + 7), base + 8);
         assert_eq!(RUNS.load(Ordering::SeqCst), 501);
     }
