@@ -735,7 +735,7 @@ impl serde::ser::SerializeSeq for &mut Sink {
 
     #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(Element(&mut **self))
+        value.serialize(Element(self))
     }
 
     #[inline]
@@ -752,7 +752,7 @@ impl serde::ser::SerializeTuple for &mut Sink {
 
     #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(Element(&mut **self))
+        value.serialize(Element(self))
     }
 
     #[inline]
@@ -769,7 +769,7 @@ impl serde::ser::SerializeTupleStruct for &mut Sink {
 
     #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(Element(&mut **self))
+        value.serialize(Element(self))
     }
 
     #[inline]
