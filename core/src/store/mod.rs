@@ -390,8 +390,15 @@ impl Store {
             });
         }
         self.wait_for_queue();
+        let forget = || {
+            if let Some(writer) = &self.writer {
+                writer.forget_committed();
+            }
+        };
+        forget();
         let out = self.slot.with(|db| write_in(db, f));
         self.slot.changed();
+        forget();
         out
     }
 

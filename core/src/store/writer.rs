@@ -44,6 +44,41 @@ const FIRST_QUEUED_RECORDS: usize = 64;
 /// commit under way and the next). A single record larger than this is still queued, alone.
 pub(crate) const MAX_QUEUED_BYTES: usize = 8 << 20;
 
+/// A memory store keeps committed results of at most this many bytes in the queue's map, and
+/// at most [`KEPT_RESULTS`] of them: a hit on one is a map lookup instead of two B-tree reads
+/// in redb. Its other hits, and everything else, read redb as before.
+const KEPT_RESULT_BYTES: usize = 1024;
+const KEPT_RESULTS: usize = 1 << 16;
+
+/// Hashes a digest by its first eight bytes: they are already uniformly random.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct ByDigest;
+
+/// See [`ByDigest`].
+#[derive(Default)]
+pub(crate) struct DigestHasher(u64);
+
+impl std::hash::BuildHasher for ByDigest {
+    type Hasher = DigestHasher;
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // A digest hashes as its 32 bytes (after their length, which `write_usize` drops).
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(first);
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
 /// One call record to commit, with the values it refers to.
 pub(crate) struct QueuedCall {
     pub(crate) key: Digest,
@@ -65,8 +100,9 @@ struct State {
     /// What `queue` holds, in bytes.
     queued_bytes: usize,
     /// Results queued but not yet committed: call key -> (sequence number, result digest,
-    /// result bytes). A hit finds them here.
-    pending: HashMap<Digest, (u64, Digest, Arc<[u8]>)>,
+    /// result bytes). A hit finds them here. A memory store also keeps small committed
+    /// results here (see [`KEPT_RESULTS`]), so most of its hits never open a table.
+    pending: HashMap<Digest, (u64, Digest, Arc<[u8]>), ByDigest>,
     queued: u64,
     committed: u64,
     /// Records that failed to commit since the last `flush` reported them, and why.
@@ -82,7 +118,7 @@ impl Default for State {
         State {
             queue: Vec::new(),
             queued_bytes: 0,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             queued: 0,
             committed: 0,
             not_stored: 0,
@@ -106,6 +142,12 @@ pub(crate) struct Writer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     location: Location,
+}
+
+/// Whether committed results stay in the map: only for a memory store, which no other
+/// process changes, and whose every other change goes through [`Writer::forget_committed`].
+fn keeps_results(location: &Location) -> bool {
+    *location == Location::Memory
 }
 
 impl Writer {
@@ -161,7 +203,18 @@ impl Writer {
         self.shared.work.notify_one();
     }
 
-    /// The result of a call that is queued but not yet committed.
+    /// Drops the committed results a memory store keeps, before and after a change made
+    /// outside the queue (an eviction, a removal), which they could contradict.
+    pub(crate) fn forget_committed(&self) {
+        if keeps_results(&self.location) {
+            let mut state = lock(&self.shared.state);
+            let committed = state.committed;
+            state.pending.retain(|_, (seq, _, _)| *seq > committed);
+        }
+    }
+
+    /// The result of a call that is queued but not yet committed (or, on a memory store,
+    /// committed and kept).
     pub(crate) fn pending_result(&self, key: &Digest) -> Option<(Digest, Vec<u8>)> {
         let state = lock(&self.shared.state);
         state
@@ -253,7 +306,17 @@ fn run(shared: &Shared, slot: &Slot, location: &Location) {
         }
         let mut state = lock(&shared.state);
         state.committed = last;
-        state.pending.retain(|_, (seq, _, _)| *seq > last);
+        if keeps_results(location) && failure.is_none() {
+            if state.pending.len() > KEPT_RESULTS {
+                state.pending.retain(|_, (seq, _, _)| *seq > last);
+            } else {
+                state
+                    .pending
+                    .retain(|_, (seq, _, bytes)| *seq > last || bytes.len() <= KEPT_RESULT_BYTES);
+            }
+        } else {
+            state.pending.retain(|_, (seq, _, _)| *seq > last);
+        }
         state.limit = next_limit(state.limit, batch.len(), took);
         if let Some(e) = failure {
             state.not_stored += batch.len() as u64;
