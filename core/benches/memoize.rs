@@ -161,12 +161,12 @@ fn hit_memory_cache_10_mb_bytes_argument(bencher: divan::Bencher<'_, '_>, kind: 
         byte_length(data.clone());
         bencher
             .with_inputs(|| data.clone())
-            .bench_local_values(|d| byte_length(d));
+            .bench_local_values(byte_length);
     } else {
         let data = serde_bytes::ByteBuf::from(data);
         byte_buf_length(data.clone());
         bencher
             .with_inputs(|| data.clone())
-            .bench_local_values(|d| byte_buf_length(d));
+            .bench_local_values(byte_buf_length);
     }
 }
