@@ -96,9 +96,7 @@ fn fleche_calls(dir: &std::path::Path) {
         }));
         let data = ten_mb();
         byte_length(data.clone());
-        report("fleche", "hit, 10 MB byte argument", median_with(21, || data.clone(), |d| {
-            byte_length(d);
-        }));
+        report("fleche", "hit, 10 MB byte argument", median_with(21, || data.clone(), byte_length));
     }
     let file = Cache::open(dir.join("fleche.redb")).unwrap();
     {
@@ -129,15 +127,17 @@ fn fleche_calls(dir: &std::path::Path) {
     }
     let mut n = 0;
     report("fleche", "fib(20) cold, memory", median_with(51, Cache::memory, |cache| {
-        let _a = cache.activate();
+        let active = cache.activate();
         assert_eq!(fib(20), 6765);
+        (active, cache)
     }));
     report("fleche", "fib(20) cold, file", median_with(21, || {
         n += 1;
         Cache::open(dir.join(format!("fib{n}.redb"))).unwrap()
     }, |cache| {
-        let _a = cache.activate();
+        let active = cache.activate();
         assert_eq!(fib(20), 6765);
+        (active, cache)
     }));
     // Bytes per call: a file of 10,000 calls of `small`, after compaction.
     let path = dir.join("size.redb");
@@ -169,9 +169,7 @@ fn cached_calls(dir: &std::path::Path) {
     }));
     let data = ten_mb();
     c_byte_length(data.clone());
-    report("cached", "hit, 10 MB byte argument", median_with(21, || data.clone(), |d| {
-        c_byte_length(d);
-    }));
+    report("cached", "hit, 10 MB byte argument", median_with(21, || data.clone(), c_byte_length));
     report("cached", "fib(20) cold, memory", median_with(51, || C_FIB.write().clear(), |()| {
         assert_eq!(c_fib(20), 6765);
     }));
@@ -206,6 +204,7 @@ fn cached_calls(dir: &std::path::Path) {
         RedbCache::<u64, u64>::builder(format!("fib{n}")).disk_dir(dir).build().unwrap()
     }, |store| {
         assert_eq!(c_disk_fib(&store, 20), 6765);
+        store
     }));
     let sized: RedbCache<i64, i64> = RedbCache::builder("sized").disk_dir(dir).durable(false).build().unwrap();
     for i in 0..10_000 {

@@ -17,14 +17,21 @@ pub fn median(samples: usize, batch: usize, mut run_batch: impl FnMut()) -> f64 
     times[times.len() / 2].as_secs_f64() / batch as f64
 }
 
-/// The median time of `samples` runs, each after its own untimed `setup`.
-pub fn median_with<S>(samples: usize, mut setup: impl FnMut() -> S, mut run: impl FnMut(S)) -> f64 {
+/// The median time of `samples` runs, each after its own untimed `setup`; what a run returns
+/// is dropped after its timing (a cache closing, say).
+pub fn median_with<S, R>(
+    samples: usize,
+    mut setup: impl FnMut() -> S,
+    mut run: impl FnMut(S) -> R,
+) -> f64 {
     let mut times: Vec<Duration> = (0..samples)
         .map(|_| {
             let input = setup();
             let start = Instant::now();
-            run(input);
-            start.elapsed()
+            let out = run(input);
+            let took = start.elapsed();
+            drop(out);
+            took
         })
         .collect();
     times.sort();
