@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use fleche::Cache;
 use fleche::config::{CacheSpec, Config};
+use fleche::{Cache, Stack};
 
 use crate::failure::Failure;
 
@@ -110,6 +110,34 @@ impl Target {
     pub fn open_read(&self) -> Result<Cache, Failure> {
         let chosen = self.choose()?;
         Cache::open_read_only(&chosen.path).map_err(|e| open_failure(&chosen.path, &e))
+    }
+
+    /// Opens the cache for listing without writing to it: every file layer of the default
+    /// stack (top first; a missing one is skipped with a warning) when no `--cache` is given
+    /// and the default is a stack, else the one cache file.
+    pub fn open_read_layers(&self) -> Result<Cache, Failure> {
+        if self.given.is_none() {
+            let config = Config::discover().map_err(|e| Failure::usage(e.to_string()))?;
+            let resolved = config
+                .resolve_default()
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            if let CacheSpec::Stack(layers) = &resolved.spec
+                && layers.len() > 1
+            {
+                let mut stack = Stack::new();
+                for layer in layers {
+                    let CacheSpec::File(path) = &layer.spec else {
+                        continue;
+                    };
+                    match Cache::open_read_only(path) {
+                        Ok(cache) => stack = stack.read_only(&layer.name, cache),
+                        Err(e) => eprintln!("fleche: layer `{}` skipped: {e}", layer.name),
+                    }
+                }
+                return stack.build().map_err(|e| Failure::usage(e.to_string()));
+            }
+        }
+        self.open_read()
     }
 
     /// Opens an existing cache for reading and writing.

@@ -191,6 +191,14 @@ fn show_prints_a_call_and_rejects_bad_prefixes() {
     let run = ok(fleche(&path, &["show", &key[..8]]));
     assert!(run.stdout.contains("square"), "{}", run.stdout);
     assert!(run.stdout.contains("arg x"), "{}", run.stdout);
+    // The resources collector (on by default) recorded CPU time beside the wall time.
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("cpu") && l.contains("user") && l.contains("system")),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout
             .lines()
@@ -509,6 +517,91 @@ fn config_says_which_cache_is_the_default_and_why() {
         "",
     )));
     assert_eq!(named["calls"], 4);
+}
+
+#[test]
+fn ls_show_and_config_on_a_stack_show_each_calls_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    // A teammate's file with the usual calls, and a local file with one of its own.
+    fill(&dir.path().join("team.redb"), 0);
+    {
+        let _turn = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+        let local = Cache::open(dir.path().join("local.redb")).unwrap();
+        let _active = local.activate();
+        greet("local");
+        square(3); // also in the team's file: listed once, from the top layer
+        local.flush().unwrap();
+    }
+    std::fs::write(
+        dir.path().join("fleche.toml"),
+        "[default]\ncache = [\"local\", \"team\"]\n[local]\npath = \"local.redb\"\nmax_size = \"1 GiB\"\n[team]\npath = \"team.redb\"\nread_only = true\n",
+    )
+    .unwrap();
+    let run = ok(fleche_in(dir.path(), &["ls"], ""));
+    assert!(
+        run.stdout.lines().next().unwrap().contains("LAYER"),
+        "{}",
+        run.stdout
+    );
+    let layer_of = |needle: &str| -> String {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in {}", run.stdout));
+        line.split_whitespace().nth(1).unwrap().to_owned()
+    };
+    assert_eq!(layer_of("name=local"), "local");
+    assert_eq!(layer_of("name=world"), "team");
+    assert_eq!(layer_of("x=3"), "local", "the top layer wins");
+    assert_eq!(run.stdout.matches("x=3").count(), 1, "{}", run.stdout);
+    let listed = json(&ok(fleche_in(dir.path(), &["--json", "ls"], "")));
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 5, "the union: 4 + 2 - 1 shared");
+    assert!(
+        listed
+            .iter()
+            .all(|c| c["layer"] == "local" || c["layer"] == "team")
+    );
+    let team_key = listed.iter().find(|c| c["layer"] == "team").unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = ok(fleche_in(dir.path(), &["show", &team_key[..12]], ""));
+    assert!(
+        shown
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("layer") && l.contains("team")),
+        "{}",
+        shown.stdout
+    );
+    let config = ok(fleche_in(dir.path(), &["config"], ""));
+    assert!(
+        config.stdout.contains("a stack of 2 layers"),
+        "{}",
+        config.stdout
+    );
+    assert!(
+        config.stdout.contains("new results are stored here"),
+        "{}",
+        config.stdout
+    );
+    assert!(
+        config.stdout.contains("read-only: never written"),
+        "{}",
+        config.stdout
+    );
+    assert!(
+        config.stdout.contains("max_size 1 GiB"),
+        "{}",
+        config.stdout
+    );
+    let config = json(&ok(fleche_in(dir.path(), &["--json", "config"], "")));
+    assert_eq!(config["layers"][1]["read_only"], true);
+    // Commands that change a cache work on the top file.
+    let stats = json(&ok(fleche_in(dir.path(), &["--json", "stats"], "")));
+    assert_eq!(stats["calls"], 2);
 }
 
 #[test]

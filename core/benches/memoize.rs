@@ -170,3 +170,65 @@ fn hit_memory_cache_10_mb_bytes_argument(bencher: divan::Bencher<'_, '_>, kind: 
             .bench_local_values(byte_buf_length);
     }
 }
+
+/// A miss on a memory cache with no metadata collector at all: the floor for the ones below.
+#[divan::bench]
+fn miss_memory_cache_no_collectors(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    let _off = fleche::meta::Meta::off(fleche::meta::BUILT_INS);
+    bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
+}
+
+/// A miss with `environment` and `resources` on (`miss_memory_cache` has the default,
+/// `resources` alone).
+#[divan::bench]
+fn miss_memory_cache_environment(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    let _on = fleche::meta!(fleche::meta::EnvironmentCollector);
+    bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
+}
+
+/// A miss with `environment`, `git` and `resources` on, run inside this repository.
+#[divan::bench]
+fn miss_memory_cache_environment_git(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    let _on = fleche::meta!(
+        fleche::meta::EnvironmentCollector,
+        fleche::meta::GitCollector
+    );
+    bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
+}
+
+/// Each built-in collector's `before` and `after`, as a miss runs them.
+mod collector {
+    use divan::black_box;
+    use fleche::meta::{Collector, EnvironmentCollector, GitCollector, ResourcesCollector};
+
+    fn both<C: Collector>(c: &C) {
+        let before = c.before().unwrap();
+        black_box(c.after(&before).unwrap());
+        black_box(before);
+    }
+
+    #[divan::bench]
+    fn resources() {
+        both(&ResourcesCollector);
+    }
+
+    #[divan::bench]
+    fn environment() {
+        both(&EnvironmentCollector);
+    }
+
+    /// Reads `.git/HEAD` and the ref on every call; `git status` at most once a second.
+    #[divan::bench]
+    fn git() {
+        both(&GitCollector);
+    }
+}

@@ -31,7 +31,7 @@ fn fill(cache: &Cache) {
             values.push((result, fleche::codec::encode(&(x * x)).unwrap()));
             let mut tags = BTreeMap::new();
             if i % 3 == 0 {
-                tags.insert("project".to_owned(), format!("p{}", i % 9));
+                tags.insert("project".to_owned(), format!("p{}", i % 9).into());
             }
             let record = CallRecord {
                 name: format!("function_{}", i % FUNCTIONS),
@@ -48,8 +48,7 @@ fn fill(cache: &Cache) {
                     timestop: t0 + chrono::Duration::microseconds(i as i64 + 5),
                     walltime: 5e-6,
                     tags,
-                    environment: None,
-                    git: None,
+                    ..Default::default()
                 },
             };
             (fleche::digest(&("bench call", i)), record)

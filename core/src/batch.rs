@@ -35,6 +35,7 @@ pub(crate) struct Shape {
     pub(crate) tag_keys: Option<Arc<[String]>>,
     pub(crate) environment: bool,
     pub(crate) git: bool,
+    pub(crate) resources: bool,
 }
 
 impl Batch {
@@ -96,6 +97,7 @@ impl BatchBuilder {
             tag_keys: self.tag_keys.get(view),
             environment: md.environment.is_some(),
             git: md.git.is_some(),
+            resources: md.resources.is_some(),
         };
         batch.entries.push(Entry {
             start,
@@ -180,10 +182,10 @@ mod tests {
     fn record(i: usize) -> CallRecord {
         let mut tags = BTreeMap::new();
         if i.is_multiple_of(2) {
-            tags.insert("project".to_owned(), format!("p{i}"));
+            tags.insert("project".to_owned(), format!("p{i}").into());
         }
         if i.is_multiple_of(3) {
-            tags.insert("stage".to_owned(), "1".to_owned());
+            tags.insert("stage".to_owned(), 1.into());
         }
         CallRecord {
             name: format!("f{i}"),
@@ -200,8 +202,7 @@ mod tests {
                 timestop: DateTime::from_timestamp(i as i64 + 1, 0).unwrap(),
                 walltime: 1.0,
                 tags,
-                environment: None,
-                git: None,
+                ..Metadata::default()
             },
         }
     }

@@ -116,7 +116,10 @@ impl Cache {
 
     /// `find` on every file layer of a stack (on the store of a plain cache), the results
     /// merged, sorted and deduplicated. A read-only layer that fails is skipped with a warning.
-    fn union_of(&self, find: impl Fn(&Store) -> Result<Vec<Digest>>) -> Result<Vec<Digest>> {
+    pub(crate) fn union_of(
+        &self,
+        find: impl Fn(&Store) -> Result<Vec<Digest>>,
+    ) -> Result<Vec<Digest>> {
         let Some(layers) = &self.layers else {
             return find(&self.store);
         };

@@ -149,13 +149,21 @@ impl Call {
             .map(String::as_str)
     }
 
-    /// Whether the call has environment and git metadata, without decoding its record.
-    pub(crate) fn has_environment_and_git(&self) -> (bool, bool) {
+    /// Whether the call has environment, git and resources metadata, without decoding its
+    /// record.
+    pub(crate) fn built_in_namespaces(&self) -> (bool, bool, bool) {
         match &self.record {
-            Stored::Decoded(r) => (r.metadata.environment.is_some(), r.metadata.git.is_some()),
+            Stored::Decoded(r) => {
+                let md = &r.metadata;
+                (
+                    md.environment.is_some(),
+                    md.git.is_some(),
+                    md.resources.is_some(),
+                )
+            }
             Stored::Batch(b, i) => {
                 let shape = b.shape(*i);
-                (shape.environment, shape.git)
+                (shape.environment, shape.git, shape.resources)
             }
         }
     }
@@ -418,8 +426,16 @@ impl Call {
         out.push(("timestart".into(), md.timestart.to_rfc3339()));
         out.push(("timestop".into(), md.timestop.to_rfc3339()));
         out.push(("walltime".into(), format!("{:.6}", md.walltime)));
+        for k in crate::record::RESOURCE_KEYS {
+            if let Some(v) = md.get("resources", k) {
+                out.push((k.to_owned(), v.to_string()));
+            }
+        }
         for (k, v) in &md.tags {
-            out.push((format!("tag {k}"), v.clone()));
+            out.push((format!("tag {k}"), v.to_string()));
+        }
+        for (ns, value) in &md.namespaces {
+            out.push((ns.clone(), value.to_string()));
         }
         out
     }

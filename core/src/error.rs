@@ -79,7 +79,7 @@ pub enum Error {
     },
     /// The file is a fleche cache of another format version than this fleche reads.
     #[error(
-        "cache {path} has format version {found}, and this fleche ({crate_version}) reads format version {expected} only. {advice}"
+        "cache {path} has format version {found}, and this fleche ({crate_version}) reads format version {expected}. {advice}"
     )]
     FormatVersion {
         /// The file.
@@ -275,6 +275,18 @@ pub(crate) fn notice(level: tracing::Level, line: &str, stream: Stream) {
         Stream::Stderr => eprintln!("fleche: {line}"),
         Stream::Stdout => println!("fleche: {line}"),
     }
+}
+
+/// Runs `f`, turning a panic into its message: a `Serialize` implementation or a metadata
+/// collector that panics is a failure to cache or to record, never a failure of the call.
+pub(crate) fn unpanicked<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
 }
 
 /// Logs a warning through `tracing` and, the first time a message is seen, on stderr too, so

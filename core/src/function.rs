@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicU64;
 
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
+use crate::meta::Attached;
 
 /// The identity of a cached function, written by the macro as a `static`.
 #[derive(Debug)]
@@ -30,6 +31,9 @@ pub struct Function {
     /// The call-key hasher after the function's own fields, computed once: a hit then hashes
     /// only the argument digests.
     key_prefix: OnceLock<blake3::Hasher>,
+    /// Makes the collectors of `#[fleche(meta = [...])]`, run on the first miss.
+    meta: Option<fn() -> Vec<Attached>>,
+    collectors: OnceLock<Vec<Attached>>,
 }
 
 impl Function {
@@ -50,6 +54,23 @@ impl Function {
             wait: true,
             last_body_micros: AtomicU64::new(u64::MAX),
             key_prefix: OnceLock::new(),
+            meta: None,
+            collectors: OnceLock::new(),
+        }
+    }
+
+    /// The function with its own metadata collectors (`#[fleche(meta = [...])]`), made by
+    /// `collectors` on the first miss.
+    pub const fn with_meta(mut self, collectors: fn() -> Vec<Attached>) -> Function {
+        self.meta = Some(collectors);
+        self
+    }
+
+    /// The function's own metadata collectors.
+    pub(crate) fn collectors(&self) -> &[Attached] {
+        match self.meta {
+            Some(make) => self.collectors.get_or_init(make),
+            None => &[],
         }
     }
 

@@ -66,6 +66,15 @@
 //! # }
 //! ```
 //!
+//! # Metadata
+//!
+//! Each record holds its times, its tags ([`tags!`], values kept with their types) and a
+//! namespace per metadata collector that ran on its miss: the built-in `resources` (CPU time
+//! and peak memory growth, on by default), `environment` and `git` (on in `fleche.toml` or
+//! with [`meta!`]), and your own [`meta::Collector`]s, attached to a function
+//! (`#[fleche(meta = [..])]`) or to a scope ([`meta!`]). Queries, tables and `fleche-tui`
+//! read every namespace alike; see [`meta`](mod@meta).
+//!
 //! # Which cache, in which thread
 //!
 //! Calls use the *active cache*: the innermost [`Cache::activate`] on the calling thread, else
@@ -94,7 +103,6 @@ pub mod cache;
 pub mod call;
 mod cell;
 pub mod codec;
-mod collect;
 pub mod config;
 pub mod digest;
 pub mod display;
@@ -103,6 +111,7 @@ mod exit;
 mod function;
 pub mod layer;
 mod lease;
+pub mod meta;
 mod notebook;
 pub mod query;
 pub mod record;
@@ -152,6 +161,7 @@ pub use error::{Error, Result};
 /// ```
 pub use fleche_macros::cell;
 pub use fleche_macros::fleche;
+pub use meta::{TagValue, Value};
 pub use query::{Field, Query};
 pub use record::{CallRecord, Metadata};
 pub use runtime::{CacheKey, CallParts, rerun};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec;
 use crate::digest::Digest;
+use crate::meta::value::{TagRef, TagValue, Value};
 
 /// Everything stored about one call except the argument and result values, which live in
 /// the value store under the digests named here.
@@ -39,7 +40,7 @@ pub struct CallRecord {
     /// Encoded size of the result in bytes.
     #[serde(default)]
     pub result_size: u64,
-    /// Times, tags and optional environment and git facts.
+    /// Times, tags and what the metadata collectors recorded.
     pub metadata: Metadata,
 }
 
@@ -96,21 +97,21 @@ pub(crate) struct MetadataView<'a> {
     pub(crate) environment: Option<Environment>,
     #[serde(default)]
     pub(crate) git: Option<Git>,
+    #[serde(default)]
+    pub(crate) resources: Option<Resources>,
+    #[serde(default)]
+    pub(crate) namespaces: BTreeMap<String, Value>,
 }
 
 /// The tags of a [`MetadataView`] in stored order. A map may repeat a key; as in a
 /// `BTreeMap`, the last value wins.
 #[derive(Debug, Default)]
-pub(crate) struct TagList<'a>(pub(crate) Vec<(&'a str, &'a str)>);
+pub(crate) struct TagList<'a>(pub(crate) Vec<(&'a str, TagRef<'a>)>);
 
 impl<'a> TagList<'a> {
     /// The value of tag `key`, if the call has it.
-    pub(crate) fn get(&self, key: &str) -> Option<&'a str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+    pub(crate) fn get(&self, key: &str) -> Option<&TagRef<'a>> {
+        self.0.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Whether the keys are sorted without repeats, as fleche writes them.
@@ -125,7 +126,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for TagList<'a> {
         impl<'de> serde::de::Visitor<'de> for Pairs {
             type Value = TagList<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map of text tags")
+                f.write_str("a map of tags")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
@@ -176,17 +177,23 @@ impl RecordView<'_> {
                     .tags
                     .0
                     .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .map(|(k, v)| ((*k).to_owned(), v.to_owned_value()))
                     .collect(),
                 environment: md.environment.clone(),
                 git: md.git.clone(),
+                resources: md.resources.clone(),
+                namespaces: md.namespaces.clone(),
             },
         }
     }
 }
 
 /// Metadata recorded with every call. It is never part of the call key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Besides the times, each namespace is what one collector recorded (see [`meta`](mod@crate::meta)):
+/// `tags`, the built-in `environment`, `git` and `resources`, and the collectors of your own
+/// in `namespaces`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Metadata {
     /// When the call started (UTC).
     #[serde(with = "chrono::serde::ts_nanoseconds")]
@@ -196,15 +203,21 @@ pub struct Metadata {
     pub timestop: DateTime<Utc>,
     /// Wall time of the call in seconds.
     pub walltime: f64,
-    /// Tags active when the call ran (see [`tags!`](crate::tags!)).
+    /// Tags active when the call ran (see [`tags!`](crate::tags!)), with their types.
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Host, user, working directory and fleche version, when that collector is on.
+    pub tags: BTreeMap<String, TagValue>,
+    /// Host, user, working directory, program and versions, when that collector is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
     /// Git commit, branch and dirty flag of the working directory, when that collector is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<Git>,
+    /// CPU time and peak memory growth of the call, when that collector is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// What your own collectors recorded, by namespace (the collector's name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub namespaces: BTreeMap<String, Value>,
 }
 
 impl Metadata {
@@ -215,20 +228,42 @@ impl Metadata {
 }
 
 /// Where a call ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Environment {
     /// Host name.
     pub hostname: String,
     /// User name.
     pub user: String,
-    /// Working directory.
+    /// Working directory when the call ran.
     pub cwd: String,
+    /// The program (path of the running executable; in a notebook, the kernel's).
+    #[serde(default)]
+    pub program: String,
     /// fleche version.
     pub fleche_version: String,
+    /// Version of the rustc that compiled fleche (`rustc 1.x.y (...)`).
+    #[serde(default)]
+    pub rustc_version: String,
+}
+
+/// What a call cost besides wall time, where the platform tells it (Linux and other Unix
+/// systems); `None` where it does not.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPU seconds spent in user mode by the thread that ran the call.
+    #[serde(default)]
+    pub cpu_user: Option<f64>,
+    /// CPU seconds spent in the kernel on behalf of that thread.
+    #[serde(default)]
+    pub cpu_system: Option<f64>,
+    /// How many bytes the process's peak resident memory rose during the call: 0 when the
+    /// call stayed below an earlier peak. Process-wide, so other threads count too.
+    #[serde(default)]
+    pub peak_memory_growth: Option<u64>,
 }
 
 /// The git state of the working directory when a call ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Git {
     /// Commit hash of HEAD.
     pub commit: Option<String>,
@@ -249,87 +284,140 @@ pub(crate) enum MetadataRef<'m, 'a> {
     View(&'m MetadataView<'a>),
 }
 
+/// The built-in namespaces, in table order.
+pub(crate) const BUILT_IN_NAMESPACES: [&str; 5] =
+    ["runtime", "tags", "resources", "environment", "git"];
+
+/// The keys of the resources namespace, in table order.
+pub(crate) const RESOURCE_KEYS: [&str; 3] = ["cpu_user", "cpu_system", "peak_memory_growth"];
+/// The keys of the environment namespace, in table order.
+pub(crate) const ENVIRONMENT_KEYS: [&str; 6] = [
+    "hostname",
+    "user",
+    "cwd",
+    "program",
+    "fleche_version",
+    "rustc_version",
+];
+/// The keys of the git namespace, in table order.
+pub(crate) const GIT_KEYS: [&str; 3] = ["commit", "branch", "dirty"];
+
 impl MetadataRef<'_, '_> {
-    pub(crate) fn tag(&self, key: &str) -> Option<&str> {
+    /// Whether the call has tag `key` equal to `value` (numbers by value).
+    pub(crate) fn tag_is(&self, key: &str, value: &TagValue) -> bool {
         match self {
-            MetadataRef::Decoded(md) => md.tags.get(key).map(String::as_str),
-            MetadataRef::View(md) => md.tags.get(key),
+            MetadataRef::Decoded(md) => md.tags.get(key) == Some(value),
+            MetadataRef::View(md) => md.tags.get(key).is_some_and(|t| t.matches(value)),
+        }
+    }
+
+    fn parts(&self) -> Parts<'_> {
+        match self {
+            MetadataRef::Decoded(md) => Parts {
+                timestart: md.timestart,
+                timestop: md.timestop,
+                walltime: md.walltime,
+                has_tags: !md.tags.is_empty(),
+                environment: md.environment.as_ref(),
+                git: md.git.as_ref(),
+                resources: md.resources.as_ref(),
+                namespaces: &md.namespaces,
+            },
+            MetadataRef::View(md) => Parts {
+                timestart: md.timestart,
+                timestop: md.timestop,
+                walltime: md.walltime,
+                has_tags: !md.tags.0.is_empty(),
+                environment: md.environment.as_ref(),
+                git: md.git.as_ref(),
+                resources: md.resources.as_ref(),
+                namespaces: &md.namespaces,
+            },
         }
     }
 
     pub(crate) fn has_namespace(&self, namespace: &str) -> bool {
-        let (tags, environment, git) = match self {
-            MetadataRef::Decoded(md) => (
-                !md.tags.is_empty(),
-                md.environment.is_some(),
-                md.git.is_some(),
-            ),
-            MetadataRef::View(md) => (
-                !md.tags.0.is_empty(),
-                md.environment.is_some(),
-                md.git.is_some(),
-            ),
-        };
+        let p = self.parts();
         match namespace {
             "runtime" => true,
-            "tags" => tags,
-            "environment" => environment,
-            "git" => git,
-            _ => false,
+            "tags" => p.has_tags,
+            "environment" => p.environment.is_some(),
+            "git" => p.git.is_some(),
+            "resources" => p.resources.is_some(),
+            other => p.namespaces.contains_key(other),
         }
     }
 
-    pub(crate) fn entry(&self, namespace: &str, key: &str) -> Option<String> {
-        let (timestart, timestop, walltime, environment, git) = match self {
-            MetadataRef::Decoded(md) => (
-                md.timestart,
-                md.timestop,
-                md.walltime,
-                md.environment.as_ref(),
-                md.git.as_ref(),
-            ),
-            MetadataRef::View(md) => (
-                md.timestart,
-                md.timestop,
-                md.walltime,
-                md.environment.as_ref(),
-                md.git.as_ref(),
-            ),
-        };
+    /// Entry `key` of `namespace`, typed, if the call has it.
+    pub(crate) fn entry(&self, namespace: &str, key: &str) -> Option<Value> {
+        let p = self.parts();
+        let text = |s: &str| Some(Value::Text(s.to_owned()));
         match namespace {
             "runtime" => match key {
-                "timestart" => Some(timestart.to_rfc3339()),
-                "timestop" => Some(timestop.to_rfc3339()),
-                "walltime" => Some(walltime.to_string()),
+                "timestart" => text(&p.timestart.to_rfc3339()),
+                "timestop" => text(&p.timestop.to_rfc3339()),
+                "walltime" => Some(Value::Float(p.walltime)),
                 _ => None,
             },
-            "tags" => self.tag(key).map(str::to_owned),
-            "environment" => environment.and_then(|e| match key {
-                "hostname" => Some(e.hostname.clone()),
-                "user" => Some(e.user.clone()),
-                "cwd" => Some(e.cwd.clone()),
-                "fleche_version" => Some(e.fleche_version.clone()),
+            "tags" => match self {
+                MetadataRef::Decoded(md) => md.tags.get(key).map(TagValue::to_value),
+                MetadataRef::View(md) => md.tags.get(key).map(|t| t.to_owned_value().to_value()),
+            },
+            "environment" => p.environment.and_then(|e| match key {
+                "hostname" => text(&e.hostname),
+                "user" => text(&e.user),
+                "cwd" => text(&e.cwd),
+                "program" => text(&e.program),
+                "fleche_version" => text(&e.fleche_version),
+                "rustc_version" => text(&e.rustc_version),
                 _ => None,
             }),
-            "git" => git.and_then(|g| match key {
-                "commit" => g.commit.clone(),
-                "branch" => g.branch.clone(),
-                "dirty" => g.dirty.map(|d| d.to_string()),
+            "git" => p.git.and_then(|g| match key {
+                "commit" => g.commit.as_deref().and_then(text),
+                "branch" => g.branch.as_deref().and_then(text),
+                "dirty" => g.dirty.map(Value::Bool),
                 _ => None,
             }),
-            _ => None,
+            "resources" => p.resources.and_then(|r| match key {
+                "cpu_user" => r.cpu_user.map(Value::Float),
+                "cpu_system" => r.cpu_system.map(Value::Float),
+                "peak_memory_growth" => r.peak_memory_growth.map(Value::from),
+                _ => None,
+            }),
+            other => p.namespaces.get(other)?.get(key).cloned(),
         }
     }
 }
 
-/// The keys of the fixed metadata namespaces, in table order.
-pub(crate) const ENVIRONMENT_KEYS: [&str; 4] = ["hostname", "user", "cwd", "fleche_version"];
-/// The keys of the git namespace, in table order.
-pub(crate) const GIT_KEYS: [&str; 3] = ["commit", "branch", "dirty"];
+/// What every namespace lookup needs, from a decoded record or one read in place.
+struct Parts<'m> {
+    timestart: DateTime<Utc>,
+    timestop: DateTime<Utc>,
+    walltime: f64,
+    has_tags: bool,
+    environment: Option<&'m Environment>,
+    git: Option<&'m Git>,
+    resources: Option<&'m Resources>,
+    namespaces: &'m BTreeMap<String, Value>,
+}
+
+impl Metadata {
+    /// Entry `key` of metadata namespace `namespace`, typed: `("git", "dirty")` is a
+    /// boolean, `("tags", "temperature")` the tag's value, `("gpu", "model")` what your
+    /// collector named `gpu` recorded under `model`.
+    pub fn get(&self, namespace: &str, key: &str) -> Option<Value> {
+        MetadataRef::Decoded(self).entry(namespace, key)
+    }
+
+    /// Whether the call carries namespace `namespace` (`"runtime"` always).
+    pub fn has_namespace(&self, namespace: &str) -> bool {
+        MetadataRef::Decoded(self).has_namespace(namespace)
+    }
+}
 
 /// One metadata entry as text, if the call has it.
 pub(crate) fn metadata_entry(md: &Metadata, namespace: &str, key: &str) -> Option<String> {
-    MetadataRef::Decoded(md).entry(namespace, key)
+    md.get(namespace, key).map(|v| v.to_string())
 }
 
 #[cfg(test)]
@@ -358,19 +446,37 @@ mod tests {
                 walltime: 2.0,
                 tags: tags
                     .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .map(|(k, v)| ((*k).to_owned(), TagValue::from(*v)))
                     .collect(),
                 environment: extras.then(|| Environment {
                     hostname: "h".into(),
                     user: "u".into(),
                     cwd: "/".into(),
+                    program: "/bin/p".into(),
                     fleche_version: "0.1.0".into(),
+                    rustc_version: "rustc 1.95.0".into(),
                 }),
                 git: extras.then_some(Git {
                     commit: Some("abc".into()),
                     branch: None,
                     dirty: Some(true),
                 }),
+                resources: extras.then_some(Resources {
+                    cpu_user: Some(0.25),
+                    cpu_system: None,
+                    peak_memory_growth: Some(4096),
+                }),
+                namespaces: if extras {
+                    BTreeMap::from([(
+                        "gpu".to_owned(),
+                        Value::Map(BTreeMap::from([
+                            ("model".to_owned(), Value::from("A100")),
+                            ("count".to_owned(), Value::from(2)),
+                        ])),
+                    )])
+                } else {
+                    BTreeMap::new()
+                },
             },
         }
     }
@@ -443,7 +549,10 @@ mod tests {
         assert_eq!(through_view(&bytes).unwrap(), decoded);
         assert_eq!(decoded.metadata.tags["stage"], "2");
         let view = RecordView::decode(&bytes).unwrap();
-        assert_eq!(view.metadata.tags.get("stage"), Some("2"));
+        assert_eq!(
+            view.metadata.tags.get("stage"),
+            Some(&TagRef::Text("2".into()))
+        );
         assert!(!view.metadata.tags.is_canonical());
     }
 
@@ -458,16 +567,82 @@ mod tests {
             codec::encode("not a record").unwrap(),
         ];
         let mut with_tags = record(&[("project", "a")], false).encode().unwrap();
-        // Replace the tag value "a" (text of length 1) by the integer 1.
+        // Replace the tag value "a" (text of length 1) by an empty list, which no tag holds.
         let at = with_tags.len() - 2;
         assert_eq!(&with_tags[at..], &[0x61, b'a']);
         with_tags.truncate(at);
-        with_tags.push(0x01);
+        with_tags.push(0x80);
         bad.push(with_tags);
         for bytes in bad {
             assert!(CallRecord::decode(&bytes).is_err());
             assert!(RecordView::decode(&bytes).is_err());
         }
+    }
+
+    #[test]
+    fn typed_tags_and_namespaces_read_in_place_as_decoded() {
+        let mut r = record(&[("project", "alloys")], true);
+        r.metadata
+            .tags
+            .insert("temperature".into(), TagValue::Int(300));
+        r.metadata.tags.insert("ratio".into(), TagValue::Float(0.5));
+        r.metadata
+            .tags
+            .insert("relaxed".into(), TagValue::Bool(true));
+        let bytes = r.encode().unwrap();
+        assert_eq!(through_view(&bytes).unwrap(), r);
+        let view = RecordView::decode(&bytes).unwrap();
+        let md = MetadataRef::View(&view.metadata);
+        assert!(md.tag_is("temperature", &TagValue::Int(300)));
+        assert!(md.tag_is("temperature", &TagValue::Float(300.0)));
+        assert!(!md.tag_is("temperature", &TagValue::from("300")));
+        assert_eq!(md.entry("gpu", "model"), Some(Value::from("A100")));
+        assert_eq!(
+            md.entry("resources", "peak_memory_growth"),
+            Some(Value::from(4096))
+        );
+        assert_eq!(md.entry("git", "dirty"), Some(Value::Bool(true)));
+        assert!(md.has_namespace("gpu"));
+        assert!(!md.has_namespace("cpu"));
+        assert_eq!(r.metadata.get("tags", "relaxed"), Some(Value::Bool(true)));
+    }
+
+    /// A record written before tags were typed (format 2) holds text tags and no resources
+    /// or namespaces: it reads, its tags as text.
+    #[test]
+    fn a_record_with_text_tags_reads_as_text() {
+        #[derive(Serialize)]
+        struct OldMetadata {
+            timestart: i64,
+            timestop: i64,
+            walltime: f64,
+            tags: BTreeMap<String, String>,
+        }
+        #[derive(Serialize)]
+        struct OldRecord {
+            name: &'static str,
+            module: &'static str,
+            arguments: Vec<(String, Digest)>,
+            result: Digest,
+            metadata: OldMetadata,
+        }
+        let old = OldRecord {
+            name: "f",
+            module: "m",
+            arguments: Vec::new(),
+            result: Digest::from_bytes([1; 32]),
+            metadata: OldMetadata {
+                timestart: 1,
+                timestop: 2,
+                walltime: 1e-9,
+                tags: BTreeMap::from([("temperature".to_owned(), "300".to_owned())]),
+            },
+        };
+        let bytes = codec::encode(&old).unwrap();
+        let r = CallRecord::decode(&bytes).unwrap();
+        assert_eq!(r.metadata.tags["temperature"], "300");
+        assert!(r.metadata.resources.is_none() && r.metadata.namespaces.is_empty());
+        assert_eq!(through_view(&bytes).unwrap(), r);
     }
 
     proptest! {
@@ -485,7 +660,7 @@ mod tests {
             r.name = name;
             r.version = version;
             r.arguments = arguments.into_iter().map(|(n, d)| (n, Digest::from_bytes(d))).collect();
-            r.metadata.tags = tags;
+            r.metadata.tags = tags.into_iter().map(|(k, v)| (k, TagValue::Text(v))).collect();
             r.metadata.timestart = DateTime::from_timestamp_nanos(nanos);
             r.metadata.walltime = walltime;
             r.result_size = size;

@@ -17,9 +17,10 @@ use crate::active::try_cache;
 use crate::cache::Cache;
 use crate::codec;
 use crate::digest::{self, Digest, DigestError};
-use crate::error::warn_once;
+use crate::error::{unpanicked, warn_once};
 pub use crate::function::{Argument, Function};
 use crate::lease::{self, Acquired, Lease};
+use crate::meta::Running;
 use crate::record::{CallRecord, Metadata};
 use crate::store::QueuedCall;
 use crate::stored::{Encode, ValueCodec, encode_whole};
@@ -269,22 +270,12 @@ fn begin_decoding<R>(
             .zip(stored_as)
             .collect(),
         values,
+        // Before the clocks start, so that the collectors' own work is not the call's.
+        collecting: Running::start(function.name, function.collectors()),
         timestart: Utc::now(),
         started: Instant::now(),
         lease,
         _flight: flight,
-    })
-}
-
-/// Runs `f`, turning a panic into its message: a `Serialize` implementation that panics
-/// while fleche digests or stores a value is a failure to cache, not a failure of the call.
-fn unpanicked<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned())
     })
 }
 
@@ -295,7 +286,11 @@ fn lookup<R>(
     decode: fn(&[u8]) -> Result<R, codec::CodecError>,
 ) -> Option<R> {
     let found = match &cache.layers {
-        None => cache.store.result_of(key),
+        None => cache.store.result_of(key).inspect(|hit| {
+            if hit.is_some() {
+                cache.store.note_use(key);
+            }
+        }),
         Some(layers) => Ok(cache.stacked_result_of(layers, key)),
     };
     match found {
@@ -338,6 +333,7 @@ pub struct Pending {
     arguments: Vec<(String, Digest)>,
     argument_keys: Vec<(String, Digest)>,
     values: Vec<(Digest, Vec<u8>)>,
+    collecting: Running,
     timestart: chrono::DateTime<Utc>,
     started: Instant,
     /// This process's claim on the key among processes sharing the file.
@@ -376,15 +372,23 @@ impl Pending {
         }
     }
 
-    fn store_with<R>(self, result: R, encode: Encode<R>, result_type: &str) -> R {
+    fn store_with<R>(mut self, result: R, encode: Encode<R>, result_type: &str) -> R {
         let took = self.started.elapsed();
         lease::body_took(self.function, took);
         let walltime = took.as_secs_f64();
         let timestop = Utc::now();
         let name = self.function.name;
+        let mut metadata = Metadata {
+            timestart: self.timestart,
+            timestop,
+            walltime,
+            tags: crate::tags::current(),
+            ..Metadata::default()
+        };
+        std::mem::replace(&mut self.collecting, Running::none()).finish(name, &mut metadata);
         match unpanicked(|| encode(&result)) {
             Ok(Ok(encoded)) => {
-                if let Err(e) = self.store(encoded, result_type, timestop, walltime) {
+                if let Err(e) = self.store(encoded, result_type, metadata) {
                     tracing::warn!(function = name, "result returned but not cached: {e}");
                 }
             }
@@ -401,8 +405,7 @@ impl Pending {
         mut self,
         (result_digest, result_bytes): (Digest, Vec<u8>),
         result_type: &str,
-        timestop: chrono::DateTime<Utc>,
-        walltime: f64,
+        metadata: Metadata,
     ) -> crate::Result<()> {
         let record = CallRecord {
             name: self.function.name.to_owned(),
@@ -414,14 +417,7 @@ impl Pending {
             result: result_digest,
             result_type: result_type.to_owned(),
             result_size: result_bytes.len() as u64,
-            metadata: Metadata {
-                timestart: self.timestart,
-                timestop,
-                walltime,
-                tags: crate::tags::current(),
-                environment: crate::collect::environment(),
-                git: crate::collect::git(),
-            },
+            metadata,
         };
         let encoded_record = record.encode()?;
         let mut values = Vec::with_capacity(self.values.len() + 1);

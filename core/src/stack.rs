@@ -227,19 +227,12 @@ impl Cache {
     /// this process (every handle on it shares it); on a stack it applies to the top writable
     /// layer.
     pub fn set_max_size(&self, max_size: Option<u64>) {
-        self.store
-            .max_size
-            .store(max_size.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        self.store.set_max_size(max_size);
     }
 
     /// The size limit set by [`Cache::set_max_size`] or `max_size`, if any.
     pub fn max_size(&self) -> Option<u64> {
-        Some(
-            self.store
-                .max_size
-                .load(std::sync::atomic::Ordering::Relaxed),
-        )
-        .filter(|n| *n > 0)
+        self.store.max_size()
     }
 
     /// Whether caching is switched off ([`Cache::off`]).
@@ -297,6 +290,9 @@ impl Cache {
             };
             match found {
                 Ok(Some(hit)) => {
+                    if let Some(store) = &entry.store {
+                        store.note_use(key);
+                    }
                     if let Some(top) = top.filter(|t| *t < i) {
                         back_fill(&layers.entries[top], entry, key);
                     }
@@ -391,7 +387,10 @@ fn back_fill(top: &Entry, from: &Entry, key: &Digest) {
         }
     };
     let stored = match &top.store {
-        Some(store) => queued(call).and_then(|q| store.put_call(q)),
+        Some(store) => queued(call).and_then(|q| store.put_call(q)).inspect(|()| {
+            // Its record says when it was computed elsewhere; it was used now.
+            store.note_use(key);
+        }),
         None => top.layer.store(&[call]),
     };
     match stored {

@@ -16,7 +16,7 @@ use crate::digest::shortest_prefixes;
 use crate::display::{escape_html, evcxr_emit, value_summary};
 use crate::error::Result;
 use crate::query::Query;
-use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, metadata_entry};
+use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, RESOURCE_KEYS, metadata_entry};
 
 /// Rows shown by `Display`, Markdown, HTML and notebooks unless changed with
 /// [`Table::max_rows`]; CSV always has every row.
@@ -32,10 +32,13 @@ const MAX_CELL_CHARS: usize = 48;
 /// characters, that no other call in the cache shares, so it can be passed to
 /// [`Cache::load`](crate::Cache::load). Columns: `name`, `module`, then `result` and the
 /// argument columns when asked for ([`Table::results`], [`Table::arguments`]), then the
-/// metadata flattened: `timestart` and `timestop` (local time), `walltime` (seconds), one
-/// column per tag key, and the environment and git entries when any call has them. A cell
-/// is empty where a call has no such entry. An argument whose name is already a column is
-/// shown as `a_<name>`; a tag whose key is a fixed column as `t_<key>`.
+/// metadata flattened: `timestart` and `timestop` (local time), `walltime` (seconds), the
+/// resources (`cpu_user`, `cpu_system` in seconds, `peak_memory_growth` in bytes), one
+/// column per tag key (its value as text: `300`, `0.5`, `true`), and the environment and
+/// git entries, each when any call has them; then a column per key of the namespaces asked
+/// for with [`Table::metadata`]. A cell is empty where a call has no such entry. An argument
+/// whose name is already a column is shown as `a_<name>`; a tag whose key is a fixed column
+/// as `t_<key>`; a namespace key that is already a column as `<namespace>.<key>`.
 ///
 /// Show it with `Display` (aligned text), [`Table::to_markdown`], [`Table::to_csv`],
 /// [`Table::to_html`], or as the value of a notebook cell ([`Table::evcxr_display`]). Keep
@@ -65,8 +68,13 @@ pub struct Table {
     /// Extra columns (result, arguments), in order.
     extras: Vec<Extra>,
     tags: Vec<String>,
+    /// Whether the calls come from a stack: a `layer` column says which layer each is from.
+    layers: bool,
     environment: bool,
     git: bool,
+    resources: bool,
+    /// Columns of namespaces asked for: (namespace, key).
+    namespaces: Vec<(String, String)>,
     /// Errors and notices shown under the table.
     notes: Vec<String>,
     max_rows: usize,
@@ -99,9 +107,14 @@ pub(crate) enum Content {
     TimeStart,
     TimeStop,
     WallTime,
+    /// The stack layer the call came from.
+    Layer,
     Tag(String),
+    Resources(&'static str),
     Environment(&'static str),
     Git(&'static str),
+    /// A key of a namespace asked for with [`Table::metadata`].
+    Namespace(String, String),
 }
 
 const FIXED: [&str; 6] = ["key", "name", "module", "timestart", "timestop", "walltime"];
@@ -153,21 +166,29 @@ impl Table {
             .collect();
         sorted.sort_unstable();
         let keys: Vec<Digest> = sorted.iter().map(|(k, _)| *k).collect();
-        let lengths = match &all_keys {
-            Some(all) => shortest_prefixes(all, &keys, MIN_PREFIX),
-            None => cache.store.call_prefix_lengths(&keys, MIN_PREFIX)?,
+        let lengths = match (&all_keys, cache.layers.is_some()) {
+            (Some(all), _) => shortest_prefixes(all, &keys, MIN_PREFIX),
+            // A stack's prefixes must tell apart the keys of every layer.
+            (None, true) => shortest_prefixes(
+                &cache.union_of(|store| store.all_call_keys())?,
+                &keys,
+                MIN_PREFIX,
+            ),
+            (None, false) => cache.store.call_prefix_lengths(&keys, MIN_PREFIX)?,
         };
+        let layers = calls.iter().any(|c| c.layer().is_some());
         let mut length_of = vec![MIN_PREFIX; calls.len()];
         for ((_, i), len) in sorted.iter().zip(lengths) {
             length_of[*i] = len;
         }
         let mut tags: BTreeSet<&str> = BTreeSet::new();
-        let (mut environment, mut git) = (false, false);
+        let (mut environment, mut git, mut resources) = (false, false, false);
         for c in &calls {
             tags.extend(c.tag_keys());
-            let (e, g) = c.has_environment_and_git();
+            let (e, g, r) = c.built_in_namespaces();
             environment |= e;
             git |= g;
+            resources |= r;
         }
         let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
         let rows = calls
@@ -183,8 +204,11 @@ impl Table {
             rows,
             extras: Vec::new(),
             tags,
+            layers,
             environment,
             git,
+            resources,
+            namespaces: Vec::new(),
             notes: Vec::new(),
             max_rows: DEFAULT_MAX_ROWS,
         })
@@ -196,8 +220,11 @@ impl Table {
             rows: Vec::new(),
             extras: Vec::new(),
             tags: Vec::new(),
+            layers: false,
             environment: false,
             git: false,
+            resources: false,
+            namespaces: Vec::new(),
             notes: vec![format!("error: {error}")],
             max_rows: DEFAULT_MAX_ROWS,
         }
@@ -267,6 +294,45 @@ impl Table {
                 content: Content::Result,
             },
         );
+        self
+    }
+
+    /// Adds a column per key of each of these metadata namespaces, such as your own
+    /// collector's (`.metadata(["gpu"])`), in the order the keys first appear; a call without
+    /// the key has an empty cell. Namespaces the table already shows (`tags`, `resources`,
+    /// `environment`, `git`, `runtime`) add nothing; an unknown one adds a note.
+    pub fn metadata<S: AsRef<str>>(mut self, namespaces: impl IntoIterator<Item = S>) -> Table {
+        for ns in namespaces {
+            let ns = ns.as_ref();
+            if crate::record::BUILT_IN_NAMESPACES.contains(&ns) {
+                continue;
+            }
+            let mut keys: Vec<String> = Vec::new();
+            let mut seen = false;
+            for line in &self.rows {
+                let md = line.call.metadata();
+                if let Some(value) = md.namespaces.get(ns) {
+                    seen = true;
+                    if let crate::meta::Value::Map(m) = value {
+                        for k in m.keys() {
+                            if !keys.contains(k) {
+                                keys.push(k.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            if !seen {
+                self.notes.push(format!(
+                    "no call has metadata namespace `{ns}` (namespaces are named after their collectors)"
+                ));
+            }
+            for k in keys {
+                if !self.namespaces.contains(&(ns.to_owned(), k.clone())) {
+                    self.namespaces.push((ns.to_owned(), k));
+                }
+            }
+        }
         self
     }
 
@@ -354,6 +420,9 @@ impl Table {
             ("name".into(), Content::Name),
             ("module".into(), Content::Module),
         ];
+        if self.layers {
+            out.push(("layer".into(), Content::Layer));
+        }
         out.extend(
             self.extras
                 .iter()
@@ -362,8 +431,12 @@ impl Table {
         out.push(("timestart".into(), Content::TimeStart));
         out.push(("timestop".into(), Content::TimeStop));
         out.push(("walltime".into(), Content::WallTime));
+        if self.resources {
+            out.extend(RESOURCE_KEYS.map(|k| (k.to_owned(), Content::Resources(k))));
+        }
         for t in &self.tags {
             let clash = FIXED.contains(&t.as_str())
+                || (self.layers && t == "layer")
                 || t == "result"
                 || self.extras.iter().any(|e| e.header == *t);
             let name = if clash { format!("t_{t}") } else { t.clone() };
@@ -374,6 +447,14 @@ impl Table {
         }
         if self.git {
             out.extend(GIT_KEYS.map(|k| (k.to_owned(), Content::Git(k))));
+        }
+        for (ns, k) in &self.namespaces {
+            let name = if out.iter().any(|(c, _)| c == k) {
+                format!("{ns}.{k}")
+            } else {
+                k.clone()
+            };
+            out.push((name, Content::Namespace(ns.clone(), k.clone())));
         }
         out
     }
@@ -412,12 +493,26 @@ impl Table {
         out.push(line.index.clone());
         out.push(c.name().to_owned());
         out.push(c.module().to_owned());
+        if self.layers {
+            out.push(c.layer().unwrap_or_default().to_owned());
+        }
         out.extend(line.extra.iter().cloned());
         out.push(local_time(md.timestart));
         out.push(local_time(md.timestop));
         out.push(format!("{:.6}", md.walltime));
+        if self.resources {
+            let r = md.resources.as_ref();
+            let seconds = |s: Option<f64>| s.map(|s| format!("{s:.6}")).unwrap_or_default();
+            out.push(seconds(r.and_then(|r| r.cpu_user)));
+            out.push(seconds(r.and_then(|r| r.cpu_system)));
+            out.push(
+                r.and_then(|r| r.peak_memory_growth)
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+            );
+        }
         for t in &self.tags {
-            out.push(md.tags.get(t).cloned().unwrap_or_default());
+            out.push(md.tags.get(t).map(ToString::to_string).unwrap_or_default());
         }
         if self.environment {
             for k in ENVIRONMENT_KEYS {
@@ -428,6 +523,9 @@ impl Table {
             for k in GIT_KEYS {
                 out.push(metadata_entry(md, "git", k).unwrap_or_default());
             }
+        }
+        for (ns, k) in &self.namespaces {
+            out.push(metadata_entry(md, ns, k).unwrap_or_default());
         }
         out
     }

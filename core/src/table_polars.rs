@@ -26,8 +26,11 @@ impl Table {
     ///   Values are read in full, once per distinct value, and only for the columns the table
     ///   has: a large result is read only with [`Table::results`].
     /// - `timestart`, `timestop`: `Datetime` (ns, UTC); `walltime`: `Duration` (ns).
-    /// - `key`, `name`, `module`, the tags and the environment and git entries: `String`;
-    ///   git's `dirty`: `Boolean`.
+    /// - `key`, `name`, `module`, the environment and git entries: `String`; git's `dirty`:
+    ///   `Boolean`; `cpu_user`, `cpu_system`: `Float64` (seconds); `peak_memory_growth`:
+    ///   `UInt64` (bytes).
+    /// - tags and the namespaces asked for with [`Table::metadata`]: typed by their values
+    ///   (a tag that is an integer in every call is `Int64`; mixed types are `String`).
     ///
     /// A column whose values share no type (a function whose return type changed, integers
     /// beyond 64 bits) is a `String` column of the values as text, with one
@@ -115,6 +118,7 @@ fn column(table: &Table, calls: &[&Call], name: &str, content: &Content) -> Pola
         Content::Key => Series::new(name.into(), table.index().collect::<Vec<_>>()),
         Content::Name => strings(name, calls.iter().map(|c| Some(c.name()))),
         Content::Module => strings(name, calls.iter().map(|c| Some(c.module()))),
+        Content::Layer => strings(name, calls.iter().map(|c| c.layer())),
         Content::Result => {
             let digests: Vec<Option<Digest>> =
                 calls.iter().map(|c| Some(c.result_digest())).collect();
@@ -154,22 +158,43 @@ fn column(table: &Table, calls: &[&Call], name: &str, content: &Content) -> Pola
                 .collect();
             Series::new(name.into(), ns).into_duration(TimeUnit::Nanoseconds)
         }
-        Content::Tag(key) => {
-            // Tags are text today; going through the encoded form keeps the column
-            // typed the day tag values are stored with their types.
-            let encoded: Vec<Option<Vec<u8>>> = calls
+        // Tags and namespaces keep their types through their encoded form: a tag that is
+        // an integer in every call is an `Int64` column.
+        Content::Tag(key) => encoded_column(
+            name,
+            calls.iter().map(|c| {
+                let value = c.metadata().tags.get(key)?;
+                crate::codec::encode(value).ok()
+            }),
+        )?,
+        Content::Namespace(ns, key) => encoded_column(
+            name,
+            calls.iter().map(|c| {
+                let value = c.metadata().get(ns, key)?;
+                crate::codec::encode(&value).ok()
+            }),
+        )?,
+        Content::Resources("peak_memory_growth") => Series::new(
+            name.into(),
+            calls
+                .iter()
+                .map(|c| c.metadata().resources.as_ref()?.peak_memory_growth)
+                .collect::<Vec<_>>(),
+        ),
+        Content::Resources(key) => Series::new(
+            name.into(),
+            calls
                 .iter()
                 .map(|c| {
-                    let value = c.metadata().tags.get(key)?;
-                    crate::codec::encode(value).ok()
+                    let r = c.metadata().resources.as_ref()?;
+                    if *key == "cpu_user" {
+                        r.cpu_user
+                    } else {
+                        r.cpu_system
+                    }
                 })
-                .collect();
-            let items: Vec<Option<Item<'_>>> = encoded
-                .iter()
-                .map(|b| b.as_deref().and_then(|b| Item::parse(b).ok()))
-                .collect();
-            typed_column(name, &items)?
-        }
+                .collect::<Vec<_>>(),
+        ),
         Content::Environment(key) => strings(
             name,
             calls
@@ -190,6 +215,19 @@ fn column(table: &Table, calls: &[&Call], name: &str, content: &Content) -> Pola
                 .map(|c| metadata_entry(c.metadata(), "git", key)),
         ),
     })
+}
+
+/// A column of encoded values, typed by what they hold.
+fn encoded_column(
+    name: &str,
+    encoded: impl Iterator<Item = Option<Vec<u8>>>,
+) -> PolarsResult<Series> {
+    let encoded: Vec<Option<Vec<u8>>> = encoded.collect();
+    let items: Vec<Option<Item<'_>>> = encoded
+        .iter()
+        .map(|b| b.as_deref().and_then(|b| Item::parse(b).ok()))
+        .collect();
+    typed_column(name, &items)
 }
 
 /// A `String` column.

@@ -1,15 +1,55 @@
-//! Tags: `key = value` labels recorded with every call made while they are in scope.
+//! Scopes of this thread: `key = value` tags and the metadata collectors turned on or off
+//! by a guard, recorded with every call made while they are in scope.
+//!
+//! Both live in one thread-local behind small functions (`current`, push and restore), so
+//! that whatever carries the scope across notebook cells carries tags and collectors alike.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use crate::meta::value::TagValue;
+
+/// A collector a scope turned on (`Some`, the collector behind a type the metadata module
+/// knows) or off (`None`), by namespace name.
+pub(crate) type ScopedCollector = (Arc<str>, Option<Arc<dyn Any + Send + Sync>>);
+
+#[derive(Default)]
+struct Scope {
+    tags: BTreeMap<String, TagValue>,
+    /// In the order the guards were made; a later entry for a name wins.
+    collectors: Vec<ScopedCollector>,
+}
 
 thread_local! {
-    static TAGS: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
+    static SCOPE: RefCell<Scope> = RefCell::new(Scope::default());
 }
 
 /// The tags in scope on this thread.
-pub fn current() -> BTreeMap<String, String> {
-    TAGS.with(|t| t.borrow().clone())
+pub fn current() -> BTreeMap<String, TagValue> {
+    SCOPE.with(|s| s.borrow().tags.clone())
+}
+
+/// Runs `f` on the collectors turned on or off by the scopes of this thread.
+pub(crate) fn with_collectors<R>(f: impl FnOnce(&[ScopedCollector]) -> R) -> R {
+    SCOPE.with(|s| f(&s.borrow().collectors))
+}
+
+/// Adds collector entries to this thread's scope; returns how many there were before, for
+/// [`restore_collectors`].
+pub(crate) fn push_collectors(entries: impl IntoIterator<Item = ScopedCollector>) -> usize {
+    SCOPE.with(|s| {
+        let mut s = s.borrow_mut();
+        let before = s.collectors.len();
+        s.collectors.extend(entries);
+        before
+    })
+}
+
+/// Leaves a collector scope: back to the `len` entries there were when it began.
+pub(crate) fn restore_collectors(len: usize) {
+    SCOPE.with(|s| s.borrow_mut().collectors.truncate(len));
 }
 
 /// Tags in scope until dropped; made by [`tags!`](crate::tags!). Nested scopes merge, an
@@ -17,18 +57,20 @@ pub fn current() -> BTreeMap<String, String> {
 #[must_use = "tags apply only while the guard lives: bind it with `let _t = tags!(...)`"]
 #[derive(Debug)]
 pub struct Tags {
-    previous: BTreeMap<String, String>,
+    previous: BTreeMap<String, TagValue>,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Tags {
     /// Adds tags to this thread's scope.
-    pub fn push<K: Into<String>, V: ToString>(tags: impl IntoIterator<Item = (K, V)>) -> Tags {
-        let previous = TAGS.with(|t| {
-            let mut t = t.borrow_mut();
-            let previous = t.clone();
+    pub fn push<K: Into<String>, V: Into<TagValue>>(
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Tags {
+        let previous = SCOPE.with(|s| {
+            let mut s = s.borrow_mut();
+            let previous = s.tags.clone();
             for (k, v) in tags {
-                t.insert(k.into(), v.to_string());
+                s.tags.insert(k.into(), v.into());
             }
             previous
         });
@@ -42,20 +84,61 @@ impl Tags {
 impl Drop for Tags {
     fn drop(&mut self) {
         let previous = std::mem::take(&mut self.previous);
-        TAGS.with(|t| *t.borrow_mut() = previous);
+        SCOPE.with(|s| s.borrow_mut().tags = previous);
+    }
+}
+
+/// Wraps a value given to [`tags!`](crate::tags!) to pick how it becomes a [`TagValue`]:
+/// by its type when it has one (integers, floats, booleans, text), else as its text.
+#[doc(hidden)]
+pub struct TagArg<'a, T: ?Sized>(pub &'a T);
+
+/// The typed conversion, preferred by method resolution (its `self` is one reference
+/// closer to the `&&TagArg` the macro calls on).
+#[doc(hidden)]
+pub trait TagByType {
+    fn tag_value(&self) -> TagValue;
+}
+
+impl<T: Into<TagValue> + Clone> TagByType for &TagArg<'_, T> {
+    fn tag_value(&self) -> TagValue {
+        self.0.clone().into()
+    }
+}
+
+/// The fallback for any other `Display` type: its text.
+#[doc(hidden)]
+pub trait TagByText {
+    fn tag_value(&self) -> TagValue;
+}
+
+impl<T: std::fmt::Display + ?Sized> TagByText for TagArg<'_, T> {
+    fn tag_value(&self) -> TagValue {
+        TagValue::Text(self.0.to_string())
     }
 }
 
 /// Tags every cached call made while the returned guard lives (on this thread).
 ///
+/// A value keeps its type: integers, floats, booleans and text are stored as such, so a
+/// query compares them by value; any other `Display` value is stored as its text.
+///
 /// ```
-/// let _t = fleche::tags!(project = "alloys", temperature = 300);
-/// assert_eq!(fleche::tags::current()["temperature"], "300");
+/// use fleche::tags::TagValue;
+/// let _t = fleche::tags!(project = "alloys", temperature = 300, relaxed = true);
+/// let tags = fleche::tags::current();
+/// assert_eq!(tags["project"], "alloys");
+/// assert_eq!(tags["temperature"], TagValue::Int(300));
+/// assert_eq!(tags["relaxed"].to_string(), "true");
 /// ```
 #[macro_export]
 macro_rules! tags {
     ($($key:ident = $value:expr),* $(,)?) => {
-        $crate::tags::Tags::push([$((stringify!($key), ::std::string::ToString::to_string(&$value))),*])
+        $crate::tags::Tags::push([$((stringify!($key), {
+            #[allow(unused_imports)]
+            use $crate::tags::{TagByText as _, TagByType as _};
+            (&&$crate::tags::TagArg(&$value)).tag_value()
+        })),*])
     };
 }
 
@@ -71,13 +154,38 @@ mod tests {
                 let _inner = crate::tags!(stage = 2, extra = "x");
                 let t = current();
                 assert_eq!(t["project"], "p");
-                assert_eq!(t["stage"], "2");
+                assert_eq!(t["stage"], TagValue::Int(2));
                 assert_eq!(t["extra"], "x");
             }
             let t = current();
-            assert_eq!(t["stage"], "1");
+            assert_eq!(t["stage"], TagValue::Int(1));
             assert!(!t.contains_key("extra"));
         }
         assert!(current().is_empty());
+    }
+
+    #[test]
+    fn values_keep_their_type_and_other_types_become_text() {
+        let path = std::path::Path::new("/data/in.csv");
+        let name = String::from("n");
+        let _t = crate::tags!(
+            i = 300,
+            u = 7u64,
+            f = 0.5,
+            b = false,
+            s = "text",
+            owned = name,
+            shown = path.display(),
+            c = 'c'
+        );
+        let t = current();
+        assert!(matches!(t["i"], TagValue::Int(300)));
+        assert!(matches!(t["u"], TagValue::Int(7)));
+        assert!(matches!(t["f"], TagValue::Float(x) if x == 0.5));
+        assert!(matches!(t["b"], TagValue::Bool(false)));
+        assert_eq!(t["s"], "text");
+        assert_eq!(t["owned"], "n");
+        assert_eq!(t["shown"], "/data/in.csv");
+        assert_eq!(t["c"], "c");
     }
 }

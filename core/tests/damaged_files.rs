@@ -2,11 +2,13 @@
 //! format version: a damaged value is never returned as a result, and an old file is refused
 //! with an error that says what it is.
 
-use std::io::Write;
+#[path = "support/logged.rs"]
+mod logged;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use fleche::{Cache, Error, fleche};
+use logged::logged;
 
 thread_local! {
     static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -37,30 +39,6 @@ fn flip_bit_in(path: &Path, needle: &[u8]) -> usize {
     }
     std::fs::write(path, bytes).unwrap();
     found
-}
-
-/// Collects what `tracing` logs while `f` runs on this thread.
-fn logged<R>(f: impl FnOnce() -> R) -> (R, String) {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (out, text)
 }
 
 #[test]
@@ -164,7 +142,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
                 err,
                 Error::FormatVersion {
                     found: 1,
-                    expected: 3,
+                    expected: 4,
                     ..
                 }
             ),
@@ -172,7 +150,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
         );
         let text = err.to_string();
         assert!(text.contains("format version 1"), "{text}");
-        assert!(text.contains("reads format version 3"), "{text}");
+        assert!(text.contains("reads format version 4"), "{text}");
         assert!(text.contains("delete it"), "{text}");
     }
 }
@@ -181,49 +159,58 @@ fn a_file_of_format_1_is_refused_with_its_version() {
 fn file_of_format(dir: &std::path::Path, version: u64) -> std::path::PathBuf {
     let path = dir.join(format!("v{version}.redb"));
     drop(Cache::open(&path).unwrap());
-    let db = redb::Database::open(&path).unwrap();
-    let txn = db.begin_write().unwrap();
-    txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
-        .unwrap()
-        .insert("version", version)
-        .unwrap();
-    txn.commit().unwrap();
+    set_format(&path, version);
     path
 }
 
+/// Formats 2 and 3 digested byte arrays byte by byte: read under format 4's digests, none of
+/// their calls would be found and `verify` would call their values damaged, so they are
+/// refused, read-only or not, and left as they are.
 #[test]
-fn a_file_of_format_2_is_refused_so_it_never_answers_under_the_old_digests() {
+fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_digests() {
     let dir = tempfile::tempdir().unwrap();
-    let path = file_of_format(dir.path(), 2);
-    for err in [
-        Cache::open(&path).unwrap_err(),
-        Cache::open_read_only(&path).unwrap_err(),
-    ] {
-        assert!(
-            matches!(
-                err,
-                Error::FormatVersion {
-                    found: 2,
-                    expected: 3,
-                    ..
-                }
-            ),
-            "{err:?}"
+    for version in [2, 3] {
+        let path = file_of_format(dir.path(), version);
+        let before = std::fs::read(&path).unwrap();
+        for err in [
+            Cache::open(&path).unwrap_err(),
+            Cache::open_read_only(&path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, Error::FormatVersion { found, expected: 4, .. } if found == version),
+                "{err:?}"
+            );
+            let text = err.to_string();
+            assert!(text.contains("byte arrays"), "{text}");
+            assert!(text.contains("delete it"), "{text}");
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file is left as it was"
         );
-        let text = err.to_string();
-        assert!(text.contains("byte arrays"), "{text}");
-        assert!(text.contains("delete it"), "{text}");
     }
 }
 
 #[test]
 fn a_file_of_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = file_of_format(dir.path(), 4);
+    let path = file_of_format(dir.path(), 5);
     let err = Cache::open_read_only(&path).unwrap_err();
     assert!(
-        matches!(err, Error::FormatVersion { found: 4, .. }),
+        matches!(err, Error::FormatVersion { found: 5, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer fleche"), "{err}");
+}
+
+/// Sets the version a cache file claims, as an older fleche would have written it.
+fn set_format(path: &std::path::Path, version: u64) {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
+        .unwrap()
+        .insert("version", version)
+        .unwrap();
+    txn.commit().unwrap();
 }

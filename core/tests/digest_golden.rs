@@ -4,7 +4,7 @@
 //! implementation and must never change. A failure here is a format break: every digest
 //! already stored (cache keys, value names) would be orphaned. Fix the code, not the strings.
 //! (They were changed deliberately for format version 2: options, unit and floats by their
-//! exact bits; and for format version 3: runs of bytes in arrays hashed whole, under a new
+//! exact bits; and for format version 4: runs of bytes in arrays hashed whole, under a new
 //! context string; see docs/format.md.)
 
 use std::collections::HashMap;

@@ -284,8 +284,7 @@ fn gc_time_on_100000_calls_with_10000_orphans() {
                     timestop: t0 + chrono::Duration::microseconds(i as i64 + 5),
                     walltime: 5e-6,
                     tags: BTreeMap::new(),
-                    environment: None,
-                    git: None,
+                    ..Default::default()
                 },
             };
             (fleche::digest(&("call", i)), record)
@@ -356,8 +355,7 @@ fn verify_throughput() {
                         timestop: t0 + chrono::Duration::microseconds(i as i64 + 5),
                         walltime: 5e-6,
                         tags: BTreeMap::new(),
-                        environment: None,
-                        git: None,
+                        ..Default::default()
                     },
                 };
                 (fleche::digest(&("block", i)), record)

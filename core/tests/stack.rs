@@ -9,16 +9,19 @@ use std::sync::{Arc, Mutex};
 use fleche::layer::{Layer, StoredCall};
 use fleche::{Cache, Digest, Error, Stack, fleche};
 
-static RUNS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Runs of `cube` on this thread: tests run in parallel, each on its own thread.
+    static RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
 
 #[fleche]
 fn cube(x: i64) -> i64 {
-    RUNS.fetch_add(1, Ordering::SeqCst);
+    RUNS.with(|r| r.set(r.get() + 1));
     x * x * x
 }
 
 fn runs() -> u64 {
-    RUNS.load(Ordering::SeqCst)
+    RUNS.with(std::cell::Cell::get)
 }
 
 /// Stores `cube(x)` for each `x` in `cache`.
@@ -85,6 +88,22 @@ fn lookups_try_each_layer_and_copy_lower_hits_up() {
         (loaded.layer(), loaded.result::<i64>().unwrap()),
         (Some("team"), 1)
     );
+    // Tables of a stack have a layer column; the keys shown tell every layer's calls apart.
+    let table = stack.query().table();
+    assert_eq!(
+        &table.column_names()[..4],
+        ["key", "name", "module", "layer"]
+    );
+    let mut layers: Vec<String> = table
+        .rows()
+        .map(|r| r.get("layer").unwrap().to_owned())
+        .collect();
+    layers.sort();
+    assert_eq!(layers, ["local", "local", "team"]);
+    for row in table.rows() {
+        assert!(stack.load(row.index()).is_ok(), "{}", row.index());
+    }
+    assert!(!local.table().column_names().contains(&"layer".to_owned()));
     // A plain cache's calls name no layer.
     assert_eq!(local.query().calls().unwrap()[0].layer(), None);
 

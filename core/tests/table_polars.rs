@@ -402,8 +402,7 @@ fn changed_return_type() -> Cache {
                     timestop: t0 + chrono::Duration::seconds(i as i64 + 1),
                     walltime: 1.0,
                     tags: BTreeMap::new(),
-                    environment: None,
-                    git: None,
+                    ..Default::default()
                 },
             };
             (fleche::digest(&("measure", i)), record)
@@ -490,4 +489,57 @@ fn only_the_columns_asked_for_are_in_the_frame() {
             .len(),
         1000
     );
+}
+
+/// A collector of the user's own, for a namespace column.
+struct Device;
+
+impl fleche::meta::Collector for Device {
+    type Before = BTreeMap<&'static str, i64>;
+    type After = ();
+    fn name(&self) -> &str {
+        "device"
+    }
+    fn before(&self) -> fleche::meta::CollectResult<Self::Before> {
+        Ok([("cores", 8)].into())
+    }
+    fn after(&self, _: &Self::Before) -> fleche::meta::CollectResult<()> {
+        Ok(())
+    }
+}
+
+#[fleche(meta = [Device])]
+fn on_device(x: i64) -> i64 {
+    x
+}
+
+#[test]
+fn typed_tags_resources_and_namespaces_have_their_dtypes() {
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    {
+        let _t = tags!(temperature = 300, ratio = 0.5, relaxed = true, label = "a");
+        on_device(1);
+    }
+    {
+        let _t = tags!(temperature = 310, ratio = 2.5, label = 3);
+        on_device(2);
+    }
+    let df = frame_of(on_device::query().table().metadata(["device"]));
+    assert_eq!(dtype(&df, "temperature"), DataType::Int64);
+    assert_eq!(dtype(&df, "ratio"), DataType::Float64);
+    assert_eq!(dtype(&df, "relaxed"), DataType::Boolean);
+    assert_eq!(
+        dtype(&df, "label"),
+        DataType::String,
+        "mixed types fall back to text"
+    );
+    assert_eq!(dtype(&df, "cores"), DataType::Int64);
+    assert_eq!(dtype(&df, "cpu_user"), DataType::Float64);
+    assert_eq!(dtype(&df, "cpu_system"), DataType::Float64);
+    assert_eq!(dtype(&df, "peak_memory_growth"), DataType::UInt64);
+    let temperature: Vec<Option<i64>> = cells!(df, "temperature", i64);
+    assert_eq!(temperature, [Some(300), Some(310)]);
+    let cores: Vec<Option<i64>> = cells!(df, "cores", i64);
+    assert_eq!(cores, [Some(8), Some(8)]);
 }

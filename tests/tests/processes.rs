@@ -134,7 +134,7 @@ fn the_default_cache_comes_from_fleche_toml_with_the_configured_collectors() {
     std::fs::create_dir_all(&work).unwrap();
     std::fs::write(
         project.join("fleche.toml"),
-        "[default]\ncache = \"shared\"\nmetadata = [\"environment\", \"git\"]\n\n[shared]\npath = \"store/cache.redb\"\n",
+        "[default]\ncache = \"shared\"\nmetadata = [\"environment\", \"git\", \"resources\"]\n\n[shared]\npath = \"store/cache.redb\"\n",
     )
     .unwrap();
     let out = worker_in(&work, None, "6");
@@ -157,8 +157,16 @@ fn the_default_cache_comes_from_fleche_toml_with_the_configured_collectors() {
         .expect("environment collector on");
     assert_eq!(env.cwd, work.canonicalize().unwrap().display().to_string());
     assert!(!env.fleche_version.is_empty());
+    assert!(env.program.ends_with("cache-worker"), "{env:?}");
+    assert!(env.rustc_version.starts_with("rustc "), "{env:?}");
     let git = call.metadata().git.clone().expect("git collector on");
     assert_eq!(git.commit, None, "not a git repository");
+    let resources = call
+        .metadata()
+        .resources
+        .clone()
+        .expect("resources collector on");
+    assert!(resources.cpu_user.is_some(), "{resources:?}");
 }
 
 #[test]

@@ -149,3 +149,46 @@ fn caching_off_runs_the_function_every_time_and_writes_nothing() {
     assert_eq!(stdout(&square(dir.path(), 5, &[])), "computed 25");
     assert_eq!(stdout(&square(dir.path(), 5, &[])), "hit 25");
 }
+
+#[test]
+fn max_size_in_fleche_toml_keeps_the_cache_file_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fleche.toml"),
+        "[default]\ncache = \"local\"\n[local]\npath = \"local.redb\"\nmax_size = \"16 KiB\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cache-worker"))
+        .args(["-", "many", "400"])
+        .current_dir(dir.path())
+        .env_remove("FLECHE_CACHE")
+        .env_remove("EVCXR_IS_RUNTIME")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cache = Cache::open_read_only(dir.path().join("local.redb")).unwrap();
+    let stats = cache.stats().unwrap();
+    assert!(
+        stats.calls > 10 && stats.calls < 400,
+        "evicted down to what fits: {} calls",
+        stats.calls
+    );
+    assert!(stats.value_bytes < 16 << 10, "{}", stats.value_bytes);
+    assert_eq!(stats.orphaned_values, 0, "values went with their calls");
+    assert!(cache.verify().unwrap().problems.is_empty());
+    // Without the limit, the same run keeps everything.
+    std::fs::write(
+        dir.path().join("fleche.toml"),
+        "[default]\ncache = \"local\"\n[local]\npath = \"other.redb\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cache-worker"))
+        .args(["-", "many", "400"])
+        .current_dir(dir.path())
+        .env_remove("FLECHE_CACHE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let other = Cache::open_read_only(dir.path().join("other.redb")).unwrap();
+    assert_eq!(other.len().unwrap(), 400);
+}

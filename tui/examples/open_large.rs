@@ -94,12 +94,9 @@ fn build(path: &Path, n: usize) {
                     arguments.push(("label".to_owned(), labels[(r >> 1) as usize % 50].0));
                 }
                 let mut tags = std::collections::BTreeMap::new();
-                tags.insert(
-                    "project".to_owned(),
-                    PROJECTS[(r >> 8) as usize % 5].to_owned(),
-                );
+                tags.insert("project".to_owned(), PROJECTS[(r >> 8) as usize % 5].into());
                 if r & (1 << 20) != 0 {
-                    tags.insert("run".to_owned(), (i / 1000).to_string());
+                    tags.insert("run".to_owned(), (i / 1000).to_string().into());
                 }
                 let start = t0 + chrono::Duration::milliseconds(i as i64);
                 let wall = (r >> 32) as f64 / u32::MAX as f64 * 10.0;
@@ -118,8 +115,7 @@ fn build(path: &Path, n: usize) {
                         timestop: start + chrono::Duration::microseconds((wall * 1e6) as i64),
                         walltime: wall,
                         tags,
-                        environment: None,
-                        git: None,
+                        ..Default::default()
                     },
                 };
                 (fleche::digest(&("open_large", i)), record)

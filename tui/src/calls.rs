@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleche::Digest;
-use fleche::record::{CallRecord, Environment, Git};
+use std::collections::BTreeMap;
+
+use fleche::Value;
+use fleche::record::{CallRecord, Environment, Git, Resources};
 use foldhash::{HashMap, HashMapExt};
 use nucleo_matcher::Utf32Str;
 
@@ -194,6 +197,10 @@ pub struct CallRow {
     pub environment: Option<Box<Environment>>,
     /// Git state, when recorded.
     pub git: Option<Box<Git>>,
+    /// CPU time and peak memory growth, when recorded.
+    pub resources: Option<Box<Resources>>,
+    /// What the user's own collectors recorded, by namespace.
+    pub namespaces: Option<Box<BTreeMap<String, Value>>>,
     /// The record is stored but does not decode: `name` holds `unreadable record: <why>`
     /// and nothing else is known.
     pub unreadable: bool,
@@ -285,7 +292,12 @@ impl Calls {
             .iter()
             .map(|(k, v)| {
                 let key = s.intern(k, used::OTHER);
-                let value = s.intern(v, used::TAG_VALUE);
+                // A typed tag is filtered and shown by its text (`tag:temperature=300`).
+                let text: std::borrow::Cow<'_, str> = match v.as_str() {
+                    Some(t) => t.into(),
+                    None => v.to_string().into(),
+                };
+                let value = s.intern(&text, used::TAG_VALUE);
                 let pair = *pairs
                     .entry((key, value))
                     .or_insert_with(|| s.intern(&format!("{k}={v}"), used::TAG));
@@ -333,6 +345,9 @@ impl Calls {
             result_size: record.result_size,
             environment: record.metadata.environment.clone().map(Box::new),
             git: record.metadata.git.clone().map(Box::new),
+            resources: record.metadata.resources.clone().map(Box::new),
+            namespaces: (!record.metadata.namespaces.is_empty())
+                .then(|| Box::new(record.metadata.namespaces.clone())),
             unreadable: false,
         };
         self.put(row);
@@ -360,6 +375,8 @@ impl Calls {
             result_size: 0,
             environment: None,
             git: None,
+            resources: None,
+            namespaces: None,
             unreadable: true,
         };
         self.put(row);
@@ -825,10 +842,10 @@ mod tests {
         odd.metadata.walltime = -0.0;
         odd.metadata.tags = [("a", "1"), ("b", "2"), ("c", "3")]
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .map(|(k, v)| ((*k).to_owned(), (*v).into()))
             .collect();
         calls.add(Digest::from_bytes([1; 32]), &odd);
-        odd.metadata.tags.insert("d".into(), "0".into());
+        odd.metadata.tags.insert("d".into(), 0.into());
         odd.metadata.walltime = f64::NAN;
         calls.add(Digest::from_bytes([2; 32]), &odd);
         let n = calls.len() as u32;

@@ -114,10 +114,9 @@ pub fn record<R: Serialize>(
             walltime: wall,
             tags: tags
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .map(|(k, v)| ((*k).to_owned(), fleche::TagValue::from(*v)))
                 .collect::<BTreeMap<_, _>>(),
-            environment: None,
-            git: None,
+            ..Default::default()
         },
     };
     (key, record)
@@ -295,10 +294,10 @@ pub fn synthetic(n: usize) -> Calls {
         let mut tags = BTreeMap::new();
         tags.insert(
             "project".to_owned(),
-            PROJECTS[((r >> 32) % 5) as usize].to_owned(),
+            PROJECTS[((r >> 32) % 5) as usize].into(),
         );
         if r & (1 << 40) != 0 {
-            tags.insert("run".to_owned(), format!("{}", (r >> 41) % 500));
+            tags.insert("run".to_owned(), format!("{}", (r >> 41) % 500).into());
         }
         let xd = fleche::digest(&x);
         let start = t0() + chrono::Duration::seconds(i as i64);
@@ -317,8 +316,7 @@ pub fn synthetic(n: usize) -> Calls {
                 timestop: start,
                 walltime: (r % 1000) as f64 / 100.0,
                 tags,
-                environment: None,
-                git: None,
+                ..Default::default()
             },
         };
         let mut key = [0u8; 32];

@@ -74,17 +74,7 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     write_cache(&path);
     let before = std::fs::read(&path).unwrap();
 
-    let cache = open::open(&path, false).unwrap().cache;
-    let (tx, rx) = mpsc::channel();
-    let (_req_tx, req_rx) = mpsc::channel::<Request>();
-    let reader = cache.clone();
-    std::thread::spawn(move || loader::run(reader, tx, req_rx));
-    let mut st = state();
-    // Records first, then the argument values' summaries.
-    pump(&mut st, &rx, &cache, |s| {
-        let (done, all) = s.calls.summary_progress();
-        s.loading.done && done == all
-    });
+    let (mut st, cache, rx) = browse(&path);
     assert_eq!(st.calls.len(), 3);
     assert_eq!(st.count_text(), "3 calls");
     st.set_filter("arg:x=100");
@@ -120,7 +110,91 @@ fn reader_loads_calls_and_sees_another_process_add_some() {
     assert_eq!(st.table.view.len(), 7);
 }
 
-/// Run by the test above as a second process: adds five calls to the cache it names.
+/// Records the model of a (pretend) GPU: a collector of the user's own.
+struct Gpu;
+
+impl fleche::meta::Collector for Gpu {
+    type Before = std::collections::BTreeMap<&'static str, &'static str>;
+    type After = ();
+    fn name(&self) -> &str {
+        "gpu"
+    }
+    fn before(&self) -> fleche::meta::CollectResult<Self::Before> {
+        Ok([("model", "A100")].into())
+    }
+    fn after(&self, _: &Self::Before) -> fleche::meta::CollectResult<()> {
+        Ok(())
+    }
+}
+
+#[fleche(meta = [Gpu])]
+fn on_gpu(x: i64) -> i64 {
+    x + 1
+}
+
+#[test]
+fn the_call_view_shows_resources_and_namespaces_and_typed_tags_filter_by_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    {
+        let cache = fleche::Cache::open(&path).unwrap();
+        let _active = cache.activate();
+        {
+            let _t = fleche::tags!(temperature = 300, relaxed = true);
+            on_gpu(1);
+        }
+        let _t = fleche::tags!(temperature = "301");
+        on_gpu(2);
+    }
+    let (mut st, cache, _rx) = browse(&path);
+    assert_eq!(st.calls.len(), 2);
+    let texts: Vec<String> = st
+        .calls
+        .rows
+        .iter()
+        .map(|r| st.calls.tags_text(r))
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("temperature=301")),
+        "{texts:?}"
+    );
+    st.set_filter("tag:temperature=301");
+    assert_eq!(st.table.view.len(), 1);
+    st.set_filter("tag:relaxed=true");
+    assert_eq!(st.table.view.len(), 1);
+    st.set_filter("tag:temperature=300");
+    assert_eq!(st.table.view.len(), 1);
+    st.update(Action::Open, &cache);
+    let view = st.call.as_ref().unwrap();
+    let lines: Vec<String> = view
+        .tree
+        .rows()
+        .iter()
+        .map(|&id| {
+            format!(
+                "{}: {}",
+                view.tree.node(id).label,
+                view.tree.describe(id, 80)
+            )
+        })
+        .collect();
+    let text = lines.join("\n");
+    for wanted in [
+        "cpu user",
+        "cpu system",
+        "peak memory",
+        "gpu",
+        "model",
+        "A100",
+    ] {
+        assert!(text.contains(wanted), "{wanted} missing from:\n{text}");
+    }
+    let wall = lines.iter().position(|l| l.contains("wall time")).unwrap();
+    assert!(lines[wall + 1].contains("cpu user"), "{text}");
+}
+
+/// Run by `reader_loads_calls_and_sees_another_process_add_some` as a second process: adds
+/// five calls to the cache it names.
 #[test]
 fn writer_child() {
     let Some(path) = std::env::var_os("FLECHE_TUI_TEST_WRITER") else {

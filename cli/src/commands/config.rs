@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use fleche::config::{CacheSpec, Config};
+use fleche::config::{CacheSpec, Config, human_size};
 
 use crate::failure::{Failure, Outcome};
 use crate::out::{self, Options};
@@ -16,7 +16,21 @@ struct Shown {
     default: String,
     default_name: Option<String>,
     why: String,
+    /// The layers of the default cache, top first, when it is a stack.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    layers: Vec<Layer>,
     chosen_by_cache_option: Option<String>,
+}
+
+/// One layer of the default stack, as `fleche config` explains it.
+#[derive(Serialize)]
+struct Layer {
+    name: String,
+    location: String,
+    read_only: bool,
+    max_size: Option<u64>,
+    /// What the stack does with it, in words.
+    role: String,
 }
 
 /// Runs `fleche config`.
@@ -52,6 +66,7 @@ pub fn run(target: &Target, options: Options) -> Outcome {
         default: spec_text(&resolved.spec),
         default_name: resolved.name.clone(),
         why: resolved.origin.to_string(),
+        layers: layers(&resolved.spec),
         chosen_by_cache_option: given,
     };
     if options.json {
@@ -75,11 +90,63 @@ pub fn run(target: &Target, options: Options) -> Outcome {
         .default_name
         .as_ref()
         .map_or(String::new(), |n| format!("`{n}`, "));
-    println!("default cache: {name}{} ({})", shown.default, shown.why);
+    if shown.layers.is_empty() {
+        println!("default cache: {name}{} ({})", shown.default, shown.why);
+    } else {
+        println!(
+            "default cache: a stack of {} layers ({}), looked up top first:",
+            shown.layers.len(),
+            shown.why
+        );
+        for (i, layer) in shown.layers.iter().enumerate() {
+            println!("  {}. {:<10} {}", i + 1, layer.name, layer.location);
+            println!("     {}", layer.role);
+        }
+    }
     if let Some(given) = &shown.chosen_by_cache_option {
         println!("--cache chooses: {given}");
     }
     Ok(())
+}
+
+/// The layers of a stack and what the stack does with each, top first.
+fn layers(spec: &CacheSpec) -> Vec<Layer> {
+    let CacheSpec::Stack(layers) = spec else {
+        return Vec::new();
+    };
+    if layers.len() < 2 {
+        // One section with options: its description says it all.
+        return Vec::new();
+    }
+    let top = layers.iter().position(|l| !l.read_only);
+    layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut role = if l.read_only {
+                "read-only: never written; skipped with a warning when missing or damaged"
+                    .to_owned()
+            } else if Some(i) == top {
+                "new results are stored here, and hits in the layers below are copied here"
+                    .to_owned()
+            } else {
+                "looked up when the layers above miss; not written".to_owned()
+            };
+            if let Some(max) = l.max_size {
+                role.push_str(&format!(
+                    "; max_size {}: least recently used calls are evicted above it",
+                    human_size(max)
+                ));
+            }
+            Layer {
+                name: l.name.clone(),
+                location: l.spec.to_string(),
+                read_only: l.read_only,
+                max_size: l.max_size,
+                role,
+            }
+        })
+        .collect()
 }
 
 fn spec_text(spec: &CacheSpec) -> String {

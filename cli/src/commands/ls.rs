@@ -1,4 +1,7 @@
-//! `fleche ls [FILTER]`: the calls that pass a filter, newest first, one line each.
+//! `fleche ls [FILTER]`: the calls that pass a filter, newest first, one line each; on a
+//! stack, the union of its layers, each call saying which layer it came from.
+
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -23,6 +26,9 @@ pub struct Args {
 #[derive(Debug, Serialize)]
 struct Listed {
     key: String,
+    /// The stack layer it came from, on a stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<String>,
     module: String,
     name: String,
     start: chrono::DateTime<chrono::Utc>,
@@ -35,15 +41,43 @@ struct Listed {
 
 /// Runs `fleche ls`.
 pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
-    let cache = target.open_read()?;
-    let selection = select::select(&cache, &args.filter, true)?;
+    let cache = target.open_read_layers()?;
     let limit = args.limit.unwrap_or(usize::MAX);
-    let listed = listed(&selection, limit);
+    let stacked = cache.is_stack();
+    let layers: Vec<(Option<String>, fleche::Cache)> = if stacked {
+        cache
+            .layer_names()
+            .into_iter()
+            .filter_map(|name| Some((Some(name.to_owned()), cache.layer(name)?)))
+            .collect()
+    } else {
+        vec![(None, cache)]
+    };
+    // The union, newest first; a call in several layers is listed from the first.
+    let mut seen = HashSet::new();
+    let mut listed: Vec<(Listed, fleche::Digest)> = Vec::new();
+    let mut all: Vec<fleche::Digest> = Vec::new();
+    for (layer, cache) in &layers {
+        let selection = select::select(cache, &args.filter, true)?;
+        all.extend(selection.calls.rows.iter().map(|r| r.key));
+        for (mut call, key) in self::listed(&selection, usize::MAX) {
+            if seen.insert(key) {
+                call.layer.clone_from(layer);
+                listed.push((call, key));
+            }
+        }
+    }
+    listed.sort_by_key(|(call, _)| std::cmp::Reverse(call.start));
+    let matched = listed.len();
+    listed.truncate(limit);
+    all.sort_unstable();
+    all.dedup();
+    let total = all.len();
+    let shown: Vec<fleche::Digest> = listed.iter().map(|(_, key)| *key).collect();
+    let listed: Vec<Listed> = listed.into_iter().map(|(call, _)| call).collect();
     if options.json {
         return out::json(&listed);
     }
-    let all: Vec<fleche::Digest> = selection.calls.rows.iter().map(|r| r.key).collect();
-    let shown: Vec<fleche::Digest> = selection.iter().take(limit).map(|r| r.key).collect();
     let short = select::short_keys(&all, &shown);
     let rows: Vec<Vec<String>> = listed
         .iter()
@@ -58,37 +92,46 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
             for (k, v) in &call.tags {
                 tail.push_str(&format!(" #{k}={v}"));
             }
-            vec![
-                key,
+            let mut row = vec![key];
+            if stacked {
+                row.push(call.layer.clone().unwrap_or_default());
+            }
+            row.extend([
                 out::time(call.start),
                 fleche_tui::times::wall(call.wall_seconds),
                 out::human_size(call.result_size),
                 tail,
-            ]
+            ]);
+            row
         })
         .collect();
-    out::columns(&["KEY", "STARTED", "WALL", "RESULT", "CALL"], &rows);
+    let headers: &[&str] = if stacked {
+        &["KEY", "LAYER", "STARTED", "WALL", "RESULT", "CALL"]
+    } else {
+        &["KEY", "STARTED", "WALL", "RESULT", "CALL"]
+    };
+    out::columns(headers, &rows);
     let shown = rows.len();
-    let matched = selection.rows.len();
     if shown < matched {
         eprintln!("{shown} of {matched} matching calls shown (--limit)");
     } else {
         eprintln!(
             "{} of {} calls",
             out::group(matched as u64),
-            out::group(selection.calls.len() as u64)
+            out::group(total as u64)
         );
     }
     Ok(())
 }
 
-fn listed(selection: &Selection, limit: usize) -> Vec<Listed> {
+fn listed(selection: &Selection, limit: usize) -> Vec<(Listed, fleche::Digest)> {
     let calls = &selection.calls;
     selection
         .iter()
         .take(limit)
         .map(|row| Listed {
             key: row.key.to_string(),
+            layer: None,
             module: calls.text(row.module).to_owned(),
             name: calls.text(row.name).to_owned(),
             start: row.start,
@@ -110,5 +153,6 @@ fn listed(selection: &Selection, limit: usize) -> Vec<Listed> {
             result_type: calls.text(row.result_type).to_owned(),
             result_size: row.result_size,
         })
+        .zip(selection.iter().map(|row| row.key))
         .collect()
 }

@@ -26,6 +26,9 @@ struct ShownValue {
 #[derive(Debug, Serialize)]
 struct Shown<'a> {
     key: String,
+    /// The stack layer it came from, on a stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<&'a str>,
     record: &'a CallRecord,
     arguments: Vec<(String, ShownValue)>,
     result: ShownValue,
@@ -33,7 +36,7 @@ struct Shown<'a> {
 
 /// Runs `fleche show`.
 pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
-    let cache = target.open_read()?;
+    let cache = target.open_read_layers()?;
     let call = cache.load(args.key.as_str())?;
     let width = out::width();
     let text_width = if options.json {
@@ -65,6 +68,7 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
     if options.json {
         return out::json(&Shown {
             key: call.key().to_string(),
+            layer: call.layer(),
             record,
             arguments,
             result,
@@ -73,6 +77,9 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
     let md = &record.metadata;
     let line = |label: &str, text: &str| println!("{label:<13}{}", out::cut(text, width - 13));
     line("key", &call.key().to_string());
+    if let Some(layer) = call.layer() {
+        line("layer", layer);
+    }
     line("function", &format!("{}::{}", record.module, record.name));
     if let Some(version) = &record.version {
         line("version", version);
@@ -83,6 +90,16 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
     line("started", &out::time(md.timestart));
     line("stopped", &out::time(md.timestop));
     line("wall", &fleche_tui::times::wall(md.walltime));
+    if let Some(r) = &md.resources {
+        let cpu = |s: Option<f64>| s.map_or("?".to_owned(), fleche_tui::times::wall);
+        line(
+            "cpu",
+            &format!("{} user, {} system", cpu(r.cpu_user), cpu(r.cpu_system)),
+        );
+        if let Some(bytes) = r.peak_memory_growth {
+            line("peak memory", &format!("+{}", out::human_size(bytes)));
+        }
+    }
     for (k, v) in &md.tags {
         line("tag", &format!("{k} = {v}"));
     }
@@ -101,6 +118,9 @@ pub fn run(target: &Target, args: &Args, options: Options) -> Outcome {
         let branch = git.branch.as_deref().unwrap_or("?");
         let commit = git.commit.as_deref().unwrap_or("?");
         line("git", &format!("{branch} {commit}{dirty}"));
+    }
+    for (namespace, value) in &md.namespaces {
+        line(namespace, &value.to_string());
     }
     for (name, v) in &arguments {
         line(&format!("arg {name}"), &v.text);

@@ -38,6 +38,8 @@ struct Options {
     module: Option<String>,
     cache_errors: bool,
     accept_digests: bool,
+    /// `meta = [Collector, ..]`: the function's own metadata collectors.
+    meta: Option<Vec<syn::Expr>>,
     /// `wait = false`: compute at once even while another process computes the same call.
     no_wait: bool,
 }
@@ -78,11 +80,19 @@ fn parse_options(attr: Tokens) -> syn::Result<Options> {
             "cache_errors" => o.cache_errors = meta.value()?.parse::<syn::LitBool>()?.value,
             "wait" => o.no_wait = !meta.value()?.parse::<syn::LitBool>()?.value,
             "accept_digests" => o.accept_digests = meta.value()?.parse::<syn::LitBool>()?.value,
+            "meta" => {
+                let value = meta.value()?;
+                let content;
+                syn::bracketed!(content in value);
+                let list = content
+                    .parse_terminated(<syn::Expr as syn::parse::Parse>::parse, syn::Token![,])?;
+                o.meta.get_or_insert_with(Vec::new).extend(list);
+            }
             "name" => o.name = Some(meta.value()?.parse::<LitStr>()?.value()),
             "module" => o.module = Some(meta.value()?.parse::<LitStr>()?.value()),
             _ => {
                 return Err(meta.error(
-                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors, accept_digests, wait",
+                    "unknown #[fleche] option; expected one of: version, ignore, hash_code, name, module, cache_errors, accept_digests, wait, meta",
                 ));
             }
         }
@@ -337,13 +347,23 @@ fn function_literal(func: &ItemFn, o: &Options, code: &str, in_helper_module: bo
         quote!(::core::option::Option::None)
     };
     let cache_errors = o.cache_errors;
+    let meta = o.meta.as_ref().map(|list| {
+        quote! {
+            .with_meta({
+                fn __fleche_meta() -> ::std::vec::Vec<::fleche::meta::Attached> {
+                    ::std::vec![#(::fleche::meta::Attached::new(#list)),*]
+                }
+                __fleche_meta
+            })
+        }
+    });
     let wait = if o.no_wait {
         quote!(.without_waiting())
     } else {
         quote!()
     };
     quote! {
-        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)#wait
+        ::fleche::__private::Function::new(#name, #module, #version, #code, #cache_errors)#wait #meta
     }
 }
 

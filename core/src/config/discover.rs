@@ -169,7 +169,7 @@ mod tests {
             config.metadata(),
             &MetadataConfig {
                 environment: true,
-                git: false
+                ..MetadataConfig::NONE
             }
         );
         let resolved = default_of(&config);

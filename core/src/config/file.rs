@@ -15,7 +15,7 @@ use super::{
 };
 
 /// Valid names in `[default] metadata`.
-pub(super) const COLLECTORS: &str = "environment, git";
+pub(super) const COLLECTORS: &str = "environment, git, resources";
 
 /// One parsed `fleche.toml`, before merging.
 #[derive(Debug)]
@@ -260,11 +260,12 @@ pub(super) fn parse_size(text: &str) -> Option<u64> {
 
 /// The collectors `names` switch on.
 fn collectors(names: &[String], file: &Path) -> Result<MetadataConfig, ConfigError> {
-    let mut metadata = MetadataConfig::default();
+    let mut metadata = MetadataConfig::NONE;
     for name in names {
         match name.as_str() {
             "environment" => metadata.environment = true,
             "git" => metadata.git = true,
+            "resources" => metadata.resources = true,
             _ => {
                 return Err(ConfigError::UnknownCollector {
                     file: file.to_path_buf(),
@@ -490,19 +491,21 @@ mod tests {
     fn config_metadata_list() {
         let m = |text: &str| *parse(text).unwrap().metadata();
         assert_eq!(m(""), MetadataConfig::default());
-        assert_eq!(m("[default]\nmetadata = []\n"), MetadataConfig::default());
+        assert!(MetadataConfig::default().resources);
+        assert_eq!(m("[default]\nmetadata = []\n"), MetadataConfig::NONE);
         assert_eq!(
             m("[default]\nmetadata = [\"git\"]\n"),
             MetadataConfig {
-                environment: false,
-                git: true
+                git: true,
+                ..MetadataConfig::NONE
             }
         );
         assert_eq!(
-            m("[default]\nmetadata = [\"environment\", \"git\"]\n"),
+            m("[default]\nmetadata = [\"environment\", \"git\", \"resources\"]\n"),
             MetadataConfig {
                 environment: true,
-                git: true
+                git: true,
+                resources: true
             }
         );
         let err = parse("[default]\nmetadata = [\"git\", \"hostname\"]\n").unwrap_err();
@@ -511,7 +514,7 @@ mod tests {
             "{err:?}"
         );
         let text = err.to_string();
-        assert!(text.contains("environment, git"), "{text}");
+        assert!(text.contains("environment, git, resources"), "{text}");
         assert!(text.contains("/proj/fleche.toml"), "{text}");
     }
 

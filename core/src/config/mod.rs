@@ -5,7 +5,7 @@
 //! ```toml
 //! [default]
 //! cache = "project"                   # a section below, "memory", or { path = "..." }
-//! metadata = ["environment", "git"]   # optional collectors
+//! metadata = ["environment", "git", "resources"]   # built-in collectors
 //! root = true                         # stop the upward search here
 //!
 //! [project]                           # any other top-level table is a named cache
@@ -135,13 +135,35 @@ pub fn human_size(bytes: u64) -> String {
     format!("{value} {}", UNITS[unit])
 }
 
-/// Optional metadata collectors enabled by `[default] metadata`; all off by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// The built-in metadata collectors `[default] metadata` turns on. Without that key only
+/// `resources` is on (CPU time and memory, like Python fleche's default `Runtime`); a list
+/// turns on exactly what it names (`metadata = []` turns everything off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MetadataConfig {
     /// Record environment information (`"environment"`) with each call.
     pub environment: bool,
     /// Record the git state of the working directory (`"git"`) with each call.
     pub git: bool,
+    /// Record CPU time and peak memory growth (`"resources"`) with each call.
+    pub resources: bool,
+}
+
+impl MetadataConfig {
+    /// No collector at all.
+    pub const NONE: MetadataConfig = MetadataConfig {
+        environment: false,
+        git: false,
+        resources: false,
+    };
+}
+
+impl Default for MetadataConfig {
+    fn default() -> MetadataConfig {
+        MetadataConfig {
+            resources: true,
+            ..MetadataConfig::NONE
+        }
+    }
 }
 
 /// Why a cache was chosen; its [`Display`](fmt::Display) is a short phrase for a notice.

@@ -27,7 +27,7 @@
 //!
 //! Every encoding is self-delimiting, so a concatenation of encodings parses one way only.
 //! Byte runs let a `Vec<u8>` (one serde call per byte) and a byte string (one call) digest
-//! alike at BLAKE3's speed; format version 2 wrote each byte as an integer, at a sixth of it.
+//! alike at BLAKE3's speed; formats 2 and 3 wrote each byte as an integer, at a sixth of it.
 //! Values that the codec stores differently never share a digest, and what it stores the same
 //! (integer widths, entry order, a sequence and a tuple) does. Skipped struct fields are absent.
 //! Arrays, maps and `Some`s may nest at most [`MAX_DEPTH`](crate::codec::MAX_DEPTH) deep (a

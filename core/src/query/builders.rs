@@ -131,9 +131,11 @@ macro_rules! __query_builders {
                 self.with_filter(Filter::HasArgument(name.to_owned()))
             }
 
-            /// Calls tagged `key = value` (see [`tags!`](crate::tags!); indexed).
-            fn tag(self, key: &str, value: impl ::std::string::ToString) {
-                self.with_filter(Filter::Tag(key.to_owned(), Some(value.to_string())))
+            /// Calls tagged `key = value` (see [`tags!`](crate::tags!); indexed), compared by
+            /// value: `tag("temperature", 300)` finds the integer 300 (and the float 300.0),
+            /// not the text `"300"`.
+            fn tag(self, key: &str, value: impl ::core::convert::Into<$crate::TagValue>) {
+                self.with_filter(Filter::Tag(key.to_owned(), Some(value.into())))
             }
 
             /// Calls carrying the tag `key`, whatever its value (indexed).
@@ -142,8 +144,9 @@ macro_rules! __query_builders {
             }
 
             /// Calls that carry the metadata namespace `namespace` at all: `"tags"` (at least
-            /// one tag), `"environment"`, `"git"` (when those collectors were on) or
-            /// `"runtime"` (always). The counterpart of Python's `metadata={"tags": {}}`.
+            /// one tag), `"environment"`, `"git"`, `"resources"` or your own collector's name
+            /// (when that collector ran), or `"runtime"` (always). The counterpart of
+            /// Python's `metadata={"tags": {}}`.
             fn metadata(self, namespace: &str) {
                 self.with_filter(Filter::Namespace(namespace.to_owned()))
             }
@@ -153,14 +156,30 @@ macro_rules! __query_builders {
                 self.with_filter(Filter::MetaKey(namespace.to_owned(), key.to_owned()))
             }
 
-            /// Calls whose metadata entry `namespace.key` equals `value` as text (like
-            /// `("tags", "project", "my_project")` or `("git", "dirty", false)`).
-            fn metadata_eq(self, namespace: &str, key: &str, value: impl ::std::string::ToString) {
-                self.with_filter(Filter::MetaEq(
-                    namespace.to_owned(),
-                    key.to_owned(),
-                    value.to_string(),
-                ))
+            /// Calls whose metadata entry `namespace.key` equals `value`, compared by value
+            /// with the entry's type (like `("tags", "temperature", 300)`,
+            /// `("git", "dirty", false)` or `("gpu", "model", "A100")`): numbers by their
+            /// numeric value, text only with text, so `300` does not match the text `"300"`.
+            fn metadata_eq[V: $crate::__private::serde::Serialize](
+                self,
+                namespace: &str,
+                key: &str,
+                value: V
+            ) {
+                let mut query = self;
+                match $crate::meta::to_value(&value) {
+                    Ok(v) => query.with_filter(Filter::MetaEq(
+                        namespace.to_owned(),
+                        key.to_owned(),
+                        v,
+                    )),
+                    Err(e) => {
+                        query.problems.push(format!(
+                            "the value given for metadata `{namespace}.{key}` cannot be compared: {e}"
+                        ));
+                        query
+                    }
+                }
             }
 
             /// Calls whose result equals `value` (by value digest; indexed).

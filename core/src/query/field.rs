@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::call::Call;
-use crate::record::metadata_entry;
+use crate::meta::Value;
 
 /// A field of a call's record to sort or group by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,9 +57,18 @@ pub(super) fn field_value(call: &Call, field: &Field) -> Option<FieldValue> {
         Field::TimeStart => FieldValue::Time(md.timestart),
         Field::TimeStop => FieldValue::Time(md.timestop),
         Field::Walltime => FieldValue::Number(md.walltime),
-        Field::Tag(k) => FieldValue::Text(md.tags.get(k)?.clone()),
-        Field::Metadata(ns, k) => FieldValue::Text(metadata_entry(md, ns, k)?),
+        Field::Tag(k) => typed(md.tags.get(k)?.to_value()),
+        Field::Metadata(ns, k) => typed(md.get(ns, k)?),
     })
+}
+
+/// Numbers sort as numbers (so a tag 10 comes after 9), everything else by its text.
+fn typed(v: Value) -> FieldValue {
+    match v {
+        Value::Int(i) => FieldValue::Number(i as f64),
+        Value::Float(f) => FieldValue::Number(f),
+        other => FieldValue::Text(other.to_string()),
+    }
 }
 
 pub(super) fn compare_options(a: Option<FieldValue>, b: Option<FieldValue>) -> Ordering {

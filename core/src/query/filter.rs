@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::digest::Digest;
+use crate::meta::{TagValue, Value};
 use crate::record::{MetadataRef, RecordView};
 use crate::store::Probe;
 
@@ -25,10 +26,10 @@ pub(super) enum Filter {
     Code(Option<Digest>),
     Argument(String, ValueMatch),
     HasArgument(String),
-    Tag(String, Option<String>),
+    Tag(String, Option<TagValue>),
     Namespace(String),
     MetaKey(String, String),
-    MetaEq(String, String, String),
+    MetaEq(String, String, Value),
     Result(ValueMatch),
     StartedAfter(DateTime<Utc>),
     StartedBefore(DateTime<Utc>),
@@ -56,7 +57,9 @@ pub(super) fn probes(filters: &[Filter]) -> Option<Vec<Probe>> {
                 }
             }
             Filter::Tag(k, None) => out.push(Probe::TagKey(k.clone())),
-            Filter::Tag(k, Some(v)) => out.push(Probe::Tag(k.clone(), v.clone())),
+            // The index holds a tag's text: it finds 300 and "300" alike, and the check on
+            // each record keeps the right one.
+            Filter::Tag(k, Some(v)) => out.push(Probe::Tag(k.clone(), v.to_string())),
             Filter::Argument(n, ValueMatch::Digest(d)) => out.push(Probe::Argument(n.clone(), *d)),
             Filter::HasArgument(n) => out.push(Probe::ArgumentName(n.clone())),
             Filter::Result(ValueMatch::Digest(d)) => out.push(Probe::Result(*d)),
@@ -139,16 +142,22 @@ pub(super) fn matches(filter: &Filter, key: &Digest, r: &RecordView<'_>) -> bool
         Filter::Argument(_, ValueMatch::Prefix(_)) | Filter::Result(ValueMatch::Prefix(_)) => false,
         Filter::HasArgument(n) => r.arguments.iter().any(|(an, _)| an == n),
         Filter::Tag(k, None) => md.tags.get(k).is_some(),
-        Filter::Tag(k, Some(v)) => md.tags.get(k) == Some(v.as_str()),
+        Filter::Tag(k, Some(v)) => MetadataRef::View(md).tag_is(k, v),
         Filter::Namespace(ns) => MetadataRef::View(md).has_namespace(ns),
         Filter::MetaKey(ns, k) => MetadataRef::View(md).entry(ns, k).is_some(),
-        Filter::MetaEq(ns, k, v) => {
-            MetadataRef::View(md).entry(ns, k).as_deref() == Some(v.as_str())
-        }
+        Filter::MetaEq(ns, k, v) => MetadataRef::View(md).entry(ns, k).as_ref() == Some(v),
         Filter::Result(ValueMatch::Digest(d)) => r.result == *d,
         Filter::StartedAfter(t) => md.timestart >= *t,
         Filter::StartedBefore(t) => md.timestart < *t,
         Filter::Keys(keys) => keys.binary_search(key).is_ok(),
+    }
+}
+
+/// A value as a query description shows it: text quoted, so `"300"` and `300` differ.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Text(t) => format!("{t:?}"),
+        other => other.to_string(),
     }
 }
 
@@ -169,11 +178,11 @@ pub(super) fn describe(f: &Filter) -> String {
         Filter::Code(None) => "no code digest".into(),
         Filter::Argument(n, m) => format!("argument {n} = {}", value(m)),
         Filter::HasArgument(n) => format!("has argument {n}"),
-        Filter::Tag(k, Some(v)) => format!("tag {k} = {v}"),
+        Filter::Tag(k, Some(v)) => format!("tag {k} = {}", shown(&v.to_value())),
         Filter::Tag(k, None) => format!("has tag {k}"),
         Filter::Namespace(ns) => format!("has metadata {ns}"),
         Filter::MetaKey(ns, k) => format!("has metadata {ns}.{k}"),
-        Filter::MetaEq(ns, k, v) => format!("metadata {ns}.{k} = {v}"),
+        Filter::MetaEq(ns, k, v) => format!("metadata {ns}.{k} = {}", shown(v)),
         Filter::Result(m) => format!("result = {}", value(m)),
         Filter::StartedAfter(t) => format!("started at or after {}", t.to_rfc3339()),
         Filter::StartedBefore(t) => format!("started before {}", t.to_rfc3339()),

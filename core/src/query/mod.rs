@@ -31,8 +31,9 @@ pub use field::Field;
 use field::{by_stop, field_value};
 use filter::{Filter, ValueMatch, describe, matches, probes};
 
-/// The metadata namespaces a call can carry, as the query and table flatten them.
-pub const NAMESPACES: [&str; 4] = ["runtime", "tags", "environment", "git"];
+/// fleche's own metadata namespaces and the built-in collectors'; your own collectors add
+/// namespaces named after them.
+pub const NAMESPACES: [&str; 5] = crate::record::BUILT_IN_NAMESPACES;
 
 /// A query over stored calls: filters, then conveniences (`take`, `sort_by`, `only`, ...).
 ///
@@ -382,16 +383,17 @@ impl Query {
                 ValueMatch::Prefix(p) => ValueMatch::Digest(cache.expand(p)?),
             })
         };
+        // Any name may be a collector's; only an empty one is surely a mistake.
         let check_namespace = |ns: &str| -> Result<()> {
-            if NAMESPACES.contains(&ns) {
-                Ok(())
-            } else {
+            if ns.is_empty() {
                 Err(Error::InvalidQuery {
                     detail: format!(
-                        "unknown metadata namespace `{ns}`; the namespaces are: {}",
+                        "an empty metadata namespace; name one of {} or your own collector's",
                         NAMESPACES.join(", ")
                     ),
                 })
+            } else {
+                Ok(())
             }
         };
         self.filters
@@ -405,8 +407,8 @@ impl Query {
                         f.clone()
                     }
                     Filter::MetaKey(ns, k) if ns == "tags" => Filter::Tag(k.clone(), None),
-                    Filter::MetaEq(ns, k, v) if ns == "tags" => {
-                        Filter::Tag(k.clone(), Some(v.clone()))
+                    Filter::MetaEq(ns, k, v) if ns == "tags" && v.to_tag().is_some() => {
+                        Filter::Tag(k.clone(), v.to_tag())
                     }
                     Filter::MetaKey(ns, _) | Filter::MetaEq(ns, _, _) => {
                         check_namespace(ns)?;

@@ -15,6 +15,7 @@ use super::slot::Slot;
 use super::{Key, Location, Store, write_in};
 use crate::digest::Digest;
 use crate::error::Result;
+use crate::meta::hostname;
 
 /// call key -> (holder, end of the lease in ns since the Unix epoch)
 const CLAIMS: TableDefinition<'_, Key, (&str, i64)> = TableDefinition::new("fleche_claims");
@@ -31,15 +32,6 @@ pub(crate) fn this_holder() -> &'static str {
         )
     });
     &HOLDER
-}
-
-/// The machine's name, as the kernel or the environment tells it.
-pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|s| s.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME").or_else(|_| std::env::var("COMPUTERNAME")))
-        .unwrap_or_default()
 }
 
 /// What a claim on a key found.

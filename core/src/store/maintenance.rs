@@ -299,8 +299,12 @@ impl Store {
         *self.hot.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         let result = self.compact_database();
         if !self.read_only {
-            self.writer = Some(Writer::start(self.slot.clone(), self.location.clone()))
-                .filter(Writer::is_running);
+            self.writer = Some(Writer::start(
+                self.slot.clone(),
+                self.location.clone(),
+                self.limit.clone(),
+            ))
+            .filter(Writer::is_running);
         }
         result?;
         self.slot.changed();

@@ -23,6 +23,7 @@ use crate::record::CallRecord;
 
 mod checksum;
 mod claims;
+mod limit;
 pub(crate) mod maintenance;
 mod paging;
 mod probe;
@@ -30,7 +31,8 @@ mod slot;
 mod version;
 mod writer;
 
-pub(crate) use claims::{Claim, hostname, this_holder};
+pub(crate) use claims::{Claim, this_holder};
+use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
 use slot::{Reopen, Slot};
@@ -99,8 +101,8 @@ pub(crate) struct Store {
     pub(crate) value_reads: AtomicU64,
     /// Call records read by queries through this handle, so tests can prove indexes are used.
     pub(crate) record_reads: AtomicU64,
-    /// The size limit in bytes (`max_size`), 0 for none; see `limit.rs`.
-    pub(crate) max_size: Arc<AtomicU64>,
+    /// The size limit (`max_size`) and the hits noted for it; see `limit.rs`.
+    pub(crate) limit: Arc<Limit>,
     /// Keys this process claimed in the file (compute once across processes).
     leases: claims::Leases,
 }
@@ -141,10 +143,11 @@ impl Store {
     fn new(db: Handle, location: Location, reopen: Option<Reopen>) -> Store {
         let read_only = matches!(db, Handle::ReadOnly(_));
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
+        let limit = Arc::new(Limit::default());
         // A memory store writes behind too: a commit to redb's in-memory backend costs about
         // as much as the whole of a small call, and queries wait for the queue anyway.
         let writer = (!read_only)
-            .then(|| Writer::start(slot.clone(), location.clone()))
+            .then(|| Writer::start(slot.clone(), location.clone(), limit.clone()))
             .filter(Writer::is_running);
         Store {
             writer,
@@ -154,7 +157,7 @@ impl Store {
             hot: Mutex::new(None),
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
-            max_size: Arc::new(AtomicU64::new(0)),
+            limit,
             leases: claims::Leases::new(),
         }
     }
@@ -299,7 +302,10 @@ impl Store {
                 store.refuse_foreign()?;
                 store.create_tables()?;
             }
-            holds => store.check_format(holds)?,
+            holds => {
+                store.check_format(holds)?;
+                store.upgrade_format(holds)?;
+            }
         }
         open.insert(canonical, Arc::downgrade(&store));
         drop(open);
@@ -434,6 +440,26 @@ impl Store {
         self.found(key, found)
     }
 
+    /// Notes a hit on `key` for the size limit's least-recently-used order (nothing without
+    /// a limit); the note is committed with the next write, never on its own per hit.
+    pub(crate) fn note_use(&self, key: &Digest) {
+        if self.limit.note_use(key)
+            && let Some(writer) = &self.writer
+        {
+            writer.nudge();
+        }
+    }
+
+    /// The size limit in bytes, if any.
+    pub(crate) fn max_size(&self) -> Option<u64> {
+        self.limit.get()
+    }
+
+    /// Sets the size limit (`None`: none); it applies from the next commit on.
+    pub(crate) fn set_max_size(&self, max_size: Option<u64>) {
+        self.limit.set(max_size);
+    }
+
     /// A hit's lookup, or the error that says what is damaged.
     fn found(&self, key: &Digest, found: Lookup) -> Result<Option<(Digest, Vec<u8>)>> {
         match found {
@@ -533,8 +559,10 @@ impl Store {
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
         let file = self.can_claim();
+        let written = [limit::Written::of(&call)];
         self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
+            self.limit.apply(txn, &written)?;
             if file && claims::has_claims(txn)? {
                 claims::end_claims_in(txn, std::iter::once(&call.key))?;
             }

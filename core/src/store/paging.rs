@@ -243,8 +243,7 @@ mod tests {
                 timestop: DateTime::from_timestamp(i64::from(i) + 1, 0).unwrap(),
                 walltime: 1.0,
                 tags: Default::default(),
-                environment: None,
-                git: None,
+                ..Default::default()
             },
         }
     }

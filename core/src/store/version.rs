@@ -7,11 +7,19 @@ use redb::{TableDefinition, TableHandle};
 use super::{CALLS, Store};
 use crate::error::{Error, Result};
 
-/// The format this fleche reads and writes. Version 1 (fleche 0.1.0 before checksums) had no
-/// version table; version 2 changed the value digest (options, unit, floats by their bits),
-/// the codec's `Some` mark, and added checksums to values and call records; version 3 changed
-/// the value digest of byte arrays (runs of bytes hashed whole, see `digest`).
-pub(crate) const FORMAT_VERSION: u64 = 3;
+/// The format this fleche writes. Version 1 (fleche 0.1.0 before checksums) had no version
+/// table; version 2 changed the value digest (options, unit, floats by their bits), the
+/// codec's `Some` mark, and added checksums to values and call records; version 3 stores tag
+/// values with their types (integers, floats, booleans besides text) and records may carry
+/// `resources` and collectors' `namespaces`, which a format-2 reader cannot decode; version 4
+/// changed the value digest of byte arrays (runs of bytes hashed whole, see `digest`).
+pub(crate) const FORMAT_VERSION: u64 = 4;
+
+/// The oldest format this fleche reads. Formats 2 and 3 digest byte arrays byte by byte, so
+/// their calls would never be found and their values would fail `verify`: they are refused,
+/// not read. (When a format only adds to records, a file of the older one is read as it is
+/// and marked as the newer one when opened for writing: see [`Store::upgrade_format`].)
+pub(crate) const OLDEST_READ: u64 = 4;
 
 /// `"version"` -> the format version.
 const FORMAT: TableDefinition<'_, &str, u64> = TableDefinition::new("fleche_format");
@@ -55,19 +63,35 @@ impl Store {
         })
     }
 
-    /// Fails unless the file holds a cache of [`FORMAT_VERSION`].
+    /// Fails unless the file holds a cache of a format this fleche reads.
     pub(crate) fn check_format(&self, holds: Holds) -> Result<()> {
         match holds {
-            Holds::Version(FORMAT_VERSION) => Ok(()),
+            Holds::Version(OLDEST_READ..=FORMAT_VERSION) => Ok(()),
             Holds::Version(found) => Err(self.version_error(found)),
             Holds::Nothing => Err(super::not_fleche_tables(&self.location)),
         }
     }
 
+    /// Marks a file of an older format this fleche reads as [`FORMAT_VERSION`], before this
+    /// fleche writes records only the newer format can hold.
+    pub(crate) fn upgrade_format(&self, holds: Holds) -> Result<()> {
+        match holds {
+            Holds::Version(found) if (OLDEST_READ..FORMAT_VERSION).contains(&found) => {
+                self.write(write)?;
+                tracing::info!(
+                    path = %self.location.display_path().display(),
+                    "cache marked as format {FORMAT_VERSION} (was {found}); fleche releases before typed tags no longer open it"
+                );
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn version_error(&self, found: u64) -> Error {
-        let advice = if found == 2 {
-            "Its value digests follow older rules (byte arrays digested byte by byte), so none of its calls would be found again and `fleche verify` would take its values for damaged: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 3)."
-        } else if found < FORMAT_VERSION {
+        let advice = if found == 2 || found == 3 {
+            "Its value digests follow older rules (byte arrays digested byte by byte), so none of its calls would be found again and `fleche verify` would take its values for damaged: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 4)."
+        } else if found < OLDEST_READ {
             "Its digests follow older rules that could return wrong values, so it is not read: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 2)."
         } else {
             "It was written by a newer fleche: open it with that release, or upgrade fleche."

@@ -21,6 +21,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::claims;
+use super::limit::{Limit, USES_BATCH, Written};
 use super::slot::Slot;
 use super::{Location, put_call_in, write_in};
 use crate::digest::Digest;
@@ -30,6 +31,9 @@ use crate::record::CallRecord;
 /// How long one commit should take at most: a returned record waits for the commit under way
 /// and its own, so two of these plus scheduling stay within the 100 ms promised.
 const COMMIT_BUDGET: Duration = Duration::from_millis(40);
+
+/// Hits noted for the size limit wait at most this long for a commit to carry them.
+const USES_DELAY: Duration = Duration::from_secs(1);
 
 /// The queue holds at most this many records, adapted to what the writer commits within
 /// [`COMMIT_BUDGET`]: inserting a small record with its index entries costs from about 20 us
@@ -89,8 +93,8 @@ pub(crate) struct QueuedCall {
 }
 
 impl QueuedCall {
-    /// The bytes it holds, as counted against [`MAX_QUEUED_BYTES`].
-    fn size(&self) -> usize {
+    /// The bytes it holds, as counted against [`MAX_QUEUED_BYTES`] (and the size limit).
+    pub(crate) fn size(&self) -> usize {
         self.encoded_record.len() + self.values.iter().map(|(_, v)| v.len()).sum::<usize>()
     }
 }
@@ -151,7 +155,7 @@ fn keeps_results(location: &Location) -> bool {
 }
 
 impl Writer {
-    pub(crate) fn start(slot: Arc<Slot>, location: Location) -> Writer {
+    pub(crate) fn start(slot: Arc<Slot>, location: Location, size_limit: Arc<Limit>) -> Writer {
         let shared = Arc::new(Shared {
             state: Mutex::default(),
             work: Condvar::new(),
@@ -162,7 +166,7 @@ impl Writer {
             let location = location.clone();
             std::thread::Builder::new()
                 .name("fleche-writer".into())
-                .spawn(move || run(&shared, &slot, &location))
+                .spawn(move || run(&shared, &slot, &location, &size_limit))
                 .ok()
         };
         Writer {
@@ -211,6 +215,14 @@ impl Writer {
             let committed = state.committed;
             state.pending.retain(|_, (seq, _, _)| *seq > committed);
         }
+    }
+
+    /// Wakes the writer to commit the hits noted for the size limit (see `limit.rs`).
+    pub(crate) fn nudge(&self) {
+        // Taking the lock first: the writer is either before its check for noted hits (and
+        // sees them) or waiting (and is woken).
+        drop(lock(&self.shared.state));
+        self.shared.work.notify_one();
     }
 
     /// The result of a call that is queued but not yet committed (or, on a memory store,
@@ -274,15 +286,40 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(shared: &Shared, slot: &Slot, location: &Location) {
+fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit) {
     loop {
         let batch = {
             let mut state = lock(&shared.state);
+            // Hits noted for the size limit ride on the next commit, or get one of their own
+            // once the first of them has waited `USES_DELAY` (or a batch is full).
+            let mut uses_since: Option<Instant> = None;
             while state.queue.is_empty() && !state.shutdown {
-                state = shared.work.wait(state).unwrap_or_else(|e| e.into_inner());
+                let waiting = size_limit.waiting_uses();
+                if waiting == 0 {
+                    state = shared.work.wait(state).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+                let left = USES_DELAY
+                    .saturating_sub(uses_since.get_or_insert_with(Instant::now).elapsed());
+                if left.is_zero() || waiting >= USES_BATCH {
+                    break;
+                }
+                state = shared
+                    .work
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
             if state.queue.is_empty() {
-                return;
+                let shutdown = state.shutdown;
+                drop(state);
+                if size_limit.waiting_uses() > 0 {
+                    commit_uses(slot, location, size_limit);
+                }
+                if shutdown {
+                    return;
+                }
+                continue;
             }
             state.queued_bytes = 0;
             std::mem::take(&mut state.queue)
@@ -291,7 +328,7 @@ fn run(shared: &Shared, slot: &Slot, location: &Location) {
         shared.progress.notify_all();
         let last = batch.last().map_or(0, |(seq, _)| *seq);
         let started = Instant::now();
-        let failure = commit(slot, &batch).err();
+        let failure = commit(slot, &batch, size_limit).err();
         let took = started.elapsed();
         if let Some(e) = &failure {
             tracing::warn!(
@@ -306,7 +343,8 @@ fn run(shared: &Shared, slot: &Slot, location: &Location) {
         }
         let mut state = lock(&shared.state);
         state.committed = last;
-        if keeps_results(location) && failure.is_none() {
+        // Under a size limit a commit may evict calls, which kept results would still answer.
+        if keeps_results(location) && failure.is_none() && size_limit.get().is_none() {
             if state.pending.len() > KEPT_RESULTS {
                 state.pending.retain(|_, (seq, _, _)| *seq > last);
             } else {
@@ -341,8 +379,20 @@ fn next_limit(limit: usize, batch: usize, took: Duration) -> usize {
     next.clamp(MIN_QUEUED_RECORDS, MAX_QUEUED_RECORDS)
 }
 
+/// Commits the hits noted for the size limit, when no record is waiting to carry them.
+fn commit_uses(slot: &Slot, location: &Location, size_limit: &Limit) {
+    let done = slot.with(|db| write_in(db, |txn| size_limit.apply(txn, &[])));
+    slot.changed();
+    if let Err(e) = done {
+        tracing::debug!(
+            "uses of calls in {} not recorded: {e}",
+            location.display_path().display()
+        );
+    }
+}
+
 /// Commits a batch, and marks the commit before the caller lets its results leave the queue.
-fn commit(slot: &Slot, batch: &[(u64, QueuedCall)]) -> Result<()> {
+fn commit(slot: &Slot, batch: &[(u64, QueuedCall)], size_limit: &Limit) -> Result<()> {
     let committed = slot.with(|db| {
         write_in(db, |txn| {
             for (_, call) in batch {
@@ -358,6 +408,8 @@ fn commit(slot: &Slot, batch: &[(u64, QueuedCall)]) -> Result<()> {
             if claims::has_claims(txn)? {
                 claims::end_claims_in(txn, batch.iter().map(|(_, call)| &call.key))?;
             }
+            let written: Vec<Written> = batch.iter().map(|(_, call)| Written::of(call)).collect();
+            size_limit.apply(txn, &written)?;
             Ok(())
         })
     });

@@ -84,6 +84,19 @@ impl CallView {
         line(&mut t, call, "started", time(row.start, local_time));
         line(&mut t, call, "stopped", time(row.stop, local_time));
         line(&mut t, call, "wall time", wall(row.wall));
+        if let Some(r) = &row.resources {
+            let cpu = |s: Option<f64>| s.map_or_else(|| "?".to_owned(), wall);
+            line(&mut t, call, "cpu user", cpu(r.cpu_user));
+            line(&mut t, call, "cpu system", cpu(r.cpu_system));
+            if let Some(bytes) = r.peak_memory_growth {
+                line(
+                    &mut t,
+                    call,
+                    "peak memory",
+                    format!("+{}", crate::value::human_size(bytes)),
+                );
+            }
+        }
         if !row.tags.is_empty() {
             let tags = t.add(
                 Some(call),
@@ -127,6 +140,19 @@ impl CallView {
                 "dirty",
                 git.dirty.map_or_else(unknown, |d| d.to_string()),
             );
+        }
+        // One node per namespace of the user's own collectors, a line per entry.
+        for (namespace, value) in row.namespaces.iter().flat_map(|n| n.iter()) {
+            match value {
+                fleche::Value::Map(entries) => {
+                    // Closed, the line shows the entries inline; opened, one per line.
+                    let n = t.add(Some(call), namespace, Body::Text(value.to_string()));
+                    for (k, v) in entries {
+                        line(&mut t, n, k, v.to_string());
+                    }
+                }
+                other => line(&mut t, call, namespace, other.to_string()),
+            }
         }
         let args = t.add(
             None,
