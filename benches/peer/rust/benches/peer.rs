@@ -1,7 +1,6 @@
 //! fleche next to the crate `cached` (its memory store and its redb store) on the peer
 //! workloads; prints `tool workload seconds` lines. Run everything with `benches/peer/run`.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use cached::macros::cached;
@@ -242,9 +241,7 @@ fn fill(cache: &Cache, calls: usize) {
                     timestart: t0 + chrono::Duration::microseconds(i as i64),
                     timestop: t0 + chrono::Duration::microseconds(i as i64 + 5),
                     walltime: 5e-6,
-                    tags: BTreeMap::new(),
-                    environment: None,
-                    git: None,
+                    ..Default::default()
                 },
             };
             (fleche::digest(&("peer call", i)), record)
