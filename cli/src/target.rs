@@ -44,29 +44,17 @@ impl Target {
                 && let Ok(resolved) = config.resolve(given)
                 && resolved.name.is_some()
             {
-                return match resolved.spec {
-                    CacheSpec::File(file) => Ok(Chosen {
-                        path: file,
+                return match (resolved.spec.first_file(), &resolved.spec) {
+                    (Some(file), _) => Ok(Chosen {
+                        path: file.to_path_buf(),
                         why: Some(format!("cache `{given}`, {}", resolved.origin)),
                     }),
-                    CacheSpec::Memory => Err(Failure::usage(format!(
-                        "cache `{given}` is in memory: there is nothing on disk to work on"
-                    ))),
-                    CacheSpec::Off => Err(Failure::usage(format!(
+                    (None, CacheSpec::Off) => Err(Failure::usage(format!(
                         "`{given}` switches caching off: there is no cache to work on"
                     ))),
-                    CacheSpec::Stack(layers) => match layers.iter().find_map(|l| match &l.spec {
-                        CacheSpec::File(file) => Some(file.clone()),
-                        _ => None,
-                    }) {
-                        Some(file) => Ok(Chosen {
-                            path: file,
-                            why: Some(format!("cache `{given}`, {}", resolved.origin)),
-                        }),
-                        None => Err(Failure::usage(format!(
-                            "cache `{given}` is in memory: there is nothing on disk to work on"
-                        ))),
-                    },
+                    (None, _) => Err(Failure::usage(format!(
+                        "cache `{given}` is in memory: there is nothing on disk to work on"
+                    ))),
                 };
             }
             return Ok(Chosen { path, why: None });

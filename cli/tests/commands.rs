@@ -577,31 +577,26 @@ fn ls_show_and_config_on_a_stack_show_each_calls_layer() {
         shown.stdout
     );
     let config = ok(fleche_in(dir.path(), &["config"], ""));
-    assert!(
-        config.stdout.contains("a stack of 2 layers"),
-        "{}",
-        config.stdout
-    );
-    assert!(
-        config.stdout.contains("new results are stored here"),
-        "{}",
-        config.stdout
-    );
-    assert!(
-        config.stdout.contains("read-only: never written"),
-        "{}",
-        config.stdout
-    );
-    assert!(
-        config.stdout.contains("max_size 1 GiB"),
-        "{}",
-        config.stdout
-    );
+    for said in [
+        "a stack of 2 layers",
+        "new results are stored here",
+        "read-only: never written",
+        "max_size 1 GiB",
+    ] {
+        assert!(config.stdout.contains(said), "{said}: {}", config.stdout);
+    }
     let config = json(&ok(fleche_in(dir.path(), &["--json", "config"], "")));
     assert_eq!(config["layers"][1]["read_only"], true);
     // Commands that change a cache work on the top file.
     let stats = json(&ok(fleche_in(dir.path(), &["--json", "stats"], "")));
     assert_eq!(stats["calls"], 2);
+    // A layer by its name, read-only section included.
+    let stats = json(&ok(fleche_in(
+        dir.path(),
+        &["--cache", "team", "--json", "stats"],
+        "",
+    )));
+    assert_eq!(stats["calls"], 4);
 }
 
 #[test]

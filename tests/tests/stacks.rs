@@ -10,8 +10,14 @@ use fleche::Cache;
 
 /// Runs `cache-worker - square N` in `dir` on the default cache, with `env` set.
 fn square(dir: &Path, n: i64, env: &[(&str, &str)]) -> Output {
+    worker(dir, &["square", &n.to_string()], env)
+}
+
+/// Runs `cache-worker - ARGS..` in `dir` on the default cache, with `env` set.
+fn worker(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cache-worker"));
-    cmd.args(["-", "square", &n.to_string()])
+    cmd.arg("-")
+        .args(args)
         .current_dir(dir)
         .env_remove("FLECHE_CACHE")
         .env_remove("EVCXR_IS_RUNTIME");
@@ -158,14 +164,7 @@ fn max_size_in_fleche_toml_keeps_the_cache_file_under_it() {
         "[default]\ncache = \"local\"\n[local]\npath = \"local.redb\"\nmax_size = \"16 KiB\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cache-worker"))
-        .args(["-", "many", "400"])
-        .current_dir(dir.path())
-        .env_remove("FLECHE_CACHE")
-        .env_remove("EVCXR_IS_RUNTIME")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    worker(dir.path(), &["many", "400"], &[]);
     let cache = Cache::open_read_only(dir.path().join("local.redb")).unwrap();
     let stats = cache.stats().unwrap();
     assert!(
@@ -182,13 +181,7 @@ fn max_size_in_fleche_toml_keeps_the_cache_file_under_it() {
         "[default]\ncache = \"local\"\n[local]\npath = \"other.redb\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cache-worker"))
-        .args(["-", "many", "400"])
-        .current_dir(dir.path())
-        .env_remove("FLECHE_CACHE")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    worker(dir.path(), &["many", "400"], &[]);
     let other = Cache::open_read_only(dir.path().join("other.redb")).unwrap();
     assert_eq!(other.len().unwrap(), 400);
 }

@@ -27,10 +27,10 @@ pub fn choose(arg: Option<&str>) -> Result<Chosen, String> {
             // Perhaps a cache name from fleche.toml.
             if let Ok(config) = Config::discover()
                 && let Ok(resolved) = config.resolve(arg)
-                && let (Some(name), CacheSpec::File(file)) = (&resolved.name, resolved.spec)
+                && let (Some(name), Some(file)) = (&resolved.name, resolved.spec.first_file())
             {
                 return Ok(Chosen {
-                    path: file,
+                    path: file.to_path_buf(),
                     why: Some(format!("cache `{name}` ({})", resolved.origin)),
                 });
             }

@@ -121,6 +121,16 @@ impl CacheSpec {
             CacheSpec::Memory | CacheSpec::Off => None,
         }
     }
+
+    /// The first cache file it names, read-only layers included: what a tool that looks at
+    /// one file (a browser, `--cache NAME`) opens. `None` in memory or off.
+    pub fn first_file(&self) -> Option<&Path> {
+        match self {
+            CacheSpec::File(path) => Some(path),
+            CacheSpec::Stack(layers) => layers.iter().find_map(|l| l.spec.first_file()),
+            CacheSpec::Memory | CacheSpec::Off => None,
+        }
+    }
 }
 
 /// A size in bytes as `fleche.toml` would write it (`10 GiB`, `512 KiB`, `100 B`).

@@ -141,26 +141,9 @@ impl Store {
         after: Option<Digest>,
         limit: usize,
     ) -> Result<Vec<PagedRecord>> {
-        self.read(|txn| {
-            let calls = txn.open_table(CALLS)?;
-            let range = match after {
-                Some(a) => calls.range::<[u8; 32]>((Excluded(*a.as_bytes()), Unbounded))?,
-                None => calls.range::<[u8; 32]>(..)?,
-            };
-            let mut out = Vec::with_capacity(limit.min(1 << 16));
-            for entry in range.take(limit) {
-                let (key, value) = entry?;
-                let key = Digest::from_bytes(key.value());
-                let (result, sum, record) = value.value();
-                let read = if checksum::call_intact(sum, &result, record) {
-                    UnreadableRecord::decode(record)
-                } else {
-                    checksum::warn_skipped(&key);
-                    Err(UnreadableRecord::damaged())
-                };
-                out.push((key, read));
-            }
-            Ok(out)
+        self.walk_records_after(after, limit, |key, record| match record {
+            Some(record) => Some((key, UnreadableRecord::decode(record))),
+            None => Some((key, Err(UnreadableRecord::damaged()))),
         })
     }
 
@@ -171,6 +154,19 @@ impl Store {
         after: Option<Digest>,
         limit: usize,
     ) -> Result<Vec<(Digest, Vec<u8>)>> {
+        self.walk_records_after(after, limit, |key, record| {
+            record.map(|r| (key, r.to_vec()))
+        })
+    }
+
+    /// Passes up to `limit` records with keys strictly after `after` to `visit`, in key
+    /// order: the record's bytes, or `None` (with a warning) when its checksum does not hold.
+    fn walk_records_after<T>(
+        &self,
+        after: Option<Digest>,
+        limit: usize,
+        mut visit: impl FnMut(Digest, Option<&[u8]>) -> Option<T>,
+    ) -> Result<Vec<T>> {
         self.read(|txn| {
             let calls = txn.open_table(CALLS)?;
             let range = match after {
@@ -182,11 +178,11 @@ impl Store {
                 let (key, value) = entry?;
                 let key = Digest::from_bytes(key.value());
                 let (result, sum, record) = value.value();
-                if checksum::call_intact(sum, &result, record) {
-                    out.push((key, record.to_vec()));
-                } else {
+                let intact = checksum::call_intact(sum, &result, record);
+                if !intact {
                     checksum::warn_skipped(&key);
                 }
+                out.extend(visit(key, intact.then_some(record)));
             }
             Ok(out)
         })
