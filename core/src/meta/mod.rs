@@ -379,6 +379,7 @@ fn record<B: Serialize + 'static, A: Serialize + 'static>(
         "runtime" | "tags" => Err(format!(
             "`{name}` is fleche's own namespace; give the collector another name"
         )),
+        "" => Err("its name is empty; queries and tables find a namespace by its name".into()),
         _ => {
             let b = to_value(before.as_ref().expect("not taken"))?;
             let a = to_value(after.as_ref().expect("not taken"))?;
@@ -504,6 +505,7 @@ mod tests {
         assert!(md.environment.is_some());
         record("mine", Unrecorded(5), 7, &mut md).unwrap();
         assert_eq!(md.namespaces["mine"], Value::from(7));
+        assert!(record("", 1, (), &mut md).is_err());
         record("nothing", (), Option::<u8>::None, &mut md).unwrap();
         assert!(!md.namespaces.contains_key("nothing"));
     }
