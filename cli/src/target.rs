@@ -52,6 +52,9 @@ impl Target {
                     (None, CacheSpec::Off) => Err(Failure::usage(format!(
                         "`{given}` switches caching off: there is no cache to work on"
                     ))),
+                    (None, CacheSpec::Postgres(url)) => Err(Failure::usage(format!(
+                        "cache `{given}` is the PostgreSQL database {url}; the `fleche` command works on cache files: give one with --cache PATH"
+                    ))),
                     (None, _) => Err(Failure::usage(format!(
                         "cache `{given}` is in memory: there is nothing on disk to work on"
                     ))),
@@ -76,6 +79,10 @@ impl Target {
             ))),
             CacheSpec::Off => Err(Failure::usage(format!(
                 "no cache to work on: caching is switched off ({}). Give one with --cache PATH.",
+                resolved.origin
+            ))),
+            CacheSpec::Postgres(url) => Err(Failure::usage(format!(
+                "the default cache is the PostgreSQL database {url} ({}); the `fleche` command works on cache files: give one with --cache PATH",
                 resolved.origin
             ))),
             ref stack @ CacheSpec::Stack(_) => match stack.top_file() {

@@ -261,7 +261,9 @@ fn open_default() -> Result<DefaultHandle> {
         (origin, CacheSpec::File(path)) => format!("caching to {} ({origin})", path.display()),
         (origin, CacheSpec::Memory) => format!("using an in-memory cache ({origin})"),
         (origin, CacheSpec::Off) => format!("caching is off ({origin}): cached functions just run"),
-        (origin, spec @ CacheSpec::Stack(_)) => format!("caching to {spec} ({origin})"),
+        (origin, spec @ (CacheSpec::Stack(_) | CacheSpec::Postgres(_))) => {
+            format!("caching to {spec} ({origin})")
+        }
     };
     notice(tracing::Level::INFO, &line, Stream::Stderr);
     Ok(DefaultHandle::Held(cache))

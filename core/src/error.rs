@@ -141,6 +141,16 @@ pub enum Error {
         /// What went wrong, and what to do about it.
         detail: String,
     },
+    /// A shared cache (a PostgreSQL layer) cannot be reached. It said so once when the outage
+    /// began; until it answers again, every use fails at once with this error, which the
+    /// stack skips silently (calls compute, results wait in the outbox).
+    #[error("cache layer {layer} is unreachable ({detail}); it is tried again shortly")]
+    Unreachable {
+        /// The layer, as it describes itself.
+        layer: String,
+        /// Why, as the last attempt found.
+        detail: String,
+    },
     /// A cache stack that cannot be built as asked.
     #[error("cannot build the cache stack: {detail}")]
     Stack {

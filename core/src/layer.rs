@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Claims, Store};
 
 pub use crate::store::maintenance::StoredCall;
 
@@ -139,6 +139,14 @@ pub trait Layer: Send + Sync {
     /// page through every layer with it.
     fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<(Digest, Vec<u8>)>>;
 
+    /// The records that one indexed filter selects, from the layer's own index (any order;
+    /// the query checks every filter again on each record). `None`, the default, makes a
+    /// query page through every record with [`Layer::records_after`].
+    fn records_indexed(&self, filter: &IndexedFilter<'_>) -> Option<Result<Vec<EncodedRecord>>> {
+        let _ = filter;
+        None
+    }
+
     /// Removes the calls under these keys (their values may stay); returns how many were
     /// there. A layer that cannot remove calls keeps them and returns 0.
     fn remove(&self, keys: &[Digest]) -> Result<usize> {
@@ -151,6 +159,24 @@ pub trait Layer: Send + Sync {
     fn flush(&self) -> Result<()> {
         Ok(())
     }
+}
+
+/// A call key and its encoded record, as layers list them.
+pub type EncodedRecord = (Digest, Vec<u8>);
+
+/// A filter that a cache file answers from an index, as a query hands it to
+/// [`Layer::records_indexed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexedFilter<'a> {
+    /// Calls of the function with this name.
+    Name(&'a str),
+    /// Calls of functions in this module.
+    Module(&'a str),
+    /// Calls tagged with this key and value.
+    Tag(&'a str, &'a str),
+    /// Calls whose argument of this name has the value with this digest.
+    Argument(&'a str, &'a Digest),
 }
 
 /// A cache file (or memory cache) as a layer: fleche's own store.
@@ -195,6 +221,9 @@ impl Layer for Store {
 /// The layers of a stacked cache, top first.
 pub(crate) struct Layers {
     pub(crate) entries: Vec<Entry>,
+    /// Where the stack's leases live: its shared database when it has one (so machines
+    /// compute once), else none and its top file's are used.
+    pub(crate) claims: Option<Arc<dyn Claims>>,
 }
 
 /// One layer of a stack.

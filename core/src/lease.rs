@@ -14,7 +14,7 @@ use crate::cache::Cache;
 use crate::digest::Digest;
 use crate::error::{Stream, notice, warn_once};
 use crate::function::Function;
-use crate::store::{Claim, Store, this_holder};
+use crate::store::{Claim, Claims, this_holder};
 
 /// Turns waiting off for every function when set to `0`, `false`, `no` or `off`.
 pub const ENV_WAIT: &str = "FLECHE_WAIT";
@@ -80,7 +80,7 @@ fn settings() -> &'static Settings {
 /// `Err`, a result that could not be stored), it ends the claim at once so a waiter takes
 /// over; after a store, the record's commit ends it.
 pub(crate) struct Lease {
-    store: Arc<Store>,
+    claims: Arc<dyn Claims>,
     key: Digest,
     stored: bool,
 }
@@ -94,7 +94,7 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Err(e) = self.store.release_claim(&self.key, !self.stored) {
+        if let Err(e) = self.claims.release_claim(&self.key, !self.stored) {
             tracing::warn!(key = %self.key, "could not end the claim on a call: {e}");
         }
     }
@@ -118,10 +118,13 @@ pub(crate) fn acquire<R>(
     key: &Digest,
     mut look: impl FnMut() -> Option<R>,
 ) -> Acquired<R> {
-    let store = &cache.store;
-    if !function.wait || !settings().wait || !store.can_claim() || !worth_claiming(function) {
+    if !function.wait || !settings().wait || !worth_claiming(function) {
         return Acquired::Compute(None);
     }
+    let Some(claims) = claims_of(cache) else {
+        return Acquired::Compute(None);
+    };
+    let store = &claims;
     let lease = settings().lease;
     let mut announced = false;
     let mut pause = Duration::from_millis(1);
@@ -129,7 +132,7 @@ pub(crate) fn acquire<R>(
         match store.claim(key, lease) {
             Ok(Claim::Ours) => {
                 let lease = Lease {
-                    store: store.clone(),
+                    claims: claims.clone(),
                     key: *key,
                     stored: false,
                 };
@@ -162,6 +165,7 @@ pub(crate) fn acquire<R>(
                     match store.claim_holder(key) {
                         Ok(Some(holder)) if holder != this_holder() => {}
                         Ok(_) => break,
+                        Err(crate::Error::Unreachable { .. }) => return Acquired::Compute(None),
                         Err(e) => {
                             warn_once(&format!(
                                 "{}: cannot read who computes a call, computing it here: {e}",
@@ -172,13 +176,26 @@ pub(crate) fn acquire<R>(
                     }
                 }
             }
+            // An unreachable shared cache said so itself, once.
+            Err(crate::Error::Unreachable { .. }) => return Acquired::Compute(None),
             Err(e) => {
                 warn_once(&format!(
-                    "{}: cannot claim calls in the cache file, so other processes may compute them too: {e}",
+                    "{}: cannot claim this call, so other processes may compute it too: {e}",
                     function.name
                 ));
                 return Acquired::Compute(None);
             }
         }
     }
+}
+
+/// Where `cache` keeps its leases: the shared database of a stack that has one (machines
+/// then compute once), else its (top) file, when other processes can open it; `None` for a
+/// memory cache or a read-only file, which no other process writes to.
+fn claims_of(cache: &Cache) -> Option<Arc<dyn Claims>> {
+    if let Some(claims) = cache.layers.as_ref().and_then(|l| l.claims.clone()) {
+        return Some(claims);
+    }
+    let store = &cache.store;
+    store.can_claim().then(|| store.clone() as Arc<dyn Claims>)
 }

@@ -113,6 +113,8 @@ pub mod layer;
 mod lease;
 pub mod meta;
 mod notebook;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod query;
 pub mod record;
 mod runtime;

@@ -37,6 +37,9 @@ use crate::store::{QueuedCall, Store};
 #[derive(Default)]
 pub struct Stack {
     entries: Vec<Entry>,
+    /// The PostgreSQL layers, told about the file above them when the stack is built.
+    #[cfg(feature = "postgres")]
+    postgres: Vec<Arc<crate::postgres::PostgresLayer>>,
 }
 
 impl std::fmt::Debug for Stack {
@@ -74,6 +77,22 @@ impl Stack {
             store: None,
         });
         self
+    }
+
+    /// Adds a PostgreSQL database as the next layer: `url` is
+    /// `postgres://USER@HOST:PORT/DATABASE` (`?sslmode=require` for TLS); the password comes
+    /// from `PGPASSWORD` or `~/.pgpass`, never from the URL. fleche creates its tables in an
+    /// empty database and refuses one made by another schema version.
+    ///
+    /// Below a cache file, new results are committed to the file and pushed to the server in
+    /// the background through an outbox kept in the file, so results computed while the
+    /// server is away reach it later. Misses claim their key on the server, so processes on
+    /// every machine compute each call once.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(mut self, name: &str, url: &str) -> Result<Stack> {
+        let layer = crate::postgres::PostgresLayer::connect(url)?;
+        self.postgres.push(layer.clone());
+        Ok(self.layer(name, layer))
     }
 
     fn push_cache(mut self, name: &str, cache: Cache, read_only: bool) -> Stack {
@@ -146,10 +165,26 @@ impl Stack {
             Some(store) => store,
             None => Arc::new(Store::memory()?),
         };
+        #[cfg(feature = "postgres")]
+        let claims = {
+            // The first writable PostgreSQL layer feeds on the top file's outbox and holds
+            // the stack's leases.
+            let shared = self.postgres.first();
+            if let Some(top) = self.entries.iter().find(|e| !e.read_only)
+                && let Some(store) = &top.store
+                && let Some(pg) = shared
+            {
+                pg.push_from(store);
+            }
+            shared.map(|pg| pg.claims())
+        };
+        #[cfg(not(feature = "postgres"))]
+        let claims = None;
         Ok(Cache {
             store,
             layers: Some(Arc::new(Layers {
                 entries: self.entries,
+                claims,
             })),
         })
     }
@@ -169,9 +204,14 @@ impl Cache {
             CacheSpec::Memory => Ok(Cache::memory()),
             CacheSpec::File(path) => Cache::open(path),
             CacheSpec::Off => Ok(Cache::off()),
+            CacheSpec::Postgres(url) => Cache::postgres(url),
             CacheSpec::Stack(layers) => {
                 let mut stack = Stack::new();
                 for layer in layers {
+                    if let CacheSpec::Postgres(url) = &layer.spec {
+                        stack = stack_postgres(stack, &layer.name, url)?;
+                        continue;
+                    }
                     let opened = match (&layer.spec, layer.read_only) {
                         (CacheSpec::File(path), true) => match Cache::open_read_only(path) {
                             Ok(cache) => cache,
@@ -187,7 +227,7 @@ impl Cache {
                         (CacheSpec::Memory | CacheSpec::File(_), _) => {
                             Cache::from_spec(&layer.spec)?
                         }
-                        (CacheSpec::Off | CacheSpec::Stack(_), _) => {
+                        (CacheSpec::Off | CacheSpec::Stack(_) | CacheSpec::Postgres(_), _) => {
                             return Err(Error::Stack {
                                 detail: format!(
                                     "layer `{}` is not a cache file or memory",
@@ -210,6 +250,14 @@ impl Cache {
         }
     }
 
+    /// A cache on a PostgreSQL database alone (see [`Stack::postgres`] for the URL, the
+    /// password and TLS). Each new result is stored on the server when the call returns; put
+    /// a cache file above it (`Stack::new().cache("local", Cache::open(path)?).postgres(..)`)
+    /// to have local hits and to keep results through an outage of the server.
+    pub fn postgres(url: &str) -> Result<Cache> {
+        stack_postgres(Stack::new(), "postgres", url)?.build()
+    }
+
     /// A cache that caches nothing: cached functions just run (for timing and debugging).
     /// `FLECHE_CACHE=off` or `cache = "off"` in `fleche.toml` make it the default.
     pub fn off() -> Cache {
@@ -217,6 +265,7 @@ impl Cache {
             store: Cache::memory().store,
             layers: Some(Arc::new(Layers {
                 entries: Vec::new(),
+                claims: None,
             })),
         }
     }
@@ -302,6 +351,8 @@ impl Cache {
                 Err(e @ (Error::DamagedValue { .. } | Error::DamagedRecord { .. })) => {
                     tracing::warn!(key = %key, layer = &*entry.name, "{e}; trying the next layer");
                 }
+                // The layer reported its outage itself, once.
+                Err(Error::Unreachable { .. }) => {}
                 Err(e) => warn_once(&entry.skipped(&e)),
             }
         }
@@ -431,5 +482,20 @@ fn layer_error(entry: &Entry, e: &Error) -> Error {
     Error::Layer {
         layer: format!("`{}` ({})", entry.name, entry.layer.describe()),
         detail: e.to_string(),
+    }
+}
+
+/// Adds a PostgreSQL layer, or says that this build of fleche has none.
+fn stack_postgres(stack: Stack, name: &str, url: &str) -> Result<Stack> {
+    #[cfg(feature = "postgres")]
+    return stack.postgres(name, url);
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = (stack, url);
+        Err(Error::Stack {
+            detail: format!(
+                "cache `{name}` is on PostgreSQL, and this program was built without fleche's `postgres` feature: add `features = [\"postgres\"]` to its fleche dependency"
+            ),
+        })
     }
 }

@@ -3,3 +3,4 @@
 //! [`postgres`] starts a throwaway server for them.
 
 pub mod postgres;
+pub mod workers;

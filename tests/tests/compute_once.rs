@@ -1,49 +1,16 @@
 //! Compute once across processes on one cache file: real processes miss the same keys at
 //! the same time, and every body runs once; a holder killed mid-body lets another take over.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
+
+use fleche_tests::workers::{finish, finish_within, runs, wait_for_a_body};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_slow-worker");
 
 fn spawn(cache: &Path, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(WORKER);
-    cmd.arg(cache)
-        .args(args)
-        .env("FLECHE_TEST_LOG", log)
-        .env_remove("FLECHE_WAIT")
-        .env_remove("FLECHE_LEASE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("slow-worker starts")
-}
-
-fn finish(child: Child) -> Output {
-    let out = child.wait_with_output().expect("slow-worker ends");
-    assert!(
-        out.status.success(),
-        "slow-worker failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// How many times each key's body ran, and by which processes, from the run log.
-fn runs(log: &Path) -> BTreeMap<u64, Vec<u32>> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut out: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-    for line in text.lines() {
-        let (k, pid) = line.split_once(' ').expect("a `key pid` line");
-        out.entry(k.parse().unwrap())
-            .or_default()
-            .push(pid.parse().unwrap());
-    }
-    out
+    fleche_tests::workers::spawn(WORKER, &cache.display().to_string(), log, args, env)
 }
 
 /// A new cache file, created before the workers start so that none of them creates it.
@@ -117,14 +84,7 @@ fn a_killed_holder_lets_a_waiting_process_take_over_within_the_lease() {
     let log = dir.path().join("runs.log");
     let lease = [("FLECHE_LEASE", "1")];
     let mut holder = spawn(&cache, &log, &["key", "7", "60000"], &lease);
-    let started = Instant::now();
-    while runs(&log).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the holder never started its body"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_a_body(&log);
     let waiter = spawn(
         &cache,
         &log,
@@ -142,7 +102,7 @@ fn a_killed_holder_lets_a_waiting_process_take_over_within_the_lease() {
     let holder_pid = holder.id();
     holder.wait().unwrap();
     let killed = Instant::now();
-    let out = wait_with_timeout(waiter, Duration::from_secs(30));
+    let out = finish_within(waiter, Duration::from_secs(30));
     let took = killed.elapsed();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "result 49");
     let runs = runs(&log);
@@ -168,14 +128,7 @@ fn a_holder_whose_body_panics_lets_a_waiting_process_compute_at_once() {
         &["key", "3", "1500"],
         &[("FLECHE_LEASE", "600"), ("FLECHE_TEST_PANIC", "1")],
     );
-    let started = Instant::now();
-    while runs(&log).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the holder never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_a_body(&log);
     let waiter = spawn(
         &cache,
         &log,
@@ -184,31 +137,11 @@ fn a_holder_whose_body_panics_lets_a_waiting_process_compute_at_once() {
     );
     let failed = holder.wait_with_output().unwrap();
     assert!(!failed.status.success(), "the holder's body panicked");
-    let out = wait_with_timeout(waiter, Duration::from_secs(60));
+    let out = finish_within(waiter, Duration::from_secs(60));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "result 9");
     assert_eq!(
         runs(&log)[&3].len(),
         2,
         "the waiter computed the call itself"
     );
-}
-
-/// Waits for `child`, killing it and failing after `limit`: a waiter that never takes over
-/// must fail the test, not hang it.
-fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
-    let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return finish(child);
-        }
-        if started.elapsed() > limit {
-            child.kill().ok();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "the waiter did not take over within {limit:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

@@ -52,6 +52,12 @@ pub fn choose(arg: Option<&str>) -> Result<Chosen, String> {
              Give a cache file: `fleche-tui path/to/cache.redb`.",
             resolved.origin
         )),
+        CacheSpec::Postgres(url) => Err(format!(
+            "fleche-tui: the default cache is the PostgreSQL database {url} ({}), and fleche-tui \
+             browses cache files. Put a local file above it (cache = [\"local\", \"team\"] in \
+             fleche.toml) and browse that, or give a cache file: `fleche-tui path/to/cache.redb`.",
+            resolved.origin
+        )),
         ref stack @ CacheSpec::Stack(_) => match stack.top_file() {
             Some(path) => Ok(Chosen {
                 path: path.to_path_buf(),

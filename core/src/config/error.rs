@@ -55,7 +55,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A cache section has a `type` other than `file` or `memory`.
-    #[error("{}: [{section}] has unknown type `{found}`; use type = \"file\" (with a path) or type = \"memory\"", .file.display())]
+    #[error("{}: [{section}] has unknown type `{found}`; use type = \"file\" (with a path), type = \"memory\" or type = \"postgres\" (with a url)", .file.display())]
     UnknownType {
         /// The file.
         file: PathBuf,
@@ -63,6 +63,16 @@ pub enum ConfigError {
         section: String,
         /// The type given.
         found: String,
+    },
+    /// A `type = "postgres"` section that cannot be used as written.
+    #[error("{}: [{section}] {message}", .file.display())]
+    BadPostgres {
+        /// The file.
+        file: PathBuf,
+        /// The cache section.
+        section: String,
+        /// What is wrong and what to write instead.
+        message: String,
     },
     /// A cache section says neither where its file is nor that it is in memory.
     #[error("{}: [{section}] has neither `path` nor `type = \"memory\"`; add path = \"...\" for a cache file, or type = \"memory\"", .file.display())]

@@ -93,6 +93,8 @@ struct RawCache {
     read_only: Option<bool>,
     /// `"10 GiB"`, `"500 MB"` or a number of bytes.
     max_size: Option<RawSize>,
+    /// `type = "postgres"`: the server's URL, without a password.
+    url: Option<String>,
 }
 
 /// `max_size`: a number of bytes, or a string with a unit.
@@ -200,6 +202,30 @@ impl RawCache {
         home: Option<&Path>,
     ) -> Result<CacheSpec, ConfigError> {
         let err_section = || (file.to_path_buf(), section.to_owned());
+        let invalid = |message: String| ConfigError::BadPostgres {
+            file: file.to_path_buf(),
+            section: section.to_owned(),
+            message,
+        };
+        match (self.kind.as_deref(), &self.url) {
+            (Some("postgres"), Some(url)) if self.path.is_none() => {
+                if has_password(url) {
+                    return Err(invalid(
+                        "the URL holds a password: remove it, and set PGPASSWORD or add a line to ~/.pgpass (HOST:PORT:DATABASE:USER:PASSWORD)".into(),
+                    ));
+                }
+                return Ok(CacheSpec::Postgres(url.clone()));
+            }
+            (Some("postgres"), _) => {
+                return Err(invalid(
+                    "a cache of type \"postgres\" takes `url = \"postgres://USER@HOST:PORT/DATABASE\"` and no `path`".into(),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(invalid("`url` is only for `type = \"postgres\"`".into()));
+            }
+            _ => {}
+        }
         match (self.kind.as_deref(), self.path.as_deref()) {
             (Some("memory"), None) => Ok(CacheSpec::Memory),
             (Some("memory"), Some(_)) => {
@@ -361,7 +387,7 @@ fn cache_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Strin
 }
 
 fn cache_type<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Text("\"file\" or \"memory\"")
+    Text("\"file\", \"memory\" or \"postgres\"")
         .deserialize(deserializer)
         .map(Some)
 }
@@ -414,6 +440,16 @@ fn one_line(message: &str) -> String {
     message.trim().replace('\n', "; ")
 }
 
+/// Whether a `postgres://` URL carries a password (`user:password@host`).
+fn has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'))
+        || url.contains("password=")
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -421,6 +457,20 @@ mod tests {
 
     use super::super::testing::*;
     use super::super::*;
+
+    #[test]
+    fn config_a_postgres_cache_takes_a_url() {
+        let parsed = super::parse_file(
+            "[team]\ntype = \"postgres\"\nurl = \"postgres://alice@db:5432/cache\"\n",
+            Path::new("/p/fleche.toml"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.caches["team"],
+            CacheSpec::Postgres("postgres://alice@db:5432/cache".into())
+        );
+    }
 
     #[test]
     fn config_relative_paths_rebase_onto_file_dir() {
@@ -534,6 +584,17 @@ mod tests {
                 matches!(e, ConfigError::MemoryWithPath { .. })
             }),
             (
+                "[p]\ntype = \"postgres\"\nurl = \"postgres://me:secret@db/x\"\n",
+                |e| matches!(e, ConfigError::BadPostgres { message, .. } if message.contains("PGPASSWORD")),
+            ),
+            (
+                "[p]\ntype = \"postgres\"\n",
+                |e| matches!(e, ConfigError::BadPostgres { message, .. } if message.contains("url =")),
+            ),
+            ("[p]\npath = \"x\"\nurl = \"postgres://db/x\"\n", |e| {
+                matches!(e, ConfigError::BadPostgres { .. })
+            }),
+            (
                 "[p]\ntype = \"disk\"\n",
                 |e| matches!(e, ConfigError::UnknownType { found, .. } if found == "disk"),
             ),
@@ -595,7 +656,7 @@ mod tests {
                 "[p]\ntype = true\n",
                 "p.type",
                 2,
-                "expected \"file\" or \"memory\"",
+                "expected \"file\", \"memory\" or \"postgres\"",
             ),
             (
                 "stray = 1\n",
@@ -613,7 +674,7 @@ mod tests {
                 "[p]\npath = \"x\"\nsize = 3\n",
                 "p",
                 3,
-                "unknown field `size`, expected one of `path`, `type`, `read_only`, `max_size`",
+                "unknown field `size`, expected one of `path`, `type`, `read_only`, `max_size`, `url`",
             ),
             (
                 "[default]\ncahce = \"p\"\n",

@@ -62,6 +62,9 @@ pub enum CacheSpec {
     File(PathBuf),
     /// Caching switched off (`off`): cached functions just run.
     Off,
+    /// A PostgreSQL database (`type = "postgres"`, `url = "postgres://USER@HOST/DB"`); the
+    /// password comes from `PGPASSWORD` or `~/.pgpass`, never from `fleche.toml`.
+    Postgres(String),
     /// Layers looked up in order, top first (`[default] cache = ["local", "team"]`), or one
     /// cache section with options (`read_only`, `max_size`).
     Stack(Vec<LayerSpec>),
@@ -86,6 +89,7 @@ impl fmt::Display for CacheSpec {
             CacheSpec::Memory => f.write_str("in memory"),
             CacheSpec::File(path) => write!(f, "{}", path.display()),
             CacheSpec::Off => f.write_str("off (caching switched off)"),
+            CacheSpec::Postgres(url) => write!(f, "PostgreSQL {url}"),
             CacheSpec::Stack(layers) => {
                 for (i, layer) in layers.iter().enumerate() {
                     if i > 0 {
@@ -118,7 +122,7 @@ impl CacheSpec {
                 CacheSpec::File(path) if !l.read_only => Some(path.as_path()),
                 _ => None,
             }),
-            CacheSpec::Memory | CacheSpec::Off => None,
+            CacheSpec::Memory | CacheSpec::Off | CacheSpec::Postgres(_) => None,
         }
     }
 
@@ -128,7 +132,7 @@ impl CacheSpec {
         match self {
             CacheSpec::File(path) => Some(path),
             CacheSpec::Stack(layers) => layers.iter().find_map(|l| l.spec.first_file()),
-            CacheSpec::Memory | CacheSpec::Off => None,
+            CacheSpec::Memory | CacheSpec::Off | CacheSpec::Postgres(_) => None,
         }
     }
 }

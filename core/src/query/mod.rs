@@ -17,7 +17,7 @@ use crate::call::Call;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::function::Function;
-use crate::layer::{Layer, Layers};
+use crate::layer::{IndexedFilter, Layer, Layers};
 use crate::record::RecordView;
 use crate::store::Probe;
 
@@ -482,7 +482,7 @@ fn matching_in_layers(
             Some(store) => {
                 matching_in_store(&Cache::plain(store.clone()), filters, probes).map(|f| f.0)
             }
-            None => matching_in_layer(stack, &*entry.layer, filters),
+            None => matching_in_layer(stack, &*entry.layer, filters, probes),
         };
         match found {
             Ok(calls) => out.extend(
@@ -491,18 +491,49 @@ fn matching_in_layers(
                     .filter(|c| seen.insert(c.key()))
                     .map(|c| c.in_layer(entry.name.clone())),
             ),
-            Err(e) if entry.read_only => crate::error::warn_once(&entry.skipped(&e)),
+            // A shared cache that is away leaves its calls out, as a read-only layer would.
+            Err(e) if entry.read_only || matches!(e, Error::Unreachable { .. }) => {
+                crate::error::warn_once(&entry.skipped(&e));
+            }
             Err(e) => return Err(e),
         }
     }
     Ok(out)
 }
 
-/// The matching calls of a layer without indexes (a shared database), read page by page;
-/// their values are read through the stack.
-fn matching_in_layer(stack: &Cache, layer: &dyn Layer, filters: &[Filter]) -> Result<Vec<Call>> {
+/// The matching calls of a layer that is not a cache file (a shared database): those its own
+/// index selects for one of the query's indexed filters, else every record, page by page.
+/// Their values are read through the stack.
+fn matching_in_layer(
+    stack: &Cache,
+    layer: &dyn Layer,
+    filters: &[Filter],
+    probes: &[Probe],
+) -> Result<Vec<Call>> {
     let mut batches = BatchBuilder::default();
     let mut kept = Vec::new();
+    let indexed = probes.iter().find_map(|probe| {
+        let filter = match probe {
+            Probe::Name(name) => IndexedFilter::Name(name),
+            Probe::Module(module) => IndexedFilter::Module(module),
+            Probe::Tag(tag, value) => IndexedFilter::Tag(tag, value),
+            Probe::Argument(name, digest) => IndexedFilter::Argument(name, digest),
+            _ => return None,
+        };
+        layer.records_indexed(&filter)
+    });
+    if let Some(records) = indexed {
+        kept.extend(
+            records?
+                .iter()
+                .filter_map(|(key, bytes)| check(filters, *key, bytes, &mut batches)),
+        );
+        let batches = batches.finish();
+        return Ok(kept
+            .into_iter()
+            .map(|(key, slot)| Call::in_batch(stack.clone(), key, batches.get(slot)))
+            .collect());
+    }
     let mut after = None;
     loop {
         let page = layer.records_after(after, LAYER_PAGE)?;

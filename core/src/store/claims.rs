@@ -43,6 +43,30 @@ pub(crate) enum Claim {
     HeldBy(String),
 }
 
+/// Where the leases of a cache live: its file, or the shared database below it. Whoever
+/// claims through it holds the key until it releases it or its lease lapses; it renews the
+/// leases it holds by itself.
+pub(crate) trait Claims: Send + Sync {
+    /// Claims `key` for `lease` unless another holder's lease on it runs.
+    fn claim(&self, key: &Digest, lease: Duration) -> Result<Claim>;
+    /// The holder of a running lease on `key`, if any.
+    fn claim_holder(&self, key: &Digest) -> Result<Option<String>>;
+    /// Stops renewing our claim on `key`; with `remove`, ends it at once.
+    fn release_claim(&self, key: &Digest, remove: bool) -> Result<()>;
+}
+
+impl Claims for Store {
+    fn claim(&self, key: &Digest, lease: Duration) -> Result<Claim> {
+        Store::claim(self, key, lease)
+    }
+    fn claim_holder(&self, key: &Digest) -> Result<Option<String>> {
+        Store::claim_holder(self, key)
+    }
+    fn release_claim(&self, key: &Digest, remove: bool) -> Result<()> {
+        Store::release_claim(self, key, remove)
+    }
+}
+
 /// Keys this store holds, renewed by a background thread while their bodies run.
 pub(crate) struct Leases {
     shared: Arc<Held>,

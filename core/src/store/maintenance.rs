@@ -303,6 +303,7 @@ impl Store {
                 self.slot.clone(),
                 self.location.clone(),
                 self.limit.clone(),
+                self.outbox.clone(),
             ))
             .filter(Writer::is_running);
         }

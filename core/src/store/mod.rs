@@ -25,13 +25,16 @@ mod checksum;
 mod claims;
 mod limit;
 pub(crate) mod maintenance;
+pub(crate) mod outbox;
 mod paging;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 mod probe;
 mod slot;
 mod version;
 mod writer;
 
-pub(crate) use claims::{Claim, this_holder};
+pub(crate) use claims::{Claim, Claims, this_holder};
 use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
@@ -105,6 +108,9 @@ pub(crate) struct Store {
     pub(crate) limit: Arc<Limit>,
     /// Keys this process claimed in the file (compute once across processes).
     leases: claims::Leases,
+    /// Whether committed records get an outbox entry (the file is stacked above a shared
+    /// database); shared with the writer thread.
+    outbox: Arc<outbox::Outbox>,
 }
 
 /// The tables of a read transaction kept for the hit path of a memory store. A memory store
@@ -144,10 +150,18 @@ impl Store {
         let read_only = matches!(db, Handle::ReadOnly(_));
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
         let limit = Arc::new(Limit::default());
+        let outbox = Arc::new(outbox::Outbox::default());
         // A memory store writes behind too: a commit to redb's in-memory backend costs about
         // as much as the whole of a small call, and queries wait for the queue anyway.
         let writer = (!read_only)
-            .then(|| Writer::start(slot.clone(), location.clone(), limit.clone()))
+            .then(|| {
+                Writer::start(
+                    slot.clone(),
+                    location.clone(),
+                    limit.clone(),
+                    outbox.clone(),
+                )
+            })
             .filter(Writer::is_running);
         Store {
             writer,
@@ -159,6 +173,7 @@ impl Store {
             record_reads: AtomicU64::new(0),
             limit,
             leases: claims::Leases::new(),
+            outbox,
         }
     }
 
@@ -172,7 +187,7 @@ impl Store {
     }
 
     /// Waits until every queued call record is committed or has failed.
-    fn wait_for_queue(&self) {
+    pub(crate) fn wait_for_queue(&self) {
         if let Some(writer) = &self.writer {
             writer.wait();
         }
@@ -195,6 +210,7 @@ impl Store {
         if let Err(e) = self.flush() {
             tracing::warn!("{e}");
         }
+        self.outbox.closing();
         self.slot.close();
     }
 
@@ -559,15 +575,23 @@ impl Store {
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
         let file = self.can_claim();
+        let outbox = self.outbox.enabled();
         let written = [limit::Written::of(&call)];
-        self.write(|txn| {
+        let sent = self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
             self.limit.apply(txn, &written)?;
             if file && claims::has_claims(txn)? {
                 claims::end_claims_in(txn, std::iter::once(&call.key))?;
             }
+            if outbox {
+                outbox::add_in(txn, std::iter::once(&call.key))?;
+            }
             Ok(())
-        })
+        });
+        if outbox && sent.is_ok() {
+            self.outbox.committed();
+        }
+        sent
     }
 
     /// Stores a value under its digest, unless a value is already stored there.

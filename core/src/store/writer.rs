@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use super::claims;
 use super::limit::{Limit, USES_BATCH, Written};
+use super::outbox::{self, Outbox};
 use super::slot::Slot;
 use super::{Location, put_call_in, write_in};
 use crate::digest::Digest;
@@ -155,7 +156,14 @@ fn keeps_results(location: &Location) -> bool {
 }
 
 impl Writer {
-    pub(crate) fn start(slot: Arc<Slot>, location: Location, size_limit: Arc<Limit>) -> Writer {
+    /// Starts the writer of one file; while `outbox` is enabled, every committed record gets
+    /// an outbox entry in the same commit.
+    pub(crate) fn start(
+        slot: Arc<Slot>,
+        location: Location,
+        size_limit: Arc<Limit>,
+        outbox: Arc<Outbox>,
+    ) -> Writer {
         let shared = Arc::new(Shared {
             state: Mutex::default(),
             work: Condvar::new(),
@@ -166,7 +174,7 @@ impl Writer {
             let location = location.clone();
             std::thread::Builder::new()
                 .name("fleche-writer".into())
-                .spawn(move || run(&shared, &slot, &location, &size_limit))
+                .spawn(move || run(&shared, &slot, &location, &size_limit, &outbox))
                 .ok()
         };
         Writer {
@@ -286,7 +294,7 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit) {
+fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit, outbox: &Outbox) {
     loop {
         let batch = {
             let mut state = lock(&shared.state);
@@ -328,7 +336,11 @@ fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit) {
         shared.progress.notify_all();
         let last = batch.last().map_or(0, |(seq, _)| *seq);
         let started = Instant::now();
-        let failure = commit(slot, &batch, size_limit).err();
+        let with_outbox = outbox.enabled();
+        let failure = commit(slot, &batch, size_limit, with_outbox).err();
+        if with_outbox && failure.is_none() {
+            outbox.committed();
+        }
         let took = started.elapsed();
         if let Some(e) = &failure {
             tracing::warn!(
@@ -392,7 +404,12 @@ fn commit_uses(slot: &Slot, location: &Location, size_limit: &Limit) {
 }
 
 /// Commits a batch, and marks the commit before the caller lets its results leave the queue.
-fn commit(slot: &Slot, batch: &[(u64, QueuedCall)], size_limit: &Limit) -> Result<()> {
+fn commit(
+    slot: &Slot,
+    batch: &[(u64, QueuedCall)],
+    size_limit: &Limit,
+    outbox: bool,
+) -> Result<()> {
     let committed = slot.with(|db| {
         write_in(db, |txn| {
             for (_, call) in batch {
@@ -407,6 +424,10 @@ fn commit(slot: &Slot, batch: &[(u64, QueuedCall)], size_limit: &Limit) -> Resul
             // process waiting for it sees the record as soon as the claim is gone.
             if claims::has_claims(txn)? {
                 claims::end_claims_in(txn, batch.iter().map(|(_, call)| &call.key))?;
+            }
+            // Stacked above a shared database: the push reads what to send from here.
+            if outbox {
+                outbox::add_in(txn, batch.iter().map(|(_, call)| &call.key))?;
             }
             let written: Vec<Written> = batch.iter().map(|(_, call)| Written::of(call)).collect();
             size_limit.apply(txn, &written)?;

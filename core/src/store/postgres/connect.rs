@@ -1,0 +1,196 @@
+//! Reaching the server: the URL read as libpq reads it, the password from the environment
+//! (`PGPASSWORD`, then `~/.pgpass` or `PGPASSFILE`) and never from the URL, TLS when the URL
+//! asks for it (`sslmode=require`), and a small pool of connections.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::config::{Host, SslMode};
+use postgres_native_tls::MakeTlsConnector;
+use r2d2_postgres::PostgresConnectionManager;
+
+/// Connections kept open per process: a cached call holds one for one round trip, so a few
+/// serve many threads; the pusher and the lease renewer take one each.
+const POOL_SIZE: u32 = 8;
+/// How long a call waits for the server before it computes without it: an unreachable
+/// server must cost a call little, and only once (see `Health`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(crate) type Manager = PostgresConnectionManager<MakeTlsConnector>;
+pub(crate) type Pool = r2d2::Pool<Manager>;
+
+/// A parsed URL, ready to connect, and how to name it in messages.
+pub(crate) struct Target {
+    pub(crate) config: postgres::Config,
+    /// The URL as given (it holds no password).
+    pub(crate) shown: String,
+}
+
+/// Reads `url` (`postgres://user@host:port/db?sslmode=require`). A password in the URL is
+/// refused: URLs end up in `fleche.toml`, logs and screens.
+pub(crate) fn target(url: &str) -> Result<Target, String> {
+    let mut config = postgres::Config::from_str(url).map_err(|e| {
+        format!(
+            "`{url}` is not a PostgreSQL URL ({e}); expected postgres://USER@HOST:PORT/DATABASE"
+        )
+    })?;
+    if config.get_password().is_some() {
+        return Err(
+            "the URL holds a password: remove it and set PGPASSWORD, or add a line to ~/.pgpass (HOST:PORT:DATABASE:USER:PASSWORD)".to_owned(),
+        );
+    }
+    let shown = url.to_owned();
+    if config.get_user().is_none() {
+        let user = std::env::var("PGUSER")
+            .or_else(|_| std::env::var("USER"))
+            .map_err(|_| format!("`{url}` names no user: write postgres://USER@HOST/DATABASE"))?;
+        config.user(&user);
+    }
+    if config.get_hosts().is_empty() {
+        config.host("localhost");
+    }
+    // Only an explicit `sslmode=require` turns TLS on; `prefer`, the library's default, would
+    // otherwise try TLS against servers that were never set up for it.
+    if config.get_ssl_mode() != SslMode::Require {
+        config.ssl_mode(SslMode::Disable);
+    }
+    if let Some(password) = password_for(&config) {
+        config.password(password);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config.keepalives(true);
+    config.application_name("fleche");
+    Ok(Target { config, shown })
+}
+
+/// A pool that opens connections when first needed, so that building it never blocks.
+pub(crate) fn pool(target: &Target) -> Result<Pool, String> {
+    let connector = native_tls::TlsConnector::new()
+        .map_err(|e| format!("cannot set up TLS for `{}`: {e}", target.shown))?;
+    let manager =
+        PostgresConnectionManager::new(target.config.clone(), MakeTlsConnector::new(connector));
+    Ok(r2d2::Pool::builder()
+        .max_size(POOL_SIZE)
+        .min_idle(Some(0))
+        // A check on every checkout would double the round trips of a hit; a broken
+        // connection shows itself on use, and the pool drops closed ones.
+        .test_on_check_out(false)
+        .connection_timeout(CONNECT_TIMEOUT)
+        .build_unchecked(manager))
+}
+
+/// The password for this connection: `PGPASSWORD`, else the first matching line of the
+/// password file, as libpq does.
+fn password_for(config: &postgres::Config) -> Option<String> {
+    if let Ok(password) = std::env::var("PGPASSWORD") {
+        return Some(password);
+    }
+    let file = std::env::var_os("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".pgpass")))?;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(name)) => name.clone(),
+        // libpq matches a socket directory against `localhost`.
+        _ => "localhost".to_owned(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or(user);
+    pgpass_lookup(&file, [&host, &port, database, user])
+}
+
+/// The password of the first line of `file` whose four fields match (`*` matches anything;
+/// `\:` and `\\` are a literal colon and backslash).
+fn pgpass_lookup(file: &Path, wanted: [&str; 4]) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .find_map(|line| {
+            let fields = split_fields(line);
+            let [host, port, db, user, password] = fields.as_slice() else {
+                return None;
+            };
+            let matches = [host, port, db, user]
+                .iter()
+                .zip(wanted)
+                .all(|(field, want)| field.as_str() == "*" || field.as_str() == want);
+            matches.then(|| password.clone())
+        })
+}
+
+fn split_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let (Some(next), Some(field)) = (chars.next(), fields.last_mut()) {
+                    field.push(next);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => {
+                if let Some(field) = fields.last_mut() {
+                    field.push(c);
+                }
+            }
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_refused_with_what_to_do() {
+        let Err(e) = target("postgres://me:secret@db.example/cache") else {
+            panic!("a password in the URL must be refused");
+        };
+        assert!(e.contains("PGPASSWORD") && e.contains(".pgpass"), "{e}");
+    }
+
+    #[test]
+    fn tls_only_when_the_url_asks_for_it() {
+        let mode = |url| target(url).unwrap().config.get_ssl_mode();
+        assert_eq!(
+            mode("postgres://me@db/cache?sslmode=require"),
+            SslMode::Require
+        );
+        assert_eq!(mode("postgres://me@db/cache"), SslMode::Disable);
+        assert_eq!(
+            mode("postgres://me@db/cache?sslmode=prefer"),
+            SslMode::Disable
+        );
+        assert!(target("mysql://me@db").is_err());
+    }
+
+    #[test]
+    fn the_password_file_is_read_as_libpq_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:5432:*:me:wrong\ndb\\:x:*:cache:me:p\\:ss\n*:*:*:me:fallback\n",
+        )
+        .unwrap();
+        assert_eq!(
+            pgpass_lookup(&file, ["db:x", "5432", "cache", "me"]).as_deref(),
+            Some("p:ss")
+        );
+        assert_eq!(
+            pgpass_lookup(&file, ["elsewhere", "1", "x", "me"]).as_deref(),
+            Some("fallback")
+        );
+        assert_eq!(pgpass_lookup(&file, ["h", "1", "x", "you"]), None);
+    }
+}

@@ -1,0 +1,138 @@
+//! The tables fleche keeps in PostgreSQL, created on first use and versioned: a row in
+//! `fleche_schema` holds the schema version, and a database of another version is refused
+//! with a clear error instead of being read with the wrong layout.
+//!
+//! The same data as a cache file: call records with their checksums and the columns that
+//! queries filter on (name, module, start time, result), tags and arguments in their own
+//! indexed tables, values stored once per digest in chunks, and the leases of calls being
+//! computed.
+
+/// The layout this fleche reads and writes.
+pub(crate) const SCHEMA_VERSION: i32 = 1;
+
+/// Any constant: the advisory lock that serialises creating the schema, so processes that
+/// start together on a new database do not race each other's `CREATE TABLE`.
+const CREATE_LOCK: i64 = 0x666c_6563_6865;
+
+const CREATE: &str = "
+CREATE TABLE fleche_schema (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    version integer NOT NULL
+);
+CREATE TABLE fleche_values (
+    digest bytea PRIMARY KEY,
+    checksum bigint NOT NULL,
+    size bigint NOT NULL,
+    chunks integer NOT NULL
+);
+CREATE TABLE fleche_value_chunks (
+    digest bytea NOT NULL,
+    seq integer NOT NULL,
+    bytes bytea NOT NULL,
+    PRIMARY KEY (digest, seq)
+);
+CREATE TABLE fleche_calls (
+    key bytea PRIMARY KEY,
+    result bytea NOT NULL,
+    checksum bigint NOT NULL,
+    record bytea NOT NULL,
+    name text NOT NULL,
+    module text NOT NULL,
+    start_ns bigint NOT NULL
+);
+CREATE INDEX fleche_calls_by_name ON fleche_calls (name);
+CREATE INDEX fleche_calls_by_module ON fleche_calls (module);
+CREATE INDEX fleche_calls_by_time ON fleche_calls (start_ns);
+CREATE INDEX fleche_calls_by_result ON fleche_calls (result);
+CREATE TABLE fleche_call_tags (
+    key bytea NOT NULL,
+    tag text NOT NULL,
+    value text NOT NULL,
+    PRIMARY KEY (key, tag)
+);
+CREATE INDEX fleche_calls_by_tag ON fleche_call_tags (tag, value);
+CREATE TABLE fleche_call_arguments (
+    key bytea NOT NULL,
+    name text NOT NULL,
+    digest bytea NOT NULL,
+    PRIMARY KEY (key, name, digest)
+);
+CREATE INDEX fleche_calls_by_argument ON fleche_call_arguments (name, digest);
+CREATE TABLE fleche_claims (
+    key bytea PRIMARY KEY,
+    holder text NOT NULL,
+    expires timestamptz NOT NULL
+);
+";
+
+/// Creates the tables in an empty database, or checks the version of existing ones.
+/// `Err` says what is wrong and what to do.
+pub(crate) fn ensure(client: &mut postgres::Client) -> Result<(), String> {
+    if let Some(version) = version(client)? {
+        return check(version);
+    }
+    let mut txn = client.transaction().map_err(|e| detail(&e))?;
+    txn.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK])
+        .map_err(|e| detail(&e))?;
+    // Another process may have created it while we waited for the lock.
+    let exists = txn
+        .query_one("SELECT to_regclass('fleche_schema') IS NOT NULL", &[])
+        .map_err(|e| detail(&e))?
+        .get::<_, bool>(0);
+    if !exists {
+        txn.batch_execute(CREATE).map_err(|e| {
+            format!(
+                "cannot create fleche's tables (does the user have CREATE on the database?): {e}"
+            )
+        })?;
+        txn.execute(
+            "INSERT INTO fleche_schema (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )
+        .map_err(|e| detail(&e))?;
+    }
+    txn.commit().map_err(|e| detail(&e))?;
+    match version(client)? {
+        Some(version) => check(version),
+        None => Err("fleche_schema holds no version row".to_owned()),
+    }
+}
+
+/// The version row, or `None` when fleche has no tables there yet.
+fn version(client: &mut postgres::Client) -> Result<Option<i32>, String> {
+    let exists = client
+        .query_one("SELECT to_regclass('fleche_schema') IS NOT NULL", &[])
+        .map_err(|e| detail(&e))?
+        .get::<_, bool>(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt("SELECT version FROM fleche_schema", &[])
+        .map_err(|e| detail(&e))?;
+    // A table without its row is from no release of fleche: an unknown version.
+    Ok(Some(row.map_or(0, |r| r.get(0))))
+}
+
+fn check(found: i32) -> Result<(), String> {
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let advice = if found < SCHEMA_VERSION {
+        "it was made by an older fleche: use a new database (or schema) for this release, or the release that made it"
+    } else {
+        "it was made by a newer fleche: upgrade fleche, or use another database"
+    };
+    Err(format!(
+        "the database holds fleche schema version {found}, this fleche {} reads version {SCHEMA_VERSION}; {advice}",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// What the server said, with its SQLSTATE, rather than the client's bare "db error".
+pub(crate) fn detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
