@@ -75,3 +75,16 @@ fn stored_bytes_checksum_100mb(bencher: Bencher<'_, '_>, which: &str) {
             _ => u64::from(blake3::hash(black_box(&bytes)).as_bytes()[0]),
         });
 }
+
+/// Digest of 10 MB of bytes, as a `Vec<u8>` (one serde call per byte) and as
+/// `serde_bytes::Bytes` (one call for the slice).
+#[divan::bench(args = ["vec", "serde_bytes"], sample_count = 20, sample_size = 1)]
+fn bytes_10mb(bencher: Bencher<'_, '_>, kind: &str) {
+    let v: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
+    bencher
+        .counter(BytesCount::of_slice(&v))
+        .bench(|| match kind {
+            "vec" => fleche::digest(black_box(&v)),
+            _ => fleche::digest(black_box(serde_bytes::Bytes::new(&v))),
+        });
+}

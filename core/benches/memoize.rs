@@ -112,6 +112,65 @@ fn raw_redb_durable_commit(bencher: divan::Bencher<'_, '_>) {
     });
 }
 
+#[fleche]
+fn fib(n: u64) -> u64 {
+    if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+}
+
+/// `fib(20)` on an empty cache: 21 misses and 18 hits, recursion going through the cache.
+/// Each sample starts from a new cache, made and dropped outside the timing.
+#[divan::bench(args = ["memory", "file"], sample_count = 100, sample_size = 1)]
+fn fib_20_cold(bencher: divan::Bencher<'_, '_>, backend: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    bencher
+        .with_inputs(|| {
+            n += 1;
+            let cache = if backend == "memory" {
+                Cache::memory()
+            } else {
+                Cache::open(dir.path().join(format!("fib{n}.redb"))).unwrap()
+            };
+            let active = cache.activate();
+            (cache, active)
+        })
+        .bench_local_values(|held| {
+            assert_eq!(fib(black_box(20)), 6765);
+            held
+        });
+}
+
+#[fleche]
+fn byte_length(data: Vec<u8>) -> usize {
+    data.len()
+}
+
+#[fleche]
+fn byte_buf_length(data: serde_bytes::ByteBuf) -> usize {
+    data.len()
+}
+
+/// A hit whose argument is 10 MB of bytes, as a `Vec<u8>` and as a `serde_bytes::ByteBuf`: the
+/// argument's digest is most of the cost.
+#[divan::bench(args = ["vec", "serde_bytes"], sample_count = 20, sample_size = 1)]
+fn hit_memory_cache_10_mb_bytes_argument(bencher: divan::Bencher<'_, '_>, kind: &str) {
+    let cache = Cache::memory();
+    let _active = cache.activate();
+    let data: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
+    if kind == "vec" {
+        byte_length(data.clone());
+        bencher
+            .with_inputs(|| data.clone())
+            .bench_local_values(byte_length);
+    } else {
+        let data = serde_bytes::ByteBuf::from(data);
+        byte_buf_length(data.clone());
+        bencher
+            .with_inputs(|| data.clone())
+            .bench_local_values(byte_buf_length);
+    }
+}
+
 /// A miss on a memory cache with no metadata collector at all: the floor for the ones below.
 #[divan::bench]
 fn miss_memory_cache_no_collectors(bencher: divan::Bencher<'_, '_>) {

@@ -79,7 +79,7 @@ pub enum Error {
     },
     /// The file is a fleche cache of another format version than this fleche reads.
     #[error(
-        "cache {path} has format version {found}, and this fleche ({crate_version}) reads format versions 2 to {expected}. {advice}"
+        "cache {path} has format version {found}, and this fleche ({crate_version}) reads format version {expected}. {advice}"
     )]
     FormatVersion {
         /// The file.

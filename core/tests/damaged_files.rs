@@ -7,8 +7,6 @@ mod logged;
 
 use std::path::Path;
 
-use redb::ReadableDatabase;
-
 use fleche::{Cache, Error, fleche};
 use logged::logged;
 
@@ -144,7 +142,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
                 err,
                 Error::FormatVersion {
                     found: 1,
-                    expected: 3,
+                    expected: 4,
                     ..
                 }
             ),
@@ -152,28 +150,49 @@ fn a_file_of_format_1_is_refused_with_its_version() {
         );
         let text = err.to_string();
         assert!(text.contains("format version 1"), "{text}");
-        assert!(text.contains("reads format versions 2 to 3"), "{text}");
+        assert!(text.contains("reads format version 4"), "{text}");
         assert!(text.contains("delete it"), "{text}");
+    }
+}
+
+/// A cache file whose version table says `version`.
+fn file_of_format(dir: &std::path::Path, version: u64) -> std::path::PathBuf {
+    let path = dir.join(format!("v{version}.redb"));
+    drop(Cache::open(&path).unwrap());
+    set_format(&path, version);
+    path
+}
+
+/// Formats 2 and 3 digested byte arrays byte by byte: read under format 4's digests, none of
+/// their calls would be found and `verify` would call their values damaged, so they are
+/// refused, read-only or not.
+#[test]
+fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    for version in [2, 3] {
+        let path = file_of_format(dir.path(), version);
+        for err in [
+            Cache::open(&path).unwrap_err(),
+            Cache::open_read_only(&path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, Error::FormatVersion { found, expected: 4, .. } if found == version),
+                "{err:?}"
+            );
+            let text = err.to_string();
+            assert!(text.contains("byte arrays"), "{text}");
+            assert!(text.contains("delete it"), "{text}");
+        }
     }
 }
 
 #[test]
 fn a_file_of_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("new.redb");
-    drop(Cache::open(&path).unwrap());
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
-            .unwrap()
-            .insert("version", 4)
-            .unwrap();
-        txn.commit().unwrap();
-    }
+    let path = file_of_format(dir.path(), 5);
     let err = Cache::open_read_only(&path).unwrap_err();
     assert!(
-        matches!(err, Error::FormatVersion { found: 4, .. }),
+        matches!(err, Error::FormatVersion { found: 5, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer fleche"), "{err}");
@@ -188,50 +207,4 @@ fn set_format(path: &std::path::Path, version: u64) {
         .insert("version", version)
         .unwrap();
     txn.commit().unwrap();
-}
-
-fn format_of(path: &std::path::Path) -> u64 {
-    let db = redb::Database::open(path).unwrap();
-    let txn = db.begin_read().unwrap();
-    txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
-        .unwrap()
-        .get("version")
-        .unwrap()
-        .unwrap()
-        .value()
-}
-
-#[fleche]
-fn old_tagged(x: i64) -> i64 {
-    x
-}
-
-/// A file of format 2 (tags stored as text) is read as it is by a read-only open, and marked
-/// as format 3 by the first open for writing; its text tags stay text.
-#[test]
-fn a_file_of_format_2_reads_and_is_marked_3_when_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v2.redb");
-    {
-        let cache = Cache::open(&path).unwrap();
-        let _a = cache.activate();
-        // Text tags and nothing else new: what a format-2 record holds.
-        let _off = fleche::meta::Meta::off(fleche::meta::BUILT_INS);
-        let _t = fleche::tags!(temperature = "300");
-        old_tagged(1);
-        cache.flush().unwrap();
-    }
-    set_format(&path, 2);
-    {
-        let cache = Cache::open_read_only(&path).unwrap();
-        let call = cache.query().tag("temperature", "300").only().unwrap();
-        assert_eq!(call.metadata().tags["temperature"], "300");
-        assert_eq!(cache.query().tag("temperature", 300).count().unwrap(), 0);
-    }
-    assert_eq!(format_of(&path), 2, "a read-only open changes nothing");
-    {
-        let cache = Cache::open(&path).unwrap();
-        assert_eq!(cache.query().tag("temperature", "300").count().unwrap(), 1);
-    }
-    assert_eq!(format_of(&path), 3);
 }

@@ -3,8 +3,9 @@
 //! THE DIGEST IS A FROZEN FORMAT: the hex strings below were produced once by the finished
 //! implementation and must never change. A failure here is a format break: every digest
 //! already stored (cache keys, value names) would be orphaned. Fix the code, not the strings.
-//! (They were changed once, deliberately, for format version 2: options, unit and floats by
-//! their exact bits; see docs/format.md.)
+//! (They were changed deliberately for format version 2: options, unit and floats by their
+//! exact bits; and for format version 4: runs of bytes in arrays hashed whole, under a new
+//! context string; see docs/format.md.)
 
 use std::collections::HashMap;
 
@@ -48,112 +49,126 @@ fn golden() -> Vec<(&'static str, Digest, &'static str)> {
         (
             "0u8",
             digest(&0u8),
-            "f03085c7d71a9c4476ac78757928ee2f930cb4eca23d1a2198e3819cb72c5f51",
+            "995f51e5f3d27fed252277cb3006dec556cf17db32d364ee70d5baa6aad5d673",
         ),
         (
             "100i32",
             digest(&100i32),
-            "93572cd6cfdb9a00a97ed6596c2fb265f74600f08c0e4ee4ffcb2d8273f34a35",
+            "e42cf737f1c02793c5157069b7d3c4bd16eda4a4679c54f6cb2af4197b60a53e",
         ),
         (
             "-1i64",
             digest(&-1i64),
-            "2efd84361a769459540e9a2a7d7fe783473fbed3b6bd8bf9f9a11def7c98c58b",
+            "05ab4a91933e7233796a21ecbcf175ba7a709c0e7b4bb5ebbecf52de2adc7ac9",
         ),
         (
             "-300i16",
             digest(&-300i16),
-            "24611a25b02b34468c320225a26dad6bd18ec1058edd17260de4653ed5312e87",
+            "6f4a341eb72d69d3c88af199076b26c9a8efb0730db8dba8be79d75a28435a80",
         ),
         (
             "u64::MAX",
             digest(&u64::MAX),
-            "8bb94fefb8ce51660f9d2dedf17e4497ef551ecac6f3b922e8c942529c19e99c",
+            "0cf533eb89a378bc95140714bc5a0eff39647c1e08c9b9985d6c5e14a28143d6",
         ),
         (
             "i128::MIN",
             digest(&i128::MIN),
-            "da98aac1460d3f70f76a5697d77c997ceee0128e04f3a530aad29a92d2494d99",
+            "f565d3d0ec92b7336f6473adca80516fb0c0c6d4817a3337c8cedd1362d0715e",
         ),
         (
             "i128::MAX",
             digest(&i128::MAX),
-            "36891d60e75d4c5df37b69b4a698b32172385d9e43fc0a423173e4ad13782215",
+            "fa4c7a403d4efb4b1a689037b24245ee7e959ad28bb397c5e6421cf4f092d6d9",
         ),
         (
             "u128::MAX",
             digest(&u128::MAX),
-            "3c5949ed8e6d5024f44a3513c7469582b95e211de22382f835271e4b45b647fa",
+            "c844f8ba1eb1b7888f822f764a21d99bc98da0d55423a8d6b113dcd7f9630695",
         ),
         (
             "1.5f64",
             digest(&1.5f64),
-            "2481423f7a5050e3ae31ba2123772b0c68b8d89669aa7d1af046670808097793",
+            "508eca123a3e50e9ee8cc7e1926e153238f74c4d2505e914ea0223d5f98ef03d",
         ),
         (
             "-0.0f64",
             digest(&-0.0f64),
-            "2a91039721d4e5fefa48c359f7205680e8ce63865b1065f9a46ea89e95742a8b",
+            "75b1d1d9ae1a6de95f1af10db611db7ce48b7b17225a9a0b6f3f5030aac14f00",
         ),
         (
             "NaN",
             digest(&f64::NAN),
-            "090db2ea8c00b22debf5d1e8ad9fe7f5a89bec18b3e69d70874b0387f82c947f",
+            "bab35bd60cfc3179a3813787f3818010e3b974006bda0a1a0bbb47b40f120cd0",
         ),
         (
             "-inf",
             digest(&f64::NEG_INFINITY),
-            "de4d9af480e87ec69f71bb39c89dec6061615d4e558d599db220890ac716de89",
+            "62e812b07aea60b2d382e9365f6fa6a49977b0b77e4e1c8a04b741a0684010e5",
         ),
         (
             "0.1f32",
             digest(&0.1f32),
-            "cbb8611f840885ba87fa89fe9eb12768307e3a4703de1df4cf8accc9b8309f06",
+            "9467d08ba781ace9440a143d2957edd004d4cd11bd5f57b3d3dedc2b321c540e",
         ),
         (
             "empty str",
             digest(""),
-            "17167589db2ae443b763d6f4c9fc0cab609edb1d18a2e9b8349cae32e495c4e9",
+            "f7b9da7a8a67a4052cea0d215f21185892cd7735479a2ae343f41e3b7700dd6d",
         ),
         (
             "unicode str",
             digest("héllo wörld 🦀"),
-            "71524df6b46a50c94631a4d606ef1b3f48033af7993e10934c360372a4256d6f",
+            "75d66e31abe88ce8dfd4226b58b98aaccde75c38df0670496dacdb8583ec016e",
         ),
         (
             "char",
             digest(&'c'),
-            "bebad703bec3e26aa7ed9ed6e34283f2ba9b4ac2516caa52cab9c0e980848c54",
+            "d8cfd30e0cea88e3db00619f3b7875a34021bddcd9254c51f114b7ac3fbb3fd2",
         ),
         (
             "bytes",
             digest(serde_bytes::Bytes::new(&[0, 1, 2, 255])),
-            "50faac1fb404778ccc83db802eb80eda66090d724e8a4a4aa14e6ee663488b16",
+            "849dbfc2eac02962742e9917e82766491faab1ecc63c153cf929d0dd55d0fb51",
+        ),
+        (
+            "100000 bytes as a Vec<u8> (runs longer than a buffer)",
+            digest(
+                &(0..100_000u32)
+                    .map(|i| (i % 251) as u8)
+                    .collect::<Vec<u8>>(),
+            ),
+            "3583b8cab9d92a6885998a9da7af8e5f99bcb3e014c6df43756e4e11f8cdfbd2",
+        ),
+        (
+            "mixed array: bytes, 256, bytes",
+            digest(&[1u16, 2, 256, 3]),
+            "5e4dc22e13a6652da2e6b24853b13de03ab10048ecbef81d6de5520c9cc336ef",
         ),
         (
             "vec",
             digest(&vec![1, 2, 3]),
-            "1d6f27610a2c895bdd4b93b4efa7a72c02fddd8fc68bf501dffe50f2079265c7",
+            "55533c44f45949ea241abd7581be019d878e94d5649e7e78a2ebc118f532011f",
         ),
         (
             "nested struct",
             digest(&nested),
-            "9d0220fc1886aaac584533c6898dad9eb35bcbf95523c2e3df8aa3b42de2e85b",
+            "2c0dde91b23576b475ef6962126c66897c487d4f19235e581f739c975c8c5814",
         ),
         (
             "unit variant",
             digest(&Shape::Empty),
-            "2fdc7b55e7b4ed3364d11de335e6df4348d3cf2d7b9683bbd2d14471bcf3c8c7",
+            "18339d04f12ef9f3280f7a3f2cf4efaa35aa32d2acb42874b1e95fb56d818adb",
         ),
         (
             "newtype variant",
             digest(&Shape::Circle(2.5)),
-            "531dc59e96980bea1e503bb58d751bb2b237b6ffb49ef977335f6b17ef7e664c",
+            "d34f8d462cddcc1595d6be6b5dd48c4c4ee4972354e7bc8aec0178fd0ecf5163",
         ),
         (
             "tuple variant",
             digest(&Shape::Rect(3, 4)),
-            "783fd7c3764ae6abec10941a10cdfacdb3476e06a0668cba1d82d8f70e8fbe48",
+            "ceeb287c2783be179ab05c75f12de030c43ae48324218d933d269f9db2986e09",
         ),
         (
             "struct variant",
@@ -161,62 +176,62 @@ fn golden() -> Vec<(&'static str, Digest, &'static str)> {
                 text: "hi",
                 size: -1,
             }),
-            "69acce735979ab0e4b0e8ce7f13d722cdf81ef4e263a6d1f8e6876ab36e75050",
+            "0955b1bf2bca4ab712f4865345b2211a614bc71aff92910b3bfe145369f5aabd",
         ),
         (
             "Some",
             digest(&Some(7u8)),
-            "7af834fb104d806c02d1cda50a1419d1c14390e1e9400f8e34d6e85501e22a53",
+            "53ce407333642d614a082a58fd6eb1a3e80fabd4d512c3802d22d84c250ba1d9",
         ),
         (
             "None",
             digest(&None::<u8>),
-            "727406734d007d0dddb1832ac4ad0c910b71746a6bfad4a26029f3812ae9ee34",
+            "75ca8458a84c5cff3bad906008174e6fef81e06d1e4b39e3ae97041175c41f22",
         ),
         (
             "HashMap",
             digest(&map),
-            "fae35c4d6adfe2190cdec73b452836ad226182224d8b77ee2d7e8d4903ef9493",
+            "c6ce528616064bd1b157cc846a9950f22c98f955a7d17ec800194ac4dd342763",
         ),
         (
             "tuple",
             digest(&(1, "x", 2.5, false)),
-            "b62168434d9ce4d70f50ad0543ffde7ca87ae51a35de84afd23b22fa71fcaac7",
+            "8e91a7fd0c0f31d68f741d66bc28d18ef18f042bc46f56c4e1f5b91ca366311d",
         ),
         (
             "unit",
             digest(&()),
-            "0fe5bac1029a02a15affd6ad5b707a5b2e77383d685da362a573ff8d300faec5",
+            "271e8b4c0f013818f5086e598c62e9dc33dfb6852c3a3f04fb5bdd04a713ecd5",
         ),
         (
             "None",
             digest(&None::<u8>),
-            "727406734d007d0dddb1832ac4ad0c910b71746a6bfad4a26029f3812ae9ee34",
+            "75ca8458a84c5cff3bad906008174e6fef81e06d1e4b39e3ae97041175c41f22",
         ),
         (
             "Some(None)",
             digest(&Some(None::<u8>)),
-            "6d39f3bad7c3abd334dda4054b873772eb3670342324d164f9d6d16316d0ce57",
+            "98fe822a05ea9144f14a4a5610162e6397a6ca8f6ac3356889cd7a0ca9856166",
         ),
         (
             "Some(5)",
             digest(&Some(5u8)),
-            "e4e8b3f6bc7980ea4aa4be1dac4692997f35742a8d774163fb2dd202eccb4c2d",
+            "cdcab3929d61b3153176c88e0ca1a5f33001557621603a1efa72909239354dcd",
         ),
         (
             "-0.0",
             digest(&-0.0f64),
-            "2a91039721d4e5fefa48c359f7205680e8ce63865b1065f9a46ea89e95742a8b",
+            "75b1d1d9ae1a6de95f1af10db611db7ce48b7b17225a9a0b6f3f5030aac14f00",
         ),
         (
             "NaN with payload",
             digest(&f64::from_bits(0x7ff0_0000_dead_beef)),
-            "c5f56379fb137f4f50199a1041ecf43e4735c043dd99595ebb28c3b7d26829f4",
+            "d97dd3a656fd4b49116049ff5a5b1bbfa0e50333e6a34ac624119df14c54688e",
         ),
         (
             "true",
             digest(&true),
-            "a230592d9b394737f371b31732147116957b09af521f01ab3f2fd5cb8b1d7c9f",
+            "b4f273665b7f442302fda7aee22a6b43f6777fa13810d658897e0183b22c923a",
         ),
     ]
 }

@@ -136,9 +136,14 @@ mod tests {
             }
         }
         let mut bytes = std::fs::read(&path).unwrap();
-        // Damage a page in the middle of the file, past redb's header.
-        let middle = bytes.len() / 2;
-        for b in &mut bytes[middle..middle + 64] {
+        // Damage a page that holds values (found by one stored value's bytes), wherever the
+        // digests placed it.
+        let value = fleche::codec::encode(&vec![100u64; 64]).unwrap();
+        let at = bytes
+            .windows(value.len())
+            .position(|w| w == value.as_slice())
+            .expect("the value is stored as encoded");
+        for b in &mut bytes[at..at + 64] {
             *b ^= 0xa5;
         }
         std::fs::write(&path, &bytes).unwrap();

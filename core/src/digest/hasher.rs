@@ -2,6 +2,10 @@
 //! encoding (specified, and frozen, in the `digest` module documentation) straight into
 //! BLAKE3, hashing map entries on their own so that their order does not matter.
 
+mod element;
+
+use element::Element;
+
 use std::fmt;
 
 use blake3::hazmat::{ContextKey, HasherExt};
@@ -39,6 +43,9 @@ const TAG_FLOAT: u8 = 0x50;
 const TAG_TEXT: u8 = 0x60;
 const TAG_ARRAY_START: u8 = 0x70;
 const TAG_ARRAY_END: u8 = 0x71;
+/// In an array, a run of consecutive integer elements from 0 to 255: this byte, the count as
+/// 8 little-endian bytes, the plain BLAKE3 hash of the bytes.
+const TAG_BYTE_RUN: u8 = 0x72;
 const TAG_MAP: u8 = 0x80;
 
 /// How deeply arrays, maps and `Some`s may nest: the codec's limit, so that a value too deep
@@ -52,11 +59,15 @@ const BUF: usize = 64 * 1024;
 /// longer than this.
 const SLACK: usize = 32;
 const _: () = assert!(BUF.is_power_of_two());
+/// Bytes of a run gathered before they are handed to BLAKE3 in one call.
+const RUN_BUF: usize = 64 * 1024;
+const _: () = assert!(RUN_BUF.is_power_of_two());
 
 /// The reusable memory of a digest computation, kept per thread so that digesting a scalar
 /// allocates nothing once the thread has digested anything.
 struct Scratch {
     buf: Box<[u8; BUF + SLACK]>,
+    run: Box<[u8; RUN_BUF]>,
     tree: Box<Tree>,
 }
 
@@ -74,15 +85,20 @@ impl Scratch {
             .flatten()
             .unwrap_or_else(|| {
                 let buf = vec![0u8; BUF + SLACK].into_boxed_slice();
+                let run = vec![0u8; RUN_BUF].into_boxed_slice();
                 Scratch {
                     buf: buf
                         .try_into()
                         .unwrap_or_else(|_| unreachable!("the buffer has BUF + SLACK bytes")),
+                    run: run
+                        .try_into()
+                        .unwrap_or_else(|_| unreachable!("the buffer has RUN_BUF bytes")),
                     tree: Box::new(Tree {
                         key,
                         root: None,
                         levels: Vec::new(),
                         hashes: Vec::new(),
+                        run_hasher: None,
                     }),
                 }
             })
@@ -93,6 +109,9 @@ impl Scratch {
         const KEEP: usize = 1024;
         let tree = &mut *self.tree;
         tree.root = None;
+        if let Some(hasher) = &mut tree.run_hasher {
+            hasher.reset();
+        }
         tree.levels.clear();
         tree.hashes.clear();
         if tree.levels.capacity() > KEEP {
@@ -125,6 +144,8 @@ struct Tree {
     levels: Vec<Level>,
     /// Hashes of the finished entries of the open maps, innermost map's last.
     hashes: Vec<[u8; 32]>,
+    /// The hasher of a byte run longer than its buffer (kept, reset, for the next).
+    run_hasher: Option<Box<blake3::Hasher>>,
 }
 
 impl Tree {
@@ -180,6 +201,11 @@ struct Sink {
     /// Open arrays, maps and `Some`s.
     depth: usize,
     buf: Box<[u8; BUF + SLACK]>,
+    /// The byte run under way (see `element`): `run_len` bytes in `run`, after
+    /// `run_spilled` bytes already handed to the tree's run hasher.
+    run_len: usize,
+    run_spilled: u64,
+    run: Box<[u8; RUN_BUF]>,
     tree: Box<Tree>,
 }
 
@@ -190,6 +216,9 @@ impl Sink {
             len: 0,
             depth: 0,
             buf: scratch.buf,
+            run_len: 0,
+            run_spilled: 0,
+            run: scratch.run,
             tree: scratch.tree,
         }
     }
@@ -207,6 +236,7 @@ impl Sink {
             out,
             Scratch {
                 buf: self.buf,
+                run: self.run,
                 tree: self.tree,
             },
         )
@@ -333,29 +363,6 @@ impl Sink {
     fn text(&mut self, s: &str) {
         self.put_head(TAG_TEXT, s.len() as u64);
         self.write(s.as_bytes());
-    }
-
-    /// Bytes are an array of integers.
-    fn bytes(&mut self, v: &[u8]) {
-        self.put_byte(TAG_ARRAY_START);
-        let mut rest = v;
-        while !rest.is_empty() {
-            // Each byte takes at most 2 bytes of encoding; fill the buffer up to `BUF`.
-            let fit = ((BUF - self.len) / 2).clamp(1, rest.len());
-            let (now, later) = rest.split_at(fit);
-            let mut len = self.len;
-            for &b in now {
-                self.buf[len] = TAG_UINT + u8::from(b != 0);
-                self.buf[len + 1] = b;
-                len += 1 + usize::from(b != 0);
-            }
-            self.len = len;
-            if self.len >= BUF {
-                self.flush();
-            }
-            rest = later;
-        }
-        self.put_byte(TAG_ARRAY_END);
     }
 
     /// Opens a map; returns the mark to pass to [`Sink::end_map`].
@@ -708,6 +715,14 @@ impl<'a> serde::Serializer for &'a mut Sink {
         })
     }
 
+    fn collect_seq<I>(self, iter: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: Serialize,
+    {
+        element::collect_seq(self, iter)
+    }
+
     /// Frozen: types with two forms are digested in their human-readable one.
     fn is_human_readable(&self) -> bool {
         true
@@ -720,12 +735,12 @@ impl serde::ser::SerializeSeq for &mut Sink {
 
     #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut **self)
+        value.serialize(Element(self))
     }
 
     #[inline]
     fn end(self) -> Result<(), Error> {
-        self.put_byte(TAG_ARRAY_END);
+        self.end_array();
         self.leave();
         Ok(())
     }
@@ -737,12 +752,12 @@ impl serde::ser::SerializeTuple for &mut Sink {
 
     #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut **self)
+        value.serialize(Element(self))
     }
 
     #[inline]
     fn end(self) -> Result<(), Error> {
-        self.put_byte(TAG_ARRAY_END);
+        self.end_array();
         self.leave();
         Ok(())
     }
@@ -754,12 +769,12 @@ impl serde::ser::SerializeTupleStruct for &mut Sink {
 
     #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut **self)
+        value.serialize(Element(self))
     }
 
     #[inline]
     fn end(self) -> Result<(), Error> {
-        self.put_byte(TAG_ARRAY_END);
+        self.end_array();
         self.leave();
         Ok(())
     }
@@ -771,11 +786,11 @@ impl serde::ser::SerializeTupleVariant for TupleVariantSer<'_> {
 
     #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut *self.sink)
+        value.serialize(Element(&mut *self.sink))
     }
 
     fn end(self) -> Result<(), Error> {
-        self.sink.put_byte(TAG_ARRAY_END);
+        self.sink.end_array();
         self.sink.end_entry();
         self.sink.end_map(self.mark);
         self.sink.leave();
@@ -920,12 +935,34 @@ mod tests {
         out
     }
 
+    /// An array of encoded elements: elements that are integers from 0 to 255 (encoded
+    /// `10` or `11 b`) gather into runs.
     fn e_array(items: &[Vec<u8>]) -> Vec<u8> {
         let mut out = vec![0x70];
+        let mut run = Vec::new();
         for i in items {
-            out.extend_from_slice(i);
+            match i.as_slice() {
+                [0x10] => run.push(0),
+                [0x11, b] => run.push(*b),
+                _ => {
+                    out.extend(e_run(&std::mem::take(&mut run)));
+                    out.extend_from_slice(i);
+                }
+            }
         }
+        out.extend(e_run(&run));
         out.push(0x71);
+        out
+    }
+
+    /// A run of bytes in an array (nothing when empty).
+    fn e_run(bytes: &[u8]) -> Vec<u8> {
+        if bytes.is_empty() {
+            return Vec::new();
+        }
+        let mut out = vec![0x72];
+        out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(blake3::hash(bytes).as_bytes());
         out
     }
 
@@ -944,7 +981,7 @@ mod tests {
     }
 
     fn of_encoding(enc: &[u8]) -> Digest {
-        let mut h = blake3::Hasher::new_derive_key("fleche 2026-11-27 value digest v2");
+        let mut h = blake3::Hasher::new_derive_key("fleche 2026-12-01 value digest v3");
         h.update(enc);
         Digest::from_bytes(*h.finalize().as_bytes())
     }
@@ -981,7 +1018,11 @@ mod tests {
         assert_eq!(d(&-1i8), of_encoding(&[0x30]));
         assert_eq!(d(&1.5f64), of_encoding(&e_float(1.5)));
         assert_eq!(d("héllo"), of_encoding(&e_text("héllo")));
-        assert_eq!(d(&[1u8, 0]), of_encoding(&[0x70, 0x11, 1, 0x10, 0x71]));
+        assert_eq!(d(&[1u8, 0]), of_encoding(&e_array(&[e_int(1), e_int(0)])));
+        let mut run = vec![0x70, 0x72, 2, 0, 0, 0, 0, 0, 0, 0];
+        run.extend_from_slice(blake3::hash(&[1, 0]).as_bytes());
+        run.push(0x71);
+        assert_eq!(d(&[1u8, 0]), of_encoding(&run));
     }
 
     #[test]
@@ -1101,7 +1142,16 @@ mod tests {
     #[test]
     fn long_bytes_equal_byte_sequences() {
         // Longer than the buffer, with zero bytes (1 encoded byte) among others (2 bytes).
-        for n in [BUF / 2 - 1, BUF / 2 + 1, BUF, 3 * BUF + 7] {
+        for n in [
+            BUF / 2 - 1,
+            BUF / 2 + 1,
+            BUF,
+            3 * BUF + 7,
+            RUN_BUF - 1,
+            RUN_BUF,
+            RUN_BUF + 1,
+            2 * RUN_BUF,
+        ] {
             let v: Vec<u8> = (0..n).map(|i| (i * 7 % 5) as u8).collect();
             let want = d(&v);
             assert_eq!(d(serde_bytes::Bytes::new(&v)), want, "{n}");
@@ -1114,6 +1164,51 @@ mod tests {
                 "{n}"
             );
         }
+    }
+
+    #[test]
+    fn byte_runs_hold_integers_from_0_to_255_of_any_width() {
+        let bytes = |v: &[u8]| v.iter().map(|&b| e_int(b.into())).collect::<Vec<_>>();
+        // Integers by value: any width, signed or not, in an array or a tuple.
+        let want = d(&vec![1u8, 2, 255, 0]);
+        assert_eq!(d(&[1u16, 2, 255, 0]), want);
+        assert_eq!(d(&(1i8, 2u64, 255i32, 0u128)), want);
+        assert_eq!(d(&vec![1i128, 2, 255, 0]), want);
+        assert_eq!(want, of_encoding(&e_array(&bytes(&[1, 2, 255, 0]))));
+        // Other elements end a run; what follows starts another.
+        let mixed = (1u8, 2u8, 256u16, -1i8, 3u8, "x", 4u8);
+        let enc = e_array(&[
+            e_int(1),
+            e_int(2),
+            e_int(256),
+            e_int(-1),
+            e_int(3),
+            e_text("x"),
+            e_int(4),
+        ]);
+        assert_eq!(d(&mixed), of_encoding(&enc));
+        assert_ne!(d(&mixed), d(&(1u8, 2u8, 3u8, 4u8)));
+        // A newtype is its content; a `Some`, an array or a byte string is not a run byte.
+        assert_eq!(d(&[Newtype(7), Newtype(8)]), d(&[7u8, 8]));
+        assert_ne!(d(&[Some(7u8), Some(8)]), d(&[7u8, 8]));
+        assert_ne!(d(&[[7u8], [8]]), d(&[7u8, 8]));
+        assert_ne!(
+            d(&[serde_bytes::Bytes::new(&[7]), serde_bytes::Bytes::new(&[8])]),
+            d(&[7u8, 8])
+        );
+        // Runs are maximal: where one array splits its bytes, another does not.
+        assert_ne!(d(&(vec![1u8, 2], vec![3u8])), d(&(vec![1u8], vec![2u8, 3])));
+        assert_ne!(d(&vec![1u8, 2, 3]), d(&vec![vec![1u8, 2, 3]]));
+        // Runs inside map entries and enum variants.
+        let mut m = BTreeMap::new();
+        m.insert("k", serde_bytes::ByteBuf::from(vec![5u8; 70_000]));
+        let mut n = HashMap::new();
+        n.insert("k", vec![5u16; 70_000]);
+        assert_eq!(d(&m), d(&n));
+        assert_eq!(
+            d(&E::C(1, "z")),
+            of_encoding(&e_map(&[(e_text("C"), e_array(&[e_int(1), e_text("z")]))]))
+        );
     }
 
     #[derive(Serialize)]

@@ -298,7 +298,7 @@ impl Store {
         drop(self.writer.take());
         *self.hot.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         let result = self.compact_database();
-        if let (false, Location::File(_)) = (self.read_only, &self.location) {
+        if !self.read_only {
             self.writer = Some(Writer::start(
                 self.slot.clone(),
                 self.location.clone(),
@@ -308,8 +308,7 @@ impl Store {
             .filter(Writer::is_running);
         }
         result?;
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.slot.changed();
         Ok(Compacted {
             bytes_before,
             bytes_after: file_size(&self.location),

@@ -101,8 +101,6 @@ pub(crate) struct Store {
     /// Whether the file is open for writing only while a commit runs (`Handle::BriefWrites`).
     brief_writes: bool,
     pub(crate) location: Location,
-    /// Commits made through this handle; see [`HotTables`].
-    generation: AtomicU64,
     hot: Mutex<Option<HotTables>>,
     /// Value reads through this handle, so tests can prove that lazy reads are lazy.
     pub(crate) value_reads: AtomicU64,
@@ -118,8 +116,9 @@ pub(crate) struct Store {
 }
 
 /// The tables of a read transaction kept for the hit path of a memory store. A memory store
-/// has no writer but this process, so its snapshot stays current until our next commit, and
-/// reusing it saves beginning a transaction and opening two tables on every hit.
+/// has no writer but this process, so its snapshot stays current until our next commit (the
+/// slot counts them), and reusing it saves beginning a transaction and opening two tables on
+/// every hit.
 struct HotTables {
     generation: u64,
     calls: redb::ReadOnlyTable<Key, (Key, u64, &'static [u8])>,
@@ -169,23 +168,24 @@ impl Store {
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
         let limit = Arc::new(Limit::default());
         let outbox = Arc::new(outbox::Outbox::default());
-        let writer = match &location {
-            Location::File(_) if !read_only => Some(Writer::start(
-                slot.clone(),
-                location.clone(),
-                limit.clone(),
-                outbox.clone(),
-            )),
-            _ => None,
-        }
-        .filter(Writer::is_running);
+        // A memory store writes behind too: a commit to redb's in-memory backend costs about
+        // as much as the whole of a small call, and queries wait for the queue anyway.
+        let writer = (!read_only)
+            .then(|| {
+                Writer::start(
+                    slot.clone(),
+                    location.clone(),
+                    limit.clone(),
+                    outbox.clone(),
+                )
+            })
+            .filter(Writer::is_running);
         Store {
             writer,
             slot,
             read_only,
             brief_writes,
             location,
-            generation: AtomicU64::new(0),
             hot: Mutex::new(None),
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
@@ -456,9 +456,16 @@ impl Store {
             });
         }
         self.wait_for_queue();
-        let out = self.slot.with(|db| write_in(db, f))?;
-        self.generation.fetch_add(1, Ordering::Release);
-        Ok(out)
+        let forget = || {
+            if let Some(writer) = &self.writer {
+                writer.forget_committed();
+            }
+        };
+        forget();
+        let out = self.slot.with(|db| write_in(db, f));
+        self.slot.changed();
+        forget();
+        out
     }
 
     pub(crate) fn error(&self, e: impl Into<redb::Error>) -> Error {
@@ -468,11 +475,13 @@ impl Store {
     /// The result digest stored for a call key: the whole read of a hit, before the value.
     pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
         self.value_reads.fetch_add(1, Ordering::Relaxed);
-        if self.location == Location::Memory {
-            return self.result_of_in_memory(key);
-        }
+        // The queue first: the writer marks its commit before it lets a result leave the
+        // queue, so a result not found here is in the snapshot of the generation read next.
         if let Some(queued) = self.writer.as_ref().and_then(|w| w.pending_result(key)) {
             return Ok(Some(queued));
+        }
+        if self.location == Location::Memory {
+            return self.result_of_in_memory(key);
         }
         let found = self.read_now(|txn| {
             let calls = txn.open_table(CALLS_IN_PLACE)?;
@@ -528,7 +537,7 @@ impl Store {
     }
 
     fn result_of_in_memory(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.slot.generation();
         let mut hot = self.hot.lock().unwrap_or_else(|e| e.into_inner());
         if hot.as_ref().is_none_or(|h| h.generation != generation) {
             *hot = None;
@@ -597,8 +606,8 @@ impl Store {
     }
 
     /// Stores a call record and its values (the result first, then the arguments; values
-    /// already present are skipped), replacing any earlier record under the same key. File
-    /// caches queue it for the background writer; memory caches commit at once.
+    /// already present are skipped), replacing any earlier record under the same key. It is
+    /// queued for the background writer (committed at once if that thread could not start).
     pub(crate) fn put_call(&self, call: QueuedCall) -> Result<()> {
         if let Some(writer) = &self.writer {
             writer.enqueue(call);

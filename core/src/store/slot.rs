@@ -2,6 +2,7 @@
 //! file even while user code still holds `Cache` handles, and a database that refuses all use
 //! after an I/O error ("close and re-open") is dropped and opened again on the next use.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,9 @@ pub(crate) struct Slot {
     state: RwLock<State>,
     reopen: Option<Reopen>,
     location: Location,
+    /// Commits made in this process, from any thread; a snapshot read at one generation is
+    /// current until the next (for a memory store, which no other process writes).
+    generation: AtomicU64,
 }
 
 enum State {
@@ -41,7 +45,18 @@ impl Slot {
             state: RwLock::new(State::Open(handle)),
             reopen,
             location,
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// How many commits this process has made (see the field).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Marks a commit, so that snapshots read before it are no longer taken as current.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Runs `f` on the open database, opening it again first if an I/O error broke it. A

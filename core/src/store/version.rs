@@ -11,14 +11,15 @@ use crate::error::{Error, Result};
 /// table; version 2 changed the value digest (options, unit, floats by their bits), the
 /// codec's `Some` mark, and added checksums to values and call records; version 3 stores tag
 /// values with their types (integers, floats, booleans besides text) and records may carry
-/// `resources` and collectors' `namespaces`, which a format-2 reader cannot decode.
-pub(crate) const FORMAT_VERSION: u64 = 3;
+/// `resources` and collectors' `namespaces`, which a format-2 reader cannot decode; version 4
+/// changed the value digest of byte arrays (runs of bytes hashed whole, see `digest`).
+pub(crate) const FORMAT_VERSION: u64 = 4;
 
-/// The oldest format this fleche reads: every format-2 record is a valid format-3 record, so
-/// a format-2 file is read as it is, and marked as format 3 when opened for writing (so that
-/// an older fleche refuses it with a clear error instead of skipping the records it cannot
-/// read).
-pub(crate) const OLDEST_READ: u64 = 2;
+/// The oldest format this fleche reads. Formats 2 and 3 digest byte arrays byte by byte, so
+/// their calls would never be found and their values would fail `verify`: they are refused,
+/// not read. (When a format only adds to records, a file of the older one is read as it is
+/// and marked as the newer one when opened for writing: see [`Store::upgrade_format`].)
+pub(crate) const OLDEST_READ: u64 = 4;
 
 /// `"version"` -> the format version.
 const FORMAT: TableDefinition<'_, &str, u64> = TableDefinition::new("fleche_format");
@@ -88,7 +89,9 @@ impl Store {
     }
 
     fn version_error(&self, found: u64) -> Error {
-        let advice = if found < OLDEST_READ {
+        let advice = if found == 2 || found == 3 {
+            "Its value digests follow older rules (byte arrays digested byte by byte), so none of its calls would be found again and `fleche verify` would take its values for damaged: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 4)."
+        } else if found < OLDEST_READ {
             "Its digests follow older rules that could return wrong values, so it is not read: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 2)."
         } else {
             "It was written by a newer fleche: open it with that release, or upgrade fleche."

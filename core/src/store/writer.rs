@@ -1,5 +1,6 @@
-//! Write-behind for cache files: a cached call returns as soon as its record is queued, and a
-//! background thread commits queued records in batches.
+//! Write-behind for caches: a cached call returns as soon as its record is queued, and a
+//! background thread commits queued records in batches (memory caches too: a commit to redb's
+//! in-memory backend costs some 100 us, many times a small call's own work).
 //!
 //! Why: every redb commit in multi-process mode is durable (two fsyncs), which costs from a
 //! fraction of a millisecond to several milliseconds depending on the disk. Paid inline, a
@@ -48,6 +49,41 @@ const FIRST_QUEUED_RECORDS: usize = 64;
 /// commit under way and the next). A single record larger than this is still queued, alone.
 pub(crate) const MAX_QUEUED_BYTES: usize = 8 << 20;
 
+/// A memory store keeps committed results of at most this many bytes in the queue's map, and
+/// at most [`KEPT_RESULTS`] of them: a hit on one is a map lookup instead of two B-tree reads
+/// in redb. Its other hits, and everything else, read redb as before.
+const KEPT_RESULT_BYTES: usize = 1024;
+const KEPT_RESULTS: usize = 1 << 16;
+
+/// Hashes a digest by its first eight bytes: they are already uniformly random.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct ByDigest;
+
+/// See [`ByDigest`].
+#[derive(Default)]
+pub(crate) struct DigestHasher(u64);
+
+impl std::hash::BuildHasher for ByDigest {
+    type Hasher = DigestHasher;
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // A digest hashes as its 32 bytes (after their length, which `write_usize` drops).
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(first);
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
 /// One call record to commit, with the values it refers to.
 pub(crate) struct QueuedCall {
     pub(crate) key: Digest,
@@ -69,8 +105,9 @@ struct State {
     /// What `queue` holds, in bytes.
     queued_bytes: usize,
     /// Results queued but not yet committed: call key -> (sequence number, result digest,
-    /// result bytes). A hit finds them here.
-    pending: HashMap<Digest, (u64, Digest, Arc<[u8]>)>,
+    /// result bytes). A hit finds them here. A memory store also keeps small committed
+    /// results here (see [`KEPT_RESULTS`]), so most of its hits never open a table.
+    pending: HashMap<Digest, (u64, Digest, Arc<[u8]>), ByDigest>,
     queued: u64,
     committed: u64,
     /// Records that failed to commit since the last `flush` reported them, and why.
@@ -86,7 +123,7 @@ impl Default for State {
         State {
             queue: Vec::new(),
             queued_bytes: 0,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             queued: 0,
             committed: 0,
             not_stored: 0,
@@ -110,6 +147,12 @@ pub(crate) struct Writer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     location: Location,
+}
+
+/// Whether committed results stay in the map: only for a memory store, which no other
+/// process changes, and whose every other change goes through [`Writer::forget_committed`].
+fn keeps_results(location: &Location) -> bool {
+    *location == Location::Memory
 }
 
 impl Writer {
@@ -172,6 +215,16 @@ impl Writer {
         self.shared.work.notify_one();
     }
 
+    /// Drops the committed results a memory store keeps, before and after a change made
+    /// outside the queue (an eviction, a removal), which they could contradict.
+    pub(crate) fn forget_committed(&self) {
+        if keeps_results(&self.location) {
+            let mut state = lock(&self.shared.state);
+            let committed = state.committed;
+            state.pending.retain(|_, (seq, _, _)| *seq > committed);
+        }
+    }
+
     /// Wakes the writer to commit the hits noted for the size limit (see `limit.rs`).
     pub(crate) fn nudge(&self) {
         // Taking the lock first: the writer is either before its check for noted hits (and
@@ -180,7 +233,8 @@ impl Writer {
         self.shared.work.notify_one();
     }
 
-    /// The result of a call that is queued but not yet committed.
+    /// The result of a call that is queued but not yet committed (or, on a memory store,
+    /// committed and kept).
     pub(crate) fn pending_result(&self, key: &Digest) -> Option<(Digest, Vec<u8>)> {
         let state = lock(&self.shared.state);
         state
@@ -301,7 +355,18 @@ fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit, ou
         }
         let mut state = lock(&shared.state);
         state.committed = last;
-        state.pending.retain(|_, (seq, _, _)| *seq > last);
+        // Under a size limit a commit may evict calls, which kept results would still answer.
+        if keeps_results(location) && failure.is_none() && size_limit.get().is_none() {
+            if state.pending.len() > KEPT_RESULTS {
+                state.pending.retain(|_, (seq, _, _)| *seq > last);
+            } else {
+                state
+                    .pending
+                    .retain(|_, (seq, _, bytes)| *seq > last || bytes.len() <= KEPT_RESULT_BYTES);
+            }
+        } else {
+            state.pending.retain(|_, (seq, _, _)| *seq > last);
+        }
         state.limit = next_limit(state.limit, batch.len(), took);
         if let Some(e) = failure {
             state.not_stored += batch.len() as u64;
@@ -329,6 +394,7 @@ fn next_limit(limit: usize, batch: usize, took: Duration) -> usize {
 /// Commits the hits noted for the size limit, when no record is waiting to carry them.
 fn commit_uses(slot: &Slot, location: &Location, size_limit: &Limit) {
     let done = slot.with(|db| write_in(db, |txn| size_limit.apply(txn, &[])));
+    slot.changed();
     if let Err(e) = done {
         tracing::debug!(
             "uses of calls in {} not recorded: {e}",
@@ -337,13 +403,14 @@ fn commit_uses(slot: &Slot, location: &Location, size_limit: &Limit) {
     }
 }
 
+/// Commits a batch, and marks the commit before the caller lets its results leave the queue.
 fn commit(
     slot: &Slot,
     batch: &[(u64, QueuedCall)],
     size_limit: &Limit,
     outbox: bool,
 ) -> Result<()> {
-    slot.with(|db| {
+    let committed = slot.with(|db| {
         write_in(db, |txn| {
             for (_, call) in batch {
                 let values: Vec<(Digest, &[u8])> = call
@@ -366,7 +433,9 @@ fn commit(
             size_limit.apply(txn, &written)?;
             Ok(())
         })
-    })
+    });
+    slot.changed();
+    committed
 }
 
 #[cfg(test)]
