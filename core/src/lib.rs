@@ -113,9 +113,9 @@ pub mod layer;
 mod lease;
 pub mod meta;
 mod notebook;
-mod process;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod process;
 pub mod query;
 pub mod record;
 mod runtime;
