@@ -2,9 +2,10 @@
 //!
 //! evcxr compiles every dependency again in each new kernel (fleche and its dependencies:
 //! about two minutes on 2 cores) unless its build directory survives. evcxr's own compilation
-//! cache (`:cache`) helps only for crates from crates.io: it keys a build by the compiler's
-//! command line, not by the source, so it never caches a path dependency (a fleche checkout)
-//! and forcing it to would serve stale code. A kept build directory is safe as long as two
+//! cache (`:cache`) is no answer: it keys a build by the compiler's command line, not by the
+//! source, and trusts that only crates from crates.io are built without incremental
+//! compilation; with `CARGO_INCREMENTAL=0` in the environment it serves a stale library for a
+//! cell or a path dependency (measured: "dlsym failed" in the second cell of a new kernel). A kept build directory is safe as long as two
 //! running kernels never share one (both would write the same sources), so each kernel takes
 //! the first free slot under the user's cache directory and holds a lock on it while it runs.
 

@@ -17,14 +17,12 @@ USAGE:
 install (default: start-up file)
     Adds a marked block to init.evcxr in evcxr's configuration directory
     ($EVCXR_CONFIG_DIR, else ~/.config/evcxr on Linux) with
-        :cache 2048
         :dep fleche = ...
         use fleche::{fleche, cache, tags, D};
     evcxr runs it when every REPL session and notebook kernel starts. Nothing
-    else is changed; the rest of init.evcxr is kept. `:cache` turns on evcxr's
-    compilation cache (2 GiB at most, under ~/.cache/evcxr), so a new kernel reuses
-    the compiled crates from crates.io instead of building them again; fleche from a
-    --path checkout is still compiled in every new kernel (install --kernel avoids it).
+    else is changed; the rest of init.evcxr is kept. Every new kernel compiles fleche
+    and its dependencies again (about two minutes on 2 cores); install --kernel avoids
+    it.
     Note: evcxr ignores init.evcxr if an evcxr.toml in the notebook's directory
     or in the configuration directory lists [dependencies].
 

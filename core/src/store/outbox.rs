@@ -60,6 +60,8 @@ impl Outbox {
     }
 }
 
+// Used by the PostgreSQL layer only (the `postgres` feature).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl Store {
     /// From now on, every record this store commits gets an outbox entry, and `sender` hears
     /// of each such commit and of the file closing.
