@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Once, OnceLock, RwLock};
+use std::sync::{Arc, Once, RwLock};
 
 use crate::cache::Cache;
 use crate::config::{CacheSpec, Origin};
@@ -29,8 +29,7 @@ fn active() -> &'static ActiveKey {
     thread_local! {
         static ACTIVE: RefCell<Activations> = RefCell::new(Activations::default());
     }
-    static SHARED: OnceLock<&'static ActiveKey> = OnceLock::new();
-    SHARED.get_or_init(|| crate::process::shared("active::ACTIVE", &ACTIVE))
+    crate::process::shared_static!("active::ACTIVE", ActiveKey, &ACTIVE)
 }
 
 /// Keeps a cache active on this thread; see [`Cache::activate`].
@@ -63,8 +62,7 @@ fn global() -> &'static GlobalActivations {
         any: AtomicBool::new(false),
         next_id: AtomicU64::new(0),
     };
-    static SHARED: OnceLock<&'static GlobalActivations> = OnceLock::new();
-    SHARED.get_or_init(|| crate::process::shared("active::GLOBAL", &GLOBAL))
+    crate::process::shared_static!("active::GLOBAL", GlobalActivations, &GLOBAL)
 }
 
 /// Keeps a cache active for every thread of the process; see [`Cache::activate_globally`].
@@ -202,8 +200,7 @@ enum DefaultState {
 /// file for the whole kernel, and a later cell's first call finds it open.
 fn default_state() -> &'static RwLock<DefaultState> {
     static DEFAULT: RwLock<DefaultState> = RwLock::new(DefaultState::NotOpened);
-    static SHARED: OnceLock<&'static RwLock<DefaultState>> = OnceLock::new();
-    SHARED.get_or_init(|| crate::process::shared("active::DEFAULT", &DEFAULT))
+    crate::process::shared_static!("active::DEFAULT", RwLock<DefaultState>, &DEFAULT)
 }
 
 impl DefaultState {
@@ -283,18 +280,17 @@ fn open_default() -> Result<DefaultHandle> {
         .map_err(Clone::clone)?
         .resolve_default()?;
     if let (true, CacheSpec::Stack(_)) = (in_evcxr(), &resolved.spec) {
-        // Opened now, so that a broken configuration is reported now, then reopened per
-        // cell like a single file (see `notebook::Reopen`).
-        Cache::from_spec(&resolved.spec)?;
+        // Opened now, so that a broken configuration is reported now, and held like a single
+        // file: closed when idle, reopened when used again (see `notebook::Reopen`).
+        let cache = Cache::from_spec(&resolved.spec)?;
         announce_once(&format!(
             "caching to {} ({})",
             resolved.spec, resolved.origin
         ));
         let spec = resolved.spec.clone();
         let open = move || Cache::from_spec(&spec);
-        return Ok(DefaultHandle::Reopened(Arc::new(Reopen::with(Box::new(
-            open,
-        )))));
+        let reopen = Arc::new(Reopen::with(Box::new(open))).holding(&cache);
+        return Ok(DefaultHandle::Reopened(reopen));
     }
     let cache = Cache::from_spec(&resolved.spec)?;
     if let (true, CacheSpec::File(path)) = (in_evcxr(), &resolved.spec) {
@@ -304,7 +300,8 @@ fn open_default() -> Result<DefaultHandle> {
             resolved.origin
         ));
         let path = cache.path().map_or_else(|| path.clone(), Path::to_path_buf);
-        return Ok(DefaultHandle::Reopened(Arc::new(Reopen::new(path))));
+        let reopen = Arc::new(Reopen::new(path)).holding(&cache);
+        return Ok(DefaultHandle::Reopened(reopen));
     }
     let line = match (&resolved.origin, &resolved.spec) {
         (Origin::NoConfig, _) => {

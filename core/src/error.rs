@@ -304,10 +304,7 @@ pub(crate) fn unpanicked<T>(f: impl FnOnce() -> T) -> std::result::Result<T, Str
 pub(crate) fn warn_once(message: &str) {
     // Under evcxr, once per kernel rather than once per cell (see `process.rs`).
     static SEEN: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
-    static SHARED: std::sync::OnceLock<&'static Mutex<HashSet<String>>> =
-        std::sync::OnceLock::new();
-    let first = SHARED
-        .get_or_init(|| crate::process::shared("error::SEEN", &*SEEN))
+    let first = crate::process::shared_static!("error::SEEN", Mutex<HashSet<String>>, &*SEEN)
         .lock()
         .map(|mut s| s.insert(message.to_owned()))
         .unwrap_or(false);

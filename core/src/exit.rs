@@ -40,8 +40,7 @@ pub(crate) fn at_exit(hook: fn()) {
 fn exit_normally_on_sigterm() {
     use std::sync::atomic::{AtomicBool, Ordering};
     static STARTED: AtomicBool = AtomicBool::new(false);
-    static SHARED: std::sync::OnceLock<&'static AtomicBool> = std::sync::OnceLock::new();
-    let started = SHARED.get_or_init(|| crate::process::shared("exit::SIGTERM", &STARTED));
+    let started = crate::process::shared_static!("exit::SIGTERM", AtomicBool, &STARTED);
     if started.swap(true, Ordering::AcqRel) {
         return;
     }

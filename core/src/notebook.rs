@@ -70,6 +70,21 @@ impl Reopen {
             return Ok(cache.clone());
         }
         let cache = (self.open)()?;
+        self.hold(&mut state, &cache);
+        Ok(cache)
+    }
+
+    /// Starts with `cache`, already open (by the caller that checked the configuration), so
+    /// the first call does not open it a second time.
+    pub(crate) fn holding(self: Arc<Self>, cache: &Cache) -> Arc<Self> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.hold(&mut state, cache);
+        drop(state);
+        self
+    }
+
+    /// Keeps `cache` for the next calls, with a thread to close it once idle.
+    fn hold(self: &Arc<Self>, state: &mut Lingering, cache: &Cache) {
         if !state.closer_running {
             let this = Arc::clone(self);
             state.closer_running = std::thread::Builder::new()
@@ -81,7 +96,6 @@ impl Reopen {
         if state.closer_running {
             state.held = Some(cache.clone());
         }
-        Ok(cache)
     }
 
     /// Closes the file now unless a [`Cache`] clone is still alive (at process exit).
@@ -182,6 +196,22 @@ mod tests {
         let d = reopen.cache().unwrap();
         assert!(path.exists());
         assert!(d.is_empty().unwrap());
+    }
+
+    #[test]
+    fn a_cache_opened_first_is_held_not_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        let first = Cache::open(&path).unwrap();
+        let reopen = Arc::new(Reopen::new(path)).holding(&first);
+        let store = Arc::downgrade(&first.store);
+        drop(first);
+        // Held: the store lives on and the next call gets it, with no second open.
+        let next = reopen.cache().unwrap();
+        assert!(Arc::ptr_eq(
+            &next.store,
+            &store.upgrade().expect("still open")
+        ));
     }
 
     #[test]

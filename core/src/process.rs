@@ -33,6 +33,16 @@ pub(crate) fn shared<T: Any + Send + Sync>(name: &'static str, local: &'static T
     found.downcast_ref::<T>().unwrap_or(local)
 }
 
+/// `shared_static!(NAME, TYPE, LOCAL)`: the process's instance of this copy's static `LOCAL` of
+/// type `TYPE` (see [`shared`]), looked up once per copy and kept in a hidden `OnceLock`.
+macro_rules! shared_static {
+    ($name:literal, $ty:ty, $local:expr) => {{
+        static SHARED: ::std::sync::OnceLock<&'static $ty> = ::std::sync::OnceLock::new();
+        *SHARED.get_or_init(|| $crate::process::shared($name, $local))
+    }};
+}
+pub(crate) use shared_static;
+
 fn registry() -> &'static Registry {
     static LOCAL: Registry = Mutex::new(BTreeMap::new());
     static ANCHOR: OnceLock<&'static Registry> = OnceLock::new();

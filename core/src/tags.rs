@@ -7,7 +7,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread::LocalKey;
 
 pub use crate::meta::value::TagValue;
@@ -34,8 +34,7 @@ fn scope() -> &'static ScopeKey {
     thread_local! {
         static SCOPE: RefCell<Scope> = RefCell::new(Scope::default());
     }
-    static SHARED: OnceLock<&'static ScopeKey> = OnceLock::new();
-    SHARED.get_or_init(|| crate::process::shared("tags::SCOPE", &SCOPE))
+    crate::process::shared_static!("tags::SCOPE", ScopeKey, &SCOPE)
 }
 
 /// The tags in scope on this thread.

@@ -157,8 +157,7 @@ type OpenFiles = Mutex<HashMap<PathBuf, Weak<Store>>>;
 /// registry for every cell's copy of fleche (see `process.rs`).
 fn open_files() -> &'static OpenFiles {
     static LOCAL: LazyLock<OpenFiles> = LazyLock::new(|| Mutex::new(HashMap::new()));
-    static SHARED: std::sync::OnceLock<&'static OpenFiles> = std::sync::OnceLock::new();
-    SHARED.get_or_init(|| crate::process::shared("store::OPEN_FILES", &*LOCAL))
+    crate::process::shared_static!("store::OPEN_FILES", OpenFiles, &*LOCAL)
 }
 
 impl Store {
