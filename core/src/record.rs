@@ -1,4 +1,5 @@
-//! Call records: what is stored about one call, without its values.
+//! Call records: what is stored about one call, without its values. The stored layout and
+//! its reading in place are in `layout.rs`, the only code that reads or writes record bytes.
 
 use std::collections::BTreeMap;
 
@@ -6,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
+
+mod layout;
 use crate::digest::Digest;
 use crate::meta::value::{TagRef, TagValue, Value};
 
@@ -45,61 +48,49 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, codec::CodecError> {
-        codec::encode(self)
+    /// The bytes fleche stores for this record (see `docs/format.md`, "Call records"). Fails
+    /// only for a start or stop time outside the years 1677 to 2262.
+    pub fn encode(&self) -> Result<Vec<u8>, codec::CodecError> {
+        layout::encode(self)
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<CallRecord, codec::CodecError> {
-        codec::decode(bytes)
+    /// Reads a record from the bytes fleche stores; damaged, cut short or foreign bytes give
+    /// an error, never a wrong record.
+    pub fn decode(bytes: &[u8]) -> Result<CallRecord, codec::CodecError> {
+        layout::decode(bytes)
     }
 }
 
 /// A call record read in place: its text borrowed from the stored bytes, so that reading it
-/// allocates nothing but the argument and tag lists.
+/// allocates nothing but the argument and tag lists (and the optional environment, git and
+/// namespace parts, when the call has them).
 ///
-/// It accepts exactly what [`CallRecord`] accepts (same fields, defaults and types), and
 /// [`RecordView::to_record`] gives the same record as decoding a `CallRecord`. Queries check
 /// every record this way and decode in full only the calls that are looked at.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct RecordView<'a> {
-    #[serde(borrow)]
     pub(crate) name: &'a str,
-    #[serde(borrow)]
     pub(crate) module: &'a str,
-    #[serde(default, borrow)]
     pub(crate) version: Option<&'a str>,
-    #[serde(default)]
     pub(crate) code: Option<Digest>,
-    #[serde(borrow)]
     pub(crate) arguments: Vec<(&'a str, Digest)>,
-    #[serde(default, borrow)]
     pub(crate) argument_keys: Vec<(&'a str, Digest)>,
     pub(crate) result: Digest,
-    #[serde(default, borrow)]
     pub(crate) result_type: &'a str,
-    #[serde(default)]
     pub(crate) result_size: u64,
-    #[serde(borrow)]
     pub(crate) metadata: MetadataView<'a>,
 }
 
 /// [`Metadata`] read in place (see [`RecordView`]).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct MetadataView<'a> {
-    #[serde(deserialize_with = "chrono::serde::ts_nanoseconds::deserialize")]
     pub(crate) timestart: DateTime<Utc>,
-    #[serde(deserialize_with = "chrono::serde::ts_nanoseconds::deserialize")]
     pub(crate) timestop: DateTime<Utc>,
     pub(crate) walltime: f64,
-    #[serde(default, borrow)]
     pub(crate) tags: TagList<'a>,
-    #[serde(default)]
     pub(crate) environment: Option<Environment>,
-    #[serde(default)]
     pub(crate) git: Option<Git>,
-    #[serde(default)]
     pub(crate) resources: Option<Resources>,
-    #[serde(default)]
     pub(crate) namespaces: BTreeMap<String, Value>,
 }
 
@@ -120,32 +111,9 @@ impl<'a> TagList<'a> {
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for TagList<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Pairs;
-        impl<'de> serde::de::Visitor<'de> for Pairs {
-            type Value = TagList<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map of tags")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-                while let Some(pair) = map.next_entry()? {
-                    pairs.push(pair);
-                }
-                Ok(TagList(pairs))
-            }
-        }
-        deserializer.deserialize_map(Pairs)
-    }
-}
-
 impl RecordView<'_> {
     pub(crate) fn decode(bytes: &[u8]) -> Result<RecordView<'_>, codec::CodecError> {
-        codec::decode_borrowed(bytes)
+        layout::view(bytes)
     }
 
     /// The owned record.
@@ -424,7 +392,6 @@ pub(crate) fn metadata_entry(md: &Metadata, namespace: &str, key: &str) -> Optio
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde::ser::{SerializeMap, SerializeStruct};
 
     fn record(tags: &[(&str, &str)], extras: bool) -> CallRecord {
         CallRecord {
@@ -497,86 +464,55 @@ mod tests {
         }
     }
 
-    /// A record as an older or foreign writer may have stored it: optional fields missing, an
-    /// unknown field, and a tag map with a repeated key (the last value wins, as in a map).
-    struct Sparse;
-
-    struct RepeatedTags;
-
-    impl Serialize for RepeatedTags {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut m = s.serialize_map(Some(3))?;
-            m.serialize_entry("stage", "1")?;
-            m.serialize_entry("project", "a")?;
-            m.serialize_entry("stage", "2")?;
-            m.end()
-        }
-    }
-
-    #[derive(Serialize)]
-    struct SparseMetadata {
-        timestart: i64,
-        timestop: i64,
-        walltime: f64,
-        tags: RepeatedTags,
-    }
-
-    impl Serialize for Sparse {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut st = s.serialize_struct("CallRecord", 6)?;
-            st.serialize_field("name", "f")?;
-            st.serialize_field("module", "m")?;
-            st.serialize_field("arguments", &Vec::<(String, Digest)>::new())?;
-            st.serialize_field("result", &Digest::from_bytes([1; 32]))?;
-            st.serialize_field("added_later", &[1, 2, 3])?;
-            st.serialize_field(
-                "metadata",
-                &SparseMetadata {
-                    timestart: 10,
-                    timestop: 20,
-                    walltime: 1e-8,
-                    tags: RepeatedTags,
-                },
-            )?;
-            st.end()
-        }
-    }
-
+    /// A tag key written twice (no fleche writes it, but a damaged or foreign record may
+    /// hold it): the last value wins, as in a map.
     #[test]
-    fn a_view_fills_defaults_and_keeps_the_last_repeated_tag() {
-        let bytes = codec::encode(&Sparse).unwrap();
-        let decoded = CallRecord::decode(&bytes).unwrap();
-        assert_eq!(through_view(&bytes).unwrap(), decoded);
-        assert_eq!(decoded.metadata.tags["stage"], "2");
+    fn a_repeated_tag_keeps_the_last_value() {
+        let r = record(&[("stagd", "1"), ("stage", "2")], false);
+        let mut bytes = r.encode().unwrap();
+        let at = bytes
+            .windows(5)
+            .position(|w| w == b"stagd")
+            .expect("the first key is stored as it is");
+        bytes[at + 4] = b'e';
         let view = RecordView::decode(&bytes).unwrap();
-        assert_eq!(
-            view.metadata.tags.get("stage"),
-            Some(&TagRef::Text("2".into()))
-        );
+        assert_eq!(view.metadata.tags.get("stage"), Some(&TagRef::Text("2".into())));
         assert!(!view.metadata.tags.is_canonical());
+        assert_eq!(CallRecord::decode(&bytes).unwrap().metadata.tags["stage"], "2");
     }
 
     #[test]
-    fn a_view_rejects_what_a_record_rejects() {
-        #[derive(Serialize)]
-        struct WrongName {
-            name: u64,
+    fn damaged_or_foreign_bytes_are_refused_not_misread() {
+        let r = record(&[("project", "a")], true);
+        let bytes = r.encode().unwrap();
+        // Every cut short record, and one with a byte too many.
+        for len in 0..bytes.len() {
+            assert!(CallRecord::decode(&bytes[..len]).is_err(), "cut at {len}");
         }
-        let mut bad = vec![
-            codec::encode(&WrongName { name: 1 }).unwrap(),
-            codec::encode("not a record").unwrap(),
-        ];
-        let mut with_tags = record(&[("project", "a")], false).encode().unwrap();
-        // Replace the tag value "a" (text of length 1) by an empty list, which no tag holds.
-        let at = with_tags.len() - 2;
-        assert_eq!(&with_tags[at..], &[0x61, b'a']);
-        with_tags.truncate(at);
-        with_tags.push(0x80);
-        bad.push(with_tags);
-        for bytes in bad {
-            assert!(CallRecord::decode(&bytes).is_err());
-            assert!(RecordView::decode(&bytes).is_err());
-        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(RecordView::decode(&longer).is_err());
+        // Another layout (the CBOR records of format 4 begin with a map header).
+        assert!(CallRecord::decode(&codec::encode(&r).unwrap()).is_err());
+        // A flag this release does not know.
+        let mut flagged = bytes.clone();
+        flagged.splice(1..2, [bytes[1] | 0x80, 0x01]);
+        assert!(RecordView::decode(&flagged).is_err());
+        // Text that is not UTF-8: the name's first byte.
+        let mut text = bytes.clone();
+        text[3] = 0xff;
+        let err = CallRecord::decode(&text).unwrap_err();
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn a_small_call_takes_few_bytes() {
+        let r = record(&[], false);
+        let bytes = r.encode().unwrap();
+        let cbor = codec::encode(&r).unwrap();
+        // Name, module, two arguments and the result digest alone are 5 + 12 + 16 + 96 bytes.
+        assert!(bytes.len() < 180, "{} bytes", bytes.len());
+        assert!(bytes.len() * 3 < cbor.len() * 2, "{} vs {}", bytes.len(), cbor.len());
     }
 
     #[test]
@@ -605,44 +541,6 @@ mod tests {
         assert!(md.has_namespace("gpu"));
         assert!(!md.has_namespace("cpu"));
         assert_eq!(r.metadata.get("tags", "relaxed"), Some(Value::Bool(true)));
-    }
-
-    /// A record written before tags were typed (format 2) holds text tags and no resources
-    /// or namespaces: it reads, its tags as text.
-    #[test]
-    fn a_record_with_text_tags_reads_as_text() {
-        #[derive(Serialize)]
-        struct OldMetadata {
-            timestart: i64,
-            timestop: i64,
-            walltime: f64,
-            tags: BTreeMap<String, String>,
-        }
-        #[derive(Serialize)]
-        struct OldRecord {
-            name: &'static str,
-            module: &'static str,
-            arguments: Vec<(String, Digest)>,
-            result: Digest,
-            metadata: OldMetadata,
-        }
-        let old = OldRecord {
-            name: "f",
-            module: "m",
-            arguments: Vec::new(),
-            result: Digest::from_bytes([1; 32]),
-            metadata: OldMetadata {
-                timestart: 1,
-                timestop: 2,
-                walltime: 1e-9,
-                tags: BTreeMap::from([("temperature".to_owned(), "300".to_owned())]),
-            },
-        };
-        let bytes = codec::encode(&old).unwrap();
-        let r = CallRecord::decode(&bytes).unwrap();
-        assert_eq!(r.metadata.tags["temperature"], "300");
-        assert!(r.metadata.resources.is_none() && r.metadata.namespaces.is_empty());
-        assert_eq!(through_view(&bytes).unwrap(), r);
     }
 
     proptest! {

@@ -142,7 +142,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
                 err,
                 Error::FormatVersion {
                     found: 1,
-                    expected: 4,
+                    expected: 5,
                     ..
                 }
             ),
@@ -150,7 +150,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
         );
         let text = err.to_string();
         assert!(text.contains("format version 1"), "{text}");
-        assert!(text.contains("reads format version 4"), "{text}");
+        assert!(text.contains("reads format version 5"), "{text}");
         assert!(text.contains("delete it"), "{text}");
     }
 }
@@ -176,7 +176,7 @@ fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_diges
             Cache::open_read_only(&path).unwrap_err(),
         ] {
             assert!(
-                matches!(err, Error::FormatVersion { found, expected: 4, .. } if found == version),
+                matches!(err, Error::FormatVersion { found, expected: 5, .. } if found == version),
                 "{err:?}"
             );
             let text = err.to_string();
@@ -186,13 +186,34 @@ fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_diges
     }
 }
 
+/// Format 4 stored call records as CBOR with field names; format 5's records have a layout of
+/// their own, so a format-4 file is refused with advice, read-only or not, and stays format 4.
+#[test]
+fn a_file_of_format_4_is_refused_with_advice_and_stays_format_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_of_format(dir.path(), 4);
+    for err in [
+        Cache::open(&path).unwrap_err(),
+        Cache::open_read_only(&path).unwrap_err(),
+        Cache::open(&path).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, Error::FormatVersion { found: 4, expected: 5, .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("older layout"), "{text}");
+        assert!(text.contains("delete it"), "{text}");
+    }
+}
+
 #[test]
 fn a_file_of_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = file_of_format(dir.path(), 5);
+    let path = file_of_format(dir.path(), 6);
     let err = Cache::open_read_only(&path).unwrap_err();
     assert!(
-        matches!(err, Error::FormatVersion { found: 5, .. }),
+        matches!(err, Error::FormatVersion { found: 6, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer fleche"), "{err}");

@@ -135,11 +135,3 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     de::decode(bytes)
 }
-
-/// Decodes a value that may borrow text and byte strings from `bytes` (as `&str` fields do),
-/// with the same checks as [`decode`].
-pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(
-    bytes: &'a [u8],
-) -> Result<T, CodecError> {
-    de::decode(bytes)
-}

@@ -12,14 +12,17 @@ use crate::error::{Error, Result};
 /// codec's `Some` mark, and added checksums to values and call records; version 3 stores tag
 /// values with their types (integers, floats, booleans besides text) and records may carry
 /// `resources` and collectors' `namespaces`, which a format-2 reader cannot decode; version 4
-/// changed the value digest of byte arrays (runs of bytes hashed whole, see `digest`).
-pub(crate) const FORMAT_VERSION: u64 = 4;
+/// changed the value digest of byte arrays (runs of bytes hashed whole, see `digest`);
+/// version 5 stores call records in a binary layout of their own (`record/layout.rs`)
+/// instead of CBOR with field names.
+pub(crate) const FORMAT_VERSION: u64 = 5;
 
 /// The oldest format this fleche reads. Formats 2 and 3 digest byte arrays byte by byte, so
-/// their calls would never be found and their values would fail `verify`: they are refused,
-/// not read. (When a format only adds to records, a file of the older one is read as it is
-/// and marked as the newer one when opened for writing: see [`Store::upgrade_format`].)
-pub(crate) const OLDEST_READ: u64 = 4;
+/// their calls would never be found and their values would fail `verify`; format 4's records
+/// are CBOR, which this fleche no longer reads: they are refused, not read. (When a format
+/// only adds to records, a file of the older one is read as it is and marked as the newer one
+/// when opened for writing: see [`Store::upgrade_format`].)
+pub(crate) const OLDEST_READ: u64 = 5;
 
 /// `"version"` -> the format version.
 const FORMAT: TableDefinition<'_, &str, u64> = TableDefinition::new("fleche_format");
@@ -89,7 +92,9 @@ impl Store {
     }
 
     fn version_error(&self, found: u64) -> Error {
-        let advice = if found == 2 || found == 3 {
+        let advice = if found == 4 {
+            "Its call records are stored in an older layout (CBOR with field names) that this fleche no longer reads: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 5)."
+        } else if found == 2 || found == 3 {
             "Its value digests follow older rules (byte arrays digested byte by byte), so none of its calls would be found again and `fleche verify` would take its values for damaged: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 4)."
         } else if found < OLDEST_READ {
             "Its digests follow older rules that could return wrong values, so it is not read: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 2)."

@@ -7,8 +7,9 @@
 //! indexed tables, values stored once per digest in chunks, and the leases of calls being
 //! computed.
 
-/// The layout this fleche reads and writes.
-pub(crate) const SCHEMA_VERSION: i32 = 1;
+/// The layout this fleche reads and writes. Version 2: call records in the binary layout of
+/// cache format 5 (`record/layout.rs`) instead of CBOR.
+pub(crate) const SCHEMA_VERSION: i32 = 2;
 
 /// Any constant: the advisory lock that serialises creating the schema, so processes that
 /// start together on a new database do not race each other's `CREATE TABLE`.
