@@ -31,11 +31,23 @@ struct Entry {
 /// The metadata a table needs for its columns, known before a record is decoded.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Shape {
+    /// The call's function and definition; calls of one definition share it.
+    pub(crate) function: Arc<Function>,
     /// Tag keys, sorted; calls with the same keys share them.
     pub(crate) tag_keys: Option<Arc<[String]>>,
     pub(crate) environment: bool,
     pub(crate) git: bool,
     pub(crate) resources: bool,
+}
+
+/// Which function made a call, and which definition of it: what tables group and compare
+/// calls by, read without decoding their records.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Function {
+    pub(crate) name: String,
+    pub(crate) module: String,
+    pub(crate) version: Option<String>,
+    pub(crate) code: Option<crate::digest::Digest>,
 }
 
 impl Batch {
@@ -73,6 +85,7 @@ pub(crate) struct BatchBuilder {
     done: Vec<Batch>,
     current: Option<Batch>,
     tag_keys: TagKeySets,
+    functions: Functions,
 }
 
 impl BatchBuilder {
@@ -94,6 +107,7 @@ impl BatchBuilder {
         batch.bytes.extend_from_slice(bytes);
         let md = &view.metadata;
         let shape = Shape {
+            function: self.functions.get(view),
             tag_keys: self.tag_keys.get(view),
             environment: md.environment.is_some(),
             git: md.git.is_some(),
@@ -171,6 +185,45 @@ impl TagKeySets {
     }
 }
 
+/// Interns function definitions: the calls of one function share one [`Function`].
+#[derive(Default)]
+struct Functions {
+    known: Vec<Arc<Function>>,
+    last: usize,
+}
+
+/// Distinct definitions interned per read; past that, each call gets its own.
+const MAX_FUNCTIONS: usize = 256;
+
+impl Functions {
+    fn get(&mut self, view: &RecordView<'_>) -> Arc<Function> {
+        let same = |f: &Arc<Function>| {
+            f.name == view.name
+                && f.module == view.module
+                && f.version.as_deref() == view.version
+                && f.code == view.code
+        };
+        if let Some(f) = self.known.get(self.last).filter(|f| same(f)) {
+            return f.clone();
+        }
+        if let Some(i) = self.known.iter().position(same) {
+            self.last = i;
+            return self.known[i].clone();
+        }
+        let f = Arc::new(Function {
+            name: view.name.to_owned(),
+            module: view.module.to_owned(),
+            version: view.version.map(str::to_owned),
+            code: view.code,
+        });
+        if self.known.len() < MAX_FUNCTIONS {
+            self.last = self.known.len();
+            self.known.push(f.clone());
+        }
+        f
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -188,7 +241,7 @@ mod tests {
             tags.insert("stage".to_owned(), 1.into());
         }
         CallRecord {
-            name: format!("f{i}"),
+            name: format!("f{}", i % 5),
             module: "m".into(),
             version: None,
             code: None,
@@ -236,7 +289,15 @@ mod tests {
                 .collect();
             assert_eq!(keys, expected);
             assert_eq!(batch.record(index), &records[i]);
+            let function = &batch.shape(index).function;
+            assert_eq!(function.name, records[i].name);
+            assert_eq!(function.module, records[i].module);
         }
+        // Calls of one function share its definition.
+        let (a, i) = batches.get(slots[7]);
+        let (b, j) = batches.get(slots[7 + 300]);
+        assert_eq!(a.shape(i).function.name, "f2");
+        assert!(Arc::ptr_eq(&a.shape(i).function, &b.shape(j).function));
         // Calls with the same tag keys share one list.
         let (a, i) = batches.get(slots[0]);
         let (b, j) = batches.get(slots[300]);

@@ -175,22 +175,34 @@ impl Call {
 
     /// Function name.
     pub fn name(&self) -> &str {
-        &self.record().name
+        match &self.record {
+            Stored::Decoded(r) => &r.name,
+            Stored::Batch(b, i) => &b.shape(*i).function.name,
+        }
     }
 
     /// Module of the function.
     pub fn module(&self) -> &str {
-        &self.record().module
+        match &self.record {
+            Stored::Decoded(r) => &r.module,
+            Stored::Batch(b, i) => &b.shape(*i).function.module,
+        }
     }
 
     /// The function's `version`, if it has one.
     pub fn version(&self) -> Option<&str> {
-        self.record().version.as_deref()
+        match &self.record {
+            Stored::Decoded(r) => r.version.as_deref(),
+            Stored::Batch(b, i) => b.shape(*i).function.version.as_deref(),
+        }
     }
 
     /// Digest of the function's code, when it is part of the key.
     pub fn code(&self) -> Option<Digest> {
-        self.record().code
+        match &self.record {
+            Stored::Decoded(r) => r.code,
+            Stored::Batch(b, i) => b.shape(*i).function.code,
+        }
     }
 
     /// Times, tags and the optional environment and git facts.
