@@ -38,7 +38,11 @@ fn main() {
     let txn = db.begin_read().unwrap();
     let mut rows: Vec<(String, u64)> = Vec::new();
     for handle in txn.list_tables().unwrap() {
-        let stats = txn.open_untyped_table(handle.clone()).unwrap().stats().unwrap();
+        let stats = txn
+            .open_untyped_table(handle.clone())
+            .unwrap()
+            .stats()
+            .unwrap();
         rows.push((handle.name().to_owned(), on_disk(&stats)));
     }
     for handle in txn.list_multimap_tables().unwrap() {
@@ -49,7 +53,7 @@ fn main() {
             .unwrap();
         rows.push((handle.name().to_owned(), on_disk(&stats)));
     }
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1));
     let per_call = |bytes: u64| bytes as f64 / calls as f64;
     println!("{calls} small calls, bytes per call after compaction");
     let mut total = 0;

@@ -476,9 +476,15 @@ mod tests {
             .expect("the first key is stored as it is");
         bytes[at + 4] = b'e';
         let view = RecordView::decode(&bytes).unwrap();
-        assert_eq!(view.metadata.tags.get("stage"), Some(&TagRef::Text("2".into())));
+        assert_eq!(
+            view.metadata.tags.get("stage"),
+            Some(&TagRef::Text("2".into()))
+        );
         assert!(!view.metadata.tags.is_canonical());
-        assert_eq!(CallRecord::decode(&bytes).unwrap().metadata.tags["stage"], "2");
+        assert_eq!(
+            CallRecord::decode(&bytes).unwrap().metadata.tags["stage"],
+            "2"
+        );
     }
 
     #[test]
@@ -512,7 +518,12 @@ mod tests {
         let cbor = codec::encode(&r).unwrap();
         // Name, module, two arguments and the result digest alone are 5 + 12 + 16 + 96 bytes.
         assert!(bytes.len() < 180, "{} bytes", bytes.len());
-        assert!(bytes.len() * 3 < cbor.len() * 2, "{} vs {}", bytes.len(), cbor.len());
+        assert!(
+            bytes.len() * 3 < cbor.len() * 2,
+            "{} vs {}",
+            bytes.len(),
+            cbor.len()
+        );
     }
 
     #[test]

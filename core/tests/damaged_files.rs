@@ -198,7 +198,14 @@ fn a_file_of_format_4_is_refused_with_advice_and_stays_format_4() {
         Cache::open(&path).unwrap_err(),
     ] {
         assert!(
-            matches!(err, Error::FormatVersion { found: 4, expected: 5, .. }),
+            matches!(
+                err,
+                Error::FormatVersion {
+                    found: 4,
+                    expected: 5,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         let text = err.to_string();

@@ -57,7 +57,9 @@ pub(super) fn encode(r: &CallRecord) -> Result<Vec<u8>, CodecError> {
     let md = &r.metadata;
     let nanos = |t: &DateTime<chrono::Utc>| {
         t.timestamp_nanos_opt().ok_or_else(|| {
-            CodecError::Encode(format!("time {t} is out of range for nanoseconds since 1970"))
+            CodecError::Encode(format!(
+                "time {t} is out of range for nanoseconds since 1970"
+            ))
         })
     };
     let (start, stop) = (nanos(&md.timestart)?, nanos(&md.timestop)?);
@@ -191,8 +193,16 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let on = |flag| flags & flag != 0;
     let name = r.str()?;
     let module = r.str()?;
-    let version = if on(FLAG_VERSION) { Some(r.str()?) } else { None };
-    let code = if on(FLAG_CODE) { Some(r.digest()?) } else { None };
+    let version = if on(FLAG_VERSION) {
+        Some(r.str()?)
+    } else {
+        None
+    };
+    let code = if on(FLAG_CODE) {
+        Some(r.digest()?)
+    } else {
+        None
+    };
     let arguments = r.pairs()?;
     let argument_keys = if on(FLAG_ARGUMENT_KEYS) {
         r.pairs()?
@@ -234,8 +244,16 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let git = if on(FLAG_GIT) {
         let present = r.bits(15)?;
         Some(Git {
-            commit: if present & 1 != 0 { Some(r.str()?.to_owned()) } else { None },
-            branch: if present & 2 != 0 { Some(r.str()?.to_owned()) } else { None },
+            commit: if present & 1 != 0 {
+                Some(r.str()?.to_owned())
+            } else {
+                None
+            },
+            branch: if present & 2 != 0 {
+                Some(r.str()?.to_owned())
+            } else {
+                None
+            },
             dirty: (present & 4 != 0).then_some(present & 8 != 0),
         })
     } else {
@@ -244,9 +262,21 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let resources = if on(FLAG_RESOURCES) {
         let present = r.bits(7)?;
         Some(Resources {
-            cpu_user: if present & 1 != 0 { Some(r.f64()?) } else { None },
-            cpu_system: if present & 2 != 0 { Some(r.f64()?) } else { None },
-            peak_memory_growth: if present & 4 != 0 { Some(r.varint()?) } else { None },
+            cpu_user: if present & 1 != 0 {
+                Some(r.f64()?)
+            } else {
+                None
+            },
+            cpu_system: if present & 2 != 0 {
+                Some(r.f64()?)
+            } else {
+                None
+            },
+            peak_memory_growth: if present & 4 != 0 {
+                Some(r.varint()?)
+            } else {
+                None
+            },
         })
     } else {
         None
@@ -386,7 +416,12 @@ impl<'a> Reader<'a> {
         usize::try_from(n)
             .ok()
             .filter(|&n| n <= self.bytes.len() - self.at)
-            .ok_or_else(|| bad(format!("a count of {n} in a record of {} bytes", self.bytes.len())))
+            .ok_or_else(|| {
+                bad(format!(
+                    "a count of {n} in a record of {} bytes",
+                    self.bytes.len()
+                ))
+            })
     }
 
     fn str(&mut self) -> Result<&'a str, CodecError> {
@@ -438,8 +473,22 @@ mod tests {
             assert_eq!(r.at, w.0.len());
         }
         let eleven = [0xff; 11];
-        assert!(Reader { bytes: &eleven, at: 0 }.varint().is_err());
+        assert!(
+            Reader {
+                bytes: &eleven,
+                at: 0
+            }
+            .varint()
+            .is_err()
+        );
         let too_big = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert!(Reader { bytes: &too_big, at: 0 }.varint().is_err());
+        assert!(
+            Reader {
+                bytes: &too_big,
+                at: 0
+            }
+            .varint()
+            .is_err()
+        );
     }
 }
