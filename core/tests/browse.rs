@@ -104,8 +104,7 @@ fn time_pages_merge_the_layers_newest_first() {
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
     // The local calls were made last.
     let newest: std::collections::HashSet<Digest> = all[..3].iter().copied().collect();
-    let locals: std::collections::HashSet<Digest> =
-        (1..=3).map(|x| key_of(&local, x)).collect();
+    let locals: std::collections::HashSet<Digest> = (1..=3).map(|x| key_of(&local, x)).collect();
     assert_eq!(newest, locals);
     // What arrived after the teammate's newest call: the local ones, oldest first.
     let team_newest = team.calls_before(None, 1).unwrap()[0];

@@ -102,12 +102,20 @@ pub fn choose(arg: Option<&str>) -> Result<Chosen, String> {
             why,
         )),
         CacheSpec::Stack(layers) => {
-            let stored = |l: &LayerSpec| matches!(l.spec, CacheSpec::File(_) | CacheSpec::Postgres(_));
+            let stored =
+                |l: &LayerSpec| matches!(l.spec, CacheSpec::File(_) | CacheSpec::Postgres(_));
             match layers.as_slice() {
-                [only] if matches!(only.spec, CacheSpec::File(_)) => {
-                    Ok(Chosen::file(only.spec.first_file().unwrap_or(Path::new("")).to_path_buf(), Some(why)))
-                }
-                _ if layers.iter().any(stored) => Ok(Chosen::layers(layers, format!("the default stack ({})", resolved.origin))),
+                [only] if matches!(only.spec, CacheSpec::File(_)) => Ok(Chosen::file(
+                    only.spec
+                        .first_file()
+                        .unwrap_or(Path::new(""))
+                        .to_path_buf(),
+                    Some(why),
+                )),
+                _ if layers.iter().any(stored) => Ok(Chosen::layers(
+                    layers,
+                    format!("the default stack ({})", resolved.origin),
+                )),
                 _ => Err(memory_default(&resolved.origin.to_string())),
             }
         }
@@ -174,8 +182,12 @@ pub fn open_stack(layers: &[LayerSpec], writable: bool) -> Result<Opened, String
     let mut any = false;
     for layer in layers {
         let write = writable && !layer.read_only;
-        let skipped =
-            |why: &str| format!("cache layer `{}` ({}) skipped: {why}", layer.name, layer.spec);
+        let skipped = |why: &str| {
+            format!(
+                "cache layer `{}` ({}) skipped: {why}",
+                layer.name, layer.spec
+            )
+        };
         match &layer.spec {
             CacheSpec::File(path) => match open(path, write) {
                 Ok(opened) => {
@@ -197,7 +209,12 @@ pub fn open_stack(layers: &[LayerSpec], writable: bool) -> Result<Opened, String
                     any = true;
                 }
                 Err(e) if write => return Err(e),
-                Err(e) => warnings.push(skipped(e.trim_start_matches("fleche-tui: ").lines().next().unwrap_or(""))),
+                Err(e) => warnings.push(skipped(
+                    e.trim_start_matches("fleche-tui: ")
+                        .lines()
+                        .next()
+                        .unwrap_or(""),
+                )),
             },
             CacheSpec::Postgres(url) => match postgres_layer(&layer.name, url) {
                 // Read-only unless deleting: nothing but a delete writes to it from here.
@@ -245,9 +262,11 @@ fn postgres_layer(name: &str, url: &str) -> Result<Cache, String> {
 /// can.
 #[cfg(not(feature = "postgres"))]
 fn postgres_layer(_name: &str, _url: &str) -> Result<Cache, String> {
-    Err("this fleche-tui was built without PostgreSQL support; build it with \
+    Err(
+        "this fleche-tui was built without PostgreSQL support; build it with \
          `cargo install fleche-tui --features postgres`"
-        .to_owned())
+            .to_owned(),
+    )
 }
 
 /// Opens the cache read-only, or read-write with `writable` (`--write`), in redb's

@@ -187,7 +187,11 @@ fn a_stack_shows_the_union_newest_first_with_each_rows_layer() {
     assert!(header.contains("wall     cpu "), "{header}");
     assert!(screen.contains("team"), "{screen}");
     b.state.set_filter("tag:owner=team");
-    assert_eq!(b.state.table.view.len(), 3, "square(3) shows from local, untagged");
+    assert_eq!(
+        b.state.table.view.len(),
+        3,
+        "square(3) shows from local, untagged"
+    );
 
     // A value only the teammate's file holds opens from there.
     b.state.set_filter("fn:label");
@@ -197,7 +201,10 @@ fn a_stack_shows_the_union_newest_first_with_each_rows_layer() {
     assert!(screen.contains("layer: team"), "{screen}");
     let selected_label = |st: &State| {
         let view = st.call.as_ref().unwrap();
-        view.tree.node(view.tree.rows()[view.selected]).label.clone()
+        view.tree
+            .node(view.tree.rows()[view.selected])
+            .label
+            .clone()
     };
     for _ in 0..30 {
         if selected_label(&b.state) == "result" {
@@ -230,9 +237,17 @@ fn a_missing_or_damaged_read_only_layer_is_left_out_with_a_warning() {
     assert_eq!(b.state.calls.len(), 6);
     let warnings = &b.state.loading.warnings;
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[0].starts_with("cache layer `gone`"), "{}", warnings[0]);
+    assert!(
+        warnings[0].starts_with("cache layer `gone`"),
+        "{}",
+        warnings[0]
+    );
     assert!(warnings[0].contains("no cache file at"), "{}", warnings[0]);
-    assert!(warnings[1].starts_with("cache layer `garbage`"), "{}", warnings[1]);
+    assert!(
+        warnings[1].starts_with("cache layer `garbage`"),
+        "{}",
+        warnings[1]
+    );
     let screen = b.screen();
     assert!(screen.contains("cache layer `gone`"), "{screen}");
 }
@@ -255,7 +270,11 @@ fn a_layer_that_fails_while_browsing_is_left_out_and_said() {
     retype_table(&dir.path().join("team.redb"), "calls_by_time");
     let b = Browser::start(&stack(dir.path()), false);
     assert!(b.state.loading.done);
-    assert!(b.state.loading.error.is_none(), "{:?}", b.state.loading.error);
+    assert!(
+        b.state.loading.error.is_none(),
+        "{:?}",
+        b.state.loading.error
+    );
     let warnings = &b.state.loading.warnings;
     assert!(
         warnings
@@ -288,12 +307,17 @@ fn deleting_on_a_stack_deletes_from_the_writable_layers_and_says_what_stays() {
     drop(local);
 
     // After a rescan square(3) shows from the teammate's file; square(1) is gone.
-    b.state
-        .update(Action::Loaded(Loaded::Removed(keys.clone())), &b.opened.cache);
+    b.state.update(
+        Action::Loaded(Loaded::Removed(keys.clone())),
+        &b.opened.cache,
+    );
     b.requests.send(Request::Deleted(keys.clone())).unwrap();
     b.pump(|s| s.calls.len() == 5);
     let rows = b.rows();
-    assert!(rows.contains(&("square(3)".into(), "team".into())), "{rows:?}");
+    assert!(
+        rows.contains(&("square(3)".into(), "team".into())),
+        "{rows:?}"
+    );
     assert!(!rows.iter().any(|(f, _)| f == "square(1)"), "{rows:?}");
     drop(b);
     assert_eq!(
