@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use fleche_tui::loader::{CHUNK, FIRST_CHUNK};
+use fleche_tui::testing::memory;
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: load_timing PATH");
@@ -56,35 +57,4 @@ fn main() {
         t.elapsed(),
         memory()
     );
-}
-
-/// CPU seconds (user and system) this process has used, from `/proc/self/stat` (Linux): on a
-/// machine shared with other work, the wall times above stretch and these do not.
-fn cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which is in parentheses): utime and stime are the
-    // 12th and 13th, in clock ticks of 1/100 s.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<f64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    (fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0)) / 100.0
-}
-
-/// Resident memory and its peak, from `/proc/self/status` (Linux), and CPU time so far.
-fn memory() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map_or("?".to_owned(), |v| v.trim().to_owned())
-    };
-    format!(
-        "{} resident, peak {}; {:.2} s CPU so far",
-        field("VmRSS:"),
-        field("VmHWM:"),
-        cpu()
-    )
 }

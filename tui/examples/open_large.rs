@@ -18,7 +18,7 @@ use fleche::record::{CallRecord, Metadata};
 use fleche::{Cache, Digest};
 use fleche_tui::app::{Action, Options, State};
 use fleche_tui::loader::{self, Loaded, Request};
-use fleche_tui::testing::{FUNCTIONS, MODULES, PROJECTS};
+use fleche_tui::testing::{FUNCTIONS, MODULES, PROJECTS, memory};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -298,16 +298,4 @@ fn stats(frames: &[Duration]) -> String {
         at(0.95),
         at(1.0)
     )
-}
-
-/// Resident memory and its peak, from `/proc/self/status` (Linux).
-fn memory() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map_or("?".to_owned(), |v| v.trim().to_owned())
-    };
-    format!("{} resident, peak {}", field("VmRSS:"), field("VmHWM:"))
 }
