@@ -1,5 +1,6 @@
-//! Calls and values in PostgreSQL: a hit in one round trip, whole calls for back-fill, and
-//! batches of new calls pushed in one transaction of a few array statements.
+//! Calls and values in PostgreSQL: a hit in one round trip (with the whole call when it is
+//! copied up into a local file), whole calls for copies, and batches of new calls pushed in
+//! one transaction of a few array statements.
 //!
 //! Values are content-addressed and cut into chunks of 1 MiB, so a 100 MB array is sent and
 //! read a chunk at a time (the caller's buffer plus one chunk in flight, not several copies),
@@ -11,6 +12,7 @@ use postgres::fallible_iterator::FallibleIterator;
 
 use super::super::checksum;
 use super::super::maintenance::StoredCall;
+use super::connect::{Conn, Txn};
 use crate::digest::Digest;
 use crate::record::CallRecord;
 
@@ -22,11 +24,8 @@ type PgResult<T> = Result<T, postgres::Error>;
 
 /// The result of the call under `key` (digest and bytes), checked against its checksums;
 /// `Ok(None)` when absent, `Err(Damaged)` as the file store does.
-pub(crate) fn result_of(
-    client: &mut postgres::Client,
-    key: &Digest,
-) -> PgResult<Found<(Digest, Vec<u8>)>> {
-    let row = client.query_opt(
+pub(crate) fn result_of(conn: &mut Conn, key: &Digest) -> PgResult<Found<(Digest, Vec<u8>)>> {
+    let row = conn.query_opt(
         "SELECT c.result, c.checksum, c.record, v.checksum, v.size, v.chunks, ch.bytes
          FROM fleche_calls c
          LEFT JOIN fleche_values v ON v.digest = c.result
@@ -37,29 +36,16 @@ pub(crate) fn result_of(
     let Some(row) = row else {
         return Ok(Found::Absent);
     };
-    let result: &[u8] = row.get(0);
-    let Ok(result) = <[u8; 32]>::try_from(result) else {
+    let Some((_, digest, _)) = call_parts(*key, &row, 0) else {
         return Ok(Found::DamagedRecord);
     };
-    let record: &[u8] = row.get(2);
-    if !checksum::call_intact(row.get::<_, i64>(1) as u64, &result, record) {
-        return Ok(Found::DamagedRecord);
-    }
-    let digest = Digest::from_bytes(result);
-    let (Some(sum), Some(size), Some(chunks), Some(first)) = (
-        row.get::<_, Option<i64>>(3),
-        row.get::<_, Option<i64>>(4),
-        row.get::<_, Option<i32>>(5),
-        row.get::<_, Option<&[u8]>>(6),
-    ) else {
+    if row.get::<_, Option<&[u8]>>(6).is_none() {
         // The record arrived without its value (a push cut short): not a hit.
         return Ok(Found::Absent);
-    };
-    let bytes = assemble(client, &digest, size, chunks, first)?;
-    Ok(if checksum::value_intact(sum as u64, &bytes) {
-        Found::Present((digest, bytes))
-    } else {
-        Found::DamagedValue(digest)
+    }
+    Ok(match checked_value(conn, &digest, &row, 3)? {
+        Some(bytes) => Found::Present((digest, bytes)),
+        None => Found::DamagedValue(digest),
     })
 }
 
@@ -74,7 +60,7 @@ pub(crate) enum Found<T> {
 /// The bytes of a value whose first chunk is in hand: the other chunks are streamed into one
 /// buffer of the final size.
 fn assemble(
-    client: &mut postgres::Client,
+    conn: &mut Conn,
     digest: &Digest,
     size: i64,
     chunks: i32,
@@ -83,9 +69,12 @@ fn assemble(
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).max(first.len()));
     bytes.extend_from_slice(first);
     if chunks > 1 {
-        let d = digest.as_bytes().as_slice();
-        let mut rows = client.query_raw(
+        let rest = conn.statement(
             "SELECT bytes FROM fleche_value_chunks WHERE digest = $1 AND seq > 0 ORDER BY seq",
+        )?;
+        let d = digest.as_bytes().as_slice();
+        let mut rows = conn.client.query_raw(
+            &rest,
             std::iter::once(&d as &(dyn postgres::types::ToSql + Sync)),
         )?;
         while let Some(row) = rows.next()? {
@@ -95,9 +84,89 @@ fn assemble(
     Ok(bytes)
 }
 
+/// The whole call under `key` with every value it names that the server holds intact, in
+/// one round trip (plus one per value of several chunks): a hit that the stack copies up
+/// into a local file. Absent when the server lacks the call or its result value.
+pub(crate) fn hit(conn: &mut Conn, key: &Digest) -> PgResult<Found<StoredCall>> {
+    // One row per digest the call names (its result, then its arguments' digests, some of
+    // which are keys without a stored value), with that value's first chunk.
+    let rows = conn.query(
+        "SELECT c.result, c.checksum, c.record, v.digest, v.checksum, v.size, v.chunks, ch.bytes
+         FROM fleche_calls c
+         CROSS JOIN LATERAL (SELECT c.result AS digest
+             UNION SELECT a.digest FROM fleche_call_arguments a WHERE a.key = c.key) named
+         LEFT JOIN fleche_values v ON v.digest = named.digest
+         LEFT JOIN fleche_value_chunks ch ON ch.digest = v.digest AND ch.seq = 0
+         WHERE c.key = $1",
+        &[&key.as_bytes().as_slice()],
+    )?;
+    let Some(first) = rows.first() else {
+        return Ok(Found::Absent);
+    };
+    let Some((_, result, record)) = call_parts(*key, first, 0) else {
+        return Ok(Found::DamagedRecord);
+    };
+    let mut names = vec![result];
+    if let Ok(view) = CallRecord::decode(&record) {
+        names.extend(view.arguments.iter().map(|(_, d)| *d));
+    }
+    names.dedup();
+    let mut call = StoredCall::new(*key, result, record, Vec::with_capacity(names.len()));
+    for row in &rows {
+        let Some(digest) = row.get::<_, Option<&[u8]>>(3) else {
+            continue;
+        };
+        let Ok(digest) = <[u8; 32]>::try_from(digest).map(Digest::from_bytes) else {
+            continue;
+        };
+        let held = row.get::<_, Option<&[u8]>>(7).is_some();
+        if !held || !names.contains(&digest) || call.values.iter().any(|(d, _)| *d == digest) {
+            continue;
+        }
+        match checked_value(conn, &digest, row, 4)? {
+            Some(bytes) => call.values.push((digest, bytes)),
+            None if digest == result => return Ok(Found::DamagedValue(result)),
+            None => warn_damaged(&digest),
+        }
+    }
+    if call.result_bytes().is_none() {
+        // The record arrived without its value (a push cut short): not a hit.
+        return Ok(Found::Absent);
+    }
+    call.missing = (names.len() - call.values.len()) as u64;
+    // The result first, as the stack's write-behind wants it.
+    if let Some(i) = call.values.iter().position(|(d, _)| *d == result) {
+        call.values.swap(0, i);
+    }
+    Ok(Found::Present(call))
+}
+
+/// The bytes of the value whose `(checksum, size, chunks, first chunk)` start at column `at`
+/// of `row`, when they match the checksum.
+fn checked_value(
+    conn: &mut Conn,
+    digest: &Digest,
+    row: &postgres::Row,
+    at: usize,
+) -> PgResult<Option<Vec<u8>>> {
+    let sum: i64 = row.get(at);
+    let bytes = assemble(
+        conn,
+        digest,
+        row.get(at + 1),
+        row.get(at + 2),
+        row.get(at + 3),
+    )?;
+    Ok(checksum::value_intact(sum as u64, &bytes).then_some(bytes))
+}
+
+fn warn_damaged(digest: &Digest) {
+    tracing::warn!(digest = %digest, "a value on the server does not match its checksum; left out");
+}
+
 /// The value stored under `digest`, checked.
-pub(crate) fn value(client: &mut postgres::Client, digest: &Digest) -> PgResult<Found<Vec<u8>>> {
-    let row = client.query_opt(
+pub(crate) fn value(conn: &mut Conn, digest: &Digest) -> PgResult<Found<Vec<u8>>> {
+    let row = conn.query_opt(
         "SELECT v.checksum, v.size, v.chunks, ch.bytes FROM fleche_values v
          JOIN fleche_value_chunks ch ON ch.digest = v.digest AND ch.seq = 0
          WHERE v.digest = $1",
@@ -106,21 +175,18 @@ pub(crate) fn value(client: &mut postgres::Client, digest: &Digest) -> PgResult<
     let Some(row) = row else {
         return Ok(Found::Absent);
     };
-    let sum: i64 = row.get(0);
-    let bytes = assemble(client, digest, row.get(1), row.get(2), row.get(3))?;
-    Ok(if checksum::value_intact(sum as u64, &bytes) {
-        Found::Present(bytes)
-    } else {
-        Found::DamagedValue(*digest)
+    Ok(match checked_value(conn, digest, &row, 0)? {
+        Some(bytes) => Found::Present(bytes),
+        None => Found::DamagedValue(*digest),
     })
 }
 
 /// The calls stored under `keys`, each with the values it names that the server holds
 /// intact; a damaged record is left out with a warning. Two round trips whatever the number
 /// of calls: the records, then every value they name (a value over one chunk adds its own).
-pub(crate) fn calls(client: &mut postgres::Client, keys: &[Digest]) -> PgResult<Vec<StoredCall>> {
+pub(crate) fn calls(conn: &mut Conn, keys: &[Digest]) -> PgResult<Vec<StoredCall>> {
     let wanted: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes().as_slice()).collect();
-    let rows = client.query(
+    let rows = conn.query(
         "SELECT key, result, checksum, record FROM fleche_calls WHERE key = ANY($1)",
         &[&wanted],
     )?;
@@ -141,7 +207,7 @@ pub(crate) fn calls(client: &mut postgres::Client, keys: &[Digest]) -> PgResult<
     let mut all: Vec<Digest> = named.iter().flatten().copied().collect();
     all.sort();
     all.dedup();
-    let found = values(client, &all)?;
+    let found = values(conn, &all)?;
     for (call, names) in calls.iter_mut().zip(named) {
         for digest in names {
             match found.get(&digest) {
@@ -155,11 +221,11 @@ pub(crate) fn calls(client: &mut postgres::Client, keys: &[Digest]) -> PgResult<
 
 /// The intact values among `digests`, in one query (plus one per value of several chunks).
 fn values(
-    client: &mut postgres::Client,
+    conn: &mut Conn,
     digests: &[Digest],
 ) -> PgResult<std::collections::HashMap<Digest, Vec<u8>>> {
     let wanted: Vec<&[u8]> = digests.iter().map(|d| d.as_bytes().as_slice()).collect();
-    let rows = client.query(
+    let rows = conn.query(
         "SELECT v.digest, v.checksum, v.size, v.chunks, ch.bytes FROM fleche_values v
          JOIN fleche_value_chunks ch ON ch.digest = v.digest AND ch.seq = 0
          WHERE v.digest = ANY($1)",
@@ -171,12 +237,9 @@ fn values(
             continue;
         };
         let digest = Digest::from_bytes(digest);
-        let sum: i64 = row.get(1);
-        let bytes = assemble(client, &digest, row.get(2), row.get(3), row.get(4))?;
-        if checksum::value_intact(sum as u64, &bytes) {
-            out.insert(digest, bytes);
-        } else {
-            tracing::warn!(digest = %digest, "a value on the server does not match its checksum; left out");
+        match checked_value(conn, &digest, &row, 1)? {
+            Some(bytes) => drop(out.insert(digest, bytes)),
+            None => warn_damaged(&digest),
         }
     }
     Ok(out)
@@ -186,10 +249,19 @@ fn values(
 /// holds.
 fn intact_call(row: &postgres::Row) -> Option<(Digest, Digest, Vec<u8>)> {
     let key = Digest::from_bytes(<[u8; 32]>::try_from(row.get::<_, &[u8]>(0)).ok()?);
-    let result = <[u8; 32]>::try_from(row.get::<_, &[u8]>(1)).ok()?;
-    let record: &[u8] = row.get(3);
-    if !checksum::call_intact(row.get::<_, i64>(2) as u64, &result, record) {
+    let found = call_parts(key, row, 1);
+    if found.is_none() {
         checksum::warn_skipped(&key);
+    }
+    found
+}
+
+/// The call under `key` from the `(result, checksum, record)` columns of `row` starting at
+/// `at`, when its checksum holds.
+fn call_parts(key: Digest, row: &postgres::Row, at: usize) -> Option<(Digest, Digest, Vec<u8>)> {
+    let result = <[u8; 32]>::try_from(row.get::<_, &[u8]>(at)).ok()?;
+    let record: &[u8] = row.get(at + 2);
+    if !checksum::call_intact(row.get::<_, i64>(at + 1) as u64, &result, record) {
         return None;
     }
     Some((key, Digest::from_bytes(result), record.to_vec()))
@@ -197,13 +269,13 @@ fn intact_call(row: &postgres::Row) -> Option<(Digest, Digest, Vec<u8>)> {
 
 /// Up to `limit` records with keys after `after`, in key order.
 pub(crate) fn records_after(
-    client: &mut postgres::Client,
+    conn: &mut Conn,
     after: Option<Digest>,
     limit: usize,
 ) -> PgResult<Vec<(Digest, Vec<u8>)>> {
     let after: &[u8] = after.as_ref().map_or(&[], |a| a.as_bytes().as_slice());
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = client.query(
+    let rows = conn.query(
         "SELECT key, result, checksum, record FROM fleche_calls WHERE key > $1 ORDER BY key LIMIT $2",
         &[&after, &limit],
     )?;
@@ -216,7 +288,7 @@ pub(crate) fn records_after(
 
 /// Call keys (with their records) that an indexed filter selects, newest first.
 pub(crate) fn records_where(
-    client: &mut postgres::Client,
+    conn: &mut Conn,
     filter: &Filter<'_>,
 ) -> PgResult<Vec<(Digest, Vec<u8>)>> {
     let (sql, params): (&str, Vec<&(dyn postgres::types::ToSql + Sync)>) = match filter {
@@ -241,7 +313,7 @@ pub(crate) fn records_where(
             vec![name, digest],
         ),
     };
-    let rows = client.query(sql, &params)?;
+    let rows = conn.query(sql, &params)?;
     Ok(rows
         .iter()
         .filter_map(intact_call)
@@ -261,12 +333,8 @@ pub(crate) enum Filter<'a> {
 /// Stores `calls` in one transaction: values the server lacks (chunked), then records with
 /// their index rows, replacing earlier records under the same keys; and ends the leases
 /// `holder` held on them. Returns how many value bytes were sent.
-pub(crate) fn store(
-    client: &mut postgres::Client,
-    calls: &[StoredCall],
-    holder: &str,
-) -> PgResult<u64> {
-    let mut txn = client.transaction()?;
+pub(crate) fn store(conn: &mut Conn, calls: &[StoredCall], holder: &str) -> PgResult<u64> {
+    let mut txn = conn.transaction()?;
     let sent = store_values(&mut txn, calls)?;
     let mut keys: Vec<&[u8]> = Vec::with_capacity(calls.len());
     let mut results: Vec<&[u8]> = Vec::with_capacity(calls.len());
@@ -334,7 +402,7 @@ pub(crate) fn store(
 }
 
 /// Sends the values of `calls` that the server does not hold yet; returns the bytes sent.
-fn store_values(txn: &mut postgres::Transaction<'_>, calls: &[StoredCall]) -> PgResult<u64> {
+fn store_values(txn: &mut Txn<'_>, calls: &[StoredCall]) -> PgResult<u64> {
     let mut seen = HashSet::new();
     let values: Vec<(&Digest, &[u8])> = calls
         .iter()
@@ -379,13 +447,13 @@ fn store_values(txn: &mut postgres::Transaction<'_>, calls: &[StoredCall]) -> Pg
             continue;
         }
         // One statement per chunk: only one chunk is encoded for sending at a time.
-        let insert = txn.prepare(
-            "INSERT INTO fleche_value_chunks (digest, seq, bytes) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-        )?;
         for (seq, chunk) in bytes.chunks(CHUNK).enumerate() {
             let seq = i32::try_from(seq).unwrap_or(i32::MAX);
-            txn.execute(&insert, &[&d, &seq, &chunk])?;
+            txn.execute(
+                "INSERT INTO fleche_value_chunks (digest, seq, bytes) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&d, &seq, &chunk],
+            )?;
         }
     }
     txn.execute(
@@ -404,9 +472,9 @@ fn store_values(txn: &mut postgres::Transaction<'_>, calls: &[StoredCall]) -> Pg
 
 /// Removes the calls under `keys` and their index rows; values stay. Returns how many were
 /// there.
-pub(crate) fn remove(client: &mut postgres::Client, keys: &[Digest]) -> PgResult<usize> {
+pub(crate) fn remove(conn: &mut Conn, keys: &[Digest]) -> PgResult<usize> {
     let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes().as_slice()).collect();
-    let mut txn = client.transaction()?;
+    let mut txn = conn.transaction()?;
     txn.execute("DELETE FROM fleche_call_tags WHERE key = ANY($1)", &[&keys])?;
     txn.execute(
         "DELETE FROM fleche_call_arguments WHERE key = ANY($1)",

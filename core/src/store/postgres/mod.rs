@@ -10,6 +10,7 @@ mod claims;
 mod connect;
 mod push;
 mod schema;
+mod tls;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,7 @@ const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// One PostgreSQL database holding a fleche cache.
 pub(crate) struct Postgres {
     pool: connect::Pool,
+    refused: Arc<connect::Refused>,
     shown: String,
     /// Set once the schema was created or checked on this server.
     schema: OnceLock<()>,
@@ -60,9 +62,10 @@ impl Postgres {
             detail,
         };
         let target = connect::target(url).map_err(layer_error)?;
-        let pool = connect::pool(&target).map_err(layer_error)?;
+        let (pool, refused) = connect::pool(&target).map_err(layer_error)?;
         let pg = Arc::new(Postgres {
             pool,
+            refused,
             shown: target.shown,
             schema: OnceLock::new(),
             down_until: Mutex::new(None),
@@ -73,8 +76,8 @@ impl Postgres {
                 renewer: OnceLock::new(),
             }),
         });
-        // A schema of another version is an error now, not on the first call; a server that
-        // cannot be reached is only reported.
+        // A schema of another version, or TLS that the server and the URL disagree on, is an
+        // error now, not on the first call; a server that cannot be reached is only reported.
         match pg.with_client(|_| Ok(())) {
             Err(e @ Error::Layer { .. }) if pg.schema.get().is_none() => {
                 return Err(e);
@@ -108,7 +111,7 @@ impl Postgres {
     /// that cannot be reached is reported once and skipped for [`RETRY_EVERY`].
     fn with_client<T>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut connect::Conn) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         if let Some(detail) = self.down_detail() {
             return Err(Error::Unreachable {
@@ -118,10 +121,19 @@ impl Postgres {
         }
         let mut client = match self.pool.get() {
             Ok(client) => client,
-            Err(e) => return Err(self.went_down(&e.to_string())),
+            Err(e) => {
+                // A refusal is a setting to change, said once by whoever gets this error
+                // (an error of `connect`, a warning of the stack), not an outage; it is not
+                // tried again for a while either.
+                if let Some(why) = self.refused.why() {
+                    *lock(&self.down_until) = Some((Instant::now() + RETRY_EVERY, why.clone()));
+                    return Err(self.error(why));
+                }
+                return Err(self.went_down(&e.to_string()));
+            }
         };
         if self.schema.get().is_none() {
-            schema::ensure(&mut client).map_err(|e| self.error(e))?;
+            schema::ensure(&mut client.client).map_err(|e| self.error(e))?;
             let _ = self.schema.set(());
         }
         match f(&mut client) {
@@ -157,6 +169,13 @@ impl Postgres {
     /// The result of the call under `key`, checked.
     pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
         let found = self.with_client(|c| calls::result_of(c, key))?;
+        self.found(key, found)
+    }
+
+    /// The whole call under `key` with its values, checked, when the server holds it with
+    /// its result: a hit to copy up, in one round trip.
+    pub(crate) fn hit(&self, key: &Digest) -> Result<Option<StoredCall>> {
+        let found = self.with_client(|c| calls::hit(c, key))?;
         self.found(key, found)
     }
 
