@@ -430,8 +430,7 @@ fn tls_connections_are_encrypted_and_certificates_checked() {
 
     let unverified = format!("{}?sslmode=verify-full", server.url());
     let err = fleche::Cache::postgres(&unverified)
-        .err()
-        .expect("a self-signed certificate is refused by verify-full")
+        .expect_err("a self-signed certificate is refused by verify-full")
         .to_string();
     assert!(
         err.contains("certificate was not accepted") && err.contains("sslrootcert"),
@@ -439,8 +438,7 @@ fn tls_connections_are_encrypted_and_certificates_checked() {
     );
 
     let plain = fleche::Cache::postgres(&server.url())
-        .err()
-        .expect("the server refuses TCP without TLS")
+        .expect_err("the server refuses TCP without TLS")
         .to_string();
     assert!(
         plain.contains("refused") && plain.contains("pg_hba.conf"),
@@ -455,8 +453,7 @@ fn a_server_without_tls_is_a_clear_error_when_the_url_asks_for_tls() {
         return;
     };
     let err = fleche::Cache::postgres(&format!("{}?sslmode=require", server.url()))
-        .err()
-        .expect("sslmode=require against a server without TLS is an error")
+        .expect_err("sslmode=require against a server without TLS is an error")
         .to_string();
     assert!(
         err.contains("does not accept TLS") && err.contains("ssl = on"),
