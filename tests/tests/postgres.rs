@@ -213,8 +213,15 @@ fn a_100_mb_value_is_stored_once_and_read_back_whole() {
     );
     assert_eq!(
         count(&server, "SELECT count(*) FROM fleche_value_chunks"),
-        101 + 2,
-        "stored in 1 MiB chunks, once"
+        101,
+        "stored in 1 MiB chunks, once; the small values in their own rows"
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM fleche_values WHERE bytes IS NOT NULL"
+        ),
+        2
     );
     // A fresh cache on the same server reads it whole and intact.
     let again = fleche::Cache::postgres(&url).unwrap();
@@ -373,6 +380,58 @@ fn calls_copied_from_the_database_are_not_pushed_back() {
         rewritten, 0,
         "rows of calls copied from the server were pushed back"
     );
+}
+
+#[fleche(module = "pg_tests", wait = false)]
+fn computed_twice(i: u64) -> u64 {
+    i + 1
+}
+
+/// Two machines that computed the same call during an outage push it one after the other:
+/// the second push replaces the first record (its tags too) rather than failing the batch
+/// or leaving two.
+#[test]
+fn a_call_pushed_by_two_machines_keeps_the_last_record() {
+    let Some(server) = Postgres::for_test("a_call_pushed_by_two_machines_keeps_the_last_record")
+    else {
+        return;
+    };
+    drop(fleche::Cache::postgres(&server.url()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let stack = |file: &str| {
+        fleche::Stack::new()
+            .cache("local", fleche::Cache::open(dir.path().join(file)).unwrap())
+            .postgres("team", &server.url())
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    server.stop().unwrap();
+    for machine in ["a", "b"] {
+        let cache = stack(&format!("{machine}.redb"));
+        let _active = cache.activate();
+        let _tags = fleche::tags!(machine = machine);
+        for i in 0..10 {
+            assert_eq!(computed_twice(i), i + 1);
+        }
+        cache.layer("local").unwrap().flush().unwrap();
+    }
+    server.restart().unwrap();
+    for machine in ["a", "b"] {
+        stack(&format!("{machine}.redb")).flush().unwrap();
+    }
+    assert_eq!(count(&server, "SELECT count(*) FROM fleche_calls"), 10);
+    let machines: Vec<String> = sql(&server)
+        .query(
+            "SELECT DISTINCT value FROM fleche_call_tags WHERE tag = 'machine'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(machines, ["b"], "the last push's records and tags");
+    assert_eq!(count(&server, "SELECT count(*) FROM fleche_call_tags"), 10);
 }
 
 #[fleche(module = "pg_tests")]

@@ -11,6 +11,7 @@ mod connect;
 mod push;
 mod schema;
 mod tls;
+mod write;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +48,9 @@ pub(crate) struct Postgres {
 
 struct Leases {
     keys: Mutex<HashSet<Digest>>,
+    /// Keys this process claimed whose claims the push of their calls ends (a claim lives
+    /// until the server has the record). A push of other calls skips ending claims.
+    unpushed: Mutex<HashSet<Digest>>,
     lease: Mutex<Duration>,
     renewer: OnceLock<()>,
 }
@@ -72,6 +76,7 @@ impl Postgres {
             reported: AtomicBool::new(false),
             leases: Arc::new(Leases {
                 keys: Mutex::new(HashSet::new()),
+                unpushed: Mutex::new(HashSet::new()),
                 lease: Mutex::new(Duration::from_secs(10)),
                 renewer: OnceLock::new(),
             }),
@@ -208,7 +213,20 @@ impl Postgres {
         if calls.is_empty() {
             return Ok(0);
         }
-        self.with_client(|c| calls::store(c, calls, this_holder()))
+        let claimed: Vec<Digest> = {
+            let unpushed = lock(&self.leases.unpushed);
+            calls
+                .iter()
+                .map(|c| c.key)
+                .filter(|k| unpushed.contains(k))
+                .collect()
+        };
+        let sent = self.with_client(|c| write::store(c, calls, this_holder(), &claimed))?;
+        let mut unpushed = lock(&self.leases.unpushed);
+        for key in &claimed {
+            unpushed.remove(key);
+        }
+        Ok(sent)
     }
 
     /// Records after `after`, in key order.
@@ -240,6 +258,7 @@ impl Claims for Postgres {
         }
         *lock(&self.leases.lease) = lease;
         lock(&self.leases.keys).insert(*key);
+        lock(&self.leases.unpushed).insert(*key);
         self.leases
             .renewer
             .get_or_init(|| start_renewer(Arc::downgrade(&self.leases), self.pool.clone()));
@@ -255,6 +274,7 @@ impl Claims for Postgres {
         if !remove {
             return Ok(());
         }
+        lock(&self.leases.unpushed).remove(key);
         self.with_client(|c| claims::release(c, std::slice::from_ref(key), this_holder()))
     }
 }
