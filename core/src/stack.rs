@@ -125,6 +125,8 @@ impl Stack {
 
     /// The cache. A stack of one writable cache is that cache itself, with nothing added to
     /// its hit path. Two layers with the same name, or the same file twice, are an error.
+    // Only the PostgreSQL layers change entries here (marking the one the outbox feeds).
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     pub fn build(mut self) -> Result<Cache> {
         for (i, e) in self.entries.iter().enumerate() {
             for other in &self.entries[..i] {
