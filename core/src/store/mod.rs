@@ -34,6 +34,7 @@ mod slot;
 mod version;
 mod writer;
 
+use claims::KeyLocks;
 pub(crate) use claims::{Claim, Claims, this_holder};
 use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
@@ -108,8 +109,9 @@ pub(crate) struct Store {
     pub(crate) record_reads: AtomicU64,
     /// The size limit (`max_size`) and the hits noted for it; see `limit.rs`.
     pub(crate) limit: Arc<Limit>,
-    /// Keys this process claimed in the file (compute once across processes).
-    leases: claims::Leases,
+    /// Calls being computed here, locked in the file so that other processes wait for them
+    /// (compute once across processes); `None` for memory and read-only stores.
+    locks: Option<Arc<KeyLocks>>,
     /// Whether committed records get an outbox entry (the file is stacked above a shared
     /// database); shared with the writer thread.
     outbox: Arc<outbox::Outbox>,
@@ -146,6 +148,9 @@ pub(crate) enum Mode {
     Create,
     /// The file must exist and hold a fleche cache; never write to it.
     ReadOnly,
+    /// [`Mode::ReadOnly`], with a small read cache: for a browser that reads every record
+    /// once, where redb's default cache (1 GiB) only holds memory.
+    Browse,
     /// The file must exist and hold a fleche cache; read and write.
     ReadWriteExisting,
 }
@@ -167,6 +172,10 @@ impl Store {
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
         let limit = Arc::new(Limit::default());
         let outbox = Arc::new(outbox::Outbox::default());
+        let locks = match &location {
+            Location::File(path) if !read_only => Some(Arc::new(KeyLocks::new(path.clone()))),
+            _ => None,
+        };
         // A memory store writes behind too: a commit to redb's in-memory backend costs about
         // as much as the whole of a small call, and queries wait for the queue anyway.
         let writer = (!read_only)
@@ -176,6 +185,7 @@ impl Store {
                     location.clone(),
                     limit.clone(),
                     outbox.clone(),
+                    locks.clone(),
                 )
             })
             .filter(Writer::is_running);
@@ -189,7 +199,7 @@ impl Store {
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
             limit,
-            leases: claims::Leases::new(),
+            locks,
             outbox,
         }
     }
@@ -302,15 +312,25 @@ impl Store {
             });
         }
         let location = Location::File(canonical.clone());
-        if mode == Mode::ReadOnly {
+        if matches!(mode, Mode::ReadOnly | Mode::Browse) {
+            let read_builder = move || {
+                let mut builder = builder();
+                if mode == Mode::Browse {
+                    builder.set_cache_size(BROWSE_CACHE);
+                }
+                builder
+            };
             let db = guard(&location, || {
-                builder()
+                read_builder()
                     .open_read_only(&canonical)
                     .map_err(|e| database_error(&location, e))
             })?;
             let path = canonical.clone();
-            let reopen: Reopen =
-                Box::new(move || Ok(Handle::ReadOnly(Arc::new(builder().open_read_only(&path)?))));
+            let reopen: Reopen = Box::new(move || {
+                Ok(Handle::ReadOnly(Arc::new(
+                    read_builder().open_read_only(&path)?,
+                )))
+            });
             let store = Store::new(Handle::ReadOnly(Arc::new(db)), location, Some(reopen));
             store.check_format(store.format()?)?;
             return Ok(Arc::new(store));
@@ -617,15 +637,11 @@ impl Store {
             .iter()
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
-        let file = self.can_claim();
         let outbox = self.outbox.enabled() && !call.pushed;
         let written = [limit::Written::of(&call)];
         let sent = self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
             self.limit.apply(txn, &written)?;
-            if file && claims::has_claims(txn)? {
-                claims::end_claims_in(txn, std::iter::once(&call.key))?;
-            }
             if outbox {
                 outbox::add_in(txn, std::iter::once(&call.key))?;
             }
@@ -633,6 +649,9 @@ impl Store {
         });
         if outbox && sent.is_ok() {
             self.outbox.committed();
+        }
+        if let Some(locks) = &self.locks {
+            locks.release([&call.key]);
         }
         sent
     }
@@ -1002,6 +1021,10 @@ fn update_index(
     };
     Ok(())
 }
+
+/// redb's read cache for a browser's read-only open ([`Mode::Browse`]): the pages of the
+/// indexes and of the records on screen, not the whole file.
+const BROWSE_CACHE: usize = 32 << 20;
 
 /// A redb builder for cache files: multi-process mode, so other processes (a browser, a
 /// second notebook) can use the file at once.

@@ -277,6 +277,10 @@ impl Claims for Postgres {
         lock(&self.leases.unpushed).remove(key);
         self.with_client(|c| claims::release(c, std::slice::from_ref(key), this_holder()))
     }
+
+    fn costly(&self) -> bool {
+        true
+    }
 }
 
 /// Renews this process's leases a quarter of a lease apart; ends with the cache.
