@@ -495,6 +495,7 @@ impl Pending {
             record,
             encoded_record,
             values,
+            pushed: false,
         })?;
         if let Some(lease) = &mut self.lease {
             lease.stored();
