@@ -77,25 +77,28 @@ grep -q "rust.*$JUPYTER_PATH" <<<"$kernels" || {
 say "evcxr REPL test (redefinition, restart, twenty cells)"
 FLECHE_REQUIRE_EVCXR=1 cargo test -p fleche-evcxr --test repl -- --ignored --nocapture
 
-# The notebook says `:dep fleche = { path = "../core" }`: keep that layout in the copy.
-mkdir -p "$work/nb/examples"
-ln -s "$repo/core" "$work/nb/core"
-cp examples/getting_started.ipynb "$work/nb/examples/"
-run() {
-    local name=$1 start
+# Runs NOTEBOOK headless in a fresh rust kernel and saves it beside as NAME.ipynb:
+#   execute NOTEBOOK NAME
+execute() {
+    local notebook=$1 name=$2 start
     start=$(date +%s)
     "$venv/bin/jupyter" nbconvert --to notebook --execute \
-        --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=rust \
-        --output "$name.ipynb" "$work/nb/examples/getting_started.ipynb" 2>"$work/$name.log" || {
+        --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=rust \
+        --output "$name.ipynb" "$notebook" 2>"$work/$name.log" || {
         tail -n 200 "$work/$name.log" >&2
         exit 1
     }
     say "$name took $(($(date +%s) - start)) s"
 }
+
+# The notebook says `:dep fleche = { path = "../core" }`: keep that layout in the copy.
+mkdir -p "$work/nb/examples"
+ln -s "$repo/core" "$work/nb/core"
+cp examples/getting_started.ipynb "$work/nb/examples/"
 say "notebook, first run (computes)"
-run first
+execute "$work/nb/examples/getting_started.ipynb" first
 say "notebook, second run in a fresh kernel (all from the cache)"
-run second
+execute "$work/nb/examples/getting_started.ipynb" second
 
 "$venv/bin/python" - "$work/nb/examples/first.ipynb" "$work/nb/examples/second.ipynb" <<'EOF'
 import sys, nbformat
@@ -124,21 +127,9 @@ say "across_cells notebook, first run (computes)"
 mkdir -p "$work/nb2/evcxr-integration/notebooks"
 ln -s "$repo/core" "$work/nb2/core"
 cp evcxr-integration/notebooks/across_cells.ipynb "$work/nb2/evcxr-integration/notebooks/"
-across() {
-    local name=$1 start
-    start=$(date +%s)
-    "$venv/bin/jupyter" nbconvert --to notebook --execute \
-        --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=rust \
-        --output "$name.ipynb" "$work/nb2/evcxr-integration/notebooks/across_cells.ipynb" \
-        2>"$work/$name.log" || {
-        tail -n 200 "$work/$name.log" >&2
-        exit 1
-    }
-    say "$name took $(($(date +%s) - start)) s"
-}
-across across-first
+execute "$work/nb2/evcxr-integration/notebooks/across_cells.ipynb" across-first
 say "across_cells notebook, second run in a fresh kernel (all from the cache)"
-across across-second
+execute "$work/nb2/evcxr-integration/notebooks/across_cells.ipynb" across-second
 "$venv/bin/python" .ci/check_across_cells.py \
     "$work/nb2/evcxr-integration/notebooks/across-first.ipynb" \
     "$work/nb2/evcxr-integration/notebooks/across-second.ipynb"
@@ -159,22 +150,10 @@ cp evcxr-integration/notebooks/polars_analysis.ipynb "$work/nb3/evcxr-integratio
 polars_build=$cache_dir/evcxr-polars-build
 exec 9>"$cache_dir/evcxr-polars-build.lock"
 flock -n 9 || polars_build=$work/evcxr-polars-build
-analysis() {
-    local name=$1 start
-    start=$(date +%s)
-    EVCXR_TMPDIR=$polars_build "$venv/bin/jupyter" nbconvert --to notebook --execute \
-        --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=rust \
-        --output "$name.ipynb" "$work/nb3/evcxr-integration/notebooks/polars_analysis.ipynb" \
-        2>"$work/$name.log" || {
-        tail -n 200 "$work/$name.log" >&2
-        exit 1
-    }
-    say "$name took $(($(date +%s) - start)) s"
-}
 mkdir -p "$polars_build"
-analysis polars-first
+EVCXR_TMPDIR=$polars_build execute "$work/nb3/evcxr-integration/notebooks/polars_analysis.ipynb" polars-first
 say "polars_analysis notebook, second run in a fresh kernel (polars built, all from the cache)"
-analysis polars-second
+EVCXR_TMPDIR=$polars_build execute "$work/nb3/evcxr-integration/notebooks/polars_analysis.ipynb" polars-second
 exec 9>&-
 "$venv/bin/python" .ci/check_polars_analysis.py \
     "$work/nb3/evcxr-integration/notebooks/polars-first.ipynb" \
