@@ -2,7 +2,10 @@
 # End-to-end test of fleche-tui in a real terminal (tmux): builds a cache with the
 # getting-started example (or smoke.rs until it exists), starts the real binary, types a
 # filter, opens a call, expands its result and checks the screen; then checks that calls
-# another process adds while the browser is open appear. Needs tmux (installed by .ci/run).
+# another process adds while the browser is open appear; then browses a stack of caches from
+# fleche.toml (a local file over a read-only teammate's file and a missing layer): the union
+# with a layer column, a value read from the lower layer, the missing layer's warning.
+# Needs tmux (installed by .ci/run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,6 +18,7 @@ CACHE="$TMP/cache.redb"
 cleanup() {
     tmux kill-session -t "$SESSION" 2>/dev/null || true
     tmux kill-session -t "$SESSION-live" 2>/dev/null || true
+    tmux kill-session -t "$SESSION-stack" 2>/dev/null || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -55,7 +59,8 @@ FLECHE_CACHE="$CACHE" FLECHE_EXAMPLE_FAST=1 cargo run -q --example "$EXAMPLE" >/
 
 # 1. Filter, open, expand.
 tmux new-session -d -s "$SESSION" -x 120 -y 32 "'$TUI' '$CACHE'; echo TUI-EXIT=\$?; sleep 600"
-wait_for "$SESSION" "$FUNCTION" "main view"
+# Long names are cut to the function column's width.
+wait_for "$SESSION" "${FUNCTION:0:16}" "main view"
 wait_for "$SESSION" "[0-9]+ calls" "count in the status line"
 tmux send-keys -t "$SESSION" /
 tmux send-keys -t "$SESSION" -l "$FILTER"
@@ -72,7 +77,7 @@ echo "ok: filter, open and expand"
 
 # 2. Calls added by another process appear while the browser is open.
 tmux new-session -d -s "$SESSION-live" -x 120 -y 32 "'$TUI' '$CACHE'; echo TUI-EXIT=\$?; sleep 600"
-wait_for "$SESSION-live" "$FUNCTION" "main view (live)"
+wait_for "$SESSION-live" "${FUNCTION:0:16}" "main view (live)"
 tmux send-keys -t "$SESSION-live" /
 tmux send-keys -t "$SESSION-live" -l "fn:added"
 tmux send-keys -t "$SESSION-live" Enter
@@ -83,4 +88,43 @@ wait_for "$SESSION-live" "source=add_calls" "their tags"
 tmux send-keys -t "$SESSION-live" q
 wait_for "$SESSION-live" "TUI-EXIT=0" "clean exit (live)"
 echo "ok: live refresh"
-echo "2 passed, 0 failed"
+
+# 3. A stack from fleche.toml: the union of the layers, each row naming its layer.
+STACK="$TMP/stack"
+mkdir -p "$STACK"
+cp "$CACHE" "$STACK/team.redb"
+"$ADD" "$STACK/local.redb" 2 >/dev/null
+cat >"$STACK/fleche.toml" <<'TOML'
+[default]
+cache = ["local", "team", "gone"]
+
+[local]
+path = "local.redb"
+
+[team]
+path = "team.redb"
+read_only = true
+
+[gone]
+path = "gone.redb"
+read_only = true
+TOML
+TEAM_SUM="$(sha256sum "$STACK/team.redb")"
+tmux new-session -d -s "$SESSION-stack" -x 140 -y 32 -c "$STACK" \
+    "env -u FLECHE_CACHE '$TUI'; echo TUI-EXIT=\$?; sleep 600"
+wait_for "$SESSION-stack" "key +layer +function" "layer column"
+wait_for "$SESSION-stack" " local +added" "a row from the local file"
+wait_for "$SESSION-stack" " team +${FUNCTION:0:16}" "a row from the teammate's file"
+wait_for "$SESSION-stack" "cache layer .gone. .*skipped" "the missing layer's warning"
+tmux send-keys -t "$SESSION-stack" /
+tmux send-keys -t "$SESSION-stack" -l "$FILTER"
+wait_for "$SESSION-stack" "1 of [0-9]+ calls" "filter on the stack"
+tmux send-keys -t "$SESSION-stack" Enter Enter
+wait_for "$SESSION-stack" "layer: team" "the call view names the layer"
+tmux send-keys -t "$SESSION-stack" l
+wait_for "$SESSION-stack" "^ *(▾ )?result: $RESULT *$" "a result read from the read-only layer"
+tmux send-keys -t "$SESSION-stack" q q
+wait_for "$SESSION-stack" "TUI-EXIT=0" "clean exit (stack)"
+[ "$(sha256sum "$STACK/team.redb")" = "$TEAM_SUM" ] || fail "the read-only layer was written" "$SESSION-stack"
+echo "ok: a stack of caches"
+echo "3 passed, 0 failed"

@@ -42,12 +42,12 @@ pub fn select(cache: &Cache, text: &str, summaries: bool) -> Result<Selection, F
     loop {
         let page = cache.records_after(after, CHUNK)?;
         let Some(last) = page.last() else { break };
-        after = Some(last.0);
-        for (key, record) in &page {
+        after = Some(last.key);
+        for paged in &page {
             // An unreadable record is listed as a row of its own, as the browser shows it.
-            match record {
-                Ok(record) => calls.add(*key, record),
-                Err(e) => calls.add_unreadable(*key, &e.to_string()),
+            match &paged.record {
+                Ok(record) => calls.add_in_layer(paged.key, paged.layer, record),
+                Err(e) => calls.add_unreadable(paged.key, &e.to_string()),
             }
         }
         bar.inc(page.len() as u64);

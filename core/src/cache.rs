@@ -15,7 +15,7 @@ use crate::digest::{D, Digest, common_hex_prefix};
 use crate::error::{Error, Result};
 use crate::layer::Layers;
 use crate::record::CallRecord;
-use crate::store::{Location, Mode, PagedRecord, Store, TimeKey, UnreadableRecord, ValueHead};
+use crate::store::{Location, Mode, Store};
 
 pub use crate::store::maintenance::{
     Collected, Compacted, Copied, FunctionStats, Problem, Stats, Verified,
@@ -128,7 +128,7 @@ impl Cache {
             let Some(store) = &entry.store else { continue };
             match find(store) {
                 Ok(found) => all.extend(found),
-                Err(e) if entry.read_only => crate::error::warn_once(&entry.skipped(&e)),
+                Err(e) if entry.read_only => layers.skip(entry, &e),
                 Err(e) => return Err(e),
             }
         }
@@ -153,11 +153,6 @@ impl Cache {
             .unwrap_or(0);
         let len = needed.clamp(MIN_PREFIX, Digest::HEX_LEN);
         Ok(digest.to_string()[..len].to_owned())
-    }
-
-    /// Every call key, newest first (by start time). Reads only the time index.
-    pub fn keys_newest_first(&self) -> Result<Vec<Digest>> {
-        self.store.keys_newest_first()
     }
 
     /// Waits until every call record this process queued for the file is committed, so other
@@ -447,73 +442,6 @@ impl Cache {
     }
 }
 
-// -------------------------------------------------------------------------------------------
-// Paging through a cache, for browsers such as `fleche-tui`.
-// -------------------------------------------------------------------------------------------
-
-impl Cache {
-    /// Up to `limit` calls, newest first, strictly older than `before` (from the newest call
-    /// when `None`). Reads only the time index, so the first page of a million calls is quick.
-    pub fn calls_before(&self, before: Option<TimeKey>, limit: usize) -> Result<Vec<TimeKey>> {
-        self.store.calls_before(before, limit)
-    }
-
-    /// Every call strictly newer than `after` in the time index, oldest first: what another
-    /// process added since a browser last looked.
-    pub fn calls_after(&self, after: TimeKey) -> Result<Vec<TimeKey>> {
-        self.store.calls_after(after)
-    }
-
-    /// Up to `limit` call records with keys strictly after `after` (from the first key when
-    /// `None`), in key order. Reading every record of a large cache this way is several times
-    /// faster than looking keys up one by one ([`Cache::load_many`]), since it walks the
-    /// table in its own order. A record that does not decode comes back in its place as an
-    /// [`UnreadableRecord`] that says why, so a browser can show it instead of hiding it.
-    pub fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<PagedRecord>> {
-        self.store.records_after(after, limit)
-    }
-
-    /// The records of these calls, in one read transaction and in the order given; a call
-    /// that is not stored is left out, and a record that does not decode (or is damaged) comes
-    /// back as an [`UnreadableRecord`] (unlike [`Cache::load_many`], which fails on it).
-    pub fn records_of(&self, keys: &[Digest]) -> Result<Vec<PagedRecord>> {
-        Ok(self
-            .store
-            .records(keys)?
-            .into_iter()
-            .map(|(key, bytes)| match bytes {
-                Some(bytes) => (key, UnreadableRecord::decode(&bytes)),
-                None => (key, Err(UnreadableRecord::damaged())),
-            })
-            .collect())
-    }
-
-    /// Number of entries in the time index (equal to [`Cache::len`] in a sound cache).
-    pub fn time_index_len(&self) -> Result<u64> {
-        self.store.time_index_len()
-    }
-
-    /// The size of the value stored under `digest` and at most its first `max_bytes` bytes,
-    /// or `None` when no such value is stored.
-    pub fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>> {
-        Ok(self
-            .store
-            .value_heads(std::slice::from_ref(digest), max_bytes)?
-            .pop()
-            .flatten())
-    }
-
-    /// [`Cache::value_head`] for many values in one read transaction, in the order given
-    /// (`None` for a value that is not stored). Sorted digests read fastest.
-    pub fn value_heads(
-        &self,
-        digests: &[Digest],
-        max_bytes: usize,
-    ) -> Result<Vec<Option<ValueHead>>> {
-        self.store.value_heads(digests, max_bytes)
-    }
-}
-
 /// Something that names a stored call or value: a [`Digest`], a hex prefix, or a [`D`].
 pub trait CallKey {
     /// The full digest it names in `cache`.
@@ -575,30 +503,5 @@ impl<S: AsRef<str>> CallKey for D<S> {
     }
     fn resolve_call(self, cache: &Cache) -> Result<Digest> {
         cache.expand_call(self.0.as_ref())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_and_heads() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open(dir.path().join("c.redb")).unwrap();
-        assert!(cache.calls_before(None, 10).unwrap().is_empty());
-        let d = cache.put_value(&vec![7u8; 1000]).unwrap();
-        let head = cache.value_head(&d, 10).unwrap().unwrap();
-        assert_eq!(head.bytes.len(), 10);
-        assert!(head.size > 1000);
-        let missing = Digest::from_bytes([1; 32]);
-        let heads = cache.value_heads(&[missing, d], 10).unwrap();
-        assert_eq!(heads, [None, Some(head)]);
-        assert!(
-            cache
-                .value_head(&Digest::from_bytes([1; 32]), 10)
-                .unwrap()
-                .is_none()
-        );
     }
 }

@@ -3,7 +3,8 @@
 //! a stacked [`Cache`](crate::Cache) holds. What a stack does with them (look up in order,
 //! back-fill, write to the top) is `stack.rs`'s job.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -224,6 +225,11 @@ pub(crate) struct Layers {
     /// Where the stack's leases live: its shared database when it has one (so machines
     /// compute once), else none and its top file's are used.
     pub(crate) claims: Option<Arc<dyn Claims>>,
+    /// Why read-only layers were left out of reads, each message once, for a browser that
+    /// shows them itself ([`Cache::layer_warnings`](crate::Cache::layer_warnings)).
+    skipped: Mutex<Vec<String>>,
+    /// Set by a browser that owns the terminal: skipped layers are not reported on stderr.
+    quiet: AtomicBool,
 }
 
 /// One layer of a stack.
@@ -238,6 +244,42 @@ pub(crate) struct Entry {
 }
 
 impl Layers {
+    /// These layers, top first.
+    pub(crate) fn new(entries: Vec<Entry>, claims: Option<Arc<dyn Claims>>) -> Layers {
+        Layers {
+            entries,
+            claims,
+            skipped: Mutex::default(),
+            quiet: AtomicBool::new(false),
+        }
+    }
+
+    /// Leaves a failing layer out of a read: notes why (once per message) and warns, on
+    /// stderr too unless a browser took the warnings over ([`Layers::keep_quiet`]).
+    pub(crate) fn skip(&self, entry: &Entry, e: &Error) {
+        let message = entry.skipped(e);
+        if let Ok(mut skipped) = self.skipped.lock()
+            && !skipped.contains(&message)
+        {
+            skipped.push(message.clone());
+        }
+        if self.quiet.load(Ordering::Relaxed) {
+            tracing::warn!("{message}");
+        } else {
+            crate::error::warn_once(&message);
+        }
+    }
+
+    /// From now on skipped layers are only noted, never printed on stderr.
+    pub(crate) fn keep_quiet(&self) {
+        self.quiet.store(true, Ordering::Relaxed);
+    }
+
+    /// Every note of a skipped layer so far.
+    pub(crate) fn skipped(&self) -> Vec<String> {
+        self.skipped.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
     /// The layer new results go to: the first that is not read-only.
     pub(crate) fn top_writable(&self) -> Option<&Entry> {
         self.entries.iter().find(|e| !e.read_only)

@@ -1,10 +1,12 @@
-//! Compute once across processes: a miss claims its key in the cache file before the body
-//! runs; a process that finds the key claimed by another waits for that one's record, and
-//! takes over when the holder's lease lapses (it died or hung).
+//! Compute once across processes: a miss claims its key before the body runs (a lock in the
+//! cache file, or a lease on the stack's shared database); a process that finds the key
+//! claimed by another waits for that one's record, and takes over when the claim goes
+//! without one (the holder failed, died, or its lease lapsed).
 //!
 //! Threads of one process already share a claim in `runtime`; this is the same promise
-//! between processes (two notebooks, a pool of workers) that open one file. A function whose
-//! last body in this process ran under 10 ms is not claimed: coordinating costs more.
+//! between processes (two notebooks, a pool of workers) that open one file or one database.
+//! Where a claim costs a round trip, a function whose last body in this process ran under
+//! 10 ms is not claimed: coordinating would cost more than computing twice.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock};
@@ -27,9 +29,9 @@ const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 /// result within a few tens of milliseconds of its commit without keeping a core busy.
 const MAX_PAUSE: Duration = Duration::from_millis(20);
 
-/// A body that took less than this last time is computed without a claim: a claim costs a
-/// durable commit (0.3 ms to 8 ms on the disks measured), about what running such a body
-/// twice costs, and would multiply the cost of a miss of a small function (14 us) many times.
+/// Where claims are costly, a body that took less than this last time is computed without
+/// one: a lease costs a round trip to the server and its release another, about what
+/// running such a body twice costs, and would multiply the cost of a small miss many times.
 const WORTH_CLAIMING: Duration = Duration::from_millis(10);
 
 /// Notes how long a body of `function` took, for the next miss's choice to claim or not.
@@ -52,12 +54,17 @@ struct Settings {
 
 fn settings() -> &'static Settings {
     static SETTINGS: LazyLock<Settings> = LazyLock::new(|| {
-        let wait = std::env::var(ENV_WAIT).map_or(true, |v| {
-            !matches!(
+        // The environment wins over `[default] wait` in fleche.toml (a broken file has
+        // been reported where the cache was opened; it leaves waiting on).
+        let wait = match std::env::var(ENV_WAIT) {
+            Ok(v) => !matches!(
                 v.trim().to_ascii_lowercase().as_str(),
                 "0" | "false" | "no" | "off"
-            )
-        });
+            ),
+            Err(_) => crate::config::current()
+                .as_ref()
+                .map_or(true, crate::config::Config::wait),
+        };
         let lease = match std::env::var(ENV_LEASE) {
             Err(_) => DEFAULT_LEASE,
             Ok(text) => match text.trim().parse::<f64>() {
@@ -118,12 +125,15 @@ pub(crate) fn acquire<R>(
     key: &Digest,
     mut look: impl FnMut() -> Option<R>,
 ) -> Acquired<R> {
-    if !function.wait || !settings().wait || !worth_claiming(function) {
+    if !function.wait || !settings().wait {
         return Acquired::Compute(None);
     }
     let Some(claims) = claims_of(cache) else {
         return Acquired::Compute(None);
     };
+    if claims.costly() && !worth_claiming(function) {
+        return Acquired::Compute(None);
+    }
     let store = &claims;
     let lease = settings().lease;
     let mut announced = false;

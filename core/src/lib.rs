@@ -99,6 +99,7 @@
 mod active;
 pub mod arg;
 mod batch;
+mod browse;
 pub mod cache;
 pub mod call;
 mod cell;

@@ -182,10 +182,7 @@ impl Stack {
         let claims = None;
         Ok(Cache {
             store,
-            layers: Some(Arc::new(Layers {
-                entries: self.entries,
-                claims,
-            })),
+            layers: Some(Arc::new(Layers::new(self.entries, claims))),
         })
     }
 }
@@ -263,10 +260,7 @@ impl Cache {
     pub fn off() -> Cache {
         Cache {
             store: Cache::memory().store,
-            layers: Some(Arc::new(Layers {
-                entries: Vec::new(),
-                claims: None,
-            })),
+            layers: Some(Arc::new(Layers::new(Vec::new(), None))),
         }
     }
 

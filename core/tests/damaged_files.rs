@@ -110,11 +110,11 @@ fn a_damaged_record_is_skipped_by_queries() {
         .records_of(&[labelled::digest(1), labelled::digest(2)])
         .unwrap();
     assert_eq!(page.len(), 2);
-    let Err(unreadable) = &page[0].1 else {
+    let Err(unreadable) = &page[0].record else {
         panic!("the damaged record was read: {:?}", page[0]);
     };
     assert!(unreadable.to_string().contains("damaged"), "{unreadable}");
-    assert!(page[1].1.is_ok());
+    assert!(page[1].record.is_ok());
 }
 
 #[test]

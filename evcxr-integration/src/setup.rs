@@ -117,6 +117,8 @@ pub enum Change {
     Appended(PathBuf),
     /// An existing fleche block replaced (for example with another `--path`).
     Replaced(PathBuf),
+    /// A file that is fleche's alone (the kernel's `kernel.json`) written anew.
+    Rewritten(PathBuf),
     /// The fleche block removed from a file that keeps other content.
     RemovedBlock(PathBuf),
     /// A file or directory deleted.
@@ -131,6 +133,7 @@ impl fmt::Display for Change {
             Change::Created(p) => write!(f, "created {}", p.display()),
             Change::Appended(p) => write!(f, "added the fleche block to {}", p.display()),
             Change::Replaced(p) => write!(f, "replaced the fleche block in {}", p.display()),
+            Change::Rewritten(p) => write!(f, "rewrote {}", p.display()),
             Change::RemovedBlock(p) => write!(
                 f,
                 "removed the fleche block from {} (the rest is kept)",
@@ -342,7 +345,7 @@ pub fn install_kernel(
     );
     std::fs::write(&kernel_json, json).map_err(io("write", &kernel_json))?;
     let mut changes = vec![if existed {
-        Change::Replaced(kernel_json)
+        Change::Rewritten(kernel_json)
     } else {
         Change::Created(kernel_json)
     }];

@@ -9,6 +9,27 @@ use std::time::{Duration, Instant};
 /// Starts `worker` (the path of `slow-worker`) on `cache` with `args`, its bodies logging to
 /// `log`, with the compute-once settings of the environment cleared and `env` set.
 pub fn spawn(worker: &str, cache: &str, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    command(worker, cache, log, args, env)
+        .spawn()
+        .expect("slow-worker starts")
+}
+
+/// [`spawn`] with `dir` as the working directory (where `fleche.toml` is looked for).
+pub fn spawn_in(
+    dir: &Path,
+    worker: &str,
+    cache: &str,
+    log: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Child {
+    command(worker, cache, log, args, env)
+        .current_dir(dir)
+        .spawn()
+        .expect("slow-worker starts")
+}
+
+fn command(worker: &str, cache: &str, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(worker);
     cmd.arg(cache)
         .args(args)
@@ -21,7 +42,7 @@ pub fn spawn(worker: &str, cache: &str, log: &Path, args: &[&str], env: &[(&str,
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("slow-worker starts")
+    cmd
 }
 
 /// Waits for a worker, which must succeed.

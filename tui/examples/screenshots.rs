@@ -23,7 +23,7 @@ fn state() -> (State, MemoryValues) {
     for action in [
         Action::Resize(W, H),
         Action::Loaded(Loaded::Total(calls.len() as u64)),
-        Action::Loaded(Loaded::Rows(calls.clone())),
+        Action::Loaded(Loaded::rows(calls.clone())),
         Action::Loaded(summaries(&calls, &values)),
         Action::Loaded(Loaded::Done),
     ] {

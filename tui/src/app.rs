@@ -6,7 +6,6 @@
 //! routes each action to the screen or window in front and carries out what it replies.
 
 use fleche::Digest;
-use fleche::record::CallRecord;
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use crate::action::Reply;
 pub use crate::action::{Action, Effect};
 use crate::calls::Calls;
 use crate::filter::Query;
-use crate::loader::Loaded;
+use crate::loader::{Loaded, Row};
 pub use crate::loading::Loading;
 pub use crate::screen::call::CallView;
 use crate::screen::confirm;
@@ -83,7 +82,7 @@ pub struct State {
     /// A message for the user, until the next key.
     pub message: Option<String>,
     /// Rows and summaries of the reader's last message not added yet.
-    arriving: std::vec::IntoIter<(Digest, CallRecord)>,
+    arriving: std::vec::IntoIter<Row>,
     arriving_summaries: std::vec::IntoIter<(Digest, String)>,
     /// Set when the user asked to leave.
     pub quit: bool,
@@ -148,9 +147,9 @@ impl State {
                 if started.elapsed() >= budget {
                     return true;
                 }
-                let some: Vec<(Digest, CallRecord)> = self.arriving.by_ref().take(64).collect();
-                for (key, record) in &some {
-                    self.add_row(*key, record);
+                let some: Vec<Row> = self.arriving.by_ref().take(64).collect();
+                for row in &some {
+                    self.add_row(row);
                 }
             }
             while self.arriving_summaries.len() > 0 {
@@ -286,8 +285,8 @@ impl State {
                 self.calls.reserve(more);
             }
             Loaded::Rows(rows) => {
-                for (k, r) in &rows {
-                    self.add_row(*k, r);
+                for row in &rows {
+                    self.add_row(row);
                 }
             }
             Loaded::Unreadable(rows) => {
@@ -315,16 +314,17 @@ impl State {
             }
             Loaded::Done => self.loading.done = true,
             Loaded::Failed(e) => self.loading.error = Some(e),
+            Loaded::Warning(w) => self.loading.warn(w),
         }
         self.table.settle(&self.calls);
     }
 
-    fn add_row(&mut self, key: Digest, record: &CallRecord) {
-        let new = match self.calls.position(&key) {
+    fn add_row(&mut self, (key, layer, record): &Row) {
+        let new = match self.calls.position(key) {
             Some(_) => None,
             None => Some(self.calls.len() as u32),
         };
         self.table.arrived(new);
-        self.calls.add(key, record);
+        self.calls.add_in_layer(*key, *layer, record);
     }
 }

@@ -204,6 +204,19 @@ pub struct CallRow {
     /// The record is stored but does not decode: `name` holds `unreadable record: <why>`
     /// and nothing else is known.
     pub unreadable: bool,
+    /// The stack layer it came from: an index into [`Calls::layers`] (0 for a plain cache).
+    pub layer: u8,
+}
+
+impl CallRow {
+    /// CPU seconds (user and system) of the thread that ran the call, when recorded.
+    pub fn cpu(&self) -> Option<f64> {
+        let r = self.resources.as_deref()?;
+        match (r.cpu_user, r.cpu_system) {
+            (None, None) => None,
+            (user, system) => Some(user.unwrap_or(0.0) + system.unwrap_or(0.0)),
+        }
+    }
 }
 
 /// What is known of one argument value: its summary once read, and the arguments (by
@@ -243,6 +256,10 @@ pub struct Calls {
     index: HashMap<Digest, u32>,
     /// How many rows are unreadable records.
     unreadable: usize,
+    /// How many rows have a CPU time (the table shows its column when any has).
+    with_cpu: usize,
+    /// The names of the stack's layers, top first; empty for a plain cache.
+    pub layers: Vec<String>,
 }
 
 impl Calls {
@@ -282,6 +299,12 @@ impl Calls {
 
     /// Adds a call (a call already loaded is replaced in place).
     pub fn add(&mut self, key: Digest, record: &CallRecord) {
+        self.add_in_layer(key, 0, record);
+    }
+
+    /// Adds a call read from stack layer `layer` (an index into [`Calls::layers`]): the one
+    /// place a record becomes a row.
+    pub fn add_in_layer(&mut self, key: Digest, layer: usize, record: &CallRecord) {
         let s = &mut self.strings;
         let name = s.intern(&record.name, used::NAME);
         let module = s.intern(&record.module, used::MODULE);
@@ -349,6 +372,7 @@ impl Calls {
             namespaces: (!record.metadata.namespaces.is_empty())
                 .then(|| Box::new(record.metadata.namespaces.clone())),
             unreadable: false,
+            layer: u8::try_from(layer).unwrap_or(u8::MAX),
         };
         self.put(row);
     }
@@ -378,6 +402,7 @@ impl Calls {
             resources: None,
             namespaces: None,
             unreadable: true,
+            layer: 0,
         };
         self.put(row);
     }
@@ -385,10 +410,12 @@ impl Calls {
     /// Puts a row in, in place of the call's earlier row if it has one.
     fn put(&mut self, row: CallRow) {
         self.unreadable += usize::from(row.unreadable);
+        self.with_cpu += usize::from(row.cpu().is_some());
         match self.index.get(&row.key) {
             Some(&i) => {
                 let old = std::mem::replace(&mut self.rows[i as usize], row);
                 self.unreadable -= usize::from(old.unreadable);
+                self.with_cpu -= usize::from(old.cpu().is_some());
             }
             None => {
                 self.index.insert(row.key, self.rows.len() as u32);
@@ -400,6 +427,26 @@ impl Calls {
     /// How many loaded calls are unreadable records.
     pub fn unreadable(&self) -> usize {
         self.unreadable
+    }
+
+    /// The columns shown only for some caches: the layer on a stack, CPU time when a call
+    /// recorded it.
+    pub fn optional_columns(&self) -> Vec<Column> {
+        let mut out = Vec::new();
+        if self.layers.len() > 1 {
+            out.push(Column::Layer);
+        }
+        if self.with_cpu > 0 {
+            out.push(Column::Cpu);
+        }
+        out
+    }
+
+    /// The name of the layer a row came from (empty for a plain cache).
+    pub fn layer_name(&self, row: &CallRow) -> &str {
+        self.layers
+            .get(usize::from(row.layer))
+            .map_or("", String::as_str)
     }
 
     fn arg_id(&mut self, name: Sym, digest: Digest) -> ArgId {
@@ -509,6 +556,7 @@ impl Calls {
         let before = self.rows.len();
         self.rows.retain(|r| !gone.contains(&r.key));
         self.unreadable = self.rows.iter().filter(|r| r.unreadable).count();
+        self.with_cpu = self.rows.iter().filter(|r| r.cpu().is_some()).count();
         self.index = self
             .rows
             .iter()
@@ -588,10 +636,14 @@ pub enum Column {
     Result,
     /// Result size.
     Size,
+    /// The stack layer a call came from (shown on stacks only).
+    Layer,
+    /// CPU time (shown when some call recorded it).
+    Cpu,
 }
 
 impl Column {
-    /// Every column, left to right.
+    /// The columns every table has, left to right, as the keys 1-8 sort by them.
     pub const ALL: [Column; 8] = [
         Column::Key,
         Column::Function,
@@ -607,7 +659,7 @@ impl Column {
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            Column::Function | Column::Module | Column::Tags | Column::Result
+            Column::Function | Column::Module | Column::Tags | Column::Result | Column::Layer
         )
     }
 
@@ -622,6 +674,8 @@ impl Column {
             Column::Tags => "tags",
             Column::Result => "result",
             Column::Size => "size",
+            Column::Layer => "layer",
+            Column::Cpu => "cpu",
         }
     }
 }
@@ -689,6 +743,8 @@ impl<'a> Sorter<'a> {
             }
             Column::Result => r(a.result_type).cmp(&r(b.result_type)),
             Column::Size => a.result_size.cmp(&b.result_size),
+            Column::Layer => a.layer.cmp(&b.layer),
+            Column::Cpu => cpu_bits(a).cmp(&cpu_bits(b)),
         };
         let primary = if self.descending {
             primary.reverse()
@@ -714,14 +770,9 @@ impl<'a> Sorter<'a> {
             Column::Function => r(row.name),
             Column::Module => r(row.module),
             Column::Started => start,
-            Column::Wall => {
-                let bits = row.wall.to_bits();
-                if bits >> 63 == 1 {
-                    !bits
-                } else {
-                    bits | 1 << 63
-                }
-            }
+            Column::Wall => ordered_bits(row.wall),
+            Column::Cpu => cpu_bits(row),
+            Column::Layer => u64::from(row.layer),
             Column::Tags => {
                 // The first two tags; rows with more compare whole when these tie.
                 exact &= row.tags.len() <= 2;
@@ -792,6 +843,21 @@ impl<'a> Sorter<'a> {
     }
 }
 
+/// An `f64`'s bits, ordered as the numbers are (NaN last).
+fn ordered_bits(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// The CPU time as sortable bits; calls without one first.
+fn cpu_bits(row: &CallRow) -> u64 {
+    row.cpu().map_or(0, ordered_bits)
+}
+
 /// Row indices of all calls sorted by `column` (`descending` reverses), ties broken by
 /// start time, newest first.
 pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
@@ -816,7 +882,7 @@ mod tests {
     #[test]
     fn keyed_sorts_and_merges_order_as_rows_compare() {
         let all = crate::testing::synthetic(3_000);
-        for column in Column::ALL {
+        for column in Column::ALL.into_iter().chain([Column::Layer, Column::Cpu]) {
             for descending in [false, true] {
                 let sorter = Sorter::new(&all, column, descending);
                 let mut expected: Vec<u32> = (0..3_000).collect();
@@ -847,9 +913,19 @@ mod tests {
         calls.add(Digest::from_bytes([1; 32]), &odd);
         odd.metadata.tags.insert("d".into(), 0.into());
         odd.metadata.walltime = f64::NAN;
-        calls.add(Digest::from_bytes([2; 32]), &odd);
+        odd.metadata.resources = Some(Resources {
+            cpu_user: Some(0.5),
+            cpu_system: None,
+            peak_memory_growth: None,
+        });
+        calls.add_in_layer(Digest::from_bytes([2; 32]), 1, &odd);
+        assert_eq!(calls.optional_columns(), [Column::Cpu]);
+        calls.layers = vec!["local".into(), "team".into()];
+        assert_eq!(calls.optional_columns(), [Column::Layer, Column::Cpu]);
+        let row = &calls.rows[calls.position(&Digest::from_bytes([2; 32])).unwrap() as usize];
+        assert_eq!((row.cpu(), calls.layer_name(row)), (Some(0.5), "team"));
         let n = calls.len() as u32;
-        for column in Column::ALL {
+        for column in Column::ALL.into_iter().chain([Column::Layer, Column::Cpu]) {
             for descending in [false, true] {
                 let sorter = Sorter::new(&calls, column, descending);
                 let mut expected: Vec<u32> = (0..n).collect();

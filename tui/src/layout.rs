@@ -18,9 +18,18 @@ pub fn tree_height(rows: u16) -> usize {
 pub const HEADER_ROW: u16 = 1;
 
 /// The columns shown at this width, with their widths (narrow terminals drop module, then
-/// tags).
-pub fn columns(width: u16) -> Vec<(Column, u16)> {
-    let mut shown: Vec<Column> = Column::ALL.to_vec();
+/// tags); `optional` adds the layer column after the key and the CPU column after the wall
+/// time.
+pub fn columns(width: u16, optional: &[Column]) -> Vec<(Column, u16)> {
+    let mut shown: Vec<Column> = Vec::with_capacity(Column::ALL.len() + optional.len());
+    for c in Column::ALL {
+        shown.push(c);
+        match c {
+            Column::Key if optional.contains(&Column::Layer) => shown.push(Column::Layer),
+            Column::Wall if optional.contains(&Column::Cpu) => shown.push(Column::Cpu),
+            _ => {}
+        }
+    }
     if width < 110 {
         shown.retain(|&c| c != Column::Module);
     }
@@ -32,6 +41,8 @@ pub fn columns(width: u16) -> Vec<(Column, u16)> {
         Column::Started => Some(19),
         Column::Wall => Some(8),
         Column::Size => Some(8),
+        Column::Layer => Some(8),
+        Column::Cpu => Some(8),
         _ => None,
     };
     let spacing = shown.len().saturating_sub(1) as u16;
@@ -59,9 +70,9 @@ pub fn columns(width: u16) -> Vec<(Column, u16)> {
 
 /// The column drawn at screen column `x` of a table this wide (a column owns the space after
 /// it).
-pub fn column_at(width: u16, x: u16) -> Option<Column> {
+pub fn column_at(width: u16, optional: &[Column], x: u16) -> Option<Column> {
     let mut left = 0u16;
-    for (c, w) in columns(width) {
+    for (c, w) in columns(width, optional) {
         if x >= left && x < left + w + 1 {
             return Some(c);
         }
@@ -104,13 +115,32 @@ mod tests {
 
     #[test]
     fn clicks_find_the_column_drawn_there() {
-        let cols = columns(120);
-        let mut left = 0;
-        for &(c, w) in &cols {
-            assert_eq!(column_at(120, left), Some(c));
-            assert_eq!(column_at(120, left + w), Some(c), "the space after {c:?}");
-            left += w + 1;
+        for optional in [&[][..], &[Column::Layer, Column::Cpu]] {
+            let cols = columns(120, optional);
+            assert_eq!(cols.len(), 8 + optional.len());
+            let mut left = 0;
+            for &(c, w) in &cols {
+                assert_eq!(column_at(120, optional, left), Some(c));
+                assert_eq!(
+                    column_at(120, optional, left + w),
+                    Some(c),
+                    "the space after {c:?}"
+                );
+                left += w + 1;
+            }
+            assert_eq!(column_at(120, optional, left), None);
+            assert_eq!(cols.iter().map(|(_, w)| w + 1).sum::<u16>(), 121);
         }
-        assert_eq!(column_at(120, left), None);
+    }
+
+    #[test]
+    fn the_layer_follows_the_key_and_cpu_the_wall_time() {
+        let names: Vec<Column> = columns(160, &[Column::Cpu, Column::Layer])
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(names[..2], [Column::Key, Column::Layer]);
+        let wall = names.iter().position(|&c| c == Column::Wall).unwrap();
+        assert_eq!(names[wall + 1], Column::Cpu);
     }
 }

@@ -3,7 +3,8 @@
 //! (several times faster than looking them up by time), then a short summary of each distinct
 //! argument value for the filter; then it polls the cache for calls other processes add or
 //! remove. A record that does not decode is sent as a call of its own with the reason, and a
-//! table that cannot be read ends the first load with the error rather than stalling it.
+//! table that cannot be read ends the first load with the error rather than stalling it. On a
+//! stack every read is the union of the layers, and a layer left out is sent as a warning.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -12,6 +13,10 @@ use fleche::codec::inspect;
 use fleche::record::CallRecord;
 use fleche::{Cache, Digest};
 use fleche::{PagedRecord, TimeKey, ValueHead};
+
+/// A call as the reader sends it: key, the stack layer it came from (an index into the
+/// layer names; 0 for a plain cache) and its record.
+pub type Row = (Digest, usize, CallRecord);
 use foldhash::HashSet;
 
 use crate::value;
@@ -38,7 +43,7 @@ pub enum Loaded {
     /// How many calls the cache holds.
     Total(u64),
     /// Records of calls (new or first loaded).
-    Rows(Vec<(Digest, CallRecord)>),
+    Rows(Vec<Row>),
     /// Calls whose records are stored but do not decode, with the reason.
     Unreadable(Vec<(Digest, String)>),
     /// One-line summaries of argument values, by value digest.
@@ -49,13 +54,25 @@ pub enum Loaded {
     Done,
     /// Reading failed; the reader keeps polling.
     Failed(String),
+    /// A layer of the stack was left out of a read, and why.
+    Warning(String),
+}
+
+impl Loaded {
+    /// Records of a cache that is not a stack, as the reader sends them.
+    pub fn rows(records: impl IntoIterator<Item = (Digest, CallRecord)>) -> Loaded {
+        Loaded::Rows(records.into_iter().map(|(k, r)| (k, 0, r)).collect())
+    }
 }
 
 /// Requests from the UI to the reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// Re-read the whole key list now (after a delete, or `r`).
+    /// Re-read the whole key list now (`r`).
     Rescan,
+    /// These calls were deleted (and taken off the table): re-read the key list, and send
+    /// again those still stored (on a stack, in a read-only layer).
+    Deleted(Vec<Digest>),
 }
 
 /// The one-line summary of an argument value from its first bytes, as the filter matches
@@ -74,19 +91,27 @@ pub fn argument_summary(head: &ValueHead) -> String {
 
 /// Runs the reader until the UI hangs up.
 pub fn run(cache: Cache, tx: Sender<Loaded>, rx: Receiver<Request>) {
+    // Skipped layers are shown on the screen, never printed over it.
+    cache.collect_layer_warnings();
     let mut reader = Reader {
         cache,
         tx,
         known: HashSet::default(),
         unsummarised: Vec::new(),
         newest: None,
+        warned: 0,
     };
     if reader.first_load().is_err() {
         return;
     }
     loop {
         match rx.recv_timeout(POLL) {
-            Ok(Request::Rescan) => {
+            Ok(request) => {
+                if let Request::Deleted(keys) = request {
+                    for key in &keys {
+                        reader.known.remove(key);
+                    }
+                }
                 if reader.rescan().is_err() {
                     return;
                 }
@@ -111,19 +136,27 @@ struct Reader {
     /// Argument values to summarise next (with repeats, until they are read).
     unsummarised: Vec<Digest>,
     newest: Option<TimeKey>,
+    /// How many of the cache's layer warnings were sent.
+    warned: usize,
 }
 
 impl Reader {
-    fn send(&self, msg: Loaded) -> Result<(), Gone> {
+    fn send(&mut self, msg: Loaded) -> Result<(), Gone> {
+        // Layers left out by the reads before this message, said before it.
+        let warnings = self.cache.layer_warnings();
+        for w in warnings.into_iter().skip(self.warned) {
+            self.warned += 1;
+            self.tx.send(Loaded::Warning(w)).map_err(|_| Gone)?;
+        }
         self.tx.send(msg).map_err(|_| Gone)
     }
 
-    fn fail(&self, e: fleche::Error) -> Result<(), Gone> {
+    fn fail(&mut self, e: fleche::Error) -> Result<(), Gone> {
         self.send(Loaded::Failed(e.to_string()))
     }
 
     /// Ends the first load at an error: the UI says it, and stops showing progress.
-    fn stop(&self, e: fleche::Error) -> Result<(), Gone> {
+    fn stop(&mut self, e: fleche::Error) -> Result<(), Gone> {
         self.fail(e)?;
         self.send(Loaded::Done)
     }
@@ -155,21 +188,27 @@ impl Reader {
                 break;
             }
         }
-        // The rest in key order, skipping those read already.
+        // The rest in key order, skipping those read already. A stack's count leaves out
+        // layers that are not files, so a stack reads on to the last page.
+        let stacked = self.cache.is_stack();
         let mut after = None;
-        while read < total {
+        while read < total || stacked {
             let page = match self.cache.records_after(after, CHUNK) {
                 Ok(p) => p,
                 Err(e) => return self.stop(e),
             };
-            let Some(&(last, _)) = page.last() else { break };
-            after = Some(last);
+            let Some(last) = page.last() else { break };
+            after = Some(last.key);
+            let full = page.len() == CHUNK;
             let rows: Vec<PagedRecord> = page
                 .into_iter()
-                .filter(|(k, _)| !self.known.contains(k))
+                .filter(|r| !self.known.contains(&r.key))
                 .collect();
             read += rows.len() as u64;
             self.take(rows)?;
+            if !full {
+                break;
+            }
         }
         self.send(Loaded::Done)?;
         self.summarise()
@@ -191,13 +230,13 @@ impl Reader {
     fn take(&mut self, page: Vec<PagedRecord>) -> Result<(), Gone> {
         let mut rows = Vec::with_capacity(page.len());
         let mut unreadable = Vec::new();
-        for (key, record) in page {
+        for PagedRecord { key, layer, record } in page {
             self.known.insert(key);
             match record {
                 Ok(record) => {
                     self.unsummarised
                         .extend(record.arguments.iter().map(|(_, d)| *d));
-                    rows.push((key, record));
+                    rows.push((key, layer, record));
                 }
                 Err(e) => unreadable.push((key, e.reason)),
             }

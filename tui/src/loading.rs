@@ -9,6 +9,8 @@ pub struct Loading {
     pub done: bool,
     /// The last reading error.
     pub error: Option<String>,
+    /// Stack layers left out (missing, damaged, unreachable), and why; each once.
+    pub warnings: Vec<String>,
 }
 
 impl Loading {
@@ -37,12 +39,23 @@ impl Loading {
         }
     }
 
-    /// The reading error for the status line, if any.
-    pub fn failure(&self) -> String {
-        match &self.error {
-            Some(e) => format!(" · reading failed: {e}"),
-            None => String::new(),
+    /// Notes that a layer was left out (once per message).
+    pub fn warn(&mut self, warning: String) {
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
         }
+    }
+
+    /// The reading error and the layers left out, for the status line, if any.
+    pub fn failure(&self) -> String {
+        let mut out = String::new();
+        if let Some(e) = &self.error {
+            out.push_str(&format!(" · reading failed: {e}"));
+        }
+        for w in &self.warnings {
+            out.push_str(&format!(" · {w}"));
+        }
+        out
     }
 }
 

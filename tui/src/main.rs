@@ -53,9 +53,13 @@ fn main() -> ExitCode {
         }
     };
     if let Some(why) = &chosen.why {
-        eprintln!("fleche-tui: opening {} ({why})", chosen.path.display());
+        eprintln!("fleche-tui: opening {} ({why})", chosen.describe());
     }
-    let opened = match open::open(&chosen.path, writable) {
+    let opened = match chosen.layers.as_slice() {
+        [] => open::open(&chosen.path, writable),
+        layers => open::open_stack(layers, writable),
+    };
+    let opened = match opened {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("{msg}");
@@ -65,19 +69,26 @@ fn main() -> ExitCode {
     if let Some(note) = &opened.note {
         eprintln!("fleche-tui: {note}");
     }
+    for warning in &opened.warnings {
+        eprintln!("fleche-tui: {warning}");
+    }
     // A repaired copy is named after the file it stands for.
-    let shown = match opened.copy {
+    let shown = match opened.copy || !chosen.layers.is_empty() {
         true => None,
         false => opened.cache.path(),
     };
+    let source = match shown {
+        Some(path) => path.display().to_string(),
+        None => chosen.describe(),
+    };
     let options = Options {
-        source: shown.unwrap_or(&chosen.path).display().to_string(),
+        source,
         writable,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         local_time: true,
         copy: opened.copy,
     };
-    let outcome = run(opened.cache.clone(), options, opened.note.clone());
+    let outcome = run(&opened, options);
     if opened.copy
         && let Some(note) = &opened.note
     {
@@ -106,7 +117,8 @@ impl Drop for TerminalGuard {
     }
 }
 
-fn run(cache: fleche::Cache, options: Options, note: Option<String>) -> anyhow::Result<()> {
+fn run(opened: &open::Opened, options: Options) -> anyhow::Result<()> {
+    let cache = &opened.cache;
     let (tx, rx) = mpsc::channel();
     let (req_tx, req_rx) = mpsc::channel();
     let reader_cache = cache.clone();
@@ -114,7 +126,12 @@ fn run(cache: fleche::Cache, options: Options, note: Option<String>) -> anyhow::
         .name("fleche-tui reader".into())
         .spawn(move || loader::run(reader_cache, tx, req_rx))
         .context("cannot start the background reader")?;
-    let outcome = browse(&cache, options, note, &rx, &req_tx);
+    let mut state = State::new(options);
+    state.calls.layers = cache.layer_names().into_iter().map(str::to_owned).collect();
+    for warning in &opened.warnings {
+        state.loading.warn(warning.clone());
+    }
+    let outcome = browse(cache, state, opened.note.clone(), &rx, &req_tx);
     // The reader holds the cache open: it must end (it does once the channels close) before
     // the process does, or a file opened for writing is left needing repair.
     drop((rx, req_tx));
@@ -125,7 +142,7 @@ fn run(cache: fleche::Cache, options: Options, note: Option<String>) -> anyhow::
 /// The terminal loop, until the user quits.
 fn browse(
     cache: &fleche::Cache,
-    options: Options,
+    mut state: State,
     note: Option<String>,
     rx: &mpsc::Receiver<loader::Loaded>,
     req_tx: &mpsc::Sender<Request>,
@@ -144,7 +161,6 @@ fn browse(
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     execute!(std::io::stdout(), EnableMouseCapture).context("cannot enable the mouse")?;
-    let mut state = State::new(options);
     let size = terminal.size().context("cannot read the terminal size")?;
     state.update(Action::Resize(size.width, size.height), cache);
     if let Some(note) = note {
@@ -204,7 +220,7 @@ fn perform(
         }
         Some(Effect::Delete(keys)) => {
             let msg = open::delete(cache, &keys);
-            let _ = rescan.send(Request::Rescan);
+            let _ = rescan.send(Request::Deleted(keys.clone()));
             state.update(Action::Loaded(loader::Loaded::Removed(keys)), cache);
             state.update(Action::Say(msg), cache);
         }

@@ -1,20 +1,57 @@
-//! Choosing and opening the cache file, with a message a user can act on for each way it can
-//! fail; and the one change the browser makes to it, deleting calls. Opening never writes to
-//! the file unless `--write` asked for it: a file a crashed writer left needing repair is
-//! shown from a repaired private copy, and repaired itself only by `--write`.
+//! Choosing and opening the cache (a file, or every layer of a stack), with a message a user
+//! can act on for each way it can fail; and the one change the browser makes to it, deleting
+//! calls. Opening never writes to a file unless `--write` asked for it: a file a crashed
+//! writer left needing repair is shown from a repaired private copy, and repaired itself only
+//! by `--write`. A stack layer that cannot be opened is left out with a warning.
 
 use std::path::{Path, PathBuf};
 
-use fleche::config::{CacheSpec, Config};
-use fleche::{Cache, Digest};
+use fleche::config::{CacheSpec, Config, LayerSpec};
+use fleche::{Cache, Digest, Stack};
 
 /// The cache to open and why this one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chosen {
-    /// The file.
+    /// The file (on a stack: its first file, if any).
     pub path: PathBuf,
     /// Why it was chosen, when it was not given on the command line.
     pub why: Option<String>,
+    /// The layers to browse together, top first, when the cache is a stack (or a database);
+    /// empty for one file.
+    pub layers: Vec<LayerSpec>,
+}
+
+impl Chosen {
+    /// One cache file.
+    fn file(path: PathBuf, why: Option<String>) -> Chosen {
+        Chosen {
+            path,
+            why,
+            layers: Vec::new(),
+        }
+    }
+
+    /// Layers to browse together.
+    fn layers(layers: Vec<LayerSpec>, why: String) -> Chosen {
+        let spec = CacheSpec::Stack(layers.clone());
+        Chosen {
+            path: spec.first_file().map(Path::to_path_buf).unwrap_or_default(),
+            why: Some(why),
+            layers,
+        }
+    }
+
+    /// What is browsed, as the title and messages name it.
+    pub fn describe(&self) -> String {
+        match self.layers.as_slice() {
+            [] => self.path.display().to_string(),
+            layers => layers
+                .iter()
+                .map(|l| format!("{} {}", l.name, l.spec))
+                .collect::<Vec<_>>()
+                .join(" + "),
+        }
+    }
 }
 
 /// Picks the cache: `arg` if given (a path, or a cache name from `fleche.toml`), else the
@@ -27,48 +64,72 @@ pub fn choose(arg: Option<&str>) -> Result<Chosen, String> {
             // Perhaps a cache name from fleche.toml.
             if let Ok(config) = Config::discover()
                 && let Ok(resolved) = config.resolve(arg)
-                && let (Some(name), Some(file)) = (&resolved.name, resolved.spec.first_file())
+                && let Some(name) = &resolved.name
             {
-                return Ok(Chosen {
-                    path: file.to_path_buf(),
-                    why: Some(format!("cache `{name}` ({})", resolved.origin)),
-                });
+                let why = format!("cache `{name}` ({})", resolved.origin);
+                match resolved.spec {
+                    CacheSpec::Stack(layers) if layers.len() > 1 => {
+                        return Ok(Chosen::layers(layers, why));
+                    }
+                    CacheSpec::Postgres(_) => {
+                        return Ok(Chosen::layers(one_layer(name, resolved.spec), why));
+                    }
+                    spec => {
+                        if let Some(file) = spec.first_file() {
+                            return Ok(Chosen::file(file.to_path_buf(), Some(why)));
+                        }
+                    }
+                }
             }
         }
-        return Ok(Chosen { path, why: None });
+        return Ok(Chosen::file(path, None));
     }
     let config = Config::discover().map_err(|e| format!("fleche-tui: {e}"))?;
     let resolved = config
         .resolve_default()
         .map_err(|e| format!("fleche-tui: {e}"))?;
+    let why = format!("the default cache ({})", resolved.origin);
     match resolved.spec {
-        CacheSpec::File(path) => Ok(Chosen {
-            path,
-            why: Some(format!("the default cache ({})", resolved.origin)),
-        }),
+        CacheSpec::File(path) => Ok(Chosen::file(path, Some(why))),
         CacheSpec::Memory => Err(memory_default(&resolved.origin.to_string())),
         CacheSpec::Off => Err(format!(
             "fleche-tui: caching is switched off ({}): there is no cache to browse. \
              Give a cache file: `fleche-tui path/to/cache.redb`.",
             resolved.origin
         )),
-        CacheSpec::Postgres(url) => Err(format!(
-            "fleche-tui: the default cache is the PostgreSQL database {url} ({}), and fleche-tui \
-             browses cache files. Put a local file above it (cache = [\"local\", \"team\"] in \
-             fleche.toml) and browse that, or give a cache file: `fleche-tui path/to/cache.redb`.",
-            resolved.origin
+        spec @ CacheSpec::Postgres(_) => Ok(Chosen::layers(
+            one_layer(resolved.name.as_deref().unwrap_or("postgres"), spec),
+            why,
         )),
-        ref stack @ CacheSpec::Stack(_) => match stack.top_file() {
-            Some(path) => Ok(Chosen {
-                path: path.to_path_buf(),
-                why: Some(format!(
-                    "the top file of the default stack {stack} ({})",
-                    resolved.origin
+        CacheSpec::Stack(layers) => {
+            let stored =
+                |l: &LayerSpec| matches!(l.spec, CacheSpec::File(_) | CacheSpec::Postgres(_));
+            match layers.as_slice() {
+                [only] if matches!(only.spec, CacheSpec::File(_)) => Ok(Chosen::file(
+                    only.spec
+                        .first_file()
+                        .unwrap_or(Path::new(""))
+                        .to_path_buf(),
+                    Some(why),
                 )),
-            }),
-            None => Err(memory_default(&resolved.origin.to_string())),
-        },
+                _ if layers.iter().any(stored) => Ok(Chosen::layers(
+                    layers,
+                    format!("the default stack ({})", resolved.origin),
+                )),
+                _ => Err(memory_default(&resolved.origin.to_string())),
+            }
+        }
     }
+}
+
+/// A database alone, as a stack of one layer.
+fn one_layer(name: &str, spec: CacheSpec) -> Vec<LayerSpec> {
+    vec![LayerSpec {
+        name: name.to_owned(),
+        spec,
+        read_only: false,
+        max_size: None,
+    }]
 }
 
 /// The message when the default cache lives in memory.
@@ -90,8 +151,10 @@ pub struct Opened {
     pub copy: bool,
     /// What the user should know about the file: that it was repaired, or that a copy shows.
     pub note: Option<String>,
-    /// The copy's directory, removed when this is dropped (after `cache`, declared first).
-    _copy_dir: Option<tempfile::TempDir>,
+    /// Stack layers left out (missing, damaged, not reachable), and why.
+    pub warnings: Vec<String>,
+    /// The copies' directories, removed when this is dropped (after `cache`, declared first).
+    _copy_dirs: Vec<tempfile::TempDir>,
 }
 
 impl Opened {
@@ -100,9 +163,110 @@ impl Opened {
             cache,
             copy: false,
             note,
-            _copy_dir: None,
+            warnings: Vec::new(),
+            _copy_dirs: Vec::new(),
         }
     }
+}
+
+/// Opens the layers of a stack, top first, as one cache that shows their union: each file
+/// as [`open`] opens one (read-only unless `writable` and the layer is writable; a file that
+/// needs repair from a repaired copy), a database through fleche's `postgres` feature. A
+/// layer that cannot be opened is left out with a warning; with `writable`, a writable file
+/// layer that cannot be opened is an error, since deleting needs it.
+pub fn open_stack(layers: &[LayerSpec], writable: bool) -> Result<Opened, String> {
+    let mut stack = Stack::new();
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    let mut copies = Vec::new();
+    let mut any = false;
+    for layer in layers {
+        let write = writable && !layer.read_only;
+        let skipped = |why: &str| {
+            format!(
+                "cache layer `{}` ({}) skipped: {why}",
+                layer.name, layer.spec
+            )
+        };
+        match &layer.spec {
+            CacheSpec::File(path) => match open(path, write) {
+                Ok(opened) => {
+                    let Opened {
+                        cache,
+                        copy,
+                        note,
+                        _copy_dirs,
+                        ..
+                    } = opened;
+                    if let Some(note) = note {
+                        notes.push(format!("layer `{}`: {note}", layer.name));
+                    }
+                    copies.extend(_copy_dirs);
+                    stack = match write && !copy {
+                        true => stack.cache(&layer.name, cache),
+                        false => stack.read_only(&layer.name, cache),
+                    };
+                    any = true;
+                }
+                Err(e) if write => return Err(e),
+                Err(e) => warnings.push(skipped(
+                    e.trim_start_matches("fleche-tui: ")
+                        .lines()
+                        .next()
+                        .unwrap_or(""),
+                )),
+            },
+            CacheSpec::Postgres(url) => match postgres_layer(&layer.name, url) {
+                // Read-only unless deleting: nothing but a delete writes to it from here.
+                Ok(cache) if write => {
+                    stack = stack.cache(&layer.name, cache);
+                    any = true;
+                }
+                Ok(cache) => {
+                    stack = stack.read_only(&layer.name, cache);
+                    any = true;
+                }
+                Err(e) => warnings.push(skipped(&e)),
+            },
+            // Nothing of another process's memory cache can be seen from here.
+            CacheSpec::Memory | CacheSpec::Off | CacheSpec::Stack(_) => {}
+        }
+    }
+    if !any {
+        return Err(format!(
+            "fleche-tui: no layer of the stack could be opened:\n  {}",
+            warnings.join("\n  ")
+        ));
+    }
+    let cache = stack.build().map_err(|e| format!("fleche-tui: {e}"))?;
+    Ok(Opened {
+        cache,
+        copy: !copies.is_empty(),
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+        warnings,
+        _copy_dirs: copies,
+    })
+}
+
+/// A PostgreSQL database as a stack of one layer named `name`, when this fleche-tui was built
+/// with the `postgres` feature.
+#[cfg(feature = "postgres")]
+fn postgres_layer(name: &str, url: &str) -> Result<Cache, String> {
+    Stack::new()
+        .postgres(name, url)
+        .and_then(Stack::build)
+        .map_err(|e| e.to_string())
+}
+
+/// Without the `postgres` feature a database layer cannot be read: say how to get one that
+/// can.
+#[cfg(not(feature = "postgres"))]
+fn postgres_layer(_name: &str, _url: &str) -> Result<Cache, String> {
+    Err(
+        "this fleche-tui was built without PostgreSQL support; build it with \
+         `cargo install fleche-tui --features postgres`"
+            .to_owned(),
+    )
 }
 
 /// Opens the cache read-only, or read-write with `writable` (`--write`), in redb's
@@ -166,7 +330,8 @@ fn repaired_copy(path: &Path) -> Result<Opened, String> {
         cache,
         copy: true,
         note: Some(copy_note(path)),
-        _copy_dir: Some(dir),
+        warnings: Vec::new(),
+        _copy_dirs: vec![dir],
     })
 }
 
@@ -192,16 +357,38 @@ pub fn error_message(path: &Path, e: &fleche::Error) -> String {
     }
 }
 
-/// Deletes these calls' records in one write transaction (all or none; their values stay, as
-/// other calls may share them) and says what happened. Calls another process deleted first
-/// are not counted.
+/// Deletes these calls' records in one write transaction per writable layer (all or none;
+/// their values stay, as other calls may share them) and says what happened. Calls another
+/// process deleted first are not counted; on a stack, calls that stay in read-only layers
+/// are named with those layers.
 pub fn delete(cache: &Cache, keys: &[Digest]) -> String {
-    match cache.query().among(keys.iter().copied()).evict() {
-        Ok(n) if n == keys.len() => format!("deleted {n} calls"),
-        Ok(n) => format!(
+    let n = match cache.query().among(keys.iter().copied()).evict() {
+        Ok(n) => n,
+        Err(e) => return format!("nothing deleted: {e}"),
+    };
+    let kept: Vec<String> = cache
+        .layer_descriptions()
+        .into_iter()
+        .filter(|(_, _, read_only)| *read_only)
+        .filter_map(|(name, _, _)| {
+            let layer = cache.layer(&name)?;
+            let n = keys
+                .iter()
+                .filter(|k| layer.contains(k).unwrap_or(false))
+                .count();
+            (n > 0).then(|| format!("{n} stay in read-only layer `{name}`"))
+        })
+        .collect();
+    match (n == keys.len(), kept.as_slice()) {
+        (true, []) => format!("deleted {n} calls"),
+        (false, []) => format!(
             "deleted {n} of {} calls (the rest were gone already)",
             keys.len()
         ),
-        Err(e) => format!("nothing deleted: {e}"),
+        (_, kept) => format!(
+            "deleted {n} of {} calls from the writable layers; {}: not deleted there",
+            keys.len(),
+            kept.join(", ")
+        ),
     }
 }

@@ -376,7 +376,10 @@ fn drive_tree(digest: Digest, size: usize, store: &dyn ValueStore) {
         copy: false,
     });
     state.update(Action::Resize(80, 24), store);
-    state.update(Action::Loaded(Loaded::Rows(vec![(digest, record)])), store);
+    state.update(
+        Action::Loaded(Loaded::Rows(vec![(digest, 0, record)])),
+        store,
+    );
     state.update(Action::Loaded(Loaded::Done), store);
     state.update(Action::Open, store);
     state.update(Action::Bottom, store);

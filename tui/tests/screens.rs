@@ -28,7 +28,7 @@ impl Ui {
         });
         state.update(Action::Resize(width, height), &values);
         state.update(Action::Loaded(Loaded::Total(calls.len() as u64)), &values);
-        state.update(Action::Loaded(Loaded::Rows(calls.clone())), &values);
+        state.update(Action::Loaded(Loaded::rows(calls.clone())), &values);
         state.update(Action::Loaded(summaries(&calls, &values)), &values);
         state.update(Action::Loaded(Loaded::Done), &values);
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -266,7 +266,7 @@ fn live_rows_keep_selection_and_filter() {
         &[],
     ));
     ui.state
-        .update(Action::Loaded(Loaded::Rows(more)), &ui.values);
+        .update(Action::Loaded(Loaded::rows(more)), &ui.values);
     assert_eq!(ui.state.selected_key(), before);
     assert_eq!(ui.state.table.filter, "calc");
     assert_eq!(ui.state.table.view.len(), 4);

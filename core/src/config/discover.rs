@@ -100,11 +100,13 @@ fn merge(parsed: Vec<FileConfig>, home: Option<PathBuf>) -> Config {
         ..Config::default()
     };
     let mut metadata = None;
+    let mut wait = None;
     for file_config in parsed {
         let FileConfig {
             file,
             default_cache,
             metadata: file_metadata,
+            wait: file_wait,
             root: _,
             caches,
         } = file_config;
@@ -116,6 +118,7 @@ fn merge(parsed: Vec<FileConfig>, home: Option<PathBuf>) -> Config {
         if metadata.is_none() {
             metadata = file_metadata;
         }
+        wait = wait.or(file_wait);
         for (name, spec) in caches {
             config.caches.entry(name).or_insert_with(|| CacheEntry {
                 spec,
@@ -125,6 +128,7 @@ fn merge(parsed: Vec<FileConfig>, home: Option<PathBuf>) -> Config {
         config.files.push(file);
     }
     config.metadata = metadata.unwrap_or_default();
+    config.wait = wait;
     config
 }
 
@@ -144,6 +148,7 @@ mod tests {
             [default]
             cache = "shared"
             metadata = ["git"]
+            wait = false
 
             [shared]
             path = "far.redb"
@@ -164,7 +169,12 @@ mod tests {
         );
         let config = t.discover(&sub).unwrap();
         assert_eq!(config.files(), &[near.clone(), far.clone()]);
-        // `cache` comes from the far file, `metadata` from the near one.
+        // `cache` and `wait` come from the far file, `metadata` from the near one.
+        assert!(!config.wait());
+        assert!(
+            Config::default().wait(),
+            "waiting is on unless a file turns it off"
+        );
         assert_eq!(
             config.metadata(),
             &MetadataConfig {

@@ -23,6 +23,8 @@ pub(super) struct FileConfig {
     pub(super) file: PathBuf,
     pub(super) default_cache: Option<DefaultCache>,
     pub(super) metadata: Option<MetadataConfig>,
+    /// `[default] wait`, when the file sets it.
+    pub(super) wait: Option<bool>,
     pub(super) root: bool,
     pub(super) caches: BTreeMap<String, CacheSpec>,
 }
@@ -67,6 +69,8 @@ struct RawFile {
 struct RawDefault {
     cache: Option<RawDefaultCache>,
     metadata: Option<Collectors>,
+    /// Whether a miss waits for another process computing the same call.
+    wait: Option<bool>,
     root: Option<bool>,
 }
 
@@ -119,11 +123,13 @@ impl RawFile {
             file: file.to_path_buf(),
             default_cache: None,
             metadata: None,
+            wait: None,
             root: false,
             caches: BTreeMap::new(),
         };
         if let Some(default) = self.default {
             out.root = default.root.unwrap_or(false);
+            out.wait = default.wait;
             out.default_cache = match default.cache {
                 None => None,
                 Some(RawDefaultCache::Name(name)) => Some(DefaultCache::Name(name)),
@@ -680,7 +686,7 @@ mod tests {
                 "[default]\ncahce = \"p\"\n",
                 "default",
                 2,
-                "unknown field `cahce`, expected one of `cache`, `metadata`, `root`",
+                "unknown field `cahce`, expected one of `cache`, `metadata`, `wait`, `root`",
             ),
             (
                 "[default]\ncache = { path = \"x\", size = 1 }\n",

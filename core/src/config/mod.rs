@@ -6,6 +6,7 @@
 //! [default]
 //! cache = "project"                   # a section below, "memory", or { path = "..." }
 //! metadata = ["environment", "git", "resources"]   # built-in collectors
+//! wait = true                         # wait for a call another process is computing
 //! root = true                         # stop the upward search here
 //!
 //! [project]                           # any other top-level table is a named cache
@@ -242,6 +243,8 @@ pub struct Config {
     /// The default cache and the file whose `[default] cache` set it.
     default_cache: Option<(DefaultCache, PathBuf)>,
     metadata: MetadataConfig,
+    /// `[default] wait` from the nearest file that sets it.
+    wait: Option<bool>,
     /// Files read, nearest first.
     files: Vec<PathBuf>,
     /// Home directory used for `~` expansion.
@@ -252,6 +255,13 @@ impl Config {
     /// The optional metadata collectors to run.
     pub fn metadata(&self) -> &MetadataConfig {
         &self.metadata
+    }
+
+    /// Whether a miss waits for another process that is computing the same call (compute
+    /// once), as `[default] wait` says; true by default. `FLECHE_WAIT` and
+    /// `#[fleche(wait = false)]` can turn it off too.
+    pub fn wait(&self) -> bool {
+        self.wait.unwrap_or(true)
     }
 
     /// The names of the configured cache sections, sorted (the always-available `memory` is

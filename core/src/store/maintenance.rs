@@ -304,6 +304,7 @@ impl Store {
                 self.location.clone(),
                 self.limit.clone(),
                 self.outbox.clone(),
+                self.locks.clone(),
             ))
             .filter(Writer::is_running);
         }

@@ -34,6 +34,7 @@ mod slot;
 mod version;
 mod writer;
 
+use claims::KeyLocks;
 pub(crate) use claims::{Claim, Claims, this_holder};
 use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
@@ -108,8 +109,9 @@ pub(crate) struct Store {
     pub(crate) record_reads: AtomicU64,
     /// The size limit (`max_size`) and the hits noted for it; see `limit.rs`.
     pub(crate) limit: Arc<Limit>,
-    /// Keys this process claimed in the file (compute once across processes).
-    leases: claims::Leases,
+    /// Calls being computed here, locked in the file so that other processes wait for them
+    /// (compute once across processes); `None` for memory and read-only stores.
+    locks: Option<Arc<KeyLocks>>,
     /// Whether committed records get an outbox entry (the file is stacked above a shared
     /// database); shared with the writer thread.
     outbox: Arc<outbox::Outbox>,
@@ -167,6 +169,10 @@ impl Store {
         let slot = Arc::new(Slot::new(db, location.clone(), reopen));
         let limit = Arc::new(Limit::default());
         let outbox = Arc::new(outbox::Outbox::default());
+        let locks = match &location {
+            Location::File(path) if !read_only => Some(Arc::new(KeyLocks::new(path.clone()))),
+            _ => None,
+        };
         // A memory store writes behind too: a commit to redb's in-memory backend costs about
         // as much as the whole of a small call, and queries wait for the queue anyway.
         let writer = (!read_only)
@@ -176,6 +182,7 @@ impl Store {
                     location.clone(),
                     limit.clone(),
                     outbox.clone(),
+                    locks.clone(),
                 )
             })
             .filter(Writer::is_running);
@@ -189,7 +196,7 @@ impl Store {
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
             limit,
-            leases: claims::Leases::new(),
+            locks,
             outbox,
         }
     }
@@ -617,15 +624,11 @@ impl Store {
             .iter()
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
-        let file = self.can_claim();
         let outbox = self.outbox.enabled();
         let written = [limit::Written::of(&call)];
         let sent = self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
             self.limit.apply(txn, &written)?;
-            if file && claims::has_claims(txn)? {
-                claims::end_claims_in(txn, std::iter::once(&call.key))?;
-            }
             if outbox {
                 outbox::add_in(txn, std::iter::once(&call.key))?;
             }
@@ -633,6 +636,9 @@ impl Store {
         });
         if outbox && sent.is_ok() {
             self.outbox.committed();
+        }
+        if let Some(locks) = &self.locks {
+            locks.release([&call.key]);
         }
         sent
     }

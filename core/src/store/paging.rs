@@ -49,8 +49,32 @@ impl UnreadableRecord {
     }
 }
 
-/// One call record as a page holds it: decoded, or why not.
-pub type PagedRecord = (Digest, std::result::Result<CallRecord, UnreadableRecord>);
+/// One call record as a page holds it: decoded, or why not, and the stack layer it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagedRecord {
+    /// The call key.
+    pub key: Digest,
+    /// The layer it came from: its index in [`Cache::layer_names`](crate::Cache::layer_names),
+    /// top first; 0 for a cache that is not a stack.
+    pub layer: usize,
+    /// The record, or why it does not decode.
+    pub record: std::result::Result<CallRecord, UnreadableRecord>,
+}
+
+impl PagedRecord {
+    /// A record from layer 0: its bytes decoded, or `None` for a damaged one.
+    pub(crate) fn from_bytes(key: Digest, bytes: Option<&[u8]>) -> PagedRecord {
+        let record = match bytes {
+            Some(bytes) => UnreadableRecord::decode(bytes),
+            None => Err(UnreadableRecord::damaged()),
+        };
+        PagedRecord {
+            key,
+            layer: 0,
+            record,
+        }
+    }
+}
 
 /// The first bytes of a stored value and its whole size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +87,7 @@ pub struct ValueHead {
 
 impl ValueHead {
     /// The head of `all`: its size and at most its first `max_bytes` bytes.
-    fn of(all: &[u8], max_bytes: usize) -> ValueHead {
+    pub(crate) fn of(all: &[u8], max_bytes: usize) -> ValueHead {
         ValueHead {
             size: all.len() as u64,
             bytes: all[..all.len().min(max_bytes)].to_vec(),
@@ -141,9 +165,8 @@ impl Store {
         after: Option<Digest>,
         limit: usize,
     ) -> Result<Vec<PagedRecord>> {
-        self.walk_records_after(after, limit, |key, record| match record {
-            Some(record) => Some((key, UnreadableRecord::decode(record))),
-            None => Some((key, Err(UnreadableRecord::damaged()))),
+        self.walk_records_after(after, limit, |key, record| {
+            Some(PagedRecord::from_bytes(key, record))
         })
     }
 
@@ -265,12 +288,17 @@ mod tests {
 
         let check = |page: Vec<PagedRecord>| {
             assert_eq!(page.len(), 3);
-            assert_eq!(page[0], (keys[0], Ok(record(1))));
-            assert_eq!(page[2], (keys[2], Ok(record(3))));
-            let (key, Err(unreadable)) = &page[1] else {
+            let ok = |key, i| PagedRecord {
+                key,
+                layer: 0,
+                record: Ok(record(i)),
+            };
+            assert_eq!(page[0], ok(keys[0], 1));
+            assert_eq!(page[2], ok(keys[2], 3));
+            let Err(unreadable) = &page[1].record else {
                 panic!("the damaged record decoded: {:?}", page[1]);
             };
-            assert_eq!(*key, keys[1]);
+            assert_eq!(page[1].key, keys[1]);
             assert!(
                 unreadable.to_string().starts_with("unreadable record: "),
                 "{unreadable}"
@@ -280,6 +308,13 @@ mod tests {
         check(cache.records_of(&keys).unwrap());
         // Paging goes on past it.
         let rest = cache.records_after(Some(keys[1]), 10).unwrap();
-        assert_eq!(rest, [(keys[2], Ok(record(3)))]);
+        assert_eq!(
+            rest,
+            [PagedRecord {
+                key: keys[2],
+                layer: 0,
+                record: Ok(record(3))
+            }]
+        );
     }
 }

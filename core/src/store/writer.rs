@@ -20,7 +20,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::claims;
+use super::claims::KeyLocks;
 use super::limit::{Limit, USES_BATCH, Written};
 use super::outbox::{self, Outbox};
 use super::slot::Slot;
@@ -163,6 +163,7 @@ impl Writer {
         location: Location,
         size_limit: Arc<Limit>,
         outbox: Arc<Outbox>,
+        locks: Option<Arc<KeyLocks>>,
     ) -> Writer {
         let shared = Arc::new(Shared {
             state: Mutex::default(),
@@ -174,7 +175,16 @@ impl Writer {
             let location = location.clone();
             std::thread::Builder::new()
                 .name("fleche-writer".into())
-                .spawn(move || run(&shared, &slot, &location, &size_limit, &outbox))
+                .spawn(move || {
+                    run(
+                        &shared,
+                        &slot,
+                        &location,
+                        &size_limit,
+                        &outbox,
+                        locks.as_deref(),
+                    );
+                })
                 .ok()
         };
         Writer {
@@ -294,7 +304,14 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit, outbox: &Outbox) {
+fn run(
+    shared: &Shared,
+    slot: &Slot,
+    location: &Location,
+    size_limit: &Limit,
+    outbox: &Outbox,
+    locks: Option<&KeyLocks>,
+) {
     loop {
         let batch = {
             let mut state = lock(&shared.state);
@@ -340,6 +357,11 @@ fn run(shared: &Shared, slot: &Slot, location: &Location, size_limit: &Limit, ou
         let failure = commit(slot, &batch, size_limit, with_outbox).err();
         if with_outbox && failure.is_none() {
             outbox.committed();
+        }
+        // Stored (or failed): processes waiting for these calls look for the records now,
+        // and compute the ones that failed themselves.
+        if let Some(locks) = locks {
+            locks.release(batch.iter().map(|(_, call)| &call.key));
         }
         let took = started.elapsed();
         if let Some(e) = &failure {
@@ -419,11 +441,6 @@ fn commit(
                     .map(|(d, b)| (*d, b.as_slice()))
                     .collect();
                 put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
-            }
-            // A stored record ends the lease its computation held, in the same commit, so a
-            // process waiting for it sees the record as soon as the claim is gone.
-            if claims::has_claims(txn)? {
-                claims::end_claims_in(txn, batch.iter().map(|(_, call)| &call.key))?;
             }
             // Stacked above a shared database: the push reads what to send from here.
             if outbox {

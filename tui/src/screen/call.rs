@@ -75,6 +75,9 @@ impl CallView {
         line(&mut t, call, "key", row.key.to_string());
         line(&mut t, call, "function", calls.text(row.name).to_owned());
         line(&mut t, call, "module", calls.text(row.module).to_owned());
+        if calls.layers.len() > 1 {
+            line(&mut t, call, "layer", calls.layer_name(row).to_owned());
+        }
         if let Some(v) = &row.version {
             line(&mut t, call, "version", v.to_string());
         }

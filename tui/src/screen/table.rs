@@ -392,7 +392,10 @@ impl CallsTable {
             self.descending = !self.descending;
         } else {
             self.sort = c;
-            self.descending = matches!(c, Column::Started | Column::Wall | Column::Size);
+            self.descending = matches!(
+                c,
+                Column::Started | Column::Wall | Column::Size | Column::Cpu
+            );
         }
         self.flush(calls);
     }
@@ -432,7 +435,7 @@ impl CallsTable {
     /// selected row, opens it.
     fn click(&mut self, x: u16, y: u16, calls: &Calls) -> Reply {
         if y == HEADER_ROW {
-            if let Some(c) = column_at(self.size.0, x) {
+            if let Some(c) = column_at(self.size.0, &calls.optional_columns(), x) {
                 self.sort_by(c, calls);
                 self.scroll();
             }
@@ -554,7 +557,7 @@ impl CallsTable {
             theme,
             local_time,
         } = *view;
-        let cols = columns(area.width);
+        let cols = columns(area.width, &calls.optional_columns());
         let header = Row::new(cols.iter().map(|&(c, _)| {
             let mut t = c.title().to_owned();
             if c == self.sort {
@@ -574,7 +577,9 @@ impl CallsTable {
                 let cells = cols.iter().map(|&(c, w)| {
                     let text = match c {
                         // Only its key and why it does not decode are known.
-                        Column::Started | Column::Wall | Column::Size if row.unreadable => {
+                        Column::Started | Column::Wall | Column::Size | Column::Cpu
+                            if row.unreadable =>
+                        {
                             String::new()
                         }
                         Column::Key => row.key.to_string()[..8].to_owned(),
@@ -585,8 +590,11 @@ impl CallsTable {
                         Column::Tags => calls.tags_text(row),
                         Column::Result => calls.text(row.result_type).to_owned(),
                         Column::Size => human_size(row.result_size),
+                        Column::Layer => calls.layer_name(row).to_owned(),
+                        Column::Cpu => row.cpu().map(wall).unwrap_or_default(),
                     };
-                    let text = fit(&text, w as usize, matches!(c, Column::Wall | Column::Size));
+                    let right = matches!(c, Column::Wall | Column::Size | Column::Cpu);
+                    let text = fit(&text, w as usize, right);
                     let style = match c {
                         _ if selected => Style::new(),
                         Column::Function if row.unreadable => theme.alert(),

@@ -238,6 +238,10 @@ impl Claims for Postgres {
         }
         self.with_client(|c| claims::release(c, std::slice::from_ref(key), this_holder()))
     }
+
+    fn costly(&self) -> bool {
+        true
+    }
 }
 
 /// Renews this process's leases a quarter of a lease apart; ends with the cache.
