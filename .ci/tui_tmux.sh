@@ -42,6 +42,19 @@ wait_for() {
     fail "$what: the screen never showed /$pattern/" "$session"
 }
 
+# Filters to the one call of $FILTER, opens it and expands its result.
+filter_open_expand() {
+    local session="$1"
+    tmux send-keys -t "$session" /
+    tmux send-keys -t "$session" -l "$FILTER"
+    wait_for "$session" "filter: $FILTER · 1 of [0-9]+ calls" "filter narrowed to one call"
+    tmux send-keys -t "$session" Enter Enter
+    wait_for "$session" "call: $FUNCTION\(" "call view"
+    wait_for "$session" "not read \(l to open\)" "result not read before it is opened"
+    tmux send-keys -t "$session" l
+    wait_for "$session" "^ *(▾ )?result: $RESULT *$" "expanded result"
+}
+
 command -v tmux >/dev/null || { echo "tmux is not installed" >&2; exit 1; }
 
 cargo build -q -p fleche-tui --bin fleche-tui --example add_calls
@@ -62,14 +75,7 @@ tmux new-session -d -s "$SESSION" -x 120 -y 32 "'$TUI' '$CACHE'; echo TUI-EXIT=\
 # Long names are cut to the function column's width.
 wait_for "$SESSION" "${FUNCTION:0:16}" "main view"
 wait_for "$SESSION" "[0-9]+ calls" "count in the status line"
-tmux send-keys -t "$SESSION" /
-tmux send-keys -t "$SESSION" -l "$FILTER"
-wait_for "$SESSION" "filter: $FILTER · 1 of [0-9]+ calls" "filter narrowed to one call"
-tmux send-keys -t "$SESSION" Enter Enter
-wait_for "$SESSION" "call: $FUNCTION\(" "call view"
-wait_for "$SESSION" "not read \(l to open\)" "result not read before it is opened"
-tmux send-keys -t "$SESSION" l
-wait_for "$SESSION" "^ *(▾ )?result: $RESULT *$" "expanded result"
+filter_open_expand "$SESSION"
 tmux send-keys -t "$SESSION" q q
 wait_for "$SESSION" "TUI-EXIT=0" "clean exit"
 tmux capture-pane -p -t "$SESSION" | grep -q "call: $FUNCTION" && fail "the alternate screen was not left"
@@ -116,13 +122,10 @@ wait_for "$SESSION-stack" "key +layer +function" "layer column"
 wait_for "$SESSION-stack" " local +added" "a row from the local file"
 wait_for "$SESSION-stack" " team +${FUNCTION:0:16}" "a row from the teammate's file"
 wait_for "$SESSION-stack" "cache layer .gone. .*skipped" "the missing layer's warning"
-tmux send-keys -t "$SESSION-stack" /
-tmux send-keys -t "$SESSION-stack" -l "$FILTER"
-wait_for "$SESSION-stack" "1 of [0-9]+ calls" "filter on the stack"
-tmux send-keys -t "$SESSION-stack" Enter Enter
+filter_open_expand "$SESSION-stack"
+# The call view names the layer (above, out of the way of the result).
+tmux send-keys -t "$SESSION-stack" g
 wait_for "$SESSION-stack" "layer: team" "the call view names the layer"
-tmux send-keys -t "$SESSION-stack" l
-wait_for "$SESSION-stack" "^ *(▾ )?result: $RESULT *$" "a result read from the read-only layer"
 tmux send-keys -t "$SESSION-stack" q q
 wait_for "$SESSION-stack" "TUI-EXIT=0" "clean exit (stack)"
 [ "$(sha256sum "$STACK/team.redb")" = "$TEAM_SUM" ] || fail "the read-only layer was written" "$SESSION-stack"

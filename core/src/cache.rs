@@ -64,6 +64,13 @@ impl Cache {
         Ok(Cache::plain(Store::open(path.as_ref(), Mode::ReadOnly)?))
     }
 
+    /// [`Cache::open_read_only`] for a browser that reads every record once (`fleche-tui`,
+    /// `fleche ls`): the same, with a small read cache, since redb's default (1 GiB) would
+    /// only hold memory.
+    pub fn open_for_browsing(path: impl AsRef<Path>) -> Result<Cache> {
+        Ok(Cache::plain(Store::open(path.as_ref(), Mode::Browse)?))
+    }
+
     /// Opens an existing cache file for reading and writing; a missing file is an error.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Cache> {
         Ok(Cache::plain(Store::open(

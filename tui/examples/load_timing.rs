@@ -1,31 +1,60 @@
-//! Times what opening a cache costs the browser: `load_timing PATH` prints the time to open
-//! read-only, to read the first chunk of records (the first screen), and to read them all.
+//! Times the parts of opening a cache, without drawing: `load_timing PATH` prints the time to
+//! open read-only, to read the first screen's records, to page through every record as the
+//! browser's reader does, to turn them into the browser's rows, and the memory held (from
+//! `/proc/self/status`). `open_large` times the whole browser; this says where the time goes.
 
 use std::time::Instant;
+
+use fleche_tui::loader::{CHUNK, FIRST_CHUNK};
+use fleche_tui::testing::memory;
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: load_timing PATH");
     let t = Instant::now();
-    let cache = fleche::Cache::open_read_only(&path).expect("open");
+    let cache = fleche_tui::open::open(std::path::Path::new(&path), false)
+        .expect("open")
+        .cache;
     let opened = t.elapsed();
-    let page = cache
-        .calls_before(None, fleche_tui::loader::FIRST_CHUNK)
-        .expect("page");
+    println!("open: {opened:.1?}  ({})", memory());
+    let t = Instant::now();
+    let page = cache.calls_before(None, FIRST_CHUNK).expect("page");
     let keys: Vec<_> = page.iter().map(|k| k.key).collect();
-    let first = cache.load_many(&keys).expect("records");
-    let first_screen = t.elapsed();
-    let all = cache.keys_newest_first().expect("keys");
-    let listed = t.elapsed();
+    let first = cache.records_of(&keys).expect("records");
+    println!(
+        "first screen ({} records): {:.1?}",
+        first.len(),
+        t.elapsed()
+    );
+    let t = Instant::now();
+    let mut pages = Vec::new();
+    let mut after = None;
+    let mut n = 0;
+    loop {
+        let page = cache.records_after(after, CHUNK).expect("records");
+        let Some(last) = page.last() else { break };
+        after = Some(last.key);
+        n += page.len();
+        pages.push(page);
+    }
+    println!(
+        "every record read and decoded ({n}): {:.1?}  ({})",
+        t.elapsed(),
+        memory()
+    );
+    let t = Instant::now();
     let mut calls = fleche_tui::calls::Calls::new();
-    for chunk in all.chunks(fleche_tui::loader::CHUNK) {
-        for c in cache.load_many(chunk).expect("records") {
-            calls.add(c.key(), c.record());
+    calls.reserve(n);
+    for page in pages.drain(..) {
+        for r in page {
+            if let Ok(record) = &r.record {
+                calls.add_in_layer(r.key, r.layer, record);
+            }
         }
     }
-    let loaded = t.elapsed();
     println!(
-        "{} calls: open {opened:?}, first screen ({} records) {first_screen:?}, all keys {listed:?}, all records {loaded:?}",
-        all.len(),
-        first.len()
+        "rows made ({}): {:.1?}  ({})",
+        calls.len(),
+        t.elapsed(),
+        memory()
     );
 }

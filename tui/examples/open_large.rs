@@ -18,7 +18,7 @@ use fleche::record::{CallRecord, Metadata};
 use fleche::{Cache, Digest};
 use fleche_tui::app::{Action, Options, State};
 use fleche_tui::loader::{self, Loaded, Request};
-use fleche_tui::testing::{FUNCTIONS, MODULES, PROJECTS};
+use fleche_tui::testing::{FUNCTIONS, MODULES, PROJECTS, memory};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -246,6 +246,23 @@ fn measure(path: &Path) {
     b.state.update(Action::Top, &b.cache);
     let after = b.scroll(100);
     let screen = b.terminal.backend().to_string();
+    // Typing a filter: each keystroke re-filters every call (and draws), as in the binary.
+    let mut keystrokes = Vec::new();
+    for query in [
+        "r",
+        "re",
+        "rel",
+        "relax",
+        "fn:relax tag:project=alloys",
+        "arg:x=1234",
+        "zzzq",
+    ] {
+        let started = Instant::now();
+        b.state.set_filter(query);
+        b.frame(None);
+        keystrokes.push((query, started.elapsed(), b.state.table.view.len()));
+    }
+    b.state.set_filter("");
 
     println!(
         "{} calls (time index: {}), terminal {WIDTH}x{HEIGHT}",
@@ -261,6 +278,9 @@ fn measure(path: &Path) {
     println!("all records loaded:         {all_loaded:>10.1?}");
     println!("all argument values read:   {summarised:>10.1?}");
     println!("PageDown x100 once loaded:  {}", stats(&after));
+    for (query, took, shown) in &keystrokes {
+        println!("filter keystroke {query:<28} {took:>10.2?}  ({shown} calls shown)");
+    }
     println!("memory at the first screen: {memory_first}");
     println!("memory, records loaded:     {memory_loaded}");
     println!("memory, values read:        {}", memory());
@@ -278,16 +298,4 @@ fn stats(frames: &[Duration]) -> String {
         at(0.95),
         at(1.0)
     )
-}
-
-/// Resident memory and its peak, from `/proc/self/status` (Linux).
-fn memory() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map_or("?".to_owned(), |v| v.trim().to_owned())
-    };
-    format!("{} resident, peak {}", field("VmRSS:"), field("VmHWM:"))
 }

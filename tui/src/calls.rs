@@ -140,6 +140,39 @@ impl Strings {
     }
 }
 
+/// Places in a list, found by digest: 4 bytes a slot, since the digests stay in the list
+/// (a map from digest to place would hold each digest twice).
+#[derive(Debug, Default)]
+struct ByDigest {
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl ByDigest {
+    /// The place of `digest`, given the digest at each place.
+    fn find(&self, digest: &Digest, at: impl Fn(u32) -> Digest) -> Option<u32> {
+        use std::hash::BuildHasher;
+        self.table
+            .find(self.hasher.hash_one(digest), |&i| at(i) == *digest)
+            .copied()
+    }
+
+    /// Notes that `digest` (not there yet) is at `place`.
+    fn insert(&mut self, digest: &Digest, place: u32, at: impl Fn(u32) -> Digest) {
+        use std::hash::BuildHasher;
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hasher.hash_one(digest), place, |&i| hasher.hash_one(at(i)));
+    }
+
+    /// Makes room for `n` more.
+    fn reserve(&mut self, n: usize, at: impl Fn(u32) -> Digest) {
+        use std::hash::BuildHasher;
+        let hasher = &self.hasher;
+        self.table.reserve(n, |&i| hasher.hash_one(at(i)));
+    }
+}
+
 /// One tag of a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tag {
@@ -164,55 +197,134 @@ pub struct ArgInfo {
     pub pair: Option<Sym>,
 }
 
-/// One call as the table shows it.
+/// One call as the table shows it: what the table, the sort and the filter use, inline, in
+/// about 150 bytes; what only the call view shows behind one pointer, allocated only for the
+/// calls that recorded it.
 #[derive(Debug, Clone)]
 pub struct CallRow {
     /// Call key.
     pub key: Digest,
-    /// Function name.
-    pub name: Sym,
-    /// Module.
-    pub module: Sym,
-    /// `version = ...` of the function.
-    pub version: Option<Arc<str>>,
-    /// Digest of the function's code, when recorded.
-    pub code: Option<Digest>,
+    /// Result digest.
+    pub result: Digest,
     /// Start time.
     pub start: DateTime<Utc>,
     /// Stop time.
     pub stop: DateTime<Utc>,
     /// Wall time in seconds.
     pub wall: f64,
+    /// Encoded result size in bytes.
+    pub result_size: u64,
     /// Tags, sorted by key (shared by the calls with the same tags).
     pub tags: Arc<[Tag]>,
     /// Arguments in parameter order.
     pub args: Box<[ArgId]>,
-    /// Result digest.
-    pub result: Digest,
+    /// Function name.
+    pub name: Sym,
+    /// Module.
+    pub module: Sym,
     /// Result type.
     pub result_type: Sym,
-    /// Encoded result size in bytes.
-    pub result_size: u64,
-    /// Host, user, directory, when recorded.
-    pub environment: Option<Box<Environment>>,
-    /// Git state, when recorded.
-    pub git: Option<Box<Git>>,
-    /// CPU time and peak memory growth, when recorded.
-    pub resources: Option<Box<Resources>>,
-    /// What the user's own collectors recorded, by namespace.
-    pub namespaces: Option<Box<BTreeMap<String, Value>>>,
+    /// CPU time and peak memory growth, when recorded (by fleche's default collector, so on
+    /// almost every call: kept inline).
+    pub resources: CompactResources,
+    /// The stack layer it came from: an index into [`Calls::layers`] (0 for a plain cache).
+    pub layer: u8,
     /// The record is stored but does not decode: `name` holds `unreadable record: <why>`
     /// and nothing else is known.
     pub unreadable: bool,
-    /// The stack layer it came from: an index into [`Calls::layers`] (0 for a plain cache).
-    pub layer: u8,
+    /// Version, code digest, environment, git state and the user's own metadata, when any
+    /// was recorded.
+    pub details: Option<Box<Details>>,
+}
+
+/// What only the call view shows, for the calls that recorded any of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Details {
+    /// `version = ...` of the function.
+    pub version: Option<Box<str>>,
+    /// Digest of the function's code, when recorded.
+    pub code: Option<Digest>,
+    /// Host, user, directory, when recorded.
+    pub environment: Option<Environment>,
+    /// Git state, when recorded.
+    pub git: Option<Git>,
+    /// What the user's own collectors recorded, by namespace.
+    pub namespaces: BTreeMap<String, Value>,
+}
+
+impl Details {
+    /// The details of a record, or `None` when it recorded none.
+    fn of(record: &CallRecord) -> Option<Box<Details>> {
+        let md = &record.metadata;
+        let details = Details {
+            version: record.version.as_deref().map(Box::from),
+            code: record.code,
+            environment: md.environment.clone(),
+            git: md.git.clone(),
+            namespaces: md.namespaces.clone(),
+        };
+        (details != Details::default()).then(|| Box::new(details))
+    }
+}
+
+/// [`Resources`] in 16 bytes: CPU seconds as `f32` (NaN when not recorded), peak memory
+/// growth with `u64::MAX` for none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompactResources {
+    cpu_user: f32,
+    cpu_system: f32,
+    peak_memory_growth: u64,
+}
+
+impl CompactResources {
+    /// Nothing recorded.
+    pub const NONE: CompactResources = CompactResources {
+        cpu_user: f32::NAN,
+        cpu_system: f32::NAN,
+        peak_memory_growth: u64::MAX,
+    };
+
+    /// The compact form of what a record holds.
+    pub fn of(resources: Option<&Resources>) -> CompactResources {
+        let Some(r) = resources else {
+            return CompactResources::NONE;
+        };
+        CompactResources {
+            cpu_user: r.cpu_user.map_or(f32::NAN, |x| x as f32),
+            cpu_system: r.cpu_system.map_or(f32::NAN, |x| x as f32),
+            peak_memory_growth: r.peak_memory_growth.unwrap_or(u64::MAX),
+        }
+    }
+
+    /// CPU seconds in user mode.
+    pub fn cpu_user(&self) -> Option<f64> {
+        (!self.cpu_user.is_nan()).then_some(f64::from(self.cpu_user))
+    }
+
+    /// CPU seconds in the kernel.
+    pub fn cpu_system(&self) -> Option<f64> {
+        (!self.cpu_system.is_nan()).then_some(f64::from(self.cpu_system))
+    }
+
+    /// Growth of the process's peak resident memory during the call, in bytes.
+    pub fn peak_memory_growth(&self) -> Option<u64> {
+        (self.peak_memory_growth != u64::MAX).then_some(self.peak_memory_growth)
+    }
+
+    /// Whether anything was recorded.
+    pub fn is_some(&self) -> bool {
+        *self != CompactResources::NONE
+            && (self.cpu_user().is_some()
+                || self.cpu_system().is_some()
+                || self.peak_memory_growth().is_some())
+    }
 }
 
 impl CallRow {
     /// CPU seconds (user and system) of the thread that ran the call, when recorded.
     pub fn cpu(&self) -> Option<f64> {
-        let r = self.resources.as_deref()?;
-        match (r.cpu_user, r.cpu_system) {
+        let r = &self.resources;
+        match (r.cpu_user(), r.cpu_system()) {
             (None, None) => None,
             (user, system) => Some(user.unwrap_or(0.0) + system.unwrap_or(0.0)),
         }
@@ -240,7 +352,8 @@ pub struct Calls {
     /// Distinct arguments.
     pub args: Vec<ArgInfo>,
     /// Argument values by digest: one map for summaries and the arguments that take them.
-    values: HashMap<Digest, ValueInfo>,
+    values: Vec<(Digest, ValueInfo)>,
+    value_index: ByDigest,
     more_args: Vec<Vec<ArgId>>,
     /// Values that some argument takes, and those of them with a summary.
     taken: usize,
@@ -253,7 +366,7 @@ pub struct Calls {
     result_types: HashMap<Box<str>, Sym>,
     /// The calls, in arrival order.
     pub rows: Vec<CallRow>,
-    index: HashMap<Digest, u32>,
+    index: ByDigest,
     /// How many rows are unreadable records.
     unreadable: usize,
     /// How many rows have a CPU time (the table shows its column when any has).
@@ -280,20 +393,24 @@ impl Calls {
 
     /// The row of a call key.
     pub fn position(&self, key: &Digest) -> Option<u32> {
-        self.index.get(key).copied()
+        let rows = &self.rows;
+        self.index.find(key, |i| rows[i as usize].key)
     }
 
     /// Whether a call is loaded.
     pub fn contains(&self, key: &Digest) -> bool {
-        self.index.contains_key(key)
+        self.position(key).is_some()
     }
 
     /// Makes room for `n` more calls (and as many distinct argument values).
     pub fn reserve(&mut self, n: usize) {
         self.rows.reserve(n);
-        self.index.reserve(n);
+        let rows = &self.rows;
+        self.index.reserve(n, |i| rows[i as usize].key);
         self.args.reserve(n);
         self.values.reserve(n);
+        let values = &self.values;
+        self.value_index.reserve(n, |i| values[i as usize].0);
         self.strings.reserve(2 * n);
     }
 
@@ -354,25 +471,20 @@ impl Calls {
             .collect();
         let row = CallRow {
             key,
-            name,
-            module,
-            version: record.version.as_deref().map(Arc::from),
-            code: record.code,
+            result: record.result,
             start: record.metadata.timestart,
             stop: record.metadata.timestop,
             wall: record.metadata.walltime,
+            result_size: record.result_size,
             tags,
             args,
-            result: record.result,
+            name,
+            module,
             result_type,
-            result_size: record.result_size,
-            environment: record.metadata.environment.clone().map(Box::new),
-            git: record.metadata.git.clone().map(Box::new),
-            resources: record.metadata.resources.clone().map(Box::new),
-            namespaces: (!record.metadata.namespaces.is_empty())
-                .then(|| Box::new(record.metadata.namespaces.clone())),
-            unreadable: false,
+            resources: CompactResources::of(record.metadata.resources.as_ref()),
             layer: u8::try_from(layer).unwrap_or(u8::MAX),
+            unreadable: false,
+            details: Details::of(record),
         };
         self.put(row);
     }
@@ -385,24 +497,20 @@ impl Calls {
         let blank = s.intern("", used::OTHER);
         let row = CallRow {
             key,
-            name: s.intern(&format!("unreadable record: {reason}"), used::NAME),
-            module: blank,
-            version: None,
-            code: None,
+            result: Digest::from_bytes([0; 32]),
             start: DateTime::UNIX_EPOCH,
             stop: DateTime::UNIX_EPOCH,
             wall: 0.0,
+            result_size: 0,
             tags: Arc::from([]),
             args: Box::from([]),
-            result: Digest::from_bytes([0; 32]),
+            name: s.intern(&format!("unreadable record: {reason}"), used::NAME),
+            module: blank,
             result_type: blank,
-            result_size: 0,
-            environment: None,
-            git: None,
-            resources: None,
-            namespaces: None,
-            unreadable: true,
+            resources: CompactResources::NONE,
             layer: 0,
+            unreadable: true,
+            details: None,
         };
         self.put(row);
     }
@@ -411,15 +519,17 @@ impl Calls {
     fn put(&mut self, row: CallRow) {
         self.unreadable += usize::from(row.unreadable);
         self.with_cpu += usize::from(row.cpu().is_some());
-        match self.index.get(&row.key) {
-            Some(&i) => {
+        match self.position(&row.key) {
+            Some(i) => {
                 let old = std::mem::replace(&mut self.rows[i as usize], row);
                 self.unreadable -= usize::from(old.unreadable);
                 self.with_cpu -= usize::from(old.cpu().is_some());
             }
             None => {
-                self.index.insert(row.key, self.rows.len() as u32);
+                let (key, i) = (row.key, self.rows.len() as u32);
                 self.rows.push(row);
+                let rows = &self.rows;
+                self.index.insert(&key, i, |i| rows[i as usize].key);
             }
         }
     }
@@ -449,12 +559,30 @@ impl Calls {
             .map_or("", String::as_str)
     }
 
+    /// The place of a value in `values`, added if new.
+    fn value_slot(&mut self, digest: Digest) -> usize {
+        let values = &self.values;
+        if let Some(i) = self.value_index.find(&digest, |i| values[i as usize].0) {
+            return i as usize;
+        }
+        let i = self.values.len();
+        self.values.push((
+            digest,
+            ValueInfo {
+                summary: None,
+                first: NO_ARG,
+                more: NO_ARG,
+            },
+        ));
+        let values = &self.values;
+        self.value_index
+            .insert(&digest, i as u32, |i| values[i as usize].0);
+        i
+    }
+
     fn arg_id(&mut self, name: Sym, digest: Digest) -> ArgId {
-        let value = self.values.entry(digest).or_insert(ValueInfo {
-            summary: None,
-            first: NO_ARG,
-            more: NO_ARG,
-        });
+        let slot = self.value_slot(digest);
+        let value = &mut self.values[slot].1;
         let more = |v: &ValueInfo| match v.more {
             NO_ARG => &[][..],
             i => &self.more_args[i as usize][..],
@@ -505,11 +633,8 @@ impl Calls {
     /// Records the summary of an argument value (for filtering and display).
     pub fn add_summary(&mut self, digest: Digest, summary: &str) {
         let sym = self.strings.intern(summary, used::ARG_VALUE);
-        let value = self.values.entry(digest).or_insert(ValueInfo {
-            summary: None,
-            first: NO_ARG,
-            more: NO_ARG,
-        });
+        let slot = self.value_slot(digest);
+        let value = &mut self.values[slot].1;
         if value.summary.is_none() && value.first != NO_ARG {
             self.summarised += 1;
         }
@@ -527,7 +652,9 @@ impl Calls {
 
     /// The summary of a value, when known.
     pub fn summary(&self, digest: &Digest) -> Option<&str> {
-        let sym = self.values.get(digest)?.summary?;
+        let values = &self.values;
+        let i = self.value_index.find(digest, |i| values[i as usize].0)?;
+        let sym = values[i as usize].1.summary?;
         Some(self.strings.text(sym))
     }
 
@@ -557,12 +684,13 @@ impl Calls {
         self.rows.retain(|r| !gone.contains(&r.key));
         self.unreadable = self.rows.iter().filter(|r| r.unreadable).count();
         self.with_cpu = self.rows.iter().filter(|r| r.cpu().is_some()).count();
-        self.index = self
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.key, i as u32))
-            .collect();
+        self.index = ByDigest::default();
+        let rows = &self.rows;
+        self.index.reserve(rows.len(), |i| rows[i as usize].key);
+        for (i, row) in rows.iter().enumerate() {
+            self.index
+                .insert(&row.key, i as u32, |i| rows[i as usize].key);
+        }
         before - self.rows.len()
     }
 

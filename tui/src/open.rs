@@ -277,7 +277,7 @@ fn postgres_layer(_name: &str, _url: &str) -> Result<Cache, String> {
 /// and shown, and the file stays as it was.
 pub fn open(path: &Path, writable: bool) -> Result<Opened, String> {
     let message = |e: fleche::Error| error_message(path, &e);
-    let read_only = Cache::open_read_only(path);
+    let read_only = Cache::open_for_browsing(path);
     let needs_repair = matches!(read_only, Err(fleche::Error::NeedsRepair { .. }));
     if !writable {
         return match read_only {
@@ -325,7 +325,7 @@ fn repaired_copy(path: &Path) -> Result<Opened, String> {
     std::fs::copy(path, &copy).map_err(|e| failed(&e))?;
     // Opening for writing repairs; closing it (the last handle dropped) leaves it clean.
     drop(Cache::open_existing(&copy).map_err(|e| failed(&e))?);
-    let cache = Cache::open_read_only(&copy).map_err(|e| failed(&e))?;
+    let cache = Cache::open_for_browsing(&copy).map_err(|e| failed(&e))?;
     Ok(Opened {
         cache,
         copy: true,

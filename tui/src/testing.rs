@@ -1,5 +1,6 @@
 //! Fixed calls for tests, snapshots, benchmarks and screenshots: the getting-started
-//! notebook's calls with fixed times, and a synthetic cache of any size.
+//! notebook's calls with fixed times, and a synthetic cache of any size; and the memory and
+//! CPU time the measuring examples print.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -410,4 +411,35 @@ fn drive_tree(digest: Digest, size: usize, store: &dyn ValueStore) {
         };
         state.update(action, store);
     }
+}
+
+/// CPU seconds (user and system) this process has used, from `/proc/self/stat` (Linux): on a
+/// machine shared with other work, wall times stretch and this does not.
+pub fn cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the
+    // 12th and 13th, in clock ticks of 1/100 s.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    (fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// Resident memory and its peak, from `/proc/self/status` (Linux), and CPU time so far.
+pub fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map_or("?".to_owned(), |v| v.trim().to_owned())
+    };
+    format!(
+        "{} resident, peak {}; {:.2} s CPU so far",
+        field("VmRSS:"),
+        field("VmHWM:"),
+        cpu()
+    )
 }

@@ -148,6 +148,9 @@ pub(crate) enum Mode {
     Create,
     /// The file must exist and hold a fleche cache; never write to it.
     ReadOnly,
+    /// [`Mode::ReadOnly`], with a small read cache: for a browser that reads every record
+    /// once, where redb's default cache (1 GiB) only holds memory.
+    Browse,
     /// The file must exist and hold a fleche cache; read and write.
     ReadWriteExisting,
 }
@@ -309,15 +312,25 @@ impl Store {
             });
         }
         let location = Location::File(canonical.clone());
-        if mode == Mode::ReadOnly {
+        if matches!(mode, Mode::ReadOnly | Mode::Browse) {
+            let read_builder = move || {
+                let mut builder = builder();
+                if mode == Mode::Browse {
+                    builder.set_cache_size(BROWSE_CACHE);
+                }
+                builder
+            };
             let db = guard(&location, || {
-                builder()
+                read_builder()
                     .open_read_only(&canonical)
                     .map_err(|e| database_error(&location, e))
             })?;
             let path = canonical.clone();
-            let reopen: Reopen =
-                Box::new(move || Ok(Handle::ReadOnly(Arc::new(builder().open_read_only(&path)?))));
+            let reopen: Reopen = Box::new(move || {
+                Ok(Handle::ReadOnly(Arc::new(
+                    read_builder().open_read_only(&path)?,
+                )))
+            });
             let store = Store::new(Handle::ReadOnly(Arc::new(db)), location, Some(reopen));
             store.check_format(store.format()?)?;
             return Ok(Arc::new(store));
@@ -1008,6 +1021,10 @@ fn update_index(
     };
     Ok(())
 }
+
+/// redb's read cache for a browser's read-only open ([`Mode::Browse`]): the pages of the
+/// indexes and of the records on screen, not the whole file.
+const BROWSE_CACHE: usize = 32 << 20;
 
 /// A redb builder for cache files: multi-process mode, so other processes (a browser, a
 /// second notebook) can use the file at once.

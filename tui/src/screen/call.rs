@@ -78,20 +78,22 @@ impl CallView {
         if calls.layers.len() > 1 {
             line(&mut t, call, "layer", calls.layer_name(row).to_owned());
         }
-        if let Some(v) = &row.version {
-            line(&mut t, call, "version", v.to_string());
+        let details = row.details.as_deref();
+        if let Some(v) = details.and_then(|d| d.version.as_deref()) {
+            line(&mut t, call, "version", v.to_owned());
         }
-        if let Some(c) = &row.code {
+        if let Some(c) = details.and_then(|d| d.code) {
             line(&mut t, call, "code", c.to_string());
         }
         line(&mut t, call, "started", time(row.start, local_time));
         line(&mut t, call, "stopped", time(row.stop, local_time));
         line(&mut t, call, "wall time", wall(row.wall));
-        if let Some(r) = &row.resources {
+        let r = &row.resources;
+        if r.is_some() {
             let cpu = |s: Option<f64>| s.map_or_else(|| "?".to_owned(), wall);
-            line(&mut t, call, "cpu user", cpu(r.cpu_user));
-            line(&mut t, call, "cpu system", cpu(r.cpu_system));
-            if let Some(bytes) = r.peak_memory_growth {
+            line(&mut t, call, "cpu user", cpu(r.cpu_user()));
+            line(&mut t, call, "cpu system", cpu(r.cpu_system()));
+            if let Some(bytes) = r.peak_memory_growth() {
                 line(
                     &mut t,
                     call,
@@ -115,14 +117,14 @@ impl CallView {
                 );
             }
         }
-        if let Some(env) = &row.environment {
+        if let Some(env) = details.and_then(|d| d.environment.as_ref()) {
             let e = t.add(Some(call), "environment", Body::Text(String::new()));
             line(&mut t, e, "host", env.hostname.clone());
             line(&mut t, e, "user", env.user.clone());
             line(&mut t, e, "directory", env.cwd.clone());
             line(&mut t, e, "fleche", env.fleche_version.clone());
         }
-        if let Some(git) = &row.git {
+        if let Some(git) = details.and_then(|d| d.git.as_ref()) {
             let g = t.add(Some(call), "git", Body::Text(String::new()));
             let unknown = || "?".to_owned();
             line(
@@ -145,7 +147,7 @@ impl CallView {
             );
         }
         // One node per namespace of the user's own collectors, a line per entry.
-        for (namespace, value) in row.namespaces.iter().flat_map(|n| n.iter()) {
+        for (namespace, value) in details.iter().flat_map(|d| &d.namespaces) {
             match value {
                 fleche::Value::Map(entries) => {
                     // Closed, the line shows the entries inline; opened, one per line.
