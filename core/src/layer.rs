@@ -16,8 +16,8 @@ pub use crate::store::maintenance::StoredCall;
 ///
 /// A stack is a list of layers, top first. A cached call looks itself up in each layer in
 /// turn ([`Layer::result_of`]); a hit below the top writable layer is copied up into it
-/// (the stack reads the whole call with [`Layer::calls`] and writes it to the top), so the
-/// next hit is local. New results go to the top writable layer, and to every lower layer
+/// (the stack reads the whole call with [`Layer::hit`] instead, and writes it to the top), so
+/// the next hit is local. New results go to the top writable layer, and to every lower layer
 /// that asks for them with [`Layer::wants_new_calls`] (a shared database that queues them in
 /// an outbox, say). Queries, tables and listings read every layer's records
 /// ([`Layer::records_after`]) and show their union, the top layer winning where two layers
@@ -128,6 +128,15 @@ pub trait Layer: Send + Sync {
     /// holds; keys the layer does not hold are left out. Used to back-fill and to copy.
     fn calls(&self, keys: &[Digest]) -> Result<Vec<StoredCall>>;
 
+    /// The whole call stored under `key` with every value it names that the layer holds,
+    /// when the layer holds it with its result value: what the stack reads for a hit it then
+    /// copies up into the layer above. The default asks [`Layer::calls`] for the one key; a
+    /// layer across a network should answer in one round trip, since a hit waits for it.
+    fn hit(&self, key: &Digest) -> Result<Option<StoredCall>> {
+        let call = self.calls(std::slice::from_ref(key))?.into_iter().next();
+        Ok(call.filter(|c| c.key == *key && c.result_bytes().is_some()))
+    }
+
     /// The encoded value stored under `digest`, if any (a lazily read argument or result).
     fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>>;
 
@@ -198,6 +207,15 @@ impl Layer for Store {
         self.bundles(keys)
     }
 
+    /// The result is read first, so that a damaged one is reported as such.
+    fn hit(&self, key: &Digest) -> Result<Option<StoredCall>> {
+        if Store::result_of(self, key)?.is_none() {
+            return Ok(None);
+        }
+        self.note_use(key);
+        Ok(self.bundles(std::slice::from_ref(key))?.into_iter().next())
+    }
+
     fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
         Store::value(self, digest)
     }
@@ -241,6 +259,9 @@ pub(crate) struct Entry {
     pub(crate) layer: Arc<dyn Layer>,
     /// The store, when the layer is a fleche cache (queries then use its indexes).
     pub(crate) store: Option<Arc<Store>>,
+    /// The top file's outbox feeds this layer (a shared database): a call copied up from it
+    /// is not queued to be pushed back.
+    pub(crate) fed_by_top: bool,
 }
 
 impl Layers {

@@ -180,9 +180,9 @@ pub mod __private {
     pub use crate::cell::{list_every_variable_the_block_reads, run_cell};
     pub use crate::query::typed::{function_query, typed_argument};
     pub use crate::runtime::{
-        Argument, Begin, ByKey, BySerde, Function, Pending, PickKey, PickSerde, PickUnstorable,
-        Select, Unstorable, begin, begin_with, helper_call, helper_contains, helper_key,
-        helper_load, parent_module, resolve_arg,
+        Argument, Begin, ByBytes, ByKey, BySerde, Function, Pending, PickBytes, PickKey, PickSerde,
+        PickUnstorable, Select, Unstorable, begin, begin_with, helper_call, helper_contains,
+        helper_key, helper_load, parent_module, resolve_arg,
     };
     pub use crate::stored::{
         Outcome, PickCodec, PickDecoder, PickOkCodec, PickUncheckedCodec, PickUncheckedDecoder,

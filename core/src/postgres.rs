@@ -35,16 +35,18 @@ impl PostgresLayer {
     }
 
     /// Pushes new results of the cache file `top` (the stack's top writable layer) through an
-    /// outbox kept in that file, and first whatever an earlier process left in it.
-    pub(crate) fn push_from(&self, top: &Arc<Store>) {
+    /// outbox kept in that file, and first whatever an earlier process left in it. Returns
+    /// whether it does (a memory cache above keeps no outbox: new results go straight down).
+    pub(crate) fn push_from(&self, top: &Arc<Store>) -> bool {
         if !top.can_claim() {
-            return;
+            return false;
         }
         self.pusher.get_or_init(|| {
             let pusher = Pusher::start(top, &self.pg);
             pusher.wake();
             (pusher, top.clone())
         });
+        true
     }
 
     /// Where this layer's leases live.
@@ -86,6 +88,10 @@ impl Layer for PostgresLayer {
 
     fn calls(&self, keys: &[Digest]) -> Result<Vec<StoredCall>> {
         self.pg.calls(keys)
+    }
+
+    fn hit(&self, key: &Digest) -> Result<Option<StoredCall>> {
+        self.pg.hit(key)
     }
 
     fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {

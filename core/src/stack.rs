@@ -75,6 +75,7 @@ impl Stack {
             read_only,
             layer,
             store: None,
+            fed_by_top: false,
         });
         self
     }
@@ -104,6 +105,7 @@ impl Stack {
                         read_only: e.read_only || read_only,
                         layer: e.layer.clone(),
                         store: e.store.clone(),
+                        fed_by_top: false,
                     });
                 }
             }
@@ -114,6 +116,7 @@ impl Stack {
                     read_only,
                     layer: cache.store.clone(),
                     store: Some(cache.store),
+                    fed_by_top: false,
                 });
             }
         }
@@ -122,7 +125,9 @@ impl Stack {
 
     /// The cache. A stack of one writable cache is that cache itself, with nothing added to
     /// its hit path. Two layers with the same name, or the same file twice, are an error.
-    pub fn build(self) -> Result<Cache> {
+    // Only the PostgreSQL layers change entries here (marking the one the outbox feeds).
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+    pub fn build(mut self) -> Result<Cache> {
         for (i, e) in self.entries.iter().enumerate() {
             for other in &self.entries[..i] {
                 if other.name == e.name {
@@ -173,8 +178,12 @@ impl Stack {
             if let Some(top) = self.entries.iter().find(|e| !e.read_only)
                 && let Some(store) = &top.store
                 && let Some(pg) = shared
+                && pg.push_from(store)
             {
-                pg.push_from(store);
+                let fed = Arc::as_ptr(pg).cast::<()>();
+                for entry in &mut self.entries {
+                    entry.fed_by_top |= Arc::as_ptr(&entry.layer).cast::<()>() == fed;
+                }
             }
             shared.map(|pg| pg.claims())
         };
@@ -327,6 +336,21 @@ impl Cache {
     ) -> Option<(Digest, Vec<u8>)> {
         let top = layers.entries.iter().position(|e| !e.read_only);
         for (i, entry) in layers.entries.iter().enumerate() {
+            // A hit below the top writable layer is copied up: read the whole call at once.
+            if let Some(top) = top.filter(|t| *t < i) {
+                match entry.layer.hit(key) {
+                    Ok(Some(call)) => {
+                        let hit = call.result_bytes().map(|b| (call.result, b.to_vec()));
+                        back_fill(&layers.entries[top], entry, call);
+                        return hit;
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        skip_failed(entry, key, e);
+                        continue;
+                    }
+                }
+            }
             let found = match &entry.store {
                 Some(store) => store.result_of(key),
                 None => entry.layer.result_of(key),
@@ -336,18 +360,10 @@ impl Cache {
                     if let Some(store) = &entry.store {
                         store.note_use(key);
                     }
-                    if let Some(top) = top.filter(|t| *t < i) {
-                        back_fill(&layers.entries[top], entry, key);
-                    }
                     return Some(hit);
                 }
                 Ok(None) => {}
-                Err(e @ (Error::DamagedValue { .. } | Error::DamagedRecord { .. })) => {
-                    tracing::warn!(key = %key, layer = &*entry.name, "{e}; trying the next layer");
-                }
-                // The layer reported its outage itself, once.
-                Err(Error::Unreachable { .. }) => {}
-                Err(e) => warn_once(&entry.skipped(&e)),
+                Err(e) => skip_failed(entry, key, e),
             }
         }
         None
@@ -420,22 +436,30 @@ impl Cache {
     }
 }
 
-/// Copies the call under `key` from `from` up into `top`, through `top`'s write-behind when
-/// it is a file: the hit that found it does not wait for a commit.
-fn back_fill(top: &Entry, from: &Entry, key: &Digest) {
-    let call = match from.layer.calls(std::slice::from_ref(key)) {
-        Ok(mut calls) if !calls.is_empty() => calls.swap_remove(0),
-        Ok(_) => return,
-        Err(e) => {
-            tracing::warn!("not copied up from layer `{}`: {e}", from.name);
-            return;
+/// Says why a lookup passed over a layer that failed: a damaged call once per call, an
+/// outage not at all (the layer reported it, once), anything else once.
+fn skip_failed(entry: &Entry, key: &Digest, e: Error) {
+    match e {
+        Error::DamagedValue { .. } | Error::DamagedRecord { .. } => {
+            tracing::warn!(key = %key, layer = &*entry.name, "{e}; trying the next layer");
         }
-    };
+        Error::Unreachable { .. } => {}
+        e => warn_once(&entry.skipped(&e)),
+    }
+}
+
+/// Copies `call`, found in `from`, up into `top`, through `top`'s write-behind when it is a
+/// file: the hit that found it does not wait for a commit. A call from the database the
+/// top file's outbox feeds gets no outbox entry: it would only be sent back.
+fn back_fill(top: &Entry, from: &Entry, call: StoredCall) {
+    let key = call.key;
     let stored = match &top.store {
-        Some(store) => queued(call).and_then(|q| store.put_call(q)).inspect(|()| {
-            // Its record says when it was computed elsewhere; it was used now.
-            store.note_use(key);
-        }),
+        Some(store) => queued(call, from.fed_by_top)
+            .and_then(|q| store.put_call(q))
+            .inspect(|()| {
+                // Its record says when it was computed elsewhere; it was used now.
+                store.note_use(&key);
+            }),
         None => top.layer.store(&[call]),
     };
     match stored {
@@ -447,8 +471,9 @@ fn back_fill(top: &Entry, from: &Entry, key: &Digest) {
     }
 }
 
-/// A whole call as the write-behind queues it.
-fn queued(call: StoredCall) -> Result<QueuedCall> {
+/// A whole call as the write-behind queues it; `pushed` when the shared database already
+/// holds it.
+fn queued(call: StoredCall, pushed: bool) -> Result<QueuedCall> {
     let record = CallRecord::decode(&call.record)?;
     let mut values = call.values;
     // The write-behind answers hits from its queue with the first value: the result.
@@ -460,6 +485,7 @@ fn queued(call: StoredCall) -> Result<QueuedCall> {
         record,
         encoded_record: call.record,
         values,
+        pushed,
     })
 }
 

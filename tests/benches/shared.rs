@@ -72,6 +72,36 @@ fn push_10_000_calls(bencher: divan::Bencher<'_, '_>) {
     });
 }
 
+/// The push alone: 10,000 small results computed while the server was stopped wait in the
+/// local file's outbox; the server is back, a new stack opens the file, and `flush` returns
+/// once the server has every one (what the next process on the file does). Divide 10,000
+/// by the time.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn push_10_000_calls_from_the_outbox(bencher: divan::Bencher<'_, '_>) {
+    static NEXT: AtomicU64 = AtomicU64::new(1 << 42);
+    bencher
+        .with_inputs(|| {
+            let dir = tempfile::tempdir().unwrap();
+            SERVER.stop().unwrap();
+            {
+                let cache = stacked(&dir);
+                let _active = cache.activate();
+                for _ in 0..10_000 {
+                    small(NEXT.fetch_add(1, Ordering::Relaxed));
+                }
+                // Committed to the file, outbox entries included; the push fails for now.
+                cache.layer("local").unwrap().flush().unwrap();
+            }
+            SERVER.restart().unwrap();
+            dir
+        })
+        .bench_local_values(|dir| {
+            let cache = stacked(&dir);
+            cache.flush().unwrap();
+            (cache, dir)
+        });
+}
+
 /// The same 10,000 calls into the local file alone, for comparison.
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn store_10_000_calls_locally(bencher: divan::Bencher<'_, '_>) {

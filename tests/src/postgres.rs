@@ -3,7 +3,8 @@
 //!
 //! Nothing needs to be running beforehand; the server binaries come from the distribution's
 //! packages (`/usr/lib/postgresql/*/bin`, which `.ci/run` installs). PostgreSQL refuses to run
-//! as root, so as root the server runs as the `postgres` user.
+//! as root, so as root the server runs as the `postgres` user. A server with TLS gets a
+//! self-signed certificate made at start by the `openssl` program.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -17,11 +18,23 @@ pub struct Postgres {
     bin: PathBuf,
     port: u16,
     as_postgres_user: bool,
+    tls: bool,
 }
 
 impl Postgres {
     /// Starts a new server, or says why it cannot.
     pub fn start() -> Result<Postgres, String> {
+        Postgres::start_with(false)
+    }
+
+    /// Starts a new server whose TCP connections must use TLS, with a self-signed
+    /// certificate for `localhost` and `127.0.0.1` ([`Postgres::certificate`]); connections
+    /// over its unix socket ([`Postgres::socket_url`]) need none.
+    pub fn start_with_tls() -> Result<Postgres, String> {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Result<Postgres, String> {
         let bin = server_binaries()?;
         let as_postgres_user = running_as_root();
         let dir = tempfile::Builder::new()
@@ -37,6 +50,7 @@ impl Postgres {
             dir,
             bin,
             as_postgres_user,
+            tls,
         };
         let data = server.data();
         server.run_server_tool(
@@ -54,14 +68,76 @@ impl Postgres {
                 "--no-sync",
             ],
         )?;
+        if tls {
+            server.set_up_tls()?;
+        }
         server.start_server()?;
         Ok(server)
+    }
+
+    /// A self-signed certificate and its key beside the data, and TCP allowed over TLS only.
+    fn set_up_tls(&self) -> Result<(), String> {
+        let dir = self.dir.path();
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.crt",
+            ])
+            .current_dir(dir))
+        .map_err(|e| format!("cannot make a certificate with openssl (is it installed?): {e}"))?;
+        let key = dir.join("server.key");
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict {}: {e}", key.display()))?;
+        if self.as_postgres_user {
+            run(Command::new("chown").args([
+                "postgres:postgres",
+                key.to_str().unwrap_or_default(),
+                dir.join("server.crt").to_str().unwrap_or_default(),
+            ]))?;
+        }
+        // Rewriting the file keeps its owner (the server's user).
+        let hba = self.data().join("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        )
+        .map_err(|e| format!("cannot write {}: {e}", hba.display()))
+    }
+
+    /// The server's certificate (PEM), for `sslrootcert`; `None` without TLS.
+    pub fn certificate(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.path().join("server.crt"))
+    }
+
+    /// Starts a server with TLS ([`Postgres::start_with_tls`]), or fails or skips as
+    /// [`Postgres::for_test`] does.
+    pub fn for_test_with_tls(test: &str) -> Option<Postgres> {
+        Postgres::or_skip(test, Postgres::start_with_tls())
     }
 
     /// Starts a server, or: fails when [`ENV_REQUIRE`] is `1`, else prints how to run the
     /// PostgreSQL tests and returns `None` (the test then checks nothing).
     pub fn for_test(test: &str) -> Option<Postgres> {
-        match Postgres::start() {
+        Postgres::or_skip(test, Postgres::start())
+    }
+
+    fn or_skip(test: &str, started: Result<Postgres, String>) -> Option<Postgres> {
+        match started {
             Ok(server) => Some(server),
             Err(why) if std::env::var(ENV_REQUIRE).is_ok_and(|v| v == "1") => {
                 panic!("{test}: cannot start a PostgreSQL server ({ENV_REQUIRE}=1): {why}")
@@ -80,6 +156,15 @@ impl Postgres {
     /// A URL to the `postgres` database as the `postgres` user over loopback TCP.
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Connection settings over its unix socket, as the `postgres` user (no TLS needed).
+    pub fn socket_url(&self) -> String {
+        format!(
+            "host={} port={} user=postgres dbname=postgres",
+            self.dir.path().display(),
+            self.port
+        )
     }
 
     /// The TCP port it listens on.
@@ -111,11 +196,17 @@ impl Postgres {
 
     fn start_server(&self) -> Result<(), String> {
         let data = self.data();
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            let dir = self.dir.path().display();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key"
+            ));
+        }
         let log = self.dir.path().join("server.log");
         self.run_server_tool(
             "pg_ctl",

@@ -213,8 +213,15 @@ fn a_100_mb_value_is_stored_once_and_read_back_whole() {
     );
     assert_eq!(
         count(&server, "SELECT count(*) FROM fleche_value_chunks"),
-        101 + 2,
-        "stored in 1 MiB chunks, once"
+        101,
+        "stored in 1 MiB chunks, once; the small values in their own rows"
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM fleche_values WHERE bytes IS NOT NULL"
+        ),
+        2
     );
     // A fresh cache on the same server reads it whole and intact.
     let again = fleche::Cache::postgres(&url).unwrap();
@@ -309,6 +316,208 @@ fn queries_on_a_stack_see_the_database_and_say_which_layer_a_call_came_from() {
     second.flush().unwrap();
     let local = second.layer("local").unwrap();
     assert_eq!(local.query().name("labelled").count().unwrap(), 2);
+}
+
+/// A call copied from the database into a local file is not pushed back: its row on the
+/// server keeps the transaction that wrote it (`xmin`), where a push would rewrite it.
+#[test]
+fn calls_copied_from_the_database_are_not_pushed_back() {
+    let Some(server) = Postgres::for_test("calls_copied_from_the_database_are_not_pushed_back")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let stack = |file: &str| {
+        fleche::Stack::new()
+            .cache("local", fleche::Cache::open(dir.path().join(file)).unwrap())
+            .postgres("team", &server.url())
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    let first = stack("a.redb");
+    {
+        let _active = first.activate();
+        for i in 0..20 {
+            labelled(i, "pushed".to_owned());
+        }
+    }
+    first.flush().unwrap();
+    // Each call's row and the transaction that last wrote it.
+    let writers = || -> std::collections::HashMap<Vec<u8>, String> {
+        sql(&server)
+            .query("SELECT key, xmin::text FROM fleche_calls", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    let before = writers();
+    assert_eq!(before.len(), 20);
+    let second = stack("b.redb");
+    {
+        let _active = second.activate();
+        for i in 0..20 {
+            assert_eq!(labelled(i, "pushed".to_owned()), format!("pushed-{i}"));
+        }
+        // One new call, so that the push does run and would carry anything queued with it.
+        labelled(100, "new".to_owned());
+    }
+    second.flush().unwrap();
+    let local = second.layer("local").unwrap();
+    assert_eq!(
+        local.query().name("labelled").count().unwrap(),
+        21,
+        "the hits were copied into the local file"
+    );
+    let after = writers();
+    assert_eq!(after.len(), 21);
+    let rewritten = before
+        .iter()
+        .filter(|(key, xmin)| after[*key] != **xmin)
+        .count();
+    assert_eq!(
+        rewritten, 0,
+        "rows of calls copied from the server were pushed back"
+    );
+}
+
+#[fleche(module = "pg_tests", wait = false)]
+fn computed_twice(i: u64) -> u64 {
+    i + 1
+}
+
+/// Two machines that computed the same call during an outage push it one after the other:
+/// the second push replaces the first record (its tags too) rather than failing the batch
+/// or leaving two.
+#[test]
+fn a_call_pushed_by_two_machines_keeps_the_last_record() {
+    let Some(server) = Postgres::for_test("a_call_pushed_by_two_machines_keeps_the_last_record")
+    else {
+        return;
+    };
+    drop(fleche::Cache::postgres(&server.url()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let stack = |file: &str| {
+        fleche::Stack::new()
+            .cache("local", fleche::Cache::open(dir.path().join(file)).unwrap())
+            .postgres("team", &server.url())
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    server.stop().unwrap();
+    for machine in ["a", "b"] {
+        let cache = stack(&format!("{machine}.redb"));
+        let _active = cache.activate();
+        let _tags = fleche::tags!(machine = machine);
+        for i in 0..10 {
+            assert_eq!(computed_twice(i), i + 1);
+        }
+        cache.layer("local").unwrap().flush().unwrap();
+    }
+    server.restart().unwrap();
+    for machine in ["a", "b"] {
+        stack(&format!("{machine}.redb")).flush().unwrap();
+    }
+    assert_eq!(count(&server, "SELECT count(*) FROM fleche_calls"), 10);
+    let machines: Vec<String> = sql(&server)
+        .query(
+            "SELECT DISTINCT value FROM fleche_call_tags WHERE tag = 'machine'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(machines, ["b"], "the last push's records and tags");
+    assert_eq!(count(&server, "SELECT count(*) FROM fleche_call_tags"), 10);
+}
+
+#[fleche(module = "pg_tests")]
+fn over_tls(i: u64) -> u64 {
+    i * 7
+}
+
+/// A server that takes TCP connections over TLS only, with a certificate made for the test:
+/// `sslmode=require` connects encrypted (the server's own view, `pg_stat_ssl`, says so),
+/// `verify-full` connects when given the certificate and refuses the server without it, and
+/// a URL without `sslmode` gets the server's refusal, not "unreachable".
+#[test]
+fn tls_connections_are_encrypted_and_certificates_checked() {
+    let Some(server) = Postgres::for_test_with_tls("tls_connections_are_encrypted") else {
+        return;
+    };
+    let mut check = postgres::Client::connect(&server.socket_url(), postgres::NoTls)
+        .expect("a connection over the unix socket for checks");
+    let cache = fleche::Cache::postgres(&format!("{}?sslmode=require", server.url()))
+        .expect("connects with sslmode=require");
+    {
+        let _active = cache.activate();
+        assert_eq!(over_tls(6), 42);
+        assert_eq!(over_tls(6), 42);
+    }
+    let stored: i64 = check
+        .query_one("SELECT count(*) FROM fleche_calls", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 1);
+    let row = check
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE s.ssl), min(s.version)
+             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'fleche'",
+            &[],
+        )
+        .unwrap();
+    let (connections, encrypted, version): (i64, i64, Option<String>) =
+        (row.get(0), row.get(1), row.get(2));
+    assert!(connections >= 1, "fleche holds a connection");
+    assert_eq!(encrypted, connections, "every fleche connection uses TLS");
+    assert!(version.is_some_and(|v| v.starts_with("TLS")));
+    drop(cache);
+
+    let certificate = server.certificate().unwrap();
+    let verified = format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        server.url(),
+        certificate.display()
+    );
+    let cache = fleche::Cache::postgres(&verified).expect("the certificate checks out");
+    assert_eq!(cache.query().name("over_tls").count().unwrap(), 1);
+    drop(cache);
+
+    let unverified = format!("{}?sslmode=verify-full", server.url());
+    let err = fleche::Cache::postgres(&unverified)
+        .expect_err("a self-signed certificate is refused by verify-full")
+        .to_string();
+    assert!(
+        err.contains("certificate was not accepted") && err.contains("sslrootcert"),
+        "{err}"
+    );
+
+    let plain = fleche::Cache::postgres(&server.url())
+        .expect_err("the server refuses TCP without TLS")
+        .to_string();
+    assert!(
+        plain.contains("refused") && plain.contains("pg_hba.conf"),
+        "{plain}"
+    );
+}
+
+/// A URL that asks for TLS, to a server without it: a clear error that says what to change.
+#[test]
+fn a_server_without_tls_is_a_clear_error_when_the_url_asks_for_tls() {
+    let Some(server) = Postgres::for_test("a_server_without_tls_is_a_clear_error") else {
+        return;
+    };
+    let err = fleche::Cache::postgres(&format!("{}?sslmode=require", server.url()))
+        .expect_err("sslmode=require against a server without TLS is an error")
+        .to_string();
+    assert!(
+        err.contains("does not accept TLS") && err.contains("ssl = on"),
+        "{err}"
+    );
 }
 
 /// The push rate from a backlog: 10,000 small results computed while the server is stopped

@@ -168,9 +168,10 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
         // Spanned at the listed name, so a value without serde is reported there, once.
         let check =
             quote_spanned!(i.ident.span()=> ::fleche::__private::assert_argument_value(#value););
+        let picked = crate::pick_argument(&value);
         quote! {
             #check
-            let #var = (&&::fleche::__private::Select(#value)).pick();
+            let #var = #picked;
         }
     });
     let names: Vec<String> = items.iter().map(|i| i.ident.to_string()).collect();
@@ -186,8 +187,6 @@ pub(crate) fn expand(input: Tokens) -> syn::Result<Tokens> {
             );
             let #values = (#(#tuple_items,)*);
             let __fleche_begin = {
-                #[allow(unused_imports)]
-                use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
                 #(#picks)*
                 ::fleche::__private::begin(
                     &__FLECHE_CELL,

@@ -543,12 +543,11 @@ fn argument_list(params: &[Param]) -> Tokens {
         let var = format_ident!("__fleche_arg{}", n);
         let name = p.ident.to_string();
         let borrowed = p.borrowed();
-        lets.push(quote!(let #var = (&&::fleche::__private::Select(#borrowed)).pick();));
+        let picked = pick_argument(&borrowed);
+        lets.push(quote!(let #var = #picked;));
         pairs.push(quote!((#name, &#var as &dyn ::fleche::__private::Argument)));
     }
     quote! {
-        #[allow(unused_imports)]
-        use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
         #(#lets)*
         let __fleche_args: &[(&'static str, &dyn ::fleche::__private::Argument)] = &[#(#pairs),*];
     }
@@ -797,16 +796,31 @@ fn cache_helpers(func: &ItemFn, params: &[Param], site: &HelperSite) -> Tokens {
 
 /// The setter of one argument of a typed query: `value` becomes a digest exactly as the call
 /// key computes it; an owned parameter also accepts `D("prefix")`.
+/// An argument (a reference) as `&dyn Argument` picks its identity: [`CacheKey`] when its
+/// type has it, a byte slice's fast path for `Vec<u8>` and the like, else serde. Autoref
+/// dispatch: each `&` less that a `pick` impl needs is tried first.
+pub(crate) fn pick_argument(value: &Tokens) -> Tokens {
+    quote! {
+        {
+            #[allow(unused_imports)]
+            use ::fleche::__private::{PickBytes as _, PickKey as _, PickSerde as _, PickUnstorable as _};
+            // Every `&` counts for the dispatch, whichever impl is picked.
+            #[allow(clippy::needless_borrow)]
+            let __fleche_picked = (&&&::fleche::__private::Select(#value)).pick();
+            __fleche_picked
+        }
+    }
+}
+
 fn argument_setter(p: &Param, query: &Tokens) -> (Tokens, Tokens) {
     let ident = &p.ident;
     let ty = &p.ty;
     let name = ident.to_string();
     let digest_of = |value: Tokens| {
+        let picked = pick_argument(&value);
         quote! {
             {
-                #[allow(unused_imports)]
-                use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
-                let __fleche_picked = (&&::fleche::__private::Select(#value)).pick();
+                let __fleche_picked = #picked;
                 ::fleche::__private::typed_argument(#query, #name, ::fleche::__private::Argument::digest(&__fleche_picked))
             }
         }
@@ -902,12 +916,11 @@ fn method_query(
             } else {
                 quote!(__fleche_receiver)
             };
+            let picked_receiver = pick_argument(&receiver);
             inputs.push(quote!(__fleche_receiver: &Self));
             steps.push(quote! {
                 let #query = {
-                    #[allow(unused_imports)]
-                    use ::fleche::__private::{PickKey as _, PickSerde as _, PickUnstorable as _};
-                    let __fleche_picked = (&&::fleche::__private::Select(#receiver)).pick();
+                    let __fleche_picked = #picked_receiver;
                     ::fleche::__private::typed_argument(#query, "self", ::fleche::__private::Argument::digest(&__fleche_picked))
                 };
             });

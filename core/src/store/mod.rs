@@ -637,7 +637,7 @@ impl Store {
             .iter()
             .map(|(d, b)| (*d, b.as_slice()))
             .collect();
-        let outbox = self.outbox.enabled();
+        let outbox = self.outbox.enabled() && !call.pushed;
         let written = [limit::Written::of(&call)];
         let sent = self.write(|txn| {
             put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;

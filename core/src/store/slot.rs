@@ -315,7 +315,8 @@ mod tests {
     /// A cached `x * x`, as `#[fleche]` would write it, with `computed` counting misses.
     fn square(cache: &Cache, x: u64, computed: &mut u32) -> u64 {
         let _active = cache.activate();
-        let arg = (&&Select(&x)).pick();
+        #[allow(clippy::needless_borrow, reason = "every `&` counts for the dispatch")]
+        let arg = (&&&Select(&x)).pick();
         match begin::<u64>(&SQUARE, &[("x", &arg)]) {
             Begin::Hit(r) => r,
             Begin::Miss(pending) => {

@@ -91,6 +91,9 @@ pub(crate) struct QueuedCall {
     pub(crate) encoded_record: Vec<u8>,
     /// The result first, then the arguments.
     pub(crate) values: Vec<(Digest, Vec<u8>)>,
+    /// The shared database below already holds it (it was copied up from there): no outbox
+    /// entry.
+    pub(crate) pushed: bool,
 }
 
 impl QueuedCall {
@@ -444,7 +447,8 @@ fn commit(
             }
             // Stacked above a shared database: the push reads what to send from here.
             if outbox {
-                outbox::add_in(txn, batch.iter().map(|(_, call)| &call.key))?;
+                let new = batch.iter().filter(|(_, call)| !call.pushed);
+                outbox::add_in(txn, new.map(|(_, call)| &call.key))?;
             }
             let written: Vec<Written> = batch.iter().map(|(_, call)| Written::of(call)).collect();
             size_limit.apply(txn, &written)?;

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::connect::Conn;
 use crate::digest::Digest;
 
 type PgResult<T> = Result<T, postgres::Error>;
@@ -12,14 +13,14 @@ type PgResult<T> = Result<T, postgres::Error>;
 /// Claims `key` for `holder` for `lease`, unless another holder's lease runs; returns the
 /// holder of the running lease (ours when we got it).
 pub(crate) fn claim(
-    client: &mut postgres::Client,
+    conn: &mut Conn,
     key: &Digest,
     holder: &str,
     lease: Duration,
 ) -> PgResult<String> {
     let micros = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
     let key = key.as_bytes().as_slice();
-    let ours = client.query_opt(
+    let ours = conn.query_opt(
         "INSERT INTO fleche_claims (key, holder, expires)
          VALUES ($1, $2, now() + make_interval(secs => $3::float8 / 1e6))
          ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder, expires = EXCLUDED.expires
@@ -31,7 +32,7 @@ pub(crate) fn claim(
         return Ok(holder.to_owned());
     }
     // Held by another: who (it may have ended just now; then claim again next time).
-    let row = client.query_opt(
+    let row = conn.query_opt(
         "SELECT holder FROM fleche_claims WHERE key = $1 AND expires >= now()",
         &[&key],
     )?;
@@ -39,8 +40,8 @@ pub(crate) fn claim(
 }
 
 /// The holder of a running lease on `key`, if any.
-pub(crate) fn holder(client: &mut postgres::Client, key: &Digest) -> PgResult<Option<String>> {
-    Ok(client
+pub(crate) fn holder(conn: &mut Conn, key: &Digest) -> PgResult<Option<String>> {
+    Ok(conn
         .query_opt(
             "SELECT holder FROM fleche_claims WHERE key = $1 AND expires >= now()",
             &[&key.as_bytes().as_slice()],
@@ -49,13 +50,9 @@ pub(crate) fn holder(client: &mut postgres::Client, key: &Digest) -> PgResult<Op
 }
 
 /// Ends `holder`'s claims on `keys`.
-pub(crate) fn release(
-    client: &mut postgres::Client,
-    keys: &[Digest],
-    holder: &str,
-) -> PgResult<()> {
+pub(crate) fn release(conn: &mut Conn, keys: &[Digest], holder: &str) -> PgResult<()> {
     let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes().as_slice()).collect();
-    client.execute(
+    conn.execute(
         "DELETE FROM fleche_claims WHERE key = ANY($1) AND holder = $2",
         &[&keys, &holder],
     )?;
@@ -64,14 +61,14 @@ pub(crate) fn release(
 
 /// Extends `holder`'s leases on `keys` to `lease` from now.
 pub(crate) fn renew(
-    client: &mut postgres::Client,
+    conn: &mut Conn,
     keys: &[Digest],
     holder: &str,
     lease: Duration,
 ) -> PgResult<()> {
     let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes().as_slice()).collect();
     let micros = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX) as f64;
-    client.execute(
+    conn.execute(
         "UPDATE fleche_claims SET expires = now() + make_interval(secs => $3::float8 / 1e6)
          WHERE key = ANY($1) AND holder = $2",
         &[&keys, &holder, &micros],

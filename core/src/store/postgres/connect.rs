@@ -1,14 +1,20 @@
 //! Reaching the server: the URL read as libpq reads it, the password from the environment
 //! (`PGPASSWORD`, then `~/.pgpass` or `PGPASSFILE`) and never from the URL, TLS when the URL
-//! asks for it (`sslmode=require`), and a small pool of connections.
+//! asks for it (`sslmode`, see `tls.rs`), and a small pool of connections, each keeping the
+//! statements it prepared so that a statement costs one round trip, not two.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use postgres::Statement;
 use postgres::config::{Host, SslMode};
+use postgres::types::ToSql;
 use postgres_native_tls::MakeTlsConnector;
-use r2d2_postgres::PostgresConnectionManager;
+
+use super::tls::{self, Mode, Tls};
 
 /// Connections kept open per process: a cached call holds one for one round trip, so a few
 /// serve many threads; the pusher and the lease renewer take one each.
@@ -17,12 +23,174 @@ const POOL_SIZE: u32 = 8;
 /// server must cost a call little, and only once (see `Health`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(crate) type Manager = PostgresConnectionManager<MakeTlsConnector>;
 pub(crate) type Pool = r2d2::Pool<Manager>;
+
+type PgResult<T> = Result<T, postgres::Error>;
+
+/// Opens connections for the pool.
+pub(crate) struct Manager {
+    config: postgres::Config,
+    connector: MakeTlsConnector,
+    tls: Tls,
+    refused: Arc<Refused>,
+}
+
+/// Why the server refused the last connection, if it did (who we are, TLS it lacks or wants,
+/// a certificate not accepted): a setting to change, not an outage. The pool retries and
+/// then says only "timed out"; this says what to do.
+#[derive(Default)]
+pub(crate) struct Refused(Mutex<Option<String>>);
+
+impl Refused {
+    pub(crate) fn why(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, why: Option<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = why;
+    }
+}
+
+/// One connection and the statements prepared on it, by their text. A statement given as
+/// text costs two round trips (prepare, then run); a prepared one costs one, which halves a
+/// hit served by the server.
+pub(crate) struct Conn {
+    pub(crate) client: postgres::Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> PgResult<Conn> {
+        let connected = self.config.connect(self.connector.clone());
+        self.refused
+            .set(connected.as_ref().err().and_then(|e| refusal(e, &self.tls)));
+        Ok(Conn {
+            client: connected?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> PgResult<()> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+impl Conn {
+    /// The statement for `sql`, prepared on this connection the first time.
+    pub(crate) fn statement(&mut self, sql: &'static str) -> PgResult<Statement> {
+        prepared(&mut self.client, &mut self.statements, sql)
+    }
+
+    pub(crate) fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<Vec<postgres::Row>> {
+        let statement = self.statement(sql)?;
+        self.client.query(&statement, params)
+    }
+
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<Option<postgres::Row>> {
+        let statement = self.statement(sql)?;
+        self.client.query_opt(&statement, params)
+    }
+
+    pub(crate) fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<u64> {
+        let statement = self.statement(sql)?;
+        self.client.execute(&statement, params)
+    }
+
+    /// A transaction whose statements are prepared once per connection too.
+    pub(crate) fn transaction(&mut self) -> PgResult<Txn<'_>> {
+        Ok(Txn {
+            txn: self.client.transaction()?,
+            statements: &mut self.statements,
+        })
+    }
+}
+
+/// A transaction on a [`Conn`]; dropped without [`Txn::commit`], it rolls back.
+pub(crate) struct Txn<'a> {
+    pub(crate) txn: postgres::Transaction<'a>,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+impl Txn<'_> {
+    pub(crate) fn statement(&mut self, sql: &'static str) -> PgResult<Statement> {
+        prepared(&mut self.txn, self.statements, sql)
+    }
+
+    pub(crate) fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<Vec<postgres::Row>> {
+        let statement = self.statement(sql)?;
+        self.txn.query(&statement, params)
+    }
+
+    pub(crate) fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<u64> {
+        let statement = self.statement(sql)?;
+        self.txn.execute(&statement, params)
+    }
+
+    pub(crate) fn commit(self) -> PgResult<()> {
+        self.txn.commit()
+    }
+}
+
+/// What to tell the user about a connection the server refused; `None` when it could not be
+/// reached at all (an outage, reported as such).
+fn refusal(e: &postgres::Error, tls: &Tls) -> Option<String> {
+    if let Some(db) = e.as_db_error()
+        && db.code().code().starts_with("28")
+    {
+        // Class 28: authorization (no pg_hba.conf line for us, a wrong password).
+        return Some(format!(
+            "the server refused the connection: {} ({}); check the user in the URL, PGPASSWORD or ~/.pgpass, and the server's pg_hba.conf (a `hostssl` line there wants sslmode=require)",
+            db.message(),
+            db.code().code()
+        ));
+    }
+    tls::refusal(e, tls)
+}
+
+fn prepared(
+    client: &mut impl postgres::GenericClient,
+    statements: &mut HashMap<&'static str, Statement>,
+    sql: &'static str,
+) -> PgResult<Statement> {
+    if let Some(statement) = statements.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = client.prepare(sql)?;
+    statements.insert(sql, statement.clone());
+    Ok(statement)
+}
 
 /// A parsed URL, ready to connect, and how to name it in messages.
 pub(crate) struct Target {
     pub(crate) config: postgres::Config,
+    pub(crate) tls: Tls,
     /// The URL as given (it holds no password).
     pub(crate) shown: String,
 }
@@ -30,7 +198,8 @@ pub(crate) struct Target {
 /// Reads `url` (`postgres://user@host:port/db?sslmode=require`). A password in the URL is
 /// refused: URLs end up in `fleche.toml`, logs and screens.
 pub(crate) fn target(url: &str) -> Result<Target, String> {
-    let mut config = postgres::Config::from_str(url).map_err(|e| {
+    let (rest, tls) = tls::take_from(url).map_err(|e| format!("`{url}`: {e}"))?;
+    let mut config = postgres::Config::from_str(&rest).map_err(|e| {
         format!(
             "`{url}` is not a PostgreSQL URL ({e}); expected postgres://USER@HOST:PORT/DATABASE"
         )
@@ -50,11 +219,13 @@ pub(crate) fn target(url: &str) -> Result<Target, String> {
     if config.get_hosts().is_empty() {
         config.host("localhost");
     }
-    // Only an explicit `sslmode=require` turns TLS on; `prefer`, the library's default, would
+    // Only `require` and stricter turn TLS on; `prefer`, the library's default, would
     // otherwise try TLS against servers that were never set up for it.
-    if config.get_ssl_mode() != SslMode::Require {
-        config.ssl_mode(SslMode::Disable);
-    }
+    config.ssl_mode(if tls.mode == Mode::Off {
+        SslMode::Disable
+    } else {
+        SslMode::Require
+    });
     if let Some(password) = password_for(&config) {
         config.password(password);
     }
@@ -63,23 +234,29 @@ pub(crate) fn target(url: &str) -> Result<Target, String> {
     }
     config.keepalives(true);
     config.application_name("fleche");
-    Ok(Target { config, shown })
+    Ok(Target { config, tls, shown })
 }
 
-/// A pool that opens connections when first needed, so that building it never blocks.
-pub(crate) fn pool(target: &Target) -> Result<Pool, String> {
-    let connector = native_tls::TlsConnector::new()
-        .map_err(|e| format!("cannot set up TLS for `{}`: {e}", target.shown))?;
-    let manager =
-        PostgresConnectionManager::new(target.config.clone(), MakeTlsConnector::new(connector));
-    Ok(r2d2::Pool::builder()
+/// A pool that opens connections when first needed, so that building it never blocks, and
+/// where it says why the server refused a connection.
+pub(crate) fn pool(target: &Target) -> Result<(Pool, Arc<Refused>), String> {
+    let refused = Arc::new(Refused::default());
+    let connector = tls::connector(&target.tls).map_err(|e| format!("`{}`: {e}", target.shown))?;
+    let manager = Manager {
+        config: target.config.clone(),
+        connector,
+        tls: target.tls.clone(),
+        refused: refused.clone(),
+    };
+    let pool = r2d2::Pool::builder()
         .max_size(POOL_SIZE)
         .min_idle(Some(0))
         // A check on every checkout would double the round trips of a hit; a broken
         // connection shows itself on use, and the pool drops closed ones.
         .test_on_check_out(false)
         .connection_timeout(CONNECT_TIMEOUT)
-        .build_unchecked(manager))
+        .build_unchecked(manager);
+    Ok((pool, refused))
 }
 
 /// The password for this connection: `PGPASSWORD`, else the first matching line of the
@@ -161,7 +338,7 @@ mod tests {
 
     #[test]
     fn tls_only_when_the_url_asks_for_it() {
-        let mode = |url| target(url).unwrap().config.get_ssl_mode();
+        let mode = |url: &str| target(url).unwrap().config.get_ssl_mode();
         assert_eq!(
             mode("postgres://me@db/cache?sslmode=require"),
             SslMode::Require

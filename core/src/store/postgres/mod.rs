@@ -10,6 +10,8 @@ mod claims;
 mod connect;
 mod push;
 mod schema;
+mod tls;
+mod write;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +34,7 @@ const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// One PostgreSQL database holding a fleche cache.
 pub(crate) struct Postgres {
     pool: connect::Pool,
+    refused: Arc<connect::Refused>,
     shown: String,
     /// Set once the schema was created or checked on this server.
     schema: OnceLock<()>,
@@ -45,6 +48,9 @@ pub(crate) struct Postgres {
 
 struct Leases {
     keys: Mutex<HashSet<Digest>>,
+    /// Keys this process claimed whose claims the push of their calls ends (a claim lives
+    /// until the server has the record). A push of other calls skips ending claims.
+    unpushed: Mutex<HashSet<Digest>>,
     lease: Mutex<Duration>,
     renewer: OnceLock<()>,
 }
@@ -60,21 +66,23 @@ impl Postgres {
             detail,
         };
         let target = connect::target(url).map_err(layer_error)?;
-        let pool = connect::pool(&target).map_err(layer_error)?;
+        let (pool, refused) = connect::pool(&target).map_err(layer_error)?;
         let pg = Arc::new(Postgres {
             pool,
+            refused,
             shown: target.shown,
             schema: OnceLock::new(),
             down_until: Mutex::new(None),
             reported: AtomicBool::new(false),
             leases: Arc::new(Leases {
                 keys: Mutex::new(HashSet::new()),
+                unpushed: Mutex::new(HashSet::new()),
                 lease: Mutex::new(Duration::from_secs(10)),
                 renewer: OnceLock::new(),
             }),
         });
-        // A schema of another version is an error now, not on the first call; a server that
-        // cannot be reached is only reported.
+        // A schema of another version, or TLS that the server and the URL disagree on, is an
+        // error now, not on the first call; a server that cannot be reached is only reported.
         match pg.with_client(|_| Ok(())) {
             Err(e @ Error::Layer { .. }) if pg.schema.get().is_none() => {
                 return Err(e);
@@ -108,7 +116,7 @@ impl Postgres {
     /// that cannot be reached is reported once and skipped for [`RETRY_EVERY`].
     fn with_client<T>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut connect::Conn) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         if let Some(detail) = self.down_detail() {
             return Err(Error::Unreachable {
@@ -118,10 +126,19 @@ impl Postgres {
         }
         let mut client = match self.pool.get() {
             Ok(client) => client,
-            Err(e) => return Err(self.went_down(&e.to_string())),
+            Err(e) => {
+                // A refusal is a setting to change, said once by whoever gets this error
+                // (an error of `connect`, a warning of the stack), not an outage; it is not
+                // tried again for a while either.
+                if let Some(why) = self.refused.why() {
+                    *lock(&self.down_until) = Some((Instant::now() + RETRY_EVERY, why.clone()));
+                    return Err(self.error(why));
+                }
+                return Err(self.went_down(&e.to_string()));
+            }
         };
         if self.schema.get().is_none() {
-            schema::ensure(&mut client).map_err(|e| self.error(e))?;
+            schema::ensure(&mut client.client).map_err(|e| self.error(e))?;
             let _ = self.schema.set(());
         }
         match f(&mut client) {
@@ -160,6 +177,13 @@ impl Postgres {
         self.found(key, found)
     }
 
+    /// The whole call under `key` with its values, checked, when the server holds it with
+    /// its result: a hit to copy up, in one round trip.
+    pub(crate) fn hit(&self, key: &Digest) -> Result<Option<StoredCall>> {
+        let found = self.with_client(|c| calls::hit(c, key))?;
+        self.found(key, found)
+    }
+
     /// The value under `digest`, checked.
     pub(crate) fn value(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
         let found = self.with_client(|c| calls::value(c, digest))?;
@@ -189,7 +213,20 @@ impl Postgres {
         if calls.is_empty() {
             return Ok(0);
         }
-        self.with_client(|c| calls::store(c, calls, this_holder()))
+        let claimed: Vec<Digest> = {
+            let unpushed = lock(&self.leases.unpushed);
+            calls
+                .iter()
+                .map(|c| c.key)
+                .filter(|k| unpushed.contains(k))
+                .collect()
+        };
+        let sent = self.with_client(|c| write::store(c, calls, this_holder(), &claimed))?;
+        let mut unpushed = lock(&self.leases.unpushed);
+        for key in &claimed {
+            unpushed.remove(key);
+        }
+        Ok(sent)
     }
 
     /// Records after `after`, in key order.
@@ -221,6 +258,7 @@ impl Claims for Postgres {
         }
         *lock(&self.leases.lease) = lease;
         lock(&self.leases.keys).insert(*key);
+        lock(&self.leases.unpushed).insert(*key);
         self.leases
             .renewer
             .get_or_init(|| start_renewer(Arc::downgrade(&self.leases), self.pool.clone()));
@@ -236,6 +274,7 @@ impl Claims for Postgres {
         if !remove {
             return Ok(());
         }
+        lock(&self.leases.unpushed).remove(key);
         self.with_client(|c| claims::release(c, std::slice::from_ref(key), this_holder()))
     }
 

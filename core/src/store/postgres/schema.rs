@@ -4,11 +4,12 @@
 //!
 //! The same data as a cache file: call records with their checksums and the columns that
 //! queries filter on (name, module, start time, result), tags and arguments in their own
-//! indexed tables, values stored once per digest in chunks, and the leases of calls being
-//! computed.
+//! indexed tables, values stored once per digest (inline up to one chunk, else in chunks),
+//! and the leases of calls being computed.
 
-/// The layout this fleche reads and writes.
-pub(crate) const SCHEMA_VERSION: i32 = 1;
+/// The layout this fleche reads and writes. Version 2 keeps a value of one chunk in its own
+/// row (`fleche_values.bytes`) rather than in `fleche_value_chunks`: a row less per value.
+pub(crate) const SCHEMA_VERSION: i32 = 2;
 
 /// Any constant: the advisory lock that serialises creating the schema, so processes that
 /// start together on a new database do not race each other's `CREATE TABLE`.
@@ -23,7 +24,8 @@ CREATE TABLE fleche_values (
     digest bytea PRIMARY KEY,
     checksum bigint NOT NULL,
     size bigint NOT NULL,
-    chunks integer NOT NULL
+    chunks integer NOT NULL,
+    bytes bytea
 );
 CREATE TABLE fleche_value_chunks (
     digest bytea NOT NULL,
