@@ -9,7 +9,7 @@ results, the version column, Result and Option results). Prints the first-hit ti
 import statistics
 import sys
 
-import nbformat
+from notebook_outputs import read
 
 EXPECTED = [
     "CHECK energy=-150",
@@ -28,22 +28,8 @@ EXPECTED = [
 ]
 
 
-def outputs(path):
-    nb = nbformat.read(path, as_version=4)
-    text = []
-    for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            if o.get("output_type") == "error":
-                sys.exit(f"{path}: a cell failed: {o.get('ename')}: {o.get('evalue')}\n{cell.source}")
-            if o.get("name") == "stderr" and "error" in o.get("text", "").lower():
-                sys.exit(f"{path}: a cell wrote an error:\n{o['text']}\n{cell.source}")
-            text.append(o.get("text", ""))
-            text.append(o.get("data", {}).get("text/plain", ""))
-    return "\n".join(text)
-
-
 def main():
-    first, second = outputs(sys.argv[1]), outputs(sys.argv[2])
+    first, second = read(sys.argv[1])[0], read(sys.argv[2])[0]
     for run, text in (("first", first), ("second", second)):
         lines = text.splitlines()
         for expected in EXPECTED:

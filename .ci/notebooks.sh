@@ -5,21 +5,25 @@
 # "Running calculation" line. Then redb's integrity check runs on that file.
 # Then evcxr-integration/notebooks/across_cells.ipynb runs twice the same way and
 # .ci/check_across_cells.py checks its CHECK lines (state across cells, helper results,
-# version column); .ci/kernel_endings.py ends kernels every way Jupyter can (shutdown,
-# restart, abort in a cell, SIGKILL) and checks the cache after each; and the kernel that
-# `fleche-evcxr install --kernel` makes is started twice, timing the first fleche cell of the
-# second kernel (evcxr's compilation cache, no kept build directory).
+# version column); evcxr-integration/notebooks/polars_analysis.ipynb (a typed polars frame
+# of stored calls, grouped by an argument) runs twice and .ci/check_polars_analysis.py checks
+# the numbers in the frames polars printed; .ci/kernel_endings.py ends kernels every way
+# Jupyter can (shutdown, restart, abort in a cell, SIGKILL) and checks the cache after each;
+# and the kernel that `fleche-evcxr install --kernel` makes is started twice, timing the
+# first fleche cell of the second kernel (which reuses the first one's kept build directory).
 #
 # Installs what is missing: evcxr_jupyter and evcxr_repl 0.22.0 (cargo install --locked) and
 # a Python virtual environment with jupyter and nbconvert. Registers the kernel in a private
 # Jupyter directory: nothing under ~/.local/share/jupyter or ~/.config/evcxr is touched.
 #
 #   .ci/notebooks.sh            run the checks
-#   .ci/notebooks.sh --update   also copy the first run's executed notebook over
-#                              examples/getting_started.ipynb (to commit fresh outputs)
+#   .ci/notebooks.sh --update   also copy the first runs' executed notebooks over
+#                              examples/getting_started.ipynb and polars_analysis.ipynb
+#                              (to commit fresh outputs)
 #
 # Environment: FLECHE_CI_CACHE (default ~/.cache/fleche-ci) keeps the cargo build directory
-# of the evcxr install and the virtual environment between runs.
+# of the evcxr install, the virtual environment and the polars notebook's evcxr build
+# directory between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -73,25 +77,28 @@ grep -q "rust.*$JUPYTER_PATH" <<<"$kernels" || {
 say "evcxr REPL test (redefinition, restart, twenty cells)"
 FLECHE_REQUIRE_EVCXR=1 cargo test -p fleche-evcxr --test repl -- --ignored --nocapture
 
-# The notebook says `:dep fleche = { path = "../core" }`: keep that layout in the copy.
-mkdir -p "$work/nb/examples"
-ln -s "$repo/core" "$work/nb/core"
-cp examples/getting_started.ipynb "$work/nb/examples/"
-run() {
-    local name=$1 start
+# Runs NOTEBOOK headless in a fresh rust kernel and saves it beside as NAME.ipynb:
+#   execute NOTEBOOK NAME
+execute() {
+    local notebook=$1 name=$2 start
     start=$(date +%s)
     "$venv/bin/jupyter" nbconvert --to notebook --execute \
-        --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=rust \
-        --output "$name.ipynb" "$work/nb/examples/getting_started.ipynb" 2>"$work/$name.log" || {
+        --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=rust \
+        --output "$name.ipynb" "$notebook" 2>"$work/$name.log" || {
         tail -n 200 "$work/$name.log" >&2
         exit 1
     }
     say "$name took $(($(date +%s) - start)) s"
 }
+
+# The notebook says `:dep fleche = { path = "../core" }`: keep that layout in the copy.
+mkdir -p "$work/nb/examples"
+ln -s "$repo/core" "$work/nb/core"
+cp examples/getting_started.ipynb "$work/nb/examples/"
 say "notebook, first run (computes)"
-run first
+execute "$work/nb/examples/getting_started.ipynb" first
 say "notebook, second run in a fresh kernel (all from the cache)"
-run second
+execute "$work/nb/examples/getting_started.ipynb" second
 
 "$venv/bin/python" - "$work/nb/examples/first.ipynb" "$work/nb/examples/second.ipynb" <<'EOF'
 import sys, nbformat
@@ -120,21 +127,9 @@ say "across_cells notebook, first run (computes)"
 mkdir -p "$work/nb2/evcxr-integration/notebooks"
 ln -s "$repo/core" "$work/nb2/core"
 cp evcxr-integration/notebooks/across_cells.ipynb "$work/nb2/evcxr-integration/notebooks/"
-across() {
-    local name=$1 start
-    start=$(date +%s)
-    "$venv/bin/jupyter" nbconvert --to notebook --execute \
-        --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=rust \
-        --output "$name.ipynb" "$work/nb2/evcxr-integration/notebooks/across_cells.ipynb" \
-        2>"$work/$name.log" || {
-        tail -n 200 "$work/$name.log" >&2
-        exit 1
-    }
-    say "$name took $(($(date +%s) - start)) s"
-}
-across across-first
+execute "$work/nb2/evcxr-integration/notebooks/across_cells.ipynb" across-first
 say "across_cells notebook, second run in a fresh kernel (all from the cache)"
-across across-second
+execute "$work/nb2/evcxr-integration/notebooks/across_cells.ipynb" across-second
 "$venv/bin/python" .ci/check_across_cells.py \
     "$work/nb2/evcxr-integration/notebooks/across-first.ipynb" \
     "$work/nb2/evcxr-integration/notebooks/across-second.ipynb"
@@ -146,6 +141,24 @@ grep -q "integrity check passed" "$work/across-check.txt" || {
     exit 1
 }
 
+say "polars_analysis notebook, first run (computes; builds polars unless an earlier CI run kept it)"
+# Its evcxr build directory (polars, built unoptimised) is kept in the CI cache, so a later CI
+# run on this machine starts warm; a second CI run using it at the same time gets a fresh one.
+mkdir -p "$work/nb3/evcxr-integration/notebooks"
+ln -s "$repo/core" "$work/nb3/core"
+cp evcxr-integration/notebooks/polars_analysis.ipynb "$work/nb3/evcxr-integration/notebooks/"
+polars_build=$cache_dir/evcxr-polars-build
+exec 9>"$cache_dir/evcxr-polars-build.lock"
+flock -n 9 || polars_build=$work/evcxr-polars-build
+mkdir -p "$polars_build"
+EVCXR_TMPDIR=$polars_build execute "$work/nb3/evcxr-integration/notebooks/polars_analysis.ipynb" polars-first
+say "polars_analysis notebook, second run in a fresh kernel (polars built, all from the cache)"
+EVCXR_TMPDIR=$polars_build execute "$work/nb3/evcxr-integration/notebooks/polars_analysis.ipynb" polars-second
+exec 9>&-
+"$venv/bin/python" .ci/check_polars_analysis.py \
+    "$work/nb3/evcxr-integration/notebooks/polars-first.ipynb" \
+    "$work/nb3/evcxr-integration/notebooks/polars-second.ipynb"
+
 say "each way a kernel ends"
 cargo build --quiet -p fleche-evcxr -p fleche-cli
 bin=$(cargo metadata --format-version 1 --no-deps |
@@ -154,8 +167,8 @@ bin=$(cargo metadata --format-version 1 --no-deps |
     "$bin/fleche-evcxr" "$bin/fleche"
 
 say "the kernel of fleche-evcxr install --kernel: first fleche cell of a second fresh kernel"
-# No kept build directory: only what install turns on (evcxr's compilation cache, in a
-# private XDG cache directory here) carries compiled crates from one kernel to the next.
+# The kernel keeps its build directory under the XDG cache directory, a private one here,
+# so the second kernel reuses the first one's compiled crates.
 (
     unset EVCXR_TMPDIR
     export XDG_CACHE_HOME=$work/xdg-cache
@@ -198,6 +211,8 @@ PY
 
 if [ "$update" = 1 ]; then
     cp "$work/nb/examples/first.ipynb" examples/getting_started.ipynb
-    say "updated examples/getting_started.ipynb with the first run's outputs"
+    cp "$work/nb3/evcxr-integration/notebooks/polars-first.ipynb" \
+        evcxr-integration/notebooks/polars_analysis.ipynb
+    say "updated examples/getting_started.ipynb and polars_analysis.ipynb with the first runs' outputs"
 fi
 say "notebooks done"

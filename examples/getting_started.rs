@@ -118,7 +118,8 @@ fn main() -> fleche::Result<()> {
             .arguments(["x"])
             .results()
     );
-    // Not in the notebook (building polars in a fresh kernel takes minutes): with the
+    // Not in this notebook (building polars in a new kernel takes minutes; the notebook
+    // evcxr-integration/notebooks/polars_analysis.ipynb is the polars walk-through): with the
     // `polars` feature, the same table as a typed DataFrame, and the mean result per `x`.
     #[cfg(feature = "polars")]
     polars_cell()?;
