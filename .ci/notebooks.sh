@@ -22,8 +22,7 @@
 #                              (to commit fresh outputs)
 #
 # Environment: FLECHE_CI_CACHE (default ~/.cache/fleche-ci) keeps the cargo build directory
-# of the evcxr install, the virtual environment and the polars notebook's evcxr build
-# directory between runs.
+# of the evcxr install and the virtual environment between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -141,20 +140,18 @@ grep -q "integrity check passed" "$work/across-check.txt" || {
     exit 1
 }
 
-say "polars_analysis notebook, first run (computes; builds polars unless an earlier CI run kept it)"
-# Its evcxr build directory (polars, built unoptimised) is kept in the CI cache, so a later CI
-# run on this machine starts warm; a second CI run using it at the same time gets a fresh one.
+say "polars_analysis notebook, first run (computes; builds polars)"
+# Its evcxr build directory (polars, built unoptimised) is this run's own, shared by its two
+# kernels. Not kept between CI runs: a directory left by a run from another checkout made
+# evcxr fail to load the first cell ("dlopen failed").
 mkdir -p "$work/nb3/evcxr-integration/notebooks"
 ln -s "$repo/core" "$work/nb3/core"
 cp evcxr-integration/notebooks/polars_analysis.ipynb "$work/nb3/evcxr-integration/notebooks/"
-polars_build=$cache_dir/evcxr-polars-build
-exec 9>"$cache_dir/evcxr-polars-build.lock"
-flock -n 9 || polars_build=$work/evcxr-polars-build
+polars_build=$work/evcxr-polars-build
 mkdir -p "$polars_build"
 EVCXR_TMPDIR=$polars_build execute "$work/nb3/evcxr-integration/notebooks/polars_analysis.ipynb" polars-first
 say "polars_analysis notebook, second run in a fresh kernel (polars built, all from the cache)"
 EVCXR_TMPDIR=$polars_build execute "$work/nb3/evcxr-integration/notebooks/polars_analysis.ipynb" polars-second
-exec 9>&-
 "$venv/bin/python" .ci/check_polars_analysis.py \
     "$work/nb3/evcxr-integration/notebooks/polars-first.ipynb" \
     "$work/nb3/evcxr-integration/notebooks/polars-second.ipynb"
