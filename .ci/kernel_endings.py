@@ -16,6 +16,7 @@ copy, leaving the file as it was) and the advice printed must work when followed
 kernel repairs the file by opening it and hits.
 """
 import os
+import queue
 import signal
 import statistics
 import subprocess
@@ -59,6 +60,15 @@ class Kernel:
                 error = f"{content['ename']}: {content['evalue']}"
             elif kind == "status" and content["execution_state"] == "idle":
                 break
+        # evcxr can forward a cell's stdout just after it reports idle (seen once in CI):
+        # take what comes for this cell within half a second more.
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.5)
+            except queue.Empty:
+                break
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
         text = "".join(out)
         if error and not may_fail:
             sys.exit(f"cell failed: {code!r}\n{error}\n{text}")
