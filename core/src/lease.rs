@@ -20,8 +20,9 @@ use crate::store::{Claim, Claims, this_holder};
 
 /// Turns waiting off for every function when set to `0`, `false`, `no` or `off`.
 pub const ENV_WAIT: &str = "FLECHE_WAIT";
-/// The length of a lease in seconds (default 10): how long a dead holder keeps others
-/// waiting. A holder renews its lease every quarter of it while the body runs.
+/// The length of a lease on a shared database in seconds (default 10): how long a dead
+/// holder keeps others waiting there. A holder renews its lease every quarter of it while
+/// the body runs. Claims on a file are locks that end with their holder, and have no lease.
 pub const ENV_LEASE: &str = "FLECHE_LEASE";
 
 const DEFAULT_LEASE: Duration = Duration::from_secs(10);
