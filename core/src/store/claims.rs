@@ -150,10 +150,16 @@ impl Store {
 
 impl Claims for Store {
     fn claim(&self, key: &Digest, _lease: Duration) -> Result<Claim> {
-        match &self.locks {
-            Some(locks) => locks.claim(key),
-            None => Ok(Claim::Ours),
+        let claim = match &self.locks {
+            Some(locks) => locks.claim(key)?,
+            None => Claim::Ours,
+        };
+        if matches!(claim, Claim::Ours) {
+            // The look that follows a claim must see the commit of whoever held it before
+            // us, which the snapshot hits reuse may predate (see `snapshot.rs`).
+            self.forget_snapshot();
         }
+        Ok(claim)
     }
     fn claim_holder(&self, key: &Digest) -> Result<Option<String>> {
         match &self.locks {

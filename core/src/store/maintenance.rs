@@ -296,7 +296,7 @@ impl Store {
         let bytes_before = file_size(&self.location);
         // Dropping the writer commits its queue and releases its handle on the database.
         drop(self.writer.take());
-        *self.hot.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        self.forget_snapshot();
         let result = self.compact_database();
         if !self.read_only {
             self.writer = Some(Writer::start(

@@ -31,6 +31,7 @@ mod paging;
 pub(crate) mod postgres;
 mod probe;
 mod slot;
+mod snapshot;
 mod version;
 mod writer;
 
@@ -70,6 +71,8 @@ type KeyRef = &'static [u8; 32];
 /// [`CALLS`], read in place.
 const CALLS_IN_PLACE: TableDefinition<'_, KeyRef, (KeyRef, u64, &[u8])> =
     TableDefinition::new("calls");
+/// [`VALUES`], read in place.
+const VALUES_IN_PLACE: TableDefinition<'_, KeyRef, (u64, &[u8])> = TableDefinition::new("values");
 
 /// Separator between a tag's key and value in [`BY_TAG`].
 const TAG_SEPARATOR: char = '\0';
@@ -102,7 +105,9 @@ pub(crate) struct Store {
     /// Whether the file is open for writing only while a commit runs (`Handle::BriefWrites`).
     brief_writes: bool,
     pub(crate) location: Location,
-    hot: Mutex<Option<HotTables>>,
+    /// Whether hits reuse a recent read snapshot (see `snapshot.rs`): a memory store, or a
+    /// file with a writer thread, which releases a snapshot left behind by the last hit.
+    reuses_snapshots: bool,
     /// Value reads through this handle, so tests can prove that lazy reads are lazy.
     pub(crate) value_reads: AtomicU64,
     /// Call records read by queries through this handle, so tests can prove indexes are used.
@@ -115,16 +120,6 @@ pub(crate) struct Store {
     /// Whether committed records get an outbox entry (the file is stacked above a shared
     /// database); shared with the writer thread.
     outbox: Arc<outbox::Outbox>,
-}
-
-/// The tables of a read transaction kept for the hit path of a memory store. A memory store
-/// has no writer but this process, so its snapshot stays current until our next commit (the
-/// slot counts them), and reusing it saves beginning a transaction and opening two tables on
-/// every hit.
-struct HotTables {
-    generation: u64,
-    calls: redb::ReadOnlyTable<Key, (Key, u64, &'static [u8])>,
-    values: redb::ReadOnlyTable<Key, (u64, &'static [u8])>,
 }
 
 /// A read-write handle, or a read-only one that never changes the file (not even to repair it).
@@ -190,12 +185,12 @@ impl Store {
             })
             .filter(Writer::is_running);
         Store {
+            reuses_snapshots: writer.is_some(),
             writer,
             slot,
             read_only,
             brief_writes,
             location,
-            hot: Mutex::new(None),
             value_reads: AtomicU64::new(0),
             record_reads: AtomicU64::new(0),
             limit,
@@ -492,6 +487,8 @@ impl Store {
     }
 
     /// The result digest stored for a call key: the whole read of a hit, before the value.
+    /// It may come from a snapshot a few milliseconds old (see `snapshot.rs` for why that is
+    /// safe); every other read sees the latest commit.
     pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
         self.value_reads.fetch_add(1, Ordering::Relaxed);
         // The queue first: the writer marks its commit before it lets a result leave the
@@ -499,24 +496,48 @@ impl Store {
         if let Some(queued) = self.writer.as_ref().and_then(|w| w.pending_result(key)) {
             return Ok(Some(queued));
         }
-        if self.location == Location::Memory {
-            return self.result_of_in_memory(key);
-        }
-        let found = self.read_now(|txn| {
-            let calls = txn.open_table(CALLS_IN_PLACE)?;
-            let Some(entry) = calls.get(key.as_bytes())? else {
-                return Ok(Lookup::Absent);
-            };
-            let (result, sum, record) = entry.value();
-            if !checksum::call_intact(sum, result, record) {
-                return Ok(Lookup::DamagedRecord);
-            }
-            let result = Digest::from_bytes(*result);
-            drop(entry);
-            let values = txn.open_table(VALUES)?;
-            Ok(Lookup::of_value(result, values.get(result.as_bytes())?))
-        })?;
+        let found = if self.reuses_snapshots {
+            self.result_of_in_recent(key)?
+        } else {
+            self.read_now(|txn| {
+                Lookup::of_result(
+                    &txn.open_table(CALLS_IN_PLACE)?,
+                    &txn.open_table(VALUES_IN_PLACE)?,
+                    key,
+                )
+            })?
+        };
         self.found(key, found)
+    }
+
+    /// A hit's lookup in the snapshot hits reuse.
+    fn result_of_in_recent(&self, key: &Digest) -> Result<Lookup> {
+        let generation = self.slot.generation();
+        let begin = || {
+            self.read_now(|txn| {
+                Ok(snapshot::Tables {
+                    calls: txn.open_table(CALLS_IN_PLACE)?,
+                    values: txn.open_table(VALUES_IN_PLACE)?,
+                })
+            })
+        };
+        let look = |tables: &snapshot::Tables| {
+            guard(&self.location, || {
+                Lookup::of_result(&tables.calls, &tables.values, key).map_err(|e| self.error(e))
+            })
+        };
+        let read = self.slot.recent.read(generation, begin, look)?;
+        if read.began_idle
+            && let Some(writer) = &self.writer
+        {
+            writer.watch_snapshot();
+        }
+        Ok(read.value)
+    }
+
+    /// Drops the snapshot hits reuse: the next hit reads the latest commit.
+    pub(crate) fn forget_snapshot(&self) {
+        self.slot.recent.forget();
     }
 
     /// Notes a hit on `key` for the size limit's least-recently-used order (nothing without
@@ -553,42 +574,6 @@ impl Store {
                 digest,
             }),
         }
-    }
-
-    fn result_of_in_memory(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
-        let generation = self.slot.generation();
-        let mut hot = self.hot.lock().unwrap_or_else(|e| e.into_inner());
-        if hot.as_ref().is_none_or(|h| h.generation != generation) {
-            *hot = None;
-            let tables =
-                self.read_now(|txn| Ok((txn.open_table(CALLS)?, txn.open_table(VALUES)?)))?;
-            *hot = Some(HotTables {
-                generation,
-                calls: tables.0,
-                values: tables.1,
-            });
-        }
-        let Some(tables) = hot.as_ref() else {
-            return Ok(None);
-        };
-        let found = guard(&self.location, || {
-            let lookup = || -> Result<_, redb::Error> {
-                let Some(entry) = tables.calls.get(key.as_bytes())? else {
-                    return Ok(Lookup::Absent);
-                };
-                let (result, sum, record) = entry.value();
-                if !checksum::call_intact(sum, &result, record) {
-                    return Ok(Lookup::DamagedRecord);
-                }
-                let result = Digest::from_bytes(result);
-                Ok(Lookup::of_value(
-                    result,
-                    tables.values.get(result.as_bytes())?,
-                ))
-            };
-            lookup().map_err(|e| self.error(e))
-        })?;
-        self.found(key, found)
     }
 
     pub(crate) fn contains_call(&self, key: &Digest) -> Result<bool> {
@@ -935,6 +920,24 @@ enum Lookup {
 }
 
 impl Lookup {
+    /// The result stored for the call `key`, checked: the read of a hit.
+    fn of_result(
+        calls: &impl ReadableTable<KeyRef, (KeyRef, u64, &'static [u8])>,
+        values: &impl ReadableTable<KeyRef, (u64, &'static [u8])>,
+        key: &Digest,
+    ) -> Result<Lookup, redb::Error> {
+        let Some(entry) = calls.get(key.as_bytes())? else {
+            return Ok(Lookup::Absent);
+        };
+        let (result, sum, record) = entry.value();
+        if !checksum::call_intact(sum, result, record) {
+            return Ok(Lookup::DamagedRecord);
+        }
+        let result = Digest::from_bytes(*result);
+        drop(entry);
+        Ok(Lookup::of_value(result, values.get(result.as_bytes())?))
+    }
+
     /// The value stored under `digest` (as read from the values table), checked.
     fn of_value(digest: Digest, entry: Option<redb::AccessGuard<'_, (u64, &[u8])>>) -> Lookup {
         match entry {

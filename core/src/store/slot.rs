@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
+use super::snapshot::Recent;
 use super::{Handle, Location, database_error, guard, storage_error};
 use crate::error::{Error, Result};
 
@@ -23,6 +24,8 @@ pub(crate) struct Slot {
     /// Commits made in this process, from any thread; a snapshot read at one generation is
     /// current until the next (for a memory store, which no other process writes).
     generation: AtomicU64,
+    /// The snapshot hits reuse (see `snapshot.rs`); dropped at each of our commits.
+    pub(crate) recent: Recent,
 }
 
 enum State {
@@ -44,6 +47,7 @@ impl Slot {
         Slot {
             state: RwLock::new(State::Open(handle)),
             reopen,
+            recent: Recent::new(location != Location::Memory),
             location,
             generation: AtomicU64::new(0),
         }
@@ -54,9 +58,11 @@ impl Slot {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Marks a commit, so that snapshots read before it are no longer taken as current.
+    /// Marks a commit, so that snapshots read before it are no longer taken as current, and
+    /// drops the one hits reuse, which would pin the pages this commit freed.
     pub(crate) fn changed(&self) {
         self.generation.fetch_add(1, Ordering::Release);
+        self.recent.forget();
     }
 
     /// Runs `f` on the open database, opening it again first if an I/O error broke it. A
@@ -86,6 +92,7 @@ impl Slot {
     /// Drops the database for good, after which every use is an [`Error::Closed`]. Waits for
     /// operations under way to end.
     pub(crate) fn close(&self) {
+        self.recent.forget();
         let closing = std::mem::replace(&mut *self.write_state(), State::Closed);
         drop(closing);
     }
@@ -97,6 +104,7 @@ impl Slot {
         &self,
         f: impl FnOnce(&mut redb::Database) -> Result<T>,
     ) -> Option<Result<T>> {
+        self.recent.forget();
         let mut state = self.write_state();
         match &mut *state {
             State::Open(Handle::ReadWrite(db)) => Arc::get_mut(db).map(f),

@@ -238,6 +238,12 @@ impl Writer {
         }
     }
 
+    /// Wakes the writer to watch the snapshot a hit began while none was held: it releases it
+    /// once its window is over, should the hits stop (see `snapshot.rs`).
+    pub(crate) fn watch_snapshot(&self) {
+        self.nudge();
+    }
+
     /// Wakes the writer to commit the hits noted for the size limit (see `limit.rs`).
     pub(crate) fn nudge(&self) {
         // Taking the lock first: the writer is either before its check for noted hits (and
@@ -320,23 +326,34 @@ fn run(
             let mut state = lock(&shared.state);
             // Hits noted for the size limit ride on the next commit, or get one of their own
             // once the first of them has waited `USES_DELAY` (or a batch is full).
+            // A snapshot the hits left behind is released once its window is over, so that
+            // an idle process pins no pages that other processes' commits free.
             let mut uses_since: Option<Instant> = None;
             while state.queue.is_empty() && !state.shutdown {
                 let waiting = size_limit.waiting_uses();
-                if waiting == 0 {
-                    state = shared.work.wait(state).unwrap_or_else(|e| e.into_inner());
-                    continue;
-                }
-                let left = USES_DELAY
-                    .saturating_sub(uses_since.get_or_insert_with(Instant::now).elapsed());
-                if left.is_zero() || waiting >= USES_BATCH {
+                let uses_left = (waiting > 0).then(|| {
+                    USES_DELAY.saturating_sub(uses_since.get_or_insert_with(Instant::now).elapsed())
+                });
+                if uses_left.is_some_and(|left| left.is_zero()) || waiting >= USES_BATCH {
                     break;
                 }
-                state = shared
-                    .work
-                    .wait_timeout(state, left)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+                let snapshot_left = slot.recent.release_in();
+                if snapshot_left.is_some_and(|left| left.is_zero()) {
+                    drop(state);
+                    slot.recent.release_old();
+                    state = lock(&shared.state);
+                    continue;
+                }
+                state = match uses_left.into_iter().chain(snapshot_left).min() {
+                    None => shared.work.wait(state).unwrap_or_else(|e| e.into_inner()),
+                    Some(left) => {
+                        shared
+                            .work
+                            .wait_timeout(state, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                };
             }
             if state.queue.is_empty() {
                 let shutdown = state.shutdown;
