@@ -42,7 +42,7 @@ pub(crate) fn find(file: &File, at: i64) -> Option<String> {
 }
 
 /// Whether the descriptor's lock lines hold a write lock covering byte `at`. A line reads
-/// `lock:	1: OFDLCK  ADVISORY  WRITE -1 fd:01:1234 START END`, END being `EOF` for a lock
+/// `lock: 1: OFDLCK  ADVISORY  WRITE -1 fd:01:1234 START END`, END being `EOF` for a lock
 /// to the end of the file.
 fn locks_byte(fdinfo: &Path, at: i64) -> bool {
     let Ok(text) = std::fs::read_to_string(fdinfo) else {
