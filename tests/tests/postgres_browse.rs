@@ -51,21 +51,20 @@ fn server_only(dir: &Path, url: &str, range: std::ops::Range<u64>) -> HashSet<Di
     all
 }
 
+fn layer(name: &str, spec: CacheSpec) -> LayerSpec {
+    LayerSpec {
+        name: name.to_owned(),
+        spec,
+        read_only: false,
+        max_size: None,
+    }
+}
+
 /// The stack as fleche-tui opens it from `fleche.toml`: the file, then the database.
 fn browsed(file: &Path, url: &str) -> Cache {
     let layers = [
-        LayerSpec {
-            name: "local".to_owned(),
-            spec: CacheSpec::File(file.to_path_buf()),
-            read_only: false,
-            max_size: None,
-        },
-        LayerSpec {
-            name: "team".to_owned(),
-            spec: CacheSpec::Postgres(url.to_owned()),
-            read_only: false,
-            max_size: None,
-        },
+        layer("local", CacheSpec::File(file.to_path_buf())),
+        layer("team", CacheSpec::Postgres(url.to_owned())),
     ];
     fleche_tui::open::open_stack(&layers, false)
         .expect("the stack opens")
@@ -120,6 +119,15 @@ fn a_stack_lists_pages_and_reads_the_calls_only_the_server_holds() {
         mine_records.iter().all(|r| r.layer == 0),
         "held by both: from the file"
     );
+
+    // The database alone, as `fleche-tui` opens a `type = "postgres"` cache.
+    let alone =
+        fleche_tui::open::open_stack(&[layer("team", CacheSpec::Postgres(url.clone()))], false)
+            .expect("the database opens")
+            .cache;
+    assert_eq!(alone.len().unwrap(), 11);
+    assert_eq!(alone.keys_newest_first().unwrap(), newest);
+    assert_eq!(alone.layer_counts().unwrap(), [Some(11)]);
 
     let since = cache.calls_after(newest_of(&cache)).unwrap();
     assert!(since.is_empty());
