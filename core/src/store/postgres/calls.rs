@@ -10,7 +10,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use super::super::checksum;
 use super::super::maintenance::StoredCall;
 use super::super::paging::TimeKey;
-use super::connect::Conn;
+use super::connect::{Conn, Prepared};
 use crate::digest::Digest;
 use crate::record::CallRecord;
 
