@@ -38,7 +38,10 @@ impl Looper {
         self.stdin.flush().unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("hit-loop answers");
-        assert!(!line.is_empty(), "hit-loop ended before answering {command:?}");
+        assert!(
+            !line.is_empty(),
+            "hit-loop ended before answering {command:?}"
+        );
         line.trim().to_owned()
     }
 }
@@ -71,9 +74,16 @@ fn a_call_deleted_by_another_process_is_recomputed_by_a_process_hitting_it_all_a
         .parse()
         .unwrap();
     // The snapshot's window is 2 ms; this leaves room for a loaded machine.
-    assert!(micros < 1_000_000, "served for {micros} us after its deletion");
+    assert!(
+        micros < 1_000_000,
+        "served for {micros} us after its deletion"
+    );
     assert_eq!(hitter.ask("idle"), "idle");
-    assert_eq!(hitter.ask("call 1"), "hit 1", "stored again by the recomputation");
+    assert_eq!(
+        hitter.ask("call 1"),
+        "hit 1",
+        "stored again by the recomputation"
+    );
 }
 
 #[test]

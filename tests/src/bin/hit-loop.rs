@@ -26,7 +26,9 @@ static COMPUTED: AtomicU64 = AtomicU64::new(0);
 #[fleche(module = "hit_loop")]
 fn value(k: u64) -> Vec<u64> {
     COMPUTED.fetch_add(1, Ordering::SeqCst);
-    (0..8).map(|i| k.wrapping_mul(2654435761).rotate_left(i)).collect()
+    (0..8)
+        .map(|i| k.wrapping_mul(2654435761).rotate_left(i))
+        .collect()
 }
 
 /// Calls `value(k)`; whether its body ran.
@@ -67,12 +69,8 @@ fn main() {
             }
         };
         let words: Vec<&str> = command.split_whitespace().collect();
-        let number = |i: usize| -> u64 {
-            words
-                .get(i)
-                .and_then(|w| w.parse().ok())
-                .expect("a number")
-        };
+        let number =
+            |i: usize| -> u64 { words.get(i).and_then(|w| w.parse().ok()).expect("a number") };
         let answer = match words.first().copied() {
             Some("store") => {
                 value(number(1));
