@@ -200,3 +200,98 @@ fn a_failing_read_only_layer_is_left_out_and_noted() {
     assert!(stack.value_head(&missing, 10).unwrap().is_none());
     assert_eq!(stack.layer_warnings().len(), 1);
 }
+
+/// A layer kept in a map that has no index of start times and cannot count, as a layer
+/// written outside fleche may be: browsers list its calls from its records.
+#[derive(Default)]
+struct MapLayer {
+    calls: std::sync::Mutex<std::collections::BTreeMap<Digest, StoredCall>>,
+}
+
+impl Layer for MapLayer {
+    fn describe(&self) -> String {
+        "a map".into()
+    }
+    fn wants_new_calls(&self) -> bool {
+        true
+    }
+    fn result_of(&self, key: &Digest) -> fleche::Result<Option<(Digest, Vec<u8>)>> {
+        let calls = self.calls.lock().unwrap();
+        Ok(calls
+            .get(key)
+            .and_then(|c| Some((c.result, c.result_bytes()?.to_vec()))))
+    }
+    fn calls(&self, keys: &[Digest]) -> fleche::Result<Vec<StoredCall>> {
+        let calls = self.calls.lock().unwrap();
+        Ok(keys.iter().filter_map(|k| calls.get(k).cloned()).collect())
+    }
+    fn value(&self, _: &Digest) -> fleche::Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    fn store(&self, calls: &[StoredCall]) -> fleche::Result<()> {
+        let mut map = self.calls.lock().unwrap();
+        for call in calls {
+            map.insert(call.key, call.clone());
+        }
+        Ok(())
+    }
+    fn records_after(
+        &self,
+        after: Option<Digest>,
+        limit: usize,
+    ) -> fleche::Result<Vec<(Digest, Vec<u8>)>> {
+        let calls = self.calls.lock().unwrap();
+        Ok(calls
+            .iter()
+            .filter(|(k, _)| after.is_none_or(|a| **k > a))
+            .take(limit)
+            .map(|(k, c)| (*k, c.record.clone()))
+            .collect())
+    }
+}
+
+#[test]
+fn a_layer_without_a_time_index_is_listed_by_its_records() {
+    let map = Arc::new(MapLayer::default());
+    let first = Stack::new()
+        .cache("local", Cache::memory())
+        .layer("map", map.clone())
+        .build()
+        .unwrap();
+    {
+        let _active = first.activate();
+        for x in 1..=4 {
+            square(x);
+        }
+    }
+    first.flush().unwrap();
+    assert_eq!(map.calls.lock().unwrap().len(), 4);
+    // Another process: nothing local, everything in the map.
+    let stack = Stack::new()
+        .cache("local", Cache::memory())
+        .layer("map", map.clone())
+        .build()
+        .unwrap();
+    assert_eq!(stack.len().unwrap(), 4);
+    assert_eq!(stack.layer_counts().unwrap(), [Some(0), None]);
+    let newest: Vec<Digest> = stack.keys_newest_first().unwrap();
+    let by_time: Vec<Digest> = (1..=4).rev().map(square::digest).collect();
+    assert_eq!(newest, by_time, "newest first, by the records' start times");
+    let first_page = stack.calls_before(None, 3).unwrap();
+    let rest = stack.calls_before(first_page.last().copied(), 3).unwrap();
+    assert_eq!((first_page.len(), rest.len()), (3, 1));
+    assert_eq!(rest[0].key, square::digest(1));
+    let after: Vec<Digest> = stack
+        .calls_after(rest[0])
+        .unwrap()
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
+    assert_eq!(
+        after,
+        by_time[..3].iter().rev().copied().collect::<Vec<_>>()
+    );
+    let records = stack.records_of(&by_time).unwrap();
+    assert_eq!(records.len(), 4);
+    assert!(records.iter().all(|r| r.layer == 1 && r.record.is_ok()));
+}
