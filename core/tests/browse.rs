@@ -4,8 +4,12 @@
 
 use std::sync::Arc;
 
+#[path = "support/map_layer.rs"]
+mod map_layer;
+
 use fleche::layer::{Layer, StoredCall};
 use fleche::{Cache, Digest, Stack, fleche};
+use map_layer::MapLayer;
 
 #[fleche]
 fn square(x: i64) -> i64 {
@@ -201,58 +205,12 @@ fn a_failing_read_only_layer_is_left_out_and_noted() {
     assert_eq!(stack.layer_warnings().len(), 1);
 }
 
-/// A layer kept in a map that has no index of start times and cannot count, as a layer
-/// written outside fleche may be: browsers list its calls from its records.
-#[derive(Default)]
-struct MapLayer {
-    calls: std::sync::Mutex<std::collections::BTreeMap<Digest, StoredCall>>,
-}
-
-impl Layer for MapLayer {
-    fn describe(&self) -> String {
-        "a map".into()
-    }
-    fn wants_new_calls(&self) -> bool {
-        true
-    }
-    fn result_of(&self, key: &Digest) -> fleche::Result<Option<(Digest, Vec<u8>)>> {
-        let calls = self.calls.lock().unwrap();
-        Ok(calls
-            .get(key)
-            .and_then(|c| Some((c.result, c.result_bytes()?.to_vec()))))
-    }
-    fn calls(&self, keys: &[Digest]) -> fleche::Result<Vec<StoredCall>> {
-        let calls = self.calls.lock().unwrap();
-        Ok(keys.iter().filter_map(|k| calls.get(k).cloned()).collect())
-    }
-    fn value(&self, _: &Digest) -> fleche::Result<Option<Vec<u8>>> {
-        Ok(None)
-    }
-    fn store(&self, calls: &[StoredCall]) -> fleche::Result<()> {
-        let mut map = self.calls.lock().unwrap();
-        for call in calls {
-            map.insert(call.key, call.clone());
-        }
-        Ok(())
-    }
-    fn records_after(
-        &self,
-        after: Option<Digest>,
-        limit: usize,
-    ) -> fleche::Result<Vec<(Digest, Vec<u8>)>> {
-        let calls = self.calls.lock().unwrap();
-        Ok(calls
-            .iter()
-            .filter(|(k, _)| after.is_none_or(|a| **k > a))
-            .take(limit)
-            .map(|(k, c)| (*k, c.record.clone()))
-            .collect())
-    }
-}
-
 #[test]
 fn a_layer_without_a_time_index_is_listed_by_its_records() {
-    let map = Arc::new(MapLayer::default());
+    let map = Arc::new(MapLayer {
+        wants: true,
+        ..MapLayer::default()
+    });
     let first = Stack::new()
         .cache("local", Cache::memory())
         .layer("map", map.clone())

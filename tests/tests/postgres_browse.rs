@@ -51,6 +51,29 @@ fn server_only(dir: &Path, url: &str, range: std::ops::Range<u64>) -> HashSet<Di
     all
 }
 
+/// This machine's file with 8 calls (also pushed), `others` calls only the server holds
+/// (another machine's), and the stack over both as the browser opens it.
+fn two_machines(
+    server: &Postgres,
+    others: u64,
+) -> (
+    tempfile::TempDir,
+    String,
+    HashSet<Digest>,
+    HashSet<Digest>,
+    Cache,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let mine = dir.path().join("mine.redb");
+    let local = compute_on_a_machine(&mine, &url, 0..8)
+        .into_iter()
+        .collect();
+    let remote = server_only(dir.path(), &url, 100..100 + others);
+    let cache = browsed(&mine, &url);
+    (dir, url, local, remote, cache)
+}
+
 fn layer(name: &str, spec: CacheSpec) -> LayerSpec {
     LayerSpec {
         name: name.to_owned(),
@@ -78,14 +101,7 @@ fn a_stack_lists_pages_and_reads_the_calls_only_the_server_holds() {
     else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let url = server.url();
-    let mine = dir.path().join("mine.redb");
-    let local: HashSet<Digest> = compute_on_a_machine(&mine, &url, 0..8)
-        .into_iter()
-        .collect();
-    let remote = server_only(dir.path(), &url, 100..103);
-    let cache = browsed(&mine, &url);
+    let (dir, url, local, remote, cache) = two_machines(&server, 3);
 
     let newest: Vec<Digest> = cache.keys_newest_first().unwrap();
     let listed: HashSet<Digest> = newest.iter().copied().collect();
@@ -211,14 +227,7 @@ fn the_browser_shows_the_servers_calls_and_keeps_them_when_it_polls_and_rescans(
     ) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let url = server.url();
-    let mine = dir.path().join("mine.redb");
-    let local: HashSet<Digest> = compute_on_a_machine(&mine, &url, 0..8)
-        .into_iter()
-        .collect();
-    let remote = server_only(dir.path(), &url, 100..101);
-    let cache = browsed(&mine, &url);
+    let (dir, url, local, remote, cache) = two_machines(&server, 1);
 
     let (tx, rx) = loader::channel();
     let (requests, asked) = mpsc::channel();

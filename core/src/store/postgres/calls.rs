@@ -264,11 +264,7 @@ pub(crate) fn records_after(
         "SELECT key, result, checksum, record FROM fleche_calls WHERE key > $1 ORDER BY key LIMIT $2",
         &[&after, &limit],
     )?;
-    Ok(rows
-        .iter()
-        .filter_map(intact_call)
-        .map(|(key, _, record)| (key, record))
-        .collect())
+    Ok(intact_records(&rows))
 }
 
 /// The records of the calls under `keys` that the server holds (those intact), any order.
@@ -278,11 +274,7 @@ pub(crate) fn records(conn: &mut Conn, keys: &[Digest]) -> PgResult<Vec<(Digest,
         "SELECT key, result, checksum, record FROM fleche_calls WHERE key = ANY($1)",
         &[&wanted],
     )?;
-    Ok(rows
-        .iter()
-        .filter_map(intact_call)
-        .map(|(key, _, record)| (key, record))
-        .collect())
+    Ok(intact_records(&rows))
 }
 
 /// Up to `limit` calls by start time, newest first, strictly before `before` (from the
@@ -322,6 +314,14 @@ pub(crate) fn calls_after(conn: &mut Conn, after: TimeKey) -> PgResult<Vec<TimeK
         &[&after.start_nanos, &after.key.as_bytes().as_slice()],
     )?;
     Ok(rows.iter().filter_map(time_key).collect())
+}
+
+/// `(key, record)` of the intact calls among `(key, result, checksum, record)` rows.
+fn intact_records(rows: &[postgres::Row]) -> Vec<(Digest, Vec<u8>)> {
+    rows.iter()
+        .filter_map(intact_call)
+        .map(|(key, _, record)| (key, record))
+        .collect()
 }
 
 /// A `(start_ns, key)` row as a time key; a key of the wrong length (not fleche's) is
@@ -369,11 +369,7 @@ pub(crate) fn records_where(
         ),
     };
     let rows = conn.query(sql, &params)?;
-    Ok(rows
-        .iter()
-        .filter_map(intact_call)
-        .map(|(key, _, record)| (key, record))
-        .collect())
+    Ok(intact_records(&rows))
 }
 
 /// A filter the server answers from an index.
