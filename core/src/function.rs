@@ -28,9 +28,8 @@ pub struct Function {
     /// How long its last body took in this process, in microseconds (`u64::MAX`: none ran
     /// yet); a body quicker than a claim is not worth claiming (see `lease.rs`).
     pub(crate) last_body_micros: AtomicU64,
-    /// The call-key hasher after the function's own fields, computed once: a hit then hashes
-    /// only the argument digests.
-    key_prefix: OnceLock<blake3::Hasher>,
+    /// The start of every call key's input (the function's own fields), computed once.
+    key_prefix: OnceLock<KeyPrefix>,
     /// Makes the collectors of `#[fleche(meta = [...])]`, run on the first miss.
     meta: Option<fn() -> Vec<Attached>>,
     collectors: OnceLock<Vec<Attached>>,
@@ -103,10 +102,19 @@ impl Function {
         &self,
         args: &[(&'static str, &dyn Argument)],
     ) -> Result<(Digest, Vec<Digest>), DigestError> {
-        let digests = args
-            .iter()
-            .map(|(_, a)| a.digest())
-            .collect::<Result<Vec<_>, _>>()?;
+        let (key, digests) = self.call_key(args)?;
+        Ok((key, digests.to_vec()))
+    }
+
+    /// [`Function::key`], with the argument digests kept inline: a hit allocates nothing.
+    pub(crate) fn call_key(
+        &self,
+        args: &[(&'static str, &dyn Argument)],
+    ) -> Result<(Digest, ArgDigests), DigestError> {
+        let mut digests = ArgDigests::default();
+        for (_, a) in args {
+            digests.push(a.digest()?);
+        }
         Ok((
             self.key_of(args.iter().map(|(n, _)| *n).zip(digests.iter().copied())),
             digests,
@@ -119,39 +127,112 @@ impl Function {
     /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
     /// invalidates every stored call.
     pub(crate) fn key_of(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> Digest {
-        let mut h = self
-            .key_prefix
-            .get_or_init(|| {
+        let prefix = self.key_prefix.get_or_init(|| {
+            let mut bytes = Vec::new();
+            put_str(&mut bytes, self.name);
+            put_str(&mut bytes, self.module());
+            put_option(&mut bytes, self.version);
+            put_option(&mut bytes, self.code);
+            if bytes.len() <= BLOCK_LEN {
+                KeyPrefix::Bytes(bytes)
+            } else {
                 let mut h = digest::call_key_hasher();
-                put_str(&mut h, self.name);
-                put_str(&mut h, self.module());
-                put_option(&mut h, self.version);
-                put_option(&mut h, self.code);
+                h.update(&bytes);
+                KeyPrefix::Hashed(h)
+            }
+        });
+        let mut h = match prefix {
+            KeyPrefix::Bytes(bytes) => {
+                let mut h = digest::call_key_hasher();
+                h.update(bytes);
                 h
-            })
-            .clone();
+            }
+            KeyPrefix::Hashed(h) => h.clone(),
+        };
         for (name, digest) in args {
-            put_str(&mut h, name);
+            let name_len = name.len() as u64;
+            h.update(&name_len.to_le_bytes());
+            h.update(name.as_bytes());
             h.update(digest.as_bytes());
         }
         Digest::from_bytes(*h.finalize().as_bytes())
     }
 }
 
-fn put_str(h: &mut blake3::Hasher, s: &str) {
-    h.update(&(s.len() as u64).to_le_bytes());
-    h.update(s.as_bytes());
+/// The argument digests of one call: up to [`INLINE_DIGESTS`] of them inline, the rest in a
+/// `Vec` (functions with more arguments are rare, and their hits cost more anyway).
+pub(crate) struct ArgDigests {
+    inline: [Digest; INLINE_DIGESTS],
+    len: usize,
+    more: Vec<Digest>,
 }
 
-fn put_option(h: &mut blake3::Hasher, s: Option<&str>) {
+const INLINE_DIGESTS: usize = 4;
+
+impl Default for ArgDigests {
+    fn default() -> ArgDigests {
+        ArgDigests {
+            inline: [Digest::from_bytes([0; 32]); INLINE_DIGESTS],
+            len: 0,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl ArgDigests {
+    fn push(&mut self, digest: Digest) {
+        if self.len < INLINE_DIGESTS {
+            self.inline[self.len] = digest;
+            self.len += 1;
+            return;
+        }
+        if self.more.is_empty() {
+            self.more.extend_from_slice(&self.inline);
+        }
+        self.more.push(digest);
+    }
+}
+
+impl std::ops::Deref for ArgDigests {
+    type Target = [Digest];
+    fn deref(&self) -> &[Digest] {
+        if self.more.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.more
+        }
+    }
+}
+
+/// BLAKE3's block: a prefix no longer than this costs no compression of its own, so a hit
+/// hashes it again rather than cloning a hasher (some 2 KB, copied more than once).
+const BLOCK_LEN: usize = 64;
+
+/// See [`Function::key_prefix`].
+enum KeyPrefix {
+    Bytes(Vec<u8>),
+    /// A longer prefix (with a code digest, say), its full blocks already compressed.
+    Hashed(blake3::Hasher),
+}
+
+impl std::fmt::Debug for KeyPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPrefix")
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_option(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => {
-            h.update(&[1]);
-            put_str(h, s);
+            out.push(1);
+            put_str(out, s);
         }
-        None => {
-            h.update(&[0]);
-        }
+        None => out.push(0),
     }
 }
 
@@ -192,6 +273,44 @@ mod tests {
             no_version.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter()),
             key
         );
+    }
+
+    /// A short prefix is hashed again on each call, a long one cloned: the same key either way.
+    #[test]
+    fn call_keys_are_the_same_for_short_and_long_prefixes() {
+        let code = "ab".repeat(32);
+        let code: &'static str = Box::leak(code.into_boxed_str());
+        for f in [
+            Function::new("f", "m", None, None, false),
+            Function::new("relax", "alloys::md", Some("2"), Some(code), false),
+        ] {
+            let arg = Digest::from_bytes([7; 32]);
+            let mut h = digest::call_key_hasher();
+            let mut bytes = Vec::new();
+            put_str(&mut bytes, f.name);
+            put_str(&mut bytes, f.module());
+            put_option(&mut bytes, f.version);
+            put_option(&mut bytes, f.code);
+            put_str(&mut bytes, "x");
+            bytes.extend_from_slice(arg.as_bytes());
+            h.update(&bytes);
+            let expected = Digest::from_bytes(*h.finalize().as_bytes());
+            for _ in 0..2 {
+                assert_eq!(f.key_of([("x", arg)].into_iter()), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn argument_digests_keep_their_order_inline_and_beyond() {
+        for n in [0u8, 1, 4, 5, 9] {
+            let mut digests = ArgDigests::default();
+            let all: Vec<Digest> = (0..n).map(|i| Digest::from_bytes([i; 32])).collect();
+            for d in &all {
+                digests.push(*d);
+            }
+            assert_eq!(&*digests, all.as_slice(), "{n} arguments");
+        }
     }
 
     const GOLDEN: &str = "ca83e3b34d108526c075673fef751289cb0d9d3abd4af9a60b371b254a773545";

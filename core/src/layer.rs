@@ -235,7 +235,7 @@ impl Layer for Store {
     }
 
     fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
-        Store::result_of(self, key)
+        Ok(Store::result_of(self, key)?.map(|(digest, bytes)| (digest, bytes.into_vec())))
     }
 
     fn calls(&self, keys: &[Digest]) -> Result<Vec<StoredCall>> {

@@ -22,7 +22,7 @@ pub use crate::function::{Argument, Function};
 use crate::lease::{self, Acquired, Lease};
 use crate::meta::Running;
 use crate::record::{CallRecord, Metadata};
-use crate::store::QueuedCall;
+use crate::store::{HitBytes, QueuedCall};
 use crate::stored::{Encode, ValueCodec, encode_whole};
 
 /// A type with its own cache identity, the counterpart of Python fleche's `__digest__`.
@@ -252,7 +252,7 @@ fn begin_decoding<R>(
     if cache.is_off() {
         return Begin::Uncached;
     }
-    let (key, digests) = match unpanicked(|| function.key(args)) {
+    let (key, digests) = match unpanicked(|| function.call_key(args)) {
         Ok(Ok(k)) => k,
         Ok(Err(e)) => {
             tracing::warn!(function = function.name, "running uncached: {e}");
@@ -298,7 +298,7 @@ fn begin_decoding<R>(
     };
     let mut values = Vec::with_capacity(args.len());
     let mut stored_as = Vec::with_capacity(args.len());
-    for ((_, arg), digest) in args.iter().zip(&digests) {
+    for ((_, arg), digest) in args.iter().zip(digests.iter()) {
         // The value digest (of a `CacheKey` argument) and the encoding both serialize it, so
         // both are guarded against a panicking `Serialize`.
         let stored = match unpanicked(|| arg.value_digest(*digest).map(|d| (d, arg.encode()))) {
@@ -358,7 +358,9 @@ fn lookup<R>(
                 cache.store.note_use(key);
             }
         }),
-        Some(layers) => Ok(cache.stacked_result_of(layers, key)),
+        Some(layers) => Ok(cache
+            .stacked_result_of(layers, key)
+            .map(|(digest, bytes)| (digest, HitBytes::Read(bytes)))),
     };
     match found {
         Ok(Some((_, bytes))) => match decode(&bytes) {

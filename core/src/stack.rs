@@ -352,7 +352,9 @@ impl Cache {
                 }
             }
             let found = match &entry.store {
-                Some(store) => store.result_of(key),
+                Some(store) => store
+                    .result_of(key)
+                    .map(|hit| hit.map(|(digest, bytes)| (digest, bytes.into_vec()))),
                 None => entry.layer.result_of(key),
             };
             match found {

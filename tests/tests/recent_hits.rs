@@ -67,16 +67,18 @@ fn a_call_deleted_by_another_process_is_recomputed_by_a_process_hitting_it_all_a
     // The hitter keeps a snapshot from before the deletion as long as it may.
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert_eq!(deleter.ask("delete 1"), "deleted 1");
-    let answer = hitter.ask("until-computed 1");
-    let micros: u64 = answer
-        .strip_prefix("computed 1 ")
-        .unwrap_or_else(|| panic!("the deleted call was still served: {answer}"))
-        .parse()
-        .unwrap();
+    let deleted = std::time::Instant::now();
+    // The hitter may have noticed already: the answer counts from its `hit`.
+    assert_eq!(
+        hitter.ask("until-computed 1"),
+        "computed 1",
+        "the deleted call was still served"
+    );
     // The snapshot's window is 2 ms; this leaves room for a loaded machine.
+    let served = deleted.elapsed();
     assert!(
-        micros < 1_000_000,
-        "served for {micros} us after its deletion"
+        served < std::time::Duration::from_secs(1),
+        "served for {served:?} after its deletion"
     );
     assert_eq!(hitter.ask("idle"), "idle");
     assert_eq!(

@@ -124,6 +124,32 @@ pub(crate) struct Store {
     outbox: Arc<outbox::Outbox>,
 }
 
+/// The bytes of a hit's result: shared with the write queue (a memory store keeps small
+/// results there, so most of its hits copy nothing), or read from the database.
+pub(crate) enum HitBytes {
+    Queued(Arc<[u8]>),
+    Read(Vec<u8>),
+}
+
+impl HitBytes {
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        match self {
+            HitBytes::Queued(bytes) => bytes.to_vec(),
+            HitBytes::Read(bytes) => bytes,
+        }
+    }
+}
+
+impl std::ops::Deref for HitBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            HitBytes::Queued(bytes) => bytes,
+            HitBytes::Read(bytes) => bytes,
+        }
+    }
+}
+
 /// A read-write handle, or a read-only one that never changes the file (not even to repair it).
 pub(crate) enum Handle {
     ReadWrite(Arc<Database>),
@@ -491,12 +517,12 @@ impl Store {
     /// The result digest stored for a call key: the whole read of a hit, before the value.
     /// It may come from a snapshot a few milliseconds old (see `snapshot.rs` for why that is
     /// safe); every other read sees the latest commit.
-    pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, Vec<u8>)>> {
+    pub(crate) fn result_of(&self, key: &Digest) -> Result<Option<(Digest, HitBytes)>> {
         self.value_reads.fetch_add(1, Ordering::Relaxed);
         // The queue first: the writer marks its commit before it lets a result leave the
         // queue, so a result not found here is in the snapshot of the generation read next.
-        if let Some(queued) = self.writer.as_ref().and_then(|w| w.pending_result(key)) {
-            return Ok(Some(queued));
+        if let Some((digest, bytes)) = self.writer.as_ref().and_then(|w| w.pending_result(key)) {
+            return Ok(Some((digest, HitBytes::Queued(bytes))));
         }
         let found = if self.reuses_snapshots {
             self.result_of_in_recent(key)?
@@ -509,7 +535,9 @@ impl Store {
                 )
             })?
         };
-        self.found(key, found)
+        Ok(self
+            .found(key, found)?
+            .map(|(digest, bytes)| (digest, HitBytes::Read(bytes))))
     }
 
     /// A hit's lookup in the snapshot hits reuse.

@@ -254,12 +254,13 @@ impl Writer {
 
     /// The result of a call that is queued but not yet committed (or, on a memory store,
     /// committed and kept).
-    pub(crate) fn pending_result(&self, key: &Digest) -> Option<(Digest, Vec<u8>)> {
+    /// The bytes are shared with the queue, not copied.
+    pub(crate) fn pending_result(&self, key: &Digest) -> Option<(Digest, Arc<[u8]>)> {
         let state = lock(&self.shared.state);
         state
             .pending
             .get(key)
-            .map(|(_, digest, bytes)| (*digest, bytes.to_vec()))
+            .map(|(_, digest, bytes)| (*digest, bytes.clone()))
     }
 
     /// Waits until everything queued before this call is committed, and reports the records

@@ -8,8 +8,9 @@
 //! - `idle`: stops that; answers `idle`;
 //! - `call K`: calls `value(K)` once; answers `hit K` or `computed K`;
 //! - `delete K`: evicts the call `value(K)` and waits for the commit; answers `deleted K`;
-//! - `until-computed K`: calls `value(K)` until its body runs; answers `computed K MICROS`
-//!   (the time it took) or, after 10 s, `still-served K`;
+//! - `until-computed K`: calls `value(K)` until its body has run since the last `hit` (or
+//!   since this command, when not hitting); answers `computed K` or, after 10 s,
+//!   `still-served K`;
 //! - `churn N ROUNDS`: recomputes `value(0..N)` ROUNDS times, each round in one commit;
 //!   answers `churned`;
 //! - `quit`.
@@ -52,6 +53,8 @@ fn main() {
         }
     });
     let mut hitting: Option<u64> = None;
+    // Bodies run before the last `hit` command.
+    let mut computed_before_hitting = 0;
     loop {
         if let Some(k) = hitting {
             value(k);
@@ -79,6 +82,7 @@ fn main() {
             }
             Some("hit") => {
                 hitting = Some(number(1));
+                computed_before_hitting = COMPUTED.load(Ordering::SeqCst);
                 value(number(1));
                 format!("hitting {}", number(1))
             }
@@ -102,14 +106,19 @@ fn main() {
             }
             Some("until-computed") => {
                 let k = number(1);
+                let before = match hitting {
+                    Some(_) => computed_before_hitting,
+                    None => COMPUTED.load(Ordering::SeqCst),
+                };
                 let started = Instant::now();
                 loop {
-                    if computed(k) {
-                        break format!("computed {k} {}", started.elapsed().as_micros());
+                    if COMPUTED.load(Ordering::SeqCst) != before {
+                        break format!("computed {k}");
                     }
                     if started.elapsed() > Duration::from_secs(10) {
                         break format!("still-served {k}");
                     }
+                    value(k);
                 }
             }
             Some("churn") => {
