@@ -138,7 +138,7 @@ impl Function {
             } else {
                 let mut h = digest::call_key_hasher();
                 h.update(&bytes);
-                KeyPrefix::Hashed(h)
+                KeyPrefix::Hashed(Box::new(h))
             }
         });
         let mut h = match prefix {
@@ -147,7 +147,7 @@ impl Function {
                 h.update(bytes);
                 h
             }
-            KeyPrefix::Hashed(h) => h.clone(),
+            KeyPrefix::Hashed(h) => (**h).clone(),
         };
         for (name, digest) in args {
             let name_len = name.len() as u64;
@@ -212,7 +212,7 @@ const BLOCK_LEN: usize = 64;
 enum KeyPrefix {
     Bytes(Vec<u8>),
     /// A longer prefix (with a code digest, say), its full blocks already compressed.
-    Hashed(blake3::Hasher),
+    Hashed(Box<blake3::Hasher>),
 }
 
 impl std::fmt::Debug for KeyPrefix {
