@@ -28,8 +28,9 @@ pub struct Function {
     /// How long its last body took in this process, in microseconds (`u64::MAX`: none ran
     /// yet); a body quicker than a claim is not worth claiming (see `lease.rs`).
     pub(crate) last_body_micros: AtomicU64,
-    /// The start of every call key's input (the function's own fields), computed once.
-    key_prefix: OnceLock<KeyPrefix>,
+    /// The call-key hasher after the function's own fields, computed once: a hit then hashes
+    /// only the argument digests.
+    key_prefix: OnceLock<blake3::Hasher>,
     /// Makes the collectors of `#[fleche(meta = [...])]`, run on the first miss.
     meta: Option<fn() -> Vec<Attached>>,
     collectors: OnceLock<Vec<Attached>>,
@@ -127,32 +128,19 @@ impl Function {
     /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
     /// invalidates every stored call.
     pub(crate) fn key_of(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> Digest {
-        let prefix = self.key_prefix.get_or_init(|| {
-            let mut bytes = Vec::new();
-            put_str(&mut bytes, self.name);
-            put_str(&mut bytes, self.module());
-            put_option(&mut bytes, self.version);
-            put_option(&mut bytes, self.code);
-            if bytes.len() <= BLOCK_LEN {
-                KeyPrefix::Bytes(bytes)
-            } else {
+        let mut h = self
+            .key_prefix
+            .get_or_init(|| {
                 let mut h = digest::call_key_hasher();
-                h.update(&bytes);
-                KeyPrefix::Hashed(Box::new(h))
-            }
-        });
-        let mut h = match prefix {
-            KeyPrefix::Bytes(bytes) => {
-                let mut h = digest::call_key_hasher();
-                h.update(bytes);
+                put_str(&mut h, self.name);
+                put_str(&mut h, self.module());
+                put_option(&mut h, self.version);
+                put_option(&mut h, self.code);
                 h
-            }
-            KeyPrefix::Hashed(h) => (**h).clone(),
-        };
+            })
+            .clone();
         for (name, digest) in args {
-            let name_len = name.len() as u64;
-            h.update(&name_len.to_le_bytes());
-            h.update(name.as_bytes());
+            put_str(&mut h, name);
             h.update(digest.as_bytes());
         }
         Digest::from_bytes(*h.finalize().as_bytes())
@@ -204,35 +192,20 @@ impl std::ops::Deref for ArgDigests {
     }
 }
 
-/// BLAKE3's block: a prefix no longer than this costs no compression of its own, so a hit
-/// hashes it again rather than cloning a hasher (some 2 KB, copied more than once).
-const BLOCK_LEN: usize = 64;
-
-/// See [`Function::key_prefix`].
-enum KeyPrefix {
-    Bytes(Vec<u8>),
-    /// A longer prefix (with a code digest, say), its full blocks already compressed.
-    Hashed(Box<blake3::Hasher>),
+fn put_str(h: &mut blake3::Hasher, s: &str) {
+    h.update(&(s.len() as u64).to_le_bytes());
+    h.update(s.as_bytes());
 }
 
-impl std::fmt::Debug for KeyPrefix {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyPrefix")
-    }
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn put_option(out: &mut Vec<u8>, s: Option<&str>) {
+fn put_option(h: &mut blake3::Hasher, s: Option<&str>) {
     match s {
         Some(s) => {
-            out.push(1);
-            put_str(out, s);
+            h.update(&[1]);
+            put_str(h, s);
         }
-        None => out.push(0),
+        None => {
+            h.update(&[0]);
+        }
     }
 }
 
@@ -273,32 +246,6 @@ mod tests {
             no_version.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter()),
             key
         );
-    }
-
-    /// A short prefix is hashed again on each call, a long one cloned: the same key either way.
-    #[test]
-    fn call_keys_are_the_same_for_short_and_long_prefixes() {
-        let code = "ab".repeat(32);
-        let code: &'static str = Box::leak(code.into_boxed_str());
-        for f in [
-            Function::new("f", "m", None, None, false),
-            Function::new("relax", "alloys::md", Some("2"), Some(code), false),
-        ] {
-            let arg = Digest::from_bytes([7; 32]);
-            let mut h = digest::call_key_hasher();
-            let mut bytes = Vec::new();
-            put_str(&mut bytes, f.name);
-            put_str(&mut bytes, f.module());
-            put_option(&mut bytes, f.version);
-            put_option(&mut bytes, f.code);
-            put_str(&mut bytes, "x");
-            bytes.extend_from_slice(arg.as_bytes());
-            h.update(&bytes);
-            let expected = Digest::from_bytes(*h.finalize().as_bytes());
-            for _ in 0..2 {
-                assert_eq!(f.key_of([("x", arg)].into_iter()), expected);
-            }
-        }
     }
 
     #[test]
