@@ -319,6 +319,39 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     })
 }
 
+/// The result digest of a record, read by skipping the fields before it: what a hit needs,
+/// without reading the rest. Fails as [`view`] would for bytes that are not a record up to
+/// that point (a hit checks the record's checksum first).
+pub(super) fn result(bytes: &[u8]) -> Result<Digest, CodecError> {
+    let mut r = Reader { bytes, at: 0 };
+    let layout = r.u8()?;
+    if layout != LAYOUT {
+        return Err(bad(format!(
+            "a call record of layout {layout}, not {LAYOUT}"
+        )));
+    }
+    let flags = r.varint()?;
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(bad(format!("unknown record flags {flags:#x}")));
+    }
+    r.str()?;
+    r.str()?;
+    if flags & FLAG_VERSION != 0 {
+        r.str()?;
+    }
+    if flags & FLAG_CODE != 0 {
+        r.take(32)?;
+    }
+    let pair_lists = if flags & FLAG_ARGUMENT_KEYS != 0 { 2 } else { 1 };
+    for _ in 0..pair_lists {
+        for _ in 0..r.count()? {
+            r.str()?;
+            r.take(32)?;
+        }
+    }
+    r.digest()
+}
+
 /// Decodes a record whole.
 pub(super) fn decode(bytes: &[u8]) -> Result<CallRecord, CodecError> {
     view(bytes).map(|v| v.to_record())
