@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::{ReadableMultimapTable, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::{
     BY_ARGUMENT, BY_RESULT, CALLS, CALLS_IN_PLACE, Key, Prefix, VALUES, intact_record, prefix,
@@ -211,15 +211,15 @@ fn reconcile(txn: &redb::WriteTransaction) -> Result<u64, redb::Error> {
 
 /// Every argument name in the argument index (few: one per parameter of each function).
 fn argument_names(txn: &redb::WriteTransaction) -> Result<Vec<String>, redb::Error> {
-    let index = txn.open_multimap_table(BY_ARGUMENT)?;
+    let index = txn.open_table(BY_ARGUMENT)?;
     let mut names = Vec::new();
-    let mut next = index.range::<(&str, Prefix)>(..)?.next();
+    let mut next = index.range::<(&str, Prefix, Prefix)>(..)?.next();
     while let Some(entry) = next {
         let name = entry?.0.value().0.to_owned();
         // Past every digest of this name: the next name.
         next = index
-            .range::<(&str, Prefix)>((
-                std::ops::Bound::Excluded((name.as_str(), Prefix::MAX)),
+            .range::<(&str, Prefix, Prefix)>((
+                std::ops::Bound::Excluded((name.as_str(), Prefix::MAX, Prefix::MAX)),
                 std::ops::Bound::Unbounded,
             ))?
             .next();
@@ -252,19 +252,23 @@ fn evict_call(
     }
     named.sort_unstable();
     named.dedup();
-    let results = txn.open_multimap_table(BY_RESULT)?;
-    let arguments = txn.open_multimap_table(BY_ARGUMENT)?;
+    let results = txn.open_table(BY_RESULT)?;
+    let arguments = txn.open_table(BY_ARGUMENT)?;
     let mut values = txn.open_table(VALUES)?;
     let mut count = 0;
     for d in named {
         // By prefix: a value that only shares one with a value still named stays.
         let p = prefix(&d);
-        let mut referenced = results.get(p)?.next().is_some();
+        let mut referenced = results.range((p, 0)..=(p, Prefix::MAX))?.next().is_some();
         for name in names {
             if referenced {
                 break;
             }
-            referenced = arguments.get((name.as_str(), p))?.next().is_some();
+            let n = name.as_str();
+            referenced = arguments
+                .range((n, p, 0)..=(n, p, Prefix::MAX))?
+                .next()
+                .is_some();
         }
         if !referenced && values.remove(&d)?.is_some() {
             count += 1;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
 use std::collections::BTreeMap;
@@ -145,15 +145,15 @@ fn referenced_values(
 
 /// The value digest prefixes in the argument and result indexes, sorted.
 fn indexed_values(
-    arguments: &impl ReadableMultimapTable<(&'static str, Prefix), Prefix>,
-    results: &impl ReadableMultimapTable<Prefix, Prefix>,
+    arguments: &impl ReadableTable<(&'static str, Prefix, Prefix), ()>,
+    results: &impl ReadableTable<(Prefix, Prefix), ()>,
 ) -> Result<Vec<Prefix>, redb::Error> {
     let mut out = Vec::new();
     for entry in arguments.iter()? {
         out.push(entry?.0.value().1);
     }
     for entry in results.iter()? {
-        out.push(entry?.0.value());
+        out.push(entry?.0.value().0);
     }
     out.sort_unstable();
     out.dedup();
@@ -169,10 +169,7 @@ impl Store {
             let referenced = {
                 let calls = txn.open_table(CALLS_IN_PLACE)?;
                 referenced_values(&calls, || {
-                    indexed_values(
-                        &txn.open_multimap_table(BY_ARGUMENT)?,
-                        &txn.open_multimap_table(BY_RESULT)?,
-                    )
+                    indexed_values(&txn.open_table(BY_ARGUMENT)?, &txn.open_table(BY_RESULT)?)
                 })?
             };
             let mut collected = Collected::default();
@@ -261,10 +258,7 @@ impl Store {
                 // As gc does: what an unreadable record names is unknown, so the argument
                 // and result indexes count as referenced.
                 referenced_values(&calls, || {
-                    indexed_values(
-                        &txn.open_multimap_table(BY_ARGUMENT)?,
-                        &txn.open_multimap_table(BY_RESULT)?,
-                    )
+                    indexed_values(&txn.open_table(BY_ARGUMENT)?, &txn.open_table(BY_RESULT)?)
                 })?
             } else {
                 named.sort_unstable();

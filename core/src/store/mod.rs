@@ -64,12 +64,13 @@ const BY_FUNCTION: MultimapTableDefinition<'_, (&str, &str), Prefix> =
 /// tag key.
 const BY_TAG: MultimapTableDefinition<'_, &str, Prefix> =
     MultimapTableDefinition::new("calls_by_tag");
-/// (argument name, value digest prefix) -> call key prefixes
-const BY_ARGUMENT: MultimapTableDefinition<'_, (&str, Prefix), Prefix> =
-    MultimapTableDefinition::new("calls_by_argument");
-/// result digest prefix -> call key prefixes
-const BY_RESULT: MultimapTableDefinition<'_, Prefix, Prefix> =
-    MultimapTableDefinition::new("calls_by_result");
+/// (argument name, value digest prefix, call key prefix) -> (). Plain tables rather than
+/// multimaps for arguments and results: most values are named by one call, and a multimap
+/// key with one value costs twice the bytes of a plain entry.
+const BY_ARGUMENT: TableDefinition<'_, (&str, Prefix, Prefix), ()> =
+    TableDefinition::new("calls_by_argument");
+/// (result digest prefix, call key prefix) -> ()
+const BY_RESULT: TableDefinition<'_, (Prefix, Prefix), ()> = TableDefinition::new("calls_by_result");
 /// (start time in ns since the Unix epoch, call key prefix) -> ()
 const BY_TIME: TableDefinition<'_, (i64, Prefix), ()> = TableDefinition::new("calls_by_time");
 
@@ -374,8 +375,8 @@ impl Store {
         }
         // An empty file (from `touch` or a temp-file API) is a new cache.
         let empty = std::fs::metadata(&canonical).is_ok_and(|m| m.len() == 0);
-        if mode == Mode::Create && exists && !empty {
-            refuse_foreign_without_writing(&canonical, &location)?;
+        if exists && !empty {
+            refuse_without_writing(&canonical, &location)?;
         }
         let db = guard(&location, || {
             let db = if exists && !empty {
@@ -463,8 +464,8 @@ impl Store {
             txn.open_table(CALLS)?;
             txn.open_multimap_table(BY_FUNCTION)?;
             txn.open_multimap_table(BY_TAG)?;
-            txn.open_multimap_table(BY_ARGUMENT)?;
-            txn.open_multimap_table(BY_RESULT)?;
+            txn.open_table(BY_ARGUMENT)?;
+            txn.open_table(BY_RESULT)?;
             txn.open_table(BY_TIME)?;
             version::write(txn)
         })
@@ -853,7 +854,8 @@ impl Store {
         })
     }
 
-    /// Stores many records and values in one commit (test and benchmark setup).
+    /// Stores many records and values in one commit (test and benchmark setup), each record
+    /// as a call would store it (replacing an earlier record under its key).
     pub(crate) fn put_many(
         &self,
         calls: &[(Digest, CallRecord)],
@@ -863,23 +865,12 @@ impl Store {
             .iter()
             .map(|(_, r)| r.encode())
             .collect::<Result<Vec<_>, _>>()?;
+        let values: Vec<(Digest, &[u8])> =
+            values.iter().map(|(d, b)| (*d, b.as_slice())).collect();
         self.write(|txn| {
-            {
-                let mut table = txn.open_table(VALUES)?;
-                for (digest, bytes) in values {
-                    let sum = checksum::of_value(bytes);
-                    table.insert(digest.as_bytes(), (sum, bytes.as_slice()))?;
-                }
-            }
-            {
-                let mut table = txn.open_table(CALLS)?;
-                for ((key, _), bytes) in calls.iter().zip(&encoded) {
-                    let sum = checksum::of_record(bytes);
-                    table.insert(key.as_bytes(), (sum, bytes.as_slice()))?;
-                }
-            }
-            for (key, record) in calls {
-                index(txn, key, record)?;
+            put_values_in(txn, &values)?;
+            for ((key, record), bytes) in calls.iter().zip(&encoded) {
+                put_call_in(txn, key, record, bytes, &[])?;
             }
             Ok(())
         })
@@ -1043,6 +1034,18 @@ fn update_index(
             }
         };
     }
+    macro_rules! apply_plain {
+        ($table:expr, $key:expr) => {
+            match change {
+                IndexChange::Add => {
+                    $table.insert($key, ())?;
+                }
+                IndexChange::Remove => {
+                    $table.remove($key)?;
+                }
+            }
+        };
+    }
     let p = prefix(key.as_bytes());
     apply!(
         txn.open_multimap_table(BY_FUNCTION)?,
@@ -1055,22 +1058,19 @@ fn update_index(
             apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), p);
         }
     }
-    let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
+    let mut args = txn.open_table(BY_ARGUMENT)?;
     // A `CacheKey` argument is found both by its key and by its stored value's digest.
     for (name, digest) in record.arguments.iter().chain(&record.argument_keys) {
-        apply!(args, (name.as_str(), prefix(digest.as_bytes())), p);
+        apply_plain!(args, (name.as_str(), prefix(digest.as_bytes()), p));
     }
-    apply!(
-        txn.open_multimap_table(BY_RESULT)?,
-        prefix(record.result.as_bytes()),
-        p
+    apply_plain!(
+        txn.open_table(BY_RESULT)?,
+        (prefix(record.result.as_bytes()), p)
     );
-    let mut by_time = txn.open_table(BY_TIME)?;
-    let time_key = (record.metadata.start_nanos(), p);
-    match change {
-        IndexChange::Add => by_time.insert(time_key, ())?,
-        IndexChange::Remove => by_time.remove(time_key)?,
-    };
+    apply_plain!(
+        txn.open_table(BY_TIME)?,
+        (record.metadata.start_nanos(), p)
+    );
     Ok(())
 }
 
@@ -1094,15 +1094,20 @@ fn not_fleche_tables(location: &Location) -> Error {
 }
 
 /// Looks at an existing file through a read-only open, which never writes, and refuses it if
-/// it is another program's database; opening it for writing first would already change it.
+/// it is another program's database or a cache of a format this fleche does not read; opening
+/// it for writing first would already change it.
 /// A file the read-only open cannot read (it needs repair, say) is checked after opening.
-fn refuse_foreign_without_writing(path: &Path, location: &Location) -> Result<()> {
+fn refuse_without_writing(path: &Path, location: &Location) -> Result<()> {
     let Ok(Ok(db)) = std::panic::catch_unwind(|| builder().open_read_only(path)) else {
         return Ok(());
     };
     let probe = Store::new(Handle::ReadOnly(Arc::new(db)), location.clone(), None);
-    match probe.refuse_foreign() {
-        Err(e @ Error::NotACache { .. }) => Err(e),
+    if let Err(e @ Error::NotACache { .. }) = probe.refuse_foreign() {
+        return Err(e);
+    }
+    // A cache of a format this fleche does not read is left exactly as it is, too.
+    match probe.format() {
+        Ok(holds @ version::Holds::Version(_)) => probe.check_format(holds),
         _ => Ok(()),
     }
 }

@@ -48,6 +48,9 @@ pub(crate) struct Candidates<T> {
     pub(crate) all_keys: Option<Vec<Digest>>,
 }
 
+/// Entries of a plain index counted at most when sizing a probe.
+const COUNTED: u64 = 1 << 16;
+
 /// An index whose size is not known without walking it is probed after those whose is.
 const UNKNOWN_SIZE: u64 = u64::MAX / 2;
 
@@ -198,14 +201,16 @@ fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::E
             .open_multimap_table(BY_TAG)?
             .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?
             .len(),
-        Probe::Argument(n, d) => txn
-            .open_multimap_table(BY_ARGUMENT)?
-            .get((n.as_str(), prefix(d.as_bytes())))?
-            .len(),
-        Probe::Result(d) => txn
-            .open_multimap_table(BY_RESULT)?
-            .get(prefix(d.as_bytes()))?
-            .len(),
+        Probe::Argument(n, d) => {
+            let (n, v) = (n.as_str(), prefix(d.as_bytes()));
+            let table = txn.open_table(BY_ARGUMENT)?;
+            count_up_to(table.range((n, v, 0)..=(n, v, Prefix::MAX))?)?
+        }
+        Probe::Result(d) => {
+            let v = prefix(d.as_bytes());
+            let table = txn.open_table(BY_RESULT)?;
+            count_up_to(table.range((v, 0)..=(v, Prefix::MAX))?)?
+        }
         Probe::Keys(keys) => keys.len() as u64,
         Probe::NamePrefix(_)
         | Probe::ModulePrefix(_)
@@ -213,6 +218,22 @@ fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::E
         | Probe::ArgumentName(_)
         | Probe::Time { .. } => UNKNOWN_SIZE,
     })
+}
+
+/// How many entries a range of a plain index holds, counted up to [`COUNTED`]: a probe that
+/// large is picked last anyway.
+fn count_up_to<K: redb::Key + 'static>(
+    range: redb::Range<'_, K, ()>,
+) -> Result<u64, redb::Error> {
+    let mut n = 0;
+    for entry in range {
+        entry?;
+        n += 1;
+        if n >= COUNTED {
+            break;
+        }
+    }
+    Ok(n)
 }
 
 /// The call key prefixes a probe names, sorted and deduplicated.
@@ -265,22 +286,27 @@ fn probe_prefixes(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Pref
             txn.open_multimap_table(BY_TAG)?
                 .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?,
         )?,
-        Probe::Argument(n, d) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_ARGUMENT)?
-                .get((n.as_str(), prefix(d.as_bytes())))?,
-        )?,
-        Probe::ArgumentName(n) => {
-            let table = txn.open_multimap_table(BY_ARGUMENT)?;
-            for entry in table.range((n.as_str(), 0)..=(n.as_str(), Prefix::MAX))? {
-                collect(&mut out, entry?.1)?;
+        Probe::Argument(n, d) => {
+            let (n, v) = (n.as_str(), prefix(d.as_bytes()));
+            let table = txn.open_table(BY_ARGUMENT)?;
+            for entry in table.range((n, v, 0)..=(n, v, Prefix::MAX))? {
+                out.push(entry?.0.value().2);
             }
         }
-        Probe::Result(d) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_RESULT)?
-                .get(prefix(d.as_bytes()))?,
-        )?,
+        Probe::ArgumentName(n) => {
+            let n = n.as_str();
+            let table = txn.open_table(BY_ARGUMENT)?;
+            for entry in table.range((n, 0, 0)..=(n, Prefix::MAX, Prefix::MAX))? {
+                out.push(entry?.0.value().2);
+            }
+        }
+        Probe::Result(d) => {
+            let v = prefix(d.as_bytes());
+            let table = txn.open_table(BY_RESULT)?;
+            for entry in table.range((v, 0)..=(v, Prefix::MAX))? {
+                out.push(entry?.0.value().1);
+            }
+        }
         Probe::Time { from, to } => {
             let table = txn.open_table(BY_TIME)?;
             for entry in table.range((*from, 0)..(*to, 0))? {
