@@ -15,6 +15,15 @@ from fleche import cache, fleche
 from fleche.caches import BaseCache
 
 
+# Table sizes, as the Rust side reads them (benches/peer/run documents PEER_SIZES).
+SIZES = [int(s) for s in os.environ.get("PEER_SIZES", "1000,100000,1000000").split(",") if s.strip()]
+
+
+def disk_bytes(root):
+    """Bytes of the files under `root` (their sizes, as the Rust side counts a cache file)."""
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
+
+
 def median(samples, batch, run_batch):
     times = []
     for _ in range(samples):
@@ -79,8 +88,17 @@ def python_fleche(tool, make_cache, file_like, dirs):
             fib(20)
 
     report(tool, f"fib(20) cold, {place}", median_with(11, make_cache, cold))
-    if not file_like:
-        for calls in (1000, 100_000):
+    if file_like:
+        # Bytes per call: 10,000 calls of `small` in a new cache, as the Rust side stores them.
+        where = make_cache()
+        f_sized = fleche(small)
+        with cache(where):
+            for i in range(10_000):
+                f_sized(i)
+        # The pickle cache keeps calls and values in two folders under its root.
+        report(tool, "bytes per call (file)", disk_bytes(os.path.dirname(where.values.root)) / 10_000)
+    else:
+        for calls in SIZES:
             table_and_query(tool, make_cache(), calls)
 
 
@@ -131,6 +149,11 @@ def joblib_memory(root):
         return cached_fib
 
     report("joblib", "fib(20) cold, file", median_with(5, cold_memory, lambda f: f(20)))
+    sized_root = os.path.join(root, "joblib-sized")
+    sized = joblib.Memory(location=sized_root, verbose=0).cache(small)
+    for i in range(10_000):
+        sized(i)
+    report("joblib", "bytes per call (file)", disk_bytes(sized_root) / 10_000)
 
 
 def main():

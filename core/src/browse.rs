@@ -9,45 +9,63 @@ use crate::cache::Cache;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layer::{Entry, Layers};
-use crate::store::{PagedRecord, Store, TimeKey, ValueHead};
+use crate::store::{PagedRecord, TimeKey, ValueHead};
 
 impl Cache {
     /// Up to `limit` calls, newest first, strictly older than `before` (from the newest call
     /// when `None`). Reads only the time index, so the first page of a million calls is quick.
     ///
-    /// On a stack: the newest of every cache-file layer together, each call once, at the
-    /// start time its upper layer gives it (layers that are not files, such as a database,
-    /// have no time index here: their calls come from [`Cache::records_after`]).
+    /// On a stack: the newest of every layer together, each call once, at the start time
+    /// its upper layer gives it (a database lists its calls by its own index of start times;
+    /// a layer with no such index, by reading its records).
     pub fn calls_before(&self, before: Option<TimeKey>, limit: usize) -> Result<Vec<TimeKey>> {
         let Some(layers) = &self.layers else {
             return self.store.calls_before(before, limit);
         };
-        let mut all = time_union(layers, |store| store.calls_before(before, limit))?;
+        let mut all = time_union(layers, Times::Before(before, limit))?;
         all.sort_unstable_by(|a, b| b.cmp(a));
         all.truncate(limit);
         Ok(all)
     }
 
     /// Every call strictly newer than `after` in the time index, oldest first: what another
-    /// process added since a browser last looked. On a stack, from every cache-file layer.
+    /// process added since a browser last looked. On a stack, from every layer.
     pub fn calls_after(&self, after: TimeKey) -> Result<Vec<TimeKey>> {
         let Some(layers) = &self.layers else {
             return self.store.calls_after(after);
         };
-        let mut all = time_union(layers, |store| store.calls_after(after))?;
+        let mut all = time_union(layers, Times::After(after))?;
         all.sort_unstable();
         Ok(all)
     }
 
     /// Every call key, newest first (by start time). Reads only the time index; on a stack,
-    /// the time index of every cache-file layer, each call once.
+    /// every layer's, each call once.
     pub fn keys_newest_first(&self) -> Result<Vec<Digest>> {
         let Some(layers) = &self.layers else {
             return self.store.keys_newest_first();
         };
-        let mut all = time_union(layers, |store| store.calls_before(None, usize::MAX))?;
+        let mut all = time_union(layers, Times::Before(None, usize::MAX))?;
         all.sort_unstable_by(|a, b| b.cmp(a));
         Ok(all.into_iter().map(|t| t.key).collect())
+    }
+
+    /// How many calls each layer holds (one number for a plain cache), `None` for a layer
+    /// that cannot say cheaply or was left out: a signal a browser polls to notice calls
+    /// added or removed by others, without listing them.
+    pub fn layer_counts(&self) -> Result<Vec<Option<u64>>> {
+        let Some(layers) = &self.layers else {
+            return Ok(vec![Some(self.store.call_count()?)]);
+        };
+        let mut counts = vec![None; layers.entries.len()];
+        each_layer(layers, |i, entry| {
+            counts[i] = match &entry.store {
+                Some(store) => Some(store.call_count()?),
+                None => entry.layer.count()?,
+            };
+            Ok(())
+        })?;
+        Ok(counts)
     }
 
     /// Up to `limit` call records with keys strictly after `after` (from the first key when
@@ -89,7 +107,7 @@ impl Cache {
     /// damaged) comes back as an [`UnreadableRecord`](crate::UnreadableRecord) (unlike
     /// [`Cache::load_many`], which fails on it).
     ///
-    /// On a stack: each from the upper cache-file layer that holds it.
+    /// On a stack: each from the upper layer that holds it.
     pub fn records_of(&self, keys: &[Digest]) -> Result<Vec<PagedRecord>> {
         let Some(layers) = &self.layers else {
             return Ok(self
@@ -101,13 +119,25 @@ impl Cache {
         };
         let mut found: HashMap<Digest, PagedRecord> = HashMap::with_capacity(keys.len());
         let mut wanted: Vec<Digest> = keys.to_vec();
-        each_file_layer(layers, |i, store| {
+        each_layer(layers, |i, entry| {
             if wanted.is_empty() {
                 return Ok(());
             }
-            for (key, bytes) in store.records(&wanted)? {
-                let record = PagedRecord::from_bytes(key, bytes.as_deref());
-                found.insert(key, PagedRecord { layer: i, ..record });
+            let records: Vec<PagedRecord> = match &entry.store {
+                Some(store) => store
+                    .records(&wanted)?
+                    .into_iter()
+                    .map(|(key, bytes)| PagedRecord::from_bytes(key, bytes.as_deref()))
+                    .collect(),
+                None => entry
+                    .layer
+                    .records(&wanted)?
+                    .into_iter()
+                    .map(|(key, bytes)| PagedRecord::from_bytes(key, Some(&bytes)))
+                    .collect(),
+            };
+            for record in records {
+                found.insert(record.key, PagedRecord { layer: i, ..record });
             }
             wanted.retain(|k| !found.contains_key(k));
             Ok(())
@@ -116,7 +146,7 @@ impl Cache {
     }
 
     /// Number of entries in the time index (equal to [`Cache::len`] in a sound cache); on a
-    /// stack, distinct calls in the time indexes of its cache-file layers.
+    /// stack, distinct calls in the time indexes of its layers.
     pub fn time_index_len(&self) -> Result<u64> {
         match &self.layers {
             None => self.store.time_index_len(),
@@ -209,67 +239,107 @@ fn each_layer<'a>(
     Ok(())
 }
 
-/// [`each_layer`] on the layers that are fleche cache files (or memory caches).
-fn each_file_layer<'a>(
-    layers: &'a Layers,
-    mut read: impl FnMut(usize, &'a Store) -> Result<()>,
-) -> Result<()> {
-    each_layer(layers, |i, entry| match &entry.store {
-        Some(store) => read(i, store),
-        None => Ok(()),
+/// Which calls a time read lists.
+#[derive(Clone, Copy)]
+enum Times {
+    /// Up to this many, newest first, strictly older than the key (from the newest).
+    Before(Option<TimeKey>, usize),
+    /// Every call strictly newer than the key, oldest first.
+    After(TimeKey),
+}
+
+impl Times {
+    /// These calls of `all` (any order), in this read's order.
+    fn select(self, mut all: Vec<TimeKey>) -> Vec<TimeKey> {
+        match self {
+            Times::Before(before, limit) => {
+                all.retain(|t| before.is_none_or(|b| *t < b));
+                all.sort_unstable_by(|a, b| b.cmp(a));
+                all.truncate(limit);
+            }
+            Times::After(after) => {
+                all.retain(|t| *t > after);
+                all.sort_unstable();
+            }
+        }
+        all
+    }
+}
+
+/// The calls one layer lists for `times`: from its index of start times, or, for a layer
+/// that keeps none, from all its records (a record that does not decode counts as oldest).
+fn layer_times(entry: &Entry, times: Times) -> Result<Vec<TimeKey>> {
+    let listed = match (&entry.store, times) {
+        (Some(store), Times::Before(before, limit)) => Some(store.calls_before(before, limit)?),
+        (Some(store), Times::After(after)) => Some(store.calls_after(after)?),
+        (None, Times::Before(before, limit)) => entry.layer.calls_before(before, limit)?,
+        (None, Times::After(after)) => entry.layer.calls_after(after)?,
+    };
+    if let Some(listed) = listed {
+        return Ok(listed);
+    }
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = entry.layer.records_after(after, RECORDS_PAGE)?;
+        let Some((last, _)) = page.last() else { break };
+        after = Some(*last);
+        let full = page.len() == RECORDS_PAGE;
+        all.extend(page.into_iter().map(|(key, bytes)| {
+            TimeKey {
+                start_nanos: PagedRecord::from_bytes(key, Some(&bytes))
+                    .record
+                    .map_or(i64::MIN, |r| r.metadata.start_nanos()),
+                key,
+            }
+        }));
+        if !full {
+            break;
+        }
+    }
+    Ok(times.select(all))
+}
+
+/// Records read per page from a layer with no index of start times.
+const RECORDS_PAGE: usize = 4_096;
+
+/// Which of `keys` a layer holds.
+fn held_by(entry: &Entry, keys: &[Digest]) -> Result<HashSet<Digest>> {
+    Ok(match &entry.store {
+        Some(store) => {
+            let missing: HashSet<Digest> = store.missing_calls(keys)?.into_iter().collect();
+            keys.iter()
+                .filter(|k| !missing.contains(k))
+                .copied()
+                .collect()
+        }
+        None => entry
+            .layer
+            .records(keys)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect(),
     })
 }
 
-/// What `read` gives for each cache-file layer, without the calls an upper file layer also
-/// holds (those come from the upper layer's own index, with its start time).
-fn time_union(
-    layers: &Layers,
-    read: impl Fn(&Store) -> Result<Vec<TimeKey>>,
-) -> Result<Vec<TimeKey>> {
+/// What each layer lists for `times`, without the calls an upper layer also holds (those
+/// come from the upper layer's own list, with its start time).
+fn time_union(layers: &Layers, times: Times) -> Result<Vec<TimeKey>> {
     let mut all = Vec::new();
-    let mut upper: Vec<&Store> = Vec::new();
+    let mut upper: Vec<&Entry> = Vec::new();
     each_layer(layers, |_, entry| {
-        let Some(store) = &entry.store else {
-            return Ok(());
-        };
-        let mut found = read(store)?;
+        let mut found = layer_times(entry, times)?;
         for above in &upper {
             let keys: Vec<Digest> = found.iter().map(|t| t.key).collect();
             // An upper layer that cannot say is taken not to hold them.
-            let Ok(missing) = above.missing_calls(&keys) else {
+            let Ok(held) = held_by(above, &keys) else {
                 continue;
             };
-            let missing: HashSet<Digest> = missing.into_iter().collect();
-            found.retain(|t| missing.contains(&t.key));
+            found.retain(|t| !held.contains(&t.key));
         }
         all.extend(found);
-        upper.push(store);
+        upper.push(entry);
         Ok(())
     })?;
     Ok(all)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_and_heads() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open(dir.path().join("c.redb")).unwrap();
-        assert!(cache.calls_before(None, 10).unwrap().is_empty());
-        let d = cache.put_value(&vec![7u8; 1000]).unwrap();
-        let head = cache.value_head(&d, 10).unwrap().unwrap();
-        assert_eq!(head.bytes.len(), 10);
-        assert!(head.size > 1000);
-        let missing = Digest::from_bytes([1; 32]);
-        let heads = cache.value_heads(&[missing, d], 10).unwrap();
-        assert_eq!(heads, [None, Some(head)]);
-        assert!(
-            cache
-                .value_head(&Digest::from_bytes([1; 32]), 10)
-                .unwrap()
-                .is_none()
-        );
-    }
 }

@@ -256,12 +256,13 @@ impl Cache {
         })
     }
 
-    /// Number of calls stored; on a stack, distinct calls across its cache-file layers.
+    /// Number of calls stored; on a stack, distinct calls across its layers (a database's
+    /// too), read from their indexes of start times.
     pub fn len(&self) -> Result<u64> {
         if self.layers.is_none() {
             return self.store.call_count();
         }
-        Ok(self.union_of(Store::all_call_keys)?.len() as u64)
+        Ok(self.keys_newest_first()?.len() as u64)
     }
 
     /// Whether no call is stored.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::store::{Claims, Store};
+use crate::store::{Claims, Store, TimeKey};
 
 pub use crate::store::maintenance::StoredCall;
 
@@ -149,6 +149,41 @@ pub trait Layer: Send + Sync {
     /// page through every layer with it.
     fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<(Digest, Vec<u8>)>>;
 
+    /// The records of the calls under these keys that the layer holds, in any order: what a
+    /// browser reads for the calls it lists. The default reads them through
+    /// [`Layer::calls`], values and all; a layer across a network should read records alone.
+    fn records(&self, keys: &[Digest]) -> Result<Vec<EncodedRecord>> {
+        Ok(self
+            .calls(keys)?
+            .into_iter()
+            .map(|call| (call.key, call.record))
+            .collect())
+    }
+
+    /// Up to `limit` of the layer's calls, newest first by start time, strictly older than
+    /// `before` (from the newest when `None`), from an index of start times. `None`, the
+    /// default, says the layer keeps no such index: a browser then lists its calls by paging
+    /// through [`Layer::records_after`] and reading each record's start time.
+    fn calls_before(&self, before: Option<TimeKey>, limit: usize) -> Result<Option<Vec<TimeKey>>> {
+        let _ = (before, limit);
+        Ok(None)
+    }
+
+    /// Every call of the layer strictly newer than `after` by start time, oldest first: what
+    /// arrived since a browser last looked. `None`, the default, as for
+    /// [`Layer::calls_before`].
+    fn calls_after(&self, after: TimeKey) -> Result<Option<Vec<TimeKey>>> {
+        let _ = after;
+        Ok(None)
+    }
+
+    /// How many calls the layer holds, when it can say without reading them all; `None`, the
+    /// default, when it cannot. A browser polls it to notice calls removed or added by
+    /// others.
+    fn count(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     /// The records that one indexed filter selects, from the layer's own index (any order;
     /// the query checks every filter again on each record). `None`, the default, makes a
     /// query page through every record with [`Layer::records_after`].
@@ -226,6 +261,25 @@ impl Layer for Store {
 
     fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<(Digest, Vec<u8>)>> {
         self.encoded_records_after(after, limit)
+    }
+
+    fn records(&self, keys: &[Digest]) -> Result<Vec<EncodedRecord>> {
+        Ok(Store::records(self, keys)?
+            .into_iter()
+            .filter_map(|(key, record)| Some((key, record?)))
+            .collect())
+    }
+
+    fn calls_before(&self, before: Option<TimeKey>, limit: usize) -> Result<Option<Vec<TimeKey>>> {
+        Store::calls_before(self, before, limit).map(Some)
+    }
+
+    fn calls_after(&self, after: TimeKey) -> Result<Option<Vec<TimeKey>>> {
+        Store::calls_after(self, after).map(Some)
+    }
+
+    fn count(&self) -> Result<Option<u64>> {
+        self.call_count().map(Some)
     }
 
     fn remove(&self, keys: &[Digest]) -> Result<usize> {

@@ -13,7 +13,7 @@ use crate::digest::Digest;
 use crate::error::Result;
 use crate::layer::{EncodedRecord, IndexedFilter, Layer, StoredCall};
 use crate::store::postgres::{Filter, Postgres, Pusher};
-use crate::store::{Claims, Store};
+use crate::store::{Claims, Store, TimeKey};
 
 /// How long [`Layer::flush`] waits for the push before it says what is left.
 const FLUSH_WAIT: Duration = Duration::from_secs(30);
@@ -104,6 +104,22 @@ impl Layer for PostgresLayer {
 
     fn records_after(&self, after: Option<Digest>, limit: usize) -> Result<Vec<(Digest, Vec<u8>)>> {
         self.pg.records_after(after, limit)
+    }
+
+    fn records(&self, keys: &[Digest]) -> Result<Vec<EncodedRecord>> {
+        self.pg.records(keys)
+    }
+
+    fn calls_before(&self, before: Option<TimeKey>, limit: usize) -> Result<Option<Vec<TimeKey>>> {
+        self.pg.calls_before(before, limit).map(Some)
+    }
+
+    fn calls_after(&self, after: TimeKey) -> Result<Option<Vec<TimeKey>>> {
+        self.pg.calls_after(after).map(Some)
+    }
+
+    fn count(&self) -> Result<Option<u64>> {
+        self.pg.count().map(Some)
     }
 
     fn records_indexed(&self, filter: &IndexedFilter<'_>) -> Option<Result<Vec<EncodedRecord>>> {

@@ -4,8 +4,12 @@
 
 use std::sync::Arc;
 
+#[path = "support/map_layer.rs"]
+mod map_layer;
+
 use fleche::layer::{Layer, StoredCall};
 use fleche::{Cache, Digest, Stack, fleche};
+use map_layer::MapLayer;
 
 #[fleche]
 fn square(x: i64) -> i64 {
@@ -199,4 +203,53 @@ fn a_failing_read_only_layer_is_left_out_and_noted() {
     let missing = Digest::from_bytes([7; 32]);
     assert!(stack.value_head(&missing, 10).unwrap().is_none());
     assert_eq!(stack.layer_warnings().len(), 1);
+}
+
+#[test]
+fn a_layer_without_a_time_index_is_listed_by_its_records() {
+    let map = Arc::new(MapLayer {
+        wants: true,
+        ..MapLayer::default()
+    });
+    let first = Stack::new()
+        .cache("local", Cache::memory())
+        .layer("map", map.clone())
+        .build()
+        .unwrap();
+    {
+        let _active = first.activate();
+        for x in 1..=4 {
+            square(x);
+        }
+    }
+    first.flush().unwrap();
+    assert_eq!(map.calls.lock().unwrap().len(), 4);
+    // Another process: nothing local, everything in the map.
+    let stack = Stack::new()
+        .cache("local", Cache::memory())
+        .layer("map", map.clone())
+        .build()
+        .unwrap();
+    assert_eq!(stack.len().unwrap(), 4);
+    assert_eq!(stack.layer_counts().unwrap(), [Some(0), None]);
+    let newest: Vec<Digest> = stack.keys_newest_first().unwrap();
+    let by_time: Vec<Digest> = (1..=4).rev().map(square::digest).collect();
+    assert_eq!(newest, by_time, "newest first, by the records' start times");
+    let first_page = stack.calls_before(None, 3).unwrap();
+    let rest = stack.calls_before(first_page.last().copied(), 3).unwrap();
+    assert_eq!((first_page.len(), rest.len()), (3, 1));
+    assert_eq!(rest[0].key, square::digest(1));
+    let after: Vec<Digest> = stack
+        .calls_after(rest[0])
+        .unwrap()
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
+    assert_eq!(
+        after,
+        by_time[..3].iter().rev().copied().collect::<Vec<_>>()
+    );
+    let records = stack.records_of(&by_time).unwrap();
+    assert_eq!(records.len(), 4);
+    assert!(records.iter().all(|r| r.layer == 1 && r.record.is_ok()));
 }

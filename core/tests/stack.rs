@@ -2,12 +2,14 @@
 //! union in queries with each call's layer, a layer that is not a cache file, and the errors
 //! of a stack that cannot be built.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use fleche::layer::{Layer, StoredCall};
-use fleche::{Cache, Digest, Error, Stack, fleche};
+#[path = "support/map_layer.rs"]
+mod map_layer;
+
+use fleche::{Cache, Error, Stack, fleche};
+use map_layer::MapLayer;
 
 thread_local! {
     /// Runs of `cube` on this thread: tests run in parallel, each on its own thread.
@@ -152,67 +154,6 @@ fn caching_off_runs_every_call() {
     cube(40);
     assert_eq!(runs(), before + 2);
     assert!(off.query().calls().unwrap().is_empty());
-}
-
-/// A layer kept in a map, as a shared database would keep it: counts what it is asked.
-#[derive(Default)]
-struct MapLayer {
-    calls: Mutex<HashMap<Digest, StoredCall>>,
-    lookups: AtomicU64,
-    wants: bool,
-}
-
-impl Layer for MapLayer {
-    fn describe(&self) -> String {
-        "a map".into()
-    }
-    fn wants_new_calls(&self) -> bool {
-        self.wants
-    }
-    fn result_of(&self, key: &Digest) -> fleche::Result<Option<(Digest, Vec<u8>)>> {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
-        let calls = self.calls.lock().unwrap();
-        Ok(calls
-            .get(key)
-            .and_then(|c| Some((c.result, c.result_bytes()?.to_vec()))))
-    }
-    fn calls(&self, keys: &[Digest]) -> fleche::Result<Vec<StoredCall>> {
-        let calls = self.calls.lock().unwrap();
-        Ok(keys.iter().filter_map(|k| calls.get(k).cloned()).collect())
-    }
-    fn value(&self, digest: &Digest) -> fleche::Result<Option<Vec<u8>>> {
-        let calls = self.calls.lock().unwrap();
-        Ok(calls
-            .values()
-            .flat_map(|c| &c.values)
-            .find(|(d, _)| d == digest)
-            .map(|(_, b)| b.clone()))
-    }
-    fn store(&self, calls: &[StoredCall]) -> fleche::Result<()> {
-        let mut map = self.calls.lock().unwrap();
-        for call in calls {
-            map.insert(call.key, call.clone());
-        }
-        Ok(())
-    }
-    fn records_after(
-        &self,
-        after: Option<Digest>,
-        limit: usize,
-    ) -> fleche::Result<Vec<(Digest, Vec<u8>)>> {
-        let calls = self.calls.lock().unwrap();
-        let mut keys: Vec<Digest> = calls
-            .keys()
-            .filter(|k| after.is_none_or(|a| **k > a))
-            .copied()
-            .collect();
-        keys.sort();
-        Ok(keys
-            .into_iter()
-            .take(limit)
-            .map(|k| (k, calls[&k].record.clone()))
-            .collect())
-    }
 }
 
 #[test]

@@ -435,6 +435,80 @@ fn a_call_pushed_by_two_machines_keeps_the_last_record() {
 }
 
 #[fleche(module = "pg_tests")]
+fn met_midway(i: u64) -> u64 {
+    i * 3
+}
+
+/// A push whose COPY meets a row another client inserted after the push looked (the other
+/// client's transaction commits while the COPY waits on it): the batch is stored again by
+/// statements that update what is there, in the same push, so `flush` reports no failure
+/// and the server keeps one record, the last one.
+#[test]
+fn a_push_that_meets_a_row_another_client_is_inserting_updates_it_at_once() {
+    let Some(server) = Postgres::for_test("a_push_that_meets_a_row_another_client_is_inserting")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let compute = |machine: &str| {
+        let cache = fleche::Stack::new()
+            .cache(
+                "local",
+                fleche::Cache::open(dir.path().join(format!("{machine}.redb"))).unwrap(),
+            )
+            .postgres("team", &server.url())
+            .unwrap()
+            .build()
+            .unwrap();
+        {
+            let _active = cache.activate();
+            let _tags = fleche::tags!(machine = machine);
+            assert_eq!(met_midway(5), 15);
+        }
+        cache.flush()
+    };
+    compute("a").expect("machine a pushes");
+    // Machine a's row is taken off the server and kept aside (its tags stay).
+    sql(&server)
+        .batch_execute("CREATE TABLE kept AS SELECT * FROM fleche_calls; DELETE FROM fleche_calls;")
+        .unwrap();
+    // Another client puts it back in a transaction it keeps open for a second: machine b
+    // does not see the row, computes the call, and its COPY waits for that transaction.
+    let (inserted, wait_for_insert) = std::sync::mpsc::channel();
+    let pushed = std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            let mut client = sql(&server);
+            let mut txn = client.transaction().unwrap();
+            txn.execute("INSERT INTO fleche_calls SELECT * FROM kept", &[])
+                .unwrap();
+            inserted.send(()).unwrap();
+            std::thread::sleep(Duration::from_secs(1));
+            txn.commit().unwrap();
+        });
+        wait_for_insert.recv().unwrap();
+        let pushed = compute("b");
+        other.join().unwrap();
+        pushed
+    });
+    pushed.expect("the colliding batch was stored again in the same push");
+    assert_eq!(count(&server, "SELECT count(*) FROM fleche_calls"), 1);
+    let machines: Vec<String> = sql(&server)
+        .query(
+            "SELECT value FROM fleche_call_tags WHERE tag = 'machine'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        machines,
+        ["b"],
+        "machine b's record replaced the one it met"
+    );
+}
+
+#[fleche(module = "pg_tests")]
 fn over_tls(i: u64) -> u64 {
     i * 7
 }

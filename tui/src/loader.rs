@@ -99,6 +99,7 @@ pub fn run(cache: Cache, tx: Sender<Loaded>, rx: Receiver<Request>) {
         known: HashSet::default(),
         unsummarised: Vec::new(),
         newest: None,
+        counts: Vec::new(),
         warned: 0,
     };
     if reader.first_load().is_err() {
@@ -136,6 +137,8 @@ struct Reader {
     /// Argument values to summarise next (with repeats, until they are read).
     unsummarised: Vec<Digest>,
     newest: Option<TimeKey>,
+    /// How many calls each layer of a stack held when last looked at (its change signal).
+    counts: Vec<Option<u64>>,
     /// How many of the cache's layer warnings were sent.
     warned: usize,
 }
@@ -162,6 +165,8 @@ impl Reader {
     }
 
     fn first_load(&mut self) -> Result<(), Gone> {
+        // Counted before reading, so a change made meanwhile shows at the first poll.
+        self.counts_changed();
         let total = match self.cache.len() {
             Ok(n) => n,
             Err(e) => return self.stop(e),
@@ -290,10 +295,30 @@ impl Reader {
                 Err(e) => return self.fail(e),
             }
         }
+        if self.cache.is_stack() {
+            // Listing a stack's calls means reading every layer's index (a database's over
+            // the network): done only when a layer's count moved.
+            return match self.counts_changed() {
+                true => self.rescan(),
+                false => Ok(()),
+            };
+        }
         match self.cache.len() {
             Ok(n) if n as usize != self.known.len() => self.rescan(),
             Ok(_) => Ok(()),
             Err(e) => self.fail(e),
+        }
+    }
+
+    /// Notes each layer's count of calls; whether one changed since the last time. A count
+    /// that cannot be read is taken as unchanged (the layer is warned about when read).
+    fn counts_changed(&mut self) -> bool {
+        match self.cache.layer_counts() {
+            Ok(counts) if counts != self.counts => {
+                self.counts = counts;
+                true
+            }
+            _ => false,
         }
     }
 

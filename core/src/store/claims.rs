@@ -98,17 +98,17 @@ impl KeyLocks {
                 held(&self.held).insert(*key.as_bytes());
                 Ok(Claim::Ours)
             }
-            Ok(false) => Ok(Claim::HeldBy(describe(lock::holder(file, offset(key))))),
+            Ok(false) => Ok(Claim::HeldBy(describe(file, offset(key)))),
             Err(e) => Err(self.io_error(e)),
         }
     }
 
-    /// Who holds `key`, if another handle does.
+    /// Whether another handle holds `key` (polled while waiting, so it names no one).
     pub(crate) fn holder(&self, key: &Digest) -> Result<Option<String>> {
         let file = self.file()?;
         match lock::holder(file, offset(key)) {
             Ok(None) => Ok(None),
-            found @ Ok(Some(_)) => Ok(Some(describe(found))),
+            Ok(Some(_)) => Ok(Some(ANOTHER.to_owned())),
             Err(e) => Err(self.io_error(e)),
         }
     }
@@ -175,13 +175,21 @@ impl Claims for Store {
     }
 }
 
-/// The holder as the waiting side's message names it: its process id where the system
-/// tells it (classic locks), else "another process".
-fn describe(holder: std::io::Result<Option<Option<i32>>>) -> String {
-    match holder {
-        Ok(Some(Some(pid))) => format!("process {pid}"),
-        _ => "another process".to_owned(),
+/// A holder that could not be named.
+const ANOTHER: &str = "another process";
+
+/// The holder of byte `at` as the waiting side's message names it: its process id where the
+/// system tells it (classic locks), else as found in `/proc` on Linux, else "another
+/// process".
+fn describe(file: &File, at: i64) -> String {
+    if let Ok(Some(Some(pid))) = lock::holder(file, at) {
+        return format!("process {pid}");
     }
+    #[cfg(target_os = "linux")]
+    if let Some(found) = super::lock_owner::find(file, at) {
+        return found;
+    }
+    ANOTHER.to_owned()
 }
 
 fn held(m: &Mutex<HashSet<Key>>) -> std::sync::MutexGuard<'_, HashSet<Key>> {
@@ -298,7 +306,13 @@ mod tests {
         std::fs::write(&path, b"").unwrap();
         let (a, b) = (KeyLocks::new(path.clone()), KeyLocks::new(path));
         assert_eq!(a.claim(&key(1)).unwrap(), Claim::Ours);
-        assert!(matches!(b.claim(&key(1)).unwrap(), Claim::HeldBy(_)));
+        match b.claim(&key(1)).unwrap() {
+            Claim::HeldBy(holder) => assert!(
+                holder.contains(&std::process::id().to_string()) || !cfg!(target_os = "linux"),
+                "the holder is named: {holder}"
+            ),
+            Claim::Ours => panic!("claimed twice"),
+        }
         assert!(b.holder(&key(1)).unwrap().is_some());
         assert_eq!(
             a.holder(&key(1)).unwrap(),

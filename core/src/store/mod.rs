@@ -24,6 +24,8 @@ use crate::record::CallRecord;
 mod checksum;
 mod claims;
 mod limit;
+#[cfg(target_os = "linux")]
+mod lock_owner;
 pub(crate) mod maintenance;
 pub(crate) mod outbox;
 mod paging;

@@ -9,7 +9,8 @@ use postgres::fallible_iterator::FallibleIterator;
 
 use super::super::checksum;
 use super::super::maintenance::StoredCall;
-use super::connect::Conn;
+use super::super::paging::TimeKey;
+use super::connect::{Conn, Prepared};
 use crate::digest::Digest;
 use crate::record::CallRecord;
 
@@ -263,11 +264,81 @@ pub(crate) fn records_after(
         "SELECT key, result, checksum, record FROM fleche_calls WHERE key > $1 ORDER BY key LIMIT $2",
         &[&after, &limit],
     )?;
-    Ok(rows
-        .iter()
+    Ok(intact_records(&rows))
+}
+
+/// The records of the calls under `keys` that the server holds (those intact), any order.
+pub(crate) fn records(conn: &mut Conn, keys: &[Digest]) -> PgResult<Vec<(Digest, Vec<u8>)>> {
+    let wanted: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes().as_slice()).collect();
+    let rows = conn.query(
+        "SELECT key, result, checksum, record FROM fleche_calls WHERE key = ANY($1)",
+        &[&wanted],
+    )?;
+    Ok(intact_records(&rows))
+}
+
+/// Up to `limit` calls by start time, newest first, strictly before `before` (from the
+/// newest when `None`); the same order as a cache file's time index (start, then key).
+pub(crate) fn calls_before(
+    conn: &mut Conn,
+    before: Option<TimeKey>,
+    limit: usize,
+) -> PgResult<Vec<TimeKey>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = match before {
+        None => conn.query(
+            "SELECT start_ns, key FROM fleche_calls ORDER BY start_ns DESC, key DESC LIMIT $1",
+            &[&limit],
+        )?,
+        // `start_ns <= $1` alone lets the time index bound the scan.
+        Some(before) => conn.query(
+            "SELECT start_ns, key FROM fleche_calls
+             WHERE start_ns <= $1 AND (start_ns < $1 OR key < $2)
+             ORDER BY start_ns DESC, key DESC LIMIT $3",
+            &[
+                &before.start_nanos,
+                &before.key.as_bytes().as_slice(),
+                &limit,
+            ],
+        )?,
+    };
+    Ok(rows.iter().filter_map(time_key).collect())
+}
+
+/// Every call strictly after `after` by start time, oldest first.
+pub(crate) fn calls_after(conn: &mut Conn, after: TimeKey) -> PgResult<Vec<TimeKey>> {
+    let rows = conn.query(
+        "SELECT start_ns, key FROM fleche_calls
+         WHERE start_ns >= $1 AND (start_ns > $1 OR key > $2)
+         ORDER BY start_ns, key",
+        &[&after.start_nanos, &after.key.as_bytes().as_slice()],
+    )?;
+    Ok(rows.iter().filter_map(time_key).collect())
+}
+
+/// `(key, record)` of the intact calls among `(key, result, checksum, record)` rows.
+fn intact_records(rows: &[postgres::Row]) -> Vec<(Digest, Vec<u8>)> {
+    rows.iter()
         .filter_map(intact_call)
         .map(|(key, _, record)| (key, record))
-        .collect())
+        .collect()
+}
+
+/// A `(start_ns, key)` row as a time key; a key of the wrong length (not fleche's) is
+/// left out.
+fn time_key(row: &postgres::Row) -> Option<TimeKey> {
+    Some(TimeKey {
+        start_nanos: row.get(0),
+        key: Digest::from_bytes(<[u8; 32]>::try_from(row.get::<_, &[u8]>(1)).ok()?),
+    })
+}
+
+/// How many calls the server holds.
+pub(crate) fn count(conn: &mut Conn) -> PgResult<u64> {
+    let n: Option<i64> = conn
+        .query_opt("SELECT count(*) FROM fleche_calls", &[])?
+        .map(|row| row.get(0));
+    Ok(n.unwrap_or(0).max(0) as u64)
 }
 
 /// Call keys (with their records) that an indexed filter selects, newest first.
@@ -298,11 +369,7 @@ pub(crate) fn records_where(
         ),
     };
     let rows = conn.query(sql, &params)?;
-    Ok(rows
-        .iter()
-        .filter_map(intact_call)
-        .map(|(key, _, record)| (key, record))
-        .collect())
+    Ok(intact_records(&rows))
 }
 
 /// A filter the server answers from an index.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::connect::Conn;
+use super::connect::{Conn, Prepared};
 use crate::digest::Digest;
 
 type PgResult<T> = Result<T, postgres::Error>;

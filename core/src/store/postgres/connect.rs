@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use postgres::GenericClient;
 use postgres::Statement;
 use postgres::config::{Host, SslMode};
 use postgres::types::ToSql;
@@ -82,39 +83,58 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-impl Conn {
+/// Running statements prepared once per connection (each kept by its SQL text), on a
+/// connection and on a transaction alike.
+pub(crate) trait Prepared {
+    type Client: GenericClient;
+
+    /// The client to run on, and the connection's prepared statements.
+    fn parts(&mut self) -> (&mut Self::Client, &mut HashMap<&'static str, Statement>);
+
     /// The statement for `sql`, prepared on this connection the first time.
-    pub(crate) fn statement(&mut self, sql: &'static str) -> PgResult<Statement> {
-        prepared(&mut self.client, &mut self.statements, sql)
+    fn statement(&mut self, sql: &'static str) -> PgResult<Statement> {
+        let (client, statements) = self.parts();
+        if let Some(statement) = statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        statements.insert(sql, statement.clone());
+        Ok(statement)
     }
 
-    pub(crate) fn query(
+    fn query(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> PgResult<Vec<postgres::Row>> {
         let statement = self.statement(sql)?;
-        self.client.query(&statement, params)
+        self.parts().0.query(&statement, params)
     }
 
-    pub(crate) fn query_opt(
+    fn query_opt(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> PgResult<Option<postgres::Row>> {
         let statement = self.statement(sql)?;
-        self.client.query_opt(&statement, params)
+        self.parts().0.query_opt(&statement, params)
     }
 
-    pub(crate) fn execute(
-        &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> PgResult<u64> {
+    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> PgResult<u64> {
         let statement = self.statement(sql)?;
-        self.client.execute(&statement, params)
+        self.parts().0.execute(&statement, params)
     }
+}
 
+impl Prepared for Conn {
+    type Client = postgres::Client;
+
+    fn parts(&mut self) -> (&mut postgres::Client, &mut HashMap<&'static str, Statement>) {
+        (&mut self.client, &mut self.statements)
+    }
+}
+
+impl Conn {
     /// A transaction whose statements are prepared once per connection too.
     pub(crate) fn transaction(&mut self) -> PgResult<Txn<'_>> {
         Ok(Txn {
@@ -130,29 +150,20 @@ pub(crate) struct Txn<'a> {
     statements: &'a mut HashMap<&'static str, Statement>,
 }
 
+impl<'a> Prepared for Txn<'a> {
+    type Client = postgres::Transaction<'a>;
+
+    fn parts(
+        &mut self,
+    ) -> (
+        &mut postgres::Transaction<'a>,
+        &mut HashMap<&'static str, Statement>,
+    ) {
+        (&mut self.txn, self.statements)
+    }
+}
+
 impl Txn<'_> {
-    pub(crate) fn statement(&mut self, sql: &'static str) -> PgResult<Statement> {
-        prepared(&mut self.txn, self.statements, sql)
-    }
-
-    pub(crate) fn query(
-        &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> PgResult<Vec<postgres::Row>> {
-        let statement = self.statement(sql)?;
-        self.txn.query(&statement, params)
-    }
-
-    pub(crate) fn execute(
-        &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> PgResult<u64> {
-        let statement = self.statement(sql)?;
-        self.txn.execute(&statement, params)
-    }
-
     pub(crate) fn commit(self) -> PgResult<()> {
         self.txn.commit()
     }
@@ -172,19 +183,6 @@ fn refusal(e: &postgres::Error, tls: &Tls) -> Option<String> {
         ));
     }
     tls::refusal(e, tls)
-}
-
-fn prepared(
-    client: &mut impl postgres::GenericClient,
-    statements: &mut HashMap<&'static str, Statement>,
-    sql: &'static str,
-) -> PgResult<Statement> {
-    if let Some(statement) = statements.get(sql) {
-        return Ok(statement.clone());
-    }
-    let statement = client.prepare(sql)?;
-    statements.insert(sql, statement.clone());
-    Ok(statement)
 }
 
 /// A parsed URL, ready to connect, and how to name it in messages.

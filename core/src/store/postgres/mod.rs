@@ -24,6 +24,7 @@ pub(crate) use push::Pusher;
 
 use super::claims::{Claim, Claims, this_holder};
 use super::maintenance::StoredCall;
+use super::paging::TimeKey;
 use crate::digest::Digest;
 use crate::error::{Error, Result, warn_once};
 
@@ -236,6 +237,30 @@ impl Postgres {
         limit: usize,
     ) -> Result<Vec<(Digest, Vec<u8>)>> {
         self.with_client(|c| calls::records_after(c, after, limit))
+    }
+
+    /// The records of these calls, those the server holds.
+    pub(crate) fn records(&self, keys: &[Digest]) -> Result<Vec<(Digest, Vec<u8>)>> {
+        self.with_client(|c| calls::records(c, keys))
+    }
+
+    /// Calls by start time, newest first, before `before`.
+    pub(crate) fn calls_before(
+        &self,
+        before: Option<TimeKey>,
+        limit: usize,
+    ) -> Result<Vec<TimeKey>> {
+        self.with_client(|c| calls::calls_before(c, before, limit))
+    }
+
+    /// Calls by start time, oldest first, after `after`.
+    pub(crate) fn calls_after(&self, after: TimeKey) -> Result<Vec<TimeKey>> {
+        self.with_client(|c| calls::calls_after(c, after))
+    }
+
+    /// How many calls the server holds.
+    pub(crate) fn count(&self) -> Result<u64> {
+        self.with_client(calls::count)
     }
 
     /// Records an indexed filter selects, newest first.

@@ -16,7 +16,7 @@ use postgres::types::Type;
 
 use super::super::checksum;
 use super::super::maintenance::StoredCall;
-use super::connect::{Conn, Txn};
+use super::connect::{Conn, Prepared, Txn};
 use crate::digest::Digest;
 use crate::record::CallRecord;
 
