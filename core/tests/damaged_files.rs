@@ -230,20 +230,24 @@ fn a_file_of_format_5_is_refused_with_advice_and_left_as_it_was() {
             .unwrap()
             .insert([1; 32], (7, &b"\x01"[..]))
             .unwrap();
-        txn.open_table(redb::TableDefinition::<Key, (Key, u64, &[u8])>::new("calls"))
-            .unwrap()
-            .insert([2; 32], ([1; 32], 9, &b"\x05record"[..]))
-            .unwrap();
+        txn.open_table(redb::TableDefinition::<Key, (Key, u64, &[u8])>::new(
+            "calls",
+        ))
+        .unwrap()
+        .insert([2; 32], ([1; 32], 9, &b"\x05record"[..]))
+        .unwrap();
         txn.open_multimap_table(redb::MultimapTableDefinition::<&str, Key>::new(
             "calls_by_name",
         ))
         .unwrap()
         .insert("f", [2; 32])
         .unwrap();
-        txn.open_table(redb::TableDefinition::<(i64, Key), ()>::new("calls_by_time"))
-            .unwrap()
-            .insert((5, [2; 32]), ())
-            .unwrap();
+        txn.open_table(redb::TableDefinition::<(i64, Key), ()>::new(
+            "calls_by_time",
+        ))
+        .unwrap()
+        .insert((5, [2; 32]), ())
+        .unwrap();
         txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
             .unwrap()
             .insert("version", 5)

@@ -164,8 +164,8 @@ const RECORD: &str = "06030572656c617806616c6c6f79730132abababababababababababab
 #[test]
 fn a_call_is_stored_in_known_tables_and_entries() {
     use redb::{
-        MultimapTableDefinition as Multimap, MultimapTableHandle, ReadableDatabase,
-        ReadableTable, TableDefinition as Table, TableHandle,
+        MultimapTableDefinition as Multimap, MultimapTableHandle, ReadableDatabase, ReadableTable,
+        TableDefinition as Table, TableHandle,
     };
     type Key = [u8; 32];
     let dir = tempfile::tempdir().unwrap();
@@ -221,13 +221,15 @@ fn a_call_is_stored_in_known_tables_and_entries() {
     assert_eq!(sum, xxhash_rust::xxh3::xxh3_64(bytes));
 
     let prefix = 0x5a5a_5a5a_5a5a_5a5a_u64;
-    let values = |v: redb::MultimapValue<'_, u64>| -> Vec<u64> {
-        v.map(|x| x.unwrap().value()).collect()
-    };
+    let values =
+        |v: redb::MultimapValue<'_, u64>| -> Vec<u64> { v.map(|x| x.unwrap().value()).collect() };
     let by_function = txn
         .open_multimap_table(Multimap::<(&str, &str), u64>::new("calls_by_function"))
         .unwrap();
-    assert_eq!(values(by_function.get(("relax", "alloys")).unwrap()), [prefix]);
+    assert_eq!(
+        values(by_function.get(("relax", "alloys")).unwrap()),
+        [prefix]
+    );
     let by_tag = txn
         .open_multimap_table(Multimap::<&str, u64>::new("calls_by_tag"))
         .unwrap();

@@ -87,7 +87,10 @@ fn queries_tell_calls_with_twin_key_prefixes_apart() {
     let at = |ns| Utc.timestamp_nanos(ns);
     let early = q().started_after(at(999)).started_before(at(1_001));
     assert_eq!(keys_of(early.calls().unwrap()), [a, b]);
-    assert_eq!(q().name("f").argument("x", 1i64).results::<i64>().unwrap(), [10]);
+    assert_eq!(
+        q().name("f").argument("x", 1i64).results::<i64>().unwrap(),
+        [10]
+    );
     // A hit reads each call's own result.
     let results: Vec<i64> = q().name("f").results().unwrap();
     assert_eq!(results.len(), 3);

@@ -356,7 +356,11 @@ pub(super) fn result(bytes: &[u8]) -> Result<Digest, CodecError> {
     if flags & FLAG_CODE != 0 {
         r.take(32)?;
     }
-    let pair_lists = if flags & FLAG_ARGUMENT_KEYS != 0 { 2 } else { 1 };
+    let pair_lists = if flags & FLAG_ARGUMENT_KEYS != 0 {
+        2
+    } else {
+        1
+    };
     for _ in 0..pair_lists {
         for _ in 0..r.count()? {
             r.str()?;
@@ -573,7 +577,15 @@ mod tests {
         // Forms this layout does not know are refused.
         for head in [3u8, 4, 7] {
             let bytes = [head, 0, 0, 0, 0, 0, 0, 0, 0];
-            assert!(Reader { bytes: &bytes, at: 0 }.seconds().is_err(), "{head}");
+            assert!(
+                Reader {
+                    bytes: &bytes,
+                    at: 0
+                }
+                .seconds()
+                .is_err(),
+                "{head}"
+            );
         }
     }
 

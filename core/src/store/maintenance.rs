@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use redb::TableDefinition;
 
-use super::{BY_ARGUMENT, BY_RESULT, BY_TIME, CALLS_IN_PLACE, Key, KeyRef, Location, Prefix, Store, prefix};
+use super::{
+    BY_ARGUMENT, BY_RESULT, BY_TIME, CALLS_IN_PLACE, Key, KeyRef, Location, Prefix, Store, prefix,
+};
 use super::{Writer, guard, open_files};
 use crate::error::{Error, Result};
 use crate::record::{RecordView, result_of};

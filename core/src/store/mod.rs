@@ -72,7 +72,8 @@ const BY_TAG: MultimapTableDefinition<'_, &str, Prefix> =
 const BY_ARGUMENT: TableDefinition<'_, (&str, Prefix, Prefix), ()> =
     TableDefinition::new("calls_by_argument");
 /// (result digest prefix, call key prefix) -> ()
-const BY_RESULT: TableDefinition<'_, (Prefix, Prefix), ()> = TableDefinition::new("calls_by_result");
+const BY_RESULT: TableDefinition<'_, (Prefix, Prefix), ()> =
+    TableDefinition::new("calls_by_result");
 /// (start time in ns since the Unix epoch, call key prefix) -> ()
 const BY_TIME: TableDefinition<'_, (i64, Prefix), ()> = TableDefinition::new("calls_by_time");
 
@@ -867,8 +868,7 @@ impl Store {
             .iter()
             .map(|(_, r)| r.encode())
             .collect::<Result<Vec<_>, _>>()?;
-        let values: Vec<(Digest, &[u8])> =
-            values.iter().map(|(d, b)| (*d, b.as_slice())).collect();
+        let values: Vec<(Digest, &[u8])> = values.iter().map(|(d, b)| (*d, b.as_slice())).collect();
         self.write(|txn| {
             put_values_in(txn, &values)?;
             for ((key, record), bytes) in calls.iter().zip(&encoded) {
@@ -1069,10 +1069,7 @@ fn update_index(
         txn.open_table(BY_RESULT)?,
         (prefix(record.result.as_bytes()), p)
     );
-    apply_plain!(
-        txn.open_table(BY_TIME)?,
-        (record.metadata.start_nanos(), p)
-    );
+    apply_plain!(txn.open_table(BY_TIME)?, (record.metadata.start_nanos(), p));
     Ok(())
 }
 

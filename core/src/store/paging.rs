@@ -7,7 +7,8 @@ use std::ops::Bound::{Excluded, Unbounded};
 use redb::ReadableTableMetadata;
 
 use super::{
-    BY_TIME, CALLS, CALLS_IN_PLACE, KeyRef, Prefix, Store, VALUES, calls_with_prefix, checksum, prefix,
+    BY_TIME, CALLS, CALLS_IN_PLACE, KeyRef, Prefix, Store, VALUES, calls_with_prefix, checksum,
+    prefix,
 };
 use crate::codec::CodecError;
 use crate::digest::Digest;

@@ -222,9 +222,7 @@ fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::E
 
 /// How many entries a range of a plain index holds, counted up to [`COUNTED`]: a probe that
 /// large is picked last anyway.
-fn count_up_to<K: redb::Key + 'static>(
-    range: redb::Range<'_, K, ()>,
-) -> Result<u64, redb::Error> {
+fn count_up_to<K: redb::Key + 'static>(range: redb::Range<'_, K, ()>) -> Result<u64, redb::Error> {
     let mut n = 0;
     for entry in range {
         entry?;
