@@ -229,7 +229,7 @@ fn the_browser_shows_the_servers_calls_and_keeps_them_when_it_polls_and_rescans(
     };
     let (dir, url, local, remote, cache) = two_machines(&server, 1);
 
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = loader::channel();
     let (requests, asked) = mpsc::channel();
     let reader = std::thread::spawn(move || loader::run(cache, tx, asked));
     let mut seen = Seen::default();

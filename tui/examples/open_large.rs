@@ -183,7 +183,7 @@ fn measure(path: &Path) {
     let cache = fleche_tui::open::open(path, false)
         .expect("open the cache")
         .cache;
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = loader::channel();
     let (_requests, req_rx) = mpsc::channel::<Request>();
     let reader = cache.clone();
     std::thread::spawn(move || loader::run(reader, tx, req_rx));
@@ -284,6 +284,14 @@ fn measure(path: &Path) {
     println!("memory at the first screen: {memory_first}");
     println!("memory, records loaded:     {memory_loaded}");
     println!("memory, values read:        {}", memory());
+    let parts: Vec<String> = b
+        .state
+        .calls
+        .footprint()
+        .iter()
+        .map(|(part, bytes)| format!("{part} {:.0} MB", *bytes as f64 / 1e6))
+        .collect();
+    println!("the calls' parts:           {}", parts.join(", "));
     let last_line = screen.lines().nth(usize::from(HEIGHT) - 2).unwrap_or("");
     println!("status line: {}", last_line.trim_matches('"').trim_end());
 }

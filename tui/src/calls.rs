@@ -30,7 +30,7 @@ pub mod used {
     pub const TAG: u16 = 4;
     /// A tag value.
     pub const TAG_VALUE: u16 = 8;
-    /// A whole argument, `name=summary`.
+    /// An argument name (plain filter terms match `name=summary` of each argument).
     pub const ARG: u16 = 16;
     /// An argument value summary.
     pub const ARG_VALUE: u16 = 32;
@@ -48,6 +48,9 @@ pub struct Strings {
     /// Where each string ends in `text`.
     ends: Vec<usize>,
     used: Vec<u16>,
+    /// Which bytes each string holds ([`byte_mask`]), so a filter rules most strings out
+    /// without reading them.
+    masks: Vec<u64>,
     /// The ids, found by their text's hash.
     ids: hashbrown::HashTable<Sym>,
     hasher: foldhash::fast::RandomState,
@@ -55,7 +58,27 @@ pub struct Strings {
     sorted_on: Vec<Sym>,
 }
 
+/// The bytes of a text as 64 bits, whatever their case: one bit for each letter and digit,
+/// the other ASCII bytes sharing the rest, and the top bit for any byte that is not ASCII.
+/// A text can match a filter term only if its mask has every bit of the term's.
+pub fn byte_mask(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |m, &b| m | byte_bit(b))
+}
+
+/// The bit of one byte in a [`byte_mask`].
+pub fn byte_bit(b: u8) -> u64 {
+    let b = b.to_ascii_lowercase();
+    let bit = match b {
+        b'a'..=b'z' => b - b'a',
+        b'0'..=b'9' => 26 + b - b'0',
+        0x80.. => 63,
+        _ => 36 + b % 27,
+    };
+    1 << bit
+}
+
 /// String `id` of an arena.
+#[inline]
 fn span<'a>(text: &'a str, ends: &[usize], id: Sym) -> &'a str {
     let id = id as usize;
     let start = if id == 0 { 0 } else { ends[id - 1] };
@@ -77,9 +100,17 @@ impl Strings {
             return id;
         }
         let id = self.ends.len() as Sym;
+        if self.text.len() + s.len() > self.text.capacity() {
+            self.text
+                .reserve_exact(s.len().max(self.text.capacity() / 4));
+        }
         self.text.push_str(s);
+        grow(&mut self.ends);
         self.ends.push(self.text.len());
+        grow(&mut self.used);
         self.used.push(use_bits);
+        grow(&mut self.masks);
+        self.masks.push(byte_mask(s.as_bytes()));
         let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
         self.ids
             .insert_unique(hash, id, |&id| hasher.hash_one(span(text, ends, id)));
@@ -97,6 +128,7 @@ impl Strings {
             .reserve(n, |&id| hasher.hash_one(span(text, ends, id)));
         self.ends.reserve(n);
         self.used.reserve(n);
+        self.masks.reserve(n);
     }
 
     /// The id of `s` if interned.
@@ -113,10 +145,23 @@ impl Strings {
         span(&self.text, &self.ends, id)
     }
 
+    /// The bytes of a string's text (what a byte scan needs, without the checks that a
+    /// `&str` is cut at character boundaries).
+    pub fn bytes(&self, id: Sym) -> &[u8] {
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.text.as_bytes()[start..self.ends[id]]
+    }
+
     /// The matcher form of a string: its bytes when it is ASCII (almost always), else its
     /// characters, written into `buf`.
     pub fn utf32<'a>(&'a self, id: Sym, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
         Utf32Str::new(self.text(id), buf)
+    }
+
+    /// Which bytes a string holds, as [`byte_mask`] gives them.
+    pub fn mask(&self, id: Sym) -> u64 {
+        self.masks[id as usize]
     }
 
     /// How a string is used.
@@ -184,17 +229,16 @@ pub struct Tag {
     pub pair: Sym,
 }
 
-/// A distinct argument: its name, value digest and (once read) value summary.
+/// A distinct argument: its name and its value (digest and, once the background reader got
+/// to it, summary: see [`Calls::arg_digest`], [`Calls::arg_summary`]). 8 bytes: the digest
+/// stays in the calls' list of values, and `name=summary` is written only while a filter
+/// matches it, never kept (it would be a string per argument).
 #[derive(Debug, Clone)]
 pub struct ArgInfo {
     /// Parameter name.
     pub name: Sym,
-    /// Value digest.
-    pub digest: Digest,
-    /// One-line summary of the value, once the background reader got to it.
-    pub value: Option<Sym>,
-    /// `name=summary`.
-    pub pair: Option<Sym>,
+    /// The value's place in `Calls::values`.
+    value: u32,
 }
 
 /// One call as the table shows it: what the table, the sort and the filter use, inline, in
@@ -216,8 +260,11 @@ pub struct CallRow {
     pub result_size: u64,
     /// Tags, sorted by key (shared by the calls with the same tags).
     pub tags: Arc<[Tag]>,
-    /// Arguments in parameter order.
-    pub args: Box<[ArgId]>,
+    /// Arguments in parameter order: where they start in the calls' list of argument ids
+    /// (see [`Calls::args_of`]), and how many (one list for all calls: a small box per call
+    /// would cost more in allocator overhead than its contents).
+    args_at: u32,
+    args_len: u32,
     /// Function name.
     pub name: Sym,
     /// Module.
@@ -351,6 +398,8 @@ pub struct Calls {
     pub strings: Strings,
     /// Distinct arguments.
     pub args: Vec<ArgInfo>,
+    /// The arguments of every call, one call's after another's.
+    arg_lists: Vec<ArgId>,
     /// Argument values by digest: one map for summaries and the arguments that take them.
     values: Vec<(Digest, ValueInfo)>,
     value_index: ByDigest,
@@ -408,10 +457,11 @@ impl Calls {
         let rows = &self.rows;
         self.index.reserve(n, |i| rows[i as usize].key);
         self.args.reserve(n);
+        self.arg_lists.reserve(n);
         self.values.reserve(n);
         let values = &self.values;
         self.value_index.reserve(n, |i| values[i as usize].0);
-        self.strings.reserve(2 * n);
+        self.strings.reserve(n);
     }
 
     /// Adds a call (a call already loaded is replaced in place).
@@ -461,14 +511,14 @@ impl Calls {
                 sym
             }
         };
-        let args = record
-            .arguments
-            .iter()
-            .map(|(n, d)| {
-                let name = self.strings.intern(n, used::OTHER);
-                self.arg_id(name, *d)
-            })
-            .collect();
+        let args_at = self.arg_lists.len() as u32;
+        for (n, d) in &record.arguments {
+            let name = self.strings.intern(n, used::ARG);
+            let id = self.arg_id(name, *d);
+            grow(&mut self.arg_lists);
+            self.arg_lists.push(id);
+        }
+        let args_len = record.arguments.len() as u32;
         let row = CallRow {
             key,
             result: record.result,
@@ -477,7 +527,8 @@ impl Calls {
             wall: record.metadata.walltime,
             result_size: record.result_size,
             tags,
-            args,
+            args_at,
+            args_len,
             name,
             module,
             result_type,
@@ -503,7 +554,8 @@ impl Calls {
             wall: 0.0,
             result_size: 0,
             tags: Arc::from([]),
-            args: Box::from([]),
+            args_at: 0,
+            args_len: 0,
             name: s.intern(&format!("unreadable record: {reason}"), used::NAME),
             module: blank,
             result_type: blank,
@@ -566,6 +618,7 @@ impl Calls {
             return i as usize;
         }
         let i = self.values.len();
+        grow(&mut self.values);
         self.values.push((
             digest,
             ValueInfo {
@@ -594,40 +647,38 @@ impl Calls {
             return id;
         }
         let id = self.args.len() as ArgId;
+        grow(&mut self.args);
         self.args.push(ArgInfo {
             name,
-            digest,
-            value: None,
-            pair: None,
+            value: slot as u32,
         });
-        let summary = value.summary;
         if value.first == NO_ARG {
             value.first = id;
             self.taken += 1;
-            self.summarised += usize::from(summary.is_some());
+            self.summarised += usize::from(value.summary.is_some());
         } else if value.more == NO_ARG {
             value.more = self.more_args.len() as u32;
             self.more_args.push(vec![id]);
         } else {
             self.more_args[value.more as usize].push(id);
         }
-        if let Some(summary) = summary {
-            self.fill_arg(id, summary);
-        }
         id
     }
 
-    fn fill_arg(&mut self, id: ArgId, summary: Sym) {
-        let info = &self.args[id as usize];
-        let pair = format!(
-            "{}={}",
-            self.strings.text(info.name),
-            self.strings.text(summary)
-        );
-        let pair = self.strings.intern(&pair, used::ARG);
-        let info = &mut self.args[id as usize];
-        info.value = Some(summary);
-        info.pair = Some(pair);
+    /// The arguments of a call, in parameter order.
+    pub fn args_of(&self, row: &CallRow) -> &[ArgId] {
+        let at = row.args_at as usize;
+        &self.arg_lists[at..at + row.args_len as usize]
+    }
+
+    /// The digest of an argument's value.
+    pub fn arg_digest(&self, id: ArgId) -> Digest {
+        self.values[self.args[id as usize].value as usize].0
+    }
+
+    /// The summary of an argument's value, once read.
+    pub fn arg_summary(&self, id: ArgId) -> Option<Sym> {
+        self.values[self.args[id as usize].value as usize].1.summary
     }
 
     /// Records the summary of an argument value (for filtering and display).
@@ -639,15 +690,6 @@ impl Calls {
             self.summarised += 1;
         }
         value.summary = Some(sym);
-        let (first, more) = (value.first, value.more);
-        if first != NO_ARG {
-            self.fill_arg(first, sym);
-        }
-        if more != NO_ARG {
-            for i in 0..self.more_args[more as usize].len() {
-                self.fill_arg(self.more_args[more as usize][i], sym);
-            }
-        }
     }
 
     /// The summary of a value, when known.
@@ -663,8 +705,8 @@ impl Calls {
         let mut out: Vec<Digest> = keys
             .iter()
             .filter_map(|k| self.position(k))
-            .flat_map(|r| self.rows[r as usize].args.iter())
-            .map(|&a| self.args[a as usize].digest)
+            .flat_map(|r| self.args_of(&self.rows[r as usize]))
+            .map(|&a| self.arg_digest(a))
             .filter(|d| self.summary(d).is_none())
             .collect();
         out.sort();
@@ -699,6 +741,43 @@ impl Calls {
         self.strings.text(id)
     }
 
+    /// Bytes held by each part (from the capacities; what rows and tags point to is left
+    /// out), largest first: for the large-cache example, which says where memory goes.
+    pub fn footprint(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let s = &self.strings;
+        let mut parts = vec![
+            ("rows", self.rows.capacity() * size_of::<CallRow>()),
+            (
+                "row index",
+                self.index.table.capacity() * (size_of::<u32>() + 1),
+            ),
+            ("arguments", self.args.capacity() * size_of::<ArgInfo>()),
+            (
+                "argument lists",
+                self.arg_lists.capacity() * size_of::<ArgId>(),
+            ),
+            (
+                "values",
+                self.values.capacity() * size_of::<(Digest, ValueInfo)>(),
+            ),
+            (
+                "value index",
+                self.value_index.table.capacity() * (size_of::<u32>() + 1),
+            ),
+            (
+                "strings",
+                s.text.capacity()
+                    + s.ends.capacity() * size_of::<usize>()
+                    + s.used.capacity() * size_of::<u16>()
+                    + s.masks.capacity() * size_of::<u64>()
+                    + s.ids.capacity() * (size_of::<Sym>() + 1),
+            ),
+        ];
+        parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        parts
+    }
+
     /// Every `key=value` tag with the number of calls carrying it, most used first.
     pub fn tag_counts(&self) -> Vec<(Tag, usize)> {
         let mut counts: HashMap<Sym, (Tag, usize)> = HashMap::new();
@@ -725,6 +804,15 @@ impl Calls {
             out.push_str(self.text(t.pair));
         }
         out
+    }
+}
+
+/// Makes room for one more element, growing by a quarter rather than doubling: the lists of
+/// a million calls are tens of megabytes, and a doubling just past a million would leave
+/// half of one empty.
+fn grow<T>(list: &mut Vec<T>) {
+    if list.len() == list.capacity() {
+        list.reserve_exact((list.capacity() / 4).max(64));
     }
 }
 

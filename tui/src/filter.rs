@@ -1,12 +1,14 @@
 //! The `/` filter: fzf-style terms (`fuzzy`, `'exact`, `^prefix`, `suffix$`, `!not`) over
 //! function names, tags and argument values, and field forms `fn:`, `mod:`, `tag:KEY[=VALUE]`,
-//! `arg:NAME[=VALUE]`. All terms must hold. Each distinct string is matched once per query,
-//! then calls are checked by table look-ups, which keeps a keystroke inside one frame.
+//! `arg:NAME[=VALUE]`. All terms must hold. Each distinct string is matched once per query
+//! (most ruled out by a byte scan before the matcher runs), then every call is checked by
+//! table look-ups in the order calls are stored, which keeps a keystroke at a million calls
+//! within a few frames.
 
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
-use nucleo_matcher::{Config, Matcher};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
 
-use crate::calls::{CallRow, Calls, Sym, used};
+use crate::calls::{CallRow, Calls, Sym, byte_bit, byte_mask, used};
 
 /// Which fields a term without a `field:` prefix searches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,8 +111,8 @@ impl Query {
         if self.terms.is_empty() {
             return order.to_vec();
         }
-        let test = self.test(calls, scope);
-        order.iter().copied().filter(|&r| test.passes(r)).collect()
+        let passing = self.test(calls, scope).passing();
+        order.iter().copied().filter(|&r| passing.has(r)).collect()
     }
 
     /// The query made concrete for these calls: each distinct string matched once, so that
@@ -138,12 +140,45 @@ impl RowTest<'_> {
         let row = &self.calls.rows[row as usize];
         self.compiled.iter().all(|c| c.test(row, self.calls))
     }
+
+    /// Every row that passes. Rows are tested in the order they are stored, not in the
+    /// table's order: the rows, their tags and arguments are then read one after another
+    /// rather than from all over memory, several times faster at a million calls.
+    pub fn passing(&self) -> RowSet {
+        let rows = &self.calls.rows;
+        let mut words = vec![0u64; rows.len().div_ceil(64)];
+        for (w, chunk) in words.iter_mut().zip(rows.chunks(64)) {
+            for (bit, row) in chunk.iter().enumerate() {
+                if self.compiled.iter().all(|c| c.test(row, self.calls)) {
+                    *w |= 1 << bit;
+                }
+            }
+        }
+        RowSet { words }
+    }
 }
 
-/// A term made concrete for one set of strings: which strings it hits.
+/// A set of rows (indices into `calls.rows`), one bit each.
+pub struct RowSet {
+    words: Vec<u64>,
+}
+
+impl RowSet {
+    /// Whether row `r` is in the set.
+    pub fn has(&self, r: u32) -> bool {
+        let r = r as usize;
+        self.words
+            .get(r / 64)
+            .is_some_and(|w| w >> (r % 64) & 1 == 1)
+    }
+}
+
+/// A term made concrete for one set of strings: which strings it hits (and for a plain term
+/// over arguments, which arguments' `name=summary`).
 struct Compiled<'a> {
     term: &'a Term,
     hits: Vec<bool>,
+    arg_hits: Vec<bool>,
     key: Option<Sym>,
     scope: u16,
 }
@@ -160,19 +195,45 @@ impl<'a> Compiled<'a> {
             Test::TagKey(k) | Test::ArgName(k) => (None, 0, Some(k)),
         };
         let mut hits = Vec::new();
+        let mut arg_hits = Vec::new();
         if let Some(atom) = atom {
             hits = vec![false; strings.len()];
             let mut buf = Vec::new();
+            let quick = Quick::of(atom);
             for (id, hit) in hits.iter_mut().enumerate() {
                 let id = id as Sym;
-                if strings.used(id) & bits != 0 {
+                if strings.used(id) & bits & !used::ARG != 0
+                    && quick.may_hold(strings.mask(id))
+                    && quick.may_match(&[strings.bytes(id)])
+                {
                     *hit = atom.score(strings.utf32(id, &mut buf), matcher).is_some();
+                }
+            }
+            if bits & used::ARG != 0 {
+                arg_hits = vec![false; calls.args.len()];
+                let mut pair = String::new();
+                for (id, hit) in arg_hits.iter_mut().enumerate() {
+                    let Some(summary) = calls.arg_summary(id as u32) else {
+                        continue;
+                    };
+                    let name = calls.args[id].name;
+                    let mask = strings.mask(name) | byte_bit(b'=') | strings.mask(summary);
+                    let parts = [strings.bytes(name), b"=", strings.bytes(summary)];
+                    if quick.may_hold(mask) && quick.may_match(&parts) {
+                        pair.clear();
+                        pair.push_str(strings.text(name));
+                        pair.push('=');
+                        pair.push_str(strings.text(summary));
+                        let text = Utf32Str::new(&pair, &mut buf);
+                        *hit = atom.score(text, matcher).is_some();
+                    }
                 }
             }
         }
         Compiled {
             term,
             hits,
+            arg_hits,
             key: key.and_then(|k| strings.get(k)),
             scope: scope.bits(),
         }
@@ -183,13 +244,19 @@ impl<'a> Compiled<'a> {
     }
 
     fn test(&self, row: &CallRow, calls: &Calls) -> bool {
-        let args = || row.args.iter().map(|&a| &calls.args[a as usize]);
+        let args = || {
+            calls
+                .args_of(row)
+                .iter()
+                .map(|&a| (a, &calls.args[a as usize]))
+        };
+        let arg_hit = |a: u32| self.arg_hits.get(a as usize).copied().unwrap_or(false);
         let found = match &self.term.test {
             Test::Plain(_) => {
                 (self.scope & used::NAME != 0 && self.hit(row.name))
                     || (self.scope & used::TAG != 0 && row.tags.iter().any(|t| self.hit(t.pair)))
                     || (self.scope & used::ARG != 0
-                        && args().any(|a| a.pair.is_some_and(|p| self.hit(p))))
+                        && calls.args_of(row).iter().any(|&a| arg_hit(a)))
             }
             Test::Function(_) => self.hit(row.name),
             Test::Module(_) => self.hit(row.module),
@@ -198,12 +265,63 @@ impl<'a> Compiled<'a> {
                 .tags
                 .iter()
                 .any(|t| Some(t.key) == self.key && self.hit(t.value)),
-            Test::ArgName(_) => args().any(|a| Some(a.name) == self.key),
-            Test::Arg(..) => {
-                args().any(|a| Some(a.name) == self.key && a.value.is_some_and(|v| self.hit(v)))
-            }
+            Test::ArgName(_) => args().any(|(_, a)| Some(a.name) == self.key),
+            Test::Arg(..) => args().any(|(id, a)| {
+                Some(a.name) == self.key && calls.arg_summary(id).is_some_and(|v| self.hit(v))
+            }),
         };
         found != self.term.negate
+    }
+}
+
+/// A byte scan that rules out most strings before the matcher runs: every kind of match
+/// (fuzzy, exact, substring, prefix, suffix) needs the needle's characters in the string in
+/// order, whatever the case. Only for ASCII needles and strings; any other string goes to
+/// the matcher. Of a million argument values, a term usually leaves a handful to match.
+struct Quick {
+    /// The needle in lower case; `None` when it is not ASCII (nothing is ruled out).
+    needle: Option<Vec<u8>>,
+    /// Its [`byte_mask`].
+    mask: u64,
+}
+
+impl Quick {
+    fn of(atom: &Atom) -> Quick {
+        let needle = match atom.needle_text() {
+            Utf32Str::Ascii(bytes) => Some(bytes.to_ascii_lowercase()),
+            Utf32Str::Unicode(_) => None,
+        };
+        let mask = needle.as_deref().map_or(0, byte_mask);
+        Quick { needle, mask }
+    }
+
+    /// False only when a text with this [`byte_mask`] cannot match: it lacks a byte of the
+    /// needle (a text with a byte that is not ASCII is never ruled out).
+    fn may_hold(&self, mask: u64) -> bool {
+        mask & (1 << 63) != 0 || self.mask & !mask == 0
+    }
+
+    /// False only when the text made of these parts cannot match.
+    fn may_match(&self, parts: &[&[u8]]) -> bool {
+        let Some(needle) = &self.needle else {
+            return true;
+        };
+        let mut want = needle.iter();
+        let Some(mut next) = want.next() else {
+            return true;
+        };
+        for &b in parts.iter().copied().flatten() {
+            if !b.is_ascii() {
+                return true;
+            }
+            if b.to_ascii_lowercase() == *next {
+                match want.next() {
+                    Some(n) => next = n,
+                    None => return true,
+                }
+            }
+        }
+        false
     }
 }
 
@@ -316,10 +434,10 @@ mod tests {
             .iter()
             .map(|&r| {
                 let row = &calls.rows[r as usize];
-                let args: Vec<String> = row
-                    .args
+                let args: Vec<String> = calls
+                    .args_of(row)
                     .iter()
-                    .filter_map(|&a| calls.args[a as usize].value)
+                    .filter_map(|&a| calls.arg_summary(a))
                     .map(|v| calls.text(v).to_owned())
                     .collect();
                 format!("{}({})", calls.text(row.name), args.join(","))
@@ -377,6 +495,68 @@ mod tests {
         assert!(names("100", Scope::Functions).is_empty());
         assert_eq!(names("testing", Scope::Tags).len(), 1);
         assert!(names("testing", Scope::Arguments).is_empty());
+    }
+
+    #[test]
+    fn the_byte_scan_never_rules_out_a_match() {
+        let texts = [
+            "relax_structure",
+            "Relax",
+            "x=1234",
+            "label=sample-07",
+            "project=alloys",
+            "fit spectrum",
+            "ÉTÉ=12",
+            "",
+            "a-b_c.d/e",
+        ];
+        let needles = [
+            "r",
+            "re",
+            "RE",
+            "rlx",
+            "'relax",
+            "^Rel",
+            "ure$",
+            "1234",
+            "x=12",
+            "=",
+            "7",
+            "fit\\ spec",
+            "été",
+            "ete",
+            "e",
+            "zz",
+            "a-b",
+            "_c.",
+            "e$",
+            "!q",
+        ];
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let mut buf = Vec::new();
+        let mut ruled_out = 0;
+        for needle in needles {
+            let Some((atom, _)) = fzf(needle) else {
+                continue;
+            };
+            let quick = Quick::of(&atom);
+            for text in texts {
+                let matches = atom
+                    .score(Utf32Str::new(text, &mut buf), &mut matcher)
+                    .is_some();
+                let kept = quick.may_hold(byte_mask(text.as_bytes()))
+                    && quick.may_match(&[text.as_bytes()]);
+                assert!(
+                    kept || !matches,
+                    "{needle:?} matches {text:?} but was ruled out"
+                );
+                ruled_out += usize::from(!kept);
+            }
+        }
+        assert!(
+            ruled_out > 50,
+            "the scan rules out most pairs ({ruled_out})"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! table that cannot be read ends the first load with the error rather than stalling it. On a
 //! stack every read is the union of the layers, and a layer left out is sent as a warning.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
 use fleche::codec::inspect;
@@ -36,6 +36,17 @@ pub const POLL: Duration = Duration::from_millis(1_000);
 pub const SUMMARY_BYTES: usize = 4_096;
 /// Argument summaries are cut to this many characters.
 pub const SUMMARY_CHARS: usize = 60;
+/// Argument values noted before they are summarised (during the first load too), so the
+/// list never holds every argument of a million calls.
+pub const SUMMARISE_AT: usize = 262_144;
+/// Messages the reader may send ahead of the UI: it waits beyond that, so decoded records
+/// never pile up in memory while the UI adds them.
+pub const AHEAD: usize = 4;
+
+/// The channel the reader sends on, holding at most [`AHEAD`] messages.
+pub fn channel() -> (SyncSender<Loaded>, Receiver<Loaded>) {
+    std::sync::mpsc::sync_channel(AHEAD)
+}
 
 /// What the reader sends to the UI.
 #[derive(Debug, Clone)]
@@ -90,13 +101,13 @@ pub fn argument_summary(head: &ValueHead) -> String {
 }
 
 /// Runs the reader until the UI hangs up.
-pub fn run(cache: Cache, tx: Sender<Loaded>, rx: Receiver<Request>) {
+pub fn run(cache: Cache, tx: SyncSender<Loaded>, rx: Receiver<Request>) {
     // Skipped layers are shown on the screen, never printed over it.
     cache.collect_layer_warnings();
     let mut reader = Reader {
         cache,
         tx,
-        known: HashSet::default(),
+        known: Known::default(),
         unsummarised: Vec::new(),
         newest: None,
         counts: Vec::new(),
@@ -109,9 +120,7 @@ pub fn run(cache: Cache, tx: Sender<Loaded>, rx: Receiver<Request>) {
         match rx.recv_timeout(POLL) {
             Ok(request) => {
                 if let Request::Deleted(keys) = request {
-                    for key in &keys {
-                        reader.known.remove(key);
-                    }
+                    reader.known.remove(&keys);
                 }
                 if reader.rescan().is_err() {
                     return;
@@ -132,8 +141,8 @@ struct Gone;
 
 struct Reader {
     cache: Cache,
-    tx: Sender<Loaded>,
-    known: HashSet<Digest>,
+    tx: SyncSender<Loaded>,
+    known: Known,
     /// Argument values to summarise next (with repeats, until they are read).
     unsummarised: Vec<Digest>,
     newest: Option<TimeKey>,
@@ -176,6 +185,10 @@ impl Reader {
         // index that cannot be read is said, and every record is still read in key order.
         let mut before = None;
         let mut read = 0;
+        // The newest calls, skipped in the pass by key order; every key that pass sees, in
+        // order (the known calls after it, with no set to grow).
+        let mut newest: HashSet<Digest> = HashSet::default();
+        let mut seen: Vec<Digest> = Vec::new();
         for size in [FIRST_CHUNK, NEWEST - FIRST_CHUNK] {
             let page = match self.cache.calls_before(before, size) {
                 Ok(p) => p,
@@ -189,6 +202,7 @@ impl Reader {
             before = Some(last);
             read += page.len() as u64;
             let keys: Vec<Digest> = page.iter().map(|t| t.key).collect();
+            newest.extend(keys.iter().copied());
             if !self.load(&keys)? {
                 break;
             }
@@ -205,16 +219,22 @@ impl Reader {
             let Some(last) = page.last() else { break };
             after = Some(last.key);
             let full = page.len() == CHUNK;
+            seen.extend(page.iter().map(|r| r.key));
             let rows: Vec<PagedRecord> = page
                 .into_iter()
-                .filter(|r| !self.known.contains(&r.key))
+                .filter(|r| !newest.contains(&r.key))
                 .collect();
             read += rows.len() as u64;
             self.take(rows)?;
+            if self.unsummarised.len() >= SUMMARISE_AT {
+                self.summarise()?;
+            }
             if !full {
                 break;
             }
         }
+        let newest = std::mem::replace(&mut self.known, Known::sorted(seen));
+        self.known.insert_all(newest.iter());
         self.send(Loaded::Done)?;
         self.summarise()
     }
@@ -224,6 +244,7 @@ impl Reader {
     fn load(&mut self, keys: &[Digest]) -> Result<bool, Gone> {
         let mut keys = keys.to_vec();
         keys.sort_unstable();
+        self.known.insert_all(keys.iter().copied());
         match self.cache.records_of(&keys) {
             Ok(rows) => self.take(rows).map(|()| true),
             Err(e) => self.fail(e).map(|()| false),
@@ -236,7 +257,6 @@ impl Reader {
         let mut rows = Vec::with_capacity(page.len());
         let mut unreadable = Vec::new();
         for PagedRecord { key, layer, record } in page {
-            self.known.insert(key);
             match record {
                 Ok(record) => {
                     self.unsummarised
@@ -332,23 +352,116 @@ impl Reader {
         {
             self.newest = page.first().copied();
         }
-        let now: HashSet<Digest> = keys.iter().copied().collect();
-        let removed: Vec<Digest> = self.known.difference(&now).copied().collect();
         let added: Vec<Digest> = keys
             .iter()
             .filter(|k| !self.known.contains(k))
             .copied()
             .collect();
-        self.send(Loaded::Total(keys.len() as u64))?;
+        let mut now = keys;
+        now.sort_unstable();
+        let removed = self.known.missing_from(&now);
+        self.send(Loaded::Total(now.len() as u64))?;
+        drop(now);
         if !removed.is_empty() {
-            for k in &removed {
-                self.known.remove(k);
-            }
+            self.known.remove(&removed);
             self.send(Loaded::Removed(removed))?;
         }
         for chunk in added.chunks(CHUNK) {
             self.load(chunk)?;
         }
         self.summarise()
+    }
+}
+
+/// The calls sent to the UI, by key: a sorted list (32 bytes a call, where a hash set took
+/// 66) and the few added since it was last sorted, merged in once they grow to an eighth of
+/// it.
+#[derive(Debug, Default)]
+struct Known {
+    sorted: Vec<Digest>,
+    added: HashSet<Digest>,
+}
+
+impl Known {
+    /// These keys, given in order.
+    fn sorted(keys: Vec<Digest>) -> Known {
+        debug_assert!(keys.is_sorted());
+        Known {
+            sorted: keys,
+            added: HashSet::default(),
+        }
+    }
+
+    fn contains(&self, key: &Digest) -> bool {
+        self.added.contains(key) || self.sorted.binary_search(key).is_ok()
+    }
+
+    fn len(&self) -> usize {
+        self.sorted.len() + self.added.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Digest> + '_ {
+        self.sorted.iter().chain(&self.added).copied()
+    }
+
+    fn insert_all(&mut self, keys: impl IntoIterator<Item = Digest>) {
+        for key in keys {
+            if self.sorted.last().is_none_or(|last| *last < key) {
+                self.sorted.push(key);
+            } else if !self.contains(&key) {
+                self.added.insert(key);
+            }
+        }
+        if self.added.len() > 1_024 + self.sorted.len() / 8 {
+            self.sorted.extend(self.added.drain());
+            self.sorted.sort_unstable();
+        }
+    }
+
+    fn remove(&mut self, keys: &[Digest]) {
+        let gone: HashSet<&Digest> = keys.iter().collect();
+        self.sorted.retain(|k| !gone.contains(k));
+        self.added.retain(|k| !gone.contains(k));
+    }
+
+    /// The known keys not among `now` (sorted).
+    fn missing_from(&self, now: &[Digest]) -> Vec<Digest> {
+        self.iter()
+            .filter(|k| now.binary_search(k).is_err())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u16) -> Digest {
+        let mut bytes = [0; 32];
+        bytes[..2].copy_from_slice(&i.to_be_bytes());
+        Digest::from_bytes(bytes)
+    }
+
+    #[test]
+    fn known_keys_stay_a_set_through_inserts_and_removals() {
+        let mut known = Known::sorted((0..4_000).step_by(2).map(key).collect());
+        // Out of order and repeated: enough to merge the added ones into the list twice.
+        let more: Vec<Digest> = (0..5_000).rev().map(key).chain((0..10).map(key)).collect();
+        known.insert_all(more.iter().copied());
+        known.insert_all([key(6_000), key(5_500)]);
+        assert_eq!(known.len(), 5_002);
+        assert!((0..5_000).all(|i| known.contains(&key(i))));
+        known.remove(&[key(0), key(7), key(6_000)]);
+        assert_eq!(known.len(), 4_999);
+        assert!(!known.contains(&key(7)) && known.contains(&key(8)));
+        let now: Vec<Digest> = (10..5_000).map(key).collect();
+        let mut missing = known.missing_from(&now);
+        missing.sort();
+        let expected: Vec<Digest> = (1..10)
+            .filter(|&i| i != 7)
+            .chain([5_500])
+            .map(key)
+            .collect();
+        assert_eq!(missing, expected);
     }
 }

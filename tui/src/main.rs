@@ -119,7 +119,7 @@ impl Drop for TerminalGuard {
 
 fn run(opened: &open::Opened, options: Options) -> anyhow::Result<()> {
     let cache = &opened.cache;
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = loader::channel();
     let (req_tx, req_rx) = mpsc::channel();
     let reader_cache = cache.clone();
     let reader = std::thread::Builder::new()

@@ -423,7 +423,7 @@ fn memory_default_is_explained() {
 /// until the first load is over and argument values are summarised.
 fn browse(path: &Path) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
     let cache = open::open(path, false).unwrap().cache;
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = loader::channel();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     let reader = cache.clone();
     std::thread::spawn(move || {

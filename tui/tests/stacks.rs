@@ -77,7 +77,7 @@ struct Browser {
 impl Browser {
     fn start(layers: &[LayerSpec], writable: bool) -> Browser {
         let opened = open::open_stack(layers, writable).unwrap();
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = loader::channel();
         let (requests, req_rx) = mpsc::channel::<Request>();
         let reader = opened.cache.clone();
         std::thread::spawn(move || loader::run(reader, tx, req_rx));
@@ -138,10 +138,10 @@ impl Browser {
             .iter()
             .map(|&r| {
                 let row = &calls.rows[r as usize];
-                let args: Vec<&str> = row
-                    .args
+                let args: Vec<&str> = calls
+                    .args_of(row)
                     .iter()
-                    .map(|&a| calls.args[a as usize].value.map_or("?", |s| calls.text(s)))
+                    .map(|&a| calls.arg_summary(a).map_or("?", |s| calls.text(s)))
                     .collect();
                 (
                     format!("{}({})", calls.text(row.name), args.join(",")),

@@ -136,13 +136,13 @@ fn listed(selection: &Selection, limit: usize) -> Vec<(Listed, fleche::Digest)> 
             name: calls.text(row.name).to_owned(),
             start: row.start,
             wall_seconds: row.wall,
-            arguments: row
-                .args
+            arguments: calls
+                .args_of(row)
                 .iter()
                 .map(|&a| {
-                    let arg = &calls.args[a as usize];
-                    let value = arg.value.map_or("?", |v| calls.text(v));
-                    (calls.text(arg.name).to_owned(), value.to_owned())
+                    let name = calls.args[a as usize].name;
+                    let value = calls.arg_summary(a).map_or("?", |v| calls.text(v));
+                    (calls.text(name).to_owned(), value.to_owned())
                 })
                 .collect(),
             tags: row

@@ -162,21 +162,21 @@ impl CallView {
         let args = t.add(
             None,
             "arguments",
-            Body::Text(plural(row.args.len(), "argument")),
+            Body::Text(plural(calls.args_of(row).len(), "argument")),
         );
-        for &a in row.args.iter() {
-            let info = &calls.args[a as usize];
+        for &a in calls.args_of(row) {
+            let digest = calls.arg_digest(a);
             let id = t.add(
                 Some(args),
-                calls.text(info.name),
+                calls.text(calls.args[a as usize].name),
                 Body::Unread(Unread {
-                    digest: info.digest,
-                    hint: format!("digest {}", &info.digest.to_string()[..8]),
-                    summary: info.value.map(|v| calls.text(v).to_owned()),
+                    digest,
+                    hint: format!("digest {}", &digest.to_string()[..8]),
+                    summary: calls.arg_summary(a).map(|v| calls.text(v).to_owned()),
                     type_name: None,
                 }),
             );
-            t.set_digest(id, info.digest);
+            t.set_digest(id, digest);
         }
         let result = t.add(
             None,

@@ -168,12 +168,12 @@ impl CallsTable {
             self.view_keys = Vec::new();
             return;
         }
-        let test = self.query.test(calls, self.scope);
+        let passing = self.query.test(calls, self.scope).passing();
         (self.view_keys, self.view) = self
             .order_keys
             .iter()
             .zip(&self.order)
-            .filter(|&(_, &r)| test.passes(r))
+            .filter(|&(_, &r)| passing.has(r))
             .map(|(k, r)| (*k, *r))
             .unzip();
     }
