@@ -38,7 +38,7 @@ pub(crate) const MAX_USES: u32 = 1000;
 
 /// The two tables a hit reads, in a read transaction of their own.
 pub(crate) struct Tables {
-    pub(crate) calls: redb::ReadOnlyTable<super::KeyRef, (super::KeyRef, u64, &'static [u8])>,
+    pub(crate) calls: redb::ReadOnlyTable<super::KeyRef, (u64, &'static [u8])>,
     pub(crate) values: redb::ReadOnlyTable<super::KeyRef, (u64, &'static [u8])>,
 }
 
