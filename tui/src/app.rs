@@ -181,20 +181,20 @@ impl State {
     }
 
     /// How long the loop may wait for input before it takes the reader's messages again:
-    /// not at all while some wait (`backlog`), a few milliseconds while the reader is sending
-    /// (it waits for room in its channel, so a long wait would hold the load up; 20 ms keeps
-    /// frames drawn while loading few), else until
-    /// the next tick (`tick_left`).
+    /// not at all while some wait (`backlog`); 2 ms until the first calls arrive (the first
+    /// screen); 20 ms while the reader is sending (it waits for room in its channel, so a
+    /// long wait would hold the load up, and 20 ms keeps the frames drawn meanwhile few);
+    /// else until the next tick (`tick_left`).
     pub fn input_wait(&self, backlog: bool, tick_left: Duration) -> Duration {
         const SENDING: Duration = Duration::from_millis(500);
-        const SHORT: Duration = Duration::from_millis(20);
-        if backlog {
-            Duration::ZERO
-        } else if self.last_message.is_some_and(|t| t.elapsed() < SENDING) {
-            tick_left.min(SHORT)
-        } else {
-            tick_left
-        }
+        let wait = match self.last_message {
+            _ if backlog => Duration::ZERO,
+            _ if self.calls.is_empty() && !self.loading.done => Duration::from_millis(2),
+            None => tick_left,
+            Some(t) if t.elapsed() < SENDING => Duration::from_millis(20),
+            Some(_) => tick_left,
+        };
+        wait.min(tick_left)
     }
 
     /// Applies an action; returns what the caller must do.
