@@ -186,7 +186,10 @@ impl Reader {
         // The newest calls, skipped in the pass by key order; every key that pass sees, in
         // order (the known calls after it, with no set to grow).
         let mut newest: HashSet<Digest> = HashSet::default();
-        let mut seen: Vec<Digest> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+        // Room for the count the cache gives, within reason (a damaged count must not make
+        // the reader ask for more memory than there is).
+        let room = usize::try_from(total).map_or(0, |n| n.min(1 << 24));
+        let mut seen: Vec<Digest> = Vec::with_capacity(room);
         for size in [FIRST_CHUNK, NEWEST - FIRST_CHUNK] {
             let page = match self.cache.calls_before(before, size) {
                 Ok(p) => p,
