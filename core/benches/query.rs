@@ -1,11 +1,15 @@
-//! Query and table speed on a cache of 100,000 calls.
+//! Query and table speed on a cache of 100,000 calls, or as many as `FLECHE_QUERY_CALLS`
+//! says.
 //!
-//! `cargo bench -p fleche --bench query` (add `--features polars` for `to_polars`). Goals: a
-//! query by function name returning 1,000 of 100,000 calls in at most 5 ms;
-//! `cache().table()` over 100,000 calls (no values) in at most 200 ms; `to_polars()` of a
-//! table of 100,000 calls with one argument and the result in at most 200 ms. The cache is
-//! written straight through the store in one commit, so setup takes seconds, not the
-//! minutes 100,000 durable commits would.
+//! `cargo bench -p fleche --bench query` (add `--features polars` for `to_polars`);
+//! `FLECHE_QUERY_CALLS=1000000 cargo bench -p fleche --bench query -- file` for a million
+//! calls in a file only. The calls belong to 100 functions, so a query by name returns 1% of
+//! them. Goals: a query by function name returning 1,000 of 100,000 calls in at most 1 ms,
+//! 10,000 of 1,000,000 in at most 10 ms; `cache().table()` (no values) of 100,000 calls in at
+//! most 40 ms, of 1,000,000 in at most 400 ms; `to_polars()` of a table of 100,000 calls with
+//! one argument and the result in at most 200 ms. Each cache is written once per run, straight
+//! through the store in commits of 100,000 calls, so setup takes seconds (about a minute for a
+//! million calls), not the hours a million durable commits would.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -13,17 +17,38 @@ use std::sync::LazyLock;
 use fleche::record::{CallRecord, Metadata};
 use fleche::{Cache, Digest};
 
-const CALLS: usize = 100_000;
+/// Calls in each cache: 100,000 unless `FLECHE_QUERY_CALLS` says otherwise.
+static CALLS: LazyLock<usize> = LazyLock::new(|| {
+    std::env::var("FLECHE_QUERY_CALLS")
+        .ok()
+        .and_then(|n| n.replace(['_', ','], "").parse().ok())
+        .unwrap_or(100_000)
+});
 const FUNCTIONS: usize = 100;
+/// Calls written per commit while filling a cache.
+const COMMIT: usize = 100_000;
 
 fn main() {
     divan::main();
 }
 
 fn fill(cache: &Cache) {
-    let t0 = chrono::Utc::now();
-    let mut values = Vec::with_capacity(CALLS * 2);
-    let calls: Vec<(Digest, CallRecord)> = (0..CALLS)
+    let started = std::time::Instant::now();
+    for first in (0..*CALLS).step_by(COMMIT) {
+        fill_some(cache, first..(first + COMMIT).min(*CALLS));
+    }
+    assert_eq!(cache.len().unwrap(), *CALLS as u64);
+    eprintln!(
+        "(a cache of {} calls written in {:.1} s)",
+        *CALLS,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn fill_some(cache: &Cache, range: std::ops::Range<usize>) {
+    let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let mut values = Vec::with_capacity(range.len() * 2);
+    let calls: Vec<(Digest, CallRecord)> = range
         .map(|i| {
             let x = i as i64;
             let (arg, result) = (fleche::digest(&x), fleche::digest(&(x * x)));
@@ -55,7 +80,6 @@ fn fill(cache: &Cache) {
         })
         .collect();
     cache.insert_records(&calls, &values).unwrap();
-    assert_eq!(cache.len().unwrap(), CALLS as u64);
 }
 
 static MEMORY: LazyLock<Cache> = LazyLock::new(|| {
@@ -71,8 +95,9 @@ static FILE: LazyLock<(tempfile::TempDir, Cache)> = LazyLock::new(|| {
     (dir, cache)
 });
 
+/// A query by function name: 1% of the calls.
 #[divan::bench(args = ["memory", "file"], sample_count = 30)]
-fn query_by_name_1000_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
+fn query_by_name(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
@@ -80,13 +105,14 @@ fn query_by_name_1000_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) 
     };
     bencher.bench(|| {
         let calls = cache.query().name("function_42").calls().unwrap();
-        assert_eq!(calls.len(), CALLS / FUNCTIONS);
+        assert_eq!(calls.len(), *CALLS / FUNCTIONS);
         calls
     });
 }
 
+/// The table of every call, without values.
 #[divan::bench(args = ["memory", "file"], sample_count = 10)]
-fn table_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
+fn table(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
@@ -94,7 +120,7 @@ fn table_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
     };
     bencher.bench(|| {
         let table = cache.table();
-        assert_eq!(table.len(), CALLS);
+        assert_eq!(table.len(), *CALLS);
         table
     });
 }
@@ -118,7 +144,7 @@ fn query_by_name_and_tag(bencher: divan::Bencher<'_, '_>, backend: &str) {
 
 /// The text table with the argument and result columns: every value read and summarised.
 #[divan::bench(args = ["memory", "file"], sample_count = 10)]
-fn table_with_values_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
+fn table_with_values(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
@@ -126,7 +152,7 @@ fn table_with_values_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
     };
     bencher.bench(|| {
         let table = cache.table().arguments(["x"]).results();
-        assert_eq!(table.len(), CALLS);
+        assert_eq!(table.len(), *CALLS);
         table
     });
 }
@@ -135,7 +161,7 @@ fn table_with_values_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
 /// most 200 ms); the table is built once, outside the timing.
 #[cfg(feature = "polars")]
 #[divan::bench(args = ["memory", "file"], sample_count = 10)]
-fn to_polars_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
+fn to_polars(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
@@ -144,7 +170,7 @@ fn to_polars_of_100000(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let table = cache.table().arguments(["x"]).results();
     bencher.bench(|| {
         let frame = table.to_polars().unwrap();
-        assert_eq!(frame.height(), CALLS);
+        assert_eq!(frame.height(), *CALLS);
         frame
     });
 }

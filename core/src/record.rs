@@ -94,6 +94,13 @@ pub(crate) struct MetadataView<'a> {
     pub(crate) namespaces: BTreeMap<String, Value>,
 }
 
+impl MetadataView<'_> {
+    /// Start time in nanoseconds since the Unix epoch, as [`Metadata::start_nanos`].
+    pub(crate) fn start_nanos(&self) -> i64 {
+        self.timestart.timestamp_nanos_opt().unwrap_or(i64::MAX)
+    }
+}
+
 /// The tags of a [`MetadataView`] in stored order. A map may repeat a key; as in a
 /// `BTreeMap`, the last value wins.
 #[derive(Debug, Default)]
@@ -109,6 +116,11 @@ impl<'a> TagList<'a> {
     pub(crate) fn is_canonical(&self) -> bool {
         self.0.windows(2).all(|w| w[0].0 < w[1].0)
     }
+}
+
+/// The result digest of an encoded record, without reading the rest of it (a hit's read).
+pub(crate) fn result_of(bytes: &[u8]) -> Result<Digest, codec::CodecError> {
+    layout::result(bytes)
 }
 
 impl RecordView<'_> {

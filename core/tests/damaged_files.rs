@@ -142,7 +142,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
                 err,
                 Error::FormatVersion {
                     found: 1,
-                    expected: 5,
+                    expected: 6,
                     ..
                 }
             ),
@@ -150,7 +150,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
         );
         let text = err.to_string();
         assert!(text.contains("format version 1"), "{text}");
-        assert!(text.contains("reads format version 5"), "{text}");
+        assert!(text.contains("reads format version 6"), "{text}");
         assert!(text.contains("delete it"), "{text}");
     }
 }
@@ -176,7 +176,7 @@ fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_diges
             Cache::open_read_only(&path).unwrap_err(),
         ] {
             assert!(
-                matches!(err, Error::FormatVersion { found, expected: 5, .. } if found == version),
+                matches!(err, Error::FormatVersion { found, expected: 6, .. } if found == version),
                 "{err:?}"
             );
             let text = err.to_string();
@@ -186,8 +186,9 @@ fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_diges
     }
 }
 
-/// Format 4 stored call records as CBOR with field names; format 5's records have a layout of
-/// their own, so a format-4 file is refused with advice, read-only or not, and stays format 4.
+/// Format 4 stored call records as CBOR with field names; records since format 5 have a
+/// layout of their own, so a format-4 file is refused with advice, read-only or not, and
+/// stays format 4.
 #[test]
 fn a_file_of_format_4_is_refused_with_advice_and_stays_format_4() {
     let dir = tempfile::tempdir().unwrap();
@@ -202,7 +203,7 @@ fn a_file_of_format_4_is_refused_with_advice_and_stays_format_4() {
                 err,
                 Error::FormatVersion {
                     found: 4,
-                    expected: 5,
+                    expected: 6,
                     ..
                 }
             ),
@@ -214,13 +215,76 @@ fn a_file_of_format_4_is_refused_with_advice_and_stays_format_4() {
     }
 }
 
+/// Format 5 kept whole call keys in its indexes and the result digest beside each record; its
+/// tables have other types than format 6's, so a file of format 5, with its tables as format 5
+/// wrote them, is refused with advice, read-only or not, and left byte for byte as it was.
+#[test]
+fn a_file_of_format_5_is_refused_with_advice_and_left_as_it_was() {
+    type Key = [u8; 32];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<Key, (u64, &[u8])>::new("values"))
+            .unwrap()
+            .insert([1; 32], (7, &b"\x01"[..]))
+            .unwrap();
+        txn.open_table(redb::TableDefinition::<Key, (Key, u64, &[u8])>::new(
+            "calls",
+        ))
+        .unwrap()
+        .insert([2; 32], ([1; 32], 9, &b"\x05record"[..]))
+        .unwrap();
+        txn.open_multimap_table(redb::MultimapTableDefinition::<&str, Key>::new(
+            "calls_by_name",
+        ))
+        .unwrap()
+        .insert("f", [2; 32])
+        .unwrap();
+        txn.open_table(redb::TableDefinition::<(i64, Key), ()>::new(
+            "calls_by_time",
+        ))
+        .unwrap()
+        .insert((5, [2; 32]), ())
+        .unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("fleche_format"))
+            .unwrap()
+            .insert("version", 5)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    for err in [
+        Cache::open(&path).unwrap_err(),
+        Cache::open_read_only(&path).unwrap_err(),
+        Cache::open(&path).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err,
+                Error::FormatVersion {
+                    found: 5,
+                    expected: 6,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("whole call keys"), "{text}");
+        assert!(text.contains("delete it"), "{text}");
+    }
+    assert!(std::fs::read(&path).unwrap() == before, "the file changed");
+}
+
 #[test]
 fn a_file_of_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = file_of_format(dir.path(), 6);
+    let path = file_of_format(dir.path(), 7);
     let err = Cache::open_read_only(&path).unwrap_err();
     assert!(
-        matches!(err, Error::FormatVersion { found: 6, .. }),
+        matches!(err, Error::FormatVersion { found: 7, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer fleche"), "{err}");

@@ -5,7 +5,10 @@
 //! bytes below were unchanged by it. Format version 3 added typed tags, `resources` and the
 //! collectors' `namespaces` (pinned by `RECORD_V3`). Format version 5 stores call records in
 //! a binary layout of their own (`CallRecord::encode`, `core/src/record/layout.rs`) instead
-//! of the value codec's CBOR: `RECORD`, `RECORD_V3` and `RECORD_ALL` pin it.
+//! of the value codec's CBOR: `RECORD`, `RECORD_V3` and `RECORD_ALL` pin it. Format version 6
+//! stores wall and CPU times as whole nanoseconds or microseconds where they read back bit
+//! for bit (the three records changed there and in their first byte), and pins the tables of
+//! a file in `a_call_is_stored_in_known_tables_and_entries`.
 
 use std::collections::BTreeMap;
 
@@ -146,10 +149,124 @@ fn a_call_record_with_every_part_encodes_to_known_bytes() {
     pinned(&record, RECORD_ALL);
 }
 
-const RECORD_ALL: &str = "053e0572656c617806616c6c6f7973abababababababababababababababababababababababababababababababab010b74656d70657261747572650707070707070707070707070707070707070707070707070707070707070707010473656c660303030303030303030303030303030303030303030303030303030303030303090909090909090909090909090909090909090909090909090909090909090903663634098a80a0bbd29df1fa31f6cfacf30e0000000000000040010770726f6a6563740006616c6c6f797301680175022f77022f7005302e312e300c727573746320312e39352e30050361626306000000000000d03fac02";
+const RECORD_ALL: &str = "063e0572656c617806616c6c6f7973abababababababababababababababababababababababababababababababab010b74656d70657261747572650707070707070707070707070707070707070707070707070707070707070707010473656c660303030303030303030303030303030303030303030303030303030303030303090909090909090909090909090909090909090909090909090909090909090903663634098a80a0bbd29df1fa31f6cfacf30e81a4e803010770726f6a6563740006616c6c6f797301680175022f77022f7005302e312e300c727573746320312e39352e30050361626306c1843dac02";
 
-const RECORD_V3: &str = "05630572656c617806616c6c6f79730132abababababababababababababababababababababababababababababababab010b74656d70657261747572650707070707070707070707070707070707070707070707070707070707070707090909090909090909090909090909090909090909090909090909090909090903663634098a80a0bbd29df1fa31f6cfacf30e000000000000004004016204017202000000000000e03f0173000178017401d80407000000000000f83f000000000000d03f802001036770750ca1656d6f64656c6441313030";
+const RECORD_V3: &str = "06630572656c617806616c6c6f79730132abababababababababababababababababababababababababababababababab010b74656d70657261747572650707070707070707070707070707070707070707070707070707070707070707090909090909090909090909090909090909090909090909090909090909090903663634098a80a0bbd29df1fa31f6cfacf30e81a4e80304016204017202000000000000e03f0173000178017401d80407819bee02c1843d802001036770750ca1656d6f64656c6441313030";
 const EXACT: &str =
     "a5656d61796265d9f1ecf664756e6974d9f1ecf665706c61696e05647a65726ff98000636e616efa7f800001";
 const VALUE: &str = "a46178f93e00656c6162656c61616773616d706c6573d85650000000000000e03f00000000000000c06372617743010203";
-const RECORD: &str = "05030572656c617806616c6c6f79730132abababababababababababababababababababababababababababababababab010b74656d70657261747572650707070707070707070707070707070707070707070707070707070707070707090909090909090909090909090909090909090909090909090909090909090903663634098a80a0bbd29df1fa31f6cfacf30e0000000000000040010770726f6a6563740006616c6c6f7973";
+const RECORD: &str = "06030572656c617806616c6c6f79730132abababababababababababababababababababababababababababababababab010b74656d70657261747572650707070707070707070707070707070707070707070707070707070707070707090909090909090909090909090909090909090909090909090909090909090903663634098a80a0bbd29df1fa31f6cfacf30e81a4e803010770726f6a6563740006616c6c6f7973";
+
+/// Format version 6 pins the tables of a cache file: which there are, their key and value
+/// types, and the entries one call writes. The indexes hold the first 8 bytes of call keys and
+/// value digests, read as a big-endian `u64`; the call entry is the record's checksum (XXH3-64
+/// of the record bytes) and the record, which alone holds the result digest.
+#[test]
+fn a_call_is_stored_in_known_tables_and_entries() {
+    use redb::{
+        MultimapTableDefinition as Multimap, MultimapTableHandle, ReadableDatabase, ReadableTable,
+        TableDefinition as Table, TableHandle,
+    };
+    type Key = [u8; 32];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("golden.redb");
+    let key = Digest::from_bytes([0x5a; 32]);
+    let record = known_record();
+    {
+        let cache = fleche::Cache::open(&path).unwrap();
+        cache
+            .insert_records(&[(key, record.clone())], &[(record.result, vec![0xf6])])
+            .unwrap();
+    }
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let db = builder.open_read_only(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let mut tables: Vec<String> = txn
+        .list_tables()
+        .unwrap()
+        .map(|t| t.name().to_owned())
+        .chain(
+            txn.list_multimap_tables()
+                .unwrap()
+                .map(|t| t.name().to_owned()),
+        )
+        .collect();
+    tables.sort();
+    assert_eq!(
+        tables,
+        [
+            "calls",
+            "calls_by_argument",
+            "calls_by_function",
+            "calls_by_result",
+            "calls_by_tag",
+            "calls_by_time",
+            "fleche_format",
+            "values"
+        ]
+    );
+    let version = txn
+        .open_table(Table::<&str, u64>::new("fleche_format"))
+        .unwrap();
+    assert_eq!(version.get("version").unwrap().unwrap().value(), 6);
+
+    let calls = txn
+        .open_table(Table::<Key, (u64, &[u8])>::new("calls"))
+        .unwrap();
+    let entry = calls.get(key.as_bytes()).unwrap().unwrap();
+    let (sum, bytes) = entry.value();
+    assert_eq!(hex(bytes), RECORD);
+    assert_eq!(sum, 0x86f4_e57b_e692_1fe7, "{sum:#x}");
+    assert_eq!(sum, xxhash_rust::xxh3::xxh3_64(bytes));
+
+    let prefix = 0x5a5a_5a5a_5a5a_5a5a_u64;
+    let values =
+        |v: redb::MultimapValue<'_, u64>| -> Vec<u64> { v.map(|x| x.unwrap().value()).collect() };
+    let by_function = txn
+        .open_multimap_table(Multimap::<(&str, &str), u64>::new("calls_by_function"))
+        .unwrap();
+    assert_eq!(
+        values(by_function.get(("relax", "alloys")).unwrap()),
+        [prefix]
+    );
+    let by_tag = txn
+        .open_multimap_table(Multimap::<&str, u64>::new("calls_by_tag"))
+        .unwrap();
+    assert_eq!(values(by_tag.get("project\0alloys").unwrap()), [prefix]);
+    // Plain tables: every entry's key says it all.
+    let by_argument = txn
+        .open_table(Table::<(&str, u64, u64), ()>::new("calls_by_argument"))
+        .unwrap();
+    let arguments: Vec<(String, u64, u64)> = by_argument
+        .iter()
+        .unwrap()
+        .map(|e| {
+            let key = e.unwrap().0;
+            let (n, v, c) = key.value();
+            (n.to_owned(), v, c)
+        })
+        .collect();
+    assert_eq!(
+        arguments,
+        [("temperature".to_owned(), 0x0707_0707_0707_0707, prefix)]
+    );
+    let by_result = txn
+        .open_table(Table::<(u64, u64), ()>::new("calls_by_result"))
+        .unwrap();
+    let results: Vec<(u64, u64)> = by_result
+        .iter()
+        .unwrap()
+        .map(|e| e.unwrap().0.value())
+        .collect();
+    assert_eq!(results, [(0x0909_0909_0909_0909, prefix)]);
+    let by_time = txn
+        .open_table(Table::<(i64, u64), ()>::new("calls_by_time"))
+        .unwrap();
+    let times: Vec<(i64, u64)> = by_time
+        .iter()
+        .unwrap()
+        .map(|e| e.unwrap().0.value())
+        .collect();
+    assert_eq!(times, [(1_800_000_000_000_000_005, prefix)]);
+}

@@ -439,9 +439,8 @@ fn browse(path: &Path) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
 }
 
 type RedbKey = [u8; 32];
-/// call key -> (result digest, checksum, encoded record), as fleche stores it (format 2).
-const CALLS: redb::TableDefinition<'_, RedbKey, (RedbKey, u64, &[u8])> =
-    redb::TableDefinition::new("calls");
+/// call key -> (checksum, encoded record), as fleche stores it (format 6).
+const CALLS: redb::TableDefinition<'_, RedbKey, (u64, &[u8])> = redb::TableDefinition::new("calls");
 
 #[test]
 fn damaged_records_show_as_rows_of_their_own_beside_every_readable_call() {
@@ -461,13 +460,10 @@ fn damaged_records_show_as_rows_of_their_own_beside_every_readable_call() {
         let txn = db.begin_write().unwrap();
         {
             let mut calls = txn.open_table(CALLS).unwrap();
-            let (result, sum, _) = calls.get(damaged.as_bytes()).unwrap().unwrap().value();
+            let (sum, _) = calls.get(damaged.as_bytes()).unwrap().unwrap().value();
             // The stored checksum no longer matches: fleche finds it damaged.
             calls
-                .insert(
-                    damaged.as_bytes(),
-                    (result, sum, &b"\xff\xfe not a record"[..]),
-                )
+                .insert(damaged.as_bytes(), (sum, &b"\xff\xfe not a record"[..]))
                 .unwrap();
         }
         txn.commit().unwrap();

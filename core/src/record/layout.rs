@@ -1,24 +1,29 @@
-//! The stored layout of a call record (format 5): a hand-written binary layout read field by
+//! The stored layout of a call record (format 6): a hand-written binary layout read field by
 //! field, without serde and without field names, so a record of a small call takes a few
 //! hundred bytes less than self-describing CBOR and a query reads it in place in nanoseconds.
 //!
 //! ```text
-//! record   = 0x05 flags:varint name:str module:str [version:str] [code:32]
+//! record   = 0x06 flags:varint name:str module:str [version:str] [code:32]
 //!            count:varint (name:str digest:32)*            arguments
 //!            [count:varint (name:str digest:32)*]          argument keys
 //!            result:32 result_type:str result_size:varint
-//!            timestart:zigzag timestop-timestart:zigzag walltime:f64
+//!            timestart:zigzag timestop-timestart:zigzag walltime:secs
 //!            count:varint (key:str tag)*                    tags, keys in order
 //!            [environment] [git] [resources] [namespaces]
 //! str      = length:varint UTF-8 bytes
 //! varint   = LEB128, at most 10 bytes; zigzag maps i64 to u64 (0, -1, 1, -2, ...)
 //! f64      = 8 bytes, little-endian IEEE 754
+//! secs     = varint: 0 then f64 | n*4+1 (n microseconds) | n*4+2 (n nanoseconds)
 //! tag      = 0 str | 1 zigzag (integer) | 2 f64 | 3 (false) | 4 (true)
 //! environment = hostname:str user:str cwd:str program:str fleche_version:str rustc_version:str
 //! git      = present:u8 (1 commit, 2 branch, 4 dirty, 8 dirty is true) [commit:str] [branch:str]
-//! resources = present:u8 (1 cpu_user, 2 cpu_system, 4 peak) [f64] [f64] [varint]
+//! resources = present:u8 (1 cpu_user, 2 cpu_system, 4 peak) [secs] [secs] [varint]
 //! namespaces = count:varint (name:str length:varint value in the value codec)*
 //! ```
+//!
+//! `secs` holds a number of seconds: fleche measures wall time in nanoseconds and CPU time in
+//! microseconds, so such a value is stored as that whole number (one to four bytes for a
+//! short call) whenever it reads back bit for bit, and as an `f64` otherwise.
 //!
 //! `flags` says which optional parts follow (the `FLAG_*` constants); an unknown flag, a
 //! field that runs past the end or bytes left over make the record unreadable, never
@@ -33,8 +38,17 @@ use crate::codec::{self, CodecError};
 use crate::digest::Digest;
 use crate::meta::value::{TagRef, TagValue, Value};
 
-/// The first byte of every record in this layout.
-const LAYOUT: u8 = 5;
+/// The first byte of every record in this layout. Layout 5 (cache format 5) stored the
+/// `secs` fields as plain `f64`s.
+const LAYOUT: u8 = 6;
+
+/// The low two bits of a `secs` field's head.
+const SECS_F64: u64 = 0;
+const SECS_MICROS: u64 = 1;
+const SECS_NANOS: u64 = 2;
+/// Seconds below this are stored as whole microseconds or nanoseconds when they read back
+/// exactly: 2^62 nanoseconds, so that the count shifted by two bits fits a `u64`.
+const SECS_WHOLE_BELOW: f64 = 4.0e9;
 
 const FLAG_VERSION: u64 = 1;
 const FLAG_CODE: u64 = 1 << 1;
@@ -97,7 +111,7 @@ pub(super) fn encode(r: &CallRecord) -> Result<Vec<u8>, CodecError> {
     w.varint(r.result_size);
     w.varint(zigzag(start));
     w.varint(zigzag(stop.wrapping_sub(start)));
-    w.f64(md.walltime);
+    w.seconds(md.walltime);
     w.varint(md.tags.len() as u64);
     for (key, value) in &md.tags {
         w.str(key);
@@ -159,7 +173,7 @@ pub(super) fn encode(r: &CallRecord) -> Result<Vec<u8>, CodecError> {
         }
         w.0.push(present);
         for f in [res.cpu_user, res.cpu_system].into_iter().flatten() {
-            w.f64(f);
+            w.seconds(f);
         }
         if let Some(p) = res.peak_memory_growth {
             w.varint(p);
@@ -214,7 +228,7 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let result_size = r.varint()?;
     let start = unzigzag(r.varint()?);
     let stop = start.wrapping_add(unzigzag(r.varint()?));
-    let walltime = r.f64()?;
+    let walltime = r.seconds()?;
     let count = r.count()?;
     let mut tags = Vec::with_capacity(count);
     for _ in 0..count {
@@ -263,12 +277,12 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
         let present = r.bits(7)?;
         Some(Resources {
             cpu_user: if present & 1 != 0 {
-                Some(r.f64()?)
+                Some(r.seconds()?)
             } else {
                 None
             },
             cpu_system: if present & 2 != 0 {
-                Some(r.f64()?)
+                Some(r.seconds()?)
             } else {
                 None
             },
@@ -319,6 +333,43 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     })
 }
 
+/// The result digest of a record, read by skipping the fields before it: what a hit needs,
+/// without reading the rest. Fails as [`view`] would for bytes that are not a record up to
+/// that point (a hit checks the record's checksum first).
+pub(super) fn result(bytes: &[u8]) -> Result<Digest, CodecError> {
+    let mut r = Reader { bytes, at: 0 };
+    let layout = r.u8()?;
+    if layout != LAYOUT {
+        return Err(bad(format!(
+            "a call record of layout {layout}, not {LAYOUT}"
+        )));
+    }
+    let flags = r.varint()?;
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(bad(format!("unknown record flags {flags:#x}")));
+    }
+    r.str()?;
+    r.str()?;
+    if flags & FLAG_VERSION != 0 {
+        r.str()?;
+    }
+    if flags & FLAG_CODE != 0 {
+        r.take(32)?;
+    }
+    let pair_lists = if flags & FLAG_ARGUMENT_KEYS != 0 {
+        2
+    } else {
+        1
+    };
+    for _ in 0..pair_lists {
+        for _ in 0..r.count()? {
+            r.str()?;
+            r.take(32)?;
+        }
+    }
+    r.digest()
+}
+
 /// Decodes a record whole.
 pub(super) fn decode(bytes: &[u8]) -> Result<CallRecord, CodecError> {
     view(bytes).map(|v| v.to_record())
@@ -334,6 +385,16 @@ fn zigzag(i: i64) -> u64 {
 
 fn unzigzag(u: u64) -> i64 {
     ((u >> 1) as i64) ^ -((u & 1) as i64)
+}
+
+/// Seconds from whole microseconds, as fleche's resource collector computes them.
+fn from_micros(n: u64) -> f64 {
+    n as f64 / 1e6
+}
+
+/// Seconds from whole nanoseconds, as `Duration::as_secs_f64` computes them for wall time.
+fn from_nanos(n: u64) -> f64 {
+    (n / 1_000_000_000) as f64 + (n % 1_000_000_000) as f64 / 1e9
 }
 
 struct Writer(Vec<u8>);
@@ -354,6 +415,22 @@ impl Writer {
 
     fn f64(&mut self, f: f64) {
         self.0.extend_from_slice(&f.to_le_bytes());
+    }
+
+    /// A `secs` field: the shortest of its forms that reads back bit for bit.
+    fn seconds(&mut self, s: f64) {
+        if (0.0..SECS_WHOLE_BELOW).contains(&s) {
+            let micros = (s * 1e6).round() as u64;
+            if from_micros(micros).to_bits() == s.to_bits() {
+                return self.varint(micros << 2 | SECS_MICROS);
+            }
+            let nanos = (s * 1e9).round() as u64;
+            if from_nanos(nanos).to_bits() == s.to_bits() {
+                return self.varint(nanos << 2 | SECS_NANOS);
+            }
+        }
+        self.varint(SECS_F64);
+        self.f64(s);
     }
 
     fn pairs(&mut self, pairs: &[(String, Digest)]) {
@@ -440,6 +517,16 @@ impl<'a> Reader<'a> {
         Ok(f64::from_le_bytes(bytes))
     }
 
+    fn seconds(&mut self) -> Result<f64, CodecError> {
+        let head = self.varint()?;
+        match (head & 3, head >> 2) {
+            (SECS_F64, 0) => self.f64(),
+            (SECS_MICROS, n) => Ok(from_micros(n)),
+            (SECS_NANOS, n) => Ok(from_nanos(n)),
+            _ => Err(bad(format!("an unknown form of seconds {head:#x}"))),
+        }
+    }
+
     fn pairs(&mut self) -> Result<Vec<(&'a str, Digest)>, CodecError> {
         let count = self.count()?;
         let mut out = Vec::with_capacity(count);
@@ -461,6 +548,45 @@ mod tests {
         }
         assert_eq!(zigzag(-1), 1);
         assert_eq!(zigzag(1), 2);
+    }
+
+    #[test]
+    fn seconds_read_back_bit_for_bit_in_their_shortest_form() {
+        let stored = |s: f64| {
+            let mut w = Writer(Vec::new());
+            w.seconds(s);
+            let mut r = Reader { bytes: &w.0, at: 0 };
+            let back = r.seconds().unwrap();
+            assert_eq!(back.to_bits(), s.to_bits(), "{s}");
+            assert_eq!(r.at, w.0.len());
+            w.0.len()
+        };
+        // What the collectors measure: whole microseconds of CPU, nanoseconds of wall time.
+        assert_eq!(stored(0.0), 1);
+        assert_eq!(stored(from_micros(5)), 1);
+        assert_eq!(stored(from_micros(37)), 2);
+        assert_eq!(stored(from_micros(1_500_000)), 4);
+        let wall = std::time::Duration::from_nanos(3_217).as_secs_f64();
+        assert_eq!(stored(wall), 2);
+        let long = std::time::Duration::from_nanos(86_400_123_456_789).as_secs_f64();
+        assert!(stored(long) <= 9);
+        // Anything else as an f64, after its head.
+        for s in [-0.0, -1.0, 0.1 + 0.2, 1e300, f64::NAN, f64::INFINITY, 5e9] {
+            assert_eq!(stored(s), 9, "{s}");
+        }
+        // Forms this layout does not know are refused.
+        for head in [3u8, 4, 7] {
+            let bytes = [head, 0, 0, 0, 0, 0, 0, 0, 0];
+            assert!(
+                Reader {
+                    bytes: &bytes,
+                    at: 0
+                }
+                .seconds()
+                .is_err(),
+                "{head}"
+            );
+        }
     }
 
     #[test]

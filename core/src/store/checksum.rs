@@ -2,7 +2,9 @@
 //! its bytes, and every read checks it, so a bit flipped on disk is found before it is
 //! returned as a result (redb checksums its pages only when asked to check the whole file).
 
-use xxhash_rust::xxh3::{Xxh3Default, xxh3_64};
+#[cfg(feature = "postgres")]
+use xxhash_rust::xxh3::Xxh3Default;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::digest::Digest;
 
@@ -12,8 +14,16 @@ pub(crate) fn of_value(bytes: &[u8]) -> u64 {
     xxh3_64(bytes)
 }
 
-/// The checksum of a call entry: its result digest and its encoded record together, so a flip
-/// in the result digest (which would point at another value) is caught too.
+/// The checksum of a call entry in a cache file: its encoded record, which holds the result
+/// digest, so a flip there (which would point at another value) is caught too.
+#[inline]
+pub(crate) fn of_record(record: &[u8]) -> u64 {
+    xxh3_64(record)
+}
+
+/// The checksum of a call row in a shared database, which keeps the result digest in a
+/// column of its own besides the record: the two together.
+#[cfg(feature = "postgres")]
 #[inline]
 pub(crate) fn of_call(result: &[u8; 32], record: &[u8]) -> u64 {
     let mut h = Xxh3Default::new();
@@ -28,10 +38,28 @@ pub(crate) fn value_intact(sum: u64, bytes: &[u8]) -> bool {
     of_value(bytes) == sum
 }
 
-/// Whether a stored call entry matches its checksum.
+/// Whether a call row of a shared database matches its checksum.
+#[cfg(feature = "postgres")]
 #[inline]
 pub(crate) fn call_intact(sum: u64, result: &[u8; 32], record: &[u8]) -> bool {
     of_call(result, record) == sum
+}
+
+/// Whether a call entry of a cache file matches its checksum.
+#[inline]
+pub(crate) fn record_intact(sum: u64, record: &[u8]) -> bool {
+    of_record(record) == sum
+}
+
+/// The result digest of a call entry of a cache file, if the entry is intact: what a hit
+/// reads. A record whose checksum holds but which is no record of this format is damaged
+/// too, as far as a hit can tell.
+#[inline]
+pub(crate) fn intact_result(sum: u64, record: &[u8]) -> Option<Digest> {
+    if !record_intact(sum, record) {
+        return None;
+    }
+    crate::record::result_of(record).ok()
 }
 
 /// Logs a damaged call record that a read leaves out (queries) or reports as unreadable
@@ -58,6 +86,13 @@ mod tests {
                 assert!(!value_intact(sum, &bad));
             }
         }
+        assert!(record_intact(of_record(b"record"), b"record"));
+        assert!(!record_intact(of_record(b"record"), b"recorc"));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_flipped_result_digest_is_caught() {
         let r = [1u8; 32];
         let sum = of_call(&r, b"record");
         assert!(call_intact(sum, &r, b"record"));

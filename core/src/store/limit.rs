@@ -12,9 +12,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::{ReadableMultimapTable, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::{BY_ARGUMENT, BY_RESULT, CALLS, CALLS_IN_PLACE, Key, VALUES, intact_record, unindex};
+use super::{
+    BY_ARGUMENT, BY_RESULT, CALLS, CALLS_IN_PLACE, Key, Prefix, VALUES, intact_record, prefix,
+    unindex,
+};
 use crate::digest::Digest;
 use crate::record::{CallRecord, RecordView};
 
@@ -177,10 +180,11 @@ fn reconcile(txn: &redb::WriteTransaction) -> Result<u64, redb::Error> {
                 rows.push((key, *row));
                 continue;
             }
-            let (result, _, record) = v.value();
-            let mut digests = vec![*result];
+            let (_, record) = v.value();
+            let mut digests = Vec::new();
             let mut started = 0;
             if let Ok(view) = RecordView::decode(record) {
+                digests.push(*view.result.as_bytes());
                 digests.extend(view.arguments.iter().map(|(_, d)| *d.as_bytes()));
                 started = view.metadata.timestart.timestamp_nanos_opt().unwrap_or(0);
             }
@@ -207,15 +211,15 @@ fn reconcile(txn: &redb::WriteTransaction) -> Result<u64, redb::Error> {
 
 /// Every argument name in the argument index (few: one per parameter of each function).
 fn argument_names(txn: &redb::WriteTransaction) -> Result<Vec<String>, redb::Error> {
-    let index = txn.open_multimap_table(BY_ARGUMENT)?;
+    let index = txn.open_table(BY_ARGUMENT)?;
     let mut names = Vec::new();
-    let mut next = index.range::<(&str, Key)>(..)?.next();
+    let mut next = index.range::<(&str, Prefix, Prefix)>(..)?.next();
     while let Some(entry) = next {
         let name = entry?.0.value().0.to_owned();
         // Past every digest of this name: the next name.
         next = index
-            .range::<(&str, Key)>((
-                std::ops::Bound::Excluded((name.as_str(), [0xff; 32])),
+            .range::<(&str, Prefix, Prefix)>((
+                std::ops::Bound::Excluded((name.as_str(), Prefix::MAX, Prefix::MAX)),
                 std::ops::Bound::Unbounded,
             ))?
             .next();
@@ -234,29 +238,37 @@ fn evict_call(
     let removed = txn
         .open_table(CALLS)?
         .remove(key)?
-        .map(|v| (v.value().0, intact_record(v.value())));
-    let Some((result, record)) = removed else {
+        .map(|v| intact_record(v.value()));
+    let Some(record) = removed else {
         return Ok(0);
     };
     let digest = Digest::from_bytes(*key);
-    let mut named = vec![result];
+    // A damaged record's values cannot be known: they stay (a sweep by `gc` keeps them too).
+    let mut named = Vec::new();
     if let Some(record) = record.and_then(|r| CallRecord::decode(&r).ok()) {
         unindex(txn, &digest, &record)?;
+        named.push(*record.result.as_bytes());
         named.extend(record.arguments.iter().map(|(_, d)| *d.as_bytes()));
     }
     named.sort_unstable();
     named.dedup();
-    let results = txn.open_multimap_table(BY_RESULT)?;
-    let arguments = txn.open_multimap_table(BY_ARGUMENT)?;
+    let results = txn.open_table(BY_RESULT)?;
+    let arguments = txn.open_table(BY_ARGUMENT)?;
     let mut values = txn.open_table(VALUES)?;
     let mut count = 0;
     for d in named {
-        let mut referenced = results.get(&d)?.next().is_some();
+        // By prefix: a value that only shares one with a value still named stays.
+        let p = prefix(&d);
+        let mut referenced = results.range((p, 0)..=(p, Prefix::MAX))?.next().is_some();
         for name in names {
             if referenced {
                 break;
             }
-            referenced = arguments.get((name.as_str(), d))?.next().is_some();
+            let n = name.as_str();
+            referenced = arguments
+                .range((n, p, 0)..=(n, p, Prefix::MAX))?
+                .next()
+                .is_some();
         }
         if !referenced && values.remove(&d)?.is_some() {
             count += 1;

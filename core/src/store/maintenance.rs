@@ -13,10 +13,12 @@ use std::collections::BTreeMap;
 
 use redb::TableDefinition;
 
-use super::{BY_ARGUMENT, BY_TIME, CALLS_IN_PLACE, Key, KeyRef, Location, Store};
+use super::{
+    BY_ARGUMENT, BY_RESULT, BY_TIME, CALLS_IN_PLACE, Key, KeyRef, Location, Prefix, Store, prefix,
+};
 use super::{Writer, guard, open_files};
 use crate::error::{Error, Result};
-use crate::record::RecordView;
+use crate::record::{RecordView, result_of};
 
 mod copy;
 mod verify;
@@ -90,45 +92,73 @@ pub struct FunctionStats {
     pub bytes: u64,
 }
 
-/// Every value digest that some call refers to, sorted, and how many records did not decode.
+/// The values that calls refer to: see [`referenced_values`].
+struct Referenced {
+    /// Value digests named by records, sorted.
+    digests: Vec<Key>,
+    /// Value digest prefixes from the argument and result indexes, sorted: taken only when a
+    /// record does not decode, whose values can then be known by their prefixes alone.
+    prefixes: Vec<Prefix>,
+}
+
+impl Referenced {
+    /// Whether some call may refer to the value stored under `digest`.
+    fn names(&self, digest: &Key) -> bool {
+        self.digests.binary_search(digest).is_ok()
+            || self.prefixes.binary_search(&prefix(digest)).is_ok()
+    }
+}
+
+/// Every value that some call refers to.
 ///
-/// The records are the truth: the result digest is read from each record's fixed field and
-/// the argument digests from the record itself. When a record does not decode, the argument
-/// index is added as well, so that a damaged record never lets its values be swept.
+/// The records are the truth: the result and argument digests are read from each record.
+/// When a record does not decode, every prefix in the argument and result indexes is taken as
+/// well, so that a damaged record never lets its values be swept (a value that only shares a
+/// prefix with one of them is kept too: a sweep keeps too much rather than too little).
 fn referenced_values(
-    calls: &impl ReadableTable<super::KeyRef, (super::KeyRef, u64, &'static [u8])>,
-    arguments: impl FnOnce() -> Result<Vec<Key>, redb::Error>,
-) -> Result<(Vec<Key>, u64), redb::Error> {
-    let mut found: Vec<Key> = Vec::with_capacity(2 * calls.len()? as usize);
+    calls: &impl ReadableTable<KeyRef, (u64, &'static [u8])>,
+    indexed: impl FnOnce() -> Result<Vec<Prefix>, redb::Error>,
+) -> Result<Referenced, redb::Error> {
+    let mut digests: Vec<Key> = Vec::with_capacity(2 * calls.len()? as usize);
     let mut unreadable = 0;
     for entry in calls.iter()? {
         let (_, value) = entry?;
-        // A damaged entry still names its values as far as it can be read: a sweep keeps
-        // too much rather than too little.
-        let (result, _, record) = value.value();
-        found.push(*result);
+        let (_, record) = value.value();
         match RecordView::decode(record) {
-            Ok(view) => found.extend(view.arguments.iter().map(|(_, d)| *d.as_bytes())),
-            Err(_) => unreadable += 1,
+            Ok(view) => {
+                digests.push(*view.result.as_bytes());
+                digests.extend(view.arguments.iter().map(|(_, d)| *d.as_bytes()));
+            }
+            Err(_) => {
+                unreadable += 1;
+                // A damaged entry still names its values as far as it can be read.
+                digests.extend(result_of(record).ok().map(|d| *d.as_bytes()));
+            }
         }
     }
+    digests.sort_unstable();
+    digests.dedup();
+    let mut prefixes = Vec::new();
     if unreadable > 0 {
-        found.extend(arguments()?);
+        prefixes = indexed()?;
     }
-    found.sort_unstable();
-    found.dedup();
-    Ok((found, unreadable))
+    Ok(Referenced { digests, prefixes })
 }
 
-/// The value digests in the argument index.
-fn indexed_arguments(
-    index: &impl redb::ReadableMultimapTable<(&'static str, Key), Key>,
-) -> Result<Vec<Key>, redb::Error> {
+/// The value digest prefixes in the argument and result indexes, sorted.
+fn indexed_values(
+    arguments: &impl ReadableTable<(&'static str, Prefix, Prefix), ()>,
+    results: &impl ReadableTable<(Prefix, Prefix), ()>,
+) -> Result<Vec<Prefix>, redb::Error> {
     let mut out = Vec::new();
-    for entry in index.iter()? {
-        let (key, _) = entry?;
-        out.push(key.value().1);
+    for entry in arguments.iter()? {
+        out.push(entry?.0.value().1);
     }
+    for entry in results.iter()? {
+        out.push(entry?.0.value().0);
+    }
+    out.sort_unstable();
+    out.dedup();
     Ok(out)
 }
 
@@ -138,16 +168,16 @@ impl Store {
     /// after it with its values).
     pub(crate) fn collect_garbage(&self) -> Result<Collected> {
         self.write(|txn| {
-            let (referenced, _) = {
+            let referenced = {
                 let calls = txn.open_table(CALLS_IN_PLACE)?;
                 referenced_values(&calls, || {
-                    indexed_arguments(&txn.open_multimap_table(BY_ARGUMENT)?)
+                    indexed_values(&txn.open_table(BY_ARGUMENT)?, &txn.open_table(BY_RESULT)?)
                 })?
             };
             let mut collected = Collected::default();
             let mut values = txn.open_table(VALUES_IN_PLACE)?;
             values.retain(|digest, (_, bytes)| {
-                let keep = referenced.binary_search(digest).is_ok();
+                let keep = referenced.names(digest);
                 if keep {
                     collected.values_kept += 1;
                 } else {
@@ -187,7 +217,7 @@ impl Store {
             let mut unreadable = 0;
             for entry in calls.iter()? {
                 let (_, value) = entry?;
-                let (result, _, record) = value.value();
+                let (_, record) = value.value();
                 let Ok(view) = RecordView::decode(record) else {
                     unreadable += 1;
                     continue;
@@ -201,12 +231,12 @@ impl Store {
                 }
                 let slot = names.get_mut(view.name).expect("inserted above");
                 slot.0 += 1;
-                slot.1.push(*result);
+                slot.1.push(*view.result.as_bytes());
                 slot.1
                     .extend(view.arguments.iter().map(|(_, d)| *d.as_bytes()));
             }
             stats.unreadable_calls = unreadable;
-            let mut referenced: Vec<Key> = Vec::new();
+            let mut named: Vec<Key> = Vec::new();
             stats.functions = functions
                 .into_iter()
                 .flat_map(|(module, names)| {
@@ -217,7 +247,7 @@ impl Store {
                 .map(|(module, name, (calls, mut digests))| {
                     digests.sort_unstable();
                     digests.dedup();
-                    referenced.extend_from_slice(&digests);
+                    named.extend_from_slice(&digests);
                     FunctionStats {
                         module,
                         name,
@@ -226,18 +256,22 @@ impl Store {
                     }
                 })
                 .collect();
-            if unreadable > 0 {
+            let referenced = if unreadable > 0 {
                 // As gc does: what an unreadable record names is unknown, so the argument
-                // index and every result digest count as referenced.
-                referenced = referenced_values(&calls, || {
-                    indexed_arguments(&txn.open_multimap_table(BY_ARGUMENT)?)
+                // and result indexes count as referenced.
+                referenced_values(&calls, || {
+                    indexed_values(&txn.open_table(BY_ARGUMENT)?, &txn.open_table(BY_RESULT)?)
                 })?
-                .0;
-            }
-            referenced.sort_unstable();
-            referenced.dedup();
+            } else {
+                named.sort_unstable();
+                named.dedup();
+                Referenced {
+                    digests: named,
+                    prefixes: Vec::new(),
+                }
+            };
             for (digest, size) in &sizes {
-                if referenced.binary_search(digest).is_err() {
+                if !referenced.names(digest) {
                     stats.orphaned_values += 1;
                     stats.orphaned_bytes += size;
                 }

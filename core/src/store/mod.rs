@@ -47,31 +47,66 @@ use writer::Writer;
 
 type Key = [u8; 32];
 
+/// The first 8 bytes of a call key or value digest, read big-endian so that prefixes sort as
+/// the keys do: what the indexes store instead of whole keys (8 bytes where 32 would take a
+/// quarter of a small call's bytes). A prefix names every call key that starts with it:
+/// readers take each such call from `calls` and check it against what they look for, so two
+/// keys sharing a prefix give an extra candidate, never a wrong answer.
+type Prefix = u64;
+
 /// value digest -> (checksum of the bytes, encoded value)
 const VALUES: TableDefinition<'_, Key, (u64, &[u8])> = TableDefinition::new("values");
-/// call key -> (result digest, checksum of the digest and record, encoded [`CallRecord`])
-const CALLS: TableDefinition<'_, Key, (Key, u64, &[u8])> = TableDefinition::new("calls");
-const BY_NAME: MultimapTableDefinition<'_, &str, Key> =
-    MultimapTableDefinition::new("calls_by_name");
-const BY_MODULE: MultimapTableDefinition<'_, &str, Key> =
-    MultimapTableDefinition::new("calls_by_module");
-/// `"key\0value"` -> call keys; a range over `"key\0"` finds every call with that tag key.
-const BY_TAG: MultimapTableDefinition<'_, &str, Key> = MultimapTableDefinition::new("calls_by_tag");
-/// (argument name, value digest) -> call keys
-const BY_ARGUMENT: MultimapTableDefinition<'_, (&str, Key), Key> =
-    MultimapTableDefinition::new("calls_by_argument");
-const BY_RESULT: MultimapTableDefinition<'_, Key, Key> =
-    MultimapTableDefinition::new("calls_by_result");
-/// (start time in ns since the Unix epoch, call key) -> ()
-const BY_TIME: TableDefinition<'_, (i64, Key), ()> = TableDefinition::new("calls_by_time");
+/// call key -> (checksum of the record, encoded [`CallRecord`]); a hit reads the result
+/// digest from the record (`record::result_of`).
+const CALLS: TableDefinition<'_, Key, (u64, &[u8])> = TableDefinition::new("calls");
+/// (function name, module path) -> call key prefixes
+const BY_FUNCTION: MultimapTableDefinition<'_, (&str, &str), Prefix> =
+    MultimapTableDefinition::new("calls_by_function");
+/// `"key\0value"` -> call key prefixes; a range over `"key\0"` finds every call with that
+/// tag key.
+const BY_TAG: MultimapTableDefinition<'_, &str, Prefix> =
+    MultimapTableDefinition::new("calls_by_tag");
+/// (argument name, value digest prefix, call key prefix) -> (). Plain tables rather than
+/// multimaps for arguments and results: most values are named by one call, and a multimap
+/// key with one value costs twice the bytes of a plain entry.
+const BY_ARGUMENT: TableDefinition<'_, (&str, Prefix, Prefix), ()> =
+    TableDefinition::new("calls_by_argument");
+/// (result digest prefix, call key prefix) -> ()
+const BY_RESULT: TableDefinition<'_, (Prefix, Prefix), ()> =
+    TableDefinition::new("calls_by_result");
+/// (start time in ns since the Unix epoch, call key prefix) -> ()
+const BY_TIME: TableDefinition<'_, (i64, Prefix), ()> = TableDefinition::new("calls_by_time");
 
 /// A key read in place. redb gives `[u8; N]` and `&[u8; N]` the same type name and bytes,
 /// so a table opens with either; reading a `[u8; N]` builds it through a `Vec`, reading a
 /// `&[u8; N]` borrows it. Reads that go through many keys use the definitions below.
 type KeyRef = &'static [u8; 32];
 /// [`CALLS`], read in place.
-const CALLS_IN_PLACE: TableDefinition<'_, KeyRef, (KeyRef, u64, &[u8])> =
-    TableDefinition::new("calls");
+const CALLS_IN_PLACE: TableDefinition<'_, KeyRef, (u64, &[u8])> = TableDefinition::new("calls");
+
+/// The index prefix of a call key or value digest.
+fn prefix(key: &[u8; 32]) -> Prefix {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&key[..8]);
+    Prefix::from_be_bytes(first)
+}
+
+/// The smallest and largest keys that start with `p`.
+fn prefix_bounds(p: Prefix) -> (Key, Key) {
+    let (mut low, mut high) = ([0u8; 32], [0xffu8; 32]);
+    low[..8].copy_from_slice(&p.to_be_bytes());
+    high[..8].copy_from_slice(&p.to_be_bytes());
+    (low, high)
+}
+
+/// The calls whose keys start with `p`, in key order, read in place: usually one.
+fn calls_with_prefix<'t>(
+    calls: &'t impl ReadableTable<KeyRef, (u64, &'static [u8])>,
+    p: Prefix,
+) -> Result<redb::Range<'t, KeyRef, (u64, &'static [u8])>, redb::Error> {
+    let (low, high) = prefix_bounds(p);
+    Ok(calls.range::<&[u8; 32]>(&low..=&high)?)
+}
 
 /// Separator between a tag's key and value in [`BY_TAG`].
 const TAG_SEPARATOR: char = '\0';
@@ -125,7 +160,7 @@ pub(crate) struct Store {
 /// every hit.
 struct HotTables {
     generation: u64,
-    calls: redb::ReadOnlyTable<Key, (Key, u64, &'static [u8])>,
+    calls: redb::ReadOnlyTable<Key, (u64, &'static [u8])>,
     values: redb::ReadOnlyTable<Key, (u64, &'static [u8])>,
 }
 
@@ -343,8 +378,8 @@ impl Store {
         }
         // An empty file (from `touch` or a temp-file API) is a new cache.
         let empty = std::fs::metadata(&canonical).is_ok_and(|m| m.len() == 0);
-        if mode == Mode::Create && exists && !empty {
-            refuse_foreign_without_writing(&canonical, &location)?;
+        if exists && !empty {
+            refuse_without_writing(&canonical, &location)?;
         }
         let db = guard(&location, || {
             let db = if exists && !empty {
@@ -430,11 +465,10 @@ impl Store {
         self.write(|txn| {
             txn.open_table(VALUES)?;
             txn.open_table(CALLS)?;
-            txn.open_multimap_table(BY_NAME)?;
-            txn.open_multimap_table(BY_MODULE)?;
+            txn.open_multimap_table(BY_FUNCTION)?;
             txn.open_multimap_table(BY_TAG)?;
-            txn.open_multimap_table(BY_ARGUMENT)?;
-            txn.open_multimap_table(BY_RESULT)?;
+            txn.open_table(BY_ARGUMENT)?;
+            txn.open_table(BY_RESULT)?;
             txn.open_table(BY_TIME)?;
             version::write(txn)
         })
@@ -509,11 +543,10 @@ impl Store {
             let Some(entry) = calls.get(key.as_bytes())? else {
                 return Ok(Lookup::Absent);
             };
-            let (result, sum, record) = entry.value();
-            if !checksum::call_intact(sum, result, record) {
+            let (sum, record) = entry.value();
+            let Some(result) = checksum::intact_result(sum, record) else {
                 return Ok(Lookup::DamagedRecord);
-            }
-            let result = Digest::from_bytes(*result);
+            };
             drop(entry);
             let values = txn.open_table(VALUES)?;
             Ok(Lookup::of_value(result, values.get(result.as_bytes())?))
@@ -578,11 +611,10 @@ impl Store {
                 let Some(entry) = tables.calls.get(key.as_bytes())? else {
                     return Ok(Lookup::Absent);
                 };
-                let (result, sum, record) = entry.value();
-                if !checksum::call_intact(sum, &result, record) {
+                let (sum, record) = entry.value();
+                let Some(result) = checksum::intact_result(sum, record) else {
                     return Ok(Lookup::DamagedRecord);
-                }
-                let result = Digest::from_bytes(result);
+                };
                 Ok(Lookup::of_value(
                     result,
                     tables.values.get(result.as_bytes())?,
@@ -616,8 +648,8 @@ impl Store {
             let Some(entry) = calls.get(key.as_bytes())? else {
                 return Ok(Lookup::Absent);
             };
-            let (result, sum, record) = entry.value();
-            Ok(if checksum::call_intact(sum, result, record) {
+            let (sum, record) = entry.value();
+            Ok(if checksum::record_intact(sum, record) {
                 Lookup::Value(*key, record.to_vec())
             } else {
                 Lookup::DamagedRecord
@@ -747,9 +779,12 @@ impl Store {
     pub(crate) fn keys_newest_first(&self) -> Result<Vec<Digest>> {
         self.read(|txn| {
             let by_time = txn.open_table(BY_TIME)?;
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut keys = Vec::with_capacity(by_time.len()? as usize);
             for entry in by_time.iter()?.rev() {
-                keys.push(Digest::from_bytes(entry?.0.value().1));
+                let (start, p) = entry?.0.value();
+                let found = paging::resolve_time(&calls, start, p)?;
+                keys.extend(found.iter().rev().map(|t| t.key));
             }
             Ok(keys)
         })
@@ -763,8 +798,8 @@ impl Store {
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
                 if let Some(v) = calls.get(key.as_bytes())? {
-                    let (result, sum, record) = v.value();
-                    if checksum::call_intact(sum, result, record) {
+                    let (sum, record) = v.value();
+                    if checksum::record_intact(sum, record) {
                         out.push((*key, Some(record.to_vec())));
                     } else {
                         checksum::warn_skipped(key);
@@ -822,7 +857,8 @@ impl Store {
         })
     }
 
-    /// Stores many records and values in one commit (test and benchmark setup).
+    /// Stores many records and values in one commit (test and benchmark setup), each record
+    /// as a call would store it (replacing an earlier record under its key).
     pub(crate) fn put_many(
         &self,
         calls: &[(Digest, CallRecord)],
@@ -832,24 +868,11 @@ impl Store {
             .iter()
             .map(|(_, r)| r.encode())
             .collect::<Result<Vec<_>, _>>()?;
+        let values: Vec<(Digest, &[u8])> = values.iter().map(|(d, b)| (*d, b.as_slice())).collect();
         self.write(|txn| {
-            {
-                let mut table = txn.open_table(VALUES)?;
-                for (digest, bytes) in values {
-                    let sum = checksum::of_value(bytes);
-                    table.insert(digest.as_bytes(), (sum, bytes.as_slice()))?;
-                }
-            }
-            {
-                let mut table = txn.open_table(CALLS)?;
-                for ((key, record), bytes) in calls.iter().zip(&encoded) {
-                    let result = record.result.as_bytes();
-                    let sum = checksum::of_call(result, bytes);
-                    table.insert(key.as_bytes(), (*result, sum, bytes.as_slice()))?;
-                }
-            }
-            for (key, record) in calls {
-                index(txn, key, record)?;
+            put_values_in(txn, &values)?;
+            for ((key, record), bytes) in calls.iter().zip(&encoded) {
+                put_call_in(txn, key, record, bytes, &[])?;
             }
             Ok(())
         })
@@ -895,10 +918,9 @@ fn put_call_in(
     {
         unindex(txn, key, &old)?;
     }
-    let result = record.result.as_bytes();
-    let sum = checksum::of_call(result, encoded_record);
+    let sum = checksum::of_record(encoded_record);
     txn.open_table(CALLS)?
-        .insert(key.as_bytes(), (*result, sum, encoded_record))?;
+        .insert(key.as_bytes(), (sum, encoded_record))?;
     index(txn, key, record)
 }
 
@@ -924,8 +946,8 @@ fn put_values_in(
 }
 
 /// The record bytes of a call entry whose checksum holds.
-fn intact_record((result, sum, record): ([u8; 32], u64, &[u8])) -> Option<Vec<u8>> {
-    checksum::call_intact(sum, &result, record).then(|| record.to_vec())
+fn intact_record((sum, record): (u64, &[u8])) -> Option<Vec<u8>> {
+    checksum::record_intact(sum, record).then(|| record.to_vec())
 }
 
 /// What a checked read of a call or value found.
@@ -961,12 +983,32 @@ fn index(
     update_index(txn, key, record, IndexChange::Add)
 }
 
+/// Removes the index entries of a call that is gone from `calls` or about to be replaced.
+/// Entries hold key prefixes, so another call whose key starts with the same 8 bytes may
+/// share some of them (the same function, say): those calls are indexed again.
 fn unindex(
     txn: &redb::WriteTransaction,
     key: &Digest,
     record: &CallRecord,
 ) -> Result<(), redb::Error> {
-    update_index(txn, key, record, IndexChange::Remove)
+    update_index(txn, key, record, IndexChange::Remove)?;
+    let mut sharing = Vec::new();
+    {
+        let calls = txn.open_table(CALLS_IN_PLACE)?;
+        for entry in calls_with_prefix(&calls, prefix(key.as_bytes()))? {
+            let (k, v) = entry?;
+            if k.value() != key.as_bytes()
+                && let Some(bytes) = intact_record(v.value())
+                && let Ok(other) = CallRecord::decode(&bytes)
+            {
+                sharing.push((Digest::from_bytes(*k.value()), other));
+            }
+        }
+    }
+    for (k, other) in &sharing {
+        update_index(txn, k, other, IndexChange::Add)?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy)]
@@ -994,33 +1036,40 @@ fn update_index(
             }
         };
     }
-    let k = key.as_bytes();
-    apply!(txn.open_multimap_table(BY_NAME)?, record.name.as_str(), k);
-    apply!(
-        txn.open_multimap_table(BY_MODULE)?,
-        record.module.as_str(),
-        k
-    );
-    let mut tags = txn.open_multimap_table(BY_TAG)?;
-    for (tag, value) in &record.metadata.tags {
-        apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), k);
+    macro_rules! apply_plain {
+        ($table:expr, $key:expr) => {
+            match change {
+                IndexChange::Add => {
+                    $table.insert($key, ())?;
+                }
+                IndexChange::Remove => {
+                    $table.remove($key)?;
+                }
+            }
+        };
     }
-    let mut args = txn.open_multimap_table(BY_ARGUMENT)?;
+    let p = prefix(key.as_bytes());
+    apply!(
+        txn.open_multimap_table(BY_FUNCTION)?,
+        (record.name.as_str(), record.module.as_str()),
+        p
+    );
+    if !record.metadata.tags.is_empty() {
+        let mut tags = txn.open_multimap_table(BY_TAG)?;
+        for (tag, value) in &record.metadata.tags {
+            apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), p);
+        }
+    }
+    let mut args = txn.open_table(BY_ARGUMENT)?;
     // A `CacheKey` argument is found both by its key and by its stored value's digest.
     for (name, digest) in record.arguments.iter().chain(&record.argument_keys) {
-        apply!(args, (name.as_str(), *digest.as_bytes()), k);
+        apply_plain!(args, (name.as_str(), prefix(digest.as_bytes()), p));
     }
-    apply!(
-        txn.open_multimap_table(BY_RESULT)?,
-        record.result.as_bytes(),
-        k
+    apply_plain!(
+        txn.open_table(BY_RESULT)?,
+        (prefix(record.result.as_bytes()), p)
     );
-    let mut by_time = txn.open_table(BY_TIME)?;
-    let time_key = (record.metadata.start_nanos(), *k);
-    match change {
-        IndexChange::Add => by_time.insert(time_key, ())?,
-        IndexChange::Remove => by_time.remove(time_key)?,
-    };
+    apply_plain!(txn.open_table(BY_TIME)?, (record.metadata.start_nanos(), p));
     Ok(())
 }
 
@@ -1044,15 +1093,20 @@ fn not_fleche_tables(location: &Location) -> Error {
 }
 
 /// Looks at an existing file through a read-only open, which never writes, and refuses it if
-/// it is another program's database; opening it for writing first would already change it.
+/// it is another program's database or a cache of a format this fleche does not read; opening
+/// it for writing first would already change it.
 /// A file the read-only open cannot read (it needs repair, say) is checked after opening.
-fn refuse_foreign_without_writing(path: &Path, location: &Location) -> Result<()> {
+fn refuse_without_writing(path: &Path, location: &Location) -> Result<()> {
     let Ok(Ok(db)) = std::panic::catch_unwind(|| builder().open_read_only(path)) else {
         return Ok(());
     };
     let probe = Store::new(Handle::ReadOnly(Arc::new(db)), location.clone(), None);
-    match probe.refuse_foreign() {
-        Err(e @ Error::NotACache { .. }) => Err(e),
+    if let Err(e @ Error::NotACache { .. }) = probe.refuse_foreign() {
+        return Err(e);
+    }
+    // A cache of a format this fleche does not read is left exactly as it is, too.
+    match probe.format() {
+        Ok(holds @ version::Holds::Version(_)) => probe.check_format(holds),
         _ => Ok(()),
     }
 }

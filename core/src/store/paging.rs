@@ -6,7 +6,10 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use redb::ReadableTableMetadata;
 
-use super::{BY_TIME, CALLS, Store, VALUES, checksum};
+use super::{
+    BY_TIME, CALLS, CALLS_IN_PLACE, KeyRef, Prefix, Store, VALUES, calls_with_prefix, checksum,
+    prefix,
+};
 use crate::codec::CodecError;
 use crate::digest::Digest;
 use crate::error::Result;
@@ -116,17 +119,27 @@ impl Store {
     ) -> Result<Vec<TimeKey>> {
         self.read(|txn| {
             let by_time = txn.open_table(BY_TIME)?;
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
+            // The entry of `before` itself is read too: a call sharing its time and prefix
+            // may sort before it.
             let range = match before {
-                Some(b) => by_time.range(..(b.start_nanos, *b.key.as_bytes()))?,
-                None => by_time.range::<(i64, [u8; 32])>(..)?,
+                Some(b) => by_time.range(..=(b.start_nanos, prefix(b.key.as_bytes())))?,
+                None => by_time.range::<(i64, Prefix)>(..)?,
             };
             let mut out = Vec::with_capacity(limit.min(1 << 16));
-            for entry in range.rev().take(limit) {
-                let (start_nanos, key) = entry?.0.value();
-                out.push(TimeKey {
-                    start_nanos,
-                    key: Digest::from_bytes(key),
-                });
+            for entry in range.rev() {
+                if out.len() >= limit {
+                    break;
+                }
+                let (start, p) = entry?.0.value();
+                let found = resolve_time(&calls, start, p)?;
+                out.extend(
+                    found
+                        .into_iter()
+                        .rev()
+                        .filter(|t| before.is_none_or(|b| *t < b))
+                        .take(limit - out.len()),
+                );
             }
             Ok(out)
         })
@@ -136,17 +149,13 @@ impl Store {
     pub(crate) fn calls_after(&self, after: TimeKey) -> Result<Vec<TimeKey>> {
         self.read(|txn| {
             let by_time = txn.open_table(BY_TIME)?;
-            let from = (after.start_nanos, *after.key.as_bytes());
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
+            let from = (after.start_nanos, prefix(after.key.as_bytes()));
             let mut out = Vec::new();
             for entry in by_time.range(from..)? {
-                let (start_nanos, key) = entry?.0.value();
-                let found = TimeKey {
-                    start_nanos,
-                    key: Digest::from_bytes(key),
-                };
-                if found != after {
-                    out.push(found);
-                }
+                let (start, p) = entry?.0.value();
+                let found = resolve_time(&calls, start, p)?;
+                out.extend(found.into_iter().filter(|t| *t > after));
             }
             Ok(out)
         })
@@ -200,8 +209,8 @@ impl Store {
             for entry in range.take(limit) {
                 let (key, value) = entry?;
                 let key = Digest::from_bytes(key.value());
-                let (result, sum, record) = value.value();
-                let intact = checksum::call_intact(sum, &result, record);
+                let (sum, record) = value.value();
+                let intact = checksum::record_intact(sum, record);
                 if !intact {
                     checksum::warn_skipped(&key);
                 }
@@ -237,6 +246,40 @@ impl Store {
                 .collect()
         })
     }
+}
+
+/// The calls a time index entry names, in key order: those whose keys start with `p` (one,
+/// unless two keys share their first 8 bytes) and, when there are several, whose records
+/// say they started at `start`.
+pub(super) fn resolve_time(
+    calls: &impl redb::ReadableTable<KeyRef, (u64, &'static [u8])>,
+    start: i64,
+    p: Prefix,
+) -> std::result::Result<Vec<TimeKey>, redb::Error> {
+    let mut keys = Vec::with_capacity(1);
+    for entry in calls_with_prefix(calls, p)? {
+        keys.push(Digest::from_bytes(*entry?.0.value()));
+    }
+    if keys.len() > 1 {
+        let mut started_then = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some(v) = calls.get(key.as_bytes())? else {
+                continue;
+            };
+            let view = crate::record::RecordView::decode(v.value().1);
+            if view.is_ok_and(|r| r.metadata.start_nanos() == start) {
+                started_then.push(key);
+            }
+        }
+        keys = started_then;
+    }
+    Ok(keys
+        .into_iter()
+        .map(|key| TimeKey {
+            start_nanos: start,
+            key,
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -280,8 +323,8 @@ mod tests {
                 let mut calls = txn.open_table(CALLS)?;
                 // Intact as stored (its checksum holds), but not a record.
                 let garbage = &b"\xff\x00garbage"[..];
-                let sum = checksum::of_call(&[2; 32], garbage);
-                calls.insert(keys[1].as_bytes(), ([2; 32], sum, garbage))?;
+                let sum = checksum::of_record(garbage);
+                calls.insert(keys[1].as_bytes(), (sum, garbage))?;
                 Ok(())
             })
             .unwrap();

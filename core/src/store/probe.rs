@@ -5,11 +5,11 @@ use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::{ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
 
 use super::{
-    BY_ARGUMENT, BY_MODULE, BY_NAME, BY_RESULT, BY_TAG, BY_TIME, CALLS_IN_PLACE, Key, Store,
-    TAG_SEPARATOR, checksum,
+    BY_ARGUMENT, BY_FUNCTION, BY_RESULT, BY_TAG, BY_TIME, CALLS_IN_PLACE, Prefix, Store,
+    TAG_SEPARATOR, calls_with_prefix, checksum, prefix,
 };
 use crate::digest::{Digest, common_hex_prefix, shortest_prefixes};
 use crate::error::Result;
@@ -48,6 +48,9 @@ pub(crate) struct Candidates<T> {
     pub(crate) all_keys: Option<Vec<Digest>>,
 }
 
+/// Entries of a plain index counted at most when sizing a probe.
+const COUNTED: u64 = 1 << 16;
+
 /// An index whose size is not known without walking it is probed after those whose is.
 const UNKNOWN_SIZE: u64 = u64::MAX / 2;
 
@@ -76,8 +79,8 @@ impl Store {
                     let (k, v) = entry?;
                     let key = Digest::from_bytes(*k.value());
                     all_keys.push(key);
-                    let (result, sum, record) = v.value();
-                    if checksum::call_intact(sum, result, record) {
+                    let (sum, record) = v.value();
+                    if checksum::record_intact(sum, record) {
                         kept.extend(visit(key, record));
                     } else {
                         checksum::warn_skipped(&key);
@@ -94,21 +97,26 @@ impl Store {
                 sized.push((probe_size(txn, probe)?, probe));
             }
             sized.sort_by_key(|(size, _)| *size);
-            let mut keys = probe_keys(txn, sized[0].1)?;
+            let mut prefixes = probe_prefixes(txn, sized[0].1)?;
             for (size, probe) in &sized[1..] {
-                if keys.is_empty() || *size > INTERSECT_RATIO.saturating_mul(keys.len() as u64) {
+                if prefixes.is_empty()
+                    || *size > INTERSECT_RATIO.saturating_mul(prefixes.len() as u64)
+                {
                     break;
                 }
-                let other = probe_keys(txn, probe)?;
-                keys.retain(|k| other.binary_search(k).is_ok());
+                let other = probe_prefixes(txn, probe)?;
+                prefixes.retain(|p| other.binary_search(p).is_ok());
             }
-            kept.reserve(keys.len());
-            for k in &keys {
-                if let Some(v) = calls.get(k)? {
+            kept.reserve(prefixes.len());
+            // Every call under each prefix (usually one); `visit` checks it against the
+            // query, so a call that only shares a prefix with a match is left out there.
+            for p in &prefixes {
+                for entry in calls_with_prefix(&calls, *p)? {
+                    let (k, v) = entry?;
                     visited += 1;
-                    let key = Digest::from_bytes(*k);
-                    let (result, sum, record) = v.value();
-                    if checksum::call_intact(sum, result, record) {
+                    let key = Digest::from_bytes(*k.value());
+                    let (sum, record) = v.value();
+                    if checksum::record_intact(sum, record) {
                         kept.extend(visit(key, record));
                     } else {
                         checksum::warn_skipped(&key);
@@ -166,17 +174,43 @@ impl Store {
 
 fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::Error> {
     Ok(match probe {
-        Probe::Name(n) => txn.open_multimap_table(BY_NAME)?.get(n.as_str())?.len(),
-        Probe::Module(m) => txn.open_multimap_table(BY_MODULE)?.get(m.as_str())?.len(),
+        Probe::Name(n) => {
+            let table = txn.open_multimap_table(BY_FUNCTION)?;
+            let mut size = 0;
+            for entry in table.range((n.as_str(), "")..)? {
+                let (function, calls) = entry?;
+                if function.value().0 != n {
+                    break;
+                }
+                size += calls.len();
+            }
+            size
+        }
+        Probe::Module(m) => {
+            let table = txn.open_multimap_table(BY_FUNCTION)?;
+            let mut size = 0;
+            for entry in table.iter()? {
+                let (function, calls) = entry?;
+                if function.value().1 == m {
+                    size += calls.len();
+                }
+            }
+            size
+        }
         Probe::Tag(k, v) => txn
             .open_multimap_table(BY_TAG)?
             .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?
             .len(),
-        Probe::Argument(n, d) => txn
-            .open_multimap_table(BY_ARGUMENT)?
-            .get((n.as_str(), *d.as_bytes()))?
-            .len(),
-        Probe::Result(d) => txn.open_multimap_table(BY_RESULT)?.get(d.as_bytes())?.len(),
+        Probe::Argument(n, d) => {
+            let (n, v) = (n.as_str(), prefix(d.as_bytes()));
+            let table = txn.open_table(BY_ARGUMENT)?;
+            count_up_to(table.range((n, v, 0)..=(n, v, Prefix::MAX))?)?
+        }
+        Probe::Result(d) => {
+            let v = prefix(d.as_bytes());
+            let table = txn.open_table(BY_RESULT)?;
+            count_up_to(table.range((v, 0)..=(v, Prefix::MAX))?)?
+        }
         Probe::Keys(keys) => keys.len() as u64,
         Probe::NamePrefix(_)
         | Probe::ModulePrefix(_)
@@ -186,11 +220,25 @@ fn probe_size(txn: &redb::ReadTransaction, probe: &Probe) -> Result<u64, redb::E
     })
 }
 
-/// The call keys a probe names, sorted and deduplicated.
-fn probe_keys(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Key>, redb::Error> {
+/// How many entries a range of a plain index holds, counted up to [`COUNTED`]: a probe that
+/// large is picked last anyway.
+fn count_up_to<K: redb::Key + 'static>(range: redb::Range<'_, K, ()>) -> Result<u64, redb::Error> {
+    let mut n = 0;
+    for entry in range {
+        entry?;
+        n += 1;
+        if n >= COUNTED {
+            break;
+        }
+    }
+    Ok(n)
+}
+
+/// The call key prefixes a probe names, sorted and deduplicated.
+fn probe_prefixes(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Prefix>, redb::Error> {
     fn collect(
-        out: &mut Vec<Key>,
-        values: redb::MultimapValue<'_, Key>,
+        out: &mut Vec<Prefix>,
+        values: redb::MultimapValue<'_, Prefix>,
     ) -> Result<(), redb::Error> {
         for v in values {
             out.push(v?.value());
@@ -199,23 +247,28 @@ fn probe_keys(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Key>, re
     }
     let mut out = Vec::new();
     match probe {
-        Probe::Name(n) => collect(&mut out, txn.open_multimap_table(BY_NAME)?.get(n.as_str())?)?,
-        Probe::Module(m) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_MODULE)?.get(m.as_str())?,
-        )?,
-        Probe::NamePrefix(p) | Probe::ModulePrefix(p) => {
-            let table = txn.open_multimap_table(if matches!(probe, Probe::NamePrefix(_)) {
-                BY_NAME
-            } else {
-                BY_MODULE
-            })?;
-            for entry in table.range(p.as_str()..)? {
-                let (k, values) = entry?;
-                if !k.value().starts_with(p.as_str()) {
+        Probe::Name(p) | Probe::NamePrefix(p) => {
+            let exact = matches!(probe, Probe::Name(_));
+            let table = txn.open_multimap_table(BY_FUNCTION)?;
+            for entry in table.range((p.as_str(), "")..)? {
+                let (function, calls) = entry?;
+                let name = function.value().0;
+                if (exact && name != p) || !name.starts_with(p.as_str()) {
                     break;
                 }
-                collect(&mut out, values)?;
+                collect(&mut out, calls)?;
+            }
+        }
+        // Few functions: every one is looked at for its module.
+        Probe::Module(m) | Probe::ModulePrefix(m) => {
+            let exact = matches!(probe, Probe::Module(_));
+            let table = txn.open_multimap_table(BY_FUNCTION)?;
+            for entry in table.iter()? {
+                let (function, calls) = entry?;
+                let module = function.value().1;
+                if (exact && module == m) || (!exact && module.starts_with(m.as_str())) {
+                    collect(&mut out, calls)?;
+                }
             }
         }
         Probe::TagKey(k) => {
@@ -231,28 +284,34 @@ fn probe_keys(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Key>, re
             txn.open_multimap_table(BY_TAG)?
                 .get(format!("{k}{TAG_SEPARATOR}{v}").as_str())?,
         )?,
-        Probe::Argument(n, d) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_ARGUMENT)?
-                .get((n.as_str(), *d.as_bytes()))?,
-        )?,
-        Probe::ArgumentName(n) => {
-            let table = txn.open_multimap_table(BY_ARGUMENT)?;
-            for entry in table.range((n.as_str(), [0u8; 32])..=(n.as_str(), [0xffu8; 32]))? {
-                collect(&mut out, entry?.1)?;
+        Probe::Argument(n, d) => {
+            let (n, v) = (n.as_str(), prefix(d.as_bytes()));
+            let table = txn.open_table(BY_ARGUMENT)?;
+            for entry in table.range((n, v, 0)..=(n, v, Prefix::MAX))? {
+                out.push(entry?.0.value().2);
             }
         }
-        Probe::Result(d) => collect(
-            &mut out,
-            txn.open_multimap_table(BY_RESULT)?.get(d.as_bytes())?,
-        )?,
-        Probe::Time { from, to } => {
-            let table = txn.open_table(BY_TIME)?;
-            for entry in table.range((*from, [0u8; 32])..(*to, [0u8; 32]))? {
+        Probe::ArgumentName(n) => {
+            let n = n.as_str();
+            let table = txn.open_table(BY_ARGUMENT)?;
+            for entry in table.range((n, 0, 0)..=(n, Prefix::MAX, Prefix::MAX))? {
+                out.push(entry?.0.value().2);
+            }
+        }
+        Probe::Result(d) => {
+            let v = prefix(d.as_bytes());
+            let table = txn.open_table(BY_RESULT)?;
+            for entry in table.range((v, 0)..=(v, Prefix::MAX))? {
                 out.push(entry?.0.value().1);
             }
         }
-        Probe::Keys(keys) => out.extend(keys.iter().map(|k| *k.as_bytes())),
+        Probe::Time { from, to } => {
+            let table = txn.open_table(BY_TIME)?;
+            for entry in table.range((*from, 0)..(*to, 0))? {
+                out.push(entry?.0.value().1);
+            }
+        }
+        Probe::Keys(keys) => out.extend(keys.iter().map(|k| prefix(k.as_bytes()))),
     }
     out.sort_unstable();
     out.dedup();

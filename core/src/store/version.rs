@@ -14,15 +14,17 @@ use crate::error::{Error, Result};
 /// `resources` and collectors' `namespaces`, which a format-2 reader cannot decode; version 4
 /// changed the value digest of byte arrays (runs of bytes hashed whole, see `digest`);
 /// version 5 stores call records in a binary layout of their own (`record/layout.rs`)
-/// instead of CBOR with field names.
-pub(crate) const FORMAT_VERSION: u64 = 5;
+/// instead of CBOR with field names; version 6 keeps the result digest in the record only
+/// and stores 8-byte key prefixes in the indexes, with one index for name and module.
+pub(crate) const FORMAT_VERSION: u64 = 6;
 
 /// The oldest format this fleche reads. Formats 2 and 3 digest byte arrays byte by byte, so
 /// their calls would never be found and their values would fail `verify`; format 4's records
-/// are CBOR, which this fleche no longer reads: they are refused, not read. (When a format
+/// are CBOR, which this fleche no longer reads; format 5's tables have other types (whole
+/// keys in the indexes): they are refused, not read. (When a format
 /// only adds to records, a file of the older one is read as it is and marked as the newer one
 /// when opened for writing: see [`Store::upgrade_format`].)
-pub(crate) const OLDEST_READ: u64 = 5;
+pub(crate) const OLDEST_READ: u64 = 6;
 
 /// `"version"` -> the format version.
 const FORMAT: TableDefinition<'_, &str, u64> = TableDefinition::new("fleche_format");
@@ -92,7 +94,9 @@ impl Store {
     }
 
     fn version_error(&self, found: u64) -> Error {
-        let advice = if found == 4 {
+        let advice = if found == 5 {
+            "Its tables are laid out as before format 6 (whole call keys in every index entry), which this fleche does not read: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 6)."
+        } else if found == 4 {
             "Its call records are stored in an older layout (CBOR with field names) that this fleche no longer reads: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 5)."
         } else if found == 2 || found == 3 {
             "Its value digests follow older rules (byte arrays digested byte by byte), so none of its calls would be found again and `fleche verify` would take its values for damaged: move it away or delete it to start a new cache, or open it with the fleche release that wrote it (0.1.x before format 4)."

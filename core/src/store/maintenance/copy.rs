@@ -114,12 +114,11 @@ impl Store {
                 let Some(entry) = calls.get(key.as_bytes())? else {
                     continue;
                 };
-                let (result, sum, record) = entry.value();
-                if !checksum::call_intact(sum, result, record) {
+                let (sum, record) = entry.value();
+                let Some(result) = checksum::intact_result(sum, record) else {
                     checksum::warn_skipped(key);
                     continue;
-                }
-                let result = Digest::from_bytes(*result);
+                };
                 let mut digests = vec![result];
                 if let Ok(view) = RecordView::decode(record) {
                     digests.extend(view.arguments.iter().map(|(_, d)| *d));
@@ -189,8 +188,7 @@ impl Store {
                 txn.open_table(CALLS)?.insert(
                     bundle.key.as_bytes(),
                     (
-                        *bundle.result.as_bytes(),
-                        checksum::of_call(bundle.result.as_bytes(), &bundle.record),
+                        checksum::of_record(&bundle.record),
                         bundle.record.as_slice(),
                     ),
                 )?;

@@ -10,8 +10,9 @@
 /// The layout this fleche reads and writes. Version 2 keeps a value of one chunk in its own
 /// row (`fleche_values.bytes`) rather than in `fleche_value_chunks`: a row less per value.
 /// Version 3 stores call records in the binary layout of cache format 5
-/// (`record/layout.rs`) instead of CBOR.
-pub(crate) const SCHEMA_VERSION: i32 = 3;
+/// (`record/layout.rs`) instead of CBOR; version 4 in the layout of cache format 6 (times as
+/// whole nanoseconds or microseconds), which a fleche of version 3 cannot read.
+pub(crate) const SCHEMA_VERSION: i32 = 4;
 
 /// Any constant: the advisory lock that serialises creating the schema, so processes that
 /// start together on a new database do not race each other's `CREATE TABLE`.
