@@ -165,11 +165,12 @@ impl Browser {
         started.elapsed()
     }
 
-    /// Waits as the binary does when nothing is waiting: for input, or a little.
+    /// Waits as the binary does for input before the next turn (a key comes every 16 ms
+    /// while the example scrolls).
     fn idle(&self) {
-        if !self.backlog {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let tick_left = TICK.saturating_sub(self.last_tick.elapsed());
+        let wait = self.state.input_wait(self.backlog, tick_left);
+        std::thread::sleep(wait.min(Duration::from_millis(16)));
     }
 
     /// PageDown `n` times, one frame each; the frame times.

@@ -84,6 +84,8 @@ pub struct State {
     /// Rows and summaries of the reader's last message not added yet.
     arriving: std::vec::IntoIter<Row>,
     arriving_summaries: std::vec::IntoIter<(Digest, String)>,
+    /// When the reader's last message came.
+    last_message: Option<Instant>,
     /// Set when the user asked to leave.
     pub quit: bool,
 }
@@ -104,6 +106,7 @@ impl State {
             message: None,
             arriving: Vec::new().into_iter(),
             arriving_summaries: Vec::new().into_iter(),
+            last_message: None,
             quit: false,
         }
     }
@@ -164,13 +167,34 @@ impl State {
             if started.elapsed() >= budget {
                 return true;
             }
-            match rx.try_recv() {
+            let msg = rx.try_recv();
+            if msg.is_ok() {
+                self.last_message = Some(Instant::now());
+            }
+            match msg {
                 Ok(Loaded::Rows(rows)) => self.arriving = rows.into_iter(),
                 Ok(Loaded::Summaries(s)) => self.arriving_summaries = s.into_iter(),
                 Ok(msg) => self.loaded(msg),
                 Err(_) => return false,
             }
         }
+    }
+
+    /// How long the loop may wait for input before it takes the reader's messages again:
+    /// not at all while some wait (`backlog`); 2 ms until the first calls arrive (the first
+    /// screen); 20 ms while the reader is sending (it waits for room in its channel, so a
+    /// long wait would hold the load up, and 20 ms keeps the frames drawn meanwhile few);
+    /// else until the next tick (`tick_left`).
+    pub fn input_wait(&self, backlog: bool, tick_left: Duration) -> Duration {
+        const SENDING: Duration = Duration::from_millis(500);
+        let wait = match self.last_message {
+            _ if backlog => Duration::ZERO,
+            _ if self.calls.is_empty() && !self.loading.done => Duration::from_millis(2),
+            None => tick_left,
+            Some(t) if t.elapsed() < SENDING => Duration::from_millis(20),
+            Some(_) => tick_left,
+        };
+        wait.min(tick_left)
     }
 
     /// Applies an action; returns what the caller must do.

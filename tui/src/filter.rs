@@ -8,7 +8,7 @@
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
-use crate::calls::{CallRow, Calls, Sym, byte_bit, byte_mask, used};
+use crate::calls::{Calls, Hot, Sym, Tag, byte_mask, used};
 
 /// Which fields a term without a `field:` prefix searches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +77,34 @@ enum Test {
 struct Term {
     negate: bool,
     test: Test,
+    /// The term as typed.
+    raw: String,
+}
+
+impl Term {
+    /// Whether every call this term lets through, `before` let through too: the same term,
+    /// or a plain, `fn:` or `mod:` term typed further (a fuzzy, exact-substring or prefix
+    /// needle that grew at its end).
+    fn within(&self, before: &Term) -> bool {
+        if self.raw == before.raw {
+            return true;
+        }
+        let atom = |t: &Term| match &t.test {
+            Test::Plain(a) => Some((0, a.kind)),
+            Test::Function(a) => Some((1, a.kind)),
+            Test::Module(a) => Some((2, a.kind)),
+            _ => None,
+        };
+        let grows = matches!(
+            atom(self),
+            Some((_, AtomKind::Fuzzy | AtomKind::Substring | AtomKind::Prefix))
+        );
+        grows
+            && !self.negate
+            && !before.negate
+            && atom(self) == atom(before)
+            && self.raw.starts_with(&before.raw)
+    }
 }
 
 /// A parsed filter.
@@ -95,6 +123,18 @@ impl Query {
     /// Whether the query lets every call through.
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// Whether every call this query lets through, `before` let through too (the same terms,
+    /// the last ones typed further, more terms after them), so that filtering what `before`
+    /// showed is enough: typing a filter narrows what is shown at each key.
+    pub fn narrows(&self, before: &Query) -> bool {
+        before.terms.len() <= self.terms.len()
+            && self
+                .terms
+                .iter()
+                .zip(&before.terms)
+                .all(|(new, old)| new.within(old))
     }
 
     /// Whether a term needs argument summaries (so results may grow as they are read).
@@ -137,17 +177,18 @@ pub struct RowTest<'a> {
 impl RowTest<'_> {
     /// Whether the row (an index into `calls.rows`) passes.
     pub fn passes(&self, row: u32) -> bool {
-        let row = &self.calls.rows[row as usize];
-        self.compiled.iter().all(|c| c.test(row, self.calls))
+        let hot = &self.calls.hot()[row as usize];
+        self.compiled.iter().all(|c| c.test(hot, self.calls))
     }
 
     /// Every row that passes. Rows are tested in the order they are stored, not in the
-    /// table's order: the rows, their tags and arguments are then read one after another
-    /// rather than from all over memory, several times faster at a million calls.
+    /// table's order, from their filter columns ([`crate::calls::Hot`]): those and the
+    /// arguments are then read one after another rather than from all over memory, several
+    /// times faster at a million calls.
     pub fn passing(&self) -> RowSet {
-        let rows = &self.calls.rows;
-        let mut words = vec![0u64; rows.len().div_ceil(64)];
-        for (w, chunk) in words.iter_mut().zip(rows.chunks(64)) {
+        let hot = self.calls.hot();
+        let mut words = vec![0u64; hot.len().div_ceil(64)];
+        for (w, chunk) in words.iter_mut().zip(hot.chunks(64)) {
             for (bit, row) in chunk.iter().enumerate() {
                 if self.compiled.iter().all(|c| c.test(row, self.calls)) {
                     *w |= 1 << bit;
@@ -164,6 +205,16 @@ pub struct RowSet {
 }
 
 impl RowSet {
+    /// How many rows are in the set.
+    pub fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|&w| w == 0)
+    }
+
     /// Whether row `r` is in the set.
     pub fn has(&self, r: u32) -> bool {
         let r = r as usize;
@@ -179,6 +230,8 @@ struct Compiled<'a> {
     term: &'a Term,
     hits: Vec<bool>,
     arg_hits: Vec<bool>,
+    /// For the terms on tags: whether each distinct set of tags passes.
+    set_hits: Vec<bool>,
     key: Option<Sym>,
     scope: u16,
 }
@@ -213,13 +266,16 @@ impl<'a> Compiled<'a> {
                 arg_hits = vec![false; calls.args.len()];
                 let mut pair = String::new();
                 for (id, hit) in arg_hits.iter_mut().enumerate() {
+                    let arg = &calls.args[id];
+                    if arg.mask == 0 || !quick.may_hold(arg.mask) {
+                        continue;
+                    }
                     let Some(summary) = calls.arg_summary(id as u32) else {
                         continue;
                     };
-                    let name = calls.args[id].name;
-                    let mask = strings.mask(name) | byte_bit(b'=') | strings.mask(summary);
+                    let name = arg.name;
                     let parts = [strings.bytes(name), b"=", strings.bytes(summary)];
-                    if quick.may_hold(mask) && quick.may_match(&parts) {
+                    if quick.may_match(&parts) {
                         pair.clear();
                         pair.push_str(strings.text(name));
                         pair.push('=');
@@ -230,12 +286,31 @@ impl<'a> Compiled<'a> {
                 }
             }
         }
-        Compiled {
+        let mut compiled = Compiled {
             term,
             hits,
             arg_hits,
+            set_hits: Vec::new(),
             key: key.and_then(|k| strings.get(k)),
             scope: scope.bits(),
+        };
+        compiled.set_hits = calls
+            .tag_set_list
+            .iter()
+            .map(|set| compiled.tags_pass(set))
+            .collect();
+        compiled
+    }
+
+    /// Whether a set of tags passes the part of the term about tags.
+    fn tags_pass(&self, tags: &[Tag]) -> bool {
+        match &self.term.test {
+            Test::Plain(_) => tags.iter().any(|t| self.hit(t.pair)),
+            Test::TagKey(_) => tags.iter().any(|t| Some(t.key) == self.key),
+            Test::Tag(..) => tags
+                .iter()
+                .any(|t| Some(t.key) == self.key && self.hit(t.value)),
+            _ => false,
         }
     }
 
@@ -243,28 +318,25 @@ impl<'a> Compiled<'a> {
         self.hits.get(s as usize).copied().unwrap_or(false)
     }
 
-    fn test(&self, row: &CallRow, calls: &Calls) -> bool {
+    fn test(&self, row: &Hot, calls: &Calls) -> bool {
         let args = || {
             calls
-                .args_of(row)
+                .hot_args(row)
                 .iter()
                 .map(|&a| (a, &calls.args[a as usize]))
         };
         let arg_hit = |a: u32| self.arg_hits.get(a as usize).copied().unwrap_or(false);
+        let tags = || self.set_hits[row.tag_set as usize];
         let found = match &self.term.test {
             Test::Plain(_) => {
                 (self.scope & used::NAME != 0 && self.hit(row.name))
-                    || (self.scope & used::TAG != 0 && row.tags.iter().any(|t| self.hit(t.pair)))
+                    || (self.scope & used::TAG != 0 && tags())
                     || (self.scope & used::ARG != 0
-                        && calls.args_of(row).iter().any(|&a| arg_hit(a)))
+                        && calls.hot_args(row).iter().any(|&a| arg_hit(a)))
             }
             Test::Function(_) => self.hit(row.name),
             Test::Module(_) => self.hit(row.module),
-            Test::TagKey(_) => row.tags.iter().any(|t| Some(t.key) == self.key),
-            Test::Tag(..) => row
-                .tags
-                .iter()
-                .any(|t| Some(t.key) == self.key && self.hit(t.value)),
+            Test::TagKey(_) | Test::Tag(..) => tags(),
             Test::ArgName(_) => args().any(|(_, a)| Some(a.name) == self.key),
             Test::Arg(..) => args().any(|(id, a)| {
                 Some(a.name) == self.key && calls.arg_summary(id).is_some_and(|v| self.hit(v))
@@ -418,7 +490,11 @@ fn parse_term(raw: &str) -> Option<Term> {
         fzf(body).map(|(a, n)| (Test::Plain(a), n))?
     };
     negate ^= neg;
-    Some(Term { negate, test })
+    Some(Term {
+        negate,
+        test,
+        raw: raw.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -557,6 +633,36 @@ mod tests {
             ruled_out > 50,
             "the scan rules out most pairs ({ruled_out})"
         );
+    }
+
+    #[test]
+    fn a_filter_typed_further_narrows() {
+        let narrows = |new: &str, old: &str| Query::parse(new).narrows(&Query::parse(old));
+        for (new, old) in [
+            ("rel", "re"),
+            ("re lax", "re"),
+            ("re", "re"),
+            ("fn:relax", "fn:rel"),
+            ("mod:etl", "mod:e"),
+            ("'rel", "'re"),
+            ("^rel", "^re"),
+            ("fn:rel tag:x=1", "fn:rel"),
+            ("tag:x=1 fn:r", "tag:x=1"),
+        ] {
+            assert!(narrows(new, old), "{new:?} after {old:?}");
+        }
+        for (new, old) in [
+            ("re", "rel"),
+            ("!rel", "!re"),
+            ("rel$", "rel"),
+            ("tag:proje", "tag:proj"),
+            ("arg:x=12", "arg:x=1"),
+            ("lax re", "re"),
+            ("fn:rel", "rel"),
+            ("re", "re lax"),
+        ] {
+            assert!(!narrows(new, old), "{new:?} after {old:?}");
+        }
     }
 
     #[test]

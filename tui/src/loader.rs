@@ -36,12 +36,10 @@ pub const POLL: Duration = Duration::from_millis(1_000);
 pub const SUMMARY_BYTES: usize = 4_096;
 /// Argument summaries are cut to this many characters.
 pub const SUMMARY_CHARS: usize = 60;
-/// Argument values noted before they are summarised (during the first load too), so the
-/// list never holds every argument of a million calls.
-pub const SUMMARISE_AT: usize = 262_144;
 /// Messages the reader may send ahead of the UI: it waits beyond that, so decoded records
-/// never pile up in memory while the UI adds them.
-pub const AHEAD: usize = 4;
+/// never pile up in memory while the UI adds them (at most 16,000 records, a few
+/// MB).
+pub const AHEAD: usize = 8;
 
 /// The channel the reader sends on, holding at most [`AHEAD`] messages.
 pub fn channel() -> (SyncSender<Loaded>, Receiver<Loaded>) {
@@ -188,7 +186,10 @@ impl Reader {
         // The newest calls, skipped in the pass by key order; every key that pass sees, in
         // order (the known calls after it, with no set to grow).
         let mut newest: HashSet<Digest> = HashSet::default();
-        let mut seen: Vec<Digest> = Vec::new();
+        // Room for the count the cache gives, within reason (a damaged count must not make
+        // the reader ask for more memory than there is).
+        let room = usize::try_from(total).map_or(0, |n| n.min(1 << 24));
+        let mut seen: Vec<Digest> = Vec::with_capacity(room);
         for size in [FIRST_CHUNK, NEWEST - FIRST_CHUNK] {
             let page = match self.cache.calls_before(before, size) {
                 Ok(p) => p,
@@ -226,9 +227,6 @@ impl Reader {
                 .collect();
             read += rows.len() as u64;
             self.take(rows)?;
-            if self.unsummarised.len() >= SUMMARISE_AT {
-                self.summarise()?;
-            }
             if !full {
                 break;
             }

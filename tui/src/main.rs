@@ -175,11 +175,7 @@ fn browse(
             .draw(|frame| ui::render(&state, frame))
             .context("cannot draw")?;
         // While the reader's messages wait, come back for them as soon as input allows.
-        let timeout = if backlog {
-            Duration::ZERO
-        } else {
-            tick.saturating_sub(last_tick.elapsed())
-        };
+        let timeout = state.input_wait(backlog, tick.saturating_sub(last_tick.elapsed()));
         if event::poll(timeout).context("cannot read input")? {
             // Handle every queued event before drawing again, so fast typing stays smooth.
             loop {

@@ -350,3 +350,40 @@ fn unreadable_records_are_rows_of_their_own() {
     let message = ui.state.message.clone().unwrap_or_default();
     assert!(message.contains("unreadable record: "), "{message}");
 }
+
+#[test]
+fn typing_a_filter_key_by_key_shows_what_the_whole_filter_shows() {
+    // Each key filters what the previous one showed when the filter only grows; the view
+    // must be the one the whole text gives, whatever was typed, erased or cycled before.
+    for text in [
+        "calc",
+        "calc !lo",
+        "fn:calc tag:pro",
+        "x=1",
+        "arg:x=10",
+        "'calc ^an",
+        "fit$",
+        "lrc\x08\x08ong",
+        "xy\x08\x08\x08fib",
+        "calc\tx\t",
+    ] {
+        let mut typed = main_view();
+        typed.key(KeyCode::Char('/'));
+        for c in text.chars() {
+            match c {
+                '\x08' => typed.key(KeyCode::Backspace),
+                '\t' => typed.key(KeyCode::Tab),
+                c => typed.key(KeyCode::Char(c)),
+            };
+            let mut whole = main_view();
+            whole.state.table.scope = typed.state.table.scope;
+            whole.state.set_filter(&typed.state.table.filter);
+            assert_eq!(
+                typed.state.table.view, whole.state.table.view,
+                "{:?} typed as {text:?}",
+                typed.state.table.filter
+            );
+        }
+        assert!(text.contains(['\x08', '\t']) || typed.state.table.filter == text);
+    }
+}

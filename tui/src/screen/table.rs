@@ -75,6 +75,8 @@ pub struct CallsTable {
     pub editing: bool,
     /// Fields plain filter terms search.
     pub scope: Scope,
+    /// The scope the view was filtered with.
+    view_scope: Scope,
     /// Selected index into `view`.
     pub selected: usize,
     /// First index of `view` shown.
@@ -104,6 +106,7 @@ impl CallsTable {
             query: Query::default(),
             editing: false,
             scope: Scope::All,
+            view_scope: Scope::All,
             selected: 0,
             offset: 0,
             size,
@@ -162,6 +165,7 @@ impl CallsTable {
 
     /// The view from the whole order and the filter.
     fn filter_all(&mut self, calls: &Calls) {
+        self.view_scope = self.scope;
         if self.query.is_empty() {
             // The view is the order; its keys are needed only to merge into a filtered one.
             self.view.clone_from(&self.order);
@@ -169,6 +173,12 @@ impl CallsTable {
             return;
         }
         let passing = self.query.test(calls, self.scope).passing();
+        if passing.len() == self.order.len() {
+            // Every call passes (the first letter typed, often): a copy, not a filter.
+            self.view.clone_from(&self.order);
+            self.view_keys.clone_from(&self.order_keys);
+            return;
+        }
         (self.view_keys, self.view) = self
             .order_keys
             .iter()
@@ -248,9 +258,40 @@ impl CallsTable {
 
     fn refilter(&mut self, calls: &Calls) {
         let keep = self.anchor(calls);
-        self.query = Query::parse(&self.filter);
-        self.filter_all(calls);
+        let query = Query::parse(&self.filter);
+        let narrows = !self.query.is_empty()
+            && self.scope == self.view_scope
+            && !self.refilter_due
+            && query.narrows(&self.query);
+        self.query = query;
+        if narrows {
+            self.narrow(calls);
+        } else {
+            self.filter_all(calls);
+        }
         self.reselect(calls, keep);
+    }
+
+    /// The view filtered again, for a query that lets through only calls it shows already.
+    /// A large view is tested in the order calls are stored (see `RowTest::passing`), a
+    /// small one call by call.
+    fn narrow(&mut self, calls: &Calls) {
+        let test = self.query.test(calls, self.scope);
+        let keys = std::mem::take(&mut self.view_keys);
+        let rows = std::mem::take(&mut self.view);
+        let keep: Box<dyn Fn(u32) -> bool> = if rows.len() > calls.len() / 8 {
+            let passing = test.passing();
+            Box::new(move |r| passing.has(r))
+        } else {
+            Box::new(|r| test.passes(r))
+        };
+        // A filtered view keeps its sort keys beside it (to merge arrivals into).
+        (self.view_keys, self.view) = keys
+            .iter()
+            .zip(&rows)
+            .filter(|&(_, &r)| keep(r))
+            .map(|(k, r)| (*k, *r))
+            .unzip();
     }
 
     /// The selected call and its row on the screen; `None` for the row when the table shows
