@@ -193,24 +193,23 @@ fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_diges
 fn a_file_of_format_4_is_refused_with_advice_and_stays_format_4() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_of_format(dir.path(), 4);
+    refused_with_advice(&path, 4, "older layout");
+}
+
+/// Opening the file for writing, read-only, and for writing again each fail with the format
+/// version `found` and advice that says `why` and to move the file away or delete it.
+fn refused_with_advice(path: &std::path::Path, found: u64, why: &str) {
     for err in [
-        Cache::open(&path).unwrap_err(),
-        Cache::open_read_only(&path).unwrap_err(),
-        Cache::open(&path).unwrap_err(),
+        Cache::open(path).unwrap_err(),
+        Cache::open_read_only(path).unwrap_err(),
+        Cache::open(path).unwrap_err(),
     ] {
         assert!(
-            matches!(
-                err,
-                Error::FormatVersion {
-                    found: 4,
-                    expected: 6,
-                    ..
-                }
-            ),
+            matches!(err, Error::FormatVersion { found: f, expected: 6, .. } if f == found),
             "{err:?}"
         );
         let text = err.to_string();
-        assert!(text.contains("older layout"), "{text}");
+        assert!(text.contains(why), "{text}");
         assert!(text.contains("delete it"), "{text}");
     }
 }
@@ -255,26 +254,7 @@ fn a_file_of_format_5_is_refused_with_advice_and_left_as_it_was() {
         txn.commit().unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    for err in [
-        Cache::open(&path).unwrap_err(),
-        Cache::open_read_only(&path).unwrap_err(),
-        Cache::open(&path).unwrap_err(),
-    ] {
-        assert!(
-            matches!(
-                err,
-                Error::FormatVersion {
-                    found: 5,
-                    expected: 6,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        let text = err.to_string();
-        assert!(text.contains("whole call keys"), "{text}");
-        assert!(text.contains("delete it"), "{text}");
-    }
+    refused_with_advice(&path, 5, "whole call keys");
     assert!(std::fs::read(&path).unwrap() == before, "the file changed");
 }
 

@@ -194,16 +194,7 @@ pub(super) fn encode(r: &CallRecord) -> Result<Vec<u8>, CodecError> {
 /// Reads a record in place; see [`RecordView`].
 pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let mut r = Reader { bytes, at: 0 };
-    let layout = r.u8()?;
-    if layout != LAYOUT {
-        return Err(bad(format!(
-            "a call record of layout {layout}, not {LAYOUT}"
-        )));
-    }
-    let flags = r.varint()?;
-    if flags & !KNOWN_FLAGS != 0 {
-        return Err(bad(format!("unknown record flags {flags:#x}")));
-    }
+    let flags = r.header()?;
     let on = |flag| flags & flag != 0;
     let name = r.str()?;
     let module = r.str()?;
@@ -338,16 +329,7 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
 /// that point (a hit checks the record's checksum first).
 pub(super) fn result(bytes: &[u8]) -> Result<Digest, CodecError> {
     let mut r = Reader { bytes, at: 0 };
-    let layout = r.u8()?;
-    if layout != LAYOUT {
-        return Err(bad(format!(
-            "a call record of layout {layout}, not {LAYOUT}"
-        )));
-    }
-    let flags = r.varint()?;
-    if flags & !KNOWN_FLAGS != 0 {
-        return Err(bad(format!("unknown record flags {flags:#x}")));
-    }
+    let flags = r.header()?;
     r.str()?;
     r.str()?;
     if flags & FLAG_VERSION != 0 {
@@ -461,6 +443,21 @@ impl<'a> Reader<'a> {
 
     fn u8(&mut self) -> Result<u8, CodecError> {
         Ok(self.take(1)?[0])
+    }
+
+    /// The layout byte, which must be this layout's, then the flags, none unknown.
+    fn header(&mut self) -> Result<u64, CodecError> {
+        let layout = self.u8()?;
+        if layout != LAYOUT {
+            return Err(bad(format!(
+                "a call record of layout {layout}, not {LAYOUT}"
+            )));
+        }
+        let flags = self.varint()?;
+        if flags & !KNOWN_FLAGS != 0 {
+            return Err(bad(format!("unknown record flags {flags:#x}")));
+        }
+        Ok(flags)
     }
 
     /// A byte of presence bits, none beyond `known`.
