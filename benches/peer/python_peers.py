@@ -114,16 +114,23 @@ def table_and_query(tool, c, calls):
                 fns[name] = fleche(body)
             fns[name](i)
     samples = 3 if calls >= 100_000 else 11
-    try:
-        report(tool, f"table of {calls} calls, memory",
-               median(samples, 1, lambda: c.table()))
-    except Exception as e:  # an API this version lacks: leave the row out
-        print(f"# {tool} table: {e}", file=sys.stderr)
-    try:
-        report(tool, f"query by name ({calls // 100} of {calls}), memory",
-               median(samples, 1, lambda: list(fns["function_42"].query())))
-    except Exception as e:
-        print(f"# {tool} query: {e}", file=sys.stderr)
+
+    def query():
+        found = list(fns["function_42"].query())
+        assert len(found) == calls // 100, f"the query found {len(found)} calls"
+
+    # Both inside the cache's scope: outside it, a query asks the (empty) default cache.
+    with cache(c):
+        try:
+            report(tool, f"table of {calls} calls, memory",
+                   median(samples, 1, lambda: c.table()))
+        except Exception as e:  # an API this version lacks: leave the row out
+            print(f"# {tool} table: {e}", file=sys.stderr)
+        try:
+            report(tool, f"query by name ({calls // 100} of {calls}), memory",
+                   median(samples, 1, query))
+        except Exception as e:
+            print(f"# {tool} query: {e}", file=sys.stderr)
 
 
 def joblib_memory(root):
