@@ -148,9 +148,14 @@ fn the_file_does_not_grow_for_a_snapshot_held_by_hits_or_left_by_them() {
     // Hits, then nothing: the writer thread releases the snapshot the last hit left.
     let after_hits = size_after_churn(&["store 1000", "hit 1000", "idle"]);
     eprintln!("file sizes: alone {alone}, hitting {hitting}, after hits {after_hits}");
+    // A snapshot never given up pins every page freed after it: the file then grows some
+    // sixty times (17.8 MB against 283 KB when the idle release was taken out). A hitter the
+    // scheduler leaves waiting on a loaded machine holds its snapshot a little longer than
+    // its window, so sizes up to a few times the size alone are not a failure (2.3 times was
+    // seen in CI next to another benchmark).
     for (case, size) in [("hitting", hitting), ("after hits", after_hits)] {
         assert!(
-            size <= alone * 2,
+            size <= alone * 8,
             "{case}: {size} bytes, against {alone} with no hits: old pages were kept"
         );
     }
