@@ -50,6 +50,21 @@ impl Cache {
         Ok(all.into_iter().map(|t| t.key).collect())
     }
 
+    /// The call keys of the layers that are not fleche caches (a database), any order.
+    pub(crate) fn keys_of_other_layers(&self) -> Result<Vec<Digest>> {
+        let mut keys = Vec::new();
+        if let Some(layers) = &self.layers {
+            each_layer(layers, |_, entry| {
+                if entry.store.is_none() {
+                    let listed = layer_times(entry, Times::Before(None, usize::MAX))?;
+                    keys.extend(listed.into_iter().map(|t| t.key));
+                }
+                Ok(())
+            })?;
+        }
+        Ok(keys)
+    }
+
     /// How many calls each layer holds (one number for a plain cache), `None` for a layer
     /// that cannot say cheaply or was left out: a signal a browser polls to notice calls
     /// added or removed by others, without listing them.

@@ -257,12 +257,18 @@ impl Cache {
     }
 
     /// Number of calls stored; on a stack, distinct calls across its layers (a database's
-    /// too), read from their indexes of start times.
+    /// too).
     pub fn len(&self) -> Result<u64> {
         if self.layers.is_none() {
             return self.store.call_count();
         }
-        Ok(self.keys_newest_first()?.len() as u64)
+        // Files by their call keys (a range read; their time index holds key prefixes, each
+        // resolved by a lookup); other layers as they list their calls.
+        let mut keys = self.union_of(Store::all_call_keys)?;
+        keys.extend(self.keys_of_other_layers()?);
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys.len() as u64)
     }
 
     /// Whether no call is stored.
