@@ -19,6 +19,7 @@ use fleche::{PagedRecord, TimeKey, ValueHead};
 pub type Row = (Digest, usize, CallRecord);
 use foldhash::HashSet;
 
+use crate::batch::Batch;
 use crate::value;
 
 /// Records in the first chunk: enough for a screen, quick to read.
@@ -53,6 +54,8 @@ pub enum Loaded {
     Total(u64),
     /// Records of calls (new or first loaded).
     Rows(Vec<Row>),
+    /// Calls (new or first loaded), as the reader sends them: ready to become rows.
+    Batch(Batch),
     /// Calls whose records are stored but do not decode, with the reason.
     Unreadable(Vec<(Digest, String)>),
     /// One-line summaries of argument values, by value digest.
@@ -252,14 +255,14 @@ impl Reader {
     /// Sends records (and the unreadable ones apart), noting their keys and the argument
     /// values to summarise.
     fn take(&mut self, page: Vec<PagedRecord>) -> Result<(), Gone> {
-        let mut rows = Vec::with_capacity(page.len());
+        let mut batch = Batch::new();
         let mut unreadable = Vec::new();
         for PagedRecord { key, layer, record } in page {
             match record {
                 Ok(record) => {
                     self.unsummarised
                         .extend(record.arguments.iter().map(|(_, d)| *d));
-                    rows.push((key, layer, record));
+                    batch.push(key, layer, &record);
                 }
                 Err(e) => unreadable.push((key, e.reason)),
             }
@@ -267,7 +270,7 @@ impl Reader {
         if !unreadable.is_empty() {
             self.send(Loaded::Unreadable(unreadable))?;
         }
-        self.send(Loaded::Rows(rows))
+        self.send(Loaded::Batch(batch))
     }
 
     /// Reads and sends the summaries of the argument values noted since the last time.
