@@ -3,11 +3,12 @@
 //! a batch (off the UI thread); the UI interns a batch's few distinct strings once and then
 //! only appends rows, so a million calls load without the UI hashing every name of every call.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use fleche::Digest;
 use fleche::record::CallRecord;
+use fleche::{Digest, RecordRef};
 
 use crate::calls::{CompactResources, Details, Strings, Sym, used};
 
@@ -109,22 +110,70 @@ impl Batch {
 
     /// Adds a call read from stack layer `layer`.
     pub fn push(&mut self, key: Digest, layer: usize, record: &CallRecord) {
+        let md = &record.metadata;
+        let tags = md.tags.iter().map(|(k, v)| {
+            let text: Cow<'_, str> = match v.as_str() {
+                Some(t) => t.into(),
+                None => v.to_string().into(),
+            };
+            (k.as_str(), text)
+        });
+        let args = record.arguments.iter().map(|(n, d)| (n.as_str(), *d));
+        let texts = [&*record.name, &*record.module, &*record.result_type];
+        let row = self.row(key, layer, texts, tags, args);
+        self.rows.push(BatchRow {
+            result: record.result,
+            start: md.timestart,
+            stop: md.timestop,
+            wall: md.walltime,
+            result_size: record.result_size,
+            resources: CompactResources::of(md.resources.as_ref()),
+            details: Details::of(record),
+            ..row
+        });
+    }
+
+    /// Adds a call read in place from stack layer `layer`, as [`Batch::push`] adds it
+    /// decoded.
+    pub fn push_ref(&mut self, key: Digest, layer: usize, record: &RecordRef<'_>) {
+        let args = record.arguments().iter().copied();
+        let texts = [record.name(), record.module(), record.result_type()];
+        let row = self.row(key, layer, texts, record.tags().into_iter(), args);
+        self.rows.push(BatchRow {
+            result: record.result(),
+            start: record.timestart(),
+            stop: record.timestop(),
+            wall: record.walltime(),
+            result_size: record.result_size(),
+            resources: CompactResources::of(record.resources()),
+            details: Details::from_parts(
+                record.version(),
+                record.code(),
+                record.environment(),
+                record.git(),
+                record.namespaces(),
+            ),
+            ..row
+        });
+    }
+
+    /// The texts, tags and arguments of a call interned into the batch: a row with the
+    /// rest still to fill in.
+    fn row<'a>(
+        &mut self,
+        key: Digest,
+        layer: usize,
+        [name, module, result_type]: [&str; 3],
+        tags: impl Iterator<Item = (&'a str, Cow<'a, str>)>,
+        args: impl Iterator<Item = (&'a str, Digest)>,
+    ) -> BatchRow {
         let s = &mut self.strings;
-        let name = s.intern(&record.name, used::NAME);
-        let module = s.intern(&record.module, used::MODULE);
-        let result_type = s.intern(&record.result_type, 0);
-        let pairs: Vec<(Sym, Sym)> = record
-            .metadata
-            .tags
-            .iter()
-            .map(|(k, v)| {
-                // A typed tag is filtered and shown by its text (`tag:temperature=300`).
-                let value = match v.as_str() {
-                    Some(t) => s.intern(t, used::TAG_VALUE),
-                    None => s.intern(&v.to_string(), used::TAG_VALUE),
-                };
-                (s.intern(k, used::OTHER), value)
-            })
+        let name = s.intern(name, used::NAME);
+        let module = s.intern(module, used::MODULE);
+        let result_type = s.intern(result_type, 0);
+        // A typed tag is filtered and shown by its text (`tag:temperature=300`).
+        let pairs: Vec<(Sym, Sym)> = tags
+            .map(|(k, v)| (s.intern(k, used::OTHER), s.intern(&v, used::TAG_VALUE)))
             .collect();
         let tag_set = match self.sets.get(&pairs) {
             Some(&id) => id,
@@ -137,28 +186,27 @@ impl Batch {
             }
         };
         let args_at = self.args.len() as u32;
-        for (n, d) in &record.arguments {
+        for (n, d) in args {
             let n = self.strings.intern(n, used::ARG);
-            self.args.push((n, *d));
+            self.args.push((n, d));
         }
-        let md = &record.metadata;
-        self.rows.push(BatchRow {
+        BatchRow {
             key,
             layer,
-            result: record.result,
-            start: md.timestart,
-            stop: md.timestop,
-            wall: md.walltime,
-            result_size: record.result_size,
-            resources: CompactResources::of(md.resources.as_ref()),
+            result: Digest::from_bytes([0; 32]),
+            start: DateTime::UNIX_EPOCH,
+            stop: DateTime::UNIX_EPOCH,
+            wall: 0.0,
+            result_size: 0,
+            resources: CompactResources::NONE,
             name,
             module,
             result_type,
             tag_set,
             args_at,
-            args_len: record.arguments.len() as u32,
-            details: Details::of(record),
-        });
+            args_len: self.args.len() as u32 - args_at,
+            details: None,
+        }
     }
 }
 

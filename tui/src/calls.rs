@@ -332,12 +332,37 @@ impl Details {
     /// The details of a record, or `None` when it recorded none.
     pub fn of(record: &CallRecord) -> Option<Box<Details>> {
         let md = &record.metadata;
+        Details::from_parts(
+            record.version.as_deref(),
+            record.code,
+            md.environment.as_ref(),
+            md.git.as_ref(),
+            &md.namespaces,
+        )
+    }
+
+    /// The details of a record from its parts, or `None` when it recorded none.
+    pub fn from_parts(
+        version: Option<&str>,
+        code: Option<Digest>,
+        environment: Option<&Environment>,
+        git: Option<&Git>,
+        namespaces: &BTreeMap<String, Value>,
+    ) -> Option<Box<Details>> {
+        let none = version.is_none()
+            && code.is_none()
+            && environment.is_none()
+            && git.is_none()
+            && namespaces.is_empty();
+        if none {
+            return None;
+        }
         let details = Details {
-            version: record.version.as_deref().map(Box::from),
-            code: record.code,
-            environment: md.environment.clone(),
-            git: md.git.clone(),
-            namespaces: md.namespaces.clone(),
+            version: version.map(Box::from),
+            code,
+            environment: environment.cloned(),
+            git: git.cloned(),
+            namespaces: namespaces.clone(),
         };
         (details != Details::default()).then(|| Box::new(details))
     }

@@ -216,20 +216,34 @@ impl Reader {
         let stacked = self.cache.is_stack();
         let mut after = None;
         while read < total || stacked {
-            let page = match self.cache.records_after(after, CHUNK) {
-                Ok(p) => p,
+            // Read in place: a million records are not each allocated and freed.
+            let mut batch = Batch::new();
+            let mut unreadable = Vec::new();
+            let unsummarised = &mut self.unsummarised;
+            let visited = self
+                .cache
+                .visit_records_after(after, CHUNK, |key, layer, record| {
+                    if newest.contains(&key) {
+                        return;
+                    }
+                    match record {
+                        Ok(r) => {
+                            unsummarised.extend(r.arguments().iter().map(|(_, d)| *d));
+                            batch.push_ref(key, layer, &r);
+                        }
+                        Err(e) => unreadable.push((key, e.reason)),
+                    }
+                });
+            let keys = match visited {
+                Ok(k) => k,
                 Err(e) => return self.stop(e),
             };
-            let Some(last) = page.last() else { break };
-            after = Some(last.key);
-            let full = page.len() == CHUNK;
-            seen.extend(page.iter().map(|r| r.key));
-            let rows: Vec<PagedRecord> = page
-                .into_iter()
-                .filter(|r| !newest.contains(&r.key))
-                .collect();
-            read += rows.len() as u64;
-            self.take(rows)?;
+            let Some(&last) = keys.last() else { break };
+            after = Some(last);
+            let full = keys.len() == CHUNK;
+            seen.extend(keys);
+            read += (batch.len() + unreadable.len()) as u64;
+            self.send_calls(batch, unreadable)?;
             if !full {
                 break;
             }
@@ -267,6 +281,11 @@ impl Reader {
                 Err(e) => unreadable.push((key, e.reason)),
             }
         }
+        self.send_calls(batch, unreadable)
+    }
+
+    /// Sends calls: those that do not decode first, then the others.
+    fn send_calls(&mut self, batch: Batch, unreadable: Vec<(Digest, String)>) -> Result<(), Gone> {
         if !unreadable.is_empty() {
             self.send(Loaded::Unreadable(unreadable))?;
         }
