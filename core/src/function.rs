@@ -288,7 +288,10 @@ mod tests {
                     (&f, vec![("t", d), ("p", e)]),
                     (&f, vec![("p", d), ("t", e)]),
                 ] {
-                    assert_eq!(function.key_of(args.iter().copied()), afresh(function, &args));
+                    assert_eq!(
+                        function.key_of(args.iter().copied()),
+                        afresh(function, &args)
+                    );
                 }
             }
         }

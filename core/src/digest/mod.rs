@@ -291,7 +291,10 @@ mod tests {
         let long: Vec<String> = (0..600).map(|i| format!("{i:0>150}")).collect();
         let first: Vec<Digest> = long.iter().map(digest).collect();
         assert_eq!(long.iter().map(digest).collect::<Vec<_>>(), first);
-        assert_eq!(first.iter().collect::<std::collections::HashSet<_>>().len(), 600);
+        assert_eq!(
+            first.iter().collect::<std::collections::HashSet<_>>().len(),
+            600
+        );
     }
 
     #[test]
