@@ -179,7 +179,7 @@ impl State {
                 Ok(Loaded::Rows(rows)) => {
                     self.arriving = Some(self.calls.arriving(batch_of(&rows)))
                 }
-                Ok(Loaded::Batch(batch)) => self.arriving = Some(self.calls.arriving(batch)),
+                Ok(Loaded::Batch(batch)) => self.arriving = Some(self.calls.arriving(*batch)),
                 Ok(Loaded::Summaries(s)) => self.arriving_summaries = s.into_iter(),
                 Ok(msg) => self.loaded(msg),
                 Err(_) => return false,
@@ -316,7 +316,7 @@ impl State {
                 self.calls.reserve(more);
             }
             Loaded::Rows(rows) => self.add_batch(batch_of(&rows)),
-            Loaded::Batch(batch) => self.add_batch(batch),
+            Loaded::Batch(batch) => self.add_batch(*batch),
             Loaded::Unreadable(rows) => {
                 for (key, reason) in &rows {
                     let new = (!self.calls.contains(key)).then_some(self.calls.len() as u32);

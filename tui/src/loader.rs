@@ -55,7 +55,7 @@ pub enum Loaded {
     /// Records of calls (new or first loaded).
     Rows(Vec<Row>),
     /// Calls (new or first loaded), as the reader sends them: ready to become rows.
-    Batch(Batch),
+    Batch(Box<Batch>),
     /// Calls whose records are stored but do not decode, with the reason.
     Unreadable(Vec<(Digest, String)>),
     /// One-line summaries of argument values, by value digest.
@@ -289,7 +289,7 @@ impl Reader {
         if !unreadable.is_empty() {
             self.send(Loaded::Unreadable(unreadable))?;
         }
-        self.send(Loaded::Batch(batch))
+        self.send(Loaded::Batch(Box::new(batch)))
     }
 
     /// Reads and sends the summaries of the argument values noted since the last time.
