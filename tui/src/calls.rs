@@ -264,16 +264,16 @@ pub struct CallRow {
     pub key: Digest,
     /// Result digest.
     pub result: Digest,
-    /// Start time.
-    pub start: DateTime<Utc>,
-    /// Stop time.
-    pub stop: DateTime<Utc>,
+    /// Start and stop time, in nanoseconds since the Unix epoch (8 bytes each, where a
+    /// `DateTime` takes 12; a stored record's times always fit).
+    start: i64,
+    stop: i64,
     /// Wall time in seconds.
     pub wall: f64,
     /// Encoded result size in bytes.
     pub result_size: u64,
-    /// Tags, sorted by key (shared by the calls with the same tags).
-    pub tags: Arc<[Tag]>,
+    /// Tags: an index into [`Calls::tag_set_list`] (see [`Calls::tags`]).
+    pub tag_set: u32,
     /// Arguments in parameter order: where they start in the calls' list of argument ids
     /// (see [`Calls::args_of`]), and how many (one list for all calls: a small box per call
     /// would cost more in allocator overhead than its contents).
@@ -422,6 +422,16 @@ impl CompactResources {
 }
 
 impl CallRow {
+    /// Start time.
+    pub fn start(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.start)
+    }
+
+    /// Stop time.
+    pub fn stop(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.stop)
+    }
+
     /// CPU seconds (user and system) of the thread that ran the call, when recorded.
     pub fn cpu(&self) -> Option<f64> {
         let r = &self.resources;
@@ -457,8 +467,8 @@ pub struct Arriving {
     syms: Vec<Sym>,
     /// The short result type of each of the batch's full ones.
     types: HashMap<Sym, Sym>,
-    /// Each of the batch's tag sets, shared, and its number.
-    tag_sets: Vec<(Arc<[Tag]>, u32)>,
+    /// The number of each of the batch's tag sets.
+    tag_sets: Vec<u32>,
     /// The next row to add.
     next: usize,
 }
@@ -640,15 +650,15 @@ impl Calls {
                 grow(&mut self.arg_lists);
                 self.arg_lists.push(id);
             }
-            let (tags, tag_set) = &arriving.tag_sets[b.tag_set as usize];
+            let tag_set = &arriving.tag_sets[b.tag_set as usize];
             let row = CallRow {
                 key: b.key,
                 result: b.result,
-                start: b.start,
-                stop: b.stop,
+                start: nanos(b.start),
+                stop: nanos(b.stop),
                 wall: b.wall,
                 result_size: b.result_size,
-                tags: Arc::clone(tags),
+                tag_set: *tag_set,
                 args_at,
                 args_len: b.args_len,
                 name: arriving.syms[b.name as usize],
@@ -663,7 +673,7 @@ impl Calls {
                 Some(_) => None,
                 None => Some(self.rows.len() as u32),
             });
-            self.put(row, *tag_set);
+            self.put(row);
         }
         arriving.next = end;
         end < arriving.batch.rows.len()
@@ -678,11 +688,11 @@ impl Calls {
         let row = CallRow {
             key,
             result: Digest::from_bytes([0; 32]),
-            start: DateTime::UNIX_EPOCH,
-            stop: DateTime::UNIX_EPOCH,
+            start: 0,
+            stop: 0,
             wall: 0.0,
             result_size: 0,
-            tags: Arc::from([]),
+            tag_set: 0,
             args_at: 0,
             args_len: 0,
             name: s.intern(&format!("unreadable record: {reason}"), used::NAME),
@@ -693,30 +703,35 @@ impl Calls {
             unreadable: true,
             details: None,
         };
-        let (tags, tag_set) = self.tag_set(Vec::new());
-        self.put(CallRow { tags, ..row }, tag_set);
+        let tag_set = self.tag_set(Vec::new());
+        self.put(CallRow { tag_set, ..row });
     }
 
-    /// The shared copy of a set of tags, and its number.
-    fn tag_set(&mut self, tags: Vec<Tag>) -> (Arc<[Tag]>, u32) {
-        if let Some((set, &id)) = self.tag_sets.get_key_value(tags.as_slice()) {
-            return (Arc::clone(set), id);
+    /// The number of a set of tags, added if new.
+    fn tag_set(&mut self, tags: Vec<Tag>) -> u32 {
+        if let Some(&id) = self.tag_sets.get(tags.as_slice()) {
+            return id;
         }
         let set: Arc<[Tag]> = tags.into();
         let id = self.tag_set_list.len() as u32;
         self.tag_sets.insert(Arc::clone(&set), id);
-        self.tag_set_list.push(Arc::clone(&set));
-        (set, id)
+        self.tag_set_list.push(set);
+        id
+    }
+
+    /// The tags of a call, sorted by key.
+    pub fn tags(&self, row: &CallRow) -> &[Tag] {
+        &self.tag_set_list[row.tag_set as usize]
     }
 
     /// Puts a row in, in place of the call's earlier row if it has one.
-    fn put(&mut self, row: CallRow, tag_set: u32) {
+    fn put(&mut self, row: CallRow) {
         self.unreadable += usize::from(row.unreadable);
         self.with_cpu += usize::from(row.cpu().is_some());
         let hot = Hot {
             name: row.name,
             module: row.module,
-            tag_set,
+            tag_set: row.tag_set,
             args_at: row.args_at,
             args_len: row.args_len,
         };
@@ -969,7 +984,7 @@ impl Calls {
     pub fn tag_counts(&self) -> Vec<(Tag, usize)> {
         let mut counts: HashMap<Sym, (Tag, usize)> = HashMap::new();
         for row in &self.rows {
-            for tag in row.tags.iter() {
+            for tag in self.tags(row) {
                 counts.entry(tag.pair).or_insert((*tag, 0)).1 += 1;
             }
         }
@@ -984,7 +999,7 @@ impl Calls {
     /// Tags of a call as `k=v k2=v2`.
     pub fn tags_text(&self, row: &CallRow) -> String {
         let mut out = String::new();
-        for (i, t) in row.tags.iter().enumerate() {
+        for (i, t) in self.tags(row).iter().enumerate() {
             if i > 0 {
                 out.push(' ');
             }
@@ -992,6 +1007,16 @@ impl Calls {
         }
         out
     }
+}
+
+/// A time in nanoseconds since the Unix epoch (the nearest end for one out of range, which
+/// a stored record never holds: its times are stored in nanoseconds).
+fn nanos(t: DateTime<Utc>) -> i64 {
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }
 
 /// Makes room for one more element, growing by a quarter rather than doubling: the lists of
@@ -1147,8 +1172,8 @@ impl<'a> Sorter<'a> {
             Column::Started => a.start.cmp(&b.start),
             Column::Wall => a.wall.total_cmp(&b.wall),
             Column::Tags => {
-                let ta = a.tags.iter().map(|t| r(t.pair));
-                let tb = b.tags.iter().map(|t| r(t.pair));
+                let ta = self.calls.tags(a).iter().map(|t| r(t.pair));
+                let tb = self.calls.tags(b).iter().map(|t| r(t.pair));
                 ta.cmp(tb)
             }
             Column::Result => r(a.result_type).cmp(&r(b.result_type)),
@@ -1168,10 +1193,9 @@ impl<'a> Sorter<'a> {
     pub fn key(&self, x: u32) -> SortKey {
         let row = &self.calls.rows[x as usize];
         let r = |id: Sym| u64::from(self.rank[id as usize]);
-        let nanos = row.start.timestamp_nanos_opt();
-        let start = nanos.map_or(0, |n| (n as u64) ^ (1 << 63));
+        let start = (row.start as u64) ^ (1 << 63);
         let key = u64::from_be_bytes(row.key.as_bytes()[..8].try_into().unwrap_or_default());
-        let mut exact = nanos.is_some();
+        let mut exact = true;
         let primary = match self.column {
             Column::Key => {
                 exact = false;
@@ -1185,8 +1209,9 @@ impl<'a> Sorter<'a> {
             Column::Layer => u64::from(row.layer),
             Column::Tags => {
                 // The first two tags; rows with more compare whole when these tie.
-                exact &= row.tags.len() <= 2;
-                let rank = |i: usize| row.tags.get(i).map_or(0, |t| r(t.pair) + 1);
+                let tags = self.calls.tags(row);
+                exact &= tags.len() <= 2;
+                let rank = |i: usize| tags.get(i).map_or(0, |t| r(t.pair) + 1);
                 rank(0) << 32 | rank(1)
             }
             Column::Result => r(row.result_type),

@@ -85,8 +85,8 @@ impl CallView {
         if let Some(c) = details.and_then(|d| d.code) {
             line(&mut t, call, "code", c.to_string());
         }
-        line(&mut t, call, "started", time(row.start, local_time));
-        line(&mut t, call, "stopped", time(row.stop, local_time));
+        line(&mut t, call, "started", time(row.start(), local_time));
+        line(&mut t, call, "stopped", time(row.stop(), local_time));
         line(&mut t, call, "wall time", wall(row.wall));
         let r = &row.resources;
         if r.is_some() {
@@ -102,13 +102,14 @@ impl CallView {
                 );
             }
         }
-        if !row.tags.is_empty() {
+        let row_tags = calls.tags(row);
+        if !row_tags.is_empty() {
             let tags = t.add(
                 Some(call),
                 "tags",
-                Body::Text(plural(row.tags.len(), "tag")),
+                Body::Text(plural(row_tags.len(), "tag")),
             );
-            for tag in row.tags.iter() {
+            for tag in row_tags {
                 line(
                     &mut t,
                     tags,

@@ -626,7 +626,7 @@ impl CallsTable {
                         Column::Key => row.key.to_string()[..8].to_owned(),
                         Column::Function => calls.text(row.name).to_owned(),
                         Column::Module => calls.text(row.module).to_owned(),
-                        Column::Started => time(row.start, local_time),
+                        Column::Started => time(row.start(), local_time),
                         Column::Wall => wall(row.wall),
                         Column::Tags => calls.tags_text(row),
                         Column::Result => calls.text(row.result_type).to_owned(),
