@@ -422,6 +422,18 @@ fn memory_default_is_explained() {
 /// Starts the background reader on the file at `path`, read-only, and feeds it to a state
 /// until the first load is over and argument values are summarised.
 fn browse(path: &Path) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
+    browse_until(path, |s| {
+        let (done, all) = s.calls.summary_progress();
+        s.loading.done && done == all
+    })
+}
+
+/// Starts the background reader on the file at `path`, read-only, and feeds it to a state
+/// until `until` holds.
+fn browse_until(
+    path: &Path,
+    until: impl Fn(&State) -> bool,
+) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
     let cache = open::open(path, false).unwrap().cache;
     let (tx, rx) = loader::channel();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
@@ -431,10 +443,7 @@ fn browse(path: &Path) -> (State, fleche::Cache, mpsc::Receiver<Loaded>) {
         loader::run(reader, tx, req_rx)
     });
     let mut st = state();
-    pump(&mut st, &rx, &cache, |s| {
-        let (done, all) = s.calls.summary_progress();
-        s.loading.done && done == all
-    });
+    pump(&mut st, &rx, &cache, until);
     (st, cache, rx)
 }
 
@@ -585,18 +594,8 @@ fn calls_added_while_the_reader_loads_appear_once_with_every_summary() {
     // Several batches: the newest by time, then the rest in key order.
     let n = (loader::NEWEST + 3 * loader::CHUNK) as i64;
     write_many(&path, n);
-    let cache = open::open(&path, false).unwrap().cache;
-    let (tx, rx) = loader::channel();
-    let (req_tx, req_rx) = mpsc::channel::<Request>();
-    let reader = cache.clone();
-    std::thread::spawn(move || {
-        let _keep = req_tx;
-        loader::run(reader, tx, req_rx)
-    });
-    let mut st = state();
-    // Part of the file is loaded when another process adds calls: newer than any, and one
-    // that started before all of them (found only when the count no longer matches).
-    pump(&mut st, &rx, &cache, |s| !s.calls.is_empty());
+    // Part of the file is loaded when another process adds two calls, newer than any.
+    let (mut st, cache, rx) = browse_until(&path, |s| !s.calls.is_empty());
     assert!(
         !st.loading.done,
         "the load was over before calls were added"
