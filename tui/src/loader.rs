@@ -2,8 +2,8 @@
 //! screens of a million calls show at once and in order), then every other record in key order
 //! (several times faster than looking them up by time, and read in place into batches: see
 //! `batch.rs`), then a short summary of each distinct argument value for the filter (of the
-//! values the UI says have none: it holds them already); then it polls the cache for calls other processes add or
-//! remove. A record that does not decode is sent as a call of its own with the reason, and a
+//! values the UI says have none: it holds them already); then it polls the cache for calls
+//! other processes add or remove. A record that does not decode is sent as a call of its own with the reason, and a
 //! table that cannot be read ends the first load with the error rather than stalling it. On a
 //! stack every read is the union of the layers, and a layer left out is sent as a warning.
 
