@@ -3,6 +3,7 @@
 //! syntax the browser does (argument values are summarised first when a term needs them).
 
 use fleche::{Cache, Digest};
+use fleche_tui::batch::Batch;
 use fleche_tui::calls::{CallRow, Calls};
 use fleche_tui::filter::{self, Scope};
 use fleche_tui::loader::{CHUNK, SUMMARY_BYTES, SUMMARY_CHUNK, argument_summary};
@@ -40,17 +41,22 @@ pub fn select(cache: &Cache, text: &str, summaries: bool) -> Result<Selection, F
     calls.reserve(total as usize);
     let mut after = None;
     loop {
-        let page = cache.records_after(after, CHUNK)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.key);
-        for paged in &page {
-            // An unreadable record is listed as a row of its own, as the browser shows it.
-            match &paged.record {
-                Ok(record) => calls.add_in_layer(paged.key, paged.layer, record),
-                Err(e) => calls.add_unreadable(paged.key, &e.to_string()),
-            }
+        // Read in place into a batch, as the browser's reader does.
+        let mut batch = Batch::new();
+        let mut unreadable = Vec::new();
+        let keys = cache.visit_records_after(after, CHUNK, |key, layer, record| match record {
+            Ok(record) => batch.push_ref(key, layer, &record),
+            Err(e) => unreadable.push((key, e.to_string())),
+        })?;
+        let Some(&last) = keys.last() else { break };
+        after = Some(last);
+        // An unreadable record is listed as a row of its own, as the browser shows it.
+        for (key, why) in &unreadable {
+            calls.add_unreadable(*key, why);
         }
-        bar.inc(page.len() as u64);
+        let mut arriving = calls.arriving(batch);
+        calls.add_arriving(&mut arriving, usize::MAX, |_| {});
+        bar.inc(keys.len() as u64);
     }
     bar.finish_and_clear();
     if summaries || query.uses_arguments(Scope::All) {
@@ -59,7 +65,7 @@ pub fn select(cache: &Cache, text: &str, summaries: bool) -> Result<Selection, F
     let mut order: Vec<u32> = (0..calls.len() as u32).collect();
     order.sort_by(|&a, &b| {
         let (a, b) = (&calls.rows[a as usize], &calls.rows[b as usize]);
-        b.start.cmp(&a.start).then_with(|| a.key.cmp(&b.key))
+        b.start().cmp(&a.start()).then_with(|| a.key.cmp(&b.key))
     });
     let rows = query.apply(&calls, Scope::All, &order);
     Ok(Selection { calls, rows })

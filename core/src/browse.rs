@@ -209,7 +209,7 @@ impl Cache {
     /// `None`), in key order. Reading every record of a large cache this way is several times
     /// faster than looking keys up one by one ([`Cache::load_many`]), since it walks the
     /// table in its own order. A record that does not decode comes back in its place as an
-    /// [`UnreadableRecord`](crate::UnreadableRecord) that says why, so a browser can show it
+    /// [`UnreadableRecord`] that says why, so a browser can show it
     /// instead of hiding it.
     ///
     /// On a stack: the union of every layer's records, each call once, from the upper layer
@@ -274,7 +274,7 @@ impl Cache {
 
     /// The records of these calls, in one read transaction per layer and in the order given;
     /// a call that is not stored is left out, and a record that does not decode (or is
-    /// damaged) comes back as an [`UnreadableRecord`](crate::UnreadableRecord) (unlike
+    /// damaged) comes back as an [`UnreadableRecord`] (unlike
     /// [`Cache::load_many`], which fails on it).
     ///
     /// On a stack: each from the upper layer that holds it.

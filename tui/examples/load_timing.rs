@@ -1,7 +1,7 @@
 //! Times the parts of opening a cache, without drawing: `load_timing PATH` prints the time to
 //! open read-only, to read the first screen's records, to page through every record as the
-//! browser's reader does, to turn them into the browser's rows, and the memory held (from
-//! `/proc/self/status`). `open_large` times the whole browser; this says where the time goes.
+//! browser's reader does (in place, into batches), to turn the batches into the browser's
+//! rows, and the memory held (from `/proc/self/status`). `open_large` times the whole browser; this says where the time goes.
 
 use std::time::Instant;
 
@@ -26,30 +26,34 @@ fn main() {
         t.elapsed()
     );
     let t = Instant::now();
-    let mut pages = Vec::new();
+    let mut batches = Vec::new();
     let mut after = None;
     let mut n = 0;
     loop {
-        let page = cache.records_after(after, CHUNK).expect("records");
-        let Some(last) = page.last() else { break };
-        after = Some(last.key);
-        n += page.len();
-        pages.push(page);
+        let mut batch = fleche_tui::batch::Batch::new();
+        let keys = cache
+            .visit_records_after(after, CHUNK, |key, layer, record| {
+                if let Ok(record) = record {
+                    batch.push_ref(key, layer, &record);
+                }
+            })
+            .expect("records");
+        let Some(&last) = keys.last() else { break };
+        after = Some(last);
+        n += keys.len();
+        batches.push(batch);
     }
     println!(
-        "every record read and decoded ({n}): {:.1?}  ({})",
+        "every record read in place into batches, as the reader does ({n}): {:.1?}  ({})",
         t.elapsed(),
         memory()
     );
     let t = Instant::now();
     let mut calls = fleche_tui::calls::Calls::new();
     calls.reserve(n);
-    for page in pages.drain(..) {
-        for r in page {
-            if let Ok(record) = &r.record {
-                calls.add_in_layer(r.key, r.layer, record);
-            }
-        }
+    for batch in batches.drain(..) {
+        let mut arriving = calls.arriving(batch);
+        calls.add_arriving(&mut arriving, usize::MAX, |_| {});
     }
     println!(
         "rows made ({}): {:.1?}  ({})",

@@ -134,7 +134,7 @@ fn listed(selection: &Selection, limit: usize) -> Vec<(Listed, fleche::Digest)> 
             layer: None,
             module: calls.text(row.module).to_owned(),
             name: calls.text(row.name).to_owned(),
-            start: row.start,
+            start: row.start(),
             wall_seconds: row.wall,
             arguments: calls
                 .args_of(row)
@@ -145,8 +145,8 @@ fn listed(selection: &Selection, limit: usize) -> Vec<(Listed, fleche::Digest)> 
                     (calls.text(name).to_owned(), value.to_owned())
                 })
                 .collect(),
-            tags: row
-                .tags
+            tags: calls
+                .tags(row)
                 .iter()
                 .map(|t| (calls.text(t.key).to_owned(), calls.text(t.value).to_owned()))
                 .collect(),
