@@ -4,9 +4,13 @@
 //! A query over 100,000 calls then costs one copy of each record's bytes instead of a dozen
 //! allocations, and a table that shows 40 rows decodes 40 records.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
+
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::record::{CallRecord, RecordView};
 
@@ -23,7 +27,8 @@ struct Entry {
     /// Where the record's bytes are in [`Batch::bytes`].
     start: usize,
     end: usize,
-    timestart: DateTime<Utc>,
+    /// Start time in nanoseconds since the Unix epoch.
+    start_nanos: i64,
     shape: Shape,
     record: OnceLock<Box<CallRecord>>,
 }
@@ -52,7 +57,12 @@ pub(crate) struct Function {
 
 impl Batch {
     pub(crate) fn timestart(&self, index: u32) -> DateTime<Utc> {
-        self.entries[index as usize].timestart
+        DateTime::from_timestamp_nanos(self.start_nanos(index))
+    }
+
+    /// Start time in nanoseconds since the Unix epoch.
+    pub(crate) fn start_nanos(&self, index: u32) -> i64 {
+        self.entries[index as usize].start_nanos
     }
 
     pub(crate) fn shape(&self, index: u32) -> &Shape {
@@ -116,7 +126,7 @@ impl BatchBuilder {
         batch.entries.push(Entry {
             start,
             end: batch.bytes.len(),
-            timestart: md.timestart,
+            start_nanos: md.start_nanos,
             shape,
             record: OnceLock::new(),
         });
@@ -140,6 +150,11 @@ impl Batches {
     pub(crate) fn get(&self, slot: Slot) -> (Arc<Batch>, u32) {
         (self.0[slot.batch as usize].clone(), slot.index)
     }
+
+    /// The start time of the record in `slot`, in nanoseconds since the Unix epoch.
+    pub(crate) fn start_nanos(&self, slot: Slot) -> i64 {
+        self.0[slot.batch as usize].start_nanos(slot.index)
+    }
 }
 
 /// Interns tag key sets: calls tagged in the same scope share one list.
@@ -155,11 +170,11 @@ const MAX_SETS: usize = 32;
 impl TagKeySets {
     fn get(&mut self, view: &RecordView<'_>) -> Option<Arc<[String]>> {
         let tags = &view.metadata.tags;
-        if tags.0.is_empty() {
+        if tags.is_empty() {
             return None;
         }
         if !tags.is_canonical() {
-            let mut keys: Vec<String> = tags.0.iter().map(|(k, _)| (*k).to_owned()).collect();
+            let mut keys: Vec<String> = tags.iter().map(|(k, _)| k.to_owned()).collect();
             keys.sort_unstable();
             keys.dedup();
             return Some(keys.into());
@@ -167,7 +182,7 @@ impl TagKeySets {
         let same = |set: &Arc<[String]>| {
             set.iter()
                 .map(String::as_str)
-                .eq(tags.0.iter().map(|(k, _)| *k))
+                .eq(tags.iter().map(|(k, _)| k))
         };
         if let Some(set) = self.sets.get(self.last).filter(|s| same(s)) {
             return Some(set.clone());
@@ -176,7 +191,7 @@ impl TagKeySets {
             self.last = i;
             return Some(self.sets[i].clone());
         }
-        let set: Arc<[String]> = tags.0.iter().map(|(k, _)| (*k).to_owned()).collect();
+        let set: Arc<[String]> = tags.iter().map(|(k, _)| k.to_owned()).collect();
         if self.sets.len() < MAX_SETS {
             self.last = self.sets.len();
             self.sets.push(set.clone());
@@ -185,10 +200,14 @@ impl TagKeySets {
     }
 }
 
-/// Interns function definitions: the calls of one function share one [`Function`].
+/// Interns function definitions: the calls of one function share one [`Function`]. Calls of
+/// many functions come in key order, so each is found by a hash of its stored bytes rather
+/// than by comparing it with every function seen.
 #[derive(Default)]
 struct Functions {
     known: Vec<Arc<Function>>,
+    /// Hash of a definition's stored bytes -> its index in `known`.
+    by_hash: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     last: usize,
 }
 
@@ -206,7 +225,15 @@ impl Functions {
         if let Some(f) = self.known.get(self.last).filter(|f| same(f)) {
             return f.clone();
         }
-        if let Some(i) = self.known.iter().position(same) {
+        let hash = xxh3_64(view.function_bytes);
+        // Two definitions whose bytes hash alike: the first keeps the slot, the other is
+        // found by comparing (never misattributed, since `same` is checked either way).
+        let found = match self.by_hash.get(&hash) {
+            Some(&i) if same(&self.known[i]) => Some(i),
+            Some(_) => self.known.iter().position(same),
+            None => None,
+        };
+        if let Some(i) = found {
             self.last = i;
             return self.known[i].clone();
         }
@@ -218,9 +245,30 @@ impl Functions {
         });
         if self.known.len() < MAX_FUNCTIONS {
             self.last = self.known.len();
+            self.by_hash.entry(hash).or_insert(self.last);
             self.known.push(f.clone());
         }
         f
+    }
+}
+
+/// A hasher for keys that are hashes already: it keeps the `u64` it is given.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 

@@ -137,6 +137,30 @@ impl Call {
         }
     }
 
+    /// Says which definition of its function made the call, for grouping many calls cheaply:
+    /// calls read together share one definition, so equal numbers mean the same definition
+    /// (different numbers may still be the same one). `None` for a decoded call.
+    pub(crate) fn definition_id(&self) -> Option<usize> {
+        match &self.record {
+            Stored::Decoded(_) => None,
+            Stored::Batch(b, i) => Some(Arc::as_ptr(&b.shape(*i).function) as usize),
+        }
+    }
+
+    /// Says which list of tag keys the call has, as [`Call::definition_id`] does for its
+    /// definition; `Some(0)` for a call without tags.
+    pub(crate) fn tag_keys_id(&self) -> Option<usize> {
+        match &self.record {
+            Stored::Decoded(_) => None,
+            Stored::Batch(b, i) => Some(
+                b.shape(*i)
+                    .tag_keys
+                    .as_ref()
+                    .map_or(0, |k| Arc::as_ptr(k) as *const String as usize),
+            ),
+        }
+    }
+
     /// The call's tag keys, sorted, without decoding its record.
     pub(crate) fn tag_keys(&self) -> impl Iterator<Item = &str> + '_ {
         let (map, list) = match &self.record {

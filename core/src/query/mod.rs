@@ -118,6 +118,9 @@ pub(crate) struct Found {
     pub(crate) calls: Vec<Call>,
     /// Every call key of the snapshot, sorted, when the run scanned all records.
     pub(crate) all_keys: Option<Vec<Digest>>,
+    /// The calls in key order, as indexes into `calls`, when the run knows it without
+    /// sorting (one store, no pipeline step): a table needs that order for its `key` column.
+    pub(crate) by_key: Option<Vec<u32>>,
 }
 
 impl Cache {
@@ -363,20 +366,29 @@ impl Query {
                 cache,
                 calls: Vec::new(),
                 all_keys: None,
+                by_key: None,
             });
         };
-        let (calls, all_keys) = match &cache.layers {
-            None => matching_in_store(&cache, &filters, &probes)?,
-            Some(layers) => (matching_in_layers(&cache, layers, &filters, &probes)?, None),
+        let (mut calls, all_keys, mut by_key) = match &cache.layers {
+            None => {
+                let found = matching_in_store(&cache, &filters, &probes)?;
+                (found.calls, found.all_keys, found.by_key)
+            }
+            Some(layers) => (
+                oldest_first(matching_in_layers(&cache, layers, &filters, &probes)?),
+                None,
+                None,
+            ),
         };
-        let mut calls = oldest_first(calls);
         for op in &self.ops {
             calls = (op.run)(calls)?;
+            by_key = None;
         }
         Ok(Found {
             cache,
             calls,
             all_keys,
+            by_key,
         })
     }
 
@@ -426,13 +438,9 @@ impl Query {
     }
 }
 
-/// The calls of one store that pass `filters`, found through its indexes, and every key of
-/// the store when it scanned them all anyway.
-fn matching_in_store(
-    cache: &Cache,
-    filters: &[Filter],
-    probes: &[Probe],
-) -> Result<(Vec<Call>, Option<Vec<Digest>>)> {
+/// The calls of one store that pass `filters`, oldest first, found through its indexes; with
+/// their key order and every key of the store when it scanned them all anyway.
+fn matching_in_store(cache: &Cache, filters: &[Filter], probes: &[Probe]) -> Result<Found> {
     // Records are checked in place and kept encoded: only the calls someone looks at
     // are decoded in full.
     let mut batches = BatchBuilder::default();
@@ -440,12 +448,35 @@ fn matching_in_store(
         check(filters, key, bytes, &mut batches)
     })?;
     let batches = batches.finish();
-    let calls = candidates
-        .kept
-        .into_iter()
-        .map(|(key, slot)| Call::in_batch(cache.clone(), key, batches.get(slot)))
+    // The store gives them in key order, which breaks ties of start time as the key would:
+    // a sort of small numbers puts them in time order, and each call is made once, in place.
+    let kept = candidates.kept;
+    let mut order: Vec<(i64, u32)> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, (_, slot))| (batches.start_nanos(*slot), i as u32))
         .collect();
-    Ok((calls, candidates.all_keys))
+    // Calls are often stored in the order they ran: then there is nothing to sort.
+    if !order.is_sorted() {
+        order.sort_unstable();
+    }
+    let mut by_key = vec![0u32; order.len()];
+    for (to, &(_, from)) in order.iter().enumerate() {
+        by_key[from as usize] = to as u32;
+    }
+    let calls = order
+        .iter()
+        .map(|&(_, i)| {
+            let (key, slot) = kept[i as usize];
+            Call::in_batch(cache.clone(), key, batches.get(slot))
+        })
+        .collect();
+    Ok(Found {
+        cache: cache.clone(),
+        calls,
+        all_keys: candidates.all_keys,
+        by_key: Some(by_key),
+    })
 }
 
 /// Whether the record `bytes` passes `filters`; kept encoded in `batches` if so.
@@ -485,7 +516,7 @@ fn matching_in_layers(
     for entry in &layers.entries {
         let found = match &entry.store {
             Some(store) => {
-                matching_in_store(&Cache::plain(store.clone()), filters, probes).map(|f| f.0)
+                matching_in_store(&Cache::plain(store.clone()), filters, probes).map(|f| f.calls)
             }
             None => matching_in_layer(stack, &*entry.layer, filters, probes),
         };
@@ -569,10 +600,16 @@ fn oldest_first(calls: Vec<Call>) -> Vec<Call> {
         .map(|(i, c)| (c.timestart(), c.key(), i))
         .collect();
     order.sort_unstable();
+    let order: Vec<u32> = order.into_iter().map(|(_, _, i)| i as u32).collect();
+    reorder(calls, &order)
+}
+
+/// The calls in the order `order` gives (a permutation of their indexes).
+fn reorder(calls: Vec<Call>, order: &[u32]) -> Vec<Call> {
     let mut slots: Vec<Option<Call>> = calls.into_iter().map(Some).collect();
     order
-        .into_iter()
-        .filter_map(|(_, _, i)| slots[i].take())
+        .iter()
+        .filter_map(|&i| slots[i as usize].take())
         .collect()
 }
 
