@@ -4,7 +4,7 @@
 //! A query over 100,000 calls then costs one copy of each record's bytes instead of a dozen
 //! allocations, and a table that shows 40 rows decodes 40 records.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock};
 
@@ -21,6 +21,8 @@ const RECORDS: usize = 256;
 pub(crate) struct Batch {
     bytes: Vec<u8>,
     entries: Vec<Entry>,
+    /// The definitions and tag key lists of the read, shared by its batches.
+    known: Arc<Known>,
 }
 
 struct Entry {
@@ -34,12 +36,12 @@ struct Entry {
 }
 
 /// The metadata a table needs for its columns, known before a record is decoded.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Shape {
-    /// The call's function and definition; calls of one definition share it.
-    pub(crate) function: Arc<Function>,
-    /// Tag keys, sorted; calls with the same keys share them.
-    pub(crate) tag_keys: Option<Arc<[String]>>,
+    /// The call's function and definition: its place in [`Known::functions`].
+    function: u32,
+    /// Its tag keys: 0 for none, else 1 + their place in [`Known::tag_sets`].
+    tag_keys: u32,
     pub(crate) environment: bool,
     pub(crate) git: bool,
     pub(crate) resources: bool,
@@ -55,6 +57,15 @@ pub(crate) struct Function {
     pub(crate) code: Option<crate::digest::Digest>,
 }
 
+/// The distinct definitions and tag key lists of one read's calls: each call names its own
+/// by number, so a call costs no allocation and no shared counter for them.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    functions: Vec<Function>,
+    /// Sorted, without repeats.
+    tag_sets: Vec<Box<[String]>>,
+}
+
 impl Batch {
     pub(crate) fn timestart(&self, index: u32) -> DateTime<Utc> {
         DateTime::from_timestamp_nanos(self.start_nanos(index))
@@ -67,6 +78,28 @@ impl Batch {
 
     pub(crate) fn shape(&self, index: u32) -> &Shape {
         &self.entries[index as usize].shape
+    }
+
+    /// The function and definition that made the call.
+    pub(crate) fn function(&self, index: u32) -> &Function {
+        &self.known.functions[self.shape(index).function as usize]
+    }
+
+    /// The call's tag keys, sorted; `None` when it has no tags.
+    pub(crate) fn tag_keys(&self, index: u32) -> Option<&[String]> {
+        let set = self.shape(index).tag_keys as usize;
+        set.checked_sub(1).map(|i| &*self.known.tag_sets[i])
+    }
+
+    /// Numbers that tell apart the definitions and the tag key lists of calls, within one
+    /// read and across reads: (read, definition, tag key list; 0 for none).
+    pub(crate) fn ids(&self, index: u32) -> (usize, u32, u32) {
+        let shape = self.shape(index);
+        (
+            Arc::as_ptr(&self.known) as usize,
+            shape.function,
+            shape.tag_keys,
+        )
     }
 
     /// The record, decoded on first use.
@@ -89,13 +122,23 @@ pub(crate) struct Slot {
     index: u32,
 }
 
+/// A batch being filled.
+struct Draft {
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
 /// Collects records during one read transaction; [`BatchBuilder::finish`] shares them.
 #[derive(Default)]
 pub(crate) struct BatchBuilder {
-    done: Vec<Batch>,
-    current: Option<Batch>,
+    done: Vec<Draft>,
+    current: Option<Draft>,
     tag_keys: TagKeySets,
     functions: Functions,
+    /// Whether any call kept has environment, git, resources metadata.
+    environment: bool,
+    git: bool,
+    resources: bool,
 }
 
 impl BatchBuilder {
@@ -108,7 +151,7 @@ impl BatchBuilder {
         {
             self.done.extend(self.current.take());
         }
-        let batch = self.current.get_or_insert_with(|| Batch {
+        let batch = self.current.get_or_insert_with(|| Draft {
             // Records of one cache are about the same size.
             bytes: Vec::with_capacity(RECORDS.saturating_mul(bytes.len() + 16).min(1 << 20)),
             entries: Vec::with_capacity(RECORDS),
@@ -123,6 +166,9 @@ impl BatchBuilder {
             git: md.git.is_some(),
             resources: md.resources.is_some(),
         };
+        self.environment |= shape.environment;
+        self.git |= shape.git;
+        self.resources |= shape.resources;
         batch.entries.push(Entry {
             start,
             end: batch.bytes.len(),
@@ -136,11 +182,59 @@ impl BatchBuilder {
         }
     }
 
-    /// The batches, to be indexed by the slots [`BatchBuilder::push`] returned.
-    pub(crate) fn finish(mut self) -> Batches {
+    /// The batches, to be indexed by the slots [`BatchBuilder::push`] returned, and what a
+    /// table needs to know of all their calls.
+    pub(crate) fn finish(mut self) -> (Batches, Summary) {
         self.done.extend(self.current.take());
-        Batches(self.done.into_iter().map(Arc::new).collect())
+        let known = Arc::new(Known {
+            functions: self.functions.known,
+            tag_sets: self.tag_keys.sets,
+        });
+        let summary = Summary {
+            tag_keys: known
+                .tag_sets
+                .iter()
+                .flat_map(|set| set.iter().cloned())
+                .collect(),
+            environment: self.environment,
+            git: self.git,
+            resources: self.resources,
+            definitions_differ: definitions_differ(&known.functions),
+        };
+        let batches = self
+            .done
+            .into_iter()
+            .map(|d| {
+                Arc::new(Batch {
+                    bytes: d.bytes,
+                    entries: d.entries,
+                    known: known.clone(),
+                })
+            })
+            .collect();
+        (Batches(batches), summary)
     }
+}
+
+/// What a table shows of a read's calls as a whole, gathered while they are read: the tag
+/// key columns, the built-in namespaces present, and whether a `version` column is needed.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    /// Every tag key of any call, sorted.
+    pub(crate) tag_keys: BTreeSet<String>,
+    pub(crate) environment: bool,
+    pub(crate) git: bool,
+    pub(crate) resources: bool,
+    /// Whether some function has calls of more than one definition.
+    pub(crate) definitions_differ: bool,
+}
+
+/// Whether two of these distinct definitions belong to one function.
+fn definitions_differ(functions: &[Function]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    functions
+        .iter()
+        .any(|f| !seen.insert((f.module.as_str(), f.name.as_str())))
 }
 
 /// Shared batches of one read.
@@ -157,46 +251,54 @@ impl Batches {
     }
 }
 
-/// Interns tag key sets: calls tagged in the same scope share one list.
+/// Interns tag key lists: calls tagged in the same scope share one list. Lists are found by
+/// a hash of their keys, so many of them cost no more than a few.
 #[derive(Default)]
 struct TagKeySets {
-    sets: Vec<Arc<[String]>>,
+    sets: Vec<Box<[String]>>,
+    /// Hash of a list's keys -> its place in `sets`.
+    by_hash: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
     last: usize,
 }
 
-/// Distinct key sets interned per read; past that, each call gets its own list.
-const MAX_SETS: usize = 32;
-
 impl TagKeySets {
-    fn get(&mut self, view: &RecordView<'_>) -> Option<Arc<[String]>> {
+    /// 0 for a call without tags, else 1 + the place of its keys in `sets`.
+    fn get(&mut self, view: &RecordView<'_>) -> u32 {
         let tags = &view.metadata.tags;
         if tags.is_empty() {
-            return None;
-        }
-        if !tags.is_canonical() {
-            let mut keys: Vec<String> = tags.iter().map(|(k, _)| k.to_owned()).collect();
+            0
+        } else if tags.is_canonical() {
+            self.intern(tags.iter().map(|(k, _)| k))
+        } else {
+            let mut keys: Vec<&str> = tags.iter().map(|(k, _)| k).collect();
             keys.sort_unstable();
             keys.dedup();
-            return Some(keys.into());
+            self.intern(keys.into_iter())
         }
-        let same = |set: &Arc<[String]>| {
-            set.iter()
-                .map(String::as_str)
-                .eq(tags.iter().map(|(k, _)| k))
+    }
+
+    fn intern<'k>(&mut self, keys: impl Iterator<Item = &'k str> + Clone) -> u32 {
+        let same = |set: &[String]| set.iter().map(String::as_str).eq(keys.clone());
+        if self.sets.get(self.last).is_some_and(|s| same(s)) {
+            return self.last as u32 + 1;
+        }
+        let hash = keys.clone().fold(0u64, |h, k| {
+            xxh3_64(k.as_bytes()).wrapping_add(h.rotate_left(5))
+        });
+        let found = match self.by_hash.get(&hash) {
+            Some(&i) if same(&self.sets[i as usize]) => Some(i as usize),
+            Some(_) => self.sets.iter().position(|s| same(s)),
+            None => None,
         };
-        if let Some(set) = self.sets.get(self.last).filter(|s| same(s)) {
-            return Some(set.clone());
-        }
-        if let Some(i) = self.sets.iter().position(same) {
-            self.last = i;
-            return Some(self.sets[i].clone());
-        }
-        let set: Arc<[String]> = tags.iter().map(|(k, _)| k.to_owned()).collect();
-        if self.sets.len() < MAX_SETS {
-            self.last = self.sets.len();
-            self.sets.push(set.clone());
-        }
-        Some(set)
+        let i = found.unwrap_or_else(|| {
+            self.sets.push(keys.clone().map(str::to_owned).collect());
+            self.by_hash
+                .entry(hash)
+                .or_insert(self.sets.len() as u32 - 1);
+            self.sets.len() - 1
+        });
+        self.last = i;
+        i as u32 + 1
     }
 }
 
@@ -205,50 +307,48 @@ impl TagKeySets {
 /// than by comparing it with every function seen.
 #[derive(Default)]
 struct Functions {
-    known: Vec<Arc<Function>>,
-    /// Hash of a definition's stored bytes -> its index in `known`.
-    by_hash: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
+    known: Vec<Function>,
+    /// The stored bytes of each definition in `known` and which parts they hold (see
+    /// `RecordView::function_bytes`): equal ones are the same definition.
+    bytes: Vec<(u8, Box<[u8]>)>,
+    /// Hash of a definition's stored bytes -> its place in `known`.
+    by_hash: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
     last: usize,
 }
 
-/// Distinct definitions interned per read; past that, each call gets its own.
-const MAX_FUNCTIONS: usize = 256;
-
 impl Functions {
-    fn get(&mut self, view: &RecordView<'_>) -> Arc<Function> {
-        let same = |f: &Arc<Function>| {
-            f.name == view.name
-                && f.module == view.module
-                && f.version.as_deref() == view.version
-                && f.code == view.code
+    /// The place of the call's definition in `known`.
+    fn get(&mut self, view: &RecordView<'_>) -> u32 {
+        let same = |(parts, bytes): &(u8, Box<[u8]>)| {
+            *parts == view.function_parts && **bytes == *view.function_bytes
         };
-        if let Some(f) = self.known.get(self.last).filter(|f| same(f)) {
-            return f.clone();
+        if self.bytes.get(self.last).is_some_and(same) {
+            return self.last as u32;
         }
-        let hash = xxh3_64(view.function_bytes);
+        let hash = xxh3_64(view.function_bytes) ^ u64::from(view.function_parts);
         // Two definitions whose bytes hash alike: the first keeps the slot, the other is
         // found by comparing (never misattributed, since `same` is checked either way).
         let found = match self.by_hash.get(&hash) {
-            Some(&i) if same(&self.known[i]) => Some(i),
-            Some(_) => self.known.iter().position(same),
+            Some(&i) if same(&self.bytes[i as usize]) => Some(i as usize),
+            Some(_) => self.bytes.iter().position(same),
             None => None,
         };
-        if let Some(i) = found {
-            self.last = i;
-            return self.known[i].clone();
-        }
-        let f = Arc::new(Function {
-            name: view.name.to_owned(),
-            module: view.module.to_owned(),
-            version: view.version.map(str::to_owned),
-            code: view.code,
+        let i = found.unwrap_or_else(|| {
+            self.bytes
+                .push((view.function_parts, view.function_bytes.into()));
+            self.known.push(Function {
+                name: view.name.to_owned(),
+                module: view.module.to_owned(),
+                version: view.version.map(str::to_owned),
+                code: view.code,
+            });
+            self.by_hash
+                .entry(hash)
+                .or_insert(self.known.len() as u32 - 1);
+            self.known.len() - 1
         });
-        if self.known.len() < MAX_FUNCTIONS {
-            self.last = self.known.len();
-            self.by_hash.entry(hash).or_insert(self.last);
-            self.known.push(f.clone());
-        }
-        f
+        self.last = i;
+        i as u32
     }
 }
 
@@ -317,15 +417,14 @@ mod tests {
             .iter()
             .map(|bytes| builder.push(bytes, &RecordView::decode(bytes).unwrap()))
             .collect();
-        let batches = builder.finish();
+        let (batches, summary) = builder.finish();
         assert_eq!(batches.0.len(), 600usize.div_ceil(RECORDS));
         for (i, slot) in slots.iter().enumerate() {
             let (batch, index) = batches.get(*slot);
             assert!(batch.entries[index as usize].record.get().is_none());
             assert_eq!(batch.timestart(index), records[i].metadata.timestart);
             let keys: Vec<&str> = batch
-                .shape(index)
-                .tag_keys
+                .tag_keys(index)
                 .iter()
                 .flat_map(|k| k.iter().map(String::as_str))
                 .collect();
@@ -337,21 +436,112 @@ mod tests {
                 .collect();
             assert_eq!(keys, expected);
             assert_eq!(batch.record(index), &records[i]);
-            let function = &batch.shape(index).function;
+            let function = batch.function(index);
             assert_eq!(function.name, records[i].name);
             assert_eq!(function.module, records[i].module);
         }
-        // Calls of one function share its definition.
+        // Calls of one function share its definition: five functions, one definition each.
         let (a, i) = batches.get(slots[7]);
         let (b, j) = batches.get(slots[7 + 300]);
-        assert_eq!(a.shape(i).function.name, "f2");
-        assert!(Arc::ptr_eq(&a.shape(i).function, &b.shape(j).function));
-        // Calls with the same tag keys share one list.
+        assert_eq!(a.function(i).name, "f2");
+        assert!(std::ptr::eq(a.function(i), b.function(j)));
+        assert_eq!(a.known.functions.len(), 5);
+        assert!(!summary.definitions_differ);
+        // Calls with the same tag keys share one list: none, project, stage, both.
         let (a, i) = batches.get(slots[0]);
         let (b, j) = batches.get(slots[300]);
-        assert!(Arc::ptr_eq(
-            a.shape(i).tag_keys.as_ref().unwrap(),
-            b.shape(j).tag_keys.as_ref().unwrap()
-        ));
+        assert!(std::ptr::eq(a.tag_keys(i).unwrap(), b.tag_keys(j).unwrap()));
+        assert_eq!(a.known.tag_sets.len(), 3);
+        assert_eq!(
+            summary
+                .tag_keys
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["project", "stage"]
+        );
+        assert!(!summary.environment && !summary.git && !summary.resources);
+    }
+
+    /// Many functions and tag key lists, in any order, and tags stored out of order (a
+    /// damaged or foreign record): each call still gets its own definition and sorted keys.
+    #[test]
+    fn many_definitions_and_tag_lists_are_told_apart() {
+        let mut records: Vec<CallRecord> = (0..2000)
+            .map(|i| {
+                let mut r = record(i);
+                r.name = format!("f{}", i % 700);
+                r.version = (i % 3 == 0).then(|| "2".to_owned());
+                r.metadata.tags = BTreeMap::from([(format!("k{}", i % 400), "v".into())]);
+                r
+            })
+            .collect();
+        records[5].metadata.environment = Some(Default::default());
+        let mut builder = BatchBuilder::default();
+        let mut slots: Vec<Slot> = Vec::new();
+        for r in &records {
+            let bytes = r.encode().unwrap();
+            slots.push(builder.push(&bytes, &RecordView::decode(&bytes).unwrap()));
+        }
+        // Two tags written in reverse order: the list is sorted when interned.
+        let mut reversed = record(1);
+        reversed.metadata.tags =
+            BTreeMap::from([("a".to_owned(), 1.into()), ("b".to_owned(), 2.into())]);
+        let mut bytes = reversed.encode().unwrap();
+        let a = bytes.windows(3).position(|w| w == [1, b'a', 1]).unwrap();
+        let b = bytes.windows(3).position(|w| w == [1, b'b', 1]).unwrap();
+        bytes.swap(a + 1, b + 1);
+        bytes.swap(a + 3, b + 3);
+        let view = RecordView::decode(&bytes).unwrap();
+        assert!(!view.metadata.tags.is_canonical());
+        let odd = builder.push(&bytes, &view);
+        let (batches, summary) = builder.finish();
+        for (r, slot) in records.iter().zip(&slots) {
+            let (batch, i) = batches.get(*slot);
+            let f = batch.function(i);
+            assert_eq!((&f.name, &f.version, f.code), (&r.name, &r.version, r.code));
+            let keys: Vec<&String> = r.metadata.tags.keys().collect();
+            assert_eq!(batch.tag_keys(i).unwrap().iter().collect::<Vec<_>>(), keys);
+        }
+        let (batch, i) = batches.get(odd);
+        assert_eq!(batch.tag_keys(i).unwrap(), ["a", "b"]);
+        let definitions: std::collections::BTreeSet<_> = records
+            .iter()
+            .chain([&reversed])
+            .map(|r| (&r.name, &r.version))
+            .collect();
+        assert_eq!(batch.known.functions.len(), definitions.len());
+        assert_eq!(batch.known.tag_sets.len(), 400 + 1);
+        assert!(summary.definitions_differ);
+        assert!(summary.environment && !summary.git);
+        assert_eq!(summary.tag_keys.len(), 400 + 2);
+    }
+
+    /// A version of 31 characters is stored as the same 32 bytes as a code digest that
+    /// starts with 31 and goes on with those characters: still two definitions.
+    #[test]
+    fn a_version_and_a_code_with_the_same_bytes_are_two_definitions() {
+        let version = "abcdefghijklmnopqrstuvwxyz01234";
+        let mut with_version = record(0);
+        with_version.version = Some(version.to_owned());
+        let mut code = [31u8; 32];
+        code[1..].copy_from_slice(version.as_bytes());
+        let mut with_code = record(5);
+        with_code.code = Some(Digest::from_bytes(code));
+        let (a, b) = (with_version.encode().unwrap(), with_code.encode().unwrap());
+        let (va, vb) = (
+            RecordView::decode(&a).unwrap(),
+            RecordView::decode(&b).unwrap(),
+        );
+        assert_eq!(va.function_bytes, vb.function_bytes);
+        let mut builder = BatchBuilder::default();
+        let (sa, sb) = (builder.push(&a, &va), builder.push(&b, &vb));
+        let (batches, summary) = builder.finish();
+        let ((ba, ia), (bb, ib)) = (batches.get(sa), batches.get(sb));
+        assert_eq!(ba.function(ia).version.as_deref(), Some(version));
+        assert_eq!(ba.function(ia).code, None);
+        assert_eq!(bb.function(ib).version, None);
+        assert_eq!(bb.function(ib).code, Some(Digest::from_bytes(code)));
+        assert!(summary.definitions_differ);
     }
 }

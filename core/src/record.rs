@@ -73,6 +73,9 @@ pub(crate) struct RecordView<'a> {
     /// The stored bytes of the name, module, version and code: equal for the calls of one
     /// definition of a function, so readers can group calls by them cheaply.
     pub(crate) function_bytes: &'a [u8],
+    /// Which of the version and the code digest `function_bytes` holds: the same bytes can
+    /// be either.
+    pub(crate) function_parts: u8,
     pub(crate) name: &'a str,
     pub(crate) module: &'a str,
     pub(crate) version: Option<&'a str>,
@@ -123,11 +126,13 @@ pub(crate) struct Pairs<'a> {
 
 /// The tags of a [`MetadataView`] in stored order, read where they are stored
 /// ([`TagList::iter`]). A map may repeat a key; as in a `BTreeMap`, the last value wins.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct TagList<'a> {
     /// The stored list, without its count; checked when the record was read.
     bytes: &'a [u8],
     len: usize,
+    /// Whether the keys are sorted without repeats, as fleche writes them.
+    canonical: bool,
 }
 
 impl<'a> TagList<'a> {
@@ -141,11 +146,7 @@ impl<'a> TagList<'a> {
 
     /// Whether the keys are sorted without repeats, as fleche writes them.
     pub(crate) fn is_canonical(&self) -> bool {
-        let mut keys = self.iter().map(|(k, _)| k);
-        let Some(mut last) = keys.next() else {
-            return true;
-        };
-        keys.all(|k| std::mem::replace(&mut last, k) < k)
+        self.canonical
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Local, Utc};
 
+use crate::batch::Summary;
 use crate::cache::{Cache, MIN_PREFIX};
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::digest::shortest_prefixes;
 use crate::display::{escape_html, evcxr_emit, result_summary, value_summary};
 use crate::error::Result;
-use crate::query::Query;
+use crate::query::{Found, Query};
 use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, RESOURCE_KEYS, metadata_entry};
 
 /// Rows shown by `Display`, Markdown, HTML and notebooks unless changed with
@@ -142,25 +143,6 @@ struct Definitions {
 }
 
 impl Definitions {
-    /// Whether some function has calls from more than one definition. Calls read together
-    /// share their definitions, so each shared one is compared once, not once per call.
-    fn differ(calls: &[Call]) -> bool {
-        type Definition<'a> = (Option<&'a str>, Option<Digest>);
-        let mut seen: HashMap<(&str, &str), Definition<'_>> = HashMap::new();
-        let mut compared: foldhash::HashSet<usize> = foldhash::HashSet::default();
-        let mut last = None;
-        calls.iter().any(|c| {
-            if let Some(id) = c.definition_id() {
-                if last == Some(id) || !compared.insert(id) {
-                    return false;
-                }
-                last = Some(id);
-            }
-            let definition = (c.version(), c.code());
-            *seen.entry((c.module(), c.name())).or_insert(definition) != definition
-        })
-    }
-
     /// `version` and the code digest's first 8 hex digits, e.g. `v2 3f9a1c2e`, marked
     /// `(older)` when it is not the current definition.
     fn cell(&self, call: &Call) -> String {
@@ -203,7 +185,7 @@ impl Query {
     /// A table of the matching calls, or why the query could not run.
     pub fn try_table(&self) -> Result<Table> {
         let found = self.run()?;
-        let mut table = Table::build(found.cache, found.calls, found.all_keys, found.by_key)?;
+        let mut table = Table::build(found)?;
         if let (Some(definitions), Some(function)) = (&mut table.definitions, self.function()) {
             definitions.current =
                 Some((function.version.map(str::to_owned), function.code_digest()));
@@ -225,14 +207,16 @@ impl fmt::Display for Query {
 }
 
 impl Table {
-    /// A table of `calls`; `by_key` lists them in key order when the query knows it (see
-    /// [`Found`](crate::query::Found)), which spares a sort.
-    pub(crate) fn build(
-        cache: Cache,
-        calls: Vec<Call>,
-        all_keys: Option<Vec<Digest>>,
-        by_key: Option<Vec<u32>>,
-    ) -> Result<Table> {
+    /// A table of the calls a query found. What the query learnt while reading them (their
+    /// key order, what they show as a whole) spares going through them again.
+    pub(crate) fn build(found: Found) -> Result<Table> {
+        let Found {
+            cache,
+            calls,
+            all_keys,
+            by_key,
+            summary,
+        } = found;
         let sorted: Vec<u32> = by_key.unwrap_or_else(|| {
             // By the keys' first 8 bytes, then (rarely needed) whole keys.
             let mut sorted: Vec<(u64, u32)> = calls
@@ -262,23 +246,12 @@ impl Table {
         for (&i, len) in sorted.iter().zip(lengths) {
             length_of[i as usize] = len;
         }
-        let mut tags: BTreeSet<&str> = BTreeSet::new();
-        let (mut environment, mut git, mut resources) = (false, false, false);
-        // Calls read together share their tag key lists: each list is gathered once.
-        let mut gathered: foldhash::HashSet<usize> = foldhash::HashSet::default();
-        for c in &calls {
-            match c.tag_keys_id() {
-                Some(0) => {}
-                Some(id) if !gathered.insert(id) => {}
-                _ => tags.extend(c.tag_keys()),
-            }
-            let (e, g, r) = c.built_in_namespaces();
-            environment |= e;
-            git |= g;
-            resources |= r;
-        }
-        let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
-        let definitions = Definitions::differ(&calls).then_some(Definitions { current: None });
+        let summary = summary.unwrap_or_else(|| summarize(&calls));
+        let tags: Vec<String> = summary.tag_keys.into_iter().collect();
+        let (environment, git, resources) = (summary.environment, summary.git, summary.resources);
+        let definitions = summary
+            .definitions_differ
+            .then_some(Definitions { current: None });
         let rows = calls
             .into_iter()
             .zip(length_of)
@@ -833,6 +806,37 @@ impl Row {
 }
 
 /// The first `len` hex characters of a digest, without going through `Display`.
+/// What a table shows of `calls` as a whole (see [`Summary`]), when the query did not gather
+/// it while reading them. Calls read together share their definitions and tag key lists, so
+/// each of those is looked at once, not once per call.
+fn summarize(calls: &[Call]) -> Summary {
+    type Definition<'a> = (Option<&'a str>, Option<Digest>);
+    let mut tags: BTreeSet<&str> = BTreeSet::new();
+    let mut definitions: HashMap<(&str, &str), Definition<'_>> = HashMap::new();
+    let mut out = Summary::default();
+    let mut seen_functions: foldhash::HashSet<(usize, u32)> = foldhash::HashSet::default();
+    let mut seen_tags: foldhash::HashSet<(usize, u32)> = foldhash::HashSet::default();
+    for c in calls {
+        let ids = c.shared_ids();
+        if ids.is_none_or(|(read, function, _)| seen_functions.insert((read, function))) {
+            let definition = (c.version(), c.code());
+            out.definitions_differ |= *definitions
+                .entry((c.module(), c.name()))
+                .or_insert(definition)
+                != definition;
+        }
+        if ids.is_none_or(|(read, _, keys)| keys != 0 && seen_tags.insert((read, keys))) {
+            tags.extend(c.tag_keys());
+        }
+        let (e, g, r) = c.built_in_namespaces();
+        out.environment |= e;
+        out.git |= g;
+        out.resources |= r;
+    }
+    out.tag_keys = tags.into_iter().map(str::to_owned).collect();
+    out
+}
+
 /// A key's first 8 bytes as a number, which orders keys as their bytes do.
 fn first_bytes(d: &Digest) -> u64 {
     let mut first = [0u8; 8];

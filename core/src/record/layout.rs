@@ -292,6 +292,7 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     }
     Ok(RecordView {
         function_bytes,
+        function_parts: (flags & (FLAG_VERSION | FLAG_CODE)) as u8,
         name,
         module,
         version,
@@ -414,6 +415,7 @@ impl Writer {
     }
 }
 
+#[derive(Clone)]
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -460,6 +462,13 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, CodecError> {
+        // Most are lengths and counts below 128: one byte.
+        if let Some(&b) = self.bytes.get(self.at)
+            && b < 0x80
+        {
+            self.at += 1;
+            return Ok(u64::from(b));
+        }
         let mut v = 0u64;
         for i in 0..10 {
             let b = self.u8()?;
@@ -535,12 +544,17 @@ impl<'a> Reader<'a> {
     fn tags(&mut self) -> Result<TagList<'a>, CodecError> {
         let len = self.count()?;
         let from = self.at;
+        let mut canonical = true;
+        let mut last: Option<&str> = None;
         for _ in 0..len {
-            self.tag()?;
+            let (key, _) = self.tag()?;
+            canonical &= last.is_none_or(|last| last < key);
+            last = Some(key);
         }
         Ok(TagList {
             bytes: &self.bytes[from..self.at],
             len,
+            canonical,
         })
     }
 
@@ -564,21 +578,21 @@ fn items<'a, T: 'a>(
     bytes: &'a [u8],
     len: usize,
     item: fn(&mut Reader<'a>) -> Result<T, CodecError>,
-) -> impl Iterator<Item = T> + 'a {
+) -> impl Iterator<Item = T> + Clone + 'a {
     let mut r = Reader { bytes, at: 0 };
     (0..len).map_while(move |_| item(&mut r).ok())
 }
 
 impl<'a> Pairs<'a> {
     /// The names and digests, in stored order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, Digest)> + 'a {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, Digest)> + Clone + 'a {
         items(self.bytes, self.len, Reader::pair)
     }
 }
 
 impl<'a> TagList<'a> {
     /// The tags, in stored order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, TagRef<'a>)> + 'a {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, TagRef<'a>)> + Clone + 'a {
         items(self.bytes, self.len, Reader::tag)
     }
 }
