@@ -3,10 +3,10 @@
 //! call and by a function's own query.
 
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::codec;
-use crate::digest::{self, Digest, DigestError};
+use crate::digest::{self, Digest, DigestError, recent};
 use crate::meta::Attached;
 
 /// The identity of a cached function, written by the macro as a `static`.
@@ -28,9 +28,11 @@ pub struct Function {
     /// How long its last body took in this process, in microseconds (`u64::MAX`: none ran
     /// yet); a body quicker than a claim is not worth claiming (see `lease.rs`).
     pub(crate) last_body_micros: AtomicU64,
-    /// The call-key hasher after the function's own fields, computed once: a hit then hashes
-    /// only the argument digests.
+    /// The call-key hasher after the function's own fields, computed once: a call then hashes
+    /// only the argument digests (and a repeated call not even those, see `digest::recent`).
     key_prefix: OnceLock<blake3::Hasher>,
+    /// See [`Function::id`].
+    id: OnceLock<u64>,
     /// Makes the collectors of `#[fleche(meta = [...])]`, run on the first miss.
     meta: Option<fn() -> Vec<Attached>>,
     collectors: OnceLock<Vec<Attached>>,
@@ -54,6 +56,7 @@ impl Function {
             wait: true,
             last_body_micros: AtomicU64::new(u64::MAX),
             key_prefix: OnceLock::new(),
+            id: OnceLock::new(),
             meta: None,
             collectors: OnceLock::new(),
         }
@@ -127,9 +130,46 @@ impl Function {
     /// parameter order. Strings are written as a little-endian `u64` length and their bytes,
     /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
     /// invalidates every stored call.
-    pub(crate) fn key_of(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> Digest {
-        let mut h = self
-            .key_prefix
+    pub(crate) fn key_of(
+        &self,
+        args: impl Iterator<Item = (&'static str, Digest)> + Clone,
+    ) -> Digest {
+        // What is hashed after the function's own fields, gathered first so that a call
+        // repeated with the same arguments finds its key among the recent digests.
+        let mut input = [0u8; recent::MAX_INPUT];
+        let mut len = 0usize;
+        for (name, digest) in args.clone() {
+            let Some(end) = len
+                .checked_add(8 + name.len() + 32)
+                .filter(|&end| end <= recent::MAX_INPUT)
+            else {
+                return Digest::from_bytes(self.hash_key(args));
+            };
+            input[len..len + 8].copy_from_slice(&(name.len() as u64).to_le_bytes());
+            input[len + 8..end - 32].copy_from_slice(name.as_bytes());
+            input[end - 32..end].copy_from_slice(digest.as_bytes());
+            len = end;
+        }
+        let start = recent::Start::Function(self.id());
+        Digest::from_bytes(recent::remembered(start, &input[..len], || {
+            let mut h = self.key_hasher();
+            h.update(&input[..len]);
+            *h.finalize().as_bytes()
+        }))
+    }
+
+    fn hash_key(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> [u8; 32] {
+        let mut h = self.key_hasher();
+        for (name, digest) in args {
+            put_str(&mut h, name);
+            h.update(digest.as_bytes());
+        }
+        *h.finalize().as_bytes()
+    }
+
+    /// The call-key hasher after the function's own fields.
+    fn key_hasher(&self) -> blake3::Hasher {
+        self.key_prefix
             .get_or_init(|| {
                 let mut h = digest::call_key_hasher();
                 put_str(&mut h, self.name);
@@ -138,12 +178,14 @@ impl Function {
                 put_option(&mut h, self.code);
                 h
             })
-            .clone();
-        for (name, digest) in args {
-            put_str(&mut h, name);
-            h.update(digest.as_bytes());
-        }
-        Digest::from_bytes(*h.finalize().as_bytes())
+            .clone()
+    }
+
+    /// A number of this process's own for the function, naming its call-key hasher among
+    /// the recent digests (its address could be reused by another function).
+    fn id(&self) -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        *self.id.get_or_init(|| NEXT.fetch_add(1, Ordering::Relaxed))
     }
 }
 
@@ -226,6 +268,41 @@ pub trait Argument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_call_keys_are_each_calls_own() {
+        // Call keys are remembered per thread (see `digest::recent`); more calls than it
+        // keeps, with one and two arguments, in two rounds, each get the key hashed afresh.
+        let f = Function::new("relax", "alloys::md", None, None, false);
+        let g = Function::new("relax", "alloys::md", Some("2"), None, false);
+        let afresh = |f: &Function, args: &[(&'static str, Digest)]| {
+            Digest::from_bytes(f.hash_key(args.iter().copied()))
+        };
+        for _ in 0..2 {
+            for i in 0u16..2000 {
+                let d = Digest::from_bytes([(i % 256) as u8; 32]);
+                let e = Digest::from_bytes([(i / 256) as u8; 32]);
+                for (function, args) in [
+                    (&f, vec![("t", d)]),
+                    (&g, vec![("t", d)]),
+                    (&f, vec![("t", d), ("p", e)]),
+                    (&f, vec![("p", d), ("t", e)]),
+                ] {
+                    assert_eq!(
+                        function.key_of(args.iter().copied()),
+                        afresh(function, &args)
+                    );
+                }
+            }
+        }
+        assert_ne!(
+            f.key_of([("t", Digest::from_bytes([1; 32]))].into_iter()),
+            g.key_of([("t", Digest::from_bytes([1; 32]))].into_iter())
+        );
+        // Arguments too long to remember are hashed every time, to the same key.
+        let long = [("a_rather_long_parameter_name", Digest::from_bytes([3; 32])); 5];
+        assert_eq!(f.key_of(long.iter().copied()), afresh(&f, &long));
+    }
 
     /// The call-key format is frozen: a change here invalidates every stored call.
     #[test]

@@ -149,3 +149,52 @@ fn removing_one_twin_leaves_the_other_whole() {
     let verified = cache.verify().unwrap();
     assert!(verified.is_sound(), "{:?}", verified.problems);
 }
+
+#[test]
+fn a_batch_listing_a_key_twice_keeps_the_later_call_and_its_entries_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open(&dir);
+    let [a, b] = twin_keys();
+    let other = Digest::from_bytes([0x22; 32]);
+    // One commit: `a` twice (the later wins), its twin, and a call of its own.
+    let (first, v1) = call(1, 1_000);
+    let (later, v4) = call(4, 4_000);
+    let (rb, vb) = call(2, 2_000);
+    let (rc, vc) = call(3, 3_000);
+    let values: Vec<(Digest, Vec<u8>)> = v1.into_iter().chain(v4).chain(vb).chain(vc).collect();
+    cache
+        .insert_records(&[(a, first), (other, rc), (a, later), (b, rb)], &values)
+        .unwrap();
+    let q = || cache.query();
+    assert!(q().argument("x", 1i64).calls().unwrap().is_empty());
+    assert_eq!(keys_of(q().argument("x", 4i64).calls().unwrap()), [a]);
+    assert_eq!(
+        keys_of(q().name("f").calls().unwrap()),
+        keys_of_all([a, b, other])
+    );
+    assert_eq!(cache.keys_newest_first().unwrap(), [a, other, b]);
+    assert_eq!(cache.time_index_len().unwrap(), 3);
+    assert_eq!(q().tag("run", 1i64).calls().unwrap().len(), 0);
+    assert_eq!(keys_of(q().tag("run", 4i64).calls().unwrap()), [a]);
+
+    // A later commit replacing the twin `b` and `other` in one batch: their old entries go,
+    // `a`'s shared ones stay.
+    let (rb2, vb2) = call(5, 5_000);
+    let (rc2, vc2) = call(6, 500);
+    let values: Vec<(Digest, Vec<u8>)> = vb2.into_iter().chain(vc2).collect();
+    cache
+        .insert_records(&[(other, rc2), (b, rb2)], &values)
+        .unwrap();
+    assert!(q().argument("x", 2i64).calls().unwrap().is_empty());
+    assert!(q().argument("x", 3i64).calls().unwrap().is_empty());
+    assert_eq!(keys_of(q().argument("x", 5i64).calls().unwrap()), [b]);
+    assert_eq!(keys_of(q().argument("x", 4i64).calls().unwrap()), [a]);
+    assert_eq!(cache.keys_newest_first().unwrap(), [b, a, other]);
+    let verified = cache.verify().unwrap();
+    assert!(verified.is_sound(), "{:?}", verified.problems);
+}
+
+fn keys_of_all<const N: usize>(mut keys: [Digest; N]) -> [Digest; N] {
+    keys.sort();
+    keys
+}

@@ -6,6 +6,8 @@ mod element;
 
 use element::Element;
 
+use super::recent::{self, Start};
+
 use std::fmt;
 
 use blake3::hazmat::{ContextKey, HasherExt};
@@ -22,7 +24,7 @@ pub(super) fn hash<T: Serialize + ?Sized>(
     let (out, scratch) = sink.finish();
     scratch.give_back();
     match result {
-        Ok(()) => Ok(*out.as_bytes()),
+        Ok(()) => Ok(out),
         Err(e) => Err(e.0),
     }
 }
@@ -223,14 +225,19 @@ impl Sink {
         }
     }
 
-    fn finish(mut self) -> (blake3::Hash, Scratch) {
+    fn finish(mut self) -> ([u8; 32], Scratch) {
         // After an error entries may still be open; the hash is then thrown away.
         let rest = &self.buf[..self.len];
+        let key = self.tree.key;
         let out = match &mut self.tree.root {
-            Some(root) => root.update(rest).finalize(),
-            None => blake3::Hasher::new_from_context_key(self.tree.key)
-                .update(rest)
-                .finalize(),
+            Some(root) => *root.update(rest).finalize().as_bytes(),
+            // Nothing was flushed: the digest is the keyed hash of these bytes alone.
+            None => recent::remembered(Start::Context(key), rest, || {
+                *blake3::Hasher::new_from_context_key(key)
+                    .update(rest)
+                    .finalize()
+                    .as_bytes()
+            }),
         };
         (
             out,

@@ -38,6 +38,7 @@
 
 mod hasher;
 mod prefix;
+pub(crate) mod recent;
 
 use std::fmt;
 use std::str::FromStr;
@@ -267,6 +268,33 @@ mod tests {
                 Digest(*h.finalize().as_bytes())
             );
         }
+    }
+
+    #[test]
+    fn remembered_digests_are_each_values_own() {
+        // Small values are remembered per thread (see `recent`); more values than it keeps,
+        // digested twice, each match the keyed hash of their own encoding.
+        let own = |v: i64| {
+            let mut h = blake3::Hasher::new_from_context_key(context_key(Domain::Value));
+            let m = if v < 0 { !v as u64 } else { v as u64 };
+            let n = (64 - m.leading_zeros() as usize).div_ceil(8);
+            h.update(&[if v < 0 { 0x30 } else { 0x10 } + n as u8]);
+            h.update(&m.to_le_bytes()[..n]);
+            Digest(*h.finalize().as_bytes())
+        };
+        for _ in 0..2 {
+            for v in (-3000..3000).map(|i: i64| i * 7919) {
+                assert_eq!(digest(&v), own(v), "{v}");
+            }
+        }
+        // Values that differ only past a memory-sized input are not confused either.
+        let long: Vec<String> = (0..600).map(|i| format!("{i:0>150}")).collect();
+        let first: Vec<Digest> = long.iter().map(digest).collect();
+        assert_eq!(long.iter().map(digest).collect::<Vec<_>>(), first);
+        assert_eq!(
+            first.iter().collect::<std::collections::HashSet<_>>().len(),
+            600
+        );
     }
 
     #[test]

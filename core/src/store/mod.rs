@@ -32,6 +32,7 @@ mod paging;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod probe;
+mod put;
 mod slot;
 mod snapshot;
 mod version;
@@ -42,6 +43,7 @@ pub(crate) use claims::{Claim, Claims, this_holder};
 use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
+use put::{ToPut, index, put_calls_in, put_values_in, unindex};
 use slot::{Reopen, Slot};
 pub(crate) use writer::QueuedCall;
 use writer::Writer;
@@ -681,15 +683,14 @@ impl Store {
             writer.enqueue(call);
             return Ok(());
         }
-        let values: Vec<(Digest, &[u8])> = call
-            .values
-            .iter()
-            .map(|(d, b)| (*d, b.as_slice()))
-            .collect();
         let outbox = self.outbox.enabled() && !call.pushed;
         let written = [limit::Written::of(&call)];
         let sent = self.write(|txn| {
-            put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
+            put_calls_in(
+                txn,
+                &[call.to_put()],
+                &call.values_to_put().collect::<Vec<_>>(),
+            )?;
             self.limit.apply(txn, &written)?;
             if outbox {
                 outbox::add_in(txn, std::iter::once(&call.key))?;
@@ -884,13 +885,16 @@ impl Store {
             .map(|(_, r)| r.encode())
             .collect::<Result<Vec<_>, _>>()?;
         let values: Vec<(Digest, &[u8])> = values.iter().map(|(d, b)| (*d, b.as_slice())).collect();
-        self.write(|txn| {
-            put_values_in(txn, &values)?;
-            for ((key, record), bytes) in calls.iter().zip(&encoded) {
-                put_call_in(txn, key, record, bytes, &[])?;
-            }
-            Ok(())
-        })
+        let calls: Vec<ToPut<'_>> = calls
+            .iter()
+            .zip(&encoded)
+            .map(|((key, record), encoded)| ToPut {
+                key,
+                record,
+                encoded,
+            })
+            .collect();
+        self.write(|txn| put_calls_in(txn, &calls, &values))
     }
 }
 
@@ -912,52 +916,6 @@ fn write_in<T>(
     let out = f(&txn)?;
     txn.commit()?;
     Ok(out)
-}
-
-/// Writes values, a call record and its index entries in `txn`, replacing an earlier record
-/// under the same key (and its index entries).
-fn put_call_in(
-    txn: &redb::WriteTransaction,
-    key: &Digest,
-    record: &CallRecord,
-    encoded_record: &[u8],
-    values: &[(Digest, &[u8])],
-) -> Result<(), redb::Error> {
-    put_values_in(txn, values)?;
-    let old = txn
-        .open_table(CALLS)?
-        .get(key.as_bytes())?
-        .and_then(|v| intact_record(v.value()));
-    if let Some(old) = old
-        && let Ok(old) = CallRecord::decode(&old)
-    {
-        unindex(txn, key, &old)?;
-    }
-    let sum = checksum::of_record(encoded_record);
-    txn.open_table(CALLS)?
-        .insert(key.as_bytes(), (sum, encoded_record))?;
-    index(txn, key, record)
-}
-
-/// Stores values under their digests with their checksums. A value already stored intact is
-/// left alone (the same digest means the same value); a damaged one is written anew, which is
-/// how running a call again repairs it.
-fn put_values_in(
-    txn: &redb::WriteTransaction,
-    values: &[(Digest, &[u8])],
-) -> Result<(), redb::Error> {
-    let mut table = txn.open_table(VALUES)?;
-    for (digest, bytes) in values {
-        let intact = table.get(digest.as_bytes())?.is_some_and(|v| {
-            let (sum, stored) = v.value();
-            checksum::value_intact(sum, stored)
-        });
-        if !intact {
-            let sum = checksum::of_value(bytes);
-            table.insert(digest.as_bytes(), (sum, *bytes))?;
-        }
-    }
-    Ok(())
 }
 
 /// The record bytes of a call entry whose checksum holds.
@@ -1005,104 +963,6 @@ impl Lookup {
             }
         }
     }
-}
-
-fn index(
-    txn: &redb::WriteTransaction,
-    key: &Digest,
-    record: &CallRecord,
-) -> Result<(), redb::Error> {
-    update_index(txn, key, record, IndexChange::Add)
-}
-
-/// Removes the index entries of a call that is gone from `calls` or about to be replaced.
-/// Entries hold key prefixes, so another call whose key starts with the same 8 bytes may
-/// share some of them (the same function, say): those calls are indexed again.
-fn unindex(
-    txn: &redb::WriteTransaction,
-    key: &Digest,
-    record: &CallRecord,
-) -> Result<(), redb::Error> {
-    update_index(txn, key, record, IndexChange::Remove)?;
-    let mut sharing = Vec::new();
-    {
-        let calls = txn.open_table(CALLS_IN_PLACE)?;
-        for entry in calls_with_prefix(&calls, prefix(key.as_bytes()))? {
-            let (k, v) = entry?;
-            if k.value() != key.as_bytes()
-                && let Some(bytes) = intact_record(v.value())
-                && let Ok(other) = CallRecord::decode(&bytes)
-            {
-                sharing.push((Digest::from_bytes(*k.value()), other));
-            }
-        }
-    }
-    for (k, other) in &sharing {
-        update_index(txn, k, other, IndexChange::Add)?;
-    }
-    Ok(())
-}
-
-#[derive(Clone, Copy)]
-enum IndexChange {
-    Add,
-    Remove,
-}
-
-/// Adds or removes the index entries of one record; both directions list the same entries.
-fn update_index(
-    txn: &redb::WriteTransaction,
-    key: &Digest,
-    record: &CallRecord,
-    change: IndexChange,
-) -> Result<(), redb::Error> {
-    macro_rules! apply {
-        ($table:expr, $key:expr, $value:expr) => {
-            match change {
-                IndexChange::Add => {
-                    $table.insert($key, $value)?;
-                }
-                IndexChange::Remove => {
-                    $table.remove($key, $value)?;
-                }
-            }
-        };
-    }
-    macro_rules! apply_plain {
-        ($table:expr, $key:expr) => {
-            match change {
-                IndexChange::Add => {
-                    $table.insert($key, ())?;
-                }
-                IndexChange::Remove => {
-                    $table.remove($key)?;
-                }
-            }
-        };
-    }
-    let p = prefix(key.as_bytes());
-    apply!(
-        txn.open_multimap_table(BY_FUNCTION)?,
-        (record.name.as_str(), record.module.as_str()),
-        p
-    );
-    if !record.metadata.tags.is_empty() {
-        let mut tags = txn.open_multimap_table(BY_TAG)?;
-        for (tag, value) in &record.metadata.tags {
-            apply!(tags, format!("{tag}{TAG_SEPARATOR}{value}").as_str(), p);
-        }
-    }
-    let mut args = txn.open_table(BY_ARGUMENT)?;
-    // A `CacheKey` argument is found both by its key and by its stored value's digest.
-    for (name, digest) in record.arguments.iter().chain(&record.argument_keys) {
-        apply_plain!(args, (name.as_str(), prefix(digest.as_bytes()), p));
-    }
-    apply_plain!(
-        txn.open_table(BY_RESULT)?,
-        (prefix(record.result.as_bytes()), p)
-    );
-    apply_plain!(txn.open_table(BY_TIME)?, (record.metadata.start_nanos(), p));
-    Ok(())
 }
 
 /// redb's read cache for a browser's read-only open ([`Mode::Browse`]): the pages of the

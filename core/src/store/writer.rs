@@ -24,7 +24,7 @@ use super::claims::KeyLocks;
 use super::limit::{Limit, USES_BATCH, Written};
 use super::outbox::{self, Outbox};
 use super::slot::Slot;
-use super::{Location, put_call_in, write_in};
+use super::{Location, ToPut, put_calls_in, write_in};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
@@ -100,6 +100,20 @@ impl QueuedCall {
     /// The bytes it holds, as counted against [`MAX_QUEUED_BYTES`] (and the size limit).
     pub(crate) fn size(&self) -> usize {
         self.encoded_record.len() + self.values.iter().map(|(_, v)| v.len()).sum::<usize>()
+    }
+
+    /// The call, as [`put_calls_in`] stores it.
+    pub(super) fn to_put(&self) -> ToPut<'_> {
+        ToPut {
+            key: &self.key,
+            record: &self.record,
+            encoded: &self.encoded_record,
+        }
+    }
+
+    /// Its values, as [`put_calls_in`] stores them.
+    pub(super) fn values_to_put(&self) -> impl Iterator<Item = (Digest, &[u8])> {
+        self.values.iter().map(|(d, b)| (*d, b.as_slice()))
     }
 }
 
@@ -455,14 +469,12 @@ fn commit(
 ) -> Result<()> {
     let committed = slot.with(|db| {
         write_in(db, |txn| {
-            for (_, call) in batch {
-                let values: Vec<(Digest, &[u8])> = call
-                    .values
-                    .iter()
-                    .map(|(d, b)| (*d, b.as_slice()))
-                    .collect();
-                put_call_in(txn, &call.key, &call.record, &call.encoded_record, &values)?;
-            }
+            let calls: Vec<ToPut<'_>> = batch.iter().map(|(_, call)| call.to_put()).collect();
+            let values: Vec<(Digest, &[u8])> = batch
+                .iter()
+                .flat_map(|(_, call)| call.values_to_put())
+                .collect();
+            put_calls_in(txn, &calls, &values)?;
             // Stacked above a shared database: the push reads what to send from here.
             if outbox {
                 let new = batch.iter().filter(|(_, call)| !call.pushed);
