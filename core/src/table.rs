@@ -862,7 +862,11 @@ impl Index {
         let len = len.min(Digest::HEX_LEN);
         let nibble = |i: usize| {
             let b = d.as_bytes()[i / 2];
-            HEX[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0x0f })]
+            HEX[usize::from(if i.is_multiple_of(2) {
+                b >> 4
+            } else {
+                b & 0x0f
+            })]
         };
         if len <= SHORT_INDEX {
             let mut hex = [0u8; SHORT_INDEX];

@@ -424,7 +424,7 @@ fn a_table_gathered_while_reading_equals_one_gathered_from_its_calls() {
                     tags.insert("ratio".to_owned(), TagValue::Float(i as f64 / 7.0));
                 }
                 2 => {
-                    tags.insert("relaxed".to_owned(), TagValue::Bool(i % 2 == 0));
+                    tags.insert("relaxed".to_owned(), TagValue::Bool(i.is_multiple_of(2)));
                 }
                 _ => {}
             }
@@ -432,7 +432,7 @@ fn a_table_gathered_while_reading_equals_one_gathered_from_its_calls() {
                 name: format!("f{}", i % 4),
                 module: "gathered".into(),
                 // f0 has calls of two definitions: a `version` column, one `(older)` row.
-                version: (i % 8 == 0).then(|| "2".to_owned()),
+                version: i.is_multiple_of(8).then(|| "2".to_owned()),
                 code: None,
                 arguments: vec![("x".into(), value)],
                 argument_keys: Vec::new(),
@@ -444,17 +444,17 @@ fn a_table_gathered_while_reading_equals_one_gathered_from_its_calls() {
                     timestop: t0 + chrono::Duration::milliseconds(i as i64 % 50 + 1),
                     walltime: 1e-3,
                     tags,
-                    environment: (i % 7 == 0).then(|| Environment {
+                    environment: i.is_multiple_of(7).then(|| Environment {
                         hostname: "h".into(),
                         user: "u".into(),
                         ..Default::default()
                     }),
-                    git: (i % 11 == 0).then(|| Git {
+                    git: i.is_multiple_of(11).then(|| Git {
                         commit: Some("abc".into()),
                         branch: None,
                         dirty: Some(false),
                     }),
-                    resources: (i % 13 == 0).then(|| Resources {
+                    resources: i.is_multiple_of(13).then_some(Resources {
                         cpu_user: Some(0.5),
                         cpu_system: None,
                         peak_memory_growth: Some(4096),
