@@ -85,6 +85,34 @@ fn miss_memory_cache(bencher: divan::Bencher<'_, '_>) {
     bencher.bench_local(|| small(black_box(NEXT.fetch_add(1, Ordering::Relaxed))));
 }
 
+/// 10,000 different calls back to back, until every one is stored: the rate of a loop of
+/// misses, where the writer thread (not the caller) sets the pace once its queue is full.
+/// Divan reports the time per call (items).
+#[divan::bench(args = ["memory", "file"], sample_count = 5, sample_size = 1)]
+fn misses_in_a_row(bencher: divan::Bencher<'_, '_>, backend: &str) {
+    const CALLS: i64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    bencher
+        .counter(divan::counter::ItemsCount::new(CALLS as usize))
+        .with_inputs(|| {
+            n += 1;
+            if backend == "memory" {
+                Cache::memory()
+            } else {
+                Cache::open(dir.path().join(format!("row{n}.redb"))).unwrap()
+            }
+        })
+        .bench_local_values(|cache| {
+            let _active = cache.activate();
+            for i in 0..CALLS {
+                small(black_box(i));
+            }
+            cache.flush().unwrap();
+            cache
+        });
+}
+
 #[divan::bench]
 fn uncached_body(bencher: divan::Bencher<'_, '_>) {
     bencher.bench_local(|| black_box(7i64).wrapping_mul(3));

@@ -3,13 +3,135 @@
 //! a stack every page is the union of the layers (a call held by two layers is read from
 //! the upper one, and says which), and a read-only layer that fails is left out and noted.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
 
 use crate::cache::Cache;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layer::{Entry, Layers};
-use crate::store::{PagedRecord, TimeKey, ValueHead};
+use crate::meta::Value;
+use crate::record::{CallRecord, Environment, Git, RecordView, Resources};
+use crate::store::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
+
+/// A call record read in place, as [`Cache::visit_records_after`] passes it: its text
+/// borrowed from the stored bytes, so that a browser reading a million records allocates
+/// next to nothing for them. It says what a [`CallRecord`] decoded from the same bytes says
+/// ([`RecordRef::to_record`]).
+#[derive(Debug)]
+pub struct RecordRef<'a>(RecordView<'a>);
+
+impl<'a> RecordRef<'a> {
+    /// Function name.
+    pub fn name(&self) -> &'a str {
+        self.0.name
+    }
+
+    /// Module path of the function.
+    pub fn module(&self) -> &'a str {
+        self.0.module
+    }
+
+    /// The `version = ...` given to `#[fleche]`, if any.
+    pub fn version(&self) -> Option<&'a str> {
+        self.0.version
+    }
+
+    /// Digest of the function's tokens, when recorded.
+    pub fn code(&self) -> Option<Digest> {
+        self.0.code
+    }
+
+    /// Argument names and value digests, in parameter order.
+    pub fn arguments(&self) -> &[(&'a str, Digest)] {
+        &self.0.arguments
+    }
+
+    /// Result digest.
+    pub fn result(&self) -> Digest {
+        self.0.result
+    }
+
+    /// Rust type name of the result.
+    pub fn result_type(&self) -> &'a str {
+        self.0.result_type
+    }
+
+    /// Encoded size of the result in bytes.
+    pub fn result_size(&self) -> u64 {
+        self.0.result_size
+    }
+
+    /// Start time.
+    pub fn timestart(&self) -> DateTime<Utc> {
+        self.0.metadata.timestart
+    }
+
+    /// Stop time.
+    pub fn timestop(&self) -> DateTime<Utc> {
+        self.0.metadata.timestop
+    }
+
+    /// Wall time in seconds.
+    pub fn walltime(&self) -> f64 {
+        self.0.metadata.walltime
+    }
+
+    /// The tags as text (a typed tag as its value shows: `300`, `true`), by key, each key
+    /// once (the last value of a key written twice, as a decoded record keeps).
+    pub fn tags(&self) -> Vec<(&'a str, Cow<'a, str>)> {
+        let text = |v: &crate::meta::value::TagRef<'a>| match v {
+            crate::meta::value::TagRef::Text(t) => t.clone(),
+            other => Cow::Owned(other.to_owned_value().to_string()),
+        };
+        let tags = &self.0.metadata.tags;
+        if tags.is_canonical() {
+            return tags.0.iter().map(|(k, v)| (*k, text(v))).collect();
+        }
+        let by_key: BTreeMap<&'a str, Cow<'a, str>> =
+            tags.0.iter().map(|(k, v)| (*k, text(v))).collect();
+        by_key.into_iter().collect()
+    }
+
+    /// Host, user, directory, when recorded.
+    pub fn environment(&self) -> Option<&Environment> {
+        self.0.metadata.environment.as_ref()
+    }
+
+    /// Git state, when recorded.
+    pub fn git(&self) -> Option<&Git> {
+        self.0.metadata.git.as_ref()
+    }
+
+    /// CPU time and peak memory growth, when recorded.
+    pub fn resources(&self) -> Option<&Resources> {
+        self.0.metadata.resources.as_ref()
+    }
+
+    /// What the user's own collectors recorded, by namespace.
+    pub fn namespaces(&self) -> &BTreeMap<String, Value> {
+        &self.0.metadata.namespaces
+    }
+
+    /// The owned record.
+    pub fn to_record(&self) -> CallRecord {
+        self.0.to_record()
+    }
+}
+
+/// Reads a record in place, or says why it does not decode (`None`: damaged bytes).
+fn record_ref(bytes: Option<&[u8]>) -> std::result::Result<RecordRef<'_>, UnreadableRecord> {
+    match bytes {
+        Some(bytes) => RecordView::decode(bytes)
+            .map(RecordRef)
+            .map_err(|e| UnreadableRecord {
+                reason: e.to_string(),
+            }),
+        None => Err(UnreadableRecord::damaged()),
+    }
+}
 
 impl Cache {
     /// Up to `limit` calls, newest first, strictly older than `before` (from the newest call
@@ -115,6 +237,39 @@ impl Cache {
         all.dedup_by_key(|r| r.key);
         all.truncate(limit);
         Ok(all)
+    }
+
+    /// [`Cache::records_after`] without decoding the records into owned ones: passes each to
+    /// `visit` in place (with the stack layer it came from, 0 for a plain cache), in key
+    /// order, and returns the keys visited. A browser reading every record of a large cache
+    /// this way spends its time on the records, not on allocating and freeing them. On a
+    /// stack the records are read as [`Cache::records_after`] reads them.
+    pub fn visit_records_after(
+        &self,
+        after: Option<Digest>,
+        limit: usize,
+        mut visit: impl FnMut(Digest, usize, std::result::Result<RecordRef<'_>, UnreadableRecord>),
+    ) -> Result<Vec<Digest>> {
+        if self.layers.is_none() {
+            return self.store.walk_records_after(after, limit, |key, bytes| {
+                visit(key, 0, record_ref(bytes));
+                Some(key)
+            });
+        }
+        let page = self.records_after(after, limit)?;
+        let mut keys = Vec::with_capacity(page.len());
+        for PagedRecord { key, layer, record } in page {
+            keys.push(key);
+            // Encoded again, so that a stack's records come the same way (a record that
+            // decoded encodes: its times are in range).
+            let bytes = record.map(|r| r.encode().map_err(|e| e.to_string()));
+            match bytes {
+                Ok(Ok(bytes)) => visit(key, layer, record_ref(Some(&bytes))),
+                Ok(Err(reason)) => visit(key, layer, Err(UnreadableRecord { reason })),
+                Err(e) => visit(key, layer, Err(e)),
+            }
+        }
+        Ok(keys)
     }
 
     /// The records of these calls, in one read transaction per layer and in the order given;

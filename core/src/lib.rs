@@ -130,6 +130,7 @@ pub mod tags;
 
 pub use active::{ActiveCache, GlobalActiveCache, cache, try_cache};
 pub use arg::Arg;
+pub use browse::RecordRef;
 pub use cache::{Cache, CallKey};
 pub use call::{Call, FetchedCall};
 pub use digest::{D, Digest, DigestError, ParseDigestError, digest, try_digest};

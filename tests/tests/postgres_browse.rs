@@ -189,6 +189,12 @@ impl Seen {
                     self.rows.insert(key);
                 }
             }
+            Loaded::Batch(batch) => {
+                for row in &batch.rows {
+                    self.removed.remove(&row.key);
+                    self.rows.insert(row.key);
+                }
+            }
             Loaded::Removed(keys) => {
                 for key in keys {
                     self.rows.remove(&key);

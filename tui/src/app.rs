@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use crate::action::Reply;
 pub use crate::action::{Action, Effect};
-use crate::calls::Calls;
+use crate::batch::Batch;
+use crate::calls::{Arriving, Calls};
 use crate::filter::Query;
 use crate::loader::{Loaded, Row};
 pub use crate::loading::Loading;
@@ -81,8 +82,8 @@ pub struct State {
     pub size: (u16, u16),
     /// A message for the user, until the next key.
     pub message: Option<String>,
-    /// Rows and summaries of the reader's last message not added yet.
-    arriving: std::vec::IntoIter<Row>,
+    /// Calls and summaries of the reader's last message not added yet.
+    arriving: Option<Arriving>,
     arriving_summaries: std::vec::IntoIter<(Digest, String)>,
     /// When the reader's last message came.
     last_message: Option<Instant>,
@@ -104,7 +105,7 @@ impl State {
             overlay: Overlay::None,
             size,
             message: None,
-            arriving: Vec::new().into_iter(),
+            arriving: None,
             arriving_summaries: Vec::new().into_iter(),
             last_message: None,
             quit: false,
@@ -146,13 +147,16 @@ impl State {
     pub fn receive(&mut self, rx: &Receiver<Loaded>, budget: Duration) -> bool {
         let started = Instant::now();
         loop {
-            while self.arriving.len() > 0 {
+            while let Some(arriving) = &mut self.arriving {
                 if started.elapsed() >= budget {
                     return true;
                 }
-                let some: Vec<Row> = self.arriving.by_ref().take(64).collect();
-                for row in &some {
-                    self.add_row(row);
+                let table = &mut self.table;
+                if !self
+                    .calls
+                    .add_arriving(arriving, 256, |new| table.arrived(new))
+                {
+                    self.arriving = None;
                 }
             }
             while self.arriving_summaries.len() > 0 {
@@ -172,7 +176,10 @@ impl State {
                 self.last_message = Some(Instant::now());
             }
             match msg {
-                Ok(Loaded::Rows(rows)) => self.arriving = rows.into_iter(),
+                Ok(Loaded::Rows(rows)) => {
+                    self.arriving = Some(self.calls.arriving(batch_of(&rows)))
+                }
+                Ok(Loaded::Batch(batch)) => self.arriving = Some(self.calls.arriving(*batch)),
                 Ok(Loaded::Summaries(s)) => self.arriving_summaries = s.into_iter(),
                 Ok(msg) => self.loaded(msg),
                 Err(_) => return false,
@@ -308,11 +315,8 @@ impl State {
                     .saturating_sub(self.calls.len());
                 self.calls.reserve(more);
             }
-            Loaded::Rows(rows) => {
-                for row in &rows {
-                    self.add_row(row);
-                }
-            }
+            Loaded::Rows(rows) => self.add_batch(batch_of(&rows)),
+            Loaded::Batch(batch) => self.add_batch(*batch),
             Loaded::Unreadable(rows) => {
                 for (key, reason) in &rows {
                     let new = (!self.calls.contains(key)).then_some(self.calls.len() as u32);
@@ -343,12 +347,18 @@ impl State {
         self.table.settle(&self.calls);
     }
 
-    fn add_row(&mut self, (key, layer, record): &Row) {
-        let new = match self.calls.position(key) {
-            Some(_) => None,
-            None => Some(self.calls.len() as u32),
-        };
-        self.table.arrived(new);
-        self.calls.add_in_layer(*key, *layer, record);
+    fn add_batch(&mut self, batch: Batch) {
+        let mut arriving = self.calls.arriving(batch);
+        let table = &mut self.table;
+        self.calls
+            .add_arriving(&mut arriving, usize::MAX, |new| table.arrived(new));
     }
+}
+
+/// The calls of records sent as such (by tests), as the reader sends them.
+fn batch_of(rows: &[Row]) -> Batch {
+    Batch::of(
+        rows.iter()
+            .map(|(key, layer, record)| (*key, *layer, record)),
+    )
 }

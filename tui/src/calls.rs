@@ -15,6 +15,8 @@ use fleche::record::{CallRecord, Environment, Git, Resources};
 use foldhash::{HashMap, HashMapExt};
 use nucleo_matcher::Utf32Str;
 
+use crate::batch::Batch;
+
 /// Index of an interned string.
 pub type Sym = u32;
 /// Index of a distinct (argument name, value digest) pair.
@@ -42,7 +44,7 @@ pub mod used {
 }
 
 /// Interned strings, one after another in one arena.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Strings {
     text: String,
     /// Where each string ends in `text`.
@@ -195,31 +197,35 @@ impl Strings {
 #[derive(Debug, Default)]
 struct ByDigest {
     table: hashbrown::HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
+}
+
+/// A digest's hash: its first 8 bytes. Digests are BLAKE3 outputs, already uniform, so
+/// hashing them again would only cost time (a million calls add two million lookups).
+#[inline]
+fn digest_hash(digest: &Digest) -> u64 {
+    let bytes = digest.as_bytes();
+    u64::from_le_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
 }
 
 impl ByDigest {
     /// The place of `digest`, given the digest at each place.
     fn find(&self, digest: &Digest, at: impl Fn(u32) -> Digest) -> Option<u32> {
-        use std::hash::BuildHasher;
         self.table
-            .find(self.hasher.hash_one(digest), |&i| at(i) == *digest)
+            .find(digest_hash(digest), |&i| at(i) == *digest)
             .copied()
     }
 
     /// Notes that `digest` (not there yet) is at `place`.
     fn insert(&mut self, digest: &Digest, place: u32, at: impl Fn(u32) -> Digest) {
-        use std::hash::BuildHasher;
-        let hasher = &self.hasher;
         self.table
-            .insert_unique(hasher.hash_one(digest), place, |&i| hasher.hash_one(at(i)));
+            .insert_unique(digest_hash(digest), place, |&i| digest_hash(&at(i)));
     }
 
     /// Makes room for `n` more.
     fn reserve(&mut self, n: usize, at: impl Fn(u32) -> Digest) {
-        use std::hash::BuildHasher;
-        let hasher = &self.hasher;
-        self.table.reserve(n, |&i| hasher.hash_one(at(i)));
+        self.table.reserve(n, |&i| digest_hash(&at(i)));
     }
 }
 
@@ -324,14 +330,39 @@ pub struct Details {
 
 impl Details {
     /// The details of a record, or `None` when it recorded none.
-    fn of(record: &CallRecord) -> Option<Box<Details>> {
+    pub fn of(record: &CallRecord) -> Option<Box<Details>> {
         let md = &record.metadata;
+        Details::from_parts(
+            record.version.as_deref(),
+            record.code,
+            md.environment.as_ref(),
+            md.git.as_ref(),
+            &md.namespaces,
+        )
+    }
+
+    /// The details of a record from its parts, or `None` when it recorded none.
+    pub fn from_parts(
+        version: Option<&str>,
+        code: Option<Digest>,
+        environment: Option<&Environment>,
+        git: Option<&Git>,
+        namespaces: &BTreeMap<String, Value>,
+    ) -> Option<Box<Details>> {
+        let none = version.is_none()
+            && code.is_none()
+            && environment.is_none()
+            && git.is_none()
+            && namespaces.is_empty();
+        if none {
+            return None;
+        }
         let details = Details {
-            version: record.version.as_deref().map(Box::from),
-            code: record.code,
-            environment: md.environment.clone(),
-            git: md.git.clone(),
-            namespaces: md.namespaces.clone(),
+            version: version.map(Box::from),
+            code,
+            environment: environment.cloned(),
+            git: git.cloned(),
+            namespaces: namespaces.clone(),
         };
         (details != Details::default()).then(|| Box::new(details))
     }
@@ -413,6 +444,36 @@ struct ValueInfo {
 }
 
 const NO_ARG: u32 = u32::MAX;
+
+/// No string: a batch's text that is not interned (a result type in full).
+const NO_SYM: Sym = Sym::MAX;
+
+/// A batch of calls being added (see [`Calls::arriving`]): its strings and tag sets already
+/// interned, its rows appended a few at a time.
+#[derive(Debug)]
+pub struct Arriving {
+    batch: Batch,
+    /// The interned id of each of the batch's texts.
+    syms: Vec<Sym>,
+    /// The short result type of each of the batch's full ones.
+    types: HashMap<Sym, Sym>,
+    /// Each of the batch's tag sets, shared, and its number.
+    tag_sets: Vec<(Arc<[Tag]>, u32)>,
+    /// The next row to add.
+    next: usize,
+}
+
+impl Arriving {
+    /// Rows not added yet.
+    pub fn len(&self) -> usize {
+        self.batch.rows.len() - self.next
+    }
+
+    /// Whether every row was added.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// All loaded calls.
 #[derive(Debug, Default)]
@@ -497,68 +558,115 @@ impl Calls {
         self.add_in_layer(key, 0, record);
     }
 
-    /// Adds a call read from stack layer `layer` (an index into [`Calls::layers`]): the one
-    /// place a record becomes a row.
+    /// Adds a call read from stack layer `layer` (an index into [`Calls::layers`]).
     pub fn add_in_layer(&mut self, key: Digest, layer: usize, record: &CallRecord) {
+        let mut arriving = self.arriving(Batch::of([(key, layer, record)]));
+        self.add_arriving(&mut arriving, usize::MAX, |_| {});
+    }
+
+    /// Takes in a batch of calls the reader built: interns its distinct strings and tag sets
+    /// once, ready for [`Calls::add_arriving`] to append its rows (in as many steps as the
+    /// UI likes).
+    pub fn arriving(&mut self, batch: Batch) -> Arriving {
         let s = &mut self.strings;
-        let name = s.intern(&record.name, used::NAME);
-        let module = s.intern(&record.module, used::MODULE);
-        let pairs = &mut self.tag_pairs;
-        let tags: Vec<Tag> = record
-            .metadata
-            .tags
-            .iter()
-            .map(|(k, v)| {
-                let key = s.intern(k, used::OTHER);
-                // A typed tag is filtered and shown by its text (`tag:temperature=300`).
-                let text: std::borrow::Cow<'_, str> = match v.as_str() {
-                    Some(t) => t.into(),
-                    None => v.to_string().into(),
-                };
-                let value = s.intern(&text, used::TAG_VALUE);
-                let pair = *pairs
-                    .entry((key, value))
-                    .or_insert_with(|| s.intern(&format!("{k}={v}"), used::TAG));
-                Tag { key, value, pair }
+        let bs = &batch.strings;
+        let syms: Vec<Sym> = (0..bs.len() as Sym)
+            .map(|i| match bs.used(i) {
+                0 => NO_SYM,
+                uses => s.intern(bs.text(i), uses),
             })
             .collect();
-        let result_type = match self.result_types.get(record.result_type.as_str()) {
-            Some(&sym) => sym,
-            None => {
-                let sym = s.intern(&short_type(&record.result_type), used::OTHER);
-                self.result_types
-                    .insert(record.result_type.as_str().into(), sym);
-                sym
-            }
-        };
-        let (tags, tag_set) = self.tag_set(tags);
-        let args_at = self.arg_lists.len() as u32;
-        for (n, d) in &record.arguments {
-            let name = self.strings.intern(n, used::ARG);
-            let id = self.arg_id(name, *d);
-            grow(&mut self.arg_lists);
-            self.arg_lists.push(id);
+        let mut types = HashMap::new();
+        for row in &batch.rows {
+            types.entry(row.result_type).or_insert_with(|| {
+                let full = bs.text(row.result_type);
+                match self.result_types.get(full) {
+                    Some(&sym) => sym,
+                    None => {
+                        let sym = s.intern(&short_type(full), used::OTHER);
+                        self.result_types.insert(full.into(), sym);
+                        sym
+                    }
+                }
+            });
         }
-        let args_len = record.arguments.len() as u32;
-        let row = CallRow {
-            key,
-            result: record.result,
-            start: record.metadata.timestart,
-            stop: record.metadata.timestop,
-            wall: record.metadata.walltime,
-            result_size: record.result_size,
-            tags,
-            args_at,
-            args_len,
-            name,
-            module,
-            result_type,
-            resources: CompactResources::of(record.metadata.resources.as_ref()),
-            layer: u8::try_from(layer).unwrap_or(u8::MAX),
-            unreadable: false,
-            details: Details::of(record),
-        };
-        self.put(row, tag_set);
+        let mut tag_sets = Vec::with_capacity(batch.set_ends.len());
+        for id in 0..batch.set_ends.len() as u32 {
+            let tags: Vec<Tag> = batch
+                .tag_set(id)
+                .iter()
+                .map(|&(k, v)| {
+                    let (key, value) = (syms[k as usize], syms[v as usize]);
+                    let pair = *self.tag_pairs.entry((key, value)).or_insert_with(|| {
+                        let s = &mut self.strings;
+                        s.intern(&format!("{}={}", bs.text(k), bs.text(v)), used::TAG)
+                    });
+                    Tag { key, value, pair }
+                })
+                .collect();
+            tag_sets.push(self.tag_set(tags));
+        }
+        Arriving {
+            batch,
+            syms,
+            types,
+            tag_sets,
+            next: 0,
+        }
+    }
+
+    /// Appends up to `n` more rows of an arriving batch (a call already loaded is replaced in
+    /// place), telling `arrived` of each: its new row, or `None` for a replaced one. Returns
+    /// whether rows of the batch are left.
+    pub fn add_arriving(
+        &mut self,
+        arriving: &mut Arriving,
+        n: usize,
+        mut arrived: impl FnMut(Option<u32>),
+    ) -> bool {
+        let end = arriving
+            .batch
+            .rows
+            .len()
+            .min(arriving.next.saturating_add(n));
+        for i in arriving.next..end {
+            let b = &mut arriving.batch.rows[i];
+            let details = b.details.take();
+            let b = &arriving.batch.rows[i];
+            let args_at = self.arg_lists.len() as u32;
+            let at = b.args_at as usize;
+            for &(name, digest) in &arriving.batch.args[at..at + b.args_len as usize] {
+                let id = self.arg_id(arriving.syms[name as usize], digest);
+                grow(&mut self.arg_lists);
+                self.arg_lists.push(id);
+            }
+            let (tags, tag_set) = &arriving.tag_sets[b.tag_set as usize];
+            let row = CallRow {
+                key: b.key,
+                result: b.result,
+                start: b.start,
+                stop: b.stop,
+                wall: b.wall,
+                result_size: b.result_size,
+                tags: Arc::clone(tags),
+                args_at,
+                args_len: b.args_len,
+                name: arriving.syms[b.name as usize],
+                module: arriving.syms[b.module as usize],
+                result_type: arriving.types[&b.result_type],
+                resources: b.resources,
+                layer: u8::try_from(b.layer).unwrap_or(u8::MAX),
+                unreadable: false,
+                details,
+            };
+            arrived(match self.position(&row.key) {
+                Some(_) => None,
+                None => Some(self.rows.len() as u32),
+            });
+            self.put(row, *tag_set);
+        }
+        arriving.next = end;
+        end < arriving.batch.rows.len()
     }
 
     /// Adds a call whose record is stored but does not decode, as a row of its own that says

@@ -11,6 +11,7 @@
 
 pub mod action;
 pub mod app;
+pub mod batch;
 pub mod calls;
 pub mod clipboard;
 pub mod draw;

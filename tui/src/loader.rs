@@ -19,6 +19,7 @@ use fleche::{PagedRecord, TimeKey, ValueHead};
 pub type Row = (Digest, usize, CallRecord);
 use foldhash::HashSet;
 
+use crate::batch::Batch;
 use crate::value;
 
 /// Records in the first chunk: enough for a screen, quick to read.
@@ -53,6 +54,8 @@ pub enum Loaded {
     Total(u64),
     /// Records of calls (new or first loaded).
     Rows(Vec<Row>),
+    /// Calls (new or first loaded), as the reader sends them: ready to become rows.
+    Batch(Box<Batch>),
     /// Calls whose records are stored but do not decode, with the reason.
     Unreadable(Vec<(Digest, String)>),
     /// One-line summaries of argument values, by value digest.
@@ -213,20 +216,34 @@ impl Reader {
         let stacked = self.cache.is_stack();
         let mut after = None;
         while read < total || stacked {
-            let page = match self.cache.records_after(after, CHUNK) {
-                Ok(p) => p,
+            // Read in place: a million records are not each allocated and freed.
+            let mut batch = Batch::new();
+            let mut unreadable = Vec::new();
+            let unsummarised = &mut self.unsummarised;
+            let visited = self
+                .cache
+                .visit_records_after(after, CHUNK, |key, layer, record| {
+                    if newest.contains(&key) {
+                        return;
+                    }
+                    match record {
+                        Ok(r) => {
+                            unsummarised.extend(r.arguments().iter().map(|(_, d)| *d));
+                            batch.push_ref(key, layer, &r);
+                        }
+                        Err(e) => unreadable.push((key, e.reason)),
+                    }
+                });
+            let keys = match visited {
+                Ok(k) => k,
                 Err(e) => return self.stop(e),
             };
-            let Some(last) = page.last() else { break };
-            after = Some(last.key);
-            let full = page.len() == CHUNK;
-            seen.extend(page.iter().map(|r| r.key));
-            let rows: Vec<PagedRecord> = page
-                .into_iter()
-                .filter(|r| !newest.contains(&r.key))
-                .collect();
-            read += rows.len() as u64;
-            self.take(rows)?;
+            let Some(&last) = keys.last() else { break };
+            after = Some(last);
+            let full = keys.len() == CHUNK;
+            seen.extend(keys);
+            read += (batch.len() + unreadable.len()) as u64;
+            self.send_calls(batch, unreadable)?;
             if !full {
                 break;
             }
@@ -252,22 +269,27 @@ impl Reader {
     /// Sends records (and the unreadable ones apart), noting their keys and the argument
     /// values to summarise.
     fn take(&mut self, page: Vec<PagedRecord>) -> Result<(), Gone> {
-        let mut rows = Vec::with_capacity(page.len());
+        let mut batch = Batch::new();
         let mut unreadable = Vec::new();
         for PagedRecord { key, layer, record } in page {
             match record {
                 Ok(record) => {
                     self.unsummarised
                         .extend(record.arguments.iter().map(|(_, d)| *d));
-                    rows.push((key, layer, record));
+                    batch.push(key, layer, &record);
                 }
                 Err(e) => unreadable.push((key, e.reason)),
             }
         }
+        self.send_calls(batch, unreadable)
+    }
+
+    /// Sends calls: those that do not decode first, then the others.
+    fn send_calls(&mut self, batch: Batch, unreadable: Vec<(Digest, String)>) -> Result<(), Gone> {
         if !unreadable.is_empty() {
             self.send(Loaded::Unreadable(unreadable))?;
         }
-        self.send(Loaded::Rows(rows))
+        self.send(Loaded::Batch(Box::new(batch)))
     }
 
     /// Reads and sends the summaries of the argument values noted since the last time.

@@ -193,7 +193,8 @@ impl Store {
 
     /// Passes up to `limit` records with keys strictly after `after` to `visit`, in key
     /// order: the record's bytes, or `None` (with a warning) when its checksum does not hold.
-    fn walk_records_after<T>(
+    /// Returns what `visit` gave back.
+    pub(crate) fn walk_records_after<T>(
         &self,
         after: Option<Digest>,
         limit: usize,
@@ -304,7 +305,10 @@ mod tests {
                 timestart: DateTime::from_timestamp(i64::from(i), 0).unwrap(),
                 timestop: DateTime::from_timestamp(i64::from(i) + 1, 0).unwrap(),
                 walltime: 1.0,
-                tags: Default::default(),
+                tags: [("n", i64::from(i).into()), ("project", "alloys".into())]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
                 ..Default::default()
             },
         }
@@ -349,6 +353,32 @@ mod tests {
         };
         check(cache.records_after(None, 10).unwrap());
         check(cache.records_of(&keys).unwrap());
+        // Read in place, the same records (and the same reason for the damaged one).
+        let mut in_place = Vec::new();
+        let visited = cache
+            .visit_records_after(None, 10, |key, layer, record| {
+                let record = record.map(|r| {
+                    let tags: Vec<(String, String)> = r
+                        .tags()
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v.into_owned()))
+                        .collect();
+                    let owned = r.to_record();
+                    let expected: Vec<(String, String)> = owned
+                        .metadata
+                        .tags
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect();
+                    assert_eq!(tags, expected);
+                    assert_eq!((r.name(), r.result()), (owned.name.as_str(), owned.result));
+                    owned
+                });
+                in_place.push(PagedRecord { key, layer, record });
+            })
+            .unwrap();
+        assert_eq!(visited, keys);
+        check(in_place);
         // Paging goes on past it.
         let rest = cache.records_after(Some(keys[1]), 10).unwrap();
         assert_eq!(

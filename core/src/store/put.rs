@@ -88,9 +88,7 @@ pub(super) fn index(
     key: &Digest,
     record: &CallRecord,
 ) -> Result<(), redb::Error> {
-    let mut entries = IndexEntries::default();
-    entries.add(key, record);
-    entries.apply(txn, Change::Add)
+    IndexEntries::of(key, record).apply(txn, Change::Add)
 }
 
 /// Removes the index entries of a call that is gone from `calls` or about to be replaced.
@@ -101,9 +99,7 @@ pub(super) fn unindex(
     key: &Digest,
     record: &CallRecord,
 ) -> Result<(), redb::Error> {
-    let mut entries = IndexEntries::default();
-    entries.add(key, record);
-    entries.apply(txn, Change::Remove)?;
+    IndexEntries::of(key, record).apply(txn, Change::Remove)?;
     let mut sharing = Vec::new();
     {
         let calls = txn.open_table(CALLS_IN_PLACE)?;
@@ -141,6 +137,13 @@ struct IndexEntries<'a> {
 }
 
 impl<'a> IndexEntries<'a> {
+    /// The entries of one call.
+    fn of(key: &Digest, record: &'a CallRecord) -> IndexEntries<'a> {
+        let mut entries = IndexEntries::default();
+        entries.add(key, record);
+        entries
+    }
+
     fn add(&mut self, key: &Digest, record: &'a CallRecord) {
         let p = prefix(key.as_bytes());
         self.functions
