@@ -228,7 +228,7 @@ impl Reader {
                     }
                     match record {
                         Ok(r) => {
-                            unsummarised.extend(r.arguments().iter().map(|(_, d)| *d));
+                            unsummarised.extend(r.arguments().map(|(_, d)| d));
                             batch.push_ref(key, layer, &r);
                         }
                         Err(e) => unreadable.push((key, e.reason)),
