@@ -341,6 +341,10 @@ impl State {
                 self.flush();
             }
             Loaded::Done => self.loading.done = true,
+            Loaded::SummariesWanted(ask) => {
+                // A reader that went away needs no answer.
+                let _ = ask.send(self.calls.unsummarised_values());
+            }
             Loaded::Failed(e) => self.loading.error = Some(e),
             Loaded::Warning(w) => self.loading.warn(w),
         }

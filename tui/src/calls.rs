@@ -889,6 +889,15 @@ impl Calls {
         out
     }
 
+    /// Every argument value that has no summary yet.
+    pub fn unsummarised_values(&self) -> Vec<Digest> {
+        self.values
+            .iter()
+            .filter(|(_, v)| v.summary.is_none() && v.first != NO_ARG)
+            .map(|(d, _)| *d)
+            .collect()
+    }
+
     /// How many distinct argument values have a summary, of how many.
     pub fn summary_progress(&self) -> (usize, usize) {
         (self.summarised, self.taken)
@@ -1093,9 +1102,16 @@ pub struct SortKey {
     primary: u64,
     /// Start time, newest first.
     start: u64,
-    /// The call key's first bytes.
-    key: u64,
-    exact: bool,
+    /// The call key's first bytes, the last bit replaced by whether the key is exact (24
+    /// bytes a key rather than 32: a million calls keep one per call, and another while
+    /// filtered). Keys that tie on the other bits compare their rows.
+    key_exact: u64,
+}
+
+impl SortKey {
+    fn exact(&self) -> bool {
+        self.key_exact & 1 == 1
+    }
 }
 
 impl<'a> Sorter<'a> {
@@ -1179,17 +1195,16 @@ impl<'a> Sorter<'a> {
         SortKey {
             primary: if self.descending { !primary } else { primary },
             start: !start,
-            key,
-            exact,
+            key_exact: (key & !1) | u64::from(exact),
         }
     }
 
     fn compare(&self, (ka, a): (&SortKey, u32), (kb, b): (&SortKey, u32)) -> Ordering {
-        let exact = ka.exact && kb.exact;
+        let exact = ka.exact() && kb.exact();
         match ka.primary.cmp(&kb.primary) {
             Ordering::Equal if !exact => self.cmp(a, b),
-            Ordering::Equal => (ka.start, ka.key)
-                .cmp(&(kb.start, kb.key))
+            Ordering::Equal => (ka.start, ka.key_exact)
+                .cmp(&(kb.start, kb.key_exact))
                 .then_with(|| self.cmp(a, b)),
             other => other,
         }

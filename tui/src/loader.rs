@@ -64,6 +64,9 @@ pub enum Loaded {
     Removed(Vec<Digest>),
     /// The first full load finished (or stopped at an error, sent just before).
     Done,
+    /// The reader asks for the argument values that have no summary yet (the UI answers
+    /// once; a UI that drops the question gets none).
+    SummariesWanted(std::sync::mpsc::Sender<Vec<Digest>>),
     /// Reading failed; the reader keeps polling.
     Failed(String),
     /// A layer of the stack was left out of a read, and why.
@@ -219,7 +222,6 @@ impl Reader {
             // Read in place: a million records are not each allocated and freed.
             let mut batch = Batch::new();
             let mut unreadable = Vec::new();
-            let unsummarised = &mut self.unsummarised;
             let visited = self
                 .cache
                 .visit_records_after(after, CHUNK, |key, layer, record| {
@@ -227,10 +229,7 @@ impl Reader {
                         return;
                     }
                     match record {
-                        Ok(r) => {
-                            unsummarised.extend(r.arguments().map(|(_, d)| d));
-                            batch.push_ref(key, layer, &r);
-                        }
+                        Ok(r) => batch.push_ref(key, layer, &r),
                         Err(e) => unreadable.push((key, e.reason)),
                     }
                 });
@@ -251,7 +250,16 @@ impl Reader {
         let newest = std::mem::replace(&mut self.known, Known::sorted(seen));
         self.known.insert_all(newest.iter());
         self.send(Loaded::Done)?;
-        self.summarise()
+        // The argument values of a million calls are a list as long as the calls (32 MB):
+        // the UI holds them already, and hands over those without a summary once, rather
+        // than the reader keeping its own list through the load.
+        self.unsummarised.clear();
+        let (ask, answer) = std::sync::mpsc::channel();
+        self.send(Loaded::SummariesWanted(ask))?;
+        if let Ok(digests) = answer.recv() {
+            self.summarise_these(digests)?;
+        }
+        Ok(())
     }
 
     /// Loads the records of these calls and sends them (in key order: the order does not
@@ -294,11 +302,20 @@ impl Reader {
 
     /// Reads and sends the summaries of the argument values noted since the last time.
     fn summarise(&mut self) -> Result<(), Gone> {
-        let mut digests = std::mem::take(&mut self.unsummarised);
+        let digests = std::mem::take(&mut self.unsummarised);
+        self.summarise_these(digests)
+    }
+
+    /// Reads and sends the summaries of these argument values, freeing the list as it goes.
+    fn summarise_these(&mut self, mut digests: Vec<Digest>) -> Result<(), Gone> {
         digests.sort_unstable();
         digests.dedup();
-        for chunk in digests.chunks(SUMMARY_CHUNK) {
-            let heads = match self.cache.value_heads(chunk, SUMMARY_BYTES) {
+        while !digests.is_empty() {
+            let chunk = digests.split_off(digests.len().saturating_sub(SUMMARY_CHUNK));
+            if digests.len() < digests.capacity() / 2 {
+                digests.shrink_to_fit();
+            }
+            let heads = match self.cache.value_heads(&chunk, SUMMARY_BYTES) {
                 Ok(h) => h,
                 Err(e) => return self.fail(e),
             };

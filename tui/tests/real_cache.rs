@@ -541,3 +541,98 @@ fn a_calls_table_of_the_wrong_type_is_an_error_not_an_endless_load() {
         }
     }
 }
+
+/// Writes `n` calls of one function straight into the file, each with its own argument
+/// value, started a millisecond apart from 2026-01-01.
+fn write_many(path: &Path, n: i64) {
+    use chrono::TimeZone;
+    let cache = fleche::Cache::open(path).unwrap();
+    let t0 = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut values = Vec::new();
+    let records: Vec<(fleche::Digest, fleche::CallRecord)> = (0..n)
+        .map(|i| {
+            let xd = fleche::digest(&i);
+            values.push((xd, fleche::codec::encode(&i).unwrap()));
+            let start = t0 + chrono::Duration::milliseconds(i);
+            let record = fleche::CallRecord {
+                name: "many".into(),
+                module: "tests".into(),
+                version: None,
+                code: None,
+                arguments: vec![("x".into(), xd)],
+                argument_keys: Vec::new(),
+                result: xd,
+                result_type: "i64".into(),
+                result_size: 9,
+                metadata: fleche::Metadata {
+                    timestart: start,
+                    timestop: start,
+                    walltime: 0.001,
+                    tags: [("run".to_owned(), (i % 7).into())].into_iter().collect(),
+                    ..Default::default()
+                },
+            };
+            (fleche::digest(&("many", i)), record)
+        })
+        .collect();
+    cache.insert_records(&records, &values).unwrap();
+}
+
+#[test]
+fn calls_added_while_the_reader_loads_appear_once_with_every_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    // Several batches: the newest by time, then the rest in key order.
+    let n = (loader::NEWEST + 3 * loader::CHUNK) as i64;
+    write_many(&path, n);
+    let cache = open::open(&path, false).unwrap().cache;
+    let (tx, rx) = loader::channel();
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    let reader = cache.clone();
+    std::thread::spawn(move || {
+        let _keep = req_tx;
+        loader::run(reader, tx, req_rx)
+    });
+    let mut st = state();
+    // Part of the file is loaded when another process adds calls: newer than any, and one
+    // that started before all of them (found only when the count no longer matches).
+    pump(&mut st, &rx, &cache, |s| !s.calls.is_empty());
+    assert!(
+        !st.loading.done,
+        "the load was over before calls were added"
+    );
+    {
+        let writer = fleche::Cache::open(&path).unwrap();
+        let _active = writer.activate();
+        square(7);
+        square(8);
+    }
+    let all = n as usize + 2;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while st.calls.len() < all || !st.loading.done || {
+        let (done, all) = st.calls.summary_progress();
+        done < all
+    } {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {all} calls",
+            st.calls.len()
+        );
+        if let Ok(msg) = rx.recv_timeout(Duration::from_millis(100)) {
+            st.update(Action::Loaded(msg), &cache);
+        }
+    }
+    st.update(Action::Tick, &cache);
+    // Each once: as many rows as calls, and as many shown.
+    assert_eq!(st.calls.len(), all);
+    assert_eq!(st.table.view.len(), all);
+    let keys: std::collections::HashSet<_> = st.calls.rows.iter().map(|r| r.key).collect();
+    assert_eq!(keys.len(), all);
+    // Every argument value summarised (the writer's 7 and 8 are values `many` took too).
+    let (done, of) = st.calls.summary_progress();
+    assert_eq!((done, of), (n as usize, n as usize));
+    st.set_filter("arg:x=8");
+    assert_eq!(st.table.view.len(), 2, "many(8) and square(8)");
+    st.set_filter(&format!("arg:x={}", n - 1));
+    assert_eq!(st.table.view.len(), 1);
+}

@@ -966,8 +966,9 @@ impl Lookup {
 }
 
 /// redb's read cache for a browser's read-only open ([`Mode::Browse`]): the pages of the
-/// indexes and of the records on screen, not the whole file.
-const BROWSE_CACHE: usize = 32 << 20;
+/// indexes and of the records on screen, not the whole file. A browser reads each record
+/// once, in key order, so a larger cache would only keep pages it does not read again.
+const BROWSE_CACHE: usize = 8 << 20;
 
 /// A redb builder for cache files: multi-process mode, so other processes (a browser, a
 /// second notebook) can use the file at once.
