@@ -4,9 +4,13 @@
 //! A query over 100,000 calls then costs one copy of each record's bytes instead of a dozen
 //! allocations, and a table that shows 40 rows decodes 40 records.
 
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
+
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::record::{CallRecord, RecordView};
 
@@ -17,24 +21,27 @@ const RECORDS: usize = 256;
 pub(crate) struct Batch {
     bytes: Vec<u8>,
     entries: Vec<Entry>,
+    /// The definitions and tag key lists of the read, shared by its batches.
+    known: Arc<Known>,
 }
 
 struct Entry {
     /// Where the record's bytes are in [`Batch::bytes`].
     start: usize,
     end: usize,
-    timestart: DateTime<Utc>,
+    /// Start time in nanoseconds since the Unix epoch.
+    start_nanos: i64,
     shape: Shape,
     record: OnceLock<Box<CallRecord>>,
 }
 
 /// The metadata a table needs for its columns, known before a record is decoded.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Shape {
-    /// The call's function and definition; calls of one definition share it.
-    pub(crate) function: Arc<Function>,
-    /// Tag keys, sorted; calls with the same keys share them.
-    pub(crate) tag_keys: Option<Arc<[String]>>,
+    /// The call's function and definition: its place in [`Known::functions`].
+    function: u32,
+    /// Its tag keys: 0 for none, else 1 + their place in [`Known::tag_sets`].
+    tag_keys: u32,
     pub(crate) environment: bool,
     pub(crate) git: bool,
     pub(crate) resources: bool,
@@ -50,13 +57,49 @@ pub(crate) struct Function {
     pub(crate) code: Option<crate::digest::Digest>,
 }
 
+/// The distinct definitions and tag key lists of one read's calls: each call names its own
+/// by number, so a call costs no allocation and no shared counter for them.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    functions: Vec<Function>,
+    /// Sorted, without repeats.
+    tag_sets: Vec<Box<[String]>>,
+}
+
 impl Batch {
     pub(crate) fn timestart(&self, index: u32) -> DateTime<Utc> {
-        self.entries[index as usize].timestart
+        DateTime::from_timestamp_nanos(self.start_nanos(index))
+    }
+
+    /// Start time in nanoseconds since the Unix epoch.
+    pub(crate) fn start_nanos(&self, index: u32) -> i64 {
+        self.entries[index as usize].start_nanos
     }
 
     pub(crate) fn shape(&self, index: u32) -> &Shape {
         &self.entries[index as usize].shape
+    }
+
+    /// The function and definition that made the call.
+    pub(crate) fn function(&self, index: u32) -> &Function {
+        &self.known.functions[self.shape(index).function as usize]
+    }
+
+    /// The call's tag keys, sorted; `None` when it has no tags.
+    pub(crate) fn tag_keys(&self, index: u32) -> Option<&[String]> {
+        let set = self.shape(index).tag_keys as usize;
+        set.checked_sub(1).map(|i| &*self.known.tag_sets[i])
+    }
+
+    /// Numbers that tell apart the definitions and the tag key lists of calls, within one
+    /// read and across reads: (read, definition, tag key list; 0 for none).
+    pub(crate) fn ids(&self, index: u32) -> (usize, u32, u32) {
+        let shape = self.shape(index);
+        (
+            Arc::as_ptr(&self.known) as usize,
+            shape.function,
+            shape.tag_keys,
+        )
     }
 
     /// The record, decoded on first use.
@@ -79,13 +122,23 @@ pub(crate) struct Slot {
     index: u32,
 }
 
+/// A batch being filled.
+struct Draft {
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
 /// Collects records during one read transaction; [`BatchBuilder::finish`] shares them.
 #[derive(Default)]
 pub(crate) struct BatchBuilder {
-    done: Vec<Batch>,
-    current: Option<Batch>,
+    done: Vec<Draft>,
+    current: Option<Draft>,
     tag_keys: TagKeySets,
     functions: Functions,
+    /// Whether any call kept has environment, git, resources metadata.
+    environment: bool,
+    git: bool,
+    resources: bool,
 }
 
 impl BatchBuilder {
@@ -98,7 +151,7 @@ impl BatchBuilder {
         {
             self.done.extend(self.current.take());
         }
-        let batch = self.current.get_or_insert_with(|| Batch {
+        let batch = self.current.get_or_insert_with(|| Draft {
             // Records of one cache are about the same size.
             bytes: Vec::with_capacity(RECORDS.saturating_mul(bytes.len() + 16).min(1 << 20)),
             entries: Vec::with_capacity(RECORDS),
@@ -113,10 +166,13 @@ impl BatchBuilder {
             git: md.git.is_some(),
             resources: md.resources.is_some(),
         };
+        self.environment |= shape.environment;
+        self.git |= shape.git;
+        self.resources |= shape.resources;
         batch.entries.push(Entry {
             start,
             end: batch.bytes.len(),
-            timestart: md.timestart,
+            start_nanos: md.start_nanos,
             shape,
             record: OnceLock::new(),
         });
@@ -126,11 +182,59 @@ impl BatchBuilder {
         }
     }
 
-    /// The batches, to be indexed by the slots [`BatchBuilder::push`] returned.
-    pub(crate) fn finish(mut self) -> Batches {
+    /// The batches, to be indexed by the slots [`BatchBuilder::push`] returned, and what a
+    /// table needs to know of all their calls.
+    pub(crate) fn finish(mut self) -> (Batches, Summary) {
         self.done.extend(self.current.take());
-        Batches(self.done.into_iter().map(Arc::new).collect())
+        let known = Arc::new(Known {
+            functions: self.functions.known,
+            tag_sets: self.tag_keys.sets,
+        });
+        let summary = Summary {
+            tag_keys: known
+                .tag_sets
+                .iter()
+                .flat_map(|set| set.iter().cloned())
+                .collect(),
+            environment: self.environment,
+            git: self.git,
+            resources: self.resources,
+            definitions_differ: definitions_differ(&known.functions),
+        };
+        let batches = self
+            .done
+            .into_iter()
+            .map(|d| {
+                Arc::new(Batch {
+                    bytes: d.bytes,
+                    entries: d.entries,
+                    known: known.clone(),
+                })
+            })
+            .collect();
+        (Batches(batches), summary)
     }
+}
+
+/// What a table shows of a read's calls as a whole, gathered while they are read: the tag
+/// key columns, the built-in namespaces present, and whether a `version` column is needed.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    /// Every tag key of any call, sorted.
+    pub(crate) tag_keys: BTreeSet<String>,
+    pub(crate) environment: bool,
+    pub(crate) git: bool,
+    pub(crate) resources: bool,
+    /// Whether some function has calls of more than one definition.
+    pub(crate) definitions_differ: bool,
+}
+
+/// Whether two of these distinct definitions belong to one function.
+fn definitions_differ(functions: &[Function]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    functions
+        .iter()
+        .any(|f| !seen.insert((f.module.as_str(), f.name.as_str())))
 }
 
 /// Shared batches of one read.
@@ -140,87 +244,131 @@ impl Batches {
     pub(crate) fn get(&self, slot: Slot) -> (Arc<Batch>, u32) {
         (self.0[slot.batch as usize].clone(), slot.index)
     }
-}
 
-/// Interns tag key sets: calls tagged in the same scope share one list.
-#[derive(Default)]
-struct TagKeySets {
-    sets: Vec<Arc<[String]>>,
-    last: usize,
-}
-
-/// Distinct key sets interned per read; past that, each call gets its own list.
-const MAX_SETS: usize = 32;
-
-impl TagKeySets {
-    fn get(&mut self, view: &RecordView<'_>) -> Option<Arc<[String]>> {
-        let tags = &view.metadata.tags;
-        if tags.0.is_empty() {
-            return None;
-        }
-        if !tags.is_canonical() {
-            let mut keys: Vec<String> = tags.0.iter().map(|(k, _)| (*k).to_owned()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            return Some(keys.into());
-        }
-        let same = |set: &Arc<[String]>| {
-            set.iter()
-                .map(String::as_str)
-                .eq(tags.0.iter().map(|(k, _)| *k))
-        };
-        if let Some(set) = self.sets.get(self.last).filter(|s| same(s)) {
-            return Some(set.clone());
-        }
-        if let Some(i) = self.sets.iter().position(same) {
-            self.last = i;
-            return Some(self.sets[i].clone());
-        }
-        let set: Arc<[String]> = tags.0.iter().map(|(k, _)| (*k).to_owned()).collect();
-        if self.sets.len() < MAX_SETS {
-            self.last = self.sets.len();
-            self.sets.push(set.clone());
-        }
-        Some(set)
+    /// The start time of the record in `slot`, in nanoseconds since the Unix epoch.
+    pub(crate) fn start_nanos(&self, slot: Slot) -> i64 {
+        self.0[slot.batch as usize].start_nanos(slot.index)
     }
 }
 
-/// Interns function definitions: the calls of one function share one [`Function`].
+/// Interns tag key lists: calls tagged in the same scope share one list. Lists are found by
+/// a hash of their keys, so many of them cost no more than a few.
 #[derive(Default)]
-struct Functions {
-    known: Vec<Arc<Function>>,
+struct TagKeySets {
+    sets: Vec<Box<[String]>>,
+    /// Hash of a list's keys -> its place in `sets`.
+    by_hash: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
     last: usize,
 }
 
-/// Distinct definitions interned per read; past that, each call gets its own.
-const MAX_FUNCTIONS: usize = 256;
+impl TagKeySets {
+    /// 0 for a call without tags, else 1 + the place of its keys in `sets`.
+    fn get(&mut self, view: &RecordView<'_>) -> u32 {
+        let tags = &view.metadata.tags;
+        if tags.is_empty() {
+            0
+        } else if tags.is_canonical() {
+            self.intern(tags.iter().map(|(k, _)| k))
+        } else {
+            let mut keys: Vec<&str> = tags.iter().map(|(k, _)| k).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            self.intern(keys.into_iter())
+        }
+    }
+
+    fn intern<'k>(&mut self, keys: impl Iterator<Item = &'k str> + Clone) -> u32 {
+        let same = |set: &[String]| set.iter().map(String::as_str).eq(keys.clone());
+        if self.sets.get(self.last).is_some_and(|s| same(s)) {
+            return self.last as u32 + 1;
+        }
+        let hash = keys.clone().fold(0u64, |h, k| {
+            xxh3_64(k.as_bytes()).wrapping_add(h.rotate_left(5))
+        });
+        let found = match self.by_hash.get(&hash) {
+            Some(&i) if same(&self.sets[i as usize]) => Some(i as usize),
+            Some(_) => self.sets.iter().position(|s| same(s)),
+            None => None,
+        };
+        let i = found.unwrap_or_else(|| {
+            self.sets.push(keys.clone().map(str::to_owned).collect());
+            self.by_hash
+                .entry(hash)
+                .or_insert(self.sets.len() as u32 - 1);
+            self.sets.len() - 1
+        });
+        self.last = i;
+        i as u32 + 1
+    }
+}
+
+/// Interns function definitions: the calls of one function share one [`Function`]. Calls of
+/// many functions come in key order, so each is found by a hash of its stored bytes rather
+/// than by comparing it with every function seen.
+#[derive(Default)]
+struct Functions {
+    known: Vec<Function>,
+    /// The stored bytes of each definition in `known` and which parts they hold (see
+    /// `RecordView::function_bytes`): equal ones are the same definition.
+    bytes: Vec<(u8, Box<[u8]>)>,
+    /// Hash of a definition's stored bytes -> its place in `known`.
+    by_hash: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+    last: usize,
+}
 
 impl Functions {
-    fn get(&mut self, view: &RecordView<'_>) -> Arc<Function> {
-        let same = |f: &Arc<Function>| {
-            f.name == view.name
-                && f.module == view.module
-                && f.version.as_deref() == view.version
-                && f.code == view.code
+    /// The place of the call's definition in `known`.
+    fn get(&mut self, view: &RecordView<'_>) -> u32 {
+        let same = |(parts, bytes): &(u8, Box<[u8]>)| {
+            *parts == view.function_parts && **bytes == *view.function_bytes
         };
-        if let Some(f) = self.known.get(self.last).filter(|f| same(f)) {
-            return f.clone();
+        if self.bytes.get(self.last).is_some_and(same) {
+            return self.last as u32;
         }
-        if let Some(i) = self.known.iter().position(same) {
-            self.last = i;
-            return self.known[i].clone();
-        }
-        let f = Arc::new(Function {
-            name: view.name.to_owned(),
-            module: view.module.to_owned(),
-            version: view.version.map(str::to_owned),
-            code: view.code,
+        let hash = xxh3_64(view.function_bytes) ^ u64::from(view.function_parts);
+        // Two definitions whose bytes hash alike: the first keeps the slot, the other is
+        // found by comparing (never misattributed, since `same` is checked either way).
+        let found = match self.by_hash.get(&hash) {
+            Some(&i) if same(&self.bytes[i as usize]) => Some(i as usize),
+            Some(_) => self.bytes.iter().position(same),
+            None => None,
+        };
+        let i = found.unwrap_or_else(|| {
+            self.bytes
+                .push((view.function_parts, view.function_bytes.into()));
+            self.known.push(Function {
+                name: view.name.to_owned(),
+                module: view.module.to_owned(),
+                version: view.version.map(str::to_owned),
+                code: view.code,
+            });
+            self.by_hash
+                .entry(hash)
+                .or_insert(self.known.len() as u32 - 1);
+            self.known.len() - 1
         });
-        if self.known.len() < MAX_FUNCTIONS {
-            self.last = self.known.len();
-            self.known.push(f.clone());
+        self.last = i;
+        i as u32
+    }
+}
+
+/// A hasher for keys that are hashes already: it keeps the `u64` it is given.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
-        f
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -269,15 +417,14 @@ mod tests {
             .iter()
             .map(|bytes| builder.push(bytes, &RecordView::decode(bytes).unwrap()))
             .collect();
-        let batches = builder.finish();
+        let (batches, summary) = builder.finish();
         assert_eq!(batches.0.len(), 600usize.div_ceil(RECORDS));
         for (i, slot) in slots.iter().enumerate() {
             let (batch, index) = batches.get(*slot);
             assert!(batch.entries[index as usize].record.get().is_none());
             assert_eq!(batch.timestart(index), records[i].metadata.timestart);
             let keys: Vec<&str> = batch
-                .shape(index)
-                .tag_keys
+                .tag_keys(index)
                 .iter()
                 .flat_map(|k| k.iter().map(String::as_str))
                 .collect();
@@ -289,21 +436,112 @@ mod tests {
                 .collect();
             assert_eq!(keys, expected);
             assert_eq!(batch.record(index), &records[i]);
-            let function = &batch.shape(index).function;
+            let function = batch.function(index);
             assert_eq!(function.name, records[i].name);
             assert_eq!(function.module, records[i].module);
         }
-        // Calls of one function share its definition.
+        // Calls of one function share its definition: five functions, one definition each.
         let (a, i) = batches.get(slots[7]);
         let (b, j) = batches.get(slots[7 + 300]);
-        assert_eq!(a.shape(i).function.name, "f2");
-        assert!(Arc::ptr_eq(&a.shape(i).function, &b.shape(j).function));
-        // Calls with the same tag keys share one list.
+        assert_eq!(a.function(i).name, "f2");
+        assert!(std::ptr::eq(a.function(i), b.function(j)));
+        assert_eq!(a.known.functions.len(), 5);
+        assert!(!summary.definitions_differ);
+        // Calls with the same tag keys share one list: none, project, stage, both.
         let (a, i) = batches.get(slots[0]);
         let (b, j) = batches.get(slots[300]);
-        assert!(Arc::ptr_eq(
-            a.shape(i).tag_keys.as_ref().unwrap(),
-            b.shape(j).tag_keys.as_ref().unwrap()
-        ));
+        assert!(std::ptr::eq(a.tag_keys(i).unwrap(), b.tag_keys(j).unwrap()));
+        assert_eq!(a.known.tag_sets.len(), 3);
+        assert_eq!(
+            summary
+                .tag_keys
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["project", "stage"]
+        );
+        assert!(!summary.environment && !summary.git && !summary.resources);
+    }
+
+    /// Many functions and tag key lists, in any order, and tags stored out of order (a
+    /// damaged or foreign record): each call still gets its own definition and sorted keys.
+    #[test]
+    fn many_definitions_and_tag_lists_are_told_apart() {
+        let mut records: Vec<CallRecord> = (0..2000)
+            .map(|i| {
+                let mut r = record(i);
+                r.name = format!("f{}", i % 700);
+                r.version = (i % 3 == 0).then(|| "2".to_owned());
+                r.metadata.tags = BTreeMap::from([(format!("k{}", i % 400), "v".into())]);
+                r
+            })
+            .collect();
+        records[5].metadata.environment = Some(Default::default());
+        let mut builder = BatchBuilder::default();
+        let mut slots: Vec<Slot> = Vec::new();
+        for r in &records {
+            let bytes = r.encode().unwrap();
+            slots.push(builder.push(&bytes, &RecordView::decode(&bytes).unwrap()));
+        }
+        // Two tags written in reverse order: the list is sorted when interned.
+        let mut reversed = record(1);
+        reversed.metadata.tags =
+            BTreeMap::from([("a".to_owned(), 1.into()), ("b".to_owned(), 2.into())]);
+        let mut bytes = reversed.encode().unwrap();
+        let a = bytes.windows(3).position(|w| w == [1, b'a', 1]).unwrap();
+        let b = bytes.windows(3).position(|w| w == [1, b'b', 1]).unwrap();
+        bytes.swap(a + 1, b + 1);
+        bytes.swap(a + 3, b + 3);
+        let view = RecordView::decode(&bytes).unwrap();
+        assert!(!view.metadata.tags.is_canonical());
+        let odd = builder.push(&bytes, &view);
+        let (batches, summary) = builder.finish();
+        for (r, slot) in records.iter().zip(&slots) {
+            let (batch, i) = batches.get(*slot);
+            let f = batch.function(i);
+            assert_eq!((&f.name, &f.version, f.code), (&r.name, &r.version, r.code));
+            let keys: Vec<&String> = r.metadata.tags.keys().collect();
+            assert_eq!(batch.tag_keys(i).unwrap().iter().collect::<Vec<_>>(), keys);
+        }
+        let (batch, i) = batches.get(odd);
+        assert_eq!(batch.tag_keys(i).unwrap(), ["a", "b"]);
+        let definitions: std::collections::BTreeSet<_> = records
+            .iter()
+            .chain([&reversed])
+            .map(|r| (&r.name, &r.version))
+            .collect();
+        assert_eq!(batch.known.functions.len(), definitions.len());
+        assert_eq!(batch.known.tag_sets.len(), 400 + 1);
+        assert!(summary.definitions_differ);
+        assert!(summary.environment && !summary.git);
+        assert_eq!(summary.tag_keys.len(), 400 + 2);
+    }
+
+    /// A version of 31 characters is stored as the same 32 bytes as a code digest that
+    /// starts with 31 and goes on with those characters: still two definitions.
+    #[test]
+    fn a_version_and_a_code_with_the_same_bytes_are_two_definitions() {
+        let version = "abcdefghijklmnopqrstuvwxyz01234";
+        let mut with_version = record(0);
+        with_version.version = Some(version.to_owned());
+        let mut code = [31u8; 32];
+        code[1..].copy_from_slice(version.as_bytes());
+        let mut with_code = record(5);
+        with_code.code = Some(Digest::from_bytes(code));
+        let (a, b) = (with_version.encode().unwrap(), with_code.encode().unwrap());
+        let (va, vb) = (
+            RecordView::decode(&a).unwrap(),
+            RecordView::decode(&b).unwrap(),
+        );
+        assert_eq!(va.function_bytes, vb.function_bytes);
+        let mut builder = BatchBuilder::default();
+        let (sa, sb) = (builder.push(&a, &va), builder.push(&b, &vb));
+        let (batches, summary) = builder.finish();
+        let ((ba, ia), (bb, ib)) = (batches.get(sa), batches.get(sb));
+        assert_eq!(ba.function(ia).version.as_deref(), Some(version));
+        assert_eq!(ba.function(ia).code, None);
+        assert_eq!(bb.function(ib).version, None);
+        assert_eq!(bb.function(ib).code, Some(Digest::from_bytes(code)));
+        assert!(summary.definitions_differ);
     }
 }

@@ -44,9 +44,10 @@ impl<'a> RecordRef<'a> {
         self.0.code
     }
 
-    /// Argument names and value digests, in parameter order.
-    pub fn arguments(&self) -> &[(&'a str, Digest)] {
-        &self.0.arguments
+    /// Argument names and value digests, in parameter order (read from the stored bytes as
+    /// they are gone through).
+    pub fn arguments(&self) -> impl Iterator<Item = (&'a str, Digest)> + 'a {
+        self.0.arguments.iter()
     }
 
     /// Result digest.
@@ -66,12 +67,12 @@ impl<'a> RecordRef<'a> {
 
     /// Start time.
     pub fn timestart(&self) -> DateTime<Utc> {
-        self.0.metadata.timestart
+        self.0.metadata.timestart()
     }
 
     /// Stop time.
     pub fn timestop(&self) -> DateTime<Utc> {
-        self.0.metadata.timestop
+        self.0.metadata.timestop()
     }
 
     /// Wall time in seconds.
@@ -88,10 +89,10 @@ impl<'a> RecordRef<'a> {
         };
         let tags = &self.0.metadata.tags;
         if tags.is_canonical() {
-            return tags.0.iter().map(|(k, v)| (*k, text(v))).collect();
+            return tags.iter().map(|(k, v)| (k, text(&v))).collect();
         }
         let by_key: BTreeMap<&'a str, Cow<'a, str>> =
-            tags.0.iter().map(|(k, v)| (*k, text(v))).collect();
+            tags.iter().map(|(k, v)| (k, text(&v))).collect();
         by_key.into_iter().collect()
     }
 

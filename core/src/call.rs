@@ -137,11 +137,22 @@ impl Call {
         }
     }
 
+    /// Says which definition of its function made the call and which list of tag keys it
+    /// has, for going through many calls cheaply: calls read together share them, so equal
+    /// numbers mean the same definition, or keys (different ones may still be the same).
+    /// `None` for a decoded call.
+    pub(crate) fn shared_ids(&self) -> Option<(usize, u32, u32)> {
+        match &self.record {
+            Stored::Decoded(_) => None,
+            Stored::Batch(b, i) => Some(b.ids(*i)),
+        }
+    }
+
     /// The call's tag keys, sorted, without decoding its record.
     pub(crate) fn tag_keys(&self) -> impl Iterator<Item = &str> + '_ {
         let (map, list) = match &self.record {
             Stored::Decoded(r) => (Some(r.metadata.tags.keys()), None),
-            Stored::Batch(b, i) => (None, b.shape(*i).tag_keys.as_deref()),
+            Stored::Batch(b, i) => (None, b.tag_keys(*i)),
         };
         map.into_iter()
             .flatten()
@@ -177,7 +188,7 @@ impl Call {
     pub fn name(&self) -> &str {
         match &self.record {
             Stored::Decoded(r) => &r.name,
-            Stored::Batch(b, i) => &b.shape(*i).function.name,
+            Stored::Batch(b, i) => &b.function(*i).name,
         }
     }
 
@@ -185,7 +196,7 @@ impl Call {
     pub fn module(&self) -> &str {
         match &self.record {
             Stored::Decoded(r) => &r.module,
-            Stored::Batch(b, i) => &b.shape(*i).function.module,
+            Stored::Batch(b, i) => &b.function(*i).module,
         }
     }
 
@@ -193,7 +204,7 @@ impl Call {
     pub fn version(&self) -> Option<&str> {
         match &self.record {
             Stored::Decoded(r) => r.version.as_deref(),
-            Stored::Batch(b, i) => b.shape(*i).function.version.as_deref(),
+            Stored::Batch(b, i) => b.function(*i).version.as_deref(),
         }
     }
 
@@ -201,7 +212,7 @@ impl Call {
     pub fn code(&self) -> Option<Digest> {
         match &self.record {
             Stored::Decoded(r) => r.code,
-            Stored::Batch(b, i) => b.shape(*i).function.code,
+            Stored::Batch(b, i) => b.function(*i).code,
         }
     }
 

@@ -61,20 +61,27 @@ impl CallRecord {
     }
 }
 
-/// A call record read in place: its text borrowed from the stored bytes, so that reading it
-/// allocates nothing but the argument and tag lists (and the optional environment, git and
-/// namespace parts, when the call has them).
+/// A call record read in place: its text borrowed from the stored bytes and its argument and
+/// tag lists read again where they are when gone through, so that reading it allocates
+/// nothing (but the optional environment, git and namespace parts, when the call has them).
+/// Every part is checked when the record is read, so going through a list never fails.
 ///
 /// [`RecordView::to_record`] gives the same record as decoding a `CallRecord`. Queries check
 /// every record this way and decode in full only the calls that are looked at.
 #[derive(Debug)]
 pub(crate) struct RecordView<'a> {
+    /// The stored bytes of the name, module, version and code: equal for the calls of one
+    /// definition of a function, so readers can group calls by them cheaply.
+    pub(crate) function_bytes: &'a [u8],
+    /// Which of the version and the code digest `function_bytes` holds: the same bytes can
+    /// be either.
+    pub(crate) function_parts: u8,
     pub(crate) name: &'a str,
     pub(crate) module: &'a str,
     pub(crate) version: Option<&'a str>,
     pub(crate) code: Option<Digest>,
-    pub(crate) arguments: Vec<(&'a str, Digest)>,
-    pub(crate) argument_keys: Vec<(&'a str, Digest)>,
+    pub(crate) arguments: Pairs<'a>,
+    pub(crate) argument_keys: Pairs<'a>,
     pub(crate) result: Digest,
     pub(crate) result_type: &'a str,
     pub(crate) result_size: u64,
@@ -84,8 +91,10 @@ pub(crate) struct RecordView<'a> {
 /// [`Metadata`] read in place (see [`RecordView`]).
 #[derive(Debug)]
 pub(crate) struct MetadataView<'a> {
-    pub(crate) timestart: DateTime<Utc>,
-    pub(crate) timestop: DateTime<Utc>,
+    /// Start and stop times in nanoseconds since the Unix epoch, as stored: turned into
+    /// dates only when asked for, which costs more than reading the rest of a small record.
+    pub(crate) start_nanos: i64,
+    pub(crate) stop_nanos: i64,
     pub(crate) walltime: f64,
     pub(crate) tags: TagList<'a>,
     pub(crate) environment: Option<Environment>,
@@ -95,26 +104,53 @@ pub(crate) struct MetadataView<'a> {
 }
 
 impl MetadataView<'_> {
-    /// Start time in nanoseconds since the Unix epoch, as [`Metadata::start_nanos`].
-    pub(crate) fn start_nanos(&self) -> i64 {
-        self.timestart.timestamp_nanos_opt().unwrap_or(i64::MAX)
+    /// When the call started (UTC).
+    pub(crate) fn timestart(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.start_nanos)
+    }
+
+    /// When the call returned (UTC).
+    pub(crate) fn timestop(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.stop_nanos)
     }
 }
 
-/// The tags of a [`MetadataView`] in stored order. A map may repeat a key; as in a
-/// `BTreeMap`, the last value wins.
-#[derive(Debug, Default)]
-pub(crate) struct TagList<'a>(pub(crate) Vec<(&'a str, TagRef<'a>)>);
+/// Names and digests (arguments, argument keys) of a [`RecordView`], in stored order, read
+/// where they are stored: [`Pairs::iter`] goes through them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pairs<'a> {
+    /// The stored list, without its count; checked when the record was read.
+    bytes: &'a [u8],
+    len: usize,
+}
+
+/// The tags of a [`MetadataView`] in stored order, read where they are stored
+/// ([`TagList::iter`]). A map may repeat a key; as in a `BTreeMap`, the last value wins.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TagList<'a> {
+    /// The stored list, without its count; checked when the record was read.
+    bytes: &'a [u8],
+    len: usize,
+    /// Whether the keys are sorted without repeats, as fleche writes them.
+    canonical: bool,
+}
 
 impl<'a> TagList<'a> {
     /// The value of tag `key`, if the call has it.
-    pub(crate) fn get(&self, key: &str) -> Option<&TagRef<'a>> {
-        self.0.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
+    pub(crate) fn get(&self, key: &str) -> Option<TagRef<'a>> {
+        self.iter()
+            .filter(|(k, _)| *k == key)
+            .last()
+            .map(|(_, v)| v)
     }
 
     /// Whether the keys are sorted without repeats, as fleche writes them.
     pub(crate) fn is_canonical(&self) -> bool {
-        self.0.windows(2).all(|w| w[0].0 < w[1].0)
+        self.canonical
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -139,25 +175,24 @@ impl RecordView<'_> {
             arguments: self
                 .arguments
                 .iter()
-                .map(|(n, d)| ((*n).to_owned(), *d))
+                .map(|(n, d)| (n.to_owned(), d))
                 .collect(),
             argument_keys: self
                 .argument_keys
                 .iter()
-                .map(|(n, d)| ((*n).to_owned(), *d))
+                .map(|(n, d)| (n.to_owned(), d))
                 .collect(),
             result: self.result,
             result_type: self.result_type.to_owned(),
             result_size: self.result_size,
             metadata: Metadata {
-                timestart: md.timestart,
-                timestop: md.timestop,
+                timestart: md.timestart(),
+                timestop: md.timestop(),
                 walltime: md.walltime,
                 tags: md
                     .tags
-                    .0
                     .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.to_owned_value()))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned_value()))
                     .collect(),
                 environment: md.environment.clone(),
                 git: md.git.clone(),
@@ -304,10 +339,10 @@ impl MetadataRef<'_, '_> {
                 namespaces: &md.namespaces,
             },
             MetadataRef::View(md) => Parts {
-                timestart: md.timestart,
-                timestop: md.timestop,
+                timestart: md.timestart(),
+                timestop: md.timestop(),
                 walltime: md.walltime,
-                has_tags: !md.tags.0.is_empty(),
+                has_tags: !md.tags.is_empty(),
                 environment: md.environment.as_ref(),
                 git: md.git.as_ref(),
                 resources: md.resources.as_ref(),
@@ -490,7 +525,7 @@ mod tests {
         let view = RecordView::decode(&bytes).unwrap();
         assert_eq!(
             view.metadata.tags.get("stage"),
-            Some(&TagRef::Text("2".into()))
+            Some(TagRef::Text("2".into()))
         );
         assert!(!view.metadata.tags.is_canonical());
         assert_eq!(

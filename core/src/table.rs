@@ -3,19 +3,20 @@
 //! Building a table reads call records only; argument and result columns read exactly the
 //! values they show. Cells are rendered when shown, so a table of 100,000 calls is cheap.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use chrono::{DateTime, Local, Utc};
 
+use crate::batch::Summary;
 use crate::cache::{Cache, MIN_PREFIX};
 use crate::call::Call;
 use crate::digest::Digest;
 use crate::digest::shortest_prefixes;
 use crate::display::{escape_html, evcxr_emit, result_summary, value_summary};
 use crate::error::Result;
-use crate::query::Query;
+use crate::query::{Found, Query};
 use crate::record::{ENVIRONMENT_KEYS, GIT_KEYS, RESOURCE_KEYS, metadata_entry};
 
 /// Rows shown by `Display`, Markdown, HTML and notebooks unless changed with
@@ -84,7 +85,7 @@ pub struct Table {
 
 #[derive(Clone)]
 struct Line {
-    index: String,
+    index: Index,
     call: Call,
     /// One cell per extra column.
     extra: Vec<String>,
@@ -142,17 +143,6 @@ struct Definitions {
 }
 
 impl Definitions {
-    /// Whether some function has calls from more than one definition.
-    fn differ(calls: &[Call]) -> bool {
-        type Definition<'a> = (Option<&'a str>, Option<Digest>);
-        let mut seen: std::collections::HashMap<(&str, &str), Definition<'_>> =
-            std::collections::HashMap::new();
-        calls.iter().any(|c| {
-            let definition = (c.version(), c.code());
-            *seen.entry((c.module(), c.name())).or_insert(definition) != definition
-        })
-    }
-
     /// `version` and the code digest's first 8 hex digits, e.g. `v2 3f9a1c2e`, marked
     /// `(older)` when it is not the current definition.
     fn cell(&self, call: &Call) -> String {
@@ -195,7 +185,7 @@ impl Query {
     /// A table of the matching calls, or why the query could not run.
     pub fn try_table(&self) -> Result<Table> {
         let found = self.run()?;
-        let mut table = Table::build(found.cache, found.calls, found.all_keys)?;
+        let mut table = Table::build(found)?;
         if let (Some(definitions), Some(function)) = (&mut table.definitions, self.function()) {
             definitions.current =
                 Some((function.version.map(str::to_owned), function.code_digest()));
@@ -217,18 +207,30 @@ impl fmt::Display for Query {
 }
 
 impl Table {
-    pub(crate) fn build(
-        cache: Cache,
-        calls: Vec<Call>,
-        all_keys: Option<Vec<Digest>>,
-    ) -> Result<Table> {
-        let mut sorted: Vec<(Digest, usize)> = calls
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.key(), i))
-            .collect();
-        sorted.sort_unstable();
-        let keys: Vec<Digest> = sorted.iter().map(|(k, _)| *k).collect();
+    /// A table of the calls a query found. What the query learnt while reading them (their
+    /// key order, what they show as a whole) spares going through them again.
+    pub(crate) fn build(found: Found) -> Result<Table> {
+        let Found {
+            cache,
+            calls,
+            all_keys,
+            by_key,
+            summary,
+        } = found;
+        let sorted: Vec<u32> = by_key.unwrap_or_else(|| {
+            // By the keys' first 8 bytes, then (rarely needed) whole keys.
+            let mut sorted: Vec<(u64, u32)> = calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (first_bytes(&c.key()), i as u32))
+                .collect();
+            sorted.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| calls[a.1 as usize].key().cmp(&calls[b.1 as usize].key()))
+            });
+            sorted.into_iter().map(|(_, i)| i).collect()
+        });
+        let keys: Vec<Digest> = sorted.iter().map(|&i| calls[i as usize].key()).collect();
         let lengths = match (&all_keys, cache.layers.is_some()) {
             (Some(all), _) => shortest_prefixes(all, &keys, MIN_PREFIX),
             // A stack's prefixes must tell apart the keys of every layer.
@@ -241,25 +243,20 @@ impl Table {
         };
         let layers = calls.iter().any(|c| c.layer().is_some());
         let mut length_of = vec![MIN_PREFIX; calls.len()];
-        for ((_, i), len) in sorted.iter().zip(lengths) {
-            length_of[*i] = len;
+        for (&i, len) in sorted.iter().zip(lengths) {
+            length_of[i as usize] = len;
         }
-        let mut tags: BTreeSet<&str> = BTreeSet::new();
-        let (mut environment, mut git, mut resources) = (false, false, false);
-        for c in &calls {
-            tags.extend(c.tag_keys());
-            let (e, g, r) = c.built_in_namespaces();
-            environment |= e;
-            git |= g;
-            resources |= r;
-        }
-        let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
-        let definitions = Definitions::differ(&calls).then_some(Definitions { current: None });
+        let summary = summary.unwrap_or_else(|| summarize(&calls));
+        let tags: Vec<String> = summary.tag_keys.into_iter().collect();
+        let (environment, git, resources) = (summary.environment, summary.git, summary.resources);
+        let definitions = summary
+            .definitions_differ
+            .then_some(Definitions { current: None });
         let rows = calls
             .into_iter()
             .zip(length_of)
             .map(|(call, len)| Line {
-                index: hex_prefix(&call.key(), len),
+                index: Index::of(&call.key(), len),
                 call,
                 extra: Vec::new(),
             })
@@ -428,7 +425,7 @@ impl Table {
             .into_iter()
             .filter(|line| {
                 keep(&Row {
-                    index: line.index.clone(),
+                    index: line.index.as_str().to_owned(),
                     key: line.call.key(),
                     columns: columns.clone(),
                     cells: self.cells(line),
@@ -532,7 +529,7 @@ impl Table {
     pub fn rows(&self) -> impl Iterator<Item = Row> + '_ {
         let columns: Arc<[String]> = self.column_names().into();
         self.rows.iter().map(move |line| Row {
-            index: line.index.clone(),
+            index: line.index.as_str().to_owned(),
             key: line.call.key(),
             columns: columns.clone(),
             cells: self.cells(line),
@@ -568,7 +565,7 @@ impl Table {
         let c = &line.call;
         let md = c.metadata();
         let mut out = Vec::with_capacity(6 + line.extra.len() + self.tags.len());
-        out.push(line.index.clone());
+        out.push(line.index.as_str().to_owned());
         out.push(c.name().to_owned());
         out.push(c.module().to_owned());
         if self.layers {
@@ -809,15 +806,90 @@ impl Row {
 }
 
 /// The first `len` hex characters of a digest, without going through `Display`.
-fn hex_prefix(d: &Digest, len: usize) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(len);
-    for i in 0..len.min(Digest::HEX_LEN) {
-        let b = d.as_bytes()[i / 2];
-        let nibble = if i % 2 == 0 { b >> 4 } else { b & 0x0f };
-        out.push(HEX[nibble as usize] as char);
+/// What a table shows of `calls` as a whole (see [`Summary`]), when the query did not gather
+/// it while reading them. Calls read together share their definitions and tag key lists, so
+/// each of those is looked at once, not once per call.
+fn summarize(calls: &[Call]) -> Summary {
+    type Definition<'a> = (Option<&'a str>, Option<Digest>);
+    let mut tags: BTreeSet<&str> = BTreeSet::new();
+    let mut definitions: HashMap<(&str, &str), Definition<'_>> = HashMap::new();
+    let mut out = Summary::default();
+    let mut seen_functions: foldhash::HashSet<(usize, u32)> = foldhash::HashSet::default();
+    let mut seen_tags: foldhash::HashSet<(usize, u32)> = foldhash::HashSet::default();
+    for c in calls {
+        let ids = c.shared_ids();
+        if ids.is_none_or(|(read, function, _)| seen_functions.insert((read, function))) {
+            let definition = (c.version(), c.code());
+            out.definitions_differ |= *definitions
+                .entry((c.module(), c.name()))
+                .or_insert(definition)
+                != definition;
+        }
+        if ids.is_none_or(|(read, _, keys)| keys != 0 && seen_tags.insert((read, keys))) {
+            tags.extend(c.tag_keys());
+        }
+        let (e, g, r) = c.built_in_namespaces();
+        out.environment |= e;
+        out.git |= g;
+        out.resources |= r;
     }
+    out.tag_keys = tags.into_iter().map(str::to_owned).collect();
     out
+}
+
+/// A key's first 8 bytes as a number, which orders keys as their bytes do.
+fn first_bytes(d: &Digest) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d.as_bytes()[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// A row's index: a call key's first hex characters, kept in the row itself when there are
+/// few (always, but for keys that share a long prefix), so a table of many calls does not
+/// allocate one string per row.
+#[derive(Clone)]
+enum Index {
+    Short { len: u8, hex: [u8; SHORT_INDEX] },
+    Long(Box<str>),
+}
+
+/// Hex characters an [`Index`] holds in place.
+const SHORT_INDEX: usize = 22;
+
+impl Index {
+    fn of(d: &Digest, len: usize) -> Index {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let len = len.min(Digest::HEX_LEN);
+        let nibble = |i: usize| {
+            let b = d.as_bytes()[i / 2];
+            HEX[usize::from(if i.is_multiple_of(2) {
+                b >> 4
+            } else {
+                b & 0x0f
+            })]
+        };
+        if len <= SHORT_INDEX {
+            let mut hex = [0u8; SHORT_INDEX];
+            for (i, h) in hex.iter_mut().enumerate().take(len) {
+                *h = nibble(i);
+            }
+            Index::Short {
+                len: len as u8,
+                hex,
+            }
+        } else {
+            Index::Long((0..len).map(|i| nibble(i) as char).collect())
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Index::Short { len, hex } => {
+                std::str::from_utf8(&hex[..usize::from(*len)]).expect("hex digits are ASCII")
+            }
+            Index::Long(s) => s,
+        }
+    }
 }
 
 fn local_time(t: DateTime<Utc>) -> String {

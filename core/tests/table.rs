@@ -398,3 +398,107 @@ fn rows_from_different_definitions_show_their_version() {
     assert!(marks.iter().all(|m| !m.contains("older")), "{marks:?}");
     assert!(all.to_markdown().contains("| version |"));
 }
+
+/// A table of a whole cache file is built from what the query gathered while reading the
+/// records (tag key columns, built-in namespaces, whether a `version` column is needed); a
+/// table after a pipeline step goes through its calls again. Both give the same table, for
+/// calls with tags of every type, every built-in namespace and two definitions of a function.
+#[test]
+fn a_table_gathered_while_reading_equals_one_gathered_from_its_calls() {
+    use fleche::TagValue;
+    use fleche::record::{Environment, Git, Resources};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("gathered.redb")).unwrap();
+    let value = fleche::digest(&1i64);
+    let bytes = fleche::codec::encode(&1i64).unwrap();
+    let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let calls: Vec<(Digest, CallRecord)> = (0..300)
+        .map(|i: usize| {
+            let mut tags = BTreeMap::new();
+            match i % 5 {
+                0 => {
+                    tags.insert("project".to_owned(), TagValue::from(format!("p{}", i % 3)));
+                }
+                1 => {
+                    tags.insert("temperature".to_owned(), TagValue::Int(i as i64 - 100));
+                    tags.insert("ratio".to_owned(), TagValue::Float(i as f64 / 7.0));
+                }
+                2 => {
+                    tags.insert("relaxed".to_owned(), TagValue::Bool(i.is_multiple_of(2)));
+                }
+                _ => {}
+            }
+            let record = CallRecord {
+                name: format!("f{}", i % 4),
+                module: "gathered".into(),
+                // f0 has calls of two definitions: a `version` column, one `(older)` row.
+                version: i.is_multiple_of(8).then(|| "2".to_owned()),
+                code: None,
+                arguments: vec![("x".into(), value)],
+                argument_keys: Vec::new(),
+                result: value,
+                result_type: "i64".into(),
+                result_size: bytes.len() as u64,
+                metadata: Metadata {
+                    timestart: t0 + chrono::Duration::milliseconds(i as i64 % 50),
+                    timestop: t0 + chrono::Duration::milliseconds(i as i64 % 50 + 1),
+                    walltime: 1e-3,
+                    tags,
+                    environment: i.is_multiple_of(7).then(|| Environment {
+                        hostname: "h".into(),
+                        user: "u".into(),
+                        ..Default::default()
+                    }),
+                    git: i.is_multiple_of(11).then(|| Git {
+                        commit: Some("abc".into()),
+                        branch: None,
+                        dirty: Some(false),
+                    }),
+                    resources: i.is_multiple_of(13).then_some(Resources {
+                        cpu_user: Some(0.5),
+                        cpu_system: None,
+                        peak_memory_growth: Some(4096),
+                    }),
+                    ..Default::default()
+                },
+            };
+            (fleche::digest(&("gathered", i)), record)
+        })
+        .collect();
+    cache.insert_records(&calls, &[(value, bytes)]).unwrap();
+    let gathered = cache.table();
+    let again = cache.query().filter(|_| true).table();
+    assert_eq!(gathered.len(), 300);
+    assert_eq!(gathered.column_names(), again.column_names());
+    assert_eq!(gathered.to_csv(), again.to_csv());
+    let columns = gathered.column_names();
+    for column in [
+        "version",
+        "project",
+        "temperature",
+        "ratio",
+        "relaxed",
+        "hostname",
+        "commit",
+        "cpu_user",
+    ] {
+        assert!(
+            columns.iter().any(|c| c == column),
+            "{column} in {columns:?}"
+        );
+    }
+    // Oldest first, ties of start time in key order, as before.
+    let order: Vec<(chrono::DateTime<chrono::Utc>, Digest)> = gathered
+        .calls()
+        .map(|c| (c.metadata().timestart, c.key()))
+        .collect();
+    assert!(order.is_sorted());
+    // The same calls by name: one function, no second definition, no `version` column.
+    let f1 = cache.query().name("f1").table();
+    assert_eq!(f1.len(), 75);
+    assert!(!f1.column_names().iter().any(|c| c == "version"));
+    assert_eq!(
+        f1.to_csv(),
+        cache.query().name("f1").filter(|_| true).table().to_csv()
+    );
+}

@@ -136,7 +136,7 @@ impl Batch {
     /// Adds a call read in place from stack layer `layer`, as [`Batch::push`] adds it
     /// decoded.
     pub fn push_ref(&mut self, key: Digest, layer: usize, record: &RecordRef<'_>) {
-        let args = record.arguments().iter().copied();
+        let args = record.arguments();
         let texts = [record.name(), record.module(), record.result_type()];
         let row = self.row(key, layer, texts, record.tags().into_iter(), args);
         self.rows.push(BatchRow {

@@ -137,8 +137,8 @@ pub(super) fn matches(filter: &Filter, key: &Digest, r: &RecordView<'_>) -> bool
         Filter::Argument(n, ValueMatch::Digest(d)) => r
             .arguments
             .iter()
-            .chain(&r.argument_keys)
-            .any(|(an, ad)| an == n && ad == d),
+            .chain(r.argument_keys.iter())
+            .any(|(an, ad)| an == n && ad == *d),
         Filter::Argument(_, ValueMatch::Prefix(_)) | Filter::Result(ValueMatch::Prefix(_)) => false,
         Filter::HasArgument(n) => r.arguments.iter().any(|(an, _)| an == n),
         Filter::Tag(k, None) => md.tags.get(k).is_some(),
@@ -147,8 +147,8 @@ pub(super) fn matches(filter: &Filter, key: &Digest, r: &RecordView<'_>) -> bool
         Filter::MetaKey(ns, k) => MetadataRef::View(md).entry(ns, k).is_some(),
         Filter::MetaEq(ns, k, v) => MetadataRef::View(md).entry(ns, k).as_ref() == Some(v),
         Filter::Result(ValueMatch::Digest(d)) => r.result == *d,
-        Filter::StartedAfter(t) => md.timestart >= *t,
-        Filter::StartedBefore(t) => md.timestart < *t,
+        Filter::StartedAfter(t) => md.timestart() >= *t,
+        Filter::StartedBefore(t) => md.timestart() < *t,
         Filter::Keys(keys) => keys.binary_search(key).is_ok(),
     }
 }

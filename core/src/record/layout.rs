@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 
 use chrono::DateTime;
 
-use super::{CallRecord, Environment, Git, MetadataView, RecordView, Resources, TagList};
+use super::{CallRecord, Environment, Git, MetadataView, Pairs, RecordView, Resources, TagList};
 use crate::codec::{self, CodecError};
 use crate::digest::Digest;
 use crate::meta::value::{TagRef, TagValue, Value};
@@ -196,6 +196,7 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let mut r = Reader { bytes, at: 0 };
     let flags = r.header()?;
     let on = |flag| flags & flag != 0;
+    let function_from = r.at;
     let name = r.str()?;
     let module = r.str()?;
     let version = if on(FLAG_VERSION) {
@@ -208,11 +209,12 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     } else {
         None
     };
+    let function_bytes = &bytes[function_from..r.at];
     let arguments = r.pairs()?;
     let argument_keys = if on(FLAG_ARGUMENT_KEYS) {
         r.pairs()?
     } else {
-        Vec::new()
+        Pairs::default()
     };
     let result = r.digest()?;
     let result_type = r.str()?;
@@ -220,20 +222,7 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let start = unzigzag(r.varint()?);
     let stop = start.wrapping_add(unzigzag(r.varint()?));
     let walltime = r.seconds()?;
-    let count = r.count()?;
-    let mut tags = Vec::with_capacity(count);
-    for _ in 0..count {
-        let key = r.str()?;
-        let value = match r.u8()? {
-            TAG_TEXT => TagRef::Text(r.str()?.into()),
-            TAG_INT => TagRef::Int(unzigzag(r.varint()?)),
-            TAG_FLOAT => TagRef::Float(r.f64()?),
-            TAG_FALSE => TagRef::Bool(false),
-            TAG_TRUE => TagRef::Bool(true),
-            other => return Err(bad(format!("unknown tag type {other}"))),
-        };
-        tags.push((key, value));
-    }
+    let tags = r.tags()?;
     let environment = if on(FLAG_ENVIRONMENT) {
         Some(Environment {
             hostname: r.str()?.to_owned(),
@@ -302,6 +291,8 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
         )));
     }
     Ok(RecordView {
+        function_bytes,
+        function_parts: (flags & (FLAG_VERSION | FLAG_CODE)) as u8,
         name,
         module,
         version,
@@ -312,10 +303,10 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
         result_type,
         result_size,
         metadata: MetadataView {
-            timestart: DateTime::from_timestamp_nanos(start),
-            timestop: DateTime::from_timestamp_nanos(stop),
+            start_nanos: start,
+            stop_nanos: stop,
             walltime,
-            tags: TagList(tags),
+            tags,
             environment,
             git,
             resources,
@@ -424,6 +415,7 @@ impl Writer {
     }
 }
 
+#[derive(Clone)]
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -470,6 +462,13 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, CodecError> {
+        // Most are lengths and counts below 128: one byte.
+        if let Some(&b) = self.bytes.get(self.at)
+            && b < 0x80
+        {
+            self.at += 1;
+            return Ok(u64::from(b));
+        }
         let mut v = 0u64;
         for i in 0..10 {
             let b = self.u8()?;
@@ -524,13 +523,77 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn pairs(&mut self) -> Result<Vec<(&'a str, Digest)>, CodecError> {
-        let count = self.count()?;
-        let mut out = Vec::with_capacity(count);
-        for _ in 0..count {
-            out.push((self.str()?, self.digest()?));
+    /// A list of names and digests, checked and left where it is.
+    fn pairs(&mut self) -> Result<Pairs<'a>, CodecError> {
+        let len = self.count()?;
+        let from = self.at;
+        for _ in 0..len {
+            self.pair()?;
         }
-        Ok(out)
+        Ok(Pairs {
+            bytes: &self.bytes[from..self.at],
+            len,
+        })
+    }
+
+    fn pair(&mut self) -> Result<(&'a str, Digest), CodecError> {
+        Ok((self.str()?, self.digest()?))
+    }
+
+    /// The tags, checked and left where they are.
+    fn tags(&mut self) -> Result<TagList<'a>, CodecError> {
+        let len = self.count()?;
+        let from = self.at;
+        let mut canonical = true;
+        let mut last: Option<&str> = None;
+        for _ in 0..len {
+            let (key, _) = self.tag()?;
+            canonical &= last.is_none_or(|last| last < key);
+            last = Some(key);
+        }
+        Ok(TagList {
+            bytes: &self.bytes[from..self.at],
+            len,
+            canonical,
+        })
+    }
+
+    fn tag(&mut self) -> Result<(&'a str, TagRef<'a>), CodecError> {
+        let key = self.str()?;
+        let value = match self.u8()? {
+            TAG_TEXT => TagRef::Text(self.str()?.into()),
+            TAG_INT => TagRef::Int(unzigzag(self.varint()?)),
+            TAG_FLOAT => TagRef::Float(self.f64()?),
+            TAG_FALSE => TagRef::Bool(false),
+            TAG_TRUE => TagRef::Bool(true),
+            other => return Err(bad(format!("unknown tag type {other}"))),
+        };
+        Ok((key, value))
+    }
+}
+
+/// Goes through a list that [`view`] checked: every item reads as it did then. Should the
+/// bytes not read (they cannot), the list ends early rather than panicking.
+fn items<'a, T: 'a>(
+    bytes: &'a [u8],
+    len: usize,
+    item: fn(&mut Reader<'a>) -> Result<T, CodecError>,
+) -> impl Iterator<Item = T> + Clone + 'a {
+    let mut r = Reader { bytes, at: 0 };
+    (0..len).map_while(move |_| item(&mut r).ok())
+}
+
+impl<'a> Pairs<'a> {
+    /// The names and digests, in stored order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, Digest)> + Clone + 'a {
+        items(self.bytes, self.len, Reader::pair)
+    }
+}
+
+impl<'a> TagList<'a> {
+    /// The tags, in stored order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, TagRef<'a>)> + Clone + 'a {
+        items(self.bytes, self.len, Reader::tag)
     }
 }
 

@@ -186,7 +186,7 @@ fn reconcile(txn: &redb::WriteTransaction) -> Result<u64, redb::Error> {
             if let Ok(view) = RecordView::decode(record) {
                 digests.push(*view.result.as_bytes());
                 digests.extend(view.arguments.iter().map(|(_, d)| *d.as_bytes()));
-                started = view.metadata.timestart.timestamp_nanos_opt().unwrap_or(0);
+                started = view.metadata.start_nanos;
             }
             digests.sort_unstable();
             digests.dedup();

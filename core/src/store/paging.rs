@@ -268,7 +268,7 @@ pub(super) fn resolve_time(
                 continue;
             };
             let view = crate::record::RecordView::decode(v.value().1);
-            if view.is_ok_and(|r| r.metadata.start_nanos() == start) {
+            if view.is_ok_and(|r| r.metadata.start_nanos == start) {
                 started_then.push(key);
             }
         }

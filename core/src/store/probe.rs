@@ -92,9 +92,15 @@ impl Store {
                     all_keys: Some(all_keys),
                 });
             }
+            // One probe needs no sizing: it is the one used.
             let mut sized = Vec::with_capacity(probes.len());
             for probe in probes {
-                sized.push((probe_size(txn, probe)?, probe));
+                let size = if probes.len() > 1 {
+                    probe_size(txn, probe)?
+                } else {
+                    0
+                };
+                sized.push((size, probe));
             }
             sized.sort_by_key(|(size, _)| *size);
             let mut prefixes = probe_prefixes(txn, sized[0].1)?;

@@ -121,7 +121,7 @@ impl Store {
                 };
                 let mut digests = vec![result];
                 if let Ok(view) = RecordView::decode(record) {
-                    digests.extend(view.arguments.iter().map(|(_, d)| *d));
+                    digests.extend(view.arguments.iter().map(|(_, d)| d));
                 }
                 digests.dedup();
                 let mut bundle = StoredCall {
