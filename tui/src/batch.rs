@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use fleche::record::CallRecord;
 use fleche::{Digest, RecordRef};
 
-use crate::calls::{CompactResources, Details, Strings, Sym, used};
+use crate::compact::{CompactResources, Details};
+use crate::strings::{Strings, Sym, used};
 
 /// One call of a [`Batch`]: its texts are ids into the batch's strings.
 #[derive(Debug, Clone)]
@@ -214,6 +215,7 @@ impl Batch {
 mod tests {
     use super::*;
     use crate::calls::Calls;
+    use crate::compact::short_type;
 
     /// Everything a row shows, in words, so rows of two `Calls` compare whatever their ids.
     fn shown(calls: &Calls) -> Vec<String> {
@@ -275,7 +277,7 @@ mod tests {
                     md.timestart,
                     md.timestop,
                     md.walltime,
-                    crate::calls::short_type(&r.result_type),
+                    short_type(&r.result_type),
                     CompactResources::of(md.resources.as_ref()),
                     tags.join(" "),
                     args.join(","),

@@ -8,189 +8,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleche::Digest;
-use std::collections::BTreeMap;
 
-use fleche::Value;
-use fleche::record::{CallRecord, Environment, Git, Resources};
+use fleche::record::CallRecord;
 use foldhash::{HashMap, HashMapExt};
-use nucleo_matcher::Utf32Str;
 
 use crate::batch::Batch;
+use crate::compact::{CompactResources, Details, short_type};
+use crate::strings::{Strings, Sym, grow, used};
 
-/// Index of an interned string.
-pub type Sym = u32;
 /// Index of a distinct (argument name, value digest) pair.
 pub type ArgId = u32;
-
-/// Where a string is used, as bits, so a filter term only matches the strings it concerns.
-pub mod used {
-    /// A function name.
-    pub const NAME: u16 = 1;
-    /// A module path.
-    pub const MODULE: u16 = 2;
-    /// A whole tag, `key=value`.
-    pub const TAG: u16 = 4;
-    /// A tag value.
-    pub const TAG_VALUE: u16 = 8;
-    /// An argument name (plain filter terms match `name=summary` of each argument).
-    pub const ARG: u16 = 16;
-    /// An argument value summary.
-    pub const ARG_VALUE: u16 = 32;
-    /// Anything else (tag keys, argument names, result types).
-    pub const OTHER: u16 = 64;
-    /// Uses a table column sorts on (argument values are not among them, and are most of
-    /// the strings of a large cache).
-    pub const SORTED: u16 = NAME | MODULE | TAG | OTHER;
-}
-
-/// Interned strings, one after another in one arena.
-#[derive(Debug, Default, Clone)]
-pub struct Strings {
-    text: String,
-    /// Where each string ends in `text`.
-    ends: Vec<usize>,
-    used: Vec<u16>,
-    /// Which bytes each string holds ([`byte_mask`]), so a filter rules most strings out
-    /// without reading them.
-    masks: Vec<u64>,
-    /// The ids, found by their text's hash.
-    ids: hashbrown::HashTable<Sym>,
-    hasher: foldhash::fast::RandomState,
-    /// The strings with a [`used::SORTED`] use.
-    sorted_on: Vec<Sym>,
-}
-
-/// The bytes of a text as 64 bits, whatever their case: one bit for each letter and digit,
-/// the other ASCII bytes sharing the rest, and the top bit for any byte that is not ASCII.
-/// A text can match a filter term only if its mask has every bit of the term's.
-pub fn byte_mask(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0, |m, &b| m | byte_bit(b))
-}
-
-/// The bit of one byte in a [`byte_mask`].
-pub fn byte_bit(b: u8) -> u64 {
-    let b = b.to_ascii_lowercase();
-    let bit = match b {
-        b'a'..=b'z' => b - b'a',
-        b'0'..=b'9' => 26 + b - b'0',
-        0x80.. => 63,
-        _ => 36 + b % 27,
-    };
-    1 << bit
-}
-
-/// String `id` of an arena.
-#[inline]
-fn span<'a>(text: &'a str, ends: &[usize], id: Sym) -> &'a str {
-    let id = id as usize;
-    let start = if id == 0 { 0 } else { ends[id - 1] };
-    &text[start..ends[id]]
-}
-
-impl Strings {
-    /// The id of `s`, interning it; `use_bits` records how it is used.
-    pub fn intern(&mut self, s: &str, use_bits: u16) -> Sym {
-        use std::hash::BuildHasher;
-        let hash = self.hasher.hash_one(s);
-        let (text, ends) = (&self.text, &self.ends);
-        if let Some(&id) = self.ids.find(hash, |&id| span(text, ends, id) == s) {
-            let used = &mut self.used[id as usize];
-            if *used & used::SORTED == 0 && use_bits & used::SORTED != 0 {
-                self.sorted_on.push(id);
-            }
-            *used |= use_bits;
-            return id;
-        }
-        let id = self.ends.len() as Sym;
-        if self.text.len() + s.len() > self.text.capacity() {
-            self.text
-                .reserve_exact(s.len().max(self.text.capacity() / 4));
-        }
-        self.text.push_str(s);
-        grow(&mut self.ends);
-        self.ends.push(self.text.len());
-        grow(&mut self.used);
-        self.used.push(use_bits);
-        grow(&mut self.masks);
-        self.masks.push(byte_mask(s.as_bytes()));
-        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
-        self.ids
-            .insert_unique(hash, id, |&id| hasher.hash_one(span(text, ends, id)));
-        if use_bits & used::SORTED != 0 {
-            self.sorted_on.push(id);
-        }
-        id
-    }
-
-    /// Makes room for `n` more strings.
-    pub fn reserve(&mut self, n: usize) {
-        use std::hash::BuildHasher;
-        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
-        self.ids
-            .reserve(n, |&id| hasher.hash_one(span(text, ends, id)));
-        self.ends.reserve(n);
-        self.used.reserve(n);
-        self.masks.reserve(n);
-    }
-
-    /// The id of `s` if interned.
-    pub fn get(&self, s: &str) -> Option<Sym> {
-        use std::hash::BuildHasher;
-        let (text, ends) = (&self.text, &self.ends);
-        self.ids
-            .find(self.hasher.hash_one(s), |&id| span(text, ends, id) == s)
-            .copied()
-    }
-
-    /// The text of a string.
-    pub fn text(&self, id: Sym) -> &str {
-        span(&self.text, &self.ends, id)
-    }
-
-    /// The bytes of a string's text (what a byte scan needs, without the checks that a
-    /// `&str` is cut at character boundaries).
-    pub fn bytes(&self, id: Sym) -> &[u8] {
-        let id = id as usize;
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.text.as_bytes()[start..self.ends[id]]
-    }
-
-    /// The matcher form of a string: its bytes when it is ASCII (almost always), else its
-    /// characters, written into `buf`.
-    pub fn utf32<'a>(&'a self, id: Sym, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
-        Utf32Str::new(self.text(id), buf)
-    }
-
-    /// Which bytes a string holds, as [`byte_mask`] gives them.
-    pub fn mask(&self, id: Sym) -> u64 {
-        self.masks[id as usize]
-    }
-
-    /// The [`byte_mask`] of `name=value`.
-    pub fn pair_mask(&self, name: Sym, value: Sym) -> u64 {
-        self.mask(name) | byte_bit(b'=') | self.mask(value)
-    }
-
-    /// How a string is used.
-    pub fn used(&self, id: Sym) -> u16 {
-        self.used[id as usize]
-    }
-
-    /// How many strings a column sorts on.
-    pub fn sorted_len(&self) -> usize {
-        self.sorted_on.len()
-    }
-
-    /// Number of strings.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-}
 
 /// Places in a list, found by digest: 4 bytes a slot, since the digests stay in the list
 /// (a map from digest to place would hold each digest twice).
@@ -311,114 +138,6 @@ pub struct Hot {
     pub tag_set: u32,
     args_at: u32,
     args_len: u32,
-}
-
-/// What only the call view shows, for the calls that recorded any of it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Details {
-    /// `version = ...` of the function.
-    pub version: Option<Box<str>>,
-    /// Digest of the function's code, when recorded.
-    pub code: Option<Digest>,
-    /// Host, user, directory, when recorded.
-    pub environment: Option<Environment>,
-    /// Git state, when recorded.
-    pub git: Option<Git>,
-    /// What the user's own collectors recorded, by namespace.
-    pub namespaces: BTreeMap<String, Value>,
-}
-
-impl Details {
-    /// The details of a record, or `None` when it recorded none.
-    pub fn of(record: &CallRecord) -> Option<Box<Details>> {
-        let md = &record.metadata;
-        Details::from_parts(
-            record.version.as_deref(),
-            record.code,
-            md.environment.as_ref(),
-            md.git.as_ref(),
-            &md.namespaces,
-        )
-    }
-
-    /// The details of a record from its parts, or `None` when it recorded none.
-    pub fn from_parts(
-        version: Option<&str>,
-        code: Option<Digest>,
-        environment: Option<&Environment>,
-        git: Option<&Git>,
-        namespaces: &BTreeMap<String, Value>,
-    ) -> Option<Box<Details>> {
-        let none = version.is_none()
-            && code.is_none()
-            && environment.is_none()
-            && git.is_none()
-            && namespaces.is_empty();
-        if none {
-            return None;
-        }
-        let details = Details {
-            version: version.map(Box::from),
-            code,
-            environment: environment.cloned(),
-            git: git.cloned(),
-            namespaces: namespaces.clone(),
-        };
-        (details != Details::default()).then(|| Box::new(details))
-    }
-}
-
-/// [`Resources`] in 16 bytes: CPU seconds as `f32` (NaN when not recorded), peak memory
-/// growth with `u64::MAX` for none.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CompactResources {
-    cpu_user: f32,
-    cpu_system: f32,
-    peak_memory_growth: u64,
-}
-
-impl CompactResources {
-    /// Nothing recorded.
-    pub const NONE: CompactResources = CompactResources {
-        cpu_user: f32::NAN,
-        cpu_system: f32::NAN,
-        peak_memory_growth: u64::MAX,
-    };
-
-    /// The compact form of what a record holds.
-    pub fn of(resources: Option<&Resources>) -> CompactResources {
-        let Some(r) = resources else {
-            return CompactResources::NONE;
-        };
-        CompactResources {
-            cpu_user: r.cpu_user.map_or(f32::NAN, |x| x as f32),
-            cpu_system: r.cpu_system.map_or(f32::NAN, |x| x as f32),
-            peak_memory_growth: r.peak_memory_growth.unwrap_or(u64::MAX),
-        }
-    }
-
-    /// CPU seconds in user mode.
-    pub fn cpu_user(&self) -> Option<f64> {
-        (!self.cpu_user.is_nan()).then_some(f64::from(self.cpu_user))
-    }
-
-    /// CPU seconds in the kernel.
-    pub fn cpu_system(&self) -> Option<f64> {
-        (!self.cpu_system.is_nan()).then_some(f64::from(self.cpu_system))
-    }
-
-    /// Growth of the process's peak resident memory during the call, in bytes.
-    pub fn peak_memory_growth(&self) -> Option<u64> {
-        (self.peak_memory_growth != u64::MAX).then_some(self.peak_memory_growth)
-    }
-
-    /// Whether anything was recorded.
-    pub fn is_some(&self) -> bool {
-        *self != CompactResources::NONE
-            && (self.cpu_user().is_some()
-                || self.cpu_system().is_some()
-                || self.peak_memory_growth().is_some())
-    }
 }
 
 impl CallRow {
@@ -967,14 +686,7 @@ impl Calls {
                 "value index",
                 self.value_index.table.capacity() * (size_of::<u32>() + 1),
             ),
-            (
-                "strings",
-                s.text.capacity()
-                    + s.ends.capacity() * size_of::<usize>()
-                    + s.used.capacity() * size_of::<u16>()
-                    + s.masks.capacity() * size_of::<u64>()
-                    + s.ids.capacity() * (size_of::<Sym>() + 1),
-            ),
+            ("strings", s.heap_bytes()),
         ];
         parts.sort_by_key(|p| std::cmp::Reverse(p.1));
         parts
@@ -1017,32 +729,6 @@ fn nanos(t: DateTime<Utc>) -> i64 {
     } else {
         i64::MAX
     })
-}
-
-/// Makes room for one more element, growing by a quarter rather than doubling: the lists of
-/// a million calls are tens of megabytes, and a doubling just past a million would leave
-/// half of one empty.
-fn grow<T>(list: &mut Vec<T>) {
-    if list.len() == list.capacity() {
-        list.reserve_exact((list.capacity() / 4).max(64));
-    }
-}
-
-/// A Rust type name without module paths: `alloc::vec::Vec<f64>` -> `Vec<f64>`.
-pub fn short_type(full: &str) -> String {
-    let mut out = String::with_capacity(full.len());
-    let mut word = String::new();
-    for c in full.chars() {
-        if c.is_alphanumeric() || c == '_' || c == ':' {
-            word.push(c);
-        } else {
-            out.push_str(word.rsplit("::").next().unwrap_or(&word));
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(word.rsplit("::").next().unwrap_or(&word));
-    out
 }
 
 /// The table's columns, in order.
@@ -1145,7 +831,7 @@ impl<'a> Sorter<'a> {
         let s = &calls.strings;
         let mut rank = Vec::new();
         if column.is_text() {
-            let mut by_text = s.sorted_on.clone();
+            let mut by_text = s.sorted_on().to_vec();
             by_text.sort_unstable_by(|&a, &b| s.text(a).cmp(s.text(b)));
             rank = vec![0u32; s.len()];
             for (i, &id) in by_text.iter().enumerate() {
@@ -1302,6 +988,7 @@ pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleche::record::Resources;
 
     #[test]
     fn type_names_lose_their_paths() {

@@ -8,7 +8,8 @@
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
-use crate::calls::{Calls, Hot, Sym, Tag, byte_mask, used};
+use crate::calls::{Calls, Hot, Tag};
+use crate::strings::{Sym, byte_mask, used};
 
 /// Which fields a term without a `field:` prefix searches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -14,6 +14,7 @@ pub mod app;
 pub mod batch;
 pub mod calls;
 pub mod clipboard;
+pub mod compact;
 pub mod draw;
 pub mod filter;
 pub mod input;
@@ -23,6 +24,7 @@ pub mod loader;
 pub mod loading;
 pub mod open;
 pub mod screen;
+pub mod strings;
 pub mod svg;
 #[doc(hidden)]
 pub mod testing;
