@@ -182,10 +182,15 @@ impl Function {
     }
 
     /// A number of this process's own for the function, naming its call-key hasher among
-    /// the recent digests (its address could be reused by another function).
+    /// the recent digests (its address could be reused by another function). One counter
+    /// serves the process, whichever copy of fleche numbers the function (an evcxr kernel
+    /// links one into every cell).
     fn id(&self) -> u64 {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        *self.id.get_or_init(|| NEXT.fetch_add(1, Ordering::Relaxed))
+        *self.id.get_or_init(|| {
+            let next = crate::process::shared_static!("function::NEXT", AtomicU64, &NEXT);
+            next.fetch_add(1, Ordering::Relaxed)
+        })
     }
 }
 

@@ -77,8 +77,8 @@ pub struct ArgInfo {
     pub name: Sym,
     /// The value's place in `Calls::values`.
     value: u32,
-    /// The [`byte_mask`] of `name=summary` once the summary is known, else 0: a filter
-    /// rules most arguments out from this alone.
+    /// The [`byte_mask`](crate::strings::byte_mask) of `name=summary` once the summary is
+    /// known, else 0: a filter rules most arguments out from this alone.
     pub mask: u64,
 }
 

@@ -52,7 +52,7 @@ const EMPTY: Slot = Slot {
 };
 
 thread_local! {
-    static RECENT: RefCell<Option<Box<[Slot; SLOTS]>>> = const { RefCell::new(None) };
+    static RECENT: RefCell<Option<Box<[Slot]>>> = const { RefCell::new(None) };
 }
 
 /// The digest of `input` hashed from `start`: remembered, or made by `compute` (and then
@@ -83,7 +83,8 @@ pub(crate) fn remembered(
     // `compute` only hashes), just goes unremembered.
     let _ = RECENT.try_with(|recent| {
         if let Ok(mut recent) = recent.try_borrow_mut() {
-            let slots = recent.get_or_insert_with(|| Box::new([EMPTY; SLOTS]));
+            // Made on the heap directly: a thread with a small stack never holds it there.
+            let slots = recent.get_or_insert_with(|| vec![EMPTY; SLOTS].into_boxed_slice());
             let slot = &mut slots[i];
             slot.tag = tag;
             slot.len = input.len() as u16;
