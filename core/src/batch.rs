@@ -182,6 +182,37 @@ impl BatchBuilder {
         }
     }
 
+    /// Takes in the records `other` kept (read beside this builder, over other keys); the
+    /// function returned says where each of `other`'s slots is now.
+    pub(crate) fn absorb(&mut self, other: BatchBuilder) -> impl Fn(Slot) -> Slot + use<> {
+        self.done.extend(self.current.take());
+        let moved_by = self.done.len() as u32;
+        let functions: Vec<u32> = (other.functions.known.into_iter())
+            .zip(other.functions.bytes)
+            .map(|(function, (parts, bytes))| self.functions.intern(parts, &bytes, || function))
+            .collect();
+        let tag_sets: Vec<u32> = (other.tag_keys.sets.iter())
+            .map(|set| self.tag_keys.intern(set.iter().map(String::as_str)))
+            .collect();
+        for mut draft in other.done.into_iter().chain(other.current) {
+            for entry in &mut draft.entries {
+                let shape = &mut entry.shape;
+                shape.function = functions[shape.function as usize];
+                if let Some(set) = shape.tag_keys.checked_sub(1) {
+                    shape.tag_keys = tag_sets[set as usize];
+                }
+            }
+            self.done.push(draft);
+        }
+        self.environment |= other.environment;
+        self.git |= other.git;
+        self.resources |= other.resources;
+        move |slot| Slot {
+            batch: slot.batch + moved_by,
+            index: slot.index,
+        }
+    }
+
     /// The batches, to be indexed by the slots [`BatchBuilder::push`] returned, and what a
     /// table needs to know of all their calls.
     pub(crate) fn finish(mut self) -> (Batches, Summary) {
@@ -319,13 +350,22 @@ struct Functions {
 impl Functions {
     /// The place of the call's definition in `known`.
     fn get(&mut self, view: &RecordView<'_>) -> u32 {
-        let same = |(parts, bytes): &(u8, Box<[u8]>)| {
-            *parts == view.function_parts && **bytes == *view.function_bytes
-        };
+        self.intern(view.function_parts, view.function_bytes, || Function {
+            name: view.name.to_owned(),
+            module: view.module.to_owned(),
+            version: view.version.map(str::to_owned),
+            code: view.code,
+        })
+    }
+
+    /// The place of the definition stored as `bytes` (holding `parts`) in `known`, where
+    /// `function` puts it when it is new.
+    fn intern(&mut self, parts: u8, bytes: &[u8], function: impl FnOnce() -> Function) -> u32 {
+        let same = |(p, b): &(u8, Box<[u8]>)| *p == parts && **b == *bytes;
         if self.bytes.get(self.last).is_some_and(same) {
             return self.last as u32;
         }
-        let hash = xxh3_64(view.function_bytes) ^ u64::from(view.function_parts);
+        let hash = xxh3_64(bytes) ^ u64::from(parts);
         // Two definitions whose bytes hash alike: the first keeps the slot, the other is
         // found by comparing (never misattributed, since `same` is checked either way).
         let found = match self.by_hash.get(&hash) {
@@ -334,14 +374,8 @@ impl Functions {
             None => None,
         };
         let i = found.unwrap_or_else(|| {
-            self.bytes
-                .push((view.function_parts, view.function_bytes.into()));
-            self.known.push(Function {
-                name: view.name.to_owned(),
-                module: view.module.to_owned(),
-                version: view.version.map(str::to_owned),
-                code: view.code,
-            });
+            self.bytes.push((parts, bytes.into()));
+            self.known.push(function());
             self.by_hash
                 .entry(hash)
                 .or_insert(self.known.len() as u32 - 1);

@@ -442,14 +442,19 @@ impl Query {
 fn matching_in_store(cache: &Cache, filters: &[Filter], probes: &[Probe]) -> Result<Found> {
     // Records are checked in place and kept encoded: only the calls someone looks at
     // are decoded in full.
-    let mut batches = BatchBuilder::default();
-    let candidates = cache.store.candidates(probes, |key, bytes| {
-        check(filters, key, bytes, &mut batches)
+    let candidates = cache.store.candidates(probes, BatchBuilder::default, |batches, key, bytes| {
+        check(filters, key, bytes, batches)
     })?;
+    // The parts were read side by side, each into its own batches: one set of them.
+    let mut parts = candidates.parts.into_iter();
+    let (mut batches, mut kept) = parts.next().unwrap_or_default();
+    for (more, slots) in parts {
+        let moved = batches.absorb(more);
+        kept.extend(slots.into_iter().map(|(key, slot)| (key, moved(slot))));
+    }
     let (batches, summary) = batches.finish();
     // The store gives them in key order, which breaks ties of start time as the key would:
     // a sort of small numbers puts them in time order, and each call is made once, in place.
-    let kept = candidates.kept;
     let order = by_time(
         kept.iter()
             .enumerate()
@@ -691,8 +696,95 @@ impl IntoIterator for Query {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::record::{CallRecord, Metadata};
+    use crate::store::READ_THREADS;
     use proptest::prelude::*;
+
+    /// A cache of `n` calls of five functions (one of them in two definitions if asked), under four
+    /// tag key sets (none, `a`, `a b`, `b`), started in an order unlike their keys'.
+    fn mixed(n: usize, two_definitions: bool) -> Cache {
+        let cache = Cache::memory();
+        let value = crate::digest(&1i64);
+        let bytes = crate::codec::encode(&1i64).unwrap();
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let calls: Vec<(Digest, CallRecord)> = (0..n)
+            .map(|i| {
+                let mut tags = BTreeMap::new();
+                if i % 4 == 1 || i % 4 == 2 {
+                    tags.insert("a".to_owned(), format!("v{}", i % 3).into());
+                }
+                if i % 4 >= 2 {
+                    tags.insert("b".to_owned(), (i as i64).into());
+                }
+                let function = i % 5;
+                let record = CallRecord {
+                    name: format!("f{function}"),
+                    module: "mixed".into(),
+                    version: None,
+                    code: (function == 0 && two_definitions).then(|| crate::digest(&(i % 2))),
+                    arguments: vec![("x".into(), value)],
+                    argument_keys: Vec::new(),
+                    result: value,
+                    result_type: "i64".into(),
+                    result_size: bytes.len() as u64,
+                    metadata: Metadata {
+                        // A few calls share a start time; ties go by key.
+                        timestart: t0 + chrono::Duration::microseconds(((i * 7919) % n / 3) as i64),
+                        timestop: t0 + chrono::Duration::seconds(1),
+                        walltime: 1.0,
+                        tags,
+                        ..Default::default()
+                    },
+                };
+                (crate::digest(&("mixed", i)), record)
+            })
+            .collect();
+        cache.insert_records(&calls, &[(value, bytes)]).unwrap();
+        cache
+    }
+
+    /// What a table and a few queries of `cache` give when every read uses `threads`: the
+    /// table's columns and text, and each query's calls with what they know before decoding
+    /// (function name, tag keys).
+    fn read_with(cache: &Cache, threads: usize) -> (Vec<String>, String, Vec<Seen>, Vec<Seen>) {
+        READ_THREADS.set(Some(threads));
+        let table = cache.table();
+        let by_name = cache.query().name("f0").calls().unwrap();
+        let by_tag = cache.query().has_tag("b").calls().unwrap();
+        READ_THREADS.set(None);
+        let seen = |calls: &[Call]| {
+            (calls.iter())
+                .map(|c| (c.key(), c.name().to_owned(), c.tag_keys().collect::<Vec<_>>().join(" ")))
+                .collect()
+        };
+        (table.column_names(), table.to_csv(), seen(&by_name), seen(&by_tag))
+    }
+
+    type Seen = (Digest, String, String);
+
+    /// Reads shared among threads give what one thread's read gives: the same calls in the
+    /// same order, one definition per function and tag key set (a function read by two
+    /// threads is not taken for two definitions), and the table's columns.
+    #[test]
+    fn reads_on_several_threads_equal_one_threads() {
+        for two_definitions in [true, false] {
+            let cache = mixed(3000, two_definitions);
+            let one = read_with(&cache, 1);
+            assert_eq!(one.1.lines().count(), 3001, "a header and a line per call");
+            let has = |column: &str| one.0.iter().any(|c| c == column);
+            assert!(has("a") && has("b"));
+            assert_eq!(has("version"), two_definitions);
+            assert_eq!(one.2.len(), 600);
+            assert_eq!(one.3.len(), 1500);
+            for threads in [2, 3, 5] {
+                // Not assert_eq: the two sides run to thousands of lines.
+                assert!(read_with(&cache, threads) == one, "{threads} threads read otherwise");
+            }
+        }
+    }
 
     proptest! {
         /// The radix sort orders as a comparison sort of (time, place) does: negative times,

@@ -43,6 +43,8 @@ pub(crate) use claims::{Claim, Claims, this_holder};
 use limit::Limit;
 pub use paging::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 pub(crate) use probe::Probe;
+#[cfg(test)]
+pub(crate) use probe::READ_THREADS;
 use put::{ToPut, index, put_calls_in, put_values_in, unindex};
 use slot::{Reopen, Slot};
 pub(crate) use writer::QueuedCall;

@@ -1,9 +1,10 @@
 //! Query support: index probes that narrow a query to candidate records, read in place, and
 //! the shortest key prefixes that tables show.
 
-use std::ops::Bound::{Excluded, Unbounded};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use redb::{ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
 
@@ -41,11 +42,96 @@ pub(crate) enum Probe {
 }
 
 /// What a query's pass over its candidate records kept.
-pub(crate) struct Candidates<T> {
-    /// What `visit` returned for the records it kept, in key order.
-    pub(crate) kept: Vec<T>,
+pub(crate) struct Candidates<S, T> {
+    /// Each reading thread's state and what `visit` returned for the records it kept, in key
+    /// order; the parts follow one another in key order too.
+    pub(crate) parts: Vec<(S, Vec<T>)>,
     /// Every call key of the snapshot, sorted, when all records were scanned anyway.
     pub(crate) all_keys: Option<Vec<Digest>>,
+}
+
+/// Records a thread scans at least, and calls it looks up by key prefix at least, before a
+/// read is shared with another thread: starting one costs tens of microseconds, a scanned
+/// record about half a microsecond and a lookup about one.
+const SCANNED_PER_THREAD: u64 = 16_384;
+const LOOKED_UP_PER_THREAD: u64 = 512;
+
+/// How many threads read `work` items when each should have at least `per_thread`: at most
+/// one per core (and eight).
+fn threads_for(work: u64, per_thread: u64) -> usize {
+    #[cfg(test)]
+    if let Some(n) = READ_THREADS.get() {
+        return n;
+    }
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    });
+    usize::try_from(work / per_thread).map_or(cores, |n| n.clamp(1, cores))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Threads a test has every read of this thread use, whatever its size.
+    pub(crate) static READ_THREADS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// The keys of part `part` of `parts` even stretches (call keys are digests, so about as
+/// many calls fall in each).
+fn key_share(part: usize, parts: usize) -> (Bound<[u8; 32]>, Bound<[u8; 32]>) {
+    let edge = |i: usize| {
+        let first = i * 256 / parts;
+        let mut key = [0u8; 32];
+        key[0] = first as u8;
+        if i == 0 || first >= 256 {
+            Unbounded
+        } else {
+            Included(key)
+        }
+    };
+    let high = match edge(part + 1) {
+        Included(key) => Excluded(key),
+        other => other,
+    };
+    (edge(part), high)
+}
+
+/// `part(i)` for `i` in `0..parts`, each on its own thread (the first on this one), in
+/// order. A panic in one (redb's answer to some damaged pages) is raised again here once all
+/// are done, where the store's guard turns it into an error.
+fn in_parallel<R: Send>(
+    parts: usize,
+    part: impl Fn(usize) -> Result<R, redb::Error> + Sync,
+) -> Result<Vec<R>, redb::Error> {
+    if parts <= 1 {
+        return Ok(vec![part(0)?]);
+    }
+    std::thread::scope(|scope| {
+        let others: Vec<_> = (1..parts)
+            .map(|i| {
+                let part = &part;
+                scope.spawn(move || part(i))
+            })
+            .collect();
+        let mut panicked = None;
+        let mut out = Vec::with_capacity(parts);
+        match std::panic::catch_unwind(AssertUnwindSafe(|| part(0))) {
+            Ok(r) => out.push(r),
+            Err(payload) => panicked = Some(payload),
+        }
+        for other in others {
+            match other.join() {
+                Ok(r) => out.push(r),
+                Err(payload) => {
+                    panicked.get_or_insert(payload);
+                }
+            }
+        }
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
+        }
+        out.into_iter().collect()
+    })
 }
 
 /// Entries of a plain index counted at most when sizing a probe.
@@ -61,34 +147,52 @@ const INTERSECT_RATIO: u64 = 32;
 impl Store {
     /// Passes the records a query must check to `visit`, in one read transaction and without
     /// copying them: those named by the most selective index probes (intersected), or every
-    /// record when there is no probe.
-    pub(crate) fn candidates<T>(
+    /// record when there is no probe. Many records are read by several threads, each over its
+    /// own stretch of keys and with its own state from `start`.
+    pub(crate) fn candidates<S: Send, T: Send>(
         &self,
         probes: &[Probe],
-        mut visit: impl FnMut(Digest, &[u8]) -> Option<T>,
-    ) -> Result<Candidates<T>> {
-        let mut visited = 0u64;
+        start: impl Fn() -> S + Sync,
+        visit: impl Fn(&mut S, Digest, &[u8]) -> Option<T> + Sync,
+    ) -> Result<Candidates<S, T>> {
+        let visited = AtomicU64::new(0);
+        // One record: checked against its checksum, then visited.
+        let read = |state: &mut S, kept: &mut Vec<T>, key: Digest, (sum, record): (u64, &[u8])| {
+            if checksum::record_intact(sum, record) {
+                kept.extend(visit(state, key, record));
+            } else {
+                checksum::warn_skipped(&key);
+            }
+        };
         let found = self.read(|txn| {
             let calls = txn.open_table(CALLS_IN_PLACE)?;
-            let mut kept = Vec::new();
             if probes.is_empty() {
-                let total = calls.len()? as usize;
-                kept.reserve(total);
-                let mut all_keys = Vec::with_capacity(total);
-                for entry in calls.iter()? {
-                    let (k, v) = entry?;
-                    let key = Digest::from_bytes(*k.value());
-                    all_keys.push(key);
-                    let (sum, record) = v.value();
-                    if checksum::record_intact(sum, record) {
-                        kept.extend(visit(key, record));
-                    } else {
-                        checksum::warn_skipped(&key);
+                let total = calls.len()?;
+                let threads = threads_for(total, SCANNED_PER_THREAD);
+                let share = (total as usize).div_ceil(threads);
+                let parts = in_parallel(threads, |part| {
+                    let (mut state, mut kept, mut keys) =
+                        (start(), Vec::with_capacity(share), Vec::with_capacity(share));
+                    let (low, high) = key_share(part, threads);
+                    for entry in calls.range::<&[u8; 32]>((low.as_ref(), high.as_ref()))? {
+                        let (k, v) = entry?;
+                        let key = Digest::from_bytes(*k.value());
+                        keys.push(key);
+                        read(&mut state, &mut kept, key, v.value());
                     }
-                }
-                visited = all_keys.len() as u64;
+                    Ok(((state, kept), keys))
+                })?;
+                let mut all_keys = Vec::with_capacity(total as usize);
+                let parts = parts
+                    .into_iter()
+                    .map(|(part, keys)| {
+                        all_keys.extend(keys);
+                        part
+                    })
+                    .collect();
+                visited.store(all_keys.len() as u64, Ordering::Relaxed);
                 return Ok(Candidates {
-                    kept,
+                    parts,
                     all_keys: Some(all_keys),
                 });
             }
@@ -113,28 +217,28 @@ impl Store {
                 let other = probe_prefixes(txn, probe)?;
                 prefixes.retain(|p| other.binary_search(p).is_ok());
             }
-            kept.reserve(prefixes.len());
             // Every call under each prefix (usually one); `visit` checks it against the
             // query, so a call that only shares a prefix with a match is left out there.
-            for p in &prefixes {
-                for entry in calls_with_prefix(&calls, *p)? {
-                    let (k, v) = entry?;
-                    visited += 1;
-                    let key = Digest::from_bytes(*k.value());
-                    let (sum, record) = v.value();
-                    if checksum::record_intact(sum, record) {
-                        kept.extend(visit(key, record));
-                    } else {
-                        checksum::warn_skipped(&key);
+            let threads = threads_for(prefixes.len() as u64, LOOKED_UP_PER_THREAD);
+            let share = prefixes.len().div_ceil(threads).max(1);
+            let parts = in_parallel(threads, |part| {
+                let (mut state, mut kept) = (start(), Vec::with_capacity(share));
+                for p in prefixes.chunks(share).nth(part).unwrap_or_default() {
+                    for entry in calls_with_prefix(&calls, *p)? {
+                        let (k, v) = entry?;
+                        visited.fetch_add(1, Ordering::Relaxed);
+                        read(&mut state, &mut kept, Digest::from_bytes(*k.value()), v.value());
                     }
                 }
-            }
+                Ok((state, kept))
+            })?;
             Ok(Candidates {
-                kept,
+                parts,
                 all_keys: None,
             })
         })?;
-        self.record_reads.fetch_add(visited, Ordering::Relaxed);
+        self.record_reads
+            .fetch_add(visited.into_inner(), Ordering::Relaxed);
         Ok(found)
     }
 
