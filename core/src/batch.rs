@@ -102,6 +102,14 @@ impl Batch {
         )
     }
 
+    /// The record read in place, without decoding it in full.
+    pub(crate) fn view(&self, index: u32) -> RecordView<'_> {
+        let entry = &self.entries[index as usize];
+        // As in `record`: only records that decoded as a view are kept.
+        RecordView::decode(&self.bytes[entry.start..entry.end])
+            .expect("a record that was checked decodes")
+    }
+
     /// The record, decoded on first use.
     pub(crate) fn record(&self, index: u32) -> &CallRecord {
         let entry = &self.entries[index as usize];

@@ -13,7 +13,7 @@ use crate::codec;
 use crate::digest::Digest;
 use crate::display::{escape_html, evcxr_emit, value_summary};
 use crate::error::{Error, Result};
-use crate::record::{CallRecord, Metadata};
+use crate::record::{CallRecord, Metadata, RecordView};
 
 /// A stored call. Its record (name, module, version, digests, metadata) is read when the
 /// call is loaded; argument and result values are read from the cache only when asked for.
@@ -229,6 +229,20 @@ impl Call {
         }
     }
 
+    /// `encoded` of the record read in place while it is still encoded, else `decoded` of
+    /// the decoded record: for readers of a field or two of many calls, such as a table's
+    /// value columns, which would otherwise decode every record in full.
+    pub(crate) fn read_record<R>(
+        &self,
+        encoded: impl FnOnce(&RecordView<'_>) -> R,
+        decoded: impl FnOnce(&CallRecord) -> R,
+    ) -> R {
+        match &self.record {
+            Stored::Decoded(r) => decoded(r),
+            Stored::Batch(b, i) => encoded(&b.view(*i)),
+        }
+    }
+
     /// The cache this call was loaded from.
     pub fn cache(&self) -> &Cache {
         &self.cache
@@ -305,11 +319,16 @@ impl Call {
     fn bytes(&self, digest: Digest, field: &str) -> Result<Vec<u8>> {
         self.cache
             .value_bytes(&digest)?
-            .ok_or_else(|| Error::MissingValue {
-                call: self.label(),
-                field: field.to_owned(),
-                digest,
-            })
+            .ok_or_else(|| self.missing(digest, field))
+    }
+
+    /// The error for a value of this call (`field`) that its cache does not hold.
+    pub(crate) fn missing(&self, digest: Digest, field: &str) -> Error {
+        Error::MissingValue {
+            call: self.label(),
+            field: field.to_owned(),
+            digest,
+        }
     }
 
     fn decode<T: DeserializeOwned>(&self, digest: Digest, field: &str, stored: &str) -> Result<T> {

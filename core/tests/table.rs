@@ -502,3 +502,130 @@ fn a_table_gathered_while_reading_equals_one_gathered_from_its_calls() {
         cache.query().name("f1").filter(|_| true).table().to_csv()
     );
 }
+
+/// Records of `f(x) = x * x` for `xs` (and calls of `g`, which has no `x`, for every third),
+/// written straight through the store with the values in `values_of` only.
+fn squares(cache: &Cache, xs: std::ops::Range<i64>, stored: impl Fn(i64) -> bool) {
+    let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let mut values = Vec::new();
+    let calls: Vec<(Digest, CallRecord)> = xs
+        .map(|i| {
+            let (x, result) = square_of(i, !stored(i));
+            let (arg, res) = (fleche::digest(&x), fleche::digest(&result));
+            if stored(i) {
+                values.push((arg, fleche::codec::encode(&x).unwrap()));
+                values.push((res, fleche::codec::encode(&result).unwrap()));
+            }
+            let name = if i % 3 == 0 { "g" } else { "f" };
+            let record = CallRecord {
+                name: name.into(),
+                module: "squares".into(),
+                version: None,
+                code: None,
+                arguments: if name == "f" {
+                    vec![("x".into(), arg)]
+                } else {
+                    vec![("y".into(), arg)]
+                },
+                argument_keys: Vec::new(),
+                result: res,
+                result_type: "i64".into(),
+                result_size: 9,
+                metadata: Metadata {
+                    timestart: t0 + chrono::Duration::microseconds(i),
+                    timestop: t0 + chrono::Duration::microseconds(i + 1),
+                    walltime: 1e-6,
+                    tags: BTreeMap::new(),
+                    ..Default::default()
+                },
+            };
+            (fleche::digest(&("squares", i)), record)
+        })
+        .collect();
+    values.sort();
+    values.dedup();
+    cache.insert_records(&calls, &values).unwrap();
+}
+
+/// The argument and result of call `i` of [`squares`]: ten argument values shared by many
+/// calls, a result per call; a call whose values are `missing` has its own argument value,
+/// which no other call stores.
+fn square_of(i: i64, missing: bool) -> (i64, i64) {
+    let x = if missing { -i - 1 } else { i % 10 };
+    (x, i * 1000 + x * x)
+}
+
+/// The `x` and `result` cells a table should show for call `i` of [`squares`] whose values
+/// are stored unless `missing`.
+fn expected_cells(i: i64, missing: bool) -> (String, String) {
+    let (x, result) = square_of(i, missing);
+    let x_cell = match (i % 3 == 0, missing) {
+        (true, _) => String::new(),
+        (false, true) => "<error".into(),
+        (false, false) => x.to_string(),
+    };
+    let result_cell = if missing {
+        "<error".into()
+    } else {
+        result.to_string()
+    };
+    (x_cell, result_cell)
+}
+
+/// Value columns read a cache file's values together, and through a stack layer by layer:
+/// each cell is its call's own value, a call without the argument has an empty cell, and a
+/// value that is not stored shows an error in its cell only, naming the call and field.
+#[test]
+fn value_columns_show_each_calls_own_values_from_files_and_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Cache::open(dir.path().join("file.redb")).unwrap();
+    // Calls 0..600; the values of every 97th are not stored.
+    let missing = |i: i64| i % 97 == 5;
+    squares(&file, 0..600, |i| !missing(i));
+    let lower = Cache::open(dir.path().join("lower.redb")).unwrap();
+    squares(&lower, 600..700, |_| true);
+    let stack = fleche::Stack::new()
+        .cache("file", file.clone())
+        .read_only("lower", lower.clone())
+        .build()
+        .unwrap();
+    for (cache, calls) in [(&file, 0..600), (&stack, 0..700)] {
+        let table = cache.table().arguments(["x"]).results();
+        assert_eq!(table.len(), calls.end as usize);
+        let mut checked = 0;
+        for (row, i) in table.rows().zip(calls) {
+            assert_eq!(
+                row.key(),
+                fleche::digest(&("squares", i)),
+                "rows in time order"
+            );
+            let (x, result) = expected_cells(i, missing(i) && i < 600);
+            let (x_cell, result_cell) = (row.get("x").unwrap_or(""), row.get("result").unwrap());
+            if result.starts_with("<error") {
+                assert!(
+                    result_cell.contains("result was not stored"),
+                    "{result_cell}"
+                );
+                if x.is_empty() {
+                    assert_eq!(x_cell, "");
+                } else {
+                    assert!(
+                        x_cell.starts_with("<error: f(") && x_cell.contains("argument `x`"),
+                        "{x_cell}"
+                    );
+                }
+                checked += 1;
+            } else {
+                assert_eq!(
+                    (x_cell, result_cell),
+                    (x.as_str(), result.as_str()),
+                    "call {i}"
+                );
+            }
+        }
+        assert_eq!(
+            checked, 7,
+            "calls 5, 102, 199, 296, 393, 490 and 587 have no stored values"
+        );
+    }
+}

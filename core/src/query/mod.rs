@@ -442,9 +442,12 @@ impl Query {
 fn matching_in_store(cache: &Cache, filters: &[Filter], probes: &[Probe]) -> Result<Found> {
     // Records are checked in place and kept encoded: only the calls someone looks at
     // are decoded in full.
-    let candidates = cache.store.candidates(probes, BatchBuilder::default, |batches, key, bytes| {
-        check(filters, key, bytes, batches)
-    })?;
+    let candidates =
+        cache
+            .store
+            .candidates(probes, BatchBuilder::default, |batches, key, bytes| {
+                check(filters, key, bytes, batches)
+            })?;
     // The parts were read side by side, each into its own batches: one set of them.
     let mut parts = candidates.parts.into_iter();
     let (mut batches, mut kept) = parts.next().unwrap_or_default();
@@ -757,10 +760,21 @@ mod tests {
         READ_THREADS.set(None);
         let seen = |calls: &[Call]| {
             (calls.iter())
-                .map(|c| (c.key(), c.name().to_owned(), c.tag_keys().collect::<Vec<_>>().join(" ")))
+                .map(|c| {
+                    (
+                        c.key(),
+                        c.name().to_owned(),
+                        c.tag_keys().collect::<Vec<_>>().join(" "),
+                    )
+                })
                 .collect()
         };
-        (table.column_names(), table.to_csv(), seen(&by_name), seen(&by_tag))
+        (
+            table.column_names(),
+            table.to_csv(),
+            seen(&by_name),
+            seen(&by_tag),
+        )
     }
 
     type Seen = (Digest, String, String);
@@ -781,7 +795,10 @@ mod tests {
             assert_eq!(one.3.len(), 1500);
             for threads in [2, 3, 5] {
                 // Not assert_eq: the two sides run to thousands of lines.
-                assert!(read_with(&cache, threads) == one, "{threads} threads read otherwise");
+                assert!(
+                    read_with(&cache, threads) == one,
+                    "{threads} threads read otherwise"
+                );
             }
         }
     }

@@ -660,6 +660,25 @@ impl Store {
         Ok(self.found(digest, found)?.map(|(_, bytes)| bytes))
     }
 
+    /// The bytes of the values stored under `digests` (sorted, without repeats), each checked
+    /// against its checksum, in one read transaction: what a table column of 100,000 values
+    /// reads, where a transaction per value would cost more than the values.
+    pub(crate) fn values(&self, digests: &[Digest]) -> Result<Vec<Result<Option<Vec<u8>>>>> {
+        self.value_reads
+            .fetch_add(digests.len() as u64, Ordering::Relaxed);
+        let found = self.read(|txn| {
+            let values = txn.open_table(VALUES)?;
+            let mut out = Vec::with_capacity(digests.len());
+            for digest in digests {
+                out.push(Lookup::of_value(*digest, values.get(digest.as_bytes())?));
+            }
+            Ok(out)
+        })?;
+        Ok((digests.iter().zip(found))
+            .map(|(digest, found)| Ok(self.found(digest, found)?.map(|(_, bytes)| bytes)))
+            .collect())
+    }
+
     /// The encoded record stored under `key`, checked against its checksum.
     pub(crate) fn record(&self, key: &Digest) -> Result<Option<Vec<u8>>> {
         let found = self.read(|txn| {

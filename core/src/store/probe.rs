@@ -64,9 +64,8 @@ fn threads_for(work: u64, per_thread: u64) -> usize {
         return n;
     }
     static CORES: OnceLock<usize> = OnceLock::new();
-    let cores = *CORES.get_or_init(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-    });
+    let cores =
+        *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)));
     usize::try_from(work / per_thread).map_or(cores, |n| n.clamp(1, cores))
 }
 
@@ -171,8 +170,11 @@ impl Store {
                 let threads = threads_for(total, SCANNED_PER_THREAD);
                 let share = (total as usize).div_ceil(threads);
                 let parts = in_parallel(threads, |part| {
-                    let (mut state, mut kept, mut keys) =
-                        (start(), Vec::with_capacity(share), Vec::with_capacity(share));
+                    let (mut state, mut kept, mut keys) = (
+                        start(),
+                        Vec::with_capacity(share),
+                        Vec::with_capacity(share),
+                    );
                     let (low, high) = key_share(part, threads);
                     for entry in calls.range::<&[u8; 32]>((low.as_ref(), high.as_ref()))? {
                         let (k, v) = entry?;
@@ -227,7 +229,12 @@ impl Store {
                     for entry in calls_with_prefix(&calls, *p)? {
                         let (k, v) = entry?;
                         visited.fetch_add(1, Ordering::Relaxed);
-                        read(&mut state, &mut kept, Digest::from_bytes(*k.value()), v.value());
+                        read(
+                            &mut state,
+                            &mut kept,
+                            Digest::from_bytes(*k.value()),
+                            v.value(),
+                        );
                     }
                 }
                 Ok((state, kept))
