@@ -856,21 +856,32 @@ fn value_cells(
                 .push(*d);
         }
     }
-    // What each store holds under each digest, or why it could not be read.
-    let mut read: HashMap<(usize, Digest), Result<Option<Vec<u8>>, String>> = HashMap::new();
-    for (id, (store, mut list)) in wanted {
-        list.sort_unstable();
-        list.dedup();
-        match store.values(&list) {
-            Ok(found) => read.extend(
-                (list.into_iter().zip(found)).map(|(d, f)| ((id, d), f.map_err(|e| e.to_string()))),
-            ),
-            Err(e) => {
-                let e = e.to_string();
-                read.extend(list.into_iter().map(|d| ((id, d), Err(e.clone()))));
-            }
-        }
-    }
+    // What each store holds under each of its digests (sorted), or why it could not be read.
+    type Found = Result<Option<Vec<u8>>, String>;
+    let read: HashMap<usize, (Vec<Digest>, Vec<Found>)> = (wanted.into_iter())
+        .map(|(id, (store, mut list))| {
+            list.sort_unstable();
+            list.dedup();
+            let found = match store.values(&list) {
+                Ok(found) => found
+                    .into_iter()
+                    .map(|f| f.map_err(|e| e.to_string()))
+                    .collect(),
+                Err(e) => vec![Err(e.to_string()); list.len()],
+            };
+            (id, (list, found))
+        })
+        .collect();
+    let stored = |store: usize, digest: Digest| {
+        let (list, found) = &read[&store];
+        let place = list
+            .binary_search(&digest)
+            .expect("every digest wanted was read");
+        found[place]
+            .as_ref()
+            .map(Option::as_deref)
+            .map_err(String::as_str)
+    };
     let cell = |call: &Call, digest: Digest, found: Result<Option<&[u8]>, &str>| match found {
         Ok(Some(bytes)) => summarise(call, bytes),
         Ok(None) => format!("<error: {}>", call.missing(digest, field)),
@@ -883,10 +894,7 @@ fn value_cells(
             };
             let cache = call.cache();
             match &cache.layers {
-                None => match &read[&(cache.store.id(), d)] {
-                    Ok(bytes) => cell(call, d, Ok(bytes.as_deref())),
-                    Err(e) => cell(call, d, Err(e)),
-                },
+                None => cell(call, d, stored(cache.store.id(), d)),
                 Some(_) => match cache.value_bytes(&d) {
                     Ok(bytes) => cell(call, d, Ok(bytes.as_deref())),
                     Err(e) => cell(call, d, Err(&e.to_string())),
