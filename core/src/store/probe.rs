@@ -434,3 +434,60 @@ fn probe_prefixes(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Pref
     out.dedup();
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts come back in order; an error in one is the read's error; a panic in one (on any
+    /// thread) is raised again on the reading thread with its own message, for the store's
+    /// guard to report, once every part is done.
+    #[test]
+    fn parts_come_back_in_order_and_failures_reach_the_reader() {
+        assert_eq!(in_parallel(1, |i| Ok(i)).unwrap(), [0]);
+        assert_eq!(in_parallel(5, |i| Ok(i * 10)).unwrap(), [0, 10, 20, 30, 40]);
+        let failed = in_parallel(3, |i| {
+            if i == 1 {
+                Err(redb::Error::Corrupted("page 7".into()))
+            } else {
+                Ok(i)
+            }
+        });
+        assert!(failed.unwrap_err().to_string().contains("page 7"));
+        for panicking in [0, 2] {
+            let done = AtomicU64::new(0);
+            let payload = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                in_parallel(3, |i| {
+                    if i == panicking {
+                        panic!("a damaged page {i}");
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                    Ok(i)
+                })
+            }))
+            .unwrap_err();
+            assert_eq!(
+                payload.downcast_ref::<String>().map(String::as_str),
+                Some(format!("a damaged page {panicking}").as_str())
+            );
+            assert_eq!(done.into_inner(), 2, "the other parts ran to the end");
+        }
+    }
+
+    /// The stretches of keys cover every key once, in order.
+    #[test]
+    fn key_shares_cover_every_key_once() {
+        for parts in 1..=8 {
+            let shares: Vec<_> = (0..parts).map(|p| key_share(p, parts)).collect();
+            assert_eq!(shares[0].0, Unbounded);
+            assert_eq!(shares[parts - 1].1, Unbounded);
+            for pair in shares.windows(2) {
+                let (Excluded(end), Included(start)) = (pair[0].1, pair[1].0) else {
+                    panic!("{pair:?}");
+                };
+                assert_eq!(end, start);
+                assert!(start[0] > 0);
+            }
+        }
+    }
+}
