@@ -13,7 +13,7 @@ use fleche::record::CallRecord;
 use foldhash::{HashMap, HashMapExt};
 
 use crate::batch::Batch;
-use crate::compact::{CompactResources, Details, short_type};
+use crate::compact::short_type;
 use crate::strings::{Strings, Sym, grow, used};
 
 /// Index of a distinct (argument name, value digest) pair.
@@ -83,18 +83,15 @@ pub struct ArgInfo {
 }
 
 /// One call as the table shows it: what the table, the sort and the filter use, inline, in
-/// about 150 bytes; what only the call view shows behind one pointer, allocated only for the
-/// calls that recorded it.
+/// 88 bytes. What only the call view shows (result digest, stop time, resources, details) is
+/// read again from the cache when the call is opened: a million rows holding it took 150 MB.
 #[derive(Debug, Clone)]
 pub struct CallRow {
     /// Call key.
     pub key: Digest,
-    /// Result digest.
-    pub result: Digest,
-    /// Start and stop time, in nanoseconds since the Unix epoch (8 bytes each, where a
-    /// `DateTime` takes 12; a stored record's times always fit).
+    /// Start time, in nanoseconds since the Unix epoch (8 bytes, where a `DateTime` takes
+    /// 12; a stored record's times always fit).
     start: i64,
-    stop: i64,
     /// Wall time in seconds.
     pub wall: f64,
     /// Encoded result size in bytes.
@@ -112,17 +109,14 @@ pub struct CallRow {
     pub module: Sym,
     /// Result type.
     pub result_type: Sym,
-    /// CPU time and peak memory growth, when recorded (by fleche's default collector, so on
-    /// almost every call: kept inline).
-    pub resources: CompactResources,
+    /// CPU seconds (user and system) of the thread that ran the call, NaN when not recorded
+    /// (the table's column and sort; the call view shows both parts from the record).
+    cpu: f32,
     /// The stack layer it came from: an index into [`Calls::layers`] (0 for a plain cache).
     pub layer: u8,
     /// The record is stored but does not decode: `name` holds `unreadable record: <why>`
     /// and nothing else is known.
     pub unreadable: bool,
-    /// Version, code digest, environment, git state and the user's own metadata, when any
-    /// was recorded.
-    pub details: Option<Box<Details>>,
 }
 
 /// What the filter reads of a call, kept apart from its row and side by side with the others'
@@ -146,18 +140,9 @@ impl CallRow {
         DateTime::from_timestamp_nanos(self.start)
     }
 
-    /// Stop time.
-    pub fn stop(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_nanos(self.stop)
-    }
-
     /// CPU seconds (user and system) of the thread that ran the call, when recorded.
     pub fn cpu(&self) -> Option<f64> {
-        let r = &self.resources;
-        match (r.cpu_user(), r.cpu_system()) {
-            (None, None) => None,
-            (user, system) => Some(user.unwrap_or(0.0) + system.unwrap_or(0.0)),
-        }
+        (!self.cpu.is_nan()).then_some(f64::from(self.cpu))
     }
 }
 
@@ -359,8 +344,6 @@ impl Calls {
             .len()
             .min(arriving.next.saturating_add(n));
         for i in arriving.next..end {
-            let b = &mut arriving.batch.rows[i];
-            let details = b.details.take();
             let b = &arriving.batch.rows[i];
             let args_at = self.arg_lists.len() as u32;
             let at = b.args_at as usize;
@@ -372,9 +355,7 @@ impl Calls {
             let tag_set = &arriving.tag_sets[b.tag_set as usize];
             let row = CallRow {
                 key: b.key,
-                result: b.result,
                 start: nanos(b.start),
-                stop: nanos(b.stop),
                 wall: b.wall,
                 result_size: b.result_size,
                 tag_set: *tag_set,
@@ -383,10 +364,9 @@ impl Calls {
                 name: arriving.syms[b.name as usize],
                 module: arriving.syms[b.module as usize],
                 result_type: arriving.types[&b.result_type],
-                resources: b.resources,
+                cpu: b.cpu,
                 layer: u8::try_from(b.layer).unwrap_or(u8::MAX),
                 unreadable: false,
-                details,
             };
             arrived(match self.position(&row.key) {
                 Some(_) => None,
@@ -406,9 +386,7 @@ impl Calls {
         let blank = s.intern("", used::OTHER);
         let row = CallRow {
             key,
-            result: Digest::from_bytes([0; 32]),
             start: 0,
-            stop: 0,
             wall: 0.0,
             result_size: 0,
             tag_set: 0,
@@ -417,10 +395,9 @@ impl Calls {
             name: s.intern(&format!("unreadable record: {reason}"), used::NAME),
             module: blank,
             result_type: blank,
-            resources: CompactResources::NONE,
+            cpu: f32::NAN,
             layer: 0,
             unreadable: true,
-            details: None,
         };
         let tag_set = self.tag_set(Vec::new());
         self.put(CallRow { tag_set, ..row });
@@ -623,13 +600,20 @@ impl Calls {
         out
     }
 
-    /// Every argument value that has no summary yet.
-    pub fn unsummarised_values(&self) -> Vec<Digest> {
-        self.values
-            .iter()
-            .filter(|(_, v)| v.summary.is_none() && v.first != NO_ARG)
-            .map(|(d, _)| *d)
-            .collect()
+    /// At most `n` argument values that have no summary yet, from place `from` on in the
+    /// list of values, and the place after the last one given (the list's length when none
+    /// is left).
+    pub fn unsummarised_values(&self, from: usize, n: usize) -> (Vec<Digest>, usize) {
+        let mut out = Vec::new();
+        for (i, (d, v)) in self.values.iter().enumerate().skip(from) {
+            if out.len() == n {
+                return (out, i);
+            }
+            if v.summary.is_none() && v.first != NO_ARG {
+                out.push(*d);
+            }
+        }
+        (out, self.values.len())
     }
 
     /// How many distinct argument values have a summary, of how many.

@@ -153,6 +153,17 @@ impl CallsTable {
     /// Re-sorts and re-filters everything now, keeping the selected call selected.
     pub fn flush(&mut self, calls: &Calls) {
         let keep = self.anchor(calls);
+        self.resort(calls, keep);
+    }
+
+    /// Calls were taken off (`keep` is the [`CallsTable::anchor`] from before): the rows
+    /// moved, so everything is sorted and filtered again, the selected call kept selected if
+    /// it is still there.
+    pub fn removed(&mut self, calls: &Calls, keep: (Option<Digest>, Option<usize>)) {
+        self.resort(calls, keep);
+    }
+
+    fn resort(&mut self, calls: &Calls, keep: (Option<Digest>, Option<usize>)) {
         let sorter = Sorter::new(calls, self.sort, self.descending);
         (self.order_keys, self.order) = sorter.sort((0..calls.len() as u32).collect());
         self.ranked = calls.strings.sorted_len();
@@ -296,7 +307,7 @@ impl CallsTable {
 
     /// The selected call and its row on the screen; `None` for the row when the table shows
     /// its top, which then stays in view (new calls appear there).
-    fn anchor(&self, calls: &Calls) -> (Option<Digest>, Option<usize>) {
+    pub fn anchor(&self, calls: &Calls) -> (Option<Digest>, Option<usize>) {
         let row = (self.offset > 0).then(|| self.selected.saturating_sub(self.offset));
         (self.selected_key(calls), row)
     }
