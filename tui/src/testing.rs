@@ -17,7 +17,10 @@ use crate::tree::ValueStore;
 
 /// Values by digest and records by call key, standing in for a cache.
 #[derive(Debug, Default, Clone)]
-pub struct MemoryValues(pub HashMap<Digest, Vec<u8>>, pub HashMap<Digest, CallRecord>);
+pub struct MemoryValues(
+    pub HashMap<Digest, Vec<u8>>,
+    pub HashMap<Digest, CallRecord>,
+);
 
 impl ValueStore for MemoryValues {
     fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String> {
@@ -389,10 +392,7 @@ fn drive_tree(key: Digest, store: &dyn ValueStore) {
         copy: false,
     });
     state.update(Action::Resize(80, 24), store);
-    state.update(
-        Action::Loaded(Loaded::Rows(vec![(key, 0, record)])),
-        store,
-    );
+    state.update(Action::Loaded(Loaded::Rows(vec![(key, 0, record)])), store);
     state.update(Action::Loaded(Loaded::Done), store);
     state.update(Action::Open, store);
     state.update(Action::Bottom, store);

@@ -683,7 +683,10 @@ fn calls_another_process_deletes_go_and_backdated_ones_come_after_a_rescan() {
     {
         let writer = fleche::Cache::open(&path).unwrap();
         writer.insert_records(&added, &[]).unwrap();
-        assert_eq!(open::delete(&writer, &gone), format!("deleted {} calls", gone.len()));
+        assert_eq!(
+            open::delete(&writer, &gone),
+            format!("deleted {} calls", gone.len())
+        );
     }
     let stored: std::collections::BTreeSet<fleche::Digest> = fleche::Cache::open_read_only(&path)
         .unwrap()
@@ -763,7 +766,10 @@ fn an_opened_call_shows_its_record_read_again_and_says_when_it_is_gone() {
     let resources = record.metadata.resources.as_ref().unwrap();
     let user = fleche_tui::times::wall(resources.cpu_user.unwrap());
     assert!(lines.contains(&format!("cpu user: {user}")), "{lines:#?}");
-    assert!(!lines.iter().any(|l| l.starts_with("record:")), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("record:")),
+        "{lines:#?}"
+    );
     st.update(Action::Back, &cache);
 
     // Deleted by another process before the reader noticed: the view says so.
