@@ -319,6 +319,7 @@ impl State {
                     .unwrap_or(0)
                     .saturating_sub(self.calls.len());
                 self.calls.reserve(more);
+                self.table.reserve(more);
             }
             Loaded::Rows(rows) => self.add_batch(batch_of(&rows)),
             Loaded::Batch(batch) => self.add_batch(*batch),

@@ -14,7 +14,7 @@ use foldhash::{HashMap, HashMapExt};
 
 use crate::batch::Batch;
 use crate::compact::short_type;
-use crate::strings::{Strings, Sym, grow, used};
+use crate::strings::{Strings, Sym, grow, grow_by, used};
 
 /// Index of a distinct (argument name, value digest) pair.
 pub type ArgId = u32;
@@ -789,18 +789,20 @@ pub struct Sorter<'a> {
     rank: Vec<u32>,
 }
 
-/// A row's place in one sort, computed once, so that sorting and merging compare keys that
-/// lie side by side rather than rows scattered over memory. Keys that tie, or that cannot
-/// hold the whole comparison (`exact` off), fall back to comparing the rows.
+/// A row and its place in one sort, computed once, so that sorting and merging compare keys
+/// that lie side by side rather than rows scattered over memory (24 bytes a row: the table
+/// keeps one for every call, sorted in place). Keys that tie, or that cannot hold the whole
+/// comparison (`exact` off), fall back to comparing the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortKey {
     primary: u64,
     /// Start time, newest first.
     start: u64,
-    /// The call key's first bytes, the last bit replaced by whether the key is exact (24
-    /// bytes a key rather than 32: a million calls keep one per call, and another while
-    /// filtered). Keys that tie on the other bits compare their rows.
-    key_exact: u64,
+    /// The call key's first 4 bytes, the last bit replaced by whether the key is exact.
+    /// Keys that tie on the other bits compare their rows.
+    key_exact: u32,
+    /// The row: an index into `calls.rows`.
+    pub row: u32,
 }
 
 impl SortKey {
@@ -890,60 +892,65 @@ impl<'a> Sorter<'a> {
         SortKey {
             primary: if self.descending { !primary } else { primary },
             start: !start,
-            key_exact: (key & !1) | u64::from(exact),
+            key_exact: ((key >> 32) as u32 & !1) | u32::from(exact),
+            row: x,
         }
     }
 
-    fn compare(&self, (ka, a): (&SortKey, u32), (kb, b): (&SortKey, u32)) -> Ordering {
-        let exact = ka.exact() && kb.exact();
-        match ka.primary.cmp(&kb.primary) {
-            Ordering::Equal if !exact => self.cmp(a, b),
-            Ordering::Equal => (ka.start, ka.key_exact)
-                .cmp(&(kb.start, kb.key_exact))
-                .then_with(|| self.cmp(a, b)),
+    /// How two keyed rows compare.
+    fn compare(&self, a: &SortKey, b: &SortKey) -> Ordering {
+        let exact = a.exact() && b.exact();
+        match a.primary.cmp(&b.primary) {
+            Ordering::Equal if !exact => self.cmp(a.row, b.row),
+            Ordering::Equal => (a.start, a.key_exact)
+                .cmp(&(b.start, b.key_exact))
+                .then_with(|| self.cmp(a.row, b.row)),
             other => other,
         }
     }
 
     /// These rows in order, with their keys.
-    pub fn sort(&self, rows: Vec<u32>) -> (Vec<SortKey>, Vec<u32>) {
-        let mut pairs: Vec<(SortKey, u32)> = rows.into_iter().map(|x| (self.key(x), x)).collect();
-        pairs.sort_unstable_by(|(ka, a), (kb, b)| self.compare((ka, *a), (kb, *b)));
-        pairs.into_iter().unzip()
+    pub fn sort(&self, rows: impl IntoIterator<Item = u32>) -> Vec<SortKey> {
+        let mut keys = Vec::new();
+        self.sort_into(&mut keys, rows);
+        keys
     }
 
-    /// Merges two sorted runs (keys and rows, as [`Sorter::sort`] gives them) into one. Runs
-    /// that follow each other (rows loaded in the sort's own order) are joined.
-    pub fn merge(
-        &self,
-        (ka, a): (&[SortKey], &[u32]),
-        (kb, b): (&[SortKey], &[u32]),
-    ) -> (Vec<SortKey>, Vec<u32>) {
-        let mut keys = Vec::with_capacity(ka.len() + kb.len());
-        let mut rows = Vec::with_capacity(a.len() + b.len());
-        let (mut i, mut j) = (0, 0);
-        let joined = match (ka.last().zip(a.last()), kb.first().zip(b.first())) {
-            (Some((kl, &l)), Some((kf, &f))) => self.compare((kl, l), (kf, f)).is_le(),
+    /// These rows in order, with their keys, in place of what `keys` held (its memory
+    /// reused: sorting a million calls again takes none more).
+    pub fn sort_into(&self, keys: &mut Vec<SortKey>, rows: impl IntoIterator<Item = u32>) {
+        keys.clear();
+        keys.extend(rows.into_iter().map(|x| self.key(x)));
+        keys.sort_unstable_by(|a, b| self.compare(a, b));
+    }
+
+    /// Merges sorted keys (as [`Sorter::sort`] gives them) into sorted `keys`, in place:
+    /// from the back, so no second list is ever made. Keys that follow the last (rows
+    /// loaded in the sort's own order) are appended.
+    pub fn merge(&self, keys: &mut Vec<SortKey>, new: &[SortKey]) {
+        let joined = match (keys.last(), new.first()) {
+            (Some(last), Some(first)) => self.compare(last, first).is_le(),
             _ => true,
         };
-        if !joined {
-            while i < a.len() && j < b.len() {
-                if self.compare((&kb[j], b[j]), (&ka[i], a[i])).is_lt() {
-                    keys.push(kb[j]);
-                    rows.push(b[j]);
-                    j += 1;
-                } else {
-                    keys.push(ka[i]);
-                    rows.push(a[i]);
-                    i += 1;
-                }
+        grow_by(keys, new.len());
+        let old = keys.len();
+        keys.extend_from_slice(new);
+        if joined {
+            return;
+        }
+        let (mut i, mut j) = (old, new.len());
+        for k in (0..keys.len()).rev() {
+            if j == 0 {
+                break;
+            }
+            if i > 0 && self.compare(&new[j - 1], &keys[i - 1]).is_lt() {
+                keys[k] = keys[i - 1];
+                i -= 1;
+            } else {
+                keys[k] = new[j - 1];
+                j -= 1;
             }
         }
-        keys.extend_from_slice(&ka[i..]);
-        rows.extend_from_slice(&a[i..]);
-        keys.extend_from_slice(&kb[j..]);
-        rows.extend_from_slice(&b[j..]);
-        (keys, rows)
     }
 }
 
@@ -966,7 +973,8 @@ fn cpu_bits(row: &CallRow) -> u64 {
 /// start time, newest first.
 pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
     let sorter = Sorter::new(calls, column, descending);
-    sorter.sort((0..calls.rows.len() as u32).collect()).1
+    let keys = sorter.sort(0..calls.rows.len() as u32);
+    keys.iter().map(|k| k.row).collect()
 }
 
 #[cfg(test)]
@@ -994,9 +1002,19 @@ mod tests {
                 expected.sort_by(|&a, &b| sorter.cmp(a, b));
                 let (old, new): (Vec<u32>, Vec<u32>) =
                     (0..3_000).partition(|&i| i % 7 != 3 && i < 2_500);
-                let (old, new) = (sorter.sort(old), sorter.sort(new));
-                let merged = sorter.merge((&old.0, &old.1), (&new.0, &new.1));
-                assert_eq!(merged.1, expected, "{column:?}");
+                let (mut merged, new) = (sorter.sort(old), sorter.sort(new));
+                sorter.merge(&mut merged, &new);
+                let rows: Vec<u32> = merged.iter().map(|k| k.row).collect();
+                assert_eq!(rows, expected, "{column:?}");
+                // Keys that follow the last are appended.
+                let (mut first, rest) = (sorter.sort(0..0), sorter.sort(0..3_000));
+                sorter.merge(&mut first, &rest[..1_000]);
+                sorter.merge(&mut first, &rest[1_000..]);
+                assert_eq!(first, rest, "{column:?}");
+                // Keys that all go before the first.
+                let mut last = rest[1_000..].to_vec();
+                sorter.merge(&mut last, &rest[..1_000]);
+                assert_eq!(last, rest, "{column:?}");
                 assert_eq!(sorted(&all, column, descending), expected, "{column:?}");
             }
         }
@@ -1035,7 +1053,8 @@ mod tests {
                 let sorter = Sorter::new(&calls, column, descending);
                 let mut expected: Vec<u32> = (0..n).collect();
                 expected.sort_by(|&a, &b| sorter.cmp(a, b));
-                assert_eq!(sorter.sort((0..n).collect()).1, expected, "{column:?}");
+                let rows: Vec<u32> = sorter.sort(0..n).iter().map(|k| k.row).collect();
+                assert_eq!(rows, expected, "{column:?}");
             }
         }
     }

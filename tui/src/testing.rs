@@ -291,6 +291,16 @@ pub const PROJECTS: [&str; 5] = ["alloys", "spectra", "nightly", "etl", "thesis"
 /// sets, one or two numeric arguments each, with summaries. For benchmarks.
 pub fn synthetic(n: usize) -> Calls {
     let mut calls = Calls::new();
+    for (key, record, x) in synthetic_records(n) {
+        calls.add(key, &record);
+        calls.add_summary(record.arguments[0].1, &x.to_string());
+    }
+    calls
+}
+
+/// The records of [`synthetic`] calls, each with its argument's value.
+pub fn synthetic_records(n: usize) -> Vec<(Digest, CallRecord, u64)> {
+    let mut out = Vec::with_capacity(n);
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         seed ^= seed << 13;
@@ -335,10 +345,9 @@ pub fn synthetic(n: usize) -> Calls {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&(i as u64).to_le_bytes());
         key[8..16].copy_from_slice(&r.to_le_bytes());
-        calls.add(Digest::from_bytes(key), &record);
-        calls.add_summary(xd, &x.to_string());
+        out.push((Digest::from_bytes(key), record, x));
     }
-    calls
+    out
 }
 
 /// Drives the value tree and its drawing over arbitrary bytes taken as a stored result:
