@@ -417,13 +417,7 @@ mod tests {
     use crate::tree::NoValues as NoStore;
 
     fn state() -> State {
-        State::new(Options {
-            source: "test".into(),
-            writable: false,
-            color: false,
-            local_time: false,
-            copy: false,
-        })
+        crate::testing::state("test")
     }
 
     /// What the UI answers to a question about these keys.

@@ -15,6 +15,17 @@ use crate::calls::Calls;
 use crate::loader::Loaded;
 use crate::tree::ValueStore;
 
+/// A browser with no calls loaded, read-only, without colours, in UTC, named `source`.
+pub fn state(source: &str) -> crate::app::State {
+    crate::app::State::new(crate::app::Options {
+        source: source.into(),
+        writable: false,
+        color: false,
+        local_time: false,
+        copy: false,
+    })
+}
+
 /// Values by digest and records by call key, standing in for a cache.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryValues(

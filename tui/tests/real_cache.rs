@@ -42,13 +42,7 @@ fn write_cache(path: &Path) {
 }
 
 fn state() -> State {
-    State::new(Options {
-        source: "test".into(),
-        writable: false,
-        color: false,
-        local_time: false,
-        copy: false,
-    })
+    fleche_tui::testing::state("test")
 }
 
 /// Feeds the reader's messages to the state until `until` holds or time runs out.
@@ -165,19 +159,7 @@ fn the_call_view_shows_resources_and_namespaces_and_typed_tags_filter_by_text() 
     st.set_filter("tag:temperature=300");
     assert_eq!(st.table.view.len(), 1);
     st.update(Action::Open, &cache);
-    let view = st.call.as_ref().unwrap();
-    let lines: Vec<String> = view
-        .tree
-        .rows()
-        .iter()
-        .map(|&id| {
-            format!(
-                "{}: {}",
-                view.tree.node(id).label,
-                view.tree.describe(id, 80)
-            )
-        })
-        .collect();
+    let lines = opened_lines(&st);
     let text = lines.join("\n");
     for wanted in [
         "cpu user",
@@ -557,34 +539,41 @@ fn write_many(path: &Path, n: i64) {
     use chrono::TimeZone;
     let cache = fleche::Cache::open(path).unwrap();
     let t0 = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let mut values = Vec::new();
-    let records: Vec<(fleche::Digest, fleche::CallRecord)> = (0..n)
-        .map(|i| {
-            let xd = fleche::digest(&i);
-            values.push((xd, fleche::codec::encode(&i).unwrap()));
-            let start = t0 + chrono::Duration::milliseconds(i);
-            let record = fleche::CallRecord {
-                name: "many".into(),
-                module: "tests".into(),
-                version: None,
-                code: None,
-                arguments: vec![("x".into(), xd)],
-                argument_keys: Vec::new(),
-                result: xd,
-                result_type: "i64".into(),
-                result_size: 9,
-                metadata: fleche::Metadata {
-                    timestart: start,
-                    timestop: start,
-                    walltime: 0.001,
-                    tags: [("run".to_owned(), (i % 7).into())].into_iter().collect(),
-                    ..Default::default()
-                },
-            };
-            (fleche::digest(&("many", i)), record)
-        })
+    let values: Vec<_> = (0..n)
+        .map(|i| (fleche::digest(&i), fleche::codec::encode(&i).unwrap()))
         .collect();
+    let records: Vec<_> = (0..n).map(|i| call_of("many", t0, i)).collect();
     cache.insert_records(&records, &values).unwrap();
+}
+
+/// Call `i` of function `name` (key and record): argument `x` = `i`, result the same, started
+/// `i` milliseconds after `t0`, tagged `run` = `i % 7`.
+fn call_of(
+    name: &str,
+    t0: chrono::DateTime<chrono::Utc>,
+    i: i64,
+) -> (fleche::Digest, fleche::CallRecord) {
+    let xd = fleche::digest(&i);
+    let start = t0 + chrono::Duration::milliseconds(i);
+    let record = fleche::CallRecord {
+        name: name.into(),
+        module: "tests".into(),
+        version: None,
+        code: None,
+        arguments: vec![("x".into(), xd)],
+        argument_keys: Vec::new(),
+        result: xd,
+        result_type: "i64".into(),
+        result_size: 9,
+        metadata: fleche::Metadata {
+            timestart: start,
+            timestop: start,
+            walltime: 0.001,
+            tags: [("run".to_owned(), (i % 7).into())].into_iter().collect(),
+            ..Default::default()
+        },
+    };
+    (fleche::digest(&(name, i)), record)
 }
 
 #[test]
@@ -636,33 +625,11 @@ fn calls_added_while_the_reader_loads_appear_once_with_every_summary() {
     assert_eq!(st.table.view.len(), 1);
 }
 
-/// The calls of `write_many` with numbers in `range`, started before any it wrote.
+/// Calls like those of `write_many`, of function `backdated`, started before any it wrote.
 fn backdated(range: std::ops::Range<i64>) -> Vec<(fleche::Digest, fleche::CallRecord)> {
     use chrono::TimeZone;
     let t0 = chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    range
-        .map(|i| {
-            let xd = fleche::digest(&i);
-            let record = fleche::CallRecord {
-                name: "backdated".into(),
-                module: "tests".into(),
-                version: None,
-                code: None,
-                arguments: vec![("x".into(), xd)],
-                argument_keys: Vec::new(),
-                result: xd,
-                result_type: "i64".into(),
-                result_size: 9,
-                metadata: fleche::Metadata {
-                    timestart: t0 + chrono::Duration::milliseconds(i),
-                    timestop: t0 + chrono::Duration::milliseconds(i + 1),
-                    walltime: 0.001,
-                    ..Default::default()
-                },
-            };
-            (fleche::digest(&("backdated", i)), record)
-        })
-        .collect()
+    range.map(|i| call_of("backdated", t0, i)).collect()
 }
 
 #[test]
