@@ -171,11 +171,14 @@ fn newest_of_keys(cache: &Cache, keys: &HashSet<Digest>) -> fleche::TimeKey {
         .unwrap()
 }
 
-/// What the browser's reader has sent so far: rows by key, and keys taken off.
+/// What the browser's reader has sent so far: rows by key, and keys taken off; it answers the
+/// reader's questions as the browser does (which calls it does not hold; the listing of every
+/// stored call, after which those not listed are taken off).
 #[derive(Default)]
 struct Seen {
     rows: HashSet<Digest>,
     removed: HashSet<Digest>,
+    listing: Option<HashSet<Digest>>,
     done: bool,
     failures: Vec<String>,
 }
@@ -200,6 +203,26 @@ impl Seen {
                     self.rows.remove(&key);
                     self.removed.insert(key);
                 }
+            }
+            Loaded::Listing => self.listing = Some(HashSet::new()),
+            Loaded::Unknown(keys, ask) => {
+                if let Some(listed) = &mut self.listing {
+                    listed.extend(keys.iter().copied());
+                }
+                let unknown = keys.into_iter().filter(|k| !self.rows.contains(k));
+                let _ = ask.send(unknown.collect());
+            }
+            Loaded::Listed => {
+                let listed = self.listing.take().expect("a listing began");
+                let gone: Vec<Digest> = self.rows.difference(&listed).copied().collect();
+                for key in gone {
+                    self.rows.remove(&key);
+                    self.removed.insert(key);
+                }
+            }
+            // No summaries wanted.
+            Loaded::SummariesWanted(_, ask) => {
+                let _ = ask.send((Vec::new(), 0));
             }
             Loaded::Done => self.done = true,
             Loaded::Failed(e) | Loaded::Warning(e) => self.failures.push(e),

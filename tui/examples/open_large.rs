@@ -5,7 +5,8 @@
 //! - open + first screen: from opening the file to the first frame that shows calls;
 //! - scrolling: PageDown x 100 while the rest loads, and again after, time per frame;
 //! - time until every record is loaded and sorted;
-//! - memory (resident, and its peak) once loading is done.
+//! - filter keystrokes, and sorting by another column;
+//! - memory (resident, and its peak) once loading is done, and at the end.
 //!
 //! Run: `cargo run --release -p fleche-tui --example open_large [-- CALLS]`.
 
@@ -17,6 +18,7 @@ use chrono::TimeZone;
 use fleche::record::{CallRecord, Metadata};
 use fleche::{Cache, Digest};
 use fleche_tui::app::{Action, Options, State};
+use fleche_tui::calls::Column;
 use fleche_tui::loader::{self, Loaded, Request};
 use fleche_tui::testing::{FUNCTIONS, MODULES, PROJECTS, memory};
 use ratatui::Terminal;
@@ -264,6 +266,12 @@ fn measure(path: &Path) {
         keystrokes.push((query, started.elapsed(), b.state.table.view.len()));
     }
     b.state.set_filter("");
+    // Sorting by another column sorts every call again (in place: no second list).
+    let started = Instant::now();
+    b.state.update(Action::SortBy(Column::Function), &b.cache);
+    b.frame(None);
+    let resorted = started.elapsed();
+    b.state.update(Action::SortBy(Column::Started), &b.cache);
 
     println!(
         "{} calls (time index: {}), terminal {WIDTH}x{HEIGHT}",
@@ -282,9 +290,10 @@ fn measure(path: &Path) {
     for (query, took, shown) in &keystrokes {
         println!("filter keystroke {query:<28} {took:>10.2?}  ({shown} calls shown)");
     }
+    println!("sort by function:           {resorted:>10.1?}");
     println!("memory at the first screen: {memory_first}");
     println!("memory, records loaded:     {memory_loaded}");
-    println!("memory, values read:        {}", memory());
+    println!("memory, values read, after: {}", memory());
     let parts: Vec<String> = b
         .state
         .calls

@@ -15,7 +15,7 @@ pub use crate::action::{Action, Effect};
 use crate::batch::Batch;
 use crate::calls::{Arriving, Calls};
 use crate::filter::Query;
-use crate::loader::{Loaded, Row};
+use crate::loader::{Loaded, Row, SUMMARY_ASK};
 pub use crate::loading::Loading;
 pub use crate::screen::call::CallView;
 use crate::screen::confirm;
@@ -87,6 +87,9 @@ pub struct State {
     arriving_summaries: std::vec::IntoIter<(Digest, String)>,
     /// When the reader's last message came.
     last_message: Option<Instant>,
+    /// While the reader lists every stored call: how many rows there were when it began,
+    /// and a bit for each of them, set once it is listed.
+    listed: Option<(usize, Vec<u64>)>,
     /// Set when the user asked to leave.
     pub quit: bool,
 }
@@ -108,6 +111,7 @@ impl State {
             arriving: None,
             arriving_summaries: Vec::new().into_iter(),
             last_message: None,
+            listed: None,
             quit: false,
         }
     }
@@ -256,11 +260,11 @@ impl State {
                 (Screen::Table, _) => self.table.update(action, &self.calls),
             },
         };
-        self.carry_out(reply)
+        self.carry_out(reply, store)
     }
 
-    /// Does what a screen or window replied.
-    fn carry_out(&mut self, reply: Reply) -> Option<Effect> {
+    /// Does what a screen or window replied (an opened call's record is read from `store`).
+    fn carry_out(&mut self, reply: Reply, store: &dyn ValueStore) -> Option<Effect> {
         match reply {
             Reply::Done => {}
             Reply::Effect(effect) => {
@@ -271,7 +275,8 @@ impl State {
             }
             Reply::Say(text) => self.message = Some(text),
             Reply::OpenCall(row) => {
-                let view = CallView::open(&self.calls, row, self.options.local_time, self.size.1);
+                let (local, height) = (self.options.local_time, self.size.1);
+                let view = CallView::open(&self.calls, row, local, height, store);
                 self.call = Some(view);
                 self.screen = Screen::Call;
             }
@@ -314,6 +319,7 @@ impl State {
                     .unwrap_or(0)
                     .saturating_sub(self.calls.len());
                 self.calls.reserve(more);
+                self.table.reserve(more);
             }
             Loaded::Rows(rows) => self.add_batch(batch_of(&rows)),
             Loaded::Batch(batch) => self.add_batch(*batch),
@@ -330,25 +336,62 @@ impl State {
                 }
                 self.table.summaries_arrived();
             }
-            Loaded::Removed(keys) => {
-                self.calls.remove(&keys);
-                if let Some(c) = &self.call
-                    && keys.contains(&c.key)
-                {
-                    self.message = Some("this call was deleted from the cache".into());
-                }
-                // Row indices moved: the table must not draw with the old ones.
-                self.flush();
-            }
+            Loaded::Removed(keys) => self.removed(&keys),
             Loaded::Done => self.loading.done = true,
-            Loaded::SummariesWanted(ask) => {
+            Loaded::SummariesWanted(from, ask) => {
                 // A reader that went away needs no answer.
-                let _ = ask.send(self.calls.unsummarised_values());
+                let _ = ask.send(self.calls.unsummarised_values(from, SUMMARY_ASK));
+            }
+            Loaded::Listing => {
+                let n = self.calls.len();
+                self.listed = Some((n, vec![0; n.div_ceil(64)]));
+            }
+            Loaded::Unknown(keys, ask) => {
+                let mut unknown = Vec::new();
+                for key in keys {
+                    match self.calls.position(&key) {
+                        Some(i) => {
+                            if let Some((_, bits)) = self.listed.as_mut()
+                                && let Some(word) = bits.get_mut(i as usize / 64)
+                            {
+                                *word |= 1 << (i % 64);
+                            }
+                        }
+                        None => unknown.push(key),
+                    }
+                }
+                let _ = ask.send(unknown);
+            }
+            Loaded::Listed => {
+                if let Some((n, bits)) = self.listed.take() {
+                    // Rows past the first `n` arrived after the listing began: none is gone.
+                    let gone: Vec<Digest> = (0..self.calls.len().min(n))
+                        .filter(|&i| bits[i / 64] & (1 << (i % 64)) == 0)
+                        .map(|i| self.calls.rows[i].key)
+                        .collect();
+                    if !gone.is_empty() {
+                        self.removed(&gone);
+                    }
+                }
             }
             Loaded::Failed(e) => self.loading.error = Some(e),
             Loaded::Warning(w) => self.loading.warn(w),
         }
         self.table.settle(&self.calls);
+    }
+
+    /// Takes off calls that are gone.
+    fn removed(&mut self, keys: &[Digest]) {
+        // Found before the rows move (the table's row numbers are stale after).
+        let keep = self.table.anchor(&self.calls);
+        self.calls.remove(keys);
+        if let Some(c) = &self.call
+            && keys.contains(&c.key)
+        {
+            self.message = Some("this call was deleted from the cache".into());
+        }
+        // Row indices moved: the table must not draw with the old ones.
+        self.table.removed(&self.calls, keep);
     }
 
     fn add_batch(&mut self, batch: Batch) {
@@ -365,4 +408,92 @@ fn batch_of(rows: &[Row]) -> Batch {
         rows.iter()
             .map(|(key, layer, record)| (*key, *layer, record)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::notebook;
+    use crate::tree::NoValues as NoStore;
+
+    fn state() -> State {
+        crate::testing::state("test")
+    }
+
+    /// What the UI answers to a question about these keys.
+    fn ask(st: &mut State, keys: &[Digest]) -> Vec<Digest> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        st.update(Action::Loaded(Loaded::Unknown(keys.to_vec(), tx)), &NoStore);
+        rx.recv().expect("the UI answers")
+    }
+
+    #[test]
+    fn a_listing_drops_the_calls_not_listed_and_names_those_not_held() {
+        let (records, _) = notebook();
+        assert!(records.len() >= 4);
+        let keys: Vec<Digest> = records.iter().map(|(k, _)| *k).collect();
+        let mut st = state();
+        let first = records[..3].to_vec();
+        st.update(Action::Loaded(Loaded::rows(first)), &NoStore);
+        let new = Digest::from_bytes([5; 32]);
+        // Outside a listing, a question marks nothing.
+        assert_eq!(ask(&mut st, &[keys[0], new]), [new]);
+        st.update(Action::Loaded(Loaded::Listing), &NoStore);
+        // Listed in two parts: the second and a call the UI does not hold, then the third.
+        assert_eq!(ask(&mut st, &[keys[1], new]), [new]);
+        // A call arriving while the listing goes on is not taken for gone.
+        let late = vec![records[3].clone()];
+        st.update(Action::Loaded(Loaded::rows(late)), &NoStore);
+        assert_eq!(ask(&mut st, &[keys[2]]), Vec::<Digest>::new());
+        st.update(Action::Loaded(Loaded::Listed), &NoStore);
+        let mut held: Vec<Digest> = st.calls.rows.iter().map(|r| r.key).collect();
+        held.sort();
+        let mut expected = vec![keys[1], keys[2], keys[3]];
+        expected.sort();
+        assert_eq!(held, expected);
+        assert_eq!(st.table.view.len(), 3);
+        // A second listing starts afresh.
+        st.update(Action::Loaded(Loaded::Listing), &NoStore);
+        assert_eq!(ask(&mut st, &[keys[3]]), Vec::<Digest>::new());
+        st.update(Action::Loaded(Loaded::Listed), &NoStore);
+        assert_eq!(st.calls.len(), 1);
+        assert!(st.calls.contains(&keys[3]));
+    }
+
+    #[test]
+    fn unsummarised_values_are_handed_over_a_part_at_a_time() {
+        let (records, values) = notebook();
+        let mut st = state();
+        st.update(Action::Loaded(Loaded::rows(records.clone())), &NoStore);
+        let mut all: Vec<Digest> = records
+            .iter()
+            .flat_map(|(_, r)| r.arguments.iter().map(|(_, d)| *d))
+            .collect();
+        all.sort();
+        all.dedup();
+        assert!(all.len() >= 3);
+        // One summary known already: it is not asked for.
+        let (known, rest) = all.split_first().unwrap();
+        st.calls.add_summary(*known, "known");
+        let (mut from, mut given) = (0, Vec::new());
+        loop {
+            let (tx, rx) = std::sync::mpsc::channel();
+            st.update(Action::Loaded(Loaded::SummariesWanted(from, tx)), &values);
+            let (part, next): (Vec<Digest>, usize) = rx.recv().unwrap();
+            if part.is_empty() {
+                break;
+            }
+            assert!(next > from);
+            from = next;
+            given.extend(part);
+        }
+        given.sort();
+        assert_eq!(given, rest);
+        // Parts of two.
+        let (part, next) = st.calls.unsummarised_values(0, 2);
+        assert_eq!(part.len(), 2);
+        let (after, _) = st.calls.unsummarised_values(next, usize::MAX);
+        assert_eq!(part.len() + after.len(), rest.len());
+        assert!(part.iter().all(|d| !after.contains(d)));
+    }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use fleche::record::CallRecord;
 use fleche::{Digest, RecordRef};
 
-use crate::compact::{CompactResources, Details};
+use crate::compact::cpu_seconds;
 use crate::strings::{Strings, Sym, used};
 
 /// One call of a [`Batch`]: its texts are ids into the batch's strings.
@@ -20,18 +20,14 @@ pub struct BatchRow {
     pub key: Digest,
     /// The stack layer it came from (0 for a plain cache).
     pub layer: usize,
-    /// Result digest.
-    pub result: Digest,
     /// Start time.
     pub start: DateTime<Utc>,
-    /// Stop time.
-    pub stop: DateTime<Utc>,
     /// Wall time in seconds.
     pub wall: f64,
     /// Encoded result size in bytes.
     pub result_size: u64,
-    /// CPU time and peak memory growth, when recorded.
-    pub resources: CompactResources,
+    /// CPU seconds (user and system), NaN when not recorded.
+    pub cpu: f32,
     /// Function name, module and result type (the type in full, as recorded).
     pub name: Sym,
     /// Module.
@@ -44,8 +40,6 @@ pub struct BatchRow {
     pub args_at: u32,
     /// How many arguments.
     pub args_len: u32,
-    /// What only the call view shows, when recorded.
-    pub details: Option<Box<Details>>,
 }
 
 /// Calls read together, ready to become rows: texts interned within the batch (so the UI
@@ -123,13 +117,10 @@ impl Batch {
         let texts = [&*record.name, &*record.module, &*record.result_type];
         let row = self.row(key, layer, texts, tags, args);
         self.rows.push(BatchRow {
-            result: record.result,
             start: md.timestart,
-            stop: md.timestop,
             wall: md.walltime,
             result_size: record.result_size,
-            resources: CompactResources::of(md.resources.as_ref()),
-            details: Details::of(record),
+            cpu: cpu_seconds(md.resources.as_ref()),
             ..row
         });
     }
@@ -141,19 +132,10 @@ impl Batch {
         let texts = [record.name(), record.module(), record.result_type()];
         let row = self.row(key, layer, texts, record.tags().into_iter(), args);
         self.rows.push(BatchRow {
-            result: record.result(),
             start: record.timestart(),
-            stop: record.timestop(),
             wall: record.walltime(),
             result_size: record.result_size(),
-            resources: CompactResources::of(record.resources()),
-            details: Details::from_parts(
-                record.version(),
-                record.code(),
-                record.environment(),
-                record.git(),
-                record.namespaces(),
-            ),
+            cpu: cpu_seconds(record.resources()),
             ..row
         });
     }
@@ -194,19 +176,16 @@ impl Batch {
         BatchRow {
             key,
             layer,
-            result: Digest::from_bytes([0; 32]),
             start: DateTime::UNIX_EPOCH,
-            stop: DateTime::UNIX_EPOCH,
             wall: 0.0,
             result_size: 0,
-            resources: CompactResources::NONE,
+            cpu: f32::NAN,
             name,
             module,
             result_type,
             tag_set,
             args_at,
             args_len: self.args.len() as u32 - args_at,
-            details: None,
         }
     }
 }
@@ -235,19 +214,17 @@ mod tests {
                     })
                     .collect();
                 format!(
-                    "{} {} {} {} {} {} {} {:?} [{}] ({}) {} {:?} {}",
+                    "{} {} {} {} {} {} {:?} [{}] ({}) {} {}",
                     row.key,
                     calls.text(row.name),
                     calls.text(row.module),
                     row.start(),
-                    row.stop(),
                     row.wall,
                     calls.text(row.result_type),
-                    row.resources,
+                    row.cpu(),
                     calls.tags_text(row),
                     args.join(","),
-                    row.result,
-                    row.details,
+                    row.result_size,
                     row.layer,
                 )
             })
@@ -269,20 +246,19 @@ mod tests {
                     .iter()
                     .map(|(n, d)| format!("{n}={d}"))
                     .collect();
+                let cpu = cpu_seconds(md.resources.as_ref());
                 format!(
-                    "{} {} {} {} {} {} {} {:?} [{}] ({}) {} {:?} {}",
+                    "{} {} {} {} {} {} {:?} [{}] ({}) {} {}",
                     key,
                     r.name,
                     r.module,
                     md.timestart,
-                    md.timestop,
                     md.walltime,
                     short_type(&r.result_type),
-                    CompactResources::of(md.resources.as_ref()),
+                    (!cpu.is_nan()).then_some(f64::from(cpu)),
                     tags.join(" "),
                     args.join(","),
-                    r.result,
-                    Details::of(r),
+                    r.result_size,
                     i % 2,
                 )
             })

@@ -13,8 +13,8 @@ use fleche::record::CallRecord;
 use foldhash::{HashMap, HashMapExt};
 
 use crate::batch::Batch;
-use crate::compact::{CompactResources, Details, short_type};
-use crate::strings::{Strings, Sym, grow, used};
+use crate::compact::short_type;
+use crate::strings::{Strings, Sym, grow, grow_by, used};
 
 /// Index of a distinct (argument name, value digest) pair.
 pub type ArgId = u32;
@@ -83,18 +83,15 @@ pub struct ArgInfo {
 }
 
 /// One call as the table shows it: what the table, the sort and the filter use, inline, in
-/// about 150 bytes; what only the call view shows behind one pointer, allocated only for the
-/// calls that recorded it.
+/// 88 bytes. What only the call view shows (result digest, stop time, resources, details) is
+/// read again from the cache when the call is opened: a million rows holding it took 150 MB.
 #[derive(Debug, Clone)]
 pub struct CallRow {
     /// Call key.
     pub key: Digest,
-    /// Result digest.
-    pub result: Digest,
-    /// Start and stop time, in nanoseconds since the Unix epoch (8 bytes each, where a
-    /// `DateTime` takes 12; a stored record's times always fit).
+    /// Start time, in nanoseconds since the Unix epoch (8 bytes, where a `DateTime` takes
+    /// 12; a stored record's times always fit).
     start: i64,
-    stop: i64,
     /// Wall time in seconds.
     pub wall: f64,
     /// Encoded result size in bytes.
@@ -112,17 +109,14 @@ pub struct CallRow {
     pub module: Sym,
     /// Result type.
     pub result_type: Sym,
-    /// CPU time and peak memory growth, when recorded (by fleche's default collector, so on
-    /// almost every call: kept inline).
-    pub resources: CompactResources,
+    /// CPU seconds (user and system) of the thread that ran the call, NaN when not recorded
+    /// (the table's column and sort; the call view shows both parts from the record).
+    cpu: f32,
     /// The stack layer it came from: an index into [`Calls::layers`] (0 for a plain cache).
     pub layer: u8,
     /// The record is stored but does not decode: `name` holds `unreadable record: <why>`
     /// and nothing else is known.
     pub unreadable: bool,
-    /// Version, code digest, environment, git state and the user's own metadata, when any
-    /// was recorded.
-    pub details: Option<Box<Details>>,
 }
 
 /// What the filter reads of a call, kept apart from its row and side by side with the others'
@@ -146,18 +140,9 @@ impl CallRow {
         DateTime::from_timestamp_nanos(self.start)
     }
 
-    /// Stop time.
-    pub fn stop(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_nanos(self.stop)
-    }
-
     /// CPU seconds (user and system) of the thread that ran the call, when recorded.
     pub fn cpu(&self) -> Option<f64> {
-        let r = &self.resources;
-        match (r.cpu_user(), r.cpu_system()) {
-            (None, None) => None,
-            (user, system) => Some(user.unwrap_or(0.0) + system.unwrap_or(0.0)),
-        }
+        (!self.cpu.is_nan()).then_some(f64::from(self.cpu))
     }
 }
 
@@ -359,8 +344,6 @@ impl Calls {
             .len()
             .min(arriving.next.saturating_add(n));
         for i in arriving.next..end {
-            let b = &mut arriving.batch.rows[i];
-            let details = b.details.take();
             let b = &arriving.batch.rows[i];
             let args_at = self.arg_lists.len() as u32;
             let at = b.args_at as usize;
@@ -372,9 +355,7 @@ impl Calls {
             let tag_set = &arriving.tag_sets[b.tag_set as usize];
             let row = CallRow {
                 key: b.key,
-                result: b.result,
                 start: nanos(b.start),
-                stop: nanos(b.stop),
                 wall: b.wall,
                 result_size: b.result_size,
                 tag_set: *tag_set,
@@ -383,10 +364,9 @@ impl Calls {
                 name: arriving.syms[b.name as usize],
                 module: arriving.syms[b.module as usize],
                 result_type: arriving.types[&b.result_type],
-                resources: b.resources,
+                cpu: b.cpu,
                 layer: u8::try_from(b.layer).unwrap_or(u8::MAX),
                 unreadable: false,
-                details,
             };
             arrived(match self.position(&row.key) {
                 Some(_) => None,
@@ -406,9 +386,7 @@ impl Calls {
         let blank = s.intern("", used::OTHER);
         let row = CallRow {
             key,
-            result: Digest::from_bytes([0; 32]),
             start: 0,
-            stop: 0,
             wall: 0.0,
             result_size: 0,
             tag_set: 0,
@@ -417,10 +395,9 @@ impl Calls {
             name: s.intern(&format!("unreadable record: {reason}"), used::NAME),
             module: blank,
             result_type: blank,
-            resources: CompactResources::NONE,
+            cpu: f32::NAN,
             layer: 0,
             unreadable: true,
-            details: None,
         };
         let tag_set = self.tag_set(Vec::new());
         self.put(CallRow { tag_set, ..row });
@@ -623,13 +600,20 @@ impl Calls {
         out
     }
 
-    /// Every argument value that has no summary yet.
-    pub fn unsummarised_values(&self) -> Vec<Digest> {
-        self.values
-            .iter()
-            .filter(|(_, v)| v.summary.is_none() && v.first != NO_ARG)
-            .map(|(d, _)| *d)
-            .collect()
+    /// At most `n` argument values that have no summary yet, from place `from` on in the
+    /// list of values, and the place after the last one given (the list's length when none
+    /// is left).
+    pub fn unsummarised_values(&self, from: usize, n: usize) -> (Vec<Digest>, usize) {
+        let mut out = Vec::new();
+        for (i, (d, v)) in self.values.iter().enumerate().skip(from) {
+            if out.len() == n {
+                return (out, i);
+            }
+            if v.summary.is_none() && v.first != NO_ARG {
+                out.push(*d);
+            }
+        }
+        (out, self.values.len())
     }
 
     /// How many distinct argument values have a summary, of how many.
@@ -805,18 +789,20 @@ pub struct Sorter<'a> {
     rank: Vec<u32>,
 }
 
-/// A row's place in one sort, computed once, so that sorting and merging compare keys that
-/// lie side by side rather than rows scattered over memory. Keys that tie, or that cannot
-/// hold the whole comparison (`exact` off), fall back to comparing the rows.
+/// A row and its place in one sort, computed once, so that sorting and merging compare keys
+/// that lie side by side rather than rows scattered over memory (24 bytes a row: the table
+/// keeps one for every call, sorted in place). Keys that tie, or that cannot hold the whole
+/// comparison (`exact` off), fall back to comparing the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortKey {
     primary: u64,
     /// Start time, newest first.
     start: u64,
-    /// The call key's first bytes, the last bit replaced by whether the key is exact (24
-    /// bytes a key rather than 32: a million calls keep one per call, and another while
-    /// filtered). Keys that tie on the other bits compare their rows.
-    key_exact: u64,
+    /// The call key's first 4 bytes, the last bit replaced by whether the key is exact.
+    /// Keys that tie on the other bits compare their rows.
+    key_exact: u32,
+    /// The row: an index into `calls.rows`.
+    pub row: u32,
 }
 
 impl SortKey {
@@ -906,60 +892,65 @@ impl<'a> Sorter<'a> {
         SortKey {
             primary: if self.descending { !primary } else { primary },
             start: !start,
-            key_exact: (key & !1) | u64::from(exact),
+            key_exact: ((key >> 32) as u32 & !1) | u32::from(exact),
+            row: x,
         }
     }
 
-    fn compare(&self, (ka, a): (&SortKey, u32), (kb, b): (&SortKey, u32)) -> Ordering {
-        let exact = ka.exact() && kb.exact();
-        match ka.primary.cmp(&kb.primary) {
-            Ordering::Equal if !exact => self.cmp(a, b),
-            Ordering::Equal => (ka.start, ka.key_exact)
-                .cmp(&(kb.start, kb.key_exact))
-                .then_with(|| self.cmp(a, b)),
+    /// How two keyed rows compare.
+    fn compare(&self, a: &SortKey, b: &SortKey) -> Ordering {
+        let exact = a.exact() && b.exact();
+        match a.primary.cmp(&b.primary) {
+            Ordering::Equal if !exact => self.cmp(a.row, b.row),
+            Ordering::Equal => (a.start, a.key_exact)
+                .cmp(&(b.start, b.key_exact))
+                .then_with(|| self.cmp(a.row, b.row)),
             other => other,
         }
     }
 
     /// These rows in order, with their keys.
-    pub fn sort(&self, rows: Vec<u32>) -> (Vec<SortKey>, Vec<u32>) {
-        let mut pairs: Vec<(SortKey, u32)> = rows.into_iter().map(|x| (self.key(x), x)).collect();
-        pairs.sort_unstable_by(|(ka, a), (kb, b)| self.compare((ka, *a), (kb, *b)));
-        pairs.into_iter().unzip()
+    pub fn sort(&self, rows: impl IntoIterator<Item = u32>) -> Vec<SortKey> {
+        let mut keys = Vec::new();
+        self.sort_into(&mut keys, rows);
+        keys
     }
 
-    /// Merges two sorted runs (keys and rows, as [`Sorter::sort`] gives them) into one. Runs
-    /// that follow each other (rows loaded in the sort's own order) are joined.
-    pub fn merge(
-        &self,
-        (ka, a): (&[SortKey], &[u32]),
-        (kb, b): (&[SortKey], &[u32]),
-    ) -> (Vec<SortKey>, Vec<u32>) {
-        let mut keys = Vec::with_capacity(ka.len() + kb.len());
-        let mut rows = Vec::with_capacity(a.len() + b.len());
-        let (mut i, mut j) = (0, 0);
-        let joined = match (ka.last().zip(a.last()), kb.first().zip(b.first())) {
-            (Some((kl, &l)), Some((kf, &f))) => self.compare((kl, l), (kf, f)).is_le(),
+    /// These rows in order, with their keys, in place of what `keys` held (its memory
+    /// reused: sorting a million calls again takes none more).
+    pub fn sort_into(&self, keys: &mut Vec<SortKey>, rows: impl IntoIterator<Item = u32>) {
+        keys.clear();
+        keys.extend(rows.into_iter().map(|x| self.key(x)));
+        keys.sort_unstable_by(|a, b| self.compare(a, b));
+    }
+
+    /// Merges sorted keys (as [`Sorter::sort`] gives them) into sorted `keys`, in place:
+    /// from the back, so no second list is ever made. Keys that follow the last (rows
+    /// loaded in the sort's own order) are appended.
+    pub fn merge(&self, keys: &mut Vec<SortKey>, new: &[SortKey]) {
+        let joined = match (keys.last(), new.first()) {
+            (Some(last), Some(first)) => self.compare(last, first).is_le(),
             _ => true,
         };
-        if !joined {
-            while i < a.len() && j < b.len() {
-                if self.compare((&kb[j], b[j]), (&ka[i], a[i])).is_lt() {
-                    keys.push(kb[j]);
-                    rows.push(b[j]);
-                    j += 1;
-                } else {
-                    keys.push(ka[i]);
-                    rows.push(a[i]);
-                    i += 1;
-                }
+        grow_by(keys, new.len());
+        let old = keys.len();
+        keys.extend_from_slice(new);
+        if joined {
+            return;
+        }
+        let (mut i, mut j) = (old, new.len());
+        for k in (0..keys.len()).rev() {
+            if j == 0 {
+                break;
+            }
+            if i > 0 && self.compare(&new[j - 1], &keys[i - 1]).is_lt() {
+                keys[k] = keys[i - 1];
+                i -= 1;
+            } else {
+                keys[k] = new[j - 1];
+                j -= 1;
             }
         }
-        keys.extend_from_slice(&ka[i..]);
-        rows.extend_from_slice(&a[i..]);
-        keys.extend_from_slice(&kb[j..]);
-        rows.extend_from_slice(&b[j..]);
-        (keys, rows)
     }
 }
 
@@ -982,7 +973,8 @@ fn cpu_bits(row: &CallRow) -> u64 {
 /// start time, newest first.
 pub fn sorted(calls: &Calls, column: Column, descending: bool) -> Vec<u32> {
     let sorter = Sorter::new(calls, column, descending);
-    sorter.sort((0..calls.rows.len() as u32).collect()).1
+    let keys = sorter.sort(0..calls.rows.len() as u32);
+    keys.iter().map(|k| k.row).collect()
 }
 
 #[cfg(test)]
@@ -1010,9 +1002,19 @@ mod tests {
                 expected.sort_by(|&a, &b| sorter.cmp(a, b));
                 let (old, new): (Vec<u32>, Vec<u32>) =
                     (0..3_000).partition(|&i| i % 7 != 3 && i < 2_500);
-                let (old, new) = (sorter.sort(old), sorter.sort(new));
-                let merged = sorter.merge((&old.0, &old.1), (&new.0, &new.1));
-                assert_eq!(merged.1, expected, "{column:?}");
+                let (mut merged, new) = (sorter.sort(old), sorter.sort(new));
+                sorter.merge(&mut merged, &new);
+                let rows: Vec<u32> = merged.iter().map(|k| k.row).collect();
+                assert_eq!(rows, expected, "{column:?}");
+                // Keys that follow the last are appended.
+                let (mut first, rest) = (sorter.sort(0..0), sorter.sort(0..3_000));
+                sorter.merge(&mut first, &rest[..1_000]);
+                sorter.merge(&mut first, &rest[1_000..]);
+                assert_eq!(first, rest, "{column:?}");
+                // Keys that all go before the first.
+                let mut last = rest[1_000..].to_vec();
+                sorter.merge(&mut last, &rest[..1_000]);
+                assert_eq!(last, rest, "{column:?}");
                 assert_eq!(sorted(&all, column, descending), expected, "{column:?}");
             }
         }
@@ -1051,7 +1053,8 @@ mod tests {
                 let sorter = Sorter::new(&calls, column, descending);
                 let mut expected: Vec<u32> = (0..n).collect();
                 expected.sort_by(|&a, &b| sorter.cmp(a, b));
-                assert_eq!(sorter.sort((0..n).collect()).1, expected, "{column:?}");
+                let rows: Vec<u32> = sorter.sort(0..n).iter().map(|k| k.row).collect();
+                assert_eq!(rows, expected, "{column:?}");
             }
         }
     }

@@ -206,6 +206,21 @@ pub struct RowSet {
 }
 
 impl RowSet {
+    /// No rows, with room for rows `0..n`.
+    pub fn new(n: usize) -> RowSet {
+        RowSet {
+            words: vec![0; n.div_ceil(64)],
+        }
+    }
+
+    /// Puts row `r` in the set (a row past the room made is left out).
+    pub fn insert(&mut self, r: u32) {
+        let r = r as usize;
+        if let Some(w) = self.words.get_mut(r / 64) {
+            *w |= 1 << (r % 64);
+        }
+    }
+
     /// How many rows are in the set.
     pub fn len(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()

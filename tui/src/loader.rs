@@ -3,11 +3,13 @@
 //! (several times faster than looking them up by time, and read in place into batches: see
 //! `batch.rs`), then a short summary of each distinct argument value for the filter (of the
 //! values the UI says have none: it holds them already); then it polls the cache for calls
-//! other processes add or remove. A record that does not decode is sent as a call of its own with the reason, and a
-//! table that cannot be read ends the first load with the error rather than stalling it. On a
-//! stack every read is the union of the layers, and a layer left out is sent as a warning.
+//! other processes add or remove. It keeps no list of the calls: the UI, which holds every
+//! key, says which of those it is shown it lacks, and which are gone. A record that does not
+//! decode is sent as a call of its own with the reason, and a table that cannot be read ends
+//! the first load with the error rather than stalling it. On a stack every read is the union
+//! of the layers, and a layer left out is sent as a warning.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::Duration;
 
 use fleche::codec::inspect;
@@ -32,6 +34,11 @@ pub const NEWEST: usize = 5_000;
 pub const CHUNK: usize = 2_000;
 /// Argument values read per transaction for their summaries.
 pub const SUMMARY_CHUNK: usize = 4_096;
+/// Argument values without a summary the UI hands over per question (2 MB of digests: the
+/// whole list of a million calls would be 32 MB more at the peak).
+pub const SUMMARY_ASK: usize = 65_536;
+/// Keys per question while the reader lists every stored call for the UI to compare.
+pub const LIST_CHUNK: usize = 65_536;
 /// How often the cache is polled for changes.
 pub const POLL: Duration = Duration::from_millis(1_000);
 /// Argument summaries are computed from at most this many leading bytes of a value.
@@ -61,13 +68,24 @@ pub enum Loaded {
     Unreadable(Vec<(Digest, String)>),
     /// One-line summaries of argument values, by value digest.
     Summaries(Vec<(Digest, String)>),
-    /// Calls that are gone (deleted by this or another process).
+    /// Calls that are gone: deleted by this browser, which takes them off at once (those
+    /// another process deletes go at the end of a [`Loaded::Listing`]).
     Removed(Vec<Digest>),
     /// The first full load finished (or stopped at an error, sent just before).
     Done,
-    /// The reader asks for the argument values that have no summary yet (the UI answers
-    /// once; a UI that drops the question gets none).
-    SummariesWanted(std::sync::mpsc::Sender<Vec<Digest>>),
+    /// The reader asks for argument values that have no summary yet, at most
+    /// [`SUMMARY_ASK`] of them, from this place in the UI's list of values on; the UI answers
+    /// with them and the place to ask from next (a UI that drops the question gets none).
+    SummariesWanted(usize, Sender<(Vec<Digest>, usize)>),
+    /// Which of these calls the UI does not hold: it answers with those (the reader loads
+    /// them). Between [`Loaded::Listing`] and [`Loaded::Listed`] they are every call stored
+    /// now, and the UI notes those it holds as still there.
+    Unknown(Vec<Digest>, Sender<Vec<Digest>>),
+    /// The reader lists every stored call next, as [`Loaded::Unknown`] questions.
+    Listing,
+    /// The listing is over: the calls the UI holds that were not listed are gone (the UI,
+    /// which holds every key, compares, so the reader keeps no list of its own).
+    Listed,
     /// Reading failed; the reader keeps polling.
     Failed(String),
     /// A layer of the stack was left out of a read, and why.
@@ -112,7 +130,7 @@ pub fn run(cache: Cache, tx: SyncSender<Loaded>, rx: Receiver<Request>) {
     let mut reader = Reader {
         cache,
         tx,
-        known: Known::default(),
+        held: 0,
         unsummarised: Vec::new(),
         newest: None,
         counts: Vec::new(),
@@ -123,10 +141,9 @@ pub fn run(cache: Cache, tx: SyncSender<Loaded>, rx: Receiver<Request>) {
     }
     loop {
         match rx.recv_timeout(POLL) {
-            Ok(request) => {
-                if let Request::Deleted(keys) = request {
-                    reader.known.remove(&keys);
-                }
+            // Deleted calls are off the table already; the listing loads again those still
+            // stored (on a stack, in a read-only layer).
+            Ok(Request::Rescan | Request::Deleted(_)) => {
                 if reader.rescan().is_err() {
                     return;
                 }
@@ -147,7 +164,9 @@ struct Gone;
 struct Reader {
     cache: Cache,
     tx: SyncSender<Loaded>,
-    known: Known,
+    /// How many calls the UI holds (every call sent is a new one: the first load sends each
+    /// once, later ones only those the UI says it does not hold).
+    held: usize,
     /// Argument values to summarise next (with repeats, until they are read).
     unsummarised: Vec<Digest>,
     newest: Option<TimeKey>,
@@ -190,13 +209,8 @@ impl Reader {
         // index that cannot be read is said, and every record is still read in key order.
         let mut before = None;
         let mut read = 0;
-        // The newest calls, skipped in the pass by key order; every key that pass sees, in
-        // order (the known calls after it, with no set to grow).
+        // The newest calls, skipped in the pass by key order.
         let mut newest: HashSet<Digest> = HashSet::default();
-        // Room for the count the cache gives, within reason (a damaged count must not make
-        // the reader ask for more memory than there is).
-        let room = usize::try_from(total).map_or(0, |n| n.min(1 << 24));
-        let mut seen: Vec<Digest> = Vec::with_capacity(room);
         for size in [FIRST_CHUNK, NEWEST - FIRST_CHUNK] {
             let page = match self.cache.calls_before(before, size) {
                 Ok(p) => p,
@@ -241,23 +255,29 @@ impl Reader {
             let Some(&last) = keys.last() else { break };
             after = Some(last);
             let full = keys.len() == CHUNK;
-            seen.extend(keys);
             read += (batch.len() + unreadable.len()) as u64;
             self.send_calls(batch, unreadable)?;
             if !full {
                 break;
             }
         }
-        let newest = std::mem::replace(&mut self.known, Known::sorted(seen));
-        self.known.insert_all(newest.iter());
+        drop(newest);
         self.send(Loaded::Done)?;
         // The argument values of a million calls are a list as long as the calls (32 MB):
-        // the UI holds them already, and hands over those without a summary once, rather
-        // than the reader keeping its own list through the load.
+        // the UI holds them already, and hands over those without a summary a part at a
+        // time, rather than the reader keeping its own list through the load.
         self.unsummarised.clear();
-        let (ask, answer) = std::sync::mpsc::channel();
-        self.send(Loaded::SummariesWanted(ask))?;
-        if let Ok(digests) = answer.recv() {
+        let mut from = 0;
+        loop {
+            let (ask, answer) = std::sync::mpsc::channel();
+            self.send(Loaded::SummariesWanted(from, ask))?;
+            let Ok((digests, next)) = answer.recv() else {
+                break;
+            };
+            if digests.is_empty() {
+                break;
+            }
+            from = next;
             self.summarise_these(digests)?;
         }
         Ok(())
@@ -268,7 +288,6 @@ impl Reader {
     fn load(&mut self, keys: &[Digest]) -> Result<bool, Gone> {
         let mut keys = keys.to_vec();
         keys.sort_unstable();
-        self.known.insert_all(keys.iter().copied());
         match self.cache.records_of(&keys) {
             Ok(rows) => self.take(rows).map(|()| true),
             Err(e) => self.fail(e).map(|()| false),
@@ -295,6 +314,7 @@ impl Reader {
 
     /// Sends calls: those that do not decode first, then the others.
     fn send_calls(&mut self, batch: Batch, unreadable: Vec<(Digest, String)>) -> Result<(), Gone> {
+        self.held += batch.len() + unreadable.len();
         if !unreadable.is_empty() {
             self.send(Loaded::Unreadable(unreadable))?;
         }
@@ -341,11 +361,8 @@ impl Reader {
             match self.cache.calls_after(newest) {
                 Ok(new) if !new.is_empty() => {
                     self.newest = new.last().copied();
-                    let keys: Vec<Digest> = new
-                        .iter()
-                        .map(|t| t.key)
-                        .filter(|k| !self.known.contains(k))
-                        .collect();
+                    // Calls added during the first load were sent by it already.
+                    let keys = self.unknown(new.iter().map(|t| t.key).collect())?;
                     self.load(&keys)?;
                     self.summarise()?;
                 }
@@ -362,7 +379,7 @@ impl Reader {
             };
         }
         match self.cache.len() {
-            Ok(n) if n as usize != self.known.len() => self.rescan(),
+            Ok(n) if n as usize != self.held => self.rescan(),
             Ok(_) => Ok(()),
             Err(e) => self.fail(e),
         }
@@ -380,6 +397,15 @@ impl Reader {
         }
     }
 
+    /// Which of these calls the UI does not hold, as it answers.
+    fn unknown(&mut self, keys: Vec<Digest>) -> Result<Vec<Digest>, Gone> {
+        let (ask, answer) = std::sync::mpsc::channel();
+        self.send(Loaded::Unknown(keys, ask))?;
+        answer.recv().map_err(|_| Gone)
+    }
+
+    /// Lists every stored call for the UI to compare with those it holds (it drops those
+    /// gone), then loads those it does not hold.
     fn rescan(&mut self) -> Result<(), Gone> {
         let keys = match self.cache.keys_newest_first() {
             Ok(k) => k,
@@ -390,116 +416,19 @@ impl Reader {
         {
             self.newest = page.first().copied();
         }
-        let added: Vec<Digest> = keys
-            .iter()
-            .filter(|k| !self.known.contains(k))
-            .copied()
-            .collect();
-        let mut now = keys;
-        now.sort_unstable();
-        let removed = self.known.missing_from(&now);
-        self.send(Loaded::Total(now.len() as u64))?;
-        drop(now);
-        if !removed.is_empty() {
-            self.known.remove(&removed);
-            self.send(Loaded::Removed(removed))?;
+        self.send(Loaded::Total(keys.len() as u64))?;
+        self.send(Loaded::Listing)?;
+        let mut added = Vec::new();
+        for chunk in keys.chunks(LIST_CHUNK) {
+            added.extend(self.unknown(chunk.to_vec())?);
         }
+        self.send(Loaded::Listed)?;
+        // The UI holds the listed calls less those still to load.
+        self.held = keys.len() - added.len();
+        drop(keys);
         for chunk in added.chunks(CHUNK) {
             self.load(chunk)?;
         }
         self.summarise()
-    }
-}
-
-/// The calls sent to the UI, by key: a sorted list (32 bytes a call, where a hash set took
-/// 66) and the few added since it was last sorted, merged in once they grow to an eighth of
-/// it.
-#[derive(Debug, Default)]
-struct Known {
-    sorted: Vec<Digest>,
-    added: HashSet<Digest>,
-}
-
-impl Known {
-    /// These keys, given in order.
-    fn sorted(keys: Vec<Digest>) -> Known {
-        debug_assert!(keys.is_sorted());
-        Known {
-            sorted: keys,
-            added: HashSet::default(),
-        }
-    }
-
-    fn contains(&self, key: &Digest) -> bool {
-        self.added.contains(key) || self.sorted.binary_search(key).is_ok()
-    }
-
-    fn len(&self) -> usize {
-        self.sorted.len() + self.added.len()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = Digest> + '_ {
-        self.sorted.iter().chain(&self.added).copied()
-    }
-
-    fn insert_all(&mut self, keys: impl IntoIterator<Item = Digest>) {
-        for key in keys {
-            if self.sorted.last().is_none_or(|last| *last < key) {
-                self.sorted.push(key);
-            } else if !self.contains(&key) {
-                self.added.insert(key);
-            }
-        }
-        if self.added.len() > 1_024 + self.sorted.len() / 8 {
-            self.sorted.extend(self.added.drain());
-            self.sorted.sort_unstable();
-        }
-    }
-
-    fn remove(&mut self, keys: &[Digest]) {
-        let gone: HashSet<&Digest> = keys.iter().collect();
-        self.sorted.retain(|k| !gone.contains(k));
-        self.added.retain(|k| !gone.contains(k));
-    }
-
-    /// The known keys not among `now` (sorted).
-    fn missing_from(&self, now: &[Digest]) -> Vec<Digest> {
-        self.iter()
-            .filter(|k| now.binary_search(k).is_err())
-            .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(i: u16) -> Digest {
-        let mut bytes = [0; 32];
-        bytes[..2].copy_from_slice(&i.to_be_bytes());
-        Digest::from_bytes(bytes)
-    }
-
-    #[test]
-    fn known_keys_stay_a_set_through_inserts_and_removals() {
-        let mut known = Known::sorted((0..4_000).step_by(2).map(key).collect());
-        // Out of order and repeated: enough to merge the added ones into the list twice.
-        let more: Vec<Digest> = (0..5_000).rev().map(key).chain((0..10).map(key)).collect();
-        known.insert_all(more.iter().copied());
-        known.insert_all([key(6_000), key(5_500)]);
-        assert_eq!(known.len(), 5_002);
-        assert!((0..5_000).all(|i| known.contains(&key(i))));
-        known.remove(&[key(0), key(7), key(6_000)]);
-        assert_eq!(known.len(), 4_999);
-        assert!(!known.contains(&key(7)) && known.contains(&key(8)));
-        let now: Vec<Digest> = (10..5_000).map(key).collect();
-        let mut missing = known.missing_from(&now);
-        missing.sort();
-        let expected: Vec<Digest> = (1..10)
-            .filter(|&i| i != 7)
-            .chain([5_500])
-            .map(key)
-            .collect();
-        assert_eq!(missing, expected);
     }
 }

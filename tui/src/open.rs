@@ -380,7 +380,7 @@ pub fn delete(cache: &Cache, keys: &[Digest]) -> String {
         })
         .collect();
     match (n == keys.len(), kept.as_slice()) {
-        (true, []) => format!("deleted {n} calls"),
+        (true, []) => format!("deleted {}", crate::value::plural(n, "call")),
         (false, []) => format!(
             "deleted {n} of {} calls (the rest were gone already)",
             keys.len()

@@ -194,7 +194,12 @@ impl Strings {
 /// a million calls are tens of megabytes, and a doubling just past a million would leave
 /// half of one empty.
 pub(crate) fn grow<T>(list: &mut Vec<T>) {
-    if list.len() == list.capacity() {
-        list.reserve_exact((list.capacity() / 4).max(64));
+    grow_by(list, 1);
+}
+
+/// Makes room for `n` more elements, growing by at least a quarter (see [`grow`]).
+pub(crate) fn grow_by<T>(list: &mut Vec<T>, n: usize) {
+    if list.capacity() - list.len() < n {
+        list.reserve_exact(n.max(list.capacity() / 4).max(64));
     }
 }

@@ -15,13 +15,31 @@ use crate::calls::Calls;
 use crate::loader::Loaded;
 use crate::tree::ValueStore;
 
-/// Values by digest, standing in for a cache.
+/// A browser with no calls loaded, read-only, without colours, in UTC, named `source`.
+pub fn state(source: &str) -> crate::app::State {
+    crate::app::State::new(crate::app::Options {
+        source: source.into(),
+        writable: false,
+        color: false,
+        local_time: false,
+        copy: false,
+    })
+}
+
+/// Values by digest and records by call key, standing in for a cache.
 #[derive(Debug, Default, Clone)]
-pub struct MemoryValues(pub HashMap<Digest, Vec<u8>>);
+pub struct MemoryValues(
+    pub HashMap<Digest, Vec<u8>>,
+    pub HashMap<Digest, CallRecord>,
+);
 
 impl ValueStore for MemoryValues {
     fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String> {
         Ok(self.0.get(digest).map(|all| head(all, max_bytes)))
+    }
+
+    fn record(&self, key: &Digest) -> Result<Option<CallRecord>, String> {
+        Ok(self.1.get(key).cloned())
     }
 }
 
@@ -44,6 +62,10 @@ impl ValueStore for Dribble {
         let step = self.1.get();
         self.1.set(step.saturating_mul(4));
         self.0.value_head(digest, max_bytes.min(step))
+    }
+
+    fn record(&self, key: &Digest) -> Result<Option<CallRecord>, String> {
+        self.0.record(key)
     }
 }
 
@@ -120,6 +142,7 @@ pub fn record<R: Serialize>(
             ..Default::default()
         },
     };
+    values.1.insert(key, record.clone());
     (key, record)
 }
 
@@ -279,6 +302,16 @@ pub const PROJECTS: [&str; 5] = ["alloys", "spectra", "nightly", "etl", "thesis"
 /// sets, one or two numeric arguments each, with summaries. For benchmarks.
 pub fn synthetic(n: usize) -> Calls {
     let mut calls = Calls::new();
+    for (key, record, x) in synthetic_records(n) {
+        calls.add(key, &record);
+        calls.add_summary(record.arguments[0].1, &x.to_string());
+    }
+    calls
+}
+
+/// The records of [`synthetic`] calls, each with its argument's value.
+pub fn synthetic_records(n: usize) -> Vec<(Digest, CallRecord, u64)> {
+    let mut out = Vec::with_capacity(n);
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         seed ^= seed << 13;
@@ -323,10 +356,9 @@ pub fn synthetic(n: usize) -> Calls {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&(i as u64).to_le_bytes());
         key[8..16].copy_from_slice(&r.to_le_bytes());
-        calls.add(Digest::from_bytes(key), &record);
-        calls.add_summary(xd, &x.to_string());
+        out.push((Digest::from_bytes(key), record, x));
     }
-    calls
+    out
 }
 
 /// Drives the value tree and its drawing over arbitrary bytes taken as a stored result:
@@ -338,13 +370,13 @@ pub fn exercise_value(bytes: &[u8]) {
     let digest = Digest::from_bytes([7; 32]);
     let mut values = MemoryValues::default();
     values.0.insert(digest, bytes.to_vec());
-    drive_tree(digest, bytes.len(), &values);
+    let mut record = notebook().0.remove(0).1;
+    record.result = digest;
+    record.result_size = bytes.len() as u64;
+    values.1.insert(digest, record);
+    drive_tree(digest, &values);
     let step = (bytes.len() / 3).max(1);
-    drive_tree(
-        digest,
-        bytes.len(),
-        &Dribble(values, std::cell::Cell::new(step)),
-    );
+    drive_tree(digest, &Dribble(values, std::cell::Cell::new(step)));
 
     use fleche::codec::Prefix;
     for at in 0..bytes.len().min(64) {
@@ -362,13 +394,16 @@ pub fn exercise_value(bytes: &[u8]) {
     }
 }
 
-fn drive_tree(digest: Digest, size: usize, store: &dyn ValueStore) {
+/// Opens the call `key` of `store` (its record is there) and drives its tree.
+fn drive_tree(key: Digest, store: &dyn ValueStore) {
     use crate::app::{Action, Options, State};
     use ratatui::{Terminal, backend::TestBackend};
 
-    let mut record = notebook().0.remove(0).1;
-    record.result = digest;
-    record.result_size = size as u64;
+    let record = store
+        .record(&key)
+        .ok()
+        .flatten()
+        .expect("the store holds the call's record");
     let mut state = State::new(Options {
         source: "fuzz".into(),
         writable: false,
@@ -377,10 +412,7 @@ fn drive_tree(digest: Digest, size: usize, store: &dyn ValueStore) {
         copy: false,
     });
     state.update(Action::Resize(80, 24), store);
-    state.update(
-        Action::Loaded(Loaded::Rows(vec![(digest, 0, record)])),
-        store,
-    );
+    state.update(Action::Loaded(Loaded::Rows(vec![(key, 0, record)])), store);
     state.update(Action::Loaded(Loaded::Done), store);
     state.update(Action::Open, store);
     state.update(Action::Bottom, store);

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use fleche::codec::Prefix;
 use fleche::codec::inspect::Kind;
+use fleche::record::CallRecord;
 use fleche::{Digest, ValueHead};
 
 use crate::value::{self, expandable, kind_name};
@@ -26,16 +27,30 @@ pub const HEAD_BYTES: usize = 1 << 20;
 /// Index of a node in its [`Tree`].
 pub type NodeId = usize;
 
-/// Where the tree reads stored values from (the cache, or a map in tests).
+/// Where the call view reads what it shows from (the cache, or maps in tests): a call's
+/// record when the call is opened (rows keep only what the table needs), stored values as
+/// their nodes open.
 pub trait ValueStore {
     /// The size of the value stored under `digest` and at most its first `max_bytes` bytes,
     /// `None` if absent; errors as text.
     fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String>;
+
+    /// The record of call `key`, `None` if it is not stored (any more); a record that does
+    /// not decode is an error, as text.
+    fn record(&self, key: &Digest) -> Result<Option<CallRecord>, String>;
 }
 
 impl ValueStore for fleche::Cache {
     fn value_head(&self, digest: &Digest, max_bytes: usize) -> Result<Option<ValueHead>, String> {
         fleche::Cache::value_head(self, digest, max_bytes).map_err(|e| e.to_string())
+    }
+
+    fn record(&self, key: &Digest) -> Result<Option<CallRecord>, String> {
+        let found = self.records_of(&[*key]).map_err(|e| e.to_string())?;
+        match found.into_iter().next() {
+            None => Ok(None),
+            Some(paged) => paged.record.map(Some).map_err(|e| e.reason),
+        }
     }
 }
 
@@ -45,6 +60,10 @@ pub struct NoValues;
 
 impl ValueStore for NoValues {
     fn value_head(&self, _: &Digest, _: usize) -> Result<Option<ValueHead>, String> {
+        Ok(None)
+    }
+
+    fn record(&self, _: &Digest) -> Result<Option<CallRecord>, String> {
         Ok(None)
     }
 }
@@ -767,6 +786,10 @@ mod tests {
                     bytes,
                 }
             }))
+        }
+
+        fn record(&self, _: &Digest) -> Result<Option<CallRecord>, String> {
+            Ok(None)
         }
     }
 

@@ -42,13 +42,7 @@ fn write_cache(path: &Path) {
 }
 
 fn state() -> State {
-    State::new(Options {
-        source: "test".into(),
-        writable: false,
-        color: false,
-        local_time: false,
-        copy: false,
-    })
+    fleche_tui::testing::state("test")
 }
 
 /// Feeds the reader's messages to the state until `until` holds or time runs out.
@@ -165,19 +159,7 @@ fn the_call_view_shows_resources_and_namespaces_and_typed_tags_filter_by_text() 
     st.set_filter("tag:temperature=300");
     assert_eq!(st.table.view.len(), 1);
     st.update(Action::Open, &cache);
-    let view = st.call.as_ref().unwrap();
-    let lines: Vec<String> = view
-        .tree
-        .rows()
-        .iter()
-        .map(|&id| {
-            format!(
-                "{}: {}",
-                view.tree.node(id).label,
-                view.tree.describe(id, 80)
-            )
-        })
-        .collect();
+    let lines = opened_lines(&st);
     let text = lines.join("\n");
     for wanted in [
         "cpu user",
@@ -557,34 +539,41 @@ fn write_many(path: &Path, n: i64) {
     use chrono::TimeZone;
     let cache = fleche::Cache::open(path).unwrap();
     let t0 = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let mut values = Vec::new();
-    let records: Vec<(fleche::Digest, fleche::CallRecord)> = (0..n)
-        .map(|i| {
-            let xd = fleche::digest(&i);
-            values.push((xd, fleche::codec::encode(&i).unwrap()));
-            let start = t0 + chrono::Duration::milliseconds(i);
-            let record = fleche::CallRecord {
-                name: "many".into(),
-                module: "tests".into(),
-                version: None,
-                code: None,
-                arguments: vec![("x".into(), xd)],
-                argument_keys: Vec::new(),
-                result: xd,
-                result_type: "i64".into(),
-                result_size: 9,
-                metadata: fleche::Metadata {
-                    timestart: start,
-                    timestop: start,
-                    walltime: 0.001,
-                    tags: [("run".to_owned(), (i % 7).into())].into_iter().collect(),
-                    ..Default::default()
-                },
-            };
-            (fleche::digest(&("many", i)), record)
-        })
+    let values: Vec<_> = (0..n)
+        .map(|i| (fleche::digest(&i), fleche::codec::encode(&i).unwrap()))
         .collect();
+    let records: Vec<_> = (0..n).map(|i| call_of("many", t0, i)).collect();
     cache.insert_records(&records, &values).unwrap();
+}
+
+/// Call `i` of function `name` (key and record): argument `x` = `i`, result the same, started
+/// `i` milliseconds after `t0`, tagged `run` = `i % 7`.
+fn call_of(
+    name: &str,
+    t0: chrono::DateTime<chrono::Utc>,
+    i: i64,
+) -> (fleche::Digest, fleche::CallRecord) {
+    let xd = fleche::digest(&i);
+    let start = t0 + chrono::Duration::milliseconds(i);
+    let record = fleche::CallRecord {
+        name: name.into(),
+        module: "tests".into(),
+        version: None,
+        code: None,
+        arguments: vec![("x".into(), xd)],
+        argument_keys: Vec::new(),
+        result: xd,
+        result_type: "i64".into(),
+        result_size: 9,
+        metadata: fleche::Metadata {
+            timestart: start,
+            timestop: start,
+            walltime: 0.001,
+            tags: [("run".to_owned(), (i % 7).into())].into_iter().collect(),
+            ..Default::default()
+        },
+    };
+    (fleche::digest(&(name, i)), record)
 }
 
 #[test]
@@ -634,4 +623,132 @@ fn calls_added_while_the_reader_loads_appear_once_with_every_summary() {
     assert_eq!(st.table.view.len(), 2, "many(8) and square(8)");
     st.set_filter(&format!("arg:x={}", n - 1));
     assert_eq!(st.table.view.len(), 1);
+}
+
+/// Calls like those of `write_many`, of function `backdated`, started before any it wrote.
+fn backdated(range: std::ops::Range<i64>) -> Vec<(fleche::Digest, fleche::CallRecord)> {
+    use chrono::TimeZone;
+    let t0 = chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    range.map(|i| call_of("backdated", t0, i)).collect()
+}
+
+#[test]
+fn calls_another_process_deletes_go_and_backdated_ones_come_after_a_rescan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    let n = 3_000;
+    write_many(&path, n);
+    let (mut st, cache, rx) = browse(&path);
+    assert_eq!(st.calls.len(), n as usize);
+    // Another process deletes some calls, and adds some that started before any loaded (the
+    // time index shows nothing newer: only the count says the cache changed).
+    let gone: Vec<fleche::Digest> = (0..n)
+        .step_by(7)
+        .map(|i| fleche::digest(&("many", i)))
+        .collect();
+    let added = backdated(0..40);
+    {
+        let writer = fleche::Cache::open(&path).unwrap();
+        writer.insert_records(&added, &[]).unwrap();
+        assert_eq!(
+            open::delete(&writer, &gone),
+            format!("deleted {} calls", gone.len())
+        );
+    }
+    let stored: std::collections::BTreeSet<fleche::Digest> = fleche::Cache::open_read_only(&path)
+        .unwrap()
+        .keys_newest_first()
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(stored.len(), n as usize - gone.len() + added.len());
+    let held = |s: &State| -> std::collections::BTreeSet<fleche::Digest> {
+        s.calls.rows.iter().map(|r| r.key).collect()
+    };
+    pump(&mut st, &rx, &cache, |s| held(s) == stored);
+    assert_eq!(held(&st), stored);
+    assert_eq!(st.calls.len(), stored.len(), "each call once");
+    assert_eq!(st.table.view.len(), stored.len());
+    st.set_filter("fn:backdated");
+    assert_eq!(st.table.view.len(), added.len());
+    // The reader keeps up after: one more call, deleted again.
+    let more = backdated(40..41);
+    fleche::Cache::open(&path)
+        .unwrap()
+        .insert_records(&more, &[])
+        .unwrap();
+    pump(&mut st, &rx, &cache, |s| s.calls.contains(&more[0].0));
+    assert!(st.calls.contains(&more[0].0));
+    open::delete(&fleche::Cache::open(&path).unwrap(), &[more[0].0]);
+    pump(&mut st, &rx, &cache, |s| !s.calls.contains(&more[0].0));
+    assert_eq!(held(&st), stored);
+}
+
+/// The tree of the opened call, as `label: text` lines.
+fn opened_lines(st: &State) -> Vec<String> {
+    let view = st.call.as_ref().expect("a call is open");
+    view.tree
+        .rows()
+        .iter()
+        .map(|&id| {
+            format!(
+                "{}: {}",
+                view.tree.node(id).label,
+                view.tree.describe(id, 200)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_opened_call_shows_its_record_read_again_and_says_when_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.redb");
+    write_cache(&path);
+    let (mut st, cache, _rx) = browse(&path);
+    st.set_filter("fn:spectrum");
+    st.update(Action::Open, &cache);
+    let key = st.call.as_ref().unwrap().key;
+    let record = fleche::Cache::open_read_only(&path)
+        .unwrap()
+        .records_of(&[key])
+        .unwrap()
+        .remove(0)
+        .record
+        .unwrap();
+    let view = st.call.as_ref().unwrap();
+    let result = view.tree.rows()[view.selected];
+    assert_eq!(view.tree.node(result).label, "result");
+    assert_eq!(view.tree.digest(result), Some(record.result));
+    let lines = opened_lines(&st);
+    let stopped = format!(
+        "stopped: {}",
+        fleche_tui::times::time(record.metadata.timestop, false)
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with(&stopped)),
+        "{stopped} not in {lines:#?}"
+    );
+    // The row keeps only CPU user + system; the view shows each, from the record.
+    let resources = record.metadata.resources.as_ref().unwrap();
+    let user = fleche_tui::times::wall(resources.cpu_user.unwrap());
+    assert!(lines.contains(&format!("cpu user: {user}")), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("record:")),
+        "{lines:#?}"
+    );
+    st.update(Action::Back, &cache);
+
+    // Deleted by another process before the reader noticed: the view says so.
+    let writer = open::open(&path, true).unwrap().cache;
+    assert_eq!(open::delete(&writer, &[key]), "deleted 1 call");
+    drop(writer);
+    st.update(Action::Open, &cache);
+    let lines = opened_lines(&st);
+    assert!(
+        lines.contains(&"record: no longer in the cache".to_owned()),
+        "{lines:#?}"
+    );
+    let result = lines.iter().find(|l| l.starts_with("result:")).unwrap();
+    assert!(result.contains("no longer in the cache"), "{result}");
 }

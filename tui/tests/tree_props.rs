@@ -101,7 +101,10 @@ fn opened(bytes: &[u8], store: &dyn ValueStore) -> Vec<(String, bool, String)> {
 }
 
 fn store(bytes: &[u8]) -> MemoryValues {
-    MemoryValues([(fleche::digest(&bytes), bytes.to_vec())].into())
+    MemoryValues(
+        [(fleche::digest(&bytes), bytes.to_vec())].into(),
+        Default::default(),
+    )
 }
 
 proptest! {

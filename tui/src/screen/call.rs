@@ -62,9 +62,23 @@ pub struct CallView {
 
 impl CallView {
     /// Row `row` of the calls as a tree, with its headings open and its result selected, for
-    /// a terminal `rows` high.
-    pub fn open(calls: &Calls, row: u32, local_time: bool, rows: u16) -> CallView {
+    /// a terminal `rows` high. What the row does not keep (result, stop time, resources,
+    /// details) comes from the call's record, read again from `store`; a record gone or
+    /// unreadable meanwhile is said in the tree, which then shows what the row holds.
+    pub fn open(
+        calls: &Calls,
+        row: u32,
+        local_time: bool,
+        rows: u16,
+        store: &dyn ValueStore,
+    ) -> CallView {
         let row = &calls.rows[row as usize];
+        let (record, trouble) = match store.record(&row.key) {
+            Ok(Some(r)) => (Some(r), None),
+            Ok(None) => (None, Some("no longer in the cache".to_owned())),
+            Err(e) => (None, Some(format!("cannot be read: {e}"))),
+        };
+        let md = record.as_ref().map(|r| &r.metadata);
         let short = &row.key.to_string()[..8];
         let title = format!("{}({short})", calls.text(row.name));
         let mut t = Tree::new();
@@ -73,27 +87,32 @@ impl CallView {
             t.add(Some(parent), label, Body::Text(text));
         };
         line(&mut t, call, "key", row.key.to_string());
+        if let Some(trouble) = &trouble {
+            line(&mut t, call, "record", trouble.clone());
+        }
         line(&mut t, call, "function", calls.text(row.name).to_owned());
         line(&mut t, call, "module", calls.text(row.module).to_owned());
         if calls.layers.len() > 1 {
             line(&mut t, call, "layer", calls.layer_name(row).to_owned());
         }
-        let details = row.details.as_deref();
-        if let Some(v) = details.and_then(|d| d.version.as_deref()) {
+        if let Some(v) = record.as_ref().and_then(|r| r.version.as_deref()) {
             line(&mut t, call, "version", v.to_owned());
         }
-        if let Some(c) = details.and_then(|d| d.code) {
+        if let Some(c) = record.as_ref().and_then(|r| r.code) {
             line(&mut t, call, "code", c.to_string());
         }
         line(&mut t, call, "started", time(row.start(), local_time));
-        line(&mut t, call, "stopped", time(row.stop(), local_time));
+        if let Some(md) = md {
+            line(&mut t, call, "stopped", time(md.timestop, local_time));
+        }
         line(&mut t, call, "wall time", wall(row.wall));
-        let r = &row.resources;
-        if r.is_some() {
+        if let Some(r) = md.and_then(|m| m.resources.as_ref())
+            && (r.cpu_user.is_some() || r.cpu_system.is_some() || r.peak_memory_growth.is_some())
+        {
             let cpu = |s: Option<f64>| s.map_or_else(|| "?".to_owned(), wall);
-            line(&mut t, call, "cpu user", cpu(r.cpu_user()));
-            line(&mut t, call, "cpu system", cpu(r.cpu_system()));
-            if let Some(bytes) = r.peak_memory_growth() {
+            line(&mut t, call, "cpu user", cpu(r.cpu_user));
+            line(&mut t, call, "cpu system", cpu(r.cpu_system));
+            if let Some(bytes) = r.peak_memory_growth {
                 line(
                     &mut t,
                     call,
@@ -118,14 +137,14 @@ impl CallView {
                 );
             }
         }
-        if let Some(env) = details.and_then(|d| d.environment.as_ref()) {
+        if let Some(env) = md.and_then(|m| m.environment.as_ref()) {
             let e = t.add(Some(call), "environment", Body::Text(String::new()));
             line(&mut t, e, "host", env.hostname.clone());
             line(&mut t, e, "user", env.user.clone());
             line(&mut t, e, "directory", env.cwd.clone());
             line(&mut t, e, "fleche", env.fleche_version.clone());
         }
-        if let Some(git) = details.and_then(|d| d.git.as_ref()) {
+        if let Some(git) = md.and_then(|m| m.git.as_ref()) {
             let g = t.add(Some(call), "git", Body::Text(String::new()));
             let unknown = || "?".to_owned();
             line(
@@ -148,7 +167,7 @@ impl CallView {
             );
         }
         // One node per namespace of the user's own collectors, a line per entry.
-        for (namespace, value) in details.iter().flat_map(|d| &d.namespaces) {
+        for (namespace, value) in md.iter().flat_map(|m| &m.namespaces) {
             match value {
                 fleche::Value::Map(entries) => {
                     // Closed, the line shows the entries inline; opened, one per line.
@@ -179,21 +198,36 @@ impl CallView {
             );
             t.set_digest(id, digest);
         }
-        let result = t.add(
-            None,
-            "result",
-            Body::Unread(Unread {
-                digest: row.result,
-                hint: format!(
-                    "{} · {}",
+        let result = match &record {
+            Some(r) => {
+                let result = t.add(
+                    None,
+                    "result",
+                    Body::Unread(Unread {
+                        digest: r.result,
+                        hint: format!(
+                            "{} · {}",
+                            calls.text(row.result_type),
+                            human_size(r.result_size)
+                        ),
+                        summary: None,
+                        type_name: Some(calls.text(row.result_type).to_owned()),
+                    }),
+                );
+                t.set_digest(result, r.result);
+                result
+            }
+            None => t.add(
+                None,
+                "result",
+                Body::Text(format!(
+                    "{} · {} (the record {})",
                     calls.text(row.result_type),
-                    human_size(row.result_size)
-                ),
-                summary: None,
-                type_name: Some(calls.text(row.result_type).to_owned()),
-            }),
-        );
-        t.set_digest(result, row.result);
+                    human_size(row.result_size),
+                    trouble.as_deref().unwrap_or_default()
+                )),
+            ),
+        };
         // Open the headings (no values are read by that) and select the result.
         t.expand(call, &NoValues);
         t.expand(args, &NoValues);

@@ -13,7 +13,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 use crate::action::{Action, Effect, Reply};
 use crate::calls::{Calls, Column, SortKey, Sorter, Tag};
 use crate::draw::{Theme, fit};
-use crate::filter::{Query, Scope, escape};
+use crate::filter::{Query, RowSet, Scope, escape};
 use crate::input;
 use crate::layout::{HEADER_ROW, column_at, columns, keep_visible, step, table_height};
 use crate::loading::Loading;
@@ -56,12 +56,11 @@ const SETTLE_AT_ONCE: usize = 50_000;
 /// The calls table's state: order, filter and selection.
 #[derive(Debug)]
 pub struct CallsTable {
-    /// Every row, sorted, with the sort keys beside them.
-    order: Vec<u32>,
-    order_keys: Vec<SortKey>,
-    /// Rows shown: indices into `calls.rows`, sorted and filtered.
+    /// Every row, sorted, each with its sort key.
+    order: Vec<SortKey>,
+    /// Rows shown: indices into `calls.rows`, sorted and filtered (no keys: arrivals are
+    /// merged into the order, and the view taken from it again).
     pub view: Vec<u32>,
-    view_keys: Vec<SortKey>,
     /// Strings the sort keys rank (they change when a new name, tag or type arrives).
     ranked: usize,
     /// Sort column.
@@ -96,9 +95,7 @@ impl CallsTable {
     pub fn new(size: (u16, u16)) -> CallsTable {
         CallsTable {
             order: Vec::new(),
-            order_keys: Vec::new(),
             view: Vec::new(),
-            view_keys: Vec::new(),
             ranked: 0,
             sort: Column::Started,
             descending: true,
@@ -153,8 +150,19 @@ impl CallsTable {
     /// Re-sorts and re-filters everything now, keeping the selected call selected.
     pub fn flush(&mut self, calls: &Calls) {
         let keep = self.anchor(calls);
+        self.resort(calls, keep);
+    }
+
+    /// Calls were taken off (`keep` is the [`CallsTable::anchor`] from before): the rows
+    /// moved, so everything is sorted and filtered again, the selected call kept selected if
+    /// it is still there.
+    pub fn removed(&mut self, calls: &Calls, keep: (Option<Digest>, Option<usize>)) {
+        self.resort(calls, keep);
+    }
+
+    fn resort(&mut self, calls: &Calls, keep: (Option<Digest>, Option<usize>)) {
         let sorter = Sorter::new(calls, self.sort, self.descending);
-        (self.order_keys, self.order) = sorter.sort((0..calls.len() as u32).collect());
+        sorter.sort_into(&mut self.order, 0..calls.len() as u32);
         self.ranked = calls.strings.sorted_len();
         self.dirty = false;
         self.pending.clear();
@@ -163,35 +171,31 @@ impl CallsTable {
         self.reselect(calls, keep);
     }
 
-    /// The view from the whole order and the filter.
+    /// Makes room for `n` more calls (the count the reader gave): so the order and the view
+    /// never grow, which would hold an old list and a new one at once.
+    pub fn reserve(&mut self, n: usize) {
+        self.order.reserve_exact(n);
+        self.view.reserve_exact(n);
+    }
+
+    /// The view from the whole order and the filter (in the view's own memory).
     fn filter_all(&mut self, calls: &Calls) {
         self.view_scope = self.scope;
+        self.view.clear();
+        let all = self.order.iter().map(|k| k.row);
         if self.query.is_empty() {
-            // The view is the order; its keys are needed only to merge into a filtered one.
-            self.view.clone_from(&self.order);
-            self.view_keys = Vec::new();
+            self.view.extend(all);
             return;
         }
         let passing = self.query.test(calls, self.scope).passing();
-        if passing.len() == self.order.len() {
-            // Every call passes (the first letter typed, often): a copy, not a filter.
-            self.view.clone_from(&self.order);
-            self.view_keys.clone_from(&self.order_keys);
-            return;
-        }
-        (self.view_keys, self.view) = self
-            .order_keys
-            .iter()
-            .zip(&self.order)
-            .filter(|&(_, &r)| passing.has(r))
-            .map(|(k, r)| (*k, *r))
-            .unzip();
+        self.view.extend(all.filter(|&r| passing.has(r)));
     }
 
     /// Brings the table up to date with what the reader sent: new rows are sorted and merged
-    /// into the order (and the view), one pass over keys held side by side; the filter
-    /// re-runs when argument values it uses arrived. Removed or replaced calls, or a text
-    /// column whose strings changed rank, re-sort everything.
+    /// into the order, in place, and the view taken from it again (the rows it showed and
+    /// the new ones that pass); the filter re-runs when argument values it uses arrived.
+    /// Removed or replaced calls, or a text column whose strings changed rank, re-sort
+    /// everything.
     pub fn catch_up(&mut self, calls: &Calls) {
         let reranked = self.sort.is_text() && calls.strings.sorted_len() != self.ranked;
         if self.dirty || (reranked && !self.pending.is_empty()) {
@@ -204,21 +208,22 @@ impl CallsTable {
         let new = std::mem::take(&mut self.pending);
         if !new.is_empty() {
             let sorter = Sorter::new(calls, self.sort, self.descending);
-            let (new_keys, new) = sorter.sort(new);
-            (self.order_keys, self.order) =
-                sorter.merge((&self.order_keys, &self.order), (&new_keys, &new));
+            let new = sorter.sort(new);
+            sorter.merge(&mut self.order, &new);
             if self.query.is_empty() {
-                self.view.clone_from(&self.order);
+                self.filter_all(calls);
             } else if !self.refilter_due {
                 let test = self.query.test(calls, self.scope);
-                let (pass_keys, pass): (Vec<SortKey>, Vec<u32>) = new_keys
-                    .iter()
-                    .zip(&new)
-                    .filter(|&(_, &r)| test.passes(r))
-                    .map(|(k, r)| (*k, *r))
-                    .unzip();
-                (self.view_keys, self.view) =
-                    sorter.merge((&self.view_keys, &self.view), (&pass_keys, &pass));
+                let mut shown = RowSet::new(calls.len());
+                for &r in &self.view {
+                    shown.insert(r);
+                }
+                for k in new.iter().filter(|k| test.passes(k.row)) {
+                    shown.insert(k.row);
+                }
+                self.view.clear();
+                let rows = self.order.iter().map(|k| k.row);
+                self.view.extend(rows.filter(|&r| shown.has(r)));
             }
         }
         if std::mem::take(&mut self.refilter_due) {
@@ -277,26 +282,18 @@ impl CallsTable {
     /// small one call by call.
     fn narrow(&mut self, calls: &Calls) {
         let test = self.query.test(calls, self.scope);
-        let keys = std::mem::take(&mut self.view_keys);
-        let rows = std::mem::take(&mut self.view);
-        let keep: Box<dyn Fn(u32) -> bool> = if rows.len() > calls.len() / 8 {
+        // In place: the view never needs a second list.
+        if self.view.len() > calls.len() / 8 {
             let passing = test.passing();
-            Box::new(move |r| passing.has(r))
+            self.view.retain(|&r| passing.has(r));
         } else {
-            Box::new(|r| test.passes(r))
-        };
-        // A filtered view keeps its sort keys beside it (to merge arrivals into).
-        (self.view_keys, self.view) = keys
-            .iter()
-            .zip(&rows)
-            .filter(|&(_, &r)| keep(r))
-            .map(|(k, r)| (*k, *r))
-            .unzip();
+            self.view.retain(|&r| test.passes(r));
+        }
     }
 
     /// The selected call and its row on the screen; `None` for the row when the table shows
     /// its top, which then stays in view (new calls appear there).
-    fn anchor(&self, calls: &Calls) -> (Option<Digest>, Option<usize>) {
+    pub fn anchor(&self, calls: &Calls) -> (Option<Digest>, Option<usize>) {
         let row = (self.offset > 0).then(|| self.selected.saturating_sub(self.offset));
         (self.selected_key(calls), row)
     }
@@ -678,4 +675,46 @@ pub struct TableView<'a> {
     pub theme: Theme,
     /// Start times in local time (else UTC).
     pub local_time: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_arriving_in_parts_make_the_view_a_whole_sort_and_filter_makes() {
+        let mut records = crate::testing::synthetic_records(3_000);
+        // Out of time order, as the reader sends them (newest first, then by key).
+        records.rotate_left(1_000);
+        records[..1_000].reverse();
+        for filter in ["", "relax", "tag:project=alloys", "!fit x=1"] {
+            for sort in [Column::Started, Column::Function, Column::Tags] {
+                let mut calls = Calls::new();
+                let mut parts = CallsTable::new((120, 40));
+                parts.sort = sort;
+                parts.set_filter(filter, &calls);
+                for part in records.chunks(613) {
+                    for (key, record, x) in part {
+                        parts.arrived(Some(calls.len() as u32));
+                        calls.add(*key, record);
+                        calls.add_summary(record.arguments[0].1, &x.to_string());
+                    }
+                    parts.catch_up(&calls);
+                }
+                let mut whole = CallsTable::new((120, 40));
+                whole.sort = sort;
+                whole.set_filter(filter, &calls);
+                whole.flush(&calls);
+                assert!(!whole.view.is_empty(), "{filter:?}");
+                assert_eq!(parts.view, whole.view, "{filter:?} by {sort:?}");
+                assert_eq!(parts.order, whole.order, "{filter:?} by {sort:?}");
+                // Narrowing in place keeps what a whole filter gives.
+                let narrower = format!("{filter} fn:r");
+                parts.set_filter(&narrower, &calls);
+                whole.set_filter(&narrower, &calls);
+                whole.flush(&calls);
+                assert_eq!(parts.view, whole.view, "{narrower:?} by {sort:?}");
+            }
+        }
+    }
 }
