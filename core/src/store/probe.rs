@@ -444,7 +444,7 @@ mod tests {
     /// guard to report, once every part is done.
     #[test]
     fn parts_come_back_in_order_and_failures_reach_the_reader() {
-        assert_eq!(in_parallel(1, |i| Ok(i)).unwrap(), [0]);
+        assert_eq!(in_parallel(1, Ok).unwrap(), [0]);
         assert_eq!(in_parallel(5, |i| Ok(i * 10)).unwrap(), [0, 10, 20, 30, 40]);
         let failed = in_parallel(3, |i| {
             if i == 1 {
