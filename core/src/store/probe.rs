@@ -78,13 +78,12 @@ thread_local! {
 /// The keys of part `part` of `parts` even stretches (call keys are digests, so about as
 /// many calls fall in each).
 fn key_share(part: usize, parts: usize) -> (Bound<[u8; 32]>, Bound<[u8; 32]>) {
-    let edge = |i: usize| {
-        let first = i * 256 / parts;
-        let mut key = [0u8; 32];
-        key[0] = first as u8;
-        if i == 0 || first >= 256 {
-            Unbounded
-        } else {
+    // Stretch `i` starts at the first key whose first byte is `i * 256 / parts`.
+    let edge = |i: usize| match u8::try_from(i * 256 / parts) {
+        Ok(0) | Err(_) => Unbounded,
+        Ok(first) => {
+            let mut key = [0u8; 32];
+            key[0] = first;
             Included(key)
         }
     };
@@ -224,11 +223,11 @@ impl Store {
             let threads = threads_for(prefixes.len() as u64, LOOKED_UP_PER_THREAD);
             let share = prefixes.len().div_ceil(threads).max(1);
             let parts = in_parallel(threads, |part| {
-                let (mut state, mut kept) = (start(), Vec::with_capacity(share));
+                let (mut state, mut kept, mut seen) = (start(), Vec::with_capacity(share), 0);
                 for p in prefixes.chunks(share).nth(part).unwrap_or_default() {
                     for entry in calls_with_prefix(&calls, *p)? {
                         let (k, v) = entry?;
-                        visited.fetch_add(1, Ordering::Relaxed);
+                        seen += 1;
                         read(
                             &mut state,
                             &mut kept,
@@ -237,6 +236,7 @@ impl Store {
                         );
                     }
                 }
+                visited.fetch_add(seen, Ordering::Relaxed);
                 Ok((state, kept))
             })?;
             Ok(Candidates {
