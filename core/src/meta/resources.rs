@@ -105,8 +105,8 @@ mod tests {
             std::hint::black_box(block);
         });
         held.1.recv().unwrap();
-        // SAFETY: as in `read`.
-        #[allow(unsafe_code)]
+        // SAFETY: as in `read`. (`c_long` is narrower than i64 on 32-bit targets.)
+        #[allow(unsafe_code, clippy::useless_conversion)]
         let process = unsafe {
             let mut u: libc::rusage = std::mem::zeroed();
             assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut u), 0);
