@@ -314,9 +314,7 @@ impl Table {
                                 .map(|(_, d)| d)
                         },
                         |record| {
-                            let arguments = record.arguments.iter();
-                            arguments
-                                .into_iter()
+                            (record.arguments.iter())
                                 .find(|(n, _)| n == name)
                                 .map(|(_, d)| *d)
                         },
@@ -830,14 +828,10 @@ impl Row {
     }
 }
 
-/// The first `len` hex characters of a digest, without going through `Display`.
-/// What a table shows of `calls` as a whole (see [`Summary`]), when the query did not gather
-/// it while reading them. Calls read together share their definitions and tag key lists, so
-/// each of those is looked at once, not once per call.
 /// The cells of a column showing, for each row, the value `digests` names there (empty where
 /// it names none), as `summarise` puts it. The distinct values of the calls of one cache file
-/// are read in one read transaction, not one per cell (a table of 100,000 calls reads its
-/// column in a tenth of the time); calls read through a stack ask it value by value.
+/// are read in one read transaction, not one per cell (several times faster for a column of
+/// 100,000 values); calls read through a stack ask it value by value, layer by layer.
 fn value_cells(
     rows: &[Line],
     digests: &[Option<Digest>],
@@ -857,8 +851,8 @@ fn value_cells(
         }
     }
     // What each store holds under each of its digests (sorted), or why it could not be read.
-    type Found = Result<Option<Vec<u8>>, String>;
-    let read: HashMap<usize, (Vec<Digest>, Vec<Found>)> = (wanted.into_iter())
+    type Stored = Result<Option<Vec<u8>>, String>;
+    let read: HashMap<usize, (Vec<Digest>, Vec<Stored>)> = (wanted.into_iter())
         .map(|(id, (store, mut list))| {
             list.sort_unstable();
             list.dedup();
@@ -904,6 +898,9 @@ fn value_cells(
         .collect()
 }
 
+/// What a table shows of `calls` as a whole (see [`Summary`]), when the query did not gather
+/// it while reading them. Calls read together share their definitions and tag key lists, so
+/// each of those is looked at once, not once per call.
 fn summarize(calls: &[Call]) -> Summary {
     type Definition<'a> = (Option<&'a str>, Option<Digest>);
     let mut tags: BTreeSet<&str> = BTreeSet::new();
