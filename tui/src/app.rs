@@ -380,8 +380,11 @@ impl State {
         self.table.settle(&self.calls);
     }
 
-    /// Takes off calls that are gone.
+    /// Takes off calls that are gone. A listing under way is dropped: its bits name rows by
+    /// their place, which the removal changes (the reader's next poll sees the count differ
+    /// and lists again).
     fn removed(&mut self, keys: &[Digest]) {
+        self.listed = None;
         // Found before the rows move (the table's row numbers are stale after).
         let keep = self.table.anchor(&self.calls);
         self.calls.remove(keys);
@@ -458,6 +461,24 @@ mod tests {
         st.update(Action::Loaded(Loaded::Listed), &NoStore);
         assert_eq!(st.calls.len(), 1);
         assert!(st.calls.contains(&keys[3]));
+    }
+
+    /// Rows removed while a listing goes on move the others: that listing drops nothing.
+    #[test]
+    fn a_removal_during_a_listing_leaves_the_listing_without_effect() {
+        let (records, _) = notebook();
+        let keys: Vec<Digest> = records.iter().map(|(k, _)| *k).collect();
+        let mut st = state();
+        st.update(
+            Action::Loaded(Loaded::rows(records[..3].to_vec())),
+            &NoStore,
+        );
+        st.update(Action::Loaded(Loaded::Listing), &NoStore);
+        assert_eq!(ask(&mut st, &[keys[2]]), Vec::<Digest>::new());
+        st.update(Action::Loaded(Loaded::Removed(vec![keys[0]])), &NoStore);
+        st.update(Action::Loaded(Loaded::Listed), &NoStore);
+        assert_eq!(st.calls.len(), 2);
+        assert!(st.calls.contains(&keys[1]) && st.calls.contains(&keys[2]));
     }
 
     #[test]
