@@ -33,6 +33,8 @@ pub struct Function {
     key_prefix: OnceLock<blake3::Hasher>,
     /// See [`Function::id`].
     id: OnceLock<u64>,
+    /// `code` parsed, once: every miss puts it in its record.
+    code_digest: OnceLock<Option<Digest>>,
     /// Makes the collectors of `#[fleche(meta = [...])]`, run on the first miss.
     meta: Option<fn() -> Vec<Attached>>,
     collectors: OnceLock<Vec<Attached>>,
@@ -57,6 +59,7 @@ impl Function {
             last_body_micros: AtomicU64::new(u64::MAX),
             key_prefix: OnceLock::new(),
             id: OnceLock::new(),
+            code_digest: OnceLock::new(),
             meta: None,
             collectors: OnceLock::new(),
         }
@@ -98,7 +101,9 @@ impl Function {
     }
 
     pub(crate) fn code_digest(&self) -> Option<Digest> {
-        self.code.and_then(|c| c.parse().ok())
+        *self
+            .code_digest
+            .get_or_init(|| self.code.and_then(|c| c.parse().ok()))
     }
 
     /// The call key for these arguments.

@@ -4,7 +4,6 @@
 //! a decision in it lives here, as ordinary code.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::thread::ThreadId;
 use std::time::Instant;
@@ -517,7 +516,8 @@ struct InFlight {
 }
 
 type FlightKey = (usize, Digest);
-static FLIGHTS: LazyLock<Mutex<HashMap<FlightKey, Arc<InFlight>>>> =
+// foldhash, not the default SipHash: a miss hashes its key three times here.
+static FLIGHTS: LazyLock<Mutex<foldhash::HashMap<FlightKey, Arc<InFlight>>>> =
     LazyLock::new(Default::default);
 
 enum Claim {

@@ -110,3 +110,57 @@ fn hits_follow_every_write_queued_committed_or_evicted() {
         assert_eq!(RUNS.load(Ordering::SeqCst), 501);
     }
 }
+
+static WIDE_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts its runs; only the test below calls it. Results of 1 byte and of 4 KB: a memory
+/// cache keeps only small committed results beside its database.
+#[fleche]
+fn wide(x: u64, size: usize) -> Vec<u8> {
+    WIDE_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![x as u8; size]
+}
+
+/// A memory cache answers a miss from its queue alone while that holds every result it
+/// stored; each way a result can leave the queue (too large, evicted, copied in from
+/// elsewhere) must send later lookups to the database again. Each case on a fresh cache.
+#[test]
+fn every_stored_call_hits_after_results_leave_the_queue() {
+    let runs = || WIDE_RUNS.load(Ordering::SeqCst);
+    let fill = |cache: &Cache, size: usize| {
+        let _active = cache.activate();
+        for x in 0..20 {
+            wide(x, size);
+        }
+        cache.flush().unwrap();
+    };
+    let hits = |cache: &Cache, size: usize, skip: u64, why: &str| {
+        let _active = cache.activate();
+        let before = runs();
+        for x in (0..20).filter(|x| *x != skip) {
+            wide(x, size);
+        }
+        assert_eq!(runs(), before, "{why}");
+    };
+
+    let large = Cache::memory();
+    fill(&large, 4096);
+    hits(
+        &large,
+        4096,
+        u64::MAX,
+        "large results, committed and let go, hit",
+    );
+
+    let evicted = Cache::memory();
+    fill(&evicted, 1);
+    assert!(evicted.evict(wide::digest(3, 1)).unwrap());
+    hits(&evicted, 1, 3, "the other results hit after an eviction");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = Cache::open(dir.path().join("from.redb")).unwrap();
+    fill(&file, 2);
+    let copied = Cache::memory();
+    file.query().copy_to(&copied).unwrap();
+    hits(&copied, 2, u64::MAX, "calls copied in from a file hit");
+}

@@ -283,11 +283,12 @@ impl Running {
         let collectors = effective(own);
         let mut started = Vec::with_capacity(collectors.len());
         for c in collectors {
-            let name = c.name().to_owned();
-            match unpanicked(|| c.0.start()) {
+            match unpanicked(|| c.0.clone().start()) {
                 Ok(Ok(s)) => started.push(s),
-                Ok(Err(e)) => warn_collector(function, &name, "failed before the call", &e),
-                Err(panic) => warn_collector(function, &name, "panicked before the call", &panic),
+                Ok(Err(e)) => warn_collector(function, c.name(), "failed before the call", &e),
+                Err(panic) => {
+                    warn_collector(function, c.name(), "panicked before the call", &panic);
+                }
             }
         }
         Running(started)
@@ -296,11 +297,12 @@ impl Running {
     /// Runs every `after`, last started first, and records the namespaces in `md`.
     pub(crate) fn finish(self, function: &str, md: &mut Metadata) {
         for s in self.0.into_iter().rev() {
-            let name = s.name().to_owned();
+            // The collector outlives its `finish`, which consumes what `before` took.
+            let c = s.collector();
             match unpanicked(|| s.finish(md)) {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => warn_collector(function, &name, "failed after the call", &e),
-                Err(panic) => warn_collector(function, &name, "panicked after the call", &panic),
+                Ok(Err(e)) => warn_collector(function, c.name(), "failed after the call", &e),
+                Err(panic) => warn_collector(function, c.name(), "panicked after the call", &panic),
             }
         }
     }
@@ -320,7 +322,7 @@ trait Erased: Send + Sync {
 
 /// A collector whose `before` ran.
 trait Started: Send {
-    fn name(&self) -> &str;
+    fn collector(&self) -> Attached;
     fn finish(self: Box<Self>, md: &mut Metadata) -> Result<(), String>;
 }
 
@@ -344,8 +346,8 @@ impl<C: Collector> Erased for C {
 }
 
 impl<C: Collector> Started for StartedWith<C> {
-    fn name(&self) -> &str {
-        self.collector.name()
+    fn collector(&self) -> Attached {
+        Attached(self.collector.clone())
     }
 
     fn finish(self: Box<Self>, md: &mut Metadata) -> Result<(), String> {

@@ -48,7 +48,7 @@ pub(crate) use probe::READ_THREADS;
 use put::{ToPut, index, put_calls_in, put_values_in, unindex};
 use slot::{Reopen, Slot};
 pub(crate) use writer::QueuedCall;
-use writer::Writer;
+use writer::{Queued, Writer};
 
 type Key = [u8; 32];
 
@@ -335,6 +335,10 @@ impl Store {
         })?;
         let store = Store::new(Handle::ReadWrite(Arc::new(db)), Location::Memory, None);
         store.create_tables()?;
+        // Empty: every result it will hold passes through the queue.
+        if let Some(writer) = &store.writer {
+            writer.keeps_all();
+        }
         Ok(store)
     }
 
@@ -559,8 +563,13 @@ impl Store {
         self.value_reads.fetch_add(1, Ordering::Relaxed);
         // The queue first: the writer marks its commit before it lets a result leave the
         // queue, so a result not found here is in the snapshot of the generation read next.
-        if let Some((digest, bytes)) = self.writer.as_ref().and_then(|w| w.pending_result(key)) {
-            return Ok(Some((digest, HitBytes::Queued(bytes))));
+        match self.writer.as_ref().map(|w| w.queued_result(key)) {
+            Some(Queued::Result(digest, bytes)) => {
+                return Ok(Some((digest, HitBytes::Queued(bytes))));
+            }
+            // Under a size limit a commit may evict what the map still holds.
+            Some(Queued::Absent) if self.limit.get().is_none() => return Ok(None),
+            _ => {}
         }
         let found = if self.reuses_snapshots {
             self.result_of_in_recent(key)?

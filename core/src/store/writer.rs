@@ -117,6 +117,16 @@ impl QueuedCall {
     }
 }
 
+/// See [`Writer::queued_result`].
+pub(crate) enum Queued {
+    /// The result's digest and bytes.
+    Result(Digest, Arc<[u8]>),
+    /// A memory store that holds no result the queue did not keep: not stored.
+    Absent,
+    /// Not queued: the database may hold it.
+    Unknown,
+}
+
 struct State {
     queue: Vec<(u64, QueuedCall)>,
     /// What `queue` holds, in bytes.
@@ -132,6 +142,13 @@ struct State {
     failure: Option<String>,
     /// How many records the queue holds at most now, between the bounds above.
     limit: usize,
+    /// A memory store's `pending` holds every result its database holds: it started empty
+    /// and nothing left the map since. A key missing from the map is then not stored at
+    /// all, and a miss need not read the database (twice).
+    kept_all: bool,
+    /// The writer thread waits for work: only then does a queued record need to wake it
+    /// (a notification is a system call, on every miss otherwise).
+    idle: bool,
     shutdown: bool,
 }
 
@@ -146,6 +163,8 @@ impl Default for State {
             not_stored: 0,
             failure: None,
             limit: FIRST_QUEUED_RECORDS,
+            kept_all: false,
+            idle: false,
             shutdown: false,
         }
     }
@@ -238,8 +257,19 @@ impl Writer {
                 .insert(call.key, (seq, *digest, Arc::from(bytes.as_slice())));
         }
         state.queue.push((seq, call));
+        let wake = state.idle;
         drop(state);
-        self.shared.work.notify_one();
+        if wake {
+            self.shared.work.notify_one();
+        }
+    }
+
+    /// Marks a memory store's database as empty but for what the queue keeps: see
+    /// [`State::kept_all`]. Called once, on a fresh memory store.
+    pub(crate) fn keeps_all(&self) {
+        if keeps_results(&self.location) {
+            lock(&self.shared.state).kept_all = true;
+        }
     }
 
     /// Drops the committed results a memory store keeps, before and after a change made
@@ -249,6 +279,7 @@ impl Writer {
             let mut state = lock(&self.shared.state);
             let committed = state.committed;
             state.pending.retain(|_, (seq, _, _)| *seq > committed);
+            state.kept_all = false;
         }
     }
 
@@ -266,15 +297,16 @@ impl Writer {
         self.shared.work.notify_one();
     }
 
-    /// The result of a call that is queued but not yet committed (or, on a memory store,
-    /// committed and kept).
+    /// What the queue knows of the result of a call: queued but not yet committed (or, on
+    /// a memory store, committed and kept), not stored at all, or nothing.
     /// The bytes are shared with the queue, not copied.
-    pub(crate) fn pending_result(&self, key: &Digest) -> Option<(Digest, Arc<[u8]>)> {
+    pub(crate) fn queued_result(&self, key: &Digest) -> Queued {
         let state = lock(&self.shared.state);
-        state
-            .pending
-            .get(key)
-            .map(|(_, digest, bytes)| (*digest, bytes.clone()))
+        match state.pending.get(key) {
+            Some((_, digest, bytes)) => Queued::Result(*digest, bytes.clone()),
+            None if state.kept_all => Queued::Absent,
+            None => Queued::Unknown,
+        }
     }
 
     /// Waits until everything queued before this call is committed, and reports the records
@@ -359,6 +391,7 @@ fn run(
                     state = lock(&shared.state);
                     continue;
                 }
+                state.idle = true;
                 state = match uses_left.into_iter().chain(snapshot_left).min() {
                     None => shared.work.wait(state).unwrap_or_else(|e| e.into_inner()),
                     Some(left) => {
@@ -369,6 +402,7 @@ fn run(
                             .0
                     }
                 };
+                state.idle = false;
             }
             if state.queue.is_empty() {
                 let shutdown = state.shutdown;
@@ -413,6 +447,7 @@ fn run(
         let mut state = lock(&shared.state);
         state.committed = last;
         // Under a size limit a commit may evict calls, which kept results would still answer.
+        let kept = state.pending.len();
         if keeps_results(location) && failure.is_none() && size_limit.get().is_none() {
             if state.pending.len() > KEPT_RESULTS {
                 state.pending.retain(|_, (seq, _, _)| *seq > last);
@@ -421,8 +456,11 @@ fn run(
                     .pending
                     .retain(|_, (seq, _, bytes)| *seq > last || bytes.len() <= KEPT_RESULT_BYTES);
             }
+            // A committed result left the map: the map no longer holds them all.
+            state.kept_all &= state.pending.len() == kept;
         } else {
             state.pending.retain(|_, (seq, _, _)| *seq > last);
+            state.kept_all = false;
         }
         state.limit = next_limit(state.limit, batch.len(), took);
         if let Some(e) = failure {
