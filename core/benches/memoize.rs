@@ -113,6 +113,32 @@ fn misses_in_a_row(bencher: divan::Bencher<'_, '_>, backend: &str) {
         });
 }
 
+/// The same loop until its last call returned, its records left to the writer: how long a
+/// notebook cell of misses takes (the cache is flushed outside the timing).
+#[divan::bench(args = ["memory", "file"], sample_count = 5, sample_size = 1)]
+fn misses_in_a_row_returned(bencher: divan::Bencher<'_, '_>, backend: &str) {
+    const CALLS: i64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    bencher
+        .counter(divan::counter::ItemsCount::new(CALLS as usize))
+        .with_inputs(|| {
+            n += 1;
+            if backend == "memory" {
+                Cache::memory()
+            } else {
+                Cache::open(dir.path().join(format!("returned{n}.redb"))).unwrap()
+            }
+        })
+        .bench_local_values(|cache| {
+            let active = cache.activate();
+            for i in 0..CALLS {
+                small(black_box(i));
+            }
+            (cache, active)
+        });
+}
+
 #[divan::bench]
 fn uncached_body(bencher: divan::Bencher<'_, '_>) {
     bencher.bench_local(|| black_box(7i64).wrapping_mul(3));

@@ -49,6 +49,13 @@ const FIRST_QUEUED_RECORDS: usize = 64;
 /// commit under way and the next). A single record larger than this is still queued, alone.
 pub(crate) const MAX_QUEUED_BYTES: usize = 8 << 20;
 
+/// A memory store's queue holds up to this many records and bytes instead: no other process
+/// reads its database, and a killed process loses all of it anyway, so a burst of misses
+/// need not wait for the writer (whose insertions cost several times a small miss). Readers
+/// still wait until every queued record is committed.
+const MEMORY_QUEUED_RECORDS: usize = 1 << 16;
+const MEMORY_QUEUED_BYTES: usize = 64 << 20;
+
 /// A memory store keeps committed results of at most this many bytes in the queue's map, and
 /// at most [`KEPT_RESULTS`] of them: a hit on one is a map lookup instead of two B-tree reads
 /// in redb. Its other hits, and everything else, read redb as before.
@@ -239,8 +246,13 @@ impl Writer {
     pub(crate) fn enqueue(&self, call: QueuedCall) {
         let size = call.size();
         let mut state = lock(&self.shared.state);
+        let (records, bytes) = if self.location == Location::Memory {
+            (MEMORY_QUEUED_RECORDS, MEMORY_QUEUED_BYTES)
+        } else {
+            (state.limit, MAX_QUEUED_BYTES)
+        };
         while !state.queue.is_empty()
-            && (state.queue.len() >= state.limit || state.queued_bytes + size > MAX_QUEUED_BYTES)
+            && (state.queue.len() >= records || state.queued_bytes + size > bytes)
         {
             state = self
                 .shared
