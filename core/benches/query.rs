@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use fleche::record::{CallRecord, Metadata};
+use fleche::record::{CallRecord, Environment, Git, Metadata, Resources};
 use fleche::{Cache, Digest};
 
 /// Calls in each cache: 100,000 unless `FLECHE_QUERY_CALLS` says otherwise.
@@ -32,10 +32,18 @@ fn main() {
     divan::main();
 }
 
-fn fill(cache: &Cache) {
+/// Which metadata the calls carry besides their times and tags.
+#[derive(Clone, Copy, PartialEq)]
+enum Collected {
+    Nothing,
+    /// Every built-in collector's: environment, git and resources.
+    BuiltIns,
+}
+
+fn fill(cache: &Cache, collected: Collected) {
     let started = std::time::Instant::now();
     for first in (0..*CALLS).step_by(COMMIT) {
-        fill_some(cache, first..(first + COMMIT).min(*CALLS));
+        fill_some(cache, first..(first + COMMIT).min(*CALLS), collected);
     }
     assert_eq!(cache.len().unwrap(), *CALLS as u64);
     eprintln!(
@@ -45,7 +53,8 @@ fn fill(cache: &Cache) {
     );
 }
 
-fn fill_some(cache: &Cache, range: std::ops::Range<usize>) {
+fn fill_some(cache: &Cache, range: std::ops::Range<usize>, collected: Collected) {
+    let built_ins = collected == Collected::BuiltIns;
     let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
     let mut values = Vec::with_capacity(range.len() * 2);
     let calls: Vec<(Digest, CallRecord)> = range
@@ -73,6 +82,24 @@ fn fill_some(cache: &Cache, range: std::ops::Range<usize>) {
                     timestop: t0 + chrono::Duration::microseconds(i as i64 + 5),
                     walltime: 5e-6,
                     tags,
+                    environment: built_ins.then(|| Environment {
+                        hostname: "node-7".into(),
+                        user: "analyst".into(),
+                        cwd: "/home/analyst/project".into(),
+                        program: "evcxr".into(),
+                        fleche_version: "0.1.0".into(),
+                        rustc_version: "rustc 1.95.0".into(),
+                    }),
+                    git: built_ins.then(|| Git {
+                        commit: Some(format!("{:040x}", i / 1000)),
+                        branch: Some("main".into()),
+                        dirty: Some(i % 2 == 0),
+                    }),
+                    resources: built_ins.then_some(Resources {
+                        cpu_user: Some(4e-6),
+                        cpu_system: Some(1e-6),
+                        peak_memory_growth: Some(0),
+                    }),
                     ..Default::default()
                 },
             };
@@ -84,16 +111,23 @@ fn fill_some(cache: &Cache, range: std::ops::Range<usize>) {
 
 static MEMORY: LazyLock<Cache> = LazyLock::new(|| {
     let cache = Cache::memory();
-    fill(&cache);
+    fill(&cache, Collected::Nothing);
     cache
 });
 
-static FILE: LazyLock<(tempfile::TempDir, Cache)> = LazyLock::new(|| {
+static FILE: LazyLock<(tempfile::TempDir, Cache)> = LazyLock::new(|| file(Collected::Nothing));
+
+/// A file whose calls carry what the built-in collectors record, as with `fleche.toml`'s
+/// `[metadata]` all on.
+static FILE_COLLECTED: LazyLock<(tempfile::TempDir, Cache)> =
+    LazyLock::new(|| file(Collected::BuiltIns));
+
+fn file(collected: Collected) -> (tempfile::TempDir, Cache) {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
-    fill(&cache);
+    fill(&cache, collected);
     (dir, cache)
-});
+}
 
 /// A query by function name: 1% of the calls.
 #[divan::bench(args = ["memory", "file"], sample_count = 30)]
@@ -118,6 +152,17 @@ fn table(bencher: divan::Bencher<'_, '_>, backend: &str) {
     } else {
         &FILE.1
     };
+    bencher.bench(|| {
+        let table = cache.table();
+        assert_eq!(table.len(), *CALLS);
+        table
+    });
+}
+
+/// The table of every call of a file whose calls carry the built-in collectors' metadata.
+#[divan::bench(sample_count = 10)]
+fn table_of_collected_calls(bencher: divan::Bencher<'_, '_>) {
+    let cache = &FILE_COLLECTED.1;
     bencher.bench(|| {
         let table = cache.table();
         assert_eq!(table.len(), *CALLS);

@@ -13,7 +13,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layer::{Entry, Layers};
 use crate::meta::Value;
-use crate::record::{CallRecord, Environment, Git, RecordView, Resources};
+use crate::record::{CallRecord, Environment, EnvironmentRef, Git, GitRef, RecordView, Resources};
 use crate::store::{PagedRecord, TimeKey, UnreadableRecord, ValueHead};
 
 /// A call record read in place, as [`Cache::visit_records_after`] passes it: its text
@@ -96,14 +96,14 @@ impl<'a> RecordRef<'a> {
         by_key.into_iter().collect()
     }
 
-    /// Host, user, directory, when recorded.
-    pub fn environment(&self) -> Option<&Environment> {
-        self.0.metadata.environment.as_ref()
+    /// Host, user, directory, when recorded (copied out of the record).
+    pub fn environment(&self) -> Option<Environment> {
+        self.0.metadata.environment.map(EnvironmentRef::owned)
     }
 
-    /// Git state, when recorded.
-    pub fn git(&self) -> Option<&Git> {
-        self.0.metadata.git.as_ref()
+    /// Git state, when recorded (copied out of the record).
+    pub fn git(&self) -> Option<Git> {
+        self.0.metadata.git.map(GitRef::owned)
     }
 
     /// CPU time and peak memory growth, when recorded.

@@ -97,8 +97,8 @@ pub(crate) struct MetadataView<'a> {
     pub(crate) stop_nanos: i64,
     pub(crate) walltime: f64,
     pub(crate) tags: TagList<'a>,
-    pub(crate) environment: Option<Environment>,
-    pub(crate) git: Option<Git>,
+    pub(crate) environment: Option<EnvironmentRef<'a>>,
+    pub(crate) git: Option<GitRef<'a>>,
     pub(crate) resources: Option<Resources>,
     pub(crate) namespaces: BTreeMap<String, Value>,
 }
@@ -194,8 +194,8 @@ impl RecordView<'_> {
                     .iter()
                     .map(|(k, v)| (k.to_owned(), v.to_owned_value()))
                     .collect(),
-                environment: md.environment.clone(),
-                git: md.git.clone(),
+                environment: md.environment.map(EnvironmentRef::owned),
+                git: md.git.map(GitRef::owned),
                 resources: md.resources.clone(),
                 namespaces: md.namespaces.clone(),
             },
@@ -288,6 +288,72 @@ pub struct Git {
     pub dirty: Option<bool>,
 }
 
+/// [`Environment`] borrowed, from a decoded record or read in place: a table of calls reads
+/// it without copying its six strings per call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EnvironmentRef<'a> {
+    pub(crate) hostname: &'a str,
+    pub(crate) user: &'a str,
+    pub(crate) cwd: &'a str,
+    pub(crate) program: &'a str,
+    pub(crate) fleche_version: &'a str,
+    pub(crate) rustc_version: &'a str,
+}
+
+impl EnvironmentRef<'_> {
+    pub(crate) fn owned(self) -> Environment {
+        Environment {
+            hostname: self.hostname.to_owned(),
+            user: self.user.to_owned(),
+            cwd: self.cwd.to_owned(),
+            program: self.program.to_owned(),
+            fleche_version: self.fleche_version.to_owned(),
+            rustc_version: self.rustc_version.to_owned(),
+        }
+    }
+}
+
+impl<'a> From<&'a Environment> for EnvironmentRef<'a> {
+    fn from(e: &'a Environment) -> EnvironmentRef<'a> {
+        EnvironmentRef {
+            hostname: &e.hostname,
+            user: &e.user,
+            cwd: &e.cwd,
+            program: &e.program,
+            fleche_version: &e.fleche_version,
+            rustc_version: &e.rustc_version,
+        }
+    }
+}
+
+/// [`Git`] borrowed; see [`EnvironmentRef`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GitRef<'a> {
+    pub(crate) commit: Option<&'a str>,
+    pub(crate) branch: Option<&'a str>,
+    pub(crate) dirty: Option<bool>,
+}
+
+impl GitRef<'_> {
+    pub(crate) fn owned(self) -> Git {
+        Git {
+            commit: self.commit.map(str::to_owned),
+            branch: self.branch.map(str::to_owned),
+            dirty: self.dirty,
+        }
+    }
+}
+
+impl<'a> From<&'a Git> for GitRef<'a> {
+    fn from(g: &'a Git) -> GitRef<'a> {
+        GitRef {
+            commit: g.commit.as_deref(),
+            branch: g.branch.as_deref(),
+            dirty: g.dirty,
+        }
+    }
+}
+
 // -------------------------------------------------------------------------------------------
 // Metadata entries by namespace and key, as queries filter them and tables flatten them.
 // -------------------------------------------------------------------------------------------
@@ -333,8 +399,8 @@ impl MetadataRef<'_, '_> {
                 timestop: md.timestop,
                 walltime: md.walltime,
                 has_tags: !md.tags.is_empty(),
-                environment: md.environment.as_ref(),
-                git: md.git.as_ref(),
+                environment: md.environment.as_ref().map(EnvironmentRef::from),
+                git: md.git.as_ref().map(GitRef::from),
                 resources: md.resources.as_ref(),
                 namespaces: &md.namespaces,
             },
@@ -343,8 +409,8 @@ impl MetadataRef<'_, '_> {
                 timestop: md.timestop(),
                 walltime: md.walltime,
                 has_tags: !md.tags.is_empty(),
-                environment: md.environment.as_ref(),
-                git: md.git.as_ref(),
+                environment: md.environment,
+                git: md.git,
                 resources: md.resources.as_ref(),
                 namespaces: &md.namespaces,
             },
@@ -379,17 +445,17 @@ impl MetadataRef<'_, '_> {
                 MetadataRef::View(md) => md.tags.get(key).map(|t| t.to_owned_value().to_value()),
             },
             "environment" => p.environment.and_then(|e| match key {
-                "hostname" => text(&e.hostname),
-                "user" => text(&e.user),
-                "cwd" => text(&e.cwd),
-                "program" => text(&e.program),
-                "fleche_version" => text(&e.fleche_version),
-                "rustc_version" => text(&e.rustc_version),
+                "hostname" => text(e.hostname),
+                "user" => text(e.user),
+                "cwd" => text(e.cwd),
+                "program" => text(e.program),
+                "fleche_version" => text(e.fleche_version),
+                "rustc_version" => text(e.rustc_version),
                 _ => None,
             }),
             "git" => p.git.and_then(|g| match key {
-                "commit" => g.commit.as_deref().and_then(text),
-                "branch" => g.branch.as_deref().and_then(text),
+                "commit" => g.commit.and_then(text),
+                "branch" => g.branch.and_then(text),
                 "dirty" => g.dirty.map(Value::Bool),
                 _ => None,
             }),
@@ -410,8 +476,8 @@ struct Parts<'m> {
     timestop: DateTime<Utc>,
     walltime: f64,
     has_tags: bool,
-    environment: Option<&'m Environment>,
-    git: Option<&'m Git>,
+    environment: Option<EnvironmentRef<'m>>,
+    git: Option<GitRef<'m>>,
     resources: Option<&'m Resources>,
     namespaces: &'m BTreeMap<String, Value>,
 }

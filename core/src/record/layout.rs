@@ -33,7 +33,9 @@ use std::collections::BTreeMap;
 
 use chrono::DateTime;
 
-use super::{CallRecord, Environment, Git, MetadataView, Pairs, RecordView, Resources, TagList};
+use super::{
+    CallRecord, EnvironmentRef, GitRef, MetadataView, Pairs, RecordView, Resources, TagList,
+};
 use crate::codec::{self, CodecError};
 use crate::digest::Digest;
 use crate::meta::value::{TagRef, TagValue, Value};
@@ -224,27 +226,27 @@ pub(super) fn view(bytes: &[u8]) -> Result<RecordView<'_>, CodecError> {
     let walltime = r.seconds()?;
     let tags = r.tags()?;
     let environment = if on(FLAG_ENVIRONMENT) {
-        Some(Environment {
-            hostname: r.str()?.to_owned(),
-            user: r.str()?.to_owned(),
-            cwd: r.str()?.to_owned(),
-            program: r.str()?.to_owned(),
-            fleche_version: r.str()?.to_owned(),
-            rustc_version: r.str()?.to_owned(),
+        Some(EnvironmentRef {
+            hostname: r.str()?,
+            user: r.str()?,
+            cwd: r.str()?,
+            program: r.str()?,
+            fleche_version: r.str()?,
+            rustc_version: r.str()?,
         })
     } else {
         None
     };
     let git = if on(FLAG_GIT) {
         let present = r.bits(15)?;
-        Some(Git {
+        Some(GitRef {
             commit: if present & 1 != 0 {
-                Some(r.str()?.to_owned())
+                Some(r.str()?)
             } else {
                 None
             },
             branch: if present & 2 != 0 {
-                Some(r.str()?.to_owned())
+                Some(r.str()?)
             } else {
                 None
             },
