@@ -12,7 +12,7 @@
 //! million calls), not the hours a million durable commits would.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use fleche::record::{CallRecord, Environment, Git, Metadata, Resources};
 use fleche::{Cache, Digest};
@@ -30,6 +30,13 @@ const COMMIT: usize = 100_000;
 
 fn main() {
     divan::main();
+    // Statics are never dropped: remove the files the cache files were written in, which
+    // are hundreds of megabytes (a gigabyte and more at a million calls).
+    for written in [&FILE, &FILE_COLLECTED] {
+        if let Some((dir, _)) = written.get() {
+            let _ = std::fs::remove_dir_all(dir.path());
+        }
+    }
 }
 
 /// Which metadata the calls carry besides their times and tags.
@@ -115,18 +122,26 @@ static MEMORY: LazyLock<Cache> = LazyLock::new(|| {
     cache
 });
 
-static FILE: LazyLock<(tempfile::TempDir, Cache)> = LazyLock::new(|| file(Collected::Nothing));
-
+/// Cache files, written on first use (see [`file`]).
+static FILE: OnceLock<(tempfile::TempDir, Cache)> = OnceLock::new();
 /// A file whose calls carry what the built-in collectors record, as with `fleche.toml`'s
 /// `[metadata]` all on.
-static FILE_COLLECTED: LazyLock<(tempfile::TempDir, Cache)> =
-    LazyLock::new(|| file(Collected::BuiltIns));
+static FILE_COLLECTED: OnceLock<(tempfile::TempDir, Cache)> = OnceLock::new();
 
-fn file(collected: Collected) -> (tempfile::TempDir, Cache) {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
-    fill(&cache, collected);
-    (dir, cache)
+/// The cache file of calls carrying `collected`, written in a temporary directory on first use.
+fn file(collected: Collected) -> &'static Cache {
+    let written = match collected {
+        Collected::Nothing => &FILE,
+        Collected::BuiltIns => &FILE_COLLECTED,
+    };
+    &written
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::open(dir.path().join("bench.redb")).unwrap();
+            fill(&cache, collected);
+            (dir, cache)
+        })
+        .1
 }
 
 /// A query by function name: 1% of the calls.
@@ -135,7 +150,7 @@ fn query_by_name(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
-        &FILE.1
+        file(Collected::Nothing)
     };
     bencher.bench(|| {
         let calls = cache.query().name("function_42").calls().unwrap();
@@ -150,7 +165,7 @@ fn table(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
-        &FILE.1
+        file(Collected::Nothing)
     };
     bencher.bench(|| {
         let table = cache.table();
@@ -162,7 +177,7 @@ fn table(bencher: divan::Bencher<'_, '_>, backend: &str) {
 /// The table of every call of a file whose calls carry the built-in collectors' metadata.
 #[divan::bench(sample_count = 10)]
 fn table_of_collected_calls(bencher: divan::Bencher<'_, '_>) {
-    let cache = &FILE_COLLECTED.1;
+    let cache = file(Collected::BuiltIns);
     bencher.bench(|| {
         let table = cache.table();
         assert_eq!(table.len(), *CALLS);
@@ -175,7 +190,7 @@ fn query_by_name_and_tag(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
-        &FILE.1
+        file(Collected::Nothing)
     };
     bencher.bench(|| {
         cache
@@ -193,7 +208,7 @@ fn table_with_values(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
-        &FILE.1
+        file(Collected::Nothing)
     };
     bencher.bench(|| {
         let table = cache.table().arguments(["x"]).results();
@@ -210,7 +225,7 @@ fn to_polars(bencher: divan::Bencher<'_, '_>, backend: &str) {
     let cache = if backend == "memory" {
         &*MEMORY
     } else {
-        &FILE.1
+        file(Collected::Nothing)
     };
     let table = cache.table().arguments(["x"]).results();
     bencher.bench(|| {
