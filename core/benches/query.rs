@@ -30,7 +30,7 @@ const COMMIT: usize = 100_000;
 
 fn main() {
     divan::main();
-    // Statics are never dropped: remove the files the cache files were written in, which
+    // Statics are never dropped: remove the folders the cache files were written in, which
     // are hundreds of megabytes (a gigabyte and more at a million calls).
     for written in [&FILE, &FILE_COLLECTED] {
         if let Some((dir, _)) = written.get() {
