@@ -14,7 +14,7 @@ use crate::action::Reply;
 pub use crate::action::{Action, Effect};
 use crate::batch::Batch;
 use crate::calls::{Arriving, Calls};
-use crate::filter::Query;
+use crate::filter::{Query, RowSet};
 use crate::loader::{Loaded, Row, SUMMARY_ASK};
 pub use crate::loading::Loading;
 pub use crate::screen::call::CallView;
@@ -88,8 +88,8 @@ pub struct State {
     /// When the reader's last message came.
     last_message: Option<Instant>,
     /// While the reader lists every stored call: how many rows there were when it began,
-    /// and a bit for each of them, set once it is listed.
-    listed: Option<(usize, Vec<u64>)>,
+    /// and those of them listed so far.
+    listed: Option<(usize, RowSet)>,
     /// Set when the user asked to leave.
     pub quit: bool,
 }
@@ -344,17 +344,15 @@ impl State {
             }
             Loaded::Listing => {
                 let n = self.calls.len();
-                self.listed = Some((n, vec![0; n.div_ceil(64)]));
+                self.listed = Some((n, RowSet::new(n)));
             }
             Loaded::Unknown(keys, ask) => {
                 let mut unknown = Vec::new();
                 for key in keys {
                     match self.calls.position(&key) {
                         Some(i) => {
-                            if let Some((_, bits)) = self.listed.as_mut()
-                                && let Some(word) = bits.get_mut(i as usize / 64)
-                            {
-                                *word |= 1 << (i % 64);
+                            if let Some((_, listed)) = self.listed.as_mut() {
+                                listed.insert(i);
                             }
                         }
                         None => unknown.push(key),
@@ -363,10 +361,10 @@ impl State {
                 let _ = ask.send(unknown);
             }
             Loaded::Listed => {
-                if let Some((n, bits)) = self.listed.take() {
+                if let Some((n, listed)) = self.listed.take() {
                     // Rows past the first `n` arrived after the listing began: none is gone.
                     let gone: Vec<Digest> = (0..self.calls.len().min(n))
-                        .filter(|&i| bits[i / 64] & (1 << (i % 64)) == 0)
+                        .filter(|&i| !listed.has(i as u32))
                         .map(|i| self.calls.rows[i].key)
                         .collect();
                     if !gone.is_empty() {

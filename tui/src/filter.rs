@@ -201,6 +201,7 @@ impl RowTest<'_> {
 }
 
 /// A set of rows (indices into `calls.rows`), one bit each.
+#[derive(Debug)]
 pub struct RowSet {
     words: Vec<u64>,
 }
