@@ -342,7 +342,7 @@ pub(super) fn result(bytes: &[u8]) -> Result<Digest, CodecError> {
             r.take(32)?;
         }
     }
-    r.digest()
+    Ok(r.digest()?)
 }
 
 /// Decodes a record whole.
@@ -352,6 +352,53 @@ pub(super) fn decode(bytes: &[u8]) -> Result<CallRecord, CodecError> {
 
 fn bad(what: String) -> CodecError {
     CodecError::Decode(what)
+}
+
+/// Why [`Reader`] could not read a field. Kept to eight bytes so that a field read returns in
+/// registers (a [`CodecError`] holds a `String`, and returning it through every field read
+/// cost a table of 100,000 calls about a tenth of its time); made a [`CodecError`] only when
+/// a read fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// The record ends in the middle of a field.
+    Ends,
+    /// A layout byte other than [`LAYOUT`].
+    Layout(u8),
+    /// Flags beyond [`KNOWN_FLAGS`] (the low 32 bits).
+    Flags(u32),
+    /// Presence bits beyond those known.
+    Bits(u8),
+    /// A varint longer than 64 bits.
+    LongInteger,
+    /// A count larger than the bytes left, in a record of this many bytes.
+    Count(u32),
+    /// Text that is not UTF-8, valid up to this byte.
+    NotUtf8(u32),
+    /// A `secs` field of an unknown form (its head's low two bits).
+    Seconds(u8),
+    /// A tag of an unknown type.
+    TagType(u8),
+}
+
+impl From<Fault> for CodecError {
+    fn from(fault: Fault) -> CodecError {
+        bad(match fault {
+            Fault::Ends => "the call record ends in the middle of a field".to_owned(),
+            Fault::Layout(layout) => format!("a call record of layout {layout}, not {LAYOUT}"),
+            Fault::Flags(flags) => format!("unknown record flags {flags:#x}"),
+            Fault::Bits(bits) => format!("unknown presence bits {bits:#x}"),
+            Fault::LongInteger => "an integer longer than 64 bits".to_owned(),
+            Fault::Count(len) => format!("a count larger than a record of {len} bytes"),
+            Fault::NotUtf8(valid) => format!("text that is not UTF-8 (valid up to byte {valid})"),
+            Fault::Seconds(form) => format!("an unknown form of seconds ({form})"),
+            Fault::TagType(t) => format!("unknown tag type {t}"),
+        })
+    }
+}
+
+/// A length as a [`Fault`]'s payload: a record's sizes fit 32 bits, or are told as the most.
+fn saturated(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn zigzag(i: i64) -> u64 {
@@ -424,46 +471,44 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Fault> {
         let end = self
             .at
             .checked_add(n)
             .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| bad("the call record ends in the middle of a field".to_owned()))?;
+            .ok_or(Fault::Ends)?;
         let out = &self.bytes[self.at..end];
         self.at = end;
         Ok(out)
     }
 
-    fn u8(&mut self) -> Result<u8, CodecError> {
+    fn u8(&mut self) -> Result<u8, Fault> {
         Ok(self.take(1)?[0])
     }
 
     /// The layout byte, which must be this layout's, then the flags, none unknown.
-    fn header(&mut self) -> Result<u64, CodecError> {
+    fn header(&mut self) -> Result<u64, Fault> {
         let layout = self.u8()?;
         if layout != LAYOUT {
-            return Err(bad(format!(
-                "a call record of layout {layout}, not {LAYOUT}"
-            )));
+            return Err(Fault::Layout(layout));
         }
         let flags = self.varint()?;
         if flags & !KNOWN_FLAGS != 0 {
-            return Err(bad(format!("unknown record flags {flags:#x}")));
+            return Err(Fault::Flags(flags as u32));
         }
         Ok(flags)
     }
 
     /// A byte of presence bits, none beyond `known`.
-    fn bits(&mut self, known: u8) -> Result<u8, CodecError> {
+    fn bits(&mut self, known: u8) -> Result<u8, Fault> {
         let b = self.u8()?;
         if b & !known != 0 {
-            return Err(bad(format!("unknown presence bits {b:#x}")));
+            return Err(Fault::Bits(b));
         }
         Ok(b)
     }
 
-    fn varint(&mut self) -> Result<u64, CodecError> {
+    fn varint(&mut self) -> Result<u64, Fault> {
         // Most are lengths and counts below 128: one byte.
         if let Some(&b) = self.bytes.get(self.at)
             && b < 0x80
@@ -482,51 +527,45 @@ impl<'a> Reader<'a> {
                 return Ok(v);
             }
         }
-        Err(bad("an integer longer than 64 bits".to_owned()))
+        Err(Fault::LongInteger)
     }
 
     /// A count of items or bytes, which can be no larger than the bytes left.
-    fn count(&mut self) -> Result<usize, CodecError> {
+    fn count(&mut self) -> Result<usize, Fault> {
         let n = self.varint()?;
         usize::try_from(n)
             .ok()
             .filter(|&n| n <= self.bytes.len() - self.at)
-            .ok_or_else(|| {
-                bad(format!(
-                    "a count of {n} in a record of {} bytes",
-                    self.bytes.len()
-                ))
-            })
+            .ok_or(Fault::Count(saturated(self.bytes.len())))
     }
 
-    fn str(&mut self) -> Result<&'a str, CodecError> {
+    fn str(&mut self) -> Result<&'a str, Fault> {
         let len = self.count()?;
-        std::str::from_utf8(self.take(len)?)
-            .map_err(|e| bad(format!("text that is not UTF-8: {e}")))
+        std::str::from_utf8(self.take(len)?).map_err(|e| Fault::NotUtf8(saturated(e.valid_up_to())))
     }
 
-    fn digest(&mut self) -> Result<Digest, CodecError> {
+    fn digest(&mut self) -> Result<Digest, Fault> {
         let bytes: [u8; 32] = self.take(32)?.try_into().expect("took 32 bytes");
         Ok(Digest::from_bytes(bytes))
     }
 
-    fn f64(&mut self) -> Result<f64, CodecError> {
+    fn f64(&mut self) -> Result<f64, Fault> {
         let bytes: [u8; 8] = self.take(8)?.try_into().expect("took 8 bytes");
         Ok(f64::from_le_bytes(bytes))
     }
 
-    fn seconds(&mut self) -> Result<f64, CodecError> {
+    fn seconds(&mut self) -> Result<f64, Fault> {
         let head = self.varint()?;
         match (head & 3, head >> 2) {
             (SECS_F64, 0) => self.f64(),
             (SECS_MICROS, n) => Ok(from_micros(n)),
             (SECS_NANOS, n) => Ok(from_nanos(n)),
-            _ => Err(bad(format!("an unknown form of seconds {head:#x}"))),
+            _ => Err(Fault::Seconds((head & 3) as u8)),
         }
     }
 
     /// A list of names and digests, checked and left where it is.
-    fn pairs(&mut self) -> Result<Pairs<'a>, CodecError> {
+    fn pairs(&mut self) -> Result<Pairs<'a>, Fault> {
         let len = self.count()?;
         let from = self.at;
         for _ in 0..len {
@@ -538,12 +577,12 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn pair(&mut self) -> Result<(&'a str, Digest), CodecError> {
+    fn pair(&mut self) -> Result<(&'a str, Digest), Fault> {
         Ok((self.str()?, self.digest()?))
     }
 
     /// The tags, checked and left where they are.
-    fn tags(&mut self) -> Result<TagList<'a>, CodecError> {
+    fn tags(&mut self) -> Result<TagList<'a>, Fault> {
         let len = self.count()?;
         let from = self.at;
         let mut canonical = true;
@@ -560,7 +599,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn tag(&mut self) -> Result<(&'a str, TagRef<'a>), CodecError> {
+    fn tag(&mut self) -> Result<(&'a str, TagRef<'a>), Fault> {
         let key = self.str()?;
         let value = match self.u8()? {
             TAG_TEXT => TagRef::Text(self.str()?.into()),
@@ -568,7 +607,7 @@ impl<'a> Reader<'a> {
             TAG_FLOAT => TagRef::Float(self.f64()?),
             TAG_FALSE => TagRef::Bool(false),
             TAG_TRUE => TagRef::Bool(true),
-            other => return Err(bad(format!("unknown tag type {other}"))),
+            other => return Err(Fault::TagType(other)),
         };
         Ok((key, value))
     }
@@ -579,7 +618,7 @@ impl<'a> Reader<'a> {
 fn items<'a, T: 'a>(
     bytes: &'a [u8],
     len: usize,
-    item: fn(&mut Reader<'a>) -> Result<T, CodecError>,
+    item: fn(&mut Reader<'a>) -> Result<T, Fault>,
 ) -> impl Iterator<Item = T> + Clone + 'a {
     let mut r = Reader { bytes, at: 0 };
     (0..len).map_while(move |_| item(&mut r).ok())
@@ -602,6 +641,69 @@ impl<'a> TagList<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each way a record can fail to read is told in words, with what was found.
+    #[test]
+    fn a_record_that_does_not_read_says_why() {
+        let record = CallRecord {
+            name: "f".into(),
+            module: "m".into(),
+            version: None,
+            code: Some(crate::digest::digest(&1)),
+            arguments: Vec::new(),
+            argument_keys: Vec::new(),
+            result: crate::digest::digest(&2),
+            result_type: "i64".into(),
+            result_size: 9,
+            metadata: Default::default(),
+        };
+        let good = encode(&record).unwrap();
+        // Layout, flags, then the name's length and byte, the module's, the code digest.
+        assert_eq!(&good[..6], &[LAYOUT, FLAG_CODE as u8, 1, b'f', 1, b'm']);
+        let error = |bytes: &[u8]| view(bytes).unwrap_err().to_string();
+        let changed = |at: usize, to: &[u8]| {
+            let mut bytes = good.clone();
+            bytes.splice(at..at + 1, to.iter().copied());
+            error(&bytes)
+        };
+        assert!(view(&good).is_ok());
+        assert!(error(&good[..20]).contains("ends in the middle of a field"));
+        assert!(changed(0, &[5]).contains("layout 5, not 6"));
+        assert!(changed(1, &[0x82, 0x01]).contains("unknown record flags 0x82"));
+        assert!(changed(3, &[0xff]).contains("not UTF-8 (valid up to byte 0)"));
+        assert!(changed(2, &[0x7f]).contains(&format!(
+            "a count larger than a record of {} bytes",
+            good.len()
+        )));
+        assert!(error(&[LAYOUT, 0, 0x80]).contains("ends in the middle"));
+        assert!(
+            error(&[
+                LAYOUT, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f
+            ])
+            .contains("longer than 64 bits")
+        );
+        // A text tag whose type byte is unknown; and seconds of an unknown form.
+        let tagged = CallRecord {
+            metadata: crate::record::Metadata {
+                tags: [("k".to_owned(), "v".into())].into(),
+                ..Default::default()
+            },
+            ..record
+        };
+        let bytes = encode(&tagged).unwrap();
+        // The tags come last: their count, then the key "k", the type, the value "v".
+        let tag_type = bytes.len() - 3;
+        assert_eq!(&bytes[tag_type - 3..], &[1, 1, b'k', TAG_TEXT, 1, b'v']);
+        let mut bad_tag = bytes.clone();
+        bad_tag[tag_type] = 9;
+        assert!(error(&bad_tag).contains("unknown tag type 9"));
+        // The wall time's one-byte head is just before the tags.
+        let walltime = tag_type - 4;
+        assert_eq!(bytes[walltime], SECS_MICROS as u8);
+        let mut bad_seconds = bytes;
+        bad_seconds[walltime] = 3;
+        assert!(error(&bad_seconds).contains("an unknown form of seconds (3)"));
+    }
 
     #[test]
     fn zigzag_round_trips_the_extremes() {
