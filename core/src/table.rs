@@ -66,7 +66,12 @@ const MAX_CELL_CHARS: usize = 48;
 /// ```
 #[derive(Clone)]
 pub struct Table {
-    rows: Vec<Line>,
+    /// The call of each row. The columns a table adds (`index`, `extras`) are kept beside
+    /// it rather than in a struct per row, so that a table is made from a query's calls as
+    /// they are (a million rows would otherwise take a second copy of every call).
+    calls: Vec<Call>,
+    /// The shortened key of each row (the index column).
+    index: Vec<Index>,
     /// Extra columns (result, arguments), in order.
     extras: Vec<Extra>,
     tags: Vec<String>,
@@ -85,17 +90,11 @@ pub struct Table {
 }
 
 #[derive(Clone)]
-struct Line {
-    index: Index,
-    call: Call,
-    /// One cell per extra column.
-    extra: Vec<String>,
-}
-
-#[derive(Clone)]
 struct Extra {
     header: String,
     content: Content,
+    /// One cell per row.
+    cells: Vec<String>,
 }
 
 /// What a column holds, so that a conversion (`to_polars`) can read each column's values in
@@ -253,17 +252,12 @@ impl Table {
         let definitions = summary
             .definitions_differ
             .then_some(Definitions { current: None });
-        let rows = calls
-            .into_iter()
-            .zip(length_of)
-            .map(|(call, len)| Line {
-                index: Index::of(&call.key(), len),
-                call,
-                extra: Vec::new(),
-            })
+        let index = (calls.iter().zip(length_of))
+            .map(|(call, len)| Index::of(&call.key(), len))
             .collect();
         Ok(Table {
-            rows,
+            calls,
+            index,
             extras: Vec::new(),
             tags,
             layers,
@@ -280,7 +274,8 @@ impl Table {
     /// An empty table that shows why it could not be made.
     pub(crate) fn failed(error: String) -> Table {
         Table {
-            rows: Vec::new(),
+            calls: Vec::new(),
+            index: Vec::new(),
             extras: Vec::new(),
             tags: Vec::new(),
             layers: false,
@@ -304,9 +299,9 @@ impl Table {
             } else {
                 name.to_owned()
             };
-            let digests: Vec<Option<Digest>> = (self.rows.iter())
-                .map(|line| {
-                    line.call.read_record(
+            let digests: Vec<Option<Digest>> = (self.calls.iter())
+                .map(|call| {
+                    call.read_record(
                         |view| {
                             view.arguments
                                 .iter()
@@ -322,15 +317,13 @@ impl Table {
                 })
                 .collect();
             let field = format!("argument `{name}`");
-            let cells = value_cells(&self.rows, &digests, &field, |_, bytes| {
+            let cells = value_cells(&self.calls, &digests, &field, |_, bytes| {
                 value_summary(bytes)
             });
-            for (line, cell) in self.rows.iter_mut().zip(cells) {
-                line.extra.push(cell);
-            }
             self.extras.push(Extra {
                 header,
                 content: Content::Argument(name.to_owned()),
+                cells,
             });
         }
         self
@@ -339,8 +332,8 @@ impl Table {
     /// Adds a column for every argument any call has, in order of first appearance.
     pub fn all_arguments(self) -> Table {
         let mut names: Vec<String> = Vec::new();
-        for line in &self.rows {
-            for (n, _) in line.call.argument_digests() {
+        for call in &self.calls {
+            for (n, _) in call.argument_digests() {
                 if !names.contains(n) {
                     names.push(n.clone());
                 }
@@ -356,28 +349,21 @@ impl Table {
         } else {
             "result".to_owned()
         };
-        let digests: Vec<Option<Digest>> = (self.rows.iter())
-            .map(|line| {
-                Some(
-                    line.call
-                        .read_record(|view| view.result, |record| record.result),
-                )
-            })
+        let digests: Vec<Option<Digest>> = (self.calls.iter())
+            .map(|call| Some(call.read_record(|view| view.result, |record| record.result)))
             .collect();
-        let cells = value_cells(&self.rows, &digests, "result", |call, bytes| {
+        let cells = value_cells(&self.calls, &digests, "result", |call, bytes| {
             call.read_record(
                 |view| result_summary(bytes, view.result_type),
                 |record| result_summary(bytes, &record.result_type),
             )
         });
-        for (line, cell) in self.rows.iter_mut().zip(cells) {
-            line.extra.insert(0, cell);
-        }
         self.extras.insert(
             0,
             Extra {
                 header,
                 content: Content::Result,
+                cells,
             },
         );
         self
@@ -395,8 +381,8 @@ impl Table {
             }
             let mut keys: Vec<String> = Vec::new();
             let mut seen = false;
-            for line in &self.rows {
-                let md = line.call.metadata();
+            for call in &self.calls {
+                let md = call.metadata();
                 if let Some(value) = md.namespaces.get(ns) {
                     seen = true;
                     if let crate::meta::Value::Map(m) = value {
@@ -431,7 +417,11 @@ impl Table {
 
     /// The first `n` rows.
     pub fn head(mut self, n: usize) -> Table {
-        self.rows.truncate(n);
+        self.calls.truncate(n);
+        self.index.truncate(n);
+        for extra in &mut self.extras {
+            extra.cells.truncate(n);
+        }
         self
     }
 
@@ -442,20 +432,25 @@ impl Table {
     /// let no_fib = table.filter(|row| row.get("name") != Some("fib"));
     /// ```
     pub fn filter(mut self, keep: impl Fn(&Row) -> bool) -> Table {
-        let columns: Arc<[String]> = self.column_names().into();
-        let rows = std::mem::take(&mut self.rows);
-        self.rows = rows
-            .into_iter()
-            .filter(|line| {
-                keep(&Row {
-                    index: line.index.as_str().to_owned(),
-                    key: line.call.key(),
-                    columns: columns.clone(),
-                    cells: self.cells(line),
-                })
-            })
-            .collect();
+        let kept: Vec<bool> = self.rows().map(|row| keep(&row)).collect();
+        self.keep_rows(&kept);
         self
+    }
+
+    /// Keeps row `i` where `kept[i]`, in every column.
+    fn keep_rows(&mut self, kept: &[bool]) {
+        fn keep<T>(column: &mut Vec<T>, kept: &[bool]) {
+            let mut row = 0;
+            column.retain(|_| {
+                row += 1;
+                kept[row - 1]
+            });
+        }
+        keep(&mut self.calls, kept);
+        keep(&mut self.index, kept);
+        for extra in &mut self.extras {
+            keep(&mut extra.cells, kept);
+        }
     }
 
     /// Drops the rows whose `column` shows `value` (the seed's
@@ -486,12 +481,12 @@ impl Table {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.calls.len()
     }
 
     /// Whether the table has no rows.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.calls.is_empty()
     }
 
     /// The column names, starting with the index column `key`.
@@ -551,22 +546,22 @@ impl Table {
     /// The rows, rendered.
     pub fn rows(&self) -> impl Iterator<Item = Row> + '_ {
         let columns: Arc<[String]> = self.column_names().into();
-        self.rows.iter().map(move |line| Row {
-            index: line.index.as_str().to_owned(),
-            key: line.call.key(),
+        (0..self.len()).map(move |row| Row {
+            index: self.index[row].as_str().to_owned(),
+            key: self.calls[row].key(),
             columns: columns.clone(),
-            cells: self.cells(line),
+            cells: self.cells(row),
         })
     }
 
     /// The lazy calls behind the rows, in row order.
     pub fn calls(&self) -> impl Iterator<Item = &Call> + '_ {
-        self.rows.iter().map(|l| &l.call)
+        self.calls.iter()
     }
 
     /// The shortened keys (the index column), in row order.
     pub fn index(&self) -> impl Iterator<Item = &str> + '_ {
-        self.rows.iter().map(|l| l.index.as_str())
+        self.index.iter().map(Index::as_str)
     }
 
     /// Errors and notices shown under the table (a query that failed, an unknown column).
@@ -583,12 +578,12 @@ impl Table {
             .unwrap_or_default()
     }
 
-    /// The cells of one row, in column order, `key` first.
-    fn cells(&self, line: &Line) -> Vec<String> {
-        let c = &line.call;
+    /// The cells of row `row`, in column order, `key` first.
+    fn cells(&self, row: usize) -> Vec<String> {
+        let c = &self.calls[row];
         let md = c.metadata();
-        let mut out = Vec::with_capacity(6 + line.extra.len() + self.tags.len());
-        out.push(line.index.as_str().to_owned());
+        let mut out = Vec::with_capacity(6 + self.extras.len() + self.tags.len());
+        out.push(self.index[row].as_str().to_owned());
         out.push(c.name().to_owned());
         out.push(c.module().to_owned());
         if self.layers {
@@ -597,7 +592,7 @@ impl Table {
         if let Some(definitions) = &self.definitions {
             out.push(definitions.cell(c));
         }
-        out.extend(line.extra.iter().cloned());
+        out.extend(self.extras.iter().map(|e| e.cells[row].clone()));
         out.push(local_time(md.timestart));
         out.push(local_time(md.timestop));
         out.push(format!("{:.6}", md.walltime));
@@ -633,21 +628,21 @@ impl Table {
 
     /// The rows to show and how many are left out.
     fn shown(&self) -> (Vec<Vec<String>>, usize) {
-        let n = self.rows.len().min(self.max_rows);
-        let rows = self.rows[..n].iter().map(|l| self.cells(l)).collect();
-        (rows, self.rows.len() - n)
+        let n = self.len().min(self.max_rows);
+        let rows = (0..n).map(|row| self.cells(row)).collect();
+        (rows, self.len() - n)
     }
 
     fn footer(&self, hidden: usize) -> Vec<String> {
         let mut out = Vec::new();
-        if self.rows.is_empty() && self.notes.is_empty() {
+        if self.is_empty() && self.notes.is_empty() {
             out.push("no calls".to_owned());
         }
         if hidden > 0 {
             out.push(format!(
                 "{hidden} more row{} ({} in all; `.max_rows(n)` shows more)",
                 if hidden == 1 { "" } else { "s" },
-                self.rows.len()
+                self.len()
             ));
         }
         out.extend(self.notes.iter().cloned());
@@ -703,8 +698,8 @@ impl Table {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        for line in &self.rows {
-            let cells = self.cells(line);
+        for row in 0..self.len() {
+            let cells = self.cells(row);
             let _ = writeln!(
                 out,
                 "{}",
@@ -833,14 +828,14 @@ impl Row {
 /// are read in one read transaction, not one per cell (several times faster for a column of
 /// 100,000 values); calls read through a stack ask it value by value, layer by layer.
 fn value_cells(
-    rows: &[Line],
+    calls: &[Call],
     digests: &[Option<Digest>],
     field: &str,
     summarise: impl Fn(&Call, &[u8]) -> String,
 ) -> Vec<String> {
     let mut wanted: HashMap<usize, (Arc<Store>, Vec<Digest>)> = HashMap::new();
-    for (line, digest) in rows.iter().zip(digests) {
-        let cache = line.call.cache();
+    for (call, digest) in calls.iter().zip(digests) {
+        let cache = call.cache();
         if let (Some(d), None) = (digest, &cache.layers) {
             let store = &cache.store;
             let entry = wanted.entry(store.id());
@@ -881,9 +876,9 @@ fn value_cells(
         Ok(None) => format!("<error: {}>", call.missing(digest, field)),
         Err(e) => format!("<error: {e}>"),
     };
-    (rows.iter().zip(digests))
-        .map(|(line, digest)| {
-            let (call, Some(d)) = (&line.call, *digest) else {
+    (calls.iter().zip(digests))
+        .map(|(call, digest)| {
+            let Some(d) = *digest else {
                 return String::new();
             };
             let cache = call.cache();
