@@ -623,21 +623,26 @@ fn by_time(pairs: Vec<(i64, u32)>) -> Vec<(i64, u32)> {
         .into_iter()
         .map(|(t, i)| ((t as u64) ^ (1 << 63), i))
         .collect();
-    let mut to = vec![(0u64, 0u32); from.len()];
-    for shift in (0..64).step_by(8) {
-        let mut starts = [0usize; 256];
-        for (t, _) in &from {
-            starts[((t >> shift) & 0xff) as usize] += 1;
+    // How many times hold each value of each byte, counted in one pass; a byte that all
+    // times share (the high ones, for times close together) needs no pass of its own.
+    let mut counts = [[0usize; 256]; 8];
+    for (t, _) in &from {
+        for (byte, count) in counts.iter_mut().enumerate() {
+            count[((t >> (8 * byte)) & 0xff) as usize] += 1;
         }
+    }
+    let mut to = vec![(0u64, 0u32); from.len()];
+    for (byte, starts) in counts.iter_mut().enumerate() {
         if starts.contains(&from.len()) {
             continue;
         }
         let mut at = 0;
-        for start in &mut starts {
+        for start in starts.iter_mut() {
             let count = *start;
             *start = at;
             at += count;
         }
+        let shift = 8 * byte;
         for &(t, i) in &from {
             let digit = ((t >> shift) & 0xff) as usize;
             to[starts[digit]] = (t, i);
