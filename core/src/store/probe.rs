@@ -54,7 +54,7 @@ pub(crate) struct Candidates<S, T> {
 /// read is shared with another thread: starting one costs tens of microseconds, a scanned
 /// record about half a microsecond and a lookup about one.
 const SCANNED_PER_THREAD: u64 = 16_384;
-const LOOKED_UP_PER_THREAD: u64 = 512;
+const LOOKED_UP_PER_THREAD: u64 = 256;
 
 /// How many threads read `work` items when each should have at least `per_thread`: at most
 /// one per core (and eight).
