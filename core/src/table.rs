@@ -440,11 +440,8 @@ impl Table {
     /// Keeps row `i` where `kept[i]`, in every column.
     fn keep_rows(&mut self, kept: &[bool]) {
         fn keep<T>(column: &mut Vec<T>, kept: &[bool]) {
-            let mut row = 0;
-            column.retain(|_| {
-                row += 1;
-                kept[row - 1]
-            });
+            let mut flags = kept.iter();
+            column.retain(|_| flags.next() == Some(&true));
         }
         keep(&mut self.calls, kept);
         keep(&mut self.index, kept);
