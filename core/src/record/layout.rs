@@ -543,7 +543,7 @@ impl<'a> Reader<'a> {
         usize::try_from(n)
             .ok()
             .filter(|&n| n <= self.bytes.len() - self.at)
-            .ok_or(Fault::Count(saturated(self.bytes.len())))
+            .ok_or_else(|| Fault::Count(saturated(self.bytes.len())))
     }
 
     fn str(&mut self) -> Result<&'a str, Fault> {
