@@ -28,9 +28,10 @@ pub struct Function {
     /// How long its last body took in this process, in microseconds (`u64::MAX`: none ran
     /// yet); a body quicker than a claim is not worth claiming (see `lease.rs`).
     pub(crate) last_body_micros: AtomicU64,
-    /// The call-key hasher after the function's own fields, computed once: a call then hashes
-    /// only the argument digests (and a repeated call not even those, see `digest::recent`).
-    key_prefix: OnceLock<blake3::Hasher>,
+    /// The call-key hasher after the function's own fields and the keys' first byte, computed
+    /// once: a call then hashes only the argument digests (and a repeated call not even
+    /// those, see `digest::recent`).
+    key_start: OnceLock<(blake3::Hasher, u8)>,
     /// See [`Function::id`].
     id: OnceLock<u64>,
     /// `code` parsed, once: every miss puts it in its record.
@@ -57,7 +58,7 @@ impl Function {
             cache_errors,
             wait: true,
             last_body_micros: AtomicU64::new(u64::MAX),
-            key_prefix: OnceLock::new(),
+            key_start: OnceLock::new(),
             id: OnceLock::new(),
             code_digest: OnceLock::new(),
             meta: None,
@@ -133,8 +134,10 @@ impl Function {
     /// The call key: BLAKE3 in key-derivation mode (context `fleche 2026-11-27 call key v2`) over the name,
     /// module, version and code digest, then each argument's name and value digest in
     /// parameter order. Strings are written as a little-endian `u64` length and their bytes,
-    /// options as a byte 0 (none) or 1 (some) before the string. Frozen: changing it
-    /// invalidates every stored call.
+    /// options as a byte 0 (none) or 1 (some) before the string; then the hash's first byte
+    /// is replaced by the function's cluster (`digest::call_cluster`, format 7), so that one
+    /// function's calls are stored together. Frozen: changing it invalidates every stored
+    /// call.
     pub(crate) fn key_of(
         &self,
         args: impl Iterator<Item = (&'static str, Digest)> + Clone,
@@ -157,31 +160,31 @@ impl Function {
         }
         let start = recent::Start::Function(self.id());
         Digest::from_bytes(recent::remembered(start, &input[..len], || {
-            let mut h = self.key_hasher();
+            let (mut h, cluster) = self.key_start();
             h.update(&input[..len]);
-            *h.finalize().as_bytes()
+            clustered(cluster, &h)
         }))
     }
 
     fn hash_key(&self, args: impl Iterator<Item = (&'static str, Digest)>) -> [u8; 32] {
-        let mut h = self.key_hasher();
+        let (mut h, cluster) = self.key_start();
         for (name, digest) in args {
             put_str(&mut h, name);
             h.update(digest.as_bytes());
         }
-        *h.finalize().as_bytes()
+        clustered(cluster, &h)
     }
 
-    /// The call-key hasher after the function's own fields.
-    fn key_hasher(&self) -> blake3::Hasher {
-        self.key_prefix
+    /// The call-key hasher after the function's own fields, and the first byte of its keys.
+    fn key_start(&self) -> (blake3::Hasher, u8) {
+        self.key_start
             .get_or_init(|| {
                 let mut h = digest::call_key_hasher();
                 put_str(&mut h, self.name);
                 put_str(&mut h, self.module());
                 put_option(&mut h, self.version);
                 put_option(&mut h, self.code);
-                h
+                (h, digest::call_cluster(self.name))
             })
             .clone()
     }
@@ -242,6 +245,14 @@ impl std::ops::Deref for ArgDigests {
             &self.more
         }
     }
+}
+
+/// The call key: the hash, its first byte replaced by the function's cluster (see
+/// `digest::call_cluster`), 31 bytes of hash left.
+fn clustered(cluster: u8, hasher: &blake3::Hasher) -> [u8; 32] {
+    let mut key = *hasher.finalize().as_bytes();
+    key[0] = cluster;
+    key
 }
 
 fn put_str(h: &mut blake3::Hasher, s: &str) {
@@ -329,10 +340,17 @@ mod tests {
         let renamed = f.key_of([("temp", Digest::from_bytes([7; 32]))].into_iter());
         assert_ne!(renamed, key);
         let no_version = Function::new("relax", "alloys::md", None, Some("ab12"), false);
-        assert_ne!(
-            no_version.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter()),
-            key
-        );
+        let no_version =
+            no_version.key_of([("temperature", Digest::from_bytes([7; 32]))].into_iter());
+        assert_ne!(no_version, key);
+        // The first byte is the name's cluster, whatever the module, version or arguments;
+        // another name has another cluster.
+        assert_eq!(digest::call_cluster("relax"), 0x57);
+        assert_eq!(no_version.as_bytes()[0], 0x57);
+        assert_eq!(renamed.as_bytes()[0], 0x57);
+        let elsewhere = Function::new("relax", "other", None, None, false);
+        assert_eq!(elsewhere.key_of(std::iter::empty()).as_bytes()[0], 0x57);
+        assert_eq!(digest::call_cluster("anneal"), 153);
     }
 
     #[test]
@@ -347,5 +365,5 @@ mod tests {
         }
     }
 
-    const GOLDEN: &str = "ca83e3b34d108526c075673fef751289cb0d9d3abd4af9a60b371b254a773545";
+    const GOLDEN: &str = "5783e3b34d108526c075673fef751289cb0d9d3abd4af9a60b371b254a773545";
 }

@@ -142,7 +142,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
                 err,
                 Error::FormatVersion {
                     found: 1,
-                    expected: 6,
+                    expected: 7,
                     ..
                 }
             ),
@@ -150,7 +150,7 @@ fn a_file_of_format_1_is_refused_with_its_version() {
         );
         let text = err.to_string();
         assert!(text.contains("format version 1"), "{text}");
-        assert!(text.contains("reads format version 6"), "{text}");
+        assert!(text.contains("reads format version 7"), "{text}");
         assert!(text.contains("delete it"), "{text}");
     }
 }
@@ -176,7 +176,7 @@ fn files_of_formats_2_and_3_are_refused_so_they_never_answer_under_the_old_diges
             Cache::open_read_only(&path).unwrap_err(),
         ] {
             assert!(
-                matches!(err, Error::FormatVersion { found, expected: 6, .. } if found == version),
+                matches!(err, Error::FormatVersion { found, expected: 7, .. } if found == version),
                 "{err:?}"
             );
             let text = err.to_string();
@@ -205,7 +205,7 @@ fn refused_with_advice(path: &std::path::Path, found: u64, why: &str) {
         Cache::open(path).unwrap_err(),
     ] {
         assert!(
-            matches!(err, Error::FormatVersion { found: f, expected: 6, .. } if f == found),
+            matches!(err, Error::FormatVersion { found: f, expected: 7, .. } if f == found),
             "{err:?}"
         );
         let text = err.to_string();
@@ -261,10 +261,10 @@ fn a_file_of_format_5_is_refused_with_advice_and_left_as_it_was() {
 #[test]
 fn a_file_of_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = file_of_format(dir.path(), 7);
+    let path = file_of_format(dir.path(), 8);
     let err = Cache::open_read_only(&path).unwrap_err();
     assert!(
-        matches!(err, Error::FormatVersion { found: 7, .. }),
+        matches!(err, Error::FormatVersion { found: 8, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer fleche"), "{err}");

@@ -8,7 +8,8 @@
 //! of the value codec's CBOR: `RECORD`, `RECORD_V3` and `RECORD_ALL` pin it. Format version 6
 //! stores wall and CPU times as whole nanoseconds or microseconds where they read back bit
 //! for bit (the three records changed there and in their first byte), and pins the tables of
-//! a file in `a_call_is_stored_in_known_tables_and_entries`.
+//! a file in `a_call_is_stored_in_known_tables_and_entries`. Format version 7 changed call
+//! keys only (their first byte, pinned in `function.rs`); records and tables are as in 6.
 
 use std::collections::BTreeMap;
 
@@ -157,8 +158,9 @@ const EXACT: &str =
 const VALUE: &str = "a46178f93e00656c6162656c61616773616d706c6573d85650000000000000e03f00000000000000c06372617743010203";
 const RECORD: &str = "06030572656c617806616c6c6f79730132abababababababababababababababababababababababababababababababab010b74656d70657261747572650707070707070707070707070707070707070707070707070707070707070707090909090909090909090909090909090909090909090909090909090909090903663634098a80a0bbd29df1fa31f6cfacf30e81a4e803010770726f6a6563740006616c6c6f7973";
 
-/// Format version 6 pins the tables of a cache file: which there are, their key and value
-/// types, and the entries one call writes. The indexes hold the first 8 bytes of call keys and
+/// Format version 6 pins the tables of a cache file (unchanged in format 7, whose call keys
+/// start with their function's cluster): which there are, their key and value types, and the
+/// entries one call writes. The indexes hold the first 8 bytes of call keys and
 /// value digests, read as a big-endian `u64`; the call entry is the record's checksum (XXH3-64
 /// of the record bytes) and the record, which alone holds the result digest.
 #[test]
@@ -209,7 +211,7 @@ fn a_call_is_stored_in_known_tables_and_entries() {
     let version = txn
         .open_table(Table::<&str, u64>::new("fleche_format"))
         .unwrap();
-    assert_eq!(version.get("version").unwrap().unwrap().value(), 6);
+    assert_eq!(version.get("version").unwrap().unwrap().value(), 7);
 
     let calls = txn
         .open_table(Table::<Key, (u64, &[u8])>::new("calls"))

@@ -252,6 +252,81 @@ fn a_database_of_another_schema_version_is_refused_with_what_to_do() {
     assert!(err.contains("PGPASSWORD"), "{err}");
 }
 
+static REKEYED_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[fleche(module = "pg_tests")]
+fn rekeyed(i: u64) -> u64 {
+    REKEYED_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    i * 3
+}
+
+/// A database of schema version 4 (call keys of cache format 6, the hash's own first byte) is
+/// rekeyed when fleche first meets it: its calls, tags and arguments are found again by the
+/// calls that made them, and it says version 5.
+#[test]
+fn a_database_of_schema_version_4_is_rekeyed_and_its_calls_found_again() {
+    use std::sync::atomic::Ordering;
+    let Some(server) = Postgres::for_test("a_database_of_schema_version_4_is_rekeyed") else {
+        return;
+    };
+    let n = 20u64;
+    {
+        let cache = fleche::Cache::postgres(&server.url()).unwrap();
+        let _active = cache.activate();
+        let _tags = fleche::tags!(project = "upgrade");
+        for i in 0..n {
+            rekeyed(i);
+        }
+        cache.flush().unwrap();
+    }
+    assert_eq!(REKEYED_RUNS.load(Ordering::Relaxed), n);
+    let first_bytes = "SELECT count(DISTINCT get_byte(key, 0)) FROM fleche_calls";
+    assert_eq!(count(&server, first_bytes), 1, "one function, one cluster");
+    // As version 4 held them: another first byte in every table keyed by call key.
+    sql(&server)
+        .batch_execute(
+            "UPDATE fleche_call_tags SET key = set_byte(key, 0, get_byte(key, 0) # 90);
+             UPDATE fleche_call_arguments SET key = set_byte(key, 0, get_byte(key, 0) # 90);
+             UPDATE fleche_calls SET key = set_byte(key, 0, get_byte(key, 0) # 90);
+             UPDATE fleche_schema SET version = 4;",
+        )
+        .unwrap();
+    let cache = fleche::Cache::postgres(&server.url()).unwrap();
+    assert_eq!(
+        count(&server, "SELECT version::bigint FROM fleche_schema"),
+        5
+    );
+    {
+        let _active = cache.activate();
+        for i in 0..n {
+            assert_eq!(rekeyed(i), i * 3);
+        }
+    }
+    assert_eq!(
+        REKEYED_RUNS.load(Ordering::Relaxed),
+        n,
+        "every call found again"
+    );
+    assert_eq!(cache.query().name("rekeyed").count().unwrap(), n as usize);
+    assert_eq!(
+        cache.query().tag("project", "upgrade").count().unwrap(),
+        n as usize
+    );
+    assert_eq!(cache.query().argument("i", 7u64).count().unwrap(), 1);
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM fleche_calls"),
+        n as i64
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM fleche_call_tags t JOIN fleche_calls k ON k.key = t.key"
+        ),
+        n as i64,
+        "the tags moved with their calls"
+    );
+}
+
 #[fleche(module = "pg_tests")]
 fn labelled(i: u64, label: String) -> String {
     format!("{label}-{i}")

@@ -187,6 +187,15 @@ pub(crate) fn call_key_hasher() -> blake3::Hasher {
     blake3::Hasher::new_from_context_key(context_key(Domain::CallKey))
 }
 
+/// The first byte of every call key of the functions named `name` (whatever their module,
+/// version or code): calls tables are sorted by key, so one function's calls lie next to one
+/// another and a query by name reads one stretch of the table instead of looking up each
+/// call (see `store/probe.rs`). The first byte of BLAKE3 in key-derivation mode with context
+/// `fleche 2026-12-02 call cluster v1` over the name's UTF-8 bytes. Frozen (format 7).
+pub(crate) fn call_cluster(name: &str) -> u8 {
+    blake3::derive_key("fleche 2026-12-02 call cluster v1", name.as_bytes())[0]
+}
+
 /// The digest of a value, computed from its serde structure.
 ///
 /// # Panics

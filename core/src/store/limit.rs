@@ -22,7 +22,7 @@ use crate::digest::Digest;
 use crate::record::{CallRecord, RecordView};
 
 /// call key -> (last use in ns since the Unix epoch, bytes of its record and values)
-const USES: TableDefinition<'_, Key, (i64, u64)> = TableDefinition::new("calls_used");
+pub(super) const USES: TableDefinition<'_, Key, (i64, u64)> = TableDefinition::new("calls_used");
 /// `"bytes"` -> the sum of the sizes in [`USES`].
 const TOTAL: TableDefinition<'_, &str, u64> = TableDefinition::new("calls_used_total");
 const TOTAL_KEY: &str = "bytes";

@@ -33,6 +33,7 @@ mod paging;
 pub(crate) mod postgres;
 mod probe;
 mod put;
+mod rekey;
 mod slot;
 mod snapshot;
 mod version;
@@ -398,7 +399,9 @@ impl Store {
                 )))
             });
             let store = Store::new(Handle::ReadOnly(Arc::new(db)), location, Some(reopen));
-            store.check_format(store.format()?)?;
+            let holds = store.format()?;
+            store.check_format(holds)?;
+            store.upgrade_format(holds)?;
             return Ok(Arc::new(store));
         }
         let mut open = open_files().lock().unwrap_or_else(|e| e.into_inner());

@@ -16,7 +16,7 @@ use crate::digest::Digest;
 use crate::error::Result;
 
 /// call key -> when it was queued (ns since the Unix epoch)
-const OUTBOX: TableDefinition<'_, Key, i64> = TableDefinition::new("fleche_outbox");
+pub(super) const OUTBOX: TableDefinition<'_, Key, i64> = TableDefinition::new("fleche_outbox");
 
 /// Whether a store keeps an outbox, and who sends it: shared by the store and its writer.
 #[derive(Default)]

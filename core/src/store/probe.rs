@@ -9,10 +9,10 @@ use std::sync::{Arc, OnceLock};
 use redb::{ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
 
 use super::{
-    BY_ARGUMENT, BY_FUNCTION, BY_RESULT, BY_TAG, BY_TIME, CALLS_IN_PLACE, Prefix, Store,
-    TAG_SEPARATOR, calls_with_prefix, checksum, prefix,
+    BY_ARGUMENT, BY_FUNCTION, BY_RESULT, BY_TAG, BY_TIME, CALLS_IN_PLACE, Key, KeyRef, Prefix,
+    Store, TAG_SEPARATOR, checksum, prefix, prefix_bounds,
 };
-use crate::digest::{Digest, common_hex_prefix, shortest_prefixes};
+use crate::digest::{Digest, call_cluster, common_hex_prefix, shortest_prefixes};
 use crate::error::Result;
 
 /// One index lookup that narrows a query's candidates. Every probe is also checked again on
@@ -75,23 +75,132 @@ thread_local! {
     pub(crate) static READ_THREADS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
-/// The keys of part `part` of `parts` even stretches (call keys are digests, so about as
-/// many calls fall in each).
-fn key_share(part: usize, parts: usize) -> (Bound<[u8; 32]>, Bound<[u8; 32]>) {
-    // Stretch `i` starts at the first key whose first byte is `i * 256 / parts`.
-    let edge = |i: usize| match u8::try_from(i * 256 / parts) {
-        Ok(0) | Err(_) => Unbounded,
-        Ok(first) => {
-            let mut key = [0u8; 32];
-            key[0] = first;
-            Included(key)
+/// How many calls each first key byte holds, after the function index: a call key's first
+/// byte is its function's cluster (`digest::call_cluster`), so one function's calls lie
+/// together. (Calls whose keys do not follow that rule, in a format-6 file read as it is,
+/// make these sizes wrong: reads then share work unevenly or look up more, never miss a call.)
+fn cluster_sizes(txn: &redb::ReadTransaction) -> Result<[u64; 256], redb::Error> {
+    let mut sizes = [0u64; 256];
+    let table = txn.open_multimap_table(BY_FUNCTION)?;
+    // Entries are sorted by name: a name in several modules is hashed once.
+    let mut last: Option<(String, u8)> = None;
+    for entry in table.iter()? {
+        let (function, calls) = entry?;
+        let name = function.value().0;
+        let cluster = match &last {
+            Some((n, c)) if n == name => *c,
+            _ => {
+                let c = call_cluster(name);
+                last = Some((name.to_owned(), c));
+                c
+            }
+        };
+        sizes[usize::from(cluster)] += calls.len();
+    }
+    Ok(sizes)
+}
+
+/// `parts` stretches of keys, in order, that cover every key once and hold about as many
+/// calls each after `sizes` (see [`cluster_sizes`]): a stretch ends inside a cluster at the
+/// share of its keys' second byte that the stretch takes (past the first byte, a key is hash).
+fn key_shares(sizes: &[u64; 256], parts: usize) -> Vec<(Bound<Key>, Bound<Key>)> {
+    let total: u64 = sizes.iter().sum();
+    let edge = |i: usize| -> Bound<Key> {
+        if i == 0 || i == parts {
+            return Unbounded;
         }
+        let mut key = [0u8; 32];
+        if total == 0 {
+            // Nothing indexed: even stretches of the first byte.
+            key[0] = u8::try_from(i * 256 / parts).unwrap_or(u8::MAX);
+            return Included(key);
+        }
+        let target = u128::from(total) * i as u128 / parts as u128;
+        let mut before = 0u128;
+        for (cluster, &size) in sizes.iter().enumerate() {
+            let size = u128::from(size);
+            if before + size > target {
+                key[0] = cluster as u8;
+                key[1] = ((target - before) * 256 / size) as u8;
+                return Included(key);
+            }
+            before += size;
+        }
+        Unbounded
     };
-    let high = match edge(part + 1) {
-        Included(key) => Excluded(key),
-        other => other,
+    (0..parts)
+        .map(|i| {
+            let high = match edge(i + 1) {
+                Included(key) => Excluded(key),
+                other => other,
+            };
+            (edge(i), high)
+        })
+        .collect()
+}
+
+type CallRange<'t> = redb::Range<'t, KeyRef, (u64, &'static [u8])>;
+
+/// Records read on past, at most, to reach the next prefix of a lookup instead of looking it
+/// up afresh: one lookup (a B-tree descent) costs about as much as reading on past 20-30
+/// records.
+const READ_ON: f64 = 16.0;
+const READ_ON_AT_MOST: u32 = 48;
+
+/// Passes every call under each of `prefixes` (sorted) to `each`; returns how many. A prefix
+/// whose calls are likely within [`READ_ON`] records of the last one's (the same function's
+/// calls lie together, see [`cluster_sizes`]) is reached by reading on; any other is looked
+/// up. Reading on gives up after [`READ_ON_AT_MOST`] records, for when `sizes` is wrong.
+fn calls_under(
+    calls: &impl ReadableTable<KeyRef, (u64, &'static [u8])>,
+    prefixes: &[Prefix],
+    sizes: &[u64; 256],
+    mut each: impl FnMut(Digest, (u64, &[u8])),
+) -> Result<u64, redb::Error> {
+    // Calls expected between two prefixes of one cluster: its calls spread evenly over the
+    // 2^56 prefixes that start with its byte.
+    let expected_between = |a: Prefix, b: Prefix| -> f64 {
+        if a >> 56 != b >> 56 {
+            return f64::INFINITY;
+        }
+        (b - a) as f64 * sizes[(a >> 56) as usize] as f64 / (1u64 << 56) as f64
     };
-    (edge(part), high)
+    let mut seen = 0;
+    let mut open: Option<std::iter::Peekable<CallRange<'_>>> = None;
+    let mut last: Option<Prefix> = None;
+    for &p in prefixes {
+        let read_on = last.is_some_and(|l| expected_between(l, p) <= READ_ON);
+        last = Some(p);
+        let mut reached = false;
+        if read_on && let Some(range) = open.as_mut() {
+            for _ in 0..=READ_ON_AT_MOST {
+                match range.peek() {
+                    Some(Ok((k, _))) if prefix(k.value()) < p => range.next(),
+                    _ => {
+                        reached = true;
+                        break;
+                    }
+                };
+            }
+        }
+        if !reached {
+            let (low, _) = prefix_bounds(p);
+            open = Some(calls.range::<&[u8; 32]>(&low..)?.peekable());
+        }
+        let Some(range) = open.as_mut() else {
+            continue;
+        };
+        let under_p = |e: &Result<_, redb::StorageError>| match e {
+            Ok((k, _)) => prefix(redb::AccessGuard::<KeyRef>::value(k)) == p,
+            Err(_) => true,
+        };
+        while let Some(entry) = range.next_if(under_p) {
+            let (k, v) = entry?;
+            seen += 1;
+            each(Digest::from_bytes(*k.value()), v.value());
+        }
+    }
+    Ok(seen)
 }
 
 /// `part(i)` for `i` in `0..parts`, each on its own thread (the first on this one), in
@@ -168,13 +277,18 @@ impl Store {
                 let total = calls.len()?;
                 let threads = threads_for(total, SCANNED_PER_THREAD);
                 let share = (total as usize).div_ceil(threads);
+                let shares = if threads > 1 {
+                    key_shares(&cluster_sizes(txn)?, threads)
+                } else {
+                    vec![(Unbounded, Unbounded)]
+                };
                 let parts = in_parallel(threads, |part| {
                     let (mut state, mut kept, mut keys) = (
                         start(),
                         Vec::with_capacity(share),
                         Vec::with_capacity(share),
                     );
-                    let (low, high) = key_share(part, threads);
+                    let (low, high) = shares[part];
                     for entry in calls.range::<&[u8; 32]>((low.as_ref(), high.as_ref()))? {
                         let (k, v) = entry?;
                         let key = Digest::from_bytes(*k.value());
@@ -222,20 +336,13 @@ impl Store {
             // query, so a call that only shares a prefix with a match is left out there.
             let threads = threads_for(prefixes.len() as u64, LOOKED_UP_PER_THREAD);
             let share = prefixes.len().div_ceil(threads).max(1);
+            let sizes = cluster_sizes(txn)?;
             let parts = in_parallel(threads, |part| {
-                let (mut state, mut kept, mut seen) = (start(), Vec::with_capacity(share), 0);
-                for p in prefixes.chunks(share).nth(part).unwrap_or_default() {
-                    for entry in calls_with_prefix(&calls, *p)? {
-                        let (k, v) = entry?;
-                        seen += 1;
-                        read(
-                            &mut state,
-                            &mut kept,
-                            Digest::from_bytes(*k.value()),
-                            v.value(),
-                        );
-                    }
-                }
+                let (mut state, mut kept) = (start(), Vec::with_capacity(share));
+                let mine = prefixes.chunks(share).nth(part).unwrap_or_default();
+                let seen = calls_under(&calls, mine, &sizes, |key, entry| {
+                    read(&mut state, &mut kept, key, entry);
+                })?;
                 visited.fetch_add(seen, Ordering::Relaxed);
                 Ok((state, kept))
             })?;
@@ -474,19 +581,107 @@ mod tests {
         }
     }
 
-    /// The stretches of keys cover every key once, in order.
+    /// The stretches of keys cover every key once, in order, and split clusters by their
+    /// sizes.
     #[test]
     fn key_shares_cover_every_key_once() {
-        for parts in 1..=8 {
-            let shares: Vec<_> = (0..parts).map(|p| key_share(p, parts)).collect();
-            assert_eq!(shares[0].0, Unbounded);
-            assert_eq!(shares[parts - 1].1, Unbounded);
-            for pair in shares.windows(2) {
-                let (Excluded(end), Included(start)) = (pair[0].1, pair[1].0) else {
-                    panic!("{pair:?}");
-                };
-                assert_eq!(end, start);
-                assert!(start[0] > 0);
+        let mut one = [0u64; 256];
+        one[0x7a] = 1000;
+        let mut skewed = [1u64; 256];
+        skewed[3] = 10_000;
+        let uniform = [40u64; 256];
+        for sizes in [[0u64; 256], one, skewed, uniform] {
+            for parts in 1..=8 {
+                let shares = key_shares(&sizes, parts);
+                assert_eq!(shares.len(), parts);
+                assert_eq!(shares[0].0, Unbounded);
+                assert_eq!(shares[parts - 1].1, Unbounded);
+                for pair in shares.windows(2) {
+                    let (Excluded(end), Included(start)) = (pair[0].1, pair[1].0) else {
+                        panic!("{pair:?}");
+                    };
+                    assert_eq!(end, start);
+                }
+                for share in &shares {
+                    if let (Included(low), Excluded(high)) = share {
+                        assert!(low <= high, "{share:?}");
+                    }
+                }
+            }
+        }
+        // One function's calls: split by their second byte.
+        let halves = key_shares(&one, 2);
+        let Included(edge) = halves[1].0 else {
+            panic!("{halves:?}")
+        };
+        assert_eq!(edge[..2], [0x7a, 0x80]);
+        // Uneven clusters: the big one is split, the small ones go whole.
+        let Included(edge) = key_shares(&skewed, 2)[1].0 else {
+            panic!()
+        };
+        assert_eq!(edge[0], 3);
+    }
+
+    /// Reading on and looking up find the same calls, with good cluster sizes, wrong ones and
+    /// none, for prefixes dense and sparse, twins sharing a prefix and prefixes of no call.
+    #[test]
+    fn calls_under_prefixes_are_those_looked_up_one_by_one() {
+        use redb::ReadableDatabase;
+        let db = redb::Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .unwrap();
+        let mut keys: Vec<Key> = Vec::new();
+        for i in 0u32..3000 {
+            let mut key = *blake3::hash(&i.to_le_bytes()).as_bytes();
+            // Two clusters of many calls, the rest spread.
+            if i % 3 != 0 {
+                key[0] = if i % 3 == 1 { 0x10 } else { 0x11 };
+            }
+            keys.push(key);
+        }
+        // A twin: another key under the same 8-byte prefix.
+        let mut twin = keys[5];
+        twin[31] ^= 1;
+        keys.push(twin);
+        let txn = db.begin_write().unwrap();
+        {
+            let mut calls = txn.open_table(super::super::CALLS).unwrap();
+            for key in &keys {
+                calls.insert(key, (0, &key[..4])).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+        keys.sort_unstable();
+        let mut right = [0u64; 256];
+        for key in &keys {
+            right[usize::from(key[0])] += 1;
+        }
+        let mut wrong = [0u64; 256];
+        wrong[0x10] = 1_000_000;
+        let read = db.begin_read().unwrap();
+        let calls = read.open_table(CALLS_IN_PLACE).unwrap();
+        for every in [1usize, 2, 7, 50] {
+            let mut prefixes: Vec<Prefix> = keys.iter().step_by(every).map(prefix).collect();
+            // Prefixes of no call, between and beyond.
+            prefixes.push(prefix(&keys[10]) + 1);
+            prefixes.push(0x10ff_ffff_ffff_ffff);
+            prefixes.push(u64::MAX);
+            prefixes.sort_unstable();
+            prefixes.dedup();
+            let expected: Vec<Key> = keys
+                .iter()
+                .filter(|k| prefixes.binary_search(&prefix(k)).is_ok())
+                .copied()
+                .collect();
+            for sizes in [right, wrong, [0; 256]] {
+                let mut found = Vec::new();
+                let seen = calls_under(&calls, &prefixes, &sizes, |key, (_, bytes)| {
+                    assert_eq!(bytes, &key.as_bytes()[..4]);
+                    found.push(*key.as_bytes());
+                })
+                .unwrap();
+                assert_eq!(found, expected, "every {every}th call");
+                assert_eq!(seen, expected.len() as u64);
             }
         }
     }

@@ -92,6 +92,18 @@ pub(super) fn index(
     IndexEntries::of(key, record).apply(txn, Change::Add)
 }
 
+/// Adds the index entries of many call records.
+pub(super) fn index_all(
+    txn: &redb::WriteTransaction,
+    calls: &[(Digest, CallRecord)],
+) -> Result<(), redb::Error> {
+    let mut entries = IndexEntries::default();
+    for (key, record) in calls {
+        entries.add(key, record);
+    }
+    entries.apply(txn, Change::Add)
+}
+
 /// Removes the index entries of a call that is gone from `calls` or about to be replaced.
 /// Entries hold key prefixes, so another call whose key starts with the same 8 bytes may
 /// share some of them (the same function, say): those calls are indexed again.

@@ -2,7 +2,7 @@
 //! every open, so a file written under other digest or layout rules is refused with a clear
 //! error instead of being read with the wrong ones.
 
-use redb::{TableDefinition, TableHandle};
+use redb::{ReadableTable, TableDefinition, TableHandle};
 
 use super::{CALLS, Store};
 use crate::error::{Error, Result};
@@ -15,15 +15,18 @@ use crate::error::{Error, Result};
 /// changed the value digest of byte arrays (runs of bytes hashed whole, see `digest`);
 /// version 5 stores call records in a binary layout of their own (`record/layout.rs`)
 /// instead of CBOR with field names; version 6 keeps the result digest in the record only
-/// and stores 8-byte key prefixes in the indexes, with one index for name and module.
-pub(crate) const FORMAT_VERSION: u64 = 6;
+/// and stores 8-byte key prefixes in the indexes, with one index for name and module;
+/// version 7 gives every call key its function's cluster as first byte
+/// (`digest::call_cluster`), so one function's calls are stored together.
+pub(crate) const FORMAT_VERSION: u64 = 7;
 
 /// The oldest format this fleche reads. Formats 2 and 3 digest byte arrays byte by byte, so
 /// their calls would never be found and their values would fail `verify`; format 4's records
 /// are CBOR, which this fleche no longer reads; format 5's tables have other types (whole
-/// keys in the indexes): they are refused, not read. (When a format
-/// only adds to records, a file of the older one is read as it is and marked as the newer one
-/// when opened for writing: see [`Store::upgrade_format`].)
+/// keys in the indexes): they are refused, not read. A format-6 file is read as it is when
+/// opened read-only (its calls are listed and queried, but not found by the keys a call
+/// computes now) and rekeyed to format 7 when opened for writing: see
+/// [`Store::upgrade_format`].
 pub(crate) const OLDEST_READ: u64 = 6;
 
 /// `"version"` -> the format version.
@@ -77,15 +80,42 @@ impl Store {
         }
     }
 
-    /// Marks a file of an older format this fleche reads as [`FORMAT_VERSION`], before this
-    /// fleche writes records only the newer format can hold.
+    /// Brings a file of an older format this fleche reads to [`FORMAT_VERSION`] before this
+    /// fleche writes to it: a format-6 file's call keys are rekeyed (`rekey.rs`), in the
+    /// transaction that marks it, so a crash leaves it as it was.
     pub(crate) fn upgrade_format(&self, holds: Holds) -> Result<()> {
         match holds {
-            Holds::Version(found) if (OLDEST_READ..FORMAT_VERSION).contains(&found) => {
-                self.write(write)?;
-                tracing::info!(
+            Holds::Version(found) if found < FORMAT_VERSION && self.read_only => {
+                tracing::warn!(
                     path = %self.location.display_path().display(),
-                    "cache marked as format {FORMAT_VERSION} (was {found}); fleche releases before typed tags no longer open it"
+                    "a format-{found} cache opened read-only: its calls are listed and queried, but a call finds them again only once the file is opened for writing (which rekeys it for format {FORMAT_VERSION})"
+                );
+                Ok(())
+            }
+            Holds::Version(found) if (OLDEST_READ..FORMAT_VERSION).contains(&found) => {
+                let path = self.location.display_path();
+                let calls = self.call_count()?;
+                tracing::info!(
+                    path = %path.display(),
+                    "rekeying {calls} calls for cache format {FORMAT_VERSION} (was {found}); this runs once"
+                );
+                let started = std::time::Instant::now();
+                let rekeyed = self.write(|txn| {
+                    // Another process may have upgraded it while this one waited to write.
+                    let now = txn.open_table(FORMAT)?.get(VERSION_KEY)?.map(|v| v.value());
+                    if now == Some(FORMAT_VERSION) {
+                        return Ok(Default::default());
+                    }
+                    let rekeyed = super::rekey::cluster_call_keys(txn)?;
+                    write(txn)?;
+                    Ok(rekeyed)
+                })?;
+                tracing::info!(
+                    path = %path.display(),
+                    moved = rekeyed.moved,
+                    unreadable = rekeyed.unreadable,
+                    "cache marked as format {FORMAT_VERSION} in {:.1?}; fleche releases before it no longer open it",
+                    started.elapsed()
                 );
                 Ok(())
             }

@@ -11,8 +11,10 @@
 /// row (`fleche_values.bytes`) rather than in `fleche_value_chunks`: a row less per value.
 /// Version 3 stores call records in the binary layout of cache format 5
 /// (`record/layout.rs`) instead of CBOR; version 4 in the layout of cache format 6 (times as
-/// whole nanoseconds or microseconds), which a fleche of version 3 cannot read.
-pub(crate) const SCHEMA_VERSION: i32 = 4;
+/// whole nanoseconds or microseconds), which a fleche of version 3 cannot read. Version 5
+/// holds the call keys of cache format 7 (first byte from the function's name,
+/// `digest::call_cluster`); a version-4 database is rekeyed when first met (see [`upgrade`]).
+pub(crate) const SCHEMA_VERSION: i32 = 5;
 
 /// Any constant: the advisory lock that serialises creating the schema, so processes that
 /// start together on a new database do not race each other's `CREATE TABLE`.
@@ -73,8 +75,12 @@ CREATE TABLE fleche_claims (
 /// Creates the tables in an empty database, or checks the version of existing ones.
 /// `Err` says what is wrong and what to do.
 pub(crate) fn ensure(client: &mut postgres::Client) -> Result<(), String> {
-    if let Some(version) = version(client)? {
-        return check(version);
+    if let Some(found) = version(client)? {
+        if found == 4 {
+            upgrade(client)?;
+            return check(version(client)?.unwrap_or(0));
+        }
+        return check(found);
     }
     let mut txn = client.transaction().map_err(|e| detail(&e))?;
     txn.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK])
@@ -101,6 +107,66 @@ pub(crate) fn ensure(client: &mut postgres::Client) -> Result<(), String> {
         Some(version) => check(version),
         None => Err("fleche_schema holds no version row".to_owned()),
     }
+}
+
+/// Version 4 -> 5: every call key's first byte becomes its function's cluster, in the calls,
+/// tags and arguments tables, in one transaction (so a failure leaves version 4 whole). The
+/// other 31 bytes stay, so a call keeps its identity. Leases (`fleche_claims`) are left to
+/// expire: they name keys no format-7 fleche computes.
+fn upgrade(client: &mut postgres::Client) -> Result<(), String> {
+    let mut txn = client.transaction().map_err(|e| detail(&e))?;
+    txn.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK])
+        .map_err(|e| detail(&e))?;
+    // Another process may have upgraded it while we waited for the lock.
+    let now: i32 = txn
+        .query_one("SELECT version FROM fleche_schema", &[])
+        .map_err(|e| detail(&e))?
+        .get(0);
+    if now != 4 {
+        return Ok(());
+    }
+    let names: Vec<String> = txn
+        .query("SELECT DISTINCT name FROM fleche_calls", &[])
+        .map_err(|e| detail(&e))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    tracing::info!(
+        functions = names.len(),
+        "rekeying the shared database's calls for schema version {SCHEMA_VERSION} (was 4); this runs once"
+    );
+    txn.batch_execute(
+        "CREATE TEMP TABLE fleche_clusters (name text PRIMARY KEY, cluster integer NOT NULL)
+         ON COMMIT DROP",
+    )
+    .map_err(|e| detail(&e))?;
+    let insert = txn
+        .prepare("INSERT INTO fleche_clusters (name, cluster) VALUES ($1, $2)")
+        .map_err(|e| detail(&e))?;
+    for name in &names {
+        let cluster = i32::from(crate::digest::call_cluster(name));
+        txn.execute(&insert, &[name, &cluster])
+            .map_err(|e| detail(&e))?;
+    }
+    txn.batch_execute(
+        "UPDATE fleche_call_tags t SET key = set_byte(t.key, 0, c.cluster)
+           FROM fleche_calls k JOIN fleche_clusters c ON c.name = k.name
+           WHERE t.key = k.key AND get_byte(t.key, 0) <> c.cluster;
+         UPDATE fleche_call_arguments a SET key = set_byte(a.key, 0, c.cluster)
+           FROM fleche_calls k JOIN fleche_clusters c ON c.name = k.name
+           WHERE a.key = k.key AND get_byte(a.key, 0) <> c.cluster;
+         UPDATE fleche_calls k SET key = set_byte(k.key, 0, c.cluster)
+           FROM fleche_clusters c
+           WHERE c.name = k.name AND get_byte(k.key, 0) <> c.cluster;
+         UPDATE fleche_schema SET version = 5;",
+    )
+    .map_err(|e| {
+        format!(
+            "cannot rekey the calls for schema version {SCHEMA_VERSION}: {}",
+            detail(&e)
+        )
+    })?;
+    txn.commit().map_err(|e| detail(&e))
 }
 
 /// The version row, or `None` when fleche has no tables there yet.

@@ -1,0 +1,230 @@
+//! A format-6 cache file, whose call keys are whole BLAKE3 output, is rekeyed when it is first
+//! opened for writing: every call key's first byte becomes its function's cluster (format 7),
+//! with its indexes, size-limit entries and outbox entries, so every stored call is found
+//! again by the calls that made it and every query answers as before. Opened read-only, it is
+//! read as it is.
+
+use fleche::{Cache, fleche};
+use redb::{
+    MultimapTableDefinition as Multimap, ReadableDatabase, ReadableMultimapTable, ReadableTable,
+    TableDefinition as Table,
+};
+
+type Key = [u8; 32];
+type Prefix = u64;
+const CALLS: Table<'_, Key, (u64, &[u8])> = Table::new("calls");
+const USES: Table<'_, Key, (i64, u64)> = Table::new("calls_used");
+const BY_FUNCTION: Multimap<'_, (&str, &str), Prefix> = Multimap::new("calls_by_function");
+const BY_TIME: Table<'_, (i64, Prefix), ()> = Table::new("calls_by_time");
+const FORMAT: Table<'_, &str, u64> = Table::new("fleche_format");
+
+thread_local! {
+    static RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn runs() -> u64 {
+    RUNS.with(std::cell::Cell::get)
+}
+
+#[fleche]
+fn square(x: u64) -> u64 {
+    RUNS.with(|r| r.set(r.get() + 1));
+    x * x
+}
+
+#[fleche]
+fn halve(x: u64) -> u64 {
+    RUNS.with(|r| r.set(r.get() + 1));
+    x / 2
+}
+
+fn db(path: &std::path::Path) -> redb::Database {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    builder.open(path).unwrap()
+}
+
+/// What a format-6 fleche would have written for the same calls: each key with another first
+/// byte (format 6 kept the hash's own), in `calls`, `calls_used` and the indexes, and the
+/// version 6.
+fn as_format_6(path: &std::path::Path) {
+    let old = |mut key: Key| {
+        key[0] ^= 0x5a;
+        key
+    };
+    let old_prefix = |p: Prefix| p ^ (0x5a << 56);
+    let db = db(path);
+    let txn = db.begin_write().unwrap();
+    {
+        let mut calls = txn.open_table(CALLS).unwrap();
+        let all: Vec<(Key, u64, Vec<u8>)> = calls
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                let (sum, record) = v.value();
+                (k.value(), sum, record.to_vec())
+            })
+            .collect();
+        for (key, ..) in &all {
+            calls.remove(key).unwrap();
+        }
+        for (key, sum, record) in &all {
+            calls.insert(old(*key), (*sum, record.as_slice())).unwrap();
+        }
+        let mut uses = txn.open_table(USES).unwrap();
+        let all: Vec<(Key, (i64, u64))> = uses
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value(), v.value())
+            })
+            .collect();
+        assert!(!all.is_empty(), "the size limit noted the calls");
+        for (key, _) in &all {
+            uses.remove(key).unwrap();
+        }
+        for (key, value) in &all {
+            uses.insert(old(*key), *value).unwrap();
+        }
+        let mut times = txn.open_table(BY_TIME).unwrap();
+        let all: Vec<(i64, Prefix)> = times
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value())
+            .collect();
+        for entry in &all {
+            times.remove(entry).unwrap();
+        }
+        for (t, p) in &all {
+            times.insert((*t, old_prefix(*p)), ()).unwrap();
+        }
+        let mut functions = txn.open_multimap_table(BY_FUNCTION).unwrap();
+        let mut all: Vec<((String, String), Prefix)> = Vec::new();
+        for entry in functions.iter().unwrap() {
+            let (f, ps) = entry.unwrap();
+            let (name, module) = f.value();
+            for p in ps {
+                all.push(((name.to_owned(), module.to_owned()), p.unwrap().value()));
+            }
+        }
+        for ((name, module), p) in &all {
+            functions
+                .remove((name.as_str(), module.as_str()), p)
+                .unwrap();
+            functions
+                .insert((name.as_str(), module.as_str()), old_prefix(*p))
+                .unwrap();
+        }
+        txn.open_table(FORMAT)
+            .unwrap()
+            .insert("version", 6)
+            .unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+fn keys_in(path: &std::path::Path) -> (Vec<Key>, Vec<Key>, u64) {
+    let db = db(path);
+    let txn = db.begin_read().unwrap();
+    let keys = |t| -> Vec<Key> {
+        let table = txn.open_table(t).unwrap();
+        let keys: Vec<Key> = table
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value())
+            .collect();
+        keys
+    };
+    let calls = keys(Table::<Key, (u64, &[u8])>::new("calls"));
+    let uses = {
+        let table = txn.open_table(USES).unwrap();
+        table
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value())
+            .collect()
+    };
+    let version = txn
+        .open_table(FORMAT)
+        .unwrap()
+        .get("version")
+        .unwrap()
+        .unwrap()
+        .value();
+    (calls, uses, version)
+}
+
+#[test]
+fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.redb");
+    let n = 300u64;
+    let (new_keys, new_uses, version) = {
+        let cache = Cache::open(&path).unwrap();
+        cache.set_max_size(Some(1 << 30));
+        let _active = cache.activate();
+        for x in 0..n {
+            square(x);
+            halve(x);
+        }
+        cache.flush().unwrap();
+        drop(_active);
+        drop(cache);
+        keys_in(&path)
+    };
+    assert_eq!(version, 7);
+    assert_eq!(new_keys.len() as u64, 2 * n);
+    assert_eq!(new_uses, new_keys);
+    // Each function's calls share a first byte, the two functions' differ.
+    let firsts: std::collections::BTreeSet<u8> = new_keys.iter().map(|k| k[0]).collect();
+    assert_eq!(firsts.len(), 2, "{firsts:?}");
+
+    as_format_6(&path);
+    let (old_keys, _, version) = keys_in(&path);
+    assert_eq!(version, 6);
+    assert!(old_keys.iter().all(|k| !new_keys.contains(k)));
+
+    // Read-only: read as it is, found by name and time, and left format 6.
+    {
+        let cache = Cache::open_read_only(&path).unwrap();
+        assert_eq!(
+            cache.query().name("square").calls().unwrap().len() as u64,
+            n
+        );
+        assert_eq!(cache.len().unwrap() as u64, 2 * n);
+        assert_eq!(cache.table().len() as u64, 2 * n);
+    }
+    assert_eq!(keys_in(&path).2, 6, "a read-only open changes nothing");
+
+    // For writing: rekeyed, every call a hit, every query whole.
+    let cache = Cache::open(&path).unwrap();
+    let before = runs();
+    {
+        let _active = cache.activate();
+        for x in 0..n {
+            assert_eq!(square(x), x * x);
+            assert_eq!(halve(x), x / 2);
+        }
+    }
+    assert_eq!(runs(), before, "every stored call is found again");
+    for name in ["square", "halve"] {
+        let calls = cache.query().name(name).calls().unwrap();
+        assert_eq!(calls.len() as u64, n, "{name}");
+        assert!(calls.iter().all(|c| c.name() == name));
+    }
+    assert_eq!(cache.query().argument("x", 7u64).calls().unwrap().len(), 2);
+    // square(7), halve(98) and halve(99).
+    assert_eq!(cache.query().result(49u64).calls().unwrap().len(), 3);
+    assert_eq!(cache.len().unwrap() as u64, 2 * n);
+    let verified = cache.verify().unwrap();
+    assert!(verified.is_sound(), "{:?}", verified.problems);
+    assert_eq!(verified.calls, 2 * n);
+    cache.flush().unwrap();
+    drop(cache);
+    let (keys, uses, version) = keys_in(&path);
+    assert_eq!(version, 7);
+    assert_eq!(keys, new_keys, "every call under its format-7 key");
+    assert_eq!(uses, new_keys, "the size limit's entries moved with them");
+}
