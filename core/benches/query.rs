@@ -110,7 +110,8 @@ fn fill_some(cache: &Cache, range: std::ops::Range<usize>, collected: Collected)
                     ..Default::default()
                 },
             };
-            (fleche::digest(&("bench call", i)), record)
+            let key = fleche::digest(&("bench call", i));
+            (fleche::__private::clustered_key(&record.name, key), record)
         })
         .collect();
     cache.insert_records(&calls, &values).unwrap();

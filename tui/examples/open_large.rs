@@ -120,7 +120,8 @@ fn build(path: &Path, n: usize) {
                         ..Default::default()
                     },
                 };
-                (fleche::digest(&("open_large", i)), record)
+                let key = fleche::digest(&("open_large", i));
+                (fleche::__private::clustered_key(&record.name, key), record)
             })
             .collect();
         cache

@@ -430,7 +430,7 @@ fn browse_until(
 }
 
 type RedbKey = [u8; 32];
-/// call key -> (checksum, encoded record), as fleche stores it (format 6).
+/// call key -> (checksum, encoded record), as fleche stores it (formats 6 and 7).
 const CALLS: redb::TableDefinition<'_, RedbKey, (u64, &[u8])> = redb::TableDefinition::new("calls");
 
 #[test]

@@ -244,7 +244,8 @@ fn fill(cache: &Cache, calls: usize) {
                     ..Default::default()
                 },
             };
-            (fleche::digest(&("peer call", i)), record)
+            let key = fleche::digest(&("peer call", i));
+            (fleche::__private::clustered_key(&record.name, key), record)
         })
         .collect();
     for chunk in records.chunks(100_000).zip(values.chunks(200_000)) {
