@@ -179,6 +179,8 @@ pub use table::{Row, Table};
 pub mod __private {
     pub use crate::__typed_query as typed_query;
     pub use crate::cell::{list_every_variable_the_block_reads, run_cell};
+    /// For records made by hand (benches, tests): see `digest::clustered_key`.
+    pub use crate::digest::clustered_key;
     pub use crate::query::typed::{function_query, typed_argument};
     pub use crate::runtime::{
         Argument, Begin, ByBytes, ByKey, BySerde, Function, Pending, PickBytes, PickKey, PickSerde,
@@ -192,12 +194,4 @@ pub mod __private {
     };
     pub use chrono::{DateTime, Utc};
     pub use serde;
-
-    /// A call key for a record made by hand (benches, tests): `hash` with its first byte
-    /// replaced by the cluster of functions named `name`, as fleche makes keys (format 7).
-    pub fn clustered_key(name: &str, hash: crate::Digest) -> crate::Digest {
-        let mut key = *hash.as_bytes();
-        key[0] = crate::digest::call_cluster(name);
-        crate::Digest::from_bytes(key)
-    }
 }

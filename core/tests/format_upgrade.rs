@@ -124,44 +124,29 @@ fn as_format_6(path: &std::path::Path) {
     txn.commit().unwrap();
 }
 
+/// The keys of `calls` and of `calls_used`, and the format version.
 fn keys_in(path: &std::path::Path) -> (Vec<Key>, Vec<Key>, u64) {
     let db = db(path);
     let txn = db.begin_read().unwrap();
-    let keys = |t| -> Vec<Key> {
-        let table = txn.open_table(t).unwrap();
-        let keys: Vec<Key> = table
+    let calls = txn.open_table(CALLS).unwrap();
+    let uses = txn.open_table(USES).unwrap();
+    let version = txn.open_table(FORMAT).unwrap();
+    (
+        calls
             .iter()
             .unwrap()
             .map(|e| e.unwrap().0.value())
-            .collect();
-        keys
-    };
-    let calls = keys(Table::<Key, (u64, &[u8])>::new("calls"));
-    let uses = {
-        let table = txn.open_table(USES).unwrap();
-        table
-            .iter()
-            .unwrap()
-            .map(|e| e.unwrap().0.value())
-            .collect()
-    };
-    let version = txn
-        .open_table(FORMAT)
-        .unwrap()
-        .get("version")
-        .unwrap()
-        .unwrap()
-        .value();
-    (calls, uses, version)
+            .collect(),
+        uses.iter().unwrap().map(|e| e.unwrap().0.value()).collect(),
+        version.get("version").unwrap().unwrap().value(),
+    )
 }
 
-#[test]
-fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v6.redb");
-    let n = 300u64;
-    let (new_keys, new_uses, version) = {
-        let cache = Cache::open(&path).unwrap();
+/// A cache file of `square(x)` and `halve(x)` for `x` in `0..n`, with a size limit; its
+/// format-7 call keys.
+fn cache_of(path: &std::path::Path, n: u64) -> Vec<Key> {
+    {
+        let cache = Cache::open(path).unwrap();
         cache.set_max_size(Some(1 << 30));
         let _active = cache.activate();
         for x in 0..n {
@@ -169,13 +154,20 @@ fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
             halve(x);
         }
         cache.flush().unwrap();
-        drop(_active);
-        drop(cache);
-        keys_in(&path)
-    };
+    }
+    let (keys, uses, version) = keys_in(path);
     assert_eq!(version, 7);
-    assert_eq!(new_keys.len() as u64, 2 * n);
-    assert_eq!(new_uses, new_keys);
+    assert_eq!(keys.len() as u64, 2 * n);
+    assert_eq!(uses, keys);
+    keys
+}
+
+#[test]
+fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.redb");
+    let n = 300u64;
+    let new_keys = cache_of(&path, n);
     // Each function's calls share a first byte, the two functions' differ.
     let firsts: std::collections::BTreeSet<u8> = new_keys.iter().map(|k| k[0]).collect();
     assert_eq!(firsts.len(), 2, "{firsts:?}");
@@ -196,6 +188,21 @@ fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
         assert_eq!(cache.table().len() as u64, 2 * n);
     }
     assert_eq!(keys_in(&path).2, 6, "a read-only open changes nothing");
+
+    // Calls copied out of it read-only get their format-7 keys: the copy finds them again.
+    {
+        let source = Cache::open_read_only(&path).unwrap();
+        let copy = Cache::open(dir.path().join("copy.redb")).unwrap();
+        let copied = copy.transfer(&source, None).unwrap();
+        assert_eq!(copied.calls_copied, 2 * n);
+        let before = runs();
+        let _active = copy.activate();
+        for x in 0..n {
+            assert_eq!(square(x), x * x);
+        }
+        assert_eq!(runs(), before, "copied calls are hits");
+        assert_eq!(copy.query().name("halve").count().unwrap() as u64, n);
+    }
 
     // For writing: rekeyed, every call a hit, every query whole.
     let cache = Cache::open(&path).unwrap();
@@ -226,6 +233,56 @@ fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
     assert_eq!(version, 7);
     assert_eq!(keys, new_keys, "every call under its format-7 key");
     assert_eq!(uses, new_keys, "the size limit's entries moved with them");
+}
+
+/// A record that does not read (its checksum fails) stays under its format-6 key, where
+/// `verify` names it; the other calls move, and the damaged call is computed again.
+#[test]
+fn a_damaged_record_stays_where_it_was_and_the_rest_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.redb");
+    let n = 50u64;
+    let new_keys = cache_of(&path, n);
+    as_format_6(&path);
+    let mut damaged = *square::digest(5).as_bytes();
+    damaged[0] ^= 0x5a;
+    {
+        let db = db(&path);
+        let txn = db.begin_write().unwrap();
+        {
+            let mut calls = txn.open_table(CALLS).unwrap();
+            let (sum, record) = {
+                let v = calls.get(&damaged).unwrap().unwrap();
+                let (sum, record) = v.value();
+                (sum, record.to_vec())
+            };
+            calls
+                .insert(&damaged, (sum ^ 1, record.as_slice()))
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let cache = Cache::open(&path).unwrap();
+    let before = runs();
+    {
+        let _active = cache.activate();
+        for x in 0..n {
+            assert_eq!(square(x), x * x);
+        }
+    }
+    assert_eq!(runs(), before + 1, "only the damaged call ran again");
+    let verified = cache.verify().unwrap();
+    assert_eq!(verified.problems.len(), 1, "{:?}", verified.problems);
+    assert_eq!(
+        verified.problems[0].digest,
+        fleche::Digest::from_bytes(damaged)
+    );
+    drop(cache);
+    let (keys, ..) = keys_in(&path);
+    let mut expected = new_keys;
+    expected.push(damaged);
+    expected.sort_unstable();
+    assert_eq!(keys, expected, "every call moved, the damaged one stayed");
 }
 
 /// How long rekeying takes (figures, not a check): `FLECHE_REKEY_CALLS=1000000 cargo test

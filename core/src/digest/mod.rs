@@ -196,6 +196,14 @@ pub(crate) fn call_cluster(name: &str) -> u8 {
     blake3::derive_key("fleche 2026-12-02 call cluster v1", name.as_bytes())[0]
 }
 
+/// `key` with its first byte replaced by the cluster of functions named `name`: the format-7
+/// key of a call stored under its format-6 key, or a key for a record made by hand.
+pub fn clustered_key(name: &str, key: Digest) -> Digest {
+    let mut key = key.0;
+    key[0] = call_cluster(name);
+    Digest(key)
+}
+
 /// The digest of a value, computed from its serde structure.
 ///
 /// # Panics

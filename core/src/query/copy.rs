@@ -11,8 +11,9 @@ use super::Query;
 impl Query {
     /// Copies the matching calls, with their argument and result values, into `other`
     /// (memory or file; the source may be read-only). Keys, metadata and tags are kept, as
-    /// the records are copied byte for byte. Calls `other` already has are left as they are,
-    /// so copying again is a no-op and writes nothing.
+    /// the records are copied byte for byte (calls of a format-6 file opened read-only get
+    /// their format-7 keys, whose first byte names their function's cluster). Calls `other`
+    /// already has are left as they are, so copying again is a no-op and writes nothing.
     ///
     /// ```
     /// # use fleche::fleche;

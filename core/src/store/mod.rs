@@ -144,6 +144,9 @@ pub(crate) struct Store {
     /// The database, shared with the writer thread; emptied when the file is closed.
     slot: Arc<Slot>,
     read_only: bool,
+    /// A format-6 file read as it is (read-only): its call keys lack their function's
+    /// cluster, which calls copied out of it get (see `rekey.rs`).
+    pub(crate) unclustered_keys: bool,
     /// Whether the file is open for writing only while a commit runs (`Handle::BriefWrites`).
     brief_writes: bool,
     pub(crate) location: Location,
@@ -257,6 +260,7 @@ impl Store {
             writer,
             slot,
             read_only,
+            unclustered_keys: false,
             brief_writes,
             location,
             value_reads: AtomicU64::new(0),
@@ -398,10 +402,11 @@ impl Store {
                     read_builder().open_read_only(&path)?,
                 )))
             });
-            let store = Store::new(Handle::ReadOnly(Arc::new(db)), location, Some(reopen));
+            let mut store = Store::new(Handle::ReadOnly(Arc::new(db)), location, Some(reopen));
             let holds = store.format()?;
             store.check_format(holds)?;
             store.upgrade_format(holds)?;
+            store.unclustered_keys = holds == version::Holds::Version(6);
             return Ok(Arc::new(store));
         }
         let mut open = open_files().lock().unwrap_or_else(|e| e.into_inner());

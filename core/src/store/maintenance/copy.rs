@@ -5,7 +5,7 @@ use redb::ReadableTable;
 use serde::Serialize;
 
 use super::super::{CALLS, CALLS_IN_PLACE, Store, VALUES, checksum, index};
-use crate::digest::Digest;
+use crate::digest::{Digest, clustered_key};
 use crate::error::Result;
 use crate::record::{CallRecord, RecordView};
 
@@ -120,12 +120,16 @@ impl Store {
                     continue;
                 };
                 let mut digests = vec![result];
+                let mut key = *key;
                 if let Ok(view) = RecordView::decode(record) {
                     digests.extend(view.arguments.iter().map(|(_, d)| d));
+                    if self.unclustered_keys {
+                        key = clustered_key(view.name, key);
+                    }
                 }
                 digests.dedup();
                 let mut bundle = StoredCall {
-                    key: *key,
+                    key,
                     result,
                     record: record.to_vec(),
                     values: Vec::with_capacity(digests.len()),
