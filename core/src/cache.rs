@@ -352,7 +352,18 @@ impl Cache {
             copied.calls_present = keys.len() as u64;
             return Ok(copied);
         }
-        let missing = to.store.missing_calls(keys)?;
+        // Looked for in `to` under the keys they will have there.
+        let copied_keys = self.store.copied_keys(keys)?;
+        let mut missing = to.store.missing_calls(&copied_keys)?;
+        if copied_keys != keys {
+            let absent: std::collections::HashSet<Digest> = missing.into_iter().collect();
+            missing = keys
+                .iter()
+                .zip(&copied_keys)
+                .filter(|(_, there)| absent.contains(there))
+                .map(|(key, _)| *key)
+                .collect();
+        }
         copied.calls_present = (keys.len() - missing.len()) as u64;
         let total = keys.len() as u64;
         let mut done = copied.calls_present;

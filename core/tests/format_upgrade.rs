@@ -16,6 +16,9 @@ const CALLS: Table<'_, Key, (u64, &[u8])> = Table::new("calls");
 const USES: Table<'_, Key, (i64, u64)> = Table::new("calls_used");
 const BY_FUNCTION: Multimap<'_, (&str, &str), Prefix> = Multimap::new("calls_by_function");
 const BY_TIME: Table<'_, (i64, Prefix), ()> = Table::new("calls_by_time");
+const BY_RESULT: Table<'_, (Prefix, Prefix), ()> = Table::new("calls_by_result");
+const BY_ARGUMENT: Table<'_, (&str, Prefix, Prefix), ()> = Table::new("calls_by_argument");
+const BY_TAG: Multimap<'_, &str, Prefix> = Multimap::new("calls_by_tag");
 const FORMAT: Table<'_, &str, u64> = Table::new("fleche_format");
 
 thread_local! {
@@ -45,8 +48,8 @@ fn db(path: &std::path::Path) -> redb::Database {
 }
 
 /// What a format-6 fleche would have written for the same calls: each key with another first
-/// byte (format 6 kept the hash's own), in `calls`, `calls_used` and the indexes, and the
-/// version 6.
+/// byte (format 6 kept the hash's own), in `calls`, `calls_used` and the five indexes, and
+/// the version 6.
 fn as_format_6(path: &std::path::Path) {
     let old = |mut key: Key| {
         key[0] ^= 0x5a;
@@ -116,6 +119,48 @@ fn as_format_6(path: &std::path::Path) {
                 .insert((name.as_str(), module.as_str()), old_prefix(*p))
                 .unwrap();
         }
+        let mut results = txn.open_table(BY_RESULT).unwrap();
+        let all: Vec<(Prefix, Prefix)> = results
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value())
+            .collect();
+        for entry in &all {
+            results.remove(entry).unwrap();
+        }
+        for (r, p) in &all {
+            results.insert((*r, old_prefix(*p)), ()).unwrap();
+        }
+        let mut arguments = txn.open_table(BY_ARGUMENT).unwrap();
+        let all: Vec<(String, Prefix, Prefix)> = arguments
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let entry = e.unwrap().0;
+                let (name, value, p) = entry.value();
+                (name.to_owned(), value, p)
+            })
+            .collect();
+        for (name, value, p) in &all {
+            arguments.remove((name.as_str(), *value, *p)).unwrap();
+        }
+        for (name, value, p) in &all {
+            arguments
+                .insert((name.as_str(), *value, old_prefix(*p)), ())
+                .unwrap();
+        }
+        let mut tags = txn.open_multimap_table(BY_TAG).unwrap();
+        let mut all: Vec<(String, Prefix)> = Vec::new();
+        for entry in tags.iter().unwrap() {
+            let (tag, ps) = entry.unwrap();
+            for p in ps {
+                all.push((tag.value().to_owned(), p.unwrap().value()));
+            }
+        }
+        for (tag, p) in &all {
+            tags.remove(tag.as_str(), p).unwrap();
+            tags.insert(tag.as_str(), old_prefix(*p)).unwrap();
+        }
         txn.open_table(FORMAT)
             .unwrap()
             .insert("version", 6)
@@ -150,6 +195,7 @@ fn cache_of(path: &std::path::Path, n: u64) -> Vec<Key> {
         cache.set_max_size(Some(1 << 30));
         let _active = cache.activate();
         for x in 0..n {
+            let _tags = fleche::tags!(parity = x % 2);
             square(x);
             halve(x);
         }
@@ -202,6 +248,8 @@ fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
         }
         assert_eq!(runs(), before, "copied calls are hits");
         assert_eq!(copy.query().name("halve").count().unwrap() as u64, n);
+        let again = copy.transfer(&source, None).unwrap();
+        assert_eq!((again.calls_copied, again.calls_present), (0, 2 * n));
     }
 
     // For writing: rekeyed, every call a hit, every query whole.
@@ -221,6 +269,7 @@ fn a_format_6_file_is_rekeyed_when_opened_for_writing_and_loses_nothing() {
         assert!(calls.iter().all(|c| c.name() == name));
     }
     assert_eq!(cache.query().argument("x", 7u64).calls().unwrap().len(), 2);
+    assert_eq!(cache.query().tag("parity", 1u64).count().unwrap() as u64, n);
     // square(7), halve(98) and halve(99).
     assert_eq!(cache.query().result(49u64).calls().unwrap().len(), 3);
     assert_eq!(cache.len().unwrap() as u64, 2 * n);

@@ -141,29 +141,37 @@ fn key_shares(sizes: &[u64; 256], parts: usize) -> Vec<(Bound<Key>, Bound<Key>)>
 
 type CallRange<'t> = redb::Range<'t, KeyRef, (u64, &'static [u8])>;
 
-/// Records read on past, at most, to reach the next prefix of a lookup instead of looking it
-/// up afresh: one lookup (a B-tree descent) costs about as much as reading on past 20-30
-/// records.
+/// A prefix whose calls are expected at most this many records after the last one's is
+/// reached by reading on through them rather than by a lookup of its own: one lookup (a
+/// B-tree descent) costs about as much as reading on past 20-30 records.
 const READ_ON: f64 = 16.0;
+/// Records read on past at most before looking the prefix up after all (for when the cluster
+/// sizes are wrong).
 const READ_ON_AT_MOST: u32 = 48;
 
 /// Passes every call under each of `prefixes` (sorted) to `each`; returns how many. A prefix
-/// whose calls are likely within [`READ_ON`] records of the last one's (the same function's
+/// whose calls are expected within [`READ_ON`] records of the last one's (the same function's
 /// calls lie together, see [`cluster_sizes`]) is reached by reading on; any other is looked
-/// up. Reading on gives up after [`READ_ON_AT_MOST`] records, for when `sizes` is wrong.
+/// up.
 fn calls_under(
     calls: &impl ReadableTable<KeyRef, (u64, &'static [u8])>,
     prefixes: &[Prefix],
     sizes: &[u64; 256],
     mut each: impl FnMut(Digest, (u64, &[u8])),
 ) -> Result<u64, redb::Error> {
+    debug_assert!(prefixes.is_sorted());
+    let Some(&highest) = prefixes.last() else {
+        return Ok(0);
+    };
+    // No read goes past the last key wanted.
+    let (_, end) = prefix_bounds(highest);
     // Calls expected between two prefixes of one cluster: its calls spread evenly over the
     // 2^56 prefixes that start with its byte.
     let expected_between = |a: Prefix, b: Prefix| -> f64 {
         if a >> 56 != b >> 56 {
             return f64::INFINITY;
         }
-        (b - a) as f64 * sizes[(a >> 56) as usize] as f64 / (1u64 << 56) as f64
+        b.saturating_sub(a) as f64 * sizes[(a >> 56) as usize] as f64 / (1u64 << 56) as f64
     };
     let mut seen = 0;
     let mut open: Option<std::iter::Peekable<CallRange<'_>>> = None;
@@ -171,22 +179,12 @@ fn calls_under(
     for &p in prefixes {
         let read_on = last.is_some_and(|l| expected_between(l, p) <= READ_ON);
         last = Some(p);
-        let mut reached = false;
-        if read_on && let Some(range) = open.as_mut() {
-            for _ in 0..=READ_ON_AT_MOST {
-                match range.peek() {
-                    Some(Ok((k, _))) if prefix(k.value()) < p => range.next(),
-                    _ => {
-                        reached = true;
-                        break;
-                    }
-                };
-            }
-        }
+        let reached = read_on && open.as_mut().is_some_and(|range| read_on_to(range, p));
         if !reached {
             let (low, _) = prefix_bounds(p);
-            open = Some(calls.range::<&[u8; 32]>(&low..)?.peekable());
+            open = Some(calls.range::<&[u8; 32]>(&low..=&end)?.peekable());
         }
+        // Always open by now.
         let Some(range) = open.as_mut() else {
             continue;
         };
@@ -201,6 +199,18 @@ fn calls_under(
         }
     }
     Ok(seen)
+}
+
+/// Moves `range` past the keys below prefix `p`, reading on past at most
+/// [`READ_ON_AT_MOST`] of them; whether it got there.
+fn read_on_to(range: &mut std::iter::Peekable<CallRange<'_>>, p: Prefix) -> bool {
+    for _ in 0..READ_ON_AT_MOST {
+        match range.peek() {
+            Some(Ok((k, _))) if prefix(k.value()) < p => range.next(),
+            _ => return true,
+        };
+    }
+    !matches!(range.peek(), Some(Ok((k, _))) if prefix(k.value()) < p)
 }
 
 /// `part(i)` for `i` in `0..parts`, each on its own thread (the first on this one), in
@@ -336,7 +346,12 @@ impl Store {
             // query, so a call that only shares a prefix with a match is left out there.
             let threads = threads_for(prefixes.len() as u64, LOOKED_UP_PER_THREAD);
             let share = prefixes.len().div_ceil(threads).max(1);
-            let sizes = cluster_sizes(txn)?;
+            // One lookup needs no reading on.
+            let sizes = if prefixes.len() > 1 {
+                cluster_sizes(txn)?
+            } else {
+                [0; 256]
+            };
             let parts = in_parallel(threads, |part| {
                 let (mut state, mut kept) = (start(), Vec::with_capacity(share));
                 let mine = prefixes.chunks(share).nth(part).unwrap_or_default();

@@ -126,11 +126,7 @@ pub(super) fn unindex(
             }
         }
     }
-    let mut entries = IndexEntries::default();
-    for (k, other) in &sharing {
-        entries.add(k, other);
-    }
-    entries.apply(txn, Change::Add)
+    index_all(txn, &sharing)
 }
 
 #[derive(Clone, Copy)]

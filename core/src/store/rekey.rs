@@ -26,9 +26,9 @@ const INDEXED_PER_BATCH: usize = 8192;
 pub(super) struct Rekeyed {
     /// Calls whose key changed.
     pub(super) moved: u64,
-    /// Calls left under their key: damaged records, whose name cannot be read
-    /// (`fleche verify` reports them).
-    pub(super) unreadable: u64,
+    /// Calls left under their key: damaged records, whose name cannot be read (`fleche
+    /// verify` reports them), and calls whose new key another call holds (made by hand).
+    pub(super) left: u64,
 }
 
 /// Moves every readable call to its format-7 key (with its size-limit and outbox entries)
@@ -56,7 +56,7 @@ pub(super) fn cluster_call_keys(txn: &redb::WriteTransaction) -> Result<Rekeyed,
                     .flatten()
                     .map(|view| view.name);
                 let Some(name) = name else {
-                    done.unreadable += 1;
+                    done.left += 1;
                     continue;
                 };
                 let cluster = match clusters.get(name) {
@@ -73,9 +73,18 @@ pub(super) fn cluster_call_keys(txn: &redb::WriteTransaction) -> Result<Rekeyed,
             }
         }
         {
-            // Another call under the new key would take 31 equal bytes of BLAKE3 output:
-            // not guarded against.
+            // A new key that another call holds (31 equal bytes of BLAKE3 output, or keys
+            // made by hand) leaves the call where it is: nothing is overwritten.
             let mut calls = txn.open_table(CALLS)?;
+            let mut free = Vec::with_capacity(moving.len());
+            for m in moving {
+                if calls.get(&m.1)?.is_some() {
+                    done.left += 1;
+                } else {
+                    free.push(m);
+                }
+            }
+            moving = free;
             for (old, new, sum, record) in &moving {
                 calls.remove(old)?;
                 calls.insert(new, (*sum, record.as_slice()))?;

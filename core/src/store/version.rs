@@ -80,47 +80,47 @@ impl Store {
         }
     }
 
-    /// Brings a file of an older format this fleche reads to [`FORMAT_VERSION`] before this
-    /// fleche writes to it: a format-6 file's call keys are rekeyed (`rekey.rs`), in the
-    /// transaction that marks it, so a crash leaves it as it was.
+    /// Brings a format-6 file to [`FORMAT_VERSION`] before this fleche writes to it: its call
+    /// keys are rekeyed (`rekey.rs`) in the transaction that marks it, so a crash leaves it
+    /// as it was. Read-only, it is read as it is, with a warning.
     pub(crate) fn upgrade_format(&self, holds: Holds) -> Result<()> {
-        match holds {
-            Holds::Version(found) if found < FORMAT_VERSION && self.read_only => {
-                tracing::warn!(
-                    path = %self.location.display_path().display(),
-                    "a format-{found} cache opened read-only: its calls are listed and queried, but a call finds them again only once the file is opened for writing (which rekeys it for format {FORMAT_VERSION})"
-                );
-                Ok(())
-            }
-            Holds::Version(found) if (OLDEST_READ..FORMAT_VERSION).contains(&found) => {
-                let path = self.location.display_path();
-                let calls = self.call_count()?;
-                tracing::info!(
-                    path = %path.display(),
-                    "rekeying {calls} calls for cache format {FORMAT_VERSION} (was {found}); this runs once"
-                );
-                let started = std::time::Instant::now();
-                let rekeyed = self.write(|txn| {
-                    // Another process may have upgraded it while this one waited to write.
-                    let now = txn.open_table(FORMAT)?.get(VERSION_KEY)?.map(|v| v.value());
-                    if now == Some(FORMAT_VERSION) {
-                        return Ok(Default::default());
-                    }
-                    let rekeyed = super::rekey::cluster_call_keys(txn)?;
-                    write(txn)?;
-                    Ok(rekeyed)
-                })?;
-                tracing::info!(
-                    path = %path.display(),
-                    moved = rekeyed.moved,
-                    unreadable = rekeyed.unreadable,
-                    "cache marked as format {FORMAT_VERSION} in {:.1?}; fleche releases before it no longer open it",
-                    started.elapsed()
-                );
-                Ok(())
-            }
-            _ => Ok(()),
+        let Holds::Version(6) = holds else {
+            return Ok(());
+        };
+        let path = self.location.display_path();
+        if self.read_only {
+            crate::error::warn_once(&format!(
+                "{} is a format-6 cache opened read-only: its calls are listed and queried, but a call finds them again only once the file is opened for writing, which upgrades it to format {FORMAT_VERSION}",
+                path.display()
+            ));
+            return Ok(());
         }
+        let started = std::time::Instant::now();
+        let rekeyed = self.write(|txn| {
+            // Another process may have upgraded it (to this format or a later one) while this
+            // one waited to write.
+            let now = txn.open_table(FORMAT)?.get(VERSION_KEY)?.map(|v| v.value());
+            if now != Some(6) {
+                return Ok(None);
+            }
+            tracing::info!(
+                path = %path.display(),
+                "rekeying the calls for cache format {FORMAT_VERSION} (was 6); this runs once"
+            );
+            let rekeyed = super::rekey::cluster_call_keys(txn)?;
+            write(txn)?;
+            Ok(Some(rekeyed))
+        })?;
+        if let Some(rekeyed) = rekeyed {
+            tracing::info!(
+                path = %path.display(),
+                moved = rekeyed.moved,
+                left = rekeyed.left,
+                "cache marked as format {FORMAT_VERSION} in {:.1?}; fleche releases before it no longer open it",
+                started.elapsed()
+            );
+        }
+        Ok(())
     }
 
     fn version_error(&self, found: u64) -> Error {

@@ -103,6 +103,31 @@ impl Store {
         })
     }
 
+    /// The keys these calls have once copied: their own, or, from a format-6 file read as it
+    /// is, with their function's cluster as first byte (as [`Store::bundles`] gives them; a
+    /// call whose record does not read keeps its key).
+    pub(crate) fn copied_keys(&self, keys: &[Digest]) -> Result<Vec<Digest>> {
+        if !self.unclustered_keys {
+            return Ok(keys.to_vec());
+        }
+        self.read(|txn| {
+            let calls = txn.open_table(CALLS_IN_PLACE)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let entry = calls.get(key.as_bytes())?;
+                let name = entry.as_ref().and_then(|v| {
+                    let (sum, record) = v.value();
+                    checksum::record_intact(sum, record)
+                        .then(|| RecordView::decode(record).ok())
+                        .flatten()
+                        .map(|view| clustered_key(view.name, *key))
+                });
+                out.push(name.unwrap_or(*key));
+            }
+            Ok(out)
+        })
+    }
+
     /// Reads these calls with their values, in one read transaction; keys not stored are
     /// skipped.
     pub(crate) fn bundles(&self, keys: &[Digest]) -> Result<Vec<StoredCall>> {

@@ -125,6 +125,12 @@ fn upgrade(client: &mut postgres::Client) -> Result<(), String> {
     if now != 4 {
         return Ok(());
     }
+    // Old clients still writing (they take no lock) wait until the rekeying is committed, so
+    // no call, tag or argument lands between its statements under a key it does not move.
+    txn.batch_execute(
+        "LOCK TABLE fleche_calls, fleche_call_tags, fleche_call_arguments IN SHARE ROW EXCLUSIVE MODE",
+    )
+    .map_err(|e| detail(&e))?;
     let names: Vec<String> = txn
         .query("SELECT DISTINCT name FROM fleche_calls", &[])
         .map_err(|e| detail(&e))?
@@ -140,14 +146,15 @@ fn upgrade(client: &mut postgres::Client) -> Result<(), String> {
          ON COMMIT DROP",
     )
     .map_err(|e| detail(&e))?;
-    let insert = txn
-        .prepare("INSERT INTO fleche_clusters (name, cluster) VALUES ($1, $2)")
-        .map_err(|e| detail(&e))?;
-    for name in &names {
-        let cluster = i32::from(crate::digest::call_cluster(name));
-        txn.execute(&insert, &[name, &cluster])
-            .map_err(|e| detail(&e))?;
-    }
+    let clusters: Vec<i32> = names
+        .iter()
+        .map(|name| i32::from(crate::digest::call_cluster(name)))
+        .collect();
+    txn.execute(
+        "INSERT INTO fleche_clusters (name, cluster) SELECT * FROM unnest($1::text[], $2::int[])",
+        &[&names, &clusters],
+    )
+    .map_err(|e| detail(&e))?;
     txn.batch_execute(
         "UPDATE fleche_call_tags t SET key = set_byte(t.key, 0, c.cluster)
            FROM fleche_calls k JOIN fleche_clusters c ON c.name = k.name
