@@ -179,6 +179,8 @@ pub struct DigestError {
 pub(crate) enum Domain {
     Value,
     CallKey,
+    /// The first byte of call keys (see [`call_cluster`]).
+    CallCluster,
 }
 
 /// A BLAKE3 hasher in the call-key domain. Call keys feed it their own frozen layout of
@@ -193,7 +195,9 @@ pub(crate) fn call_key_hasher() -> blake3::Hasher {
 /// call (see `store/probe.rs`). The first byte of BLAKE3 in key-derivation mode with context
 /// `fleche 2026-12-02 call cluster v1` over the name's UTF-8 bytes. Frozen (format 7).
 pub(crate) fn call_cluster(name: &str) -> u8 {
-    blake3::derive_key("fleche 2026-12-02 call cluster v1", name.as_bytes())[0]
+    let mut h = blake3::Hasher::new_from_context_key(context_key(Domain::CallCluster));
+    h.update(name.as_bytes());
+    h.finalize().as_bytes()[0]
 }
 
 /// `key` with its first byte replaced by the cluster of functions named `name`: the format-7
@@ -230,6 +234,7 @@ const fn context(domain: Domain) -> &'static str {
     match domain {
         Domain::Value => "fleche 2026-12-01 value digest v3",
         Domain::CallKey => "fleche 2026-11-27 call key v2",
+        Domain::CallCluster => "fleche 2026-12-02 call cluster v1",
     }
 }
 
@@ -245,6 +250,10 @@ const fn context_key(domain: Domain) -> &'static blake3::hazmat::ContextKey {
         Domain::CallKey => &[
             102, 168, 34, 26, 199, 255, 155, 232, 90, 218, 243, 113, 55, 249, 92, 91, 135, 24, 182,
             108, 19, 250, 233, 54, 255, 223, 204, 148, 91, 39, 215, 159,
+        ],
+        Domain::CallCluster => &[
+            2, 5, 22, 207, 24, 212, 242, 52, 210, 181, 84, 11, 196, 57, 182, 114, 89, 115, 172, 96,
+            77, 198, 87, 184, 61, 37, 76, 163, 77, 119, 59, 112,
         ],
     }
 }
@@ -273,7 +282,7 @@ mod tests {
 
     #[test]
     fn context_keys_are_the_hashed_contexts() {
-        for domain in [Domain::Value, Domain::CallKey] {
+        for domain in [Domain::Value, Domain::CallKey, Domain::CallCluster] {
             assert_eq!(
                 context_key(domain),
                 &blake3::hazmat::hash_derive_key_context(context(domain))

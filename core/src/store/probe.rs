@@ -149,6 +149,10 @@ const READ_ON: f64 = 16.0;
 /// sizes are wrong).
 const READ_ON_AT_MOST: u32 = 48;
 
+/// Key prefixes a query looks up at least before it reads on through clusters (see
+/// [`calls_under`]): fewer are each looked up, which costs less than sizing the clusters.
+const READ_ON_FROM: usize = 16;
+
 /// Passes every call under each of `prefixes` (sorted) to `each`; returns how many. A prefix
 /// whose calls are expected within [`READ_ON`] records of the last one's (the same function's
 /// calls lie together, see [`cluster_sizes`]) is reached by reading on; any other is looked
@@ -346,8 +350,8 @@ impl Store {
             // query, so a call that only shares a prefix with a match is left out there.
             let threads = threads_for(prefixes.len() as u64, LOOKED_UP_PER_THREAD);
             let share = prefixes.len().div_ceil(threads).max(1);
-            // One lookup needs no reading on.
-            let sizes = if prefixes.len() > 1 {
+            // A few lookups cost less than sizing the clusters (a hash per function).
+            let sizes = if prefixes.len() >= READ_ON_FROM {
                 cluster_sizes(txn)?
             } else {
                 [0; 256]
@@ -479,6 +483,7 @@ fn probe_prefixes(txn: &redb::ReadTransaction, probe: &Probe) -> Result<Vec<Pref
         out: &mut Vec<Prefix>,
         values: redb::MultimapValue<'_, Prefix>,
     ) -> Result<(), redb::Error> {
+        out.reserve(values.len() as usize);
         for v in values {
             out.push(v?.value());
         }
