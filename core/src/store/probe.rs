@@ -263,7 +263,11 @@ const UNKNOWN_SIZE: u64 = u64::MAX / 2;
 
 /// A further index is intersected only while it is at most this many times larger than the
 /// candidates so far: past that, checking the remaining filters on the records is cheaper.
+/// Reading an index entry costs about 40-50 ns, a candidate looked up about 1.2 µs.
 const INTERSECT_RATIO: u64 = 32;
+/// The same for the candidates of one function name, which lie together and are read on
+/// through at about 0.3 µs each (see [`calls_under`]).
+const INTERSECT_RATIO_ONE_NAME: u64 = 8;
 
 impl Store {
     /// Passes the records a query must check to `visit`, in one read transaction and without
@@ -337,10 +341,12 @@ impl Store {
             }
             sized.sort_by_key(|(size, _)| *size);
             let mut prefixes = probe_prefixes(txn, sized[0].1)?;
+            let ratio = match sized[0].1 {
+                Probe::Name(_) => INTERSECT_RATIO_ONE_NAME,
+                _ => INTERSECT_RATIO,
+            };
             for (size, probe) in &sized[1..] {
-                if prefixes.is_empty()
-                    || *size > INTERSECT_RATIO.saturating_mul(prefixes.len() as u64)
-                {
+                if prefixes.is_empty() || *size > ratio.saturating_mul(prefixes.len() as u64) {
                     break;
                 }
                 let other = probe_prefixes(txn, probe)?;
