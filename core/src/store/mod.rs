@@ -502,11 +502,7 @@ impl Store {
         self.write(|txn| {
             txn.open_table(VALUES)?;
             txn.open_table(CALLS)?;
-            txn.open_multimap_table(BY_FUNCTION)?;
-            txn.open_multimap_table(BY_TAG)?;
-            txn.open_table(BY_ARGUMENT)?;
-            txn.open_table(BY_RESULT)?;
-            txn.open_table(BY_TIME)?;
+            create_indexes(txn)?;
             version::write(txn)
         })
     }
@@ -1042,6 +1038,16 @@ fn builder() -> redb::Builder {
     let mut builder = redb::Builder::new();
     builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
     builder
+}
+
+/// Creates the five index tables (opening a table in a write transaction creates it).
+fn create_indexes(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_multimap_table(BY_FUNCTION)?;
+    txn.open_multimap_table(BY_TAG)?;
+    txn.open_table(BY_ARGUMENT)?;
+    txn.open_table(BY_RESULT)?;
+    txn.open_table(BY_TIME)?;
+    Ok(())
 }
 
 fn not_fleche_tables(location: &Location) -> Error {

@@ -13,7 +13,8 @@ use redb::{ReadableTable, TableHandle};
 use super::limit::USES;
 use super::outbox::OUTBOX;
 use super::{
-    BY_ARGUMENT, BY_FUNCTION, BY_RESULT, BY_TAG, BY_TIME, CALLS, CALLS_IN_PLACE, Key, checksum, put,
+    BY_ARGUMENT, BY_FUNCTION, BY_RESULT, BY_TAG, BY_TIME, CALLS, CALLS_IN_PLACE, Key, checksum,
+    create_indexes, put,
 };
 use crate::digest::{Digest, call_cluster};
 use crate::record::{CallRecord, RecordView};
@@ -128,12 +129,8 @@ fn reindex(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     txn.delete_table(BY_ARGUMENT)?;
     txn.delete_table(BY_RESULT)?;
     txn.delete_table(BY_TIME)?;
-    // Opened again at once, so that a cache without calls still has every table.
-    txn.open_multimap_table(BY_FUNCTION)?;
-    txn.open_multimap_table(BY_TAG)?;
-    txn.open_table(BY_ARGUMENT)?;
-    txn.open_table(BY_RESULT)?;
-    txn.open_table(BY_TIME)?;
+    // Made again at once, so that a cache without calls still has every table.
+    create_indexes(txn)?;
     let mut after: Option<Key> = None;
     loop {
         let mut batch: Vec<(Digest, CallRecord)> = Vec::with_capacity(INDEXED_PER_BATCH);
