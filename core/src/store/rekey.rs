@@ -6,8 +6,6 @@
 //! It runs once, in the write transaction that marks the file as format 7: a crash or an
 //! error leaves the file as it was, and the next open tries again.
 
-use std::collections::HashMap;
-
 use redb::{ReadableTable, TableHandle};
 
 use super::limit::USES;
@@ -23,12 +21,12 @@ use crate::record::{CallRecord, RecordView};
 const INDEXED_PER_BATCH: usize = 8192;
 
 /// What rekeying a file did.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(super) struct Rekeyed {
     /// Calls whose key changed.
     pub(super) moved: u64,
     /// Calls left under their key: damaged records, whose name cannot be read (`fleche
-    /// verify` reports them), and calls whose new key another call holds (made by hand).
+    /// verify` reports them), and calls whose new key another call holds (keys made by hand).
     pub(super) left: u64,
 }
 
@@ -38,7 +36,6 @@ pub(super) fn cluster_call_keys(txn: &redb::WriteTransaction) -> Result<Rekeyed,
     let tables: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
     let has = |name: &str| tables.iter().any(|t| t == name);
     let (uses, outbox) = (has(USES.name()), has(OUTBOX.name()));
-    let mut clusters: HashMap<String, u8> = HashMap::new();
     let mut done = Rekeyed::default();
     // One stretch of keys at a time, by first byte, so that only a 256th of the records is
     // held at once. A call moved into a stretch not yet visited is found there in its
@@ -60,12 +57,7 @@ pub(super) fn cluster_call_keys(txn: &redb::WriteTransaction) -> Result<Rekeyed,
                     done.left += 1;
                     continue;
                 };
-                let cluster = match clusters.get(name) {
-                    Some(c) => *c,
-                    None => *clusters
-                        .entry(name.to_owned())
-                        .or_insert(call_cluster(name)),
-                };
+                let cluster = call_cluster(name);
                 if cluster != first {
                     let mut new = *k.value();
                     new[0] = cluster;

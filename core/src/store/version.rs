@@ -5,7 +5,7 @@
 use redb::{ReadableTable, TableDefinition, TableHandle};
 
 use super::{CALLS, Store};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Stream, notice};
 
 /// The format this fleche writes. Version 1 (fleche 0.1.0 before checksums) had no version
 /// table; version 2 changed the value digest (options, unit, floats by their bits), the
@@ -103,21 +103,35 @@ impl Store {
             if now != Some(6) {
                 return Ok(None);
             }
-            tracing::info!(
-                path = %path.display(),
-                "rekeying the calls for cache format {FORMAT_VERSION} (was 6); this runs once"
+            // Said on stderr too: a large cache takes seconds (about 9 µs a call), once.
+            notice(
+                tracing::Level::INFO,
+                &format!(
+                    "upgrading {} to cache format {FORMAT_VERSION} (one function's calls stored together); this runs once",
+                    path.display()
+                ),
+                Stream::Stderr,
             );
             let rekeyed = super::rekey::cluster_call_keys(txn)?;
             write(txn)?;
             Ok(Some(rekeyed))
         })?;
         if let Some(rekeyed) = rekeyed {
-            tracing::info!(
-                path = %path.display(),
-                moved = rekeyed.moved,
-                left = rekeyed.left,
-                "cache marked as format {FORMAT_VERSION} in {:.1?}; fleche releases before it no longer open it",
-                started.elapsed()
+            let left = match rekeyed.left {
+                0 => String::new(),
+                n => format!(
+                    ", {n} left under their old keys (records that do not read, which `fleche verify` lists, or whose new key another call holds)"
+                ),
+            };
+            notice(
+                tracing::Level::INFO,
+                &format!(
+                    "{} upgraded in {:.1?}: {} calls rekeyed{left}; fleche releases before format {FORMAT_VERSION} no longer open it",
+                    path.display(),
+                    started.elapsed(),
+                    rekeyed.moved
+                ),
+                Stream::Stderr,
             );
         }
         Ok(())
