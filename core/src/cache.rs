@@ -353,17 +353,15 @@ impl Cache {
             return Ok(copied);
         }
         // Looked for in `to` under the keys they will have there.
-        let copied_keys = self.store.copied_keys(keys)?;
-        let mut missing = to.store.missing_calls(&copied_keys)?;
-        if copied_keys != keys {
-            let absent: std::collections::HashSet<Digest> = missing.into_iter().collect();
-            missing = keys
-                .iter()
-                .zip(&copied_keys)
-                .filter(|(_, there)| absent.contains(there))
-                .map(|(key, _)| *key)
-                .collect();
-        }
+        let there = self.store.copied_keys(keys)?;
+        let absent: std::collections::HashSet<Digest> =
+            to.store.missing_calls(&there)?.into_iter().collect();
+        let missing: Vec<Digest> = keys
+            .iter()
+            .zip(&there)
+            .filter(|(_, there)| absent.contains(there))
+            .map(|(key, _)| *key)
+            .collect();
         copied.calls_present = (keys.len() - missing.len()) as u64;
         let total = keys.len() as u64;
         let mut done = copied.calls_present;

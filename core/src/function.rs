@@ -162,7 +162,7 @@ impl Function {
         Digest::from_bytes(recent::remembered(start, &input[..len], || {
             let (mut h, cluster) = self.key_start();
             h.update(&input[..len]);
-            clustered(cluster, &h)
+            digest::with_cluster(*h.finalize().as_bytes(), cluster)
         }))
     }
 
@@ -172,7 +172,7 @@ impl Function {
             put_str(&mut h, name);
             h.update(digest.as_bytes());
         }
-        clustered(cluster, &h)
+        digest::with_cluster(*h.finalize().as_bytes(), cluster)
     }
 
     /// The call-key hasher after the function's own fields, and the first byte of its keys.
@@ -245,14 +245,6 @@ impl std::ops::Deref for ArgDigests {
             &self.more
         }
     }
-}
-
-/// The call key: the hash, its first byte replaced by the function's cluster (see
-/// `digest::call_cluster`), 31 bytes of hash left.
-fn clustered(cluster: u8, hasher: &blake3::Hasher) -> [u8; 32] {
-    let mut key = *hasher.finalize().as_bytes();
-    key[0] = cluster;
-    key
 }
 
 fn put_str(h: &mut blake3::Hasher, s: &str) {

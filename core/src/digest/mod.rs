@@ -203,9 +203,13 @@ pub(crate) fn call_cluster(name: &str) -> u8 {
 /// `key` with its first byte replaced by the cluster of functions named `name`: the format-7
 /// key of a call stored under its format-6 key, or a key for a record made by hand.
 pub fn clustered_key(name: &str, key: Digest) -> Digest {
-    let mut key = key.0;
-    key[0] = call_cluster(name);
-    Digest(key)
+    Digest(with_cluster(key.0, call_cluster(name)))
+}
+
+/// A call key: `hash` with its first byte replaced by `cluster`, 31 bytes of hash left.
+pub(crate) fn with_cluster(mut hash: [u8; 32], cluster: u8) -> [u8; 32] {
+    hash[0] = cluster;
+    hash
 }
 
 /// The digest of a value, computed from its serde structure.

@@ -14,7 +14,7 @@ use super::{
     BY_ARGUMENT, BY_FUNCTION, BY_RESULT, BY_TAG, BY_TIME, CALLS, CALLS_IN_PLACE, Key, checksum,
     create_indexes, put,
 };
-use crate::digest::{Digest, call_cluster};
+use crate::digest::{Digest, clustered_key};
 use crate::record::{CallRecord, RecordView};
 
 /// Calls decoded at a time while their index entries are written again.
@@ -57,11 +57,10 @@ pub(super) fn cluster_call_keys(txn: &redb::WriteTransaction) -> Result<Rekeyed,
                     done.left += 1;
                     continue;
                 };
-                let cluster = call_cluster(name);
-                if cluster != first {
-                    let mut new = *k.value();
-                    new[0] = cluster;
-                    moving.push((*k.value(), new, sum, record.to_vec()));
+                let old = Digest::from_bytes(*k.value());
+                let new = clustered_key(name, old);
+                if new != old {
+                    moving.push((*old.as_bytes(), *new.as_bytes(), sum, record.to_vec()));
                 }
             }
         }

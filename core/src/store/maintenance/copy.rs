@@ -114,18 +114,27 @@ impl Store {
             let calls = txn.open_table(CALLS_IN_PLACE)?;
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
-                let entry = calls.get(key.as_bytes())?;
-                let name = entry.as_ref().and_then(|v| {
+                let copied = calls.get(key.as_bytes())?.and_then(|v| {
                     let (sum, record) = v.value();
-                    checksum::record_intact(sum, record)
+                    let view = checksum::record_intact(sum, record)
                         .then(|| RecordView::decode(record).ok())
-                        .flatten()
-                        .map(|view| clustered_key(view.name, *key))
+                        .flatten()?;
+                    Some(self.copied_key(*key, &view))
                 });
-                out.push(name.unwrap_or(*key));
+                out.push(copied.unwrap_or(*key));
             }
             Ok(out)
         })
+    }
+
+    /// The key of a call stored here under `key` once copied: the same, or in a format-6 file
+    /// read as it is, with its function's cluster as first byte.
+    fn copied_key(&self, key: Digest, record: &RecordView<'_>) -> Digest {
+        if self.unclustered_keys {
+            clustered_key(record.name, key)
+        } else {
+            key
+        }
     }
 
     /// Reads these calls with their values, in one read transaction; keys not stored are
@@ -148,9 +157,7 @@ impl Store {
                 let mut key = *key;
                 if let Ok(view) = RecordView::decode(record) {
                     digests.extend(view.arguments.iter().map(|(_, d)| d));
-                    if self.unclustered_keys {
-                        key = clustered_key(view.name, key);
-                    }
+                    key = self.copied_key(key, &view);
                 }
                 digests.dedup();
                 let mut bundle = StoredCall {
